@@ -1,0 +1,1 @@
+"""The ASGI application: settings, create_app(), lifespan, auth, context, command line."""

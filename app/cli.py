@@ -1,0 +1,150 @@
+"""The `hub` command: serve, migrate, seed, create-member, export-schema, check."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+
+from app import migrate as migrations
+from app.settings import Settings
+from models.member import Role
+
+cli = typer.Typer(help="Migration Network Hub backend.", no_args_is_help=True, add_completion=False)
+migrate_cli = typer.Typer(help="Apply or inspect database migrations (Alembic).", no_args_is_help=True)
+cli.add_typer(migrate_cli, name="migrate")
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as e:
+        for error in e.errors():
+            typer.secho(f"configuration error: {error['msg']}", fg="red", err=True)
+        raise typer.Exit(2) from e
+
+
+@cli.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    reload: Annotated[bool, typer.Option(help="Restart on code changes (development).")] = False,
+    migrate: Annotated[
+        bool | None,
+        typer.Option(help="Apply migrations first (default: yes in development only)."),
+    ] = None,
+) -> None:
+    """Run the API: GraphQL (and GraphiQL in development) at /graphql."""
+    import uvicorn
+
+    settings = load_settings()
+    if migrate if migrate is not None else settings.is_development:
+        migrations.upgrade(settings.database_url)
+    typer.echo(f"Migration Network Hub ({settings.env}) on http://{host}:{port}/graphql")
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=None if reload else workers,
+        reload=reload,
+        proxy_headers=True,
+        log_level="info",
+    )
+
+
+@migrate_cli.command("upgrade")
+def migrate_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
+    """Upgrade the database to REVISION (default: the latest)."""
+    migrations.upgrade(load_settings().database_url, revision)
+
+
+@migrate_cli.command("downgrade")
+def migrate_downgrade(revision: Annotated[str, typer.Argument(help="Target, e.g. -1 or base.")]) -> None:
+    """Downgrade the database to REVISION."""
+    migrations.downgrade(load_settings().database_url, revision)
+
+
+@migrate_cli.command("current")
+def migrate_current() -> None:
+    """Show the revision the database is at."""
+    migrations.current(load_settings().database_url)
+
+
+@cli.command()
+def seed(
+    demo: Annotated[bool, typer.Option("--demo", help="Add the demo data set.")] = False,
+) -> None:
+    """Seed data beyond the reference data (which the migrations seed)."""
+    from app.seed import seed_demo
+
+    if not demo:
+        typer.echo("Reference data is seeded by `hub migrate upgrade`; pass --demo for demo data.")
+        raise typer.Exit(0)
+    settings = load_settings()
+    migrations.upgrade(settings.database_url)
+    summary = asyncio.run(seed_demo(settings))
+    typer.echo(summary)
+
+
+@cli.command("create-member")
+def create_member(
+    email: Annotated[str, typer.Option(help="Sign-in email.")],
+    name: Annotated[str, typer.Option(help="Full name.")],
+    role: Annotated[Role, typer.Option(case_sensitive=False, help="Role.")] = Role.MEMBER,
+    organization: Annotated[str | None, typer.Option(help="Existing organisation name.")] = None,
+    password: Annotated[
+        str | None, typer.Option(envvar="HUB_NEW_MEMBER_PASSWORD", help="Else asked for.")
+    ] = None,
+) -> None:
+    """Create a member (for example the first admin)."""
+    from app.seed import MemberCreationError, create_member_account
+
+    settings = load_settings()
+    password = password or getpass.getpass("Password (10+ characters): ")
+    try:
+        member_id = asyncio.run(
+            create_member_account(settings, email=email, name=name, password=password,
+                                  role=role, organization=organization)
+        )
+    except MemberCreationError as e:
+        typer.secho(f"error: {e}", fg="red", err=True)
+        raise typer.Exit(1) from e
+    typer.echo(f"created member {member_id} ({role.value})")
+
+
+@cli.command("export-schema")
+def export_schema(
+    output: Annotated[Path, typer.Option(help="Where to write the SDL.")] = Path("schema.graphql"),
+) -> None:
+    """Write the GraphQL schema (SDL) to a file."""
+    from schema import schema
+
+    output.write_text(schema.as_str() + "\n", encoding="utf-8")
+    typer.echo(f"wrote {output}")
+
+
+@cli.command()
+def check(
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for both to answer.")] = 30.0,
+) -> None:
+    """Wait until the database and the broker answer; exit 1 if they do not in time."""
+    from app.readiness import wait_until_ready
+
+    settings = load_settings()
+    problems = asyncio.run(wait_until_ready(settings, timeout=timeout, started=time.monotonic()))
+    if problems:
+        for problem in problems:
+            typer.secho(f"not ready: {problem}", fg="red", err=True)
+        raise typer.Exit(1)
+    typer.echo("database and broker are reachable")
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,278 @@
+"""GraphQL over HTTP, as the spec says: GET for queries, POST JSON, negotiated media types,
+4xx for request errors. Strawberry executes; this module speaks HTTP."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import GraphQLError
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.types import Receive, Scope, Send
+from strawberry.exceptions import MissingQueryError
+from strawberry.http.ides import get_graphql_ide_html
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.types.graphql import OperationType
+from strawberry.types.unset import UnsetType
+
+from app.auth import AuthenticationFailed, viewer_from_request
+from app.settings import Settings
+from models.db import Database
+from resolvers.policy import may_use_developer_tools
+from schema import HubSchema
+from schema.context import Context
+
+GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
+APPLICATION_JSON = "application/json"
+ALLOWED_METHODS = "GET, POST"
+
+
+class RequestError(Exception):
+    """The request cannot be executed; answered with `status` and a GraphQL error body."""
+
+    def __init__(
+        self, status: int, message: str, code: str, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.headers = headers or {}
+
+
+@dataclass(frozen=True)
+class GraphQLParams:
+    query: str
+    variables: dict[str, Any] | None
+    operation_name: str | None
+
+
+def negotiate(accept: str | None) -> str:
+    """The response media type for an Accept header; `application/graphql-response+json`
+    unless the client asks only for `application/json` (the spec's default since 2025)."""
+    if not accept:
+        return GRAPHQL_RESPONSE_JSON
+    ranges = []
+    for part in accept.split(","):
+        media, *params = (p.strip() for p in part.split(";"))
+        quality = 1.0
+        for param in params:
+            if param.startswith("q="):
+                try:
+                    quality = float(param[2:])
+                except ValueError:
+                    quality = 0.0
+        ranges.append((media.lower(), quality))
+    best: tuple[float, str] | None = None
+    for media, quality in ranges:
+        if quality <= 0:
+            continue
+        if media in (GRAPHQL_RESPONSE_JSON, "application/*", "*/*"):
+            candidate = (quality, GRAPHQL_RESPONSE_JSON)
+        elif media == APPLICATION_JSON:
+            candidate = (quality, APPLICATION_JSON)
+        else:
+            continue
+        if best is None or candidate[0] > best[0]:
+            best = candidate
+    if best is None:
+        raise RequestError(
+            406,
+            f"Acceptable media types: {GRAPHQL_RESPONSE_JSON}, {APPLICATION_JSON}.",
+            "NOT_ACCEPTABLE",
+        )
+    return best[1]
+
+
+def _json_object(raw: str | None, name: str) -> dict[str, Any] | None:
+    if raw is None or raw == "":
+        return None
+    try:
+        value = json.loads(raw)
+    except ValueError as e:
+        raise RequestError(400, f"`{name}` is not valid JSON.", "BAD_REQUEST") from e
+    if value is not None and not isinstance(value, dict):
+        raise RequestError(400, f"`{name}` must be a JSON object.", "BAD_REQUEST")
+    return value
+
+
+def _params(data: dict[str, Any]) -> GraphQLParams:
+    query = data.get("query")
+    if not isinstance(query, str) or not query.strip():
+        raise RequestError(400, "`query` must be a non-empty string.", "BAD_REQUEST")
+    variables = data.get("variables")
+    if variables is not None and not isinstance(variables, dict):
+        raise RequestError(400, "`variables` must be an object.", "BAD_REQUEST")
+    operation_name = data.get("operationName")
+    if operation_name is not None and not isinstance(operation_name, str):
+        raise RequestError(400, "`operationName` must be a string.", "BAD_REQUEST")
+    extensions = data.get("extensions")
+    if extensions is not None and not isinstance(extensions, dict):
+        raise RequestError(400, "`extensions` must be an object.", "BAD_REQUEST")
+    return GraphQLParams(query=query, variables=variables, operation_name=operation_name)
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    too_large = RequestError(413, f"Request body is larger than {limit} bytes.", "PAYLOAD_TOO_LARGE")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise too_large
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise too_large
+    return bytes(body)
+
+
+async def parse_request(request: Request, max_body_bytes: int) -> GraphQLParams:
+    if request.method == "GET":
+        query = request.query_params
+        return _params(
+            {
+                "query": query.get("query"),
+                "variables": _json_object(query.get("variables"), "variables"),
+                "operationName": query.get("operationName"),
+                "extensions": _json_object(query.get("extensions"), "extensions"),
+            }
+        )
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type != APPLICATION_JSON:
+        raise RequestError(
+            415, "Send the operation as `Content-Type: application/json`.", "UNSUPPORTED_MEDIA_TYPE"
+        )
+    body = await _read_body(request, max_body_bytes)
+    try:
+        data = json.loads(body)
+    except ValueError as e:
+        raise RequestError(400, "The request body is not valid JSON.", "BAD_REQUEST") from e
+    if isinstance(data, list):
+        raise RequestError(400, "Batching is not supported: one operation per request.", "BAD_REQUEST")
+    if not isinstance(data, dict):
+        raise RequestError(400, "The request body must be a JSON object.", "BAD_REQUEST")
+    return _params(data)
+
+
+def _error_body(message: str, code: str) -> bytes:
+    return json.dumps({"errors": [{"message": message, "extensions": {"code": code}}]}).encode()
+
+
+def _is_request_error(data: Any, errors: list[GraphQLError] | None) -> bool:
+    """Parse, validation and variable errors: nothing was executed (no data, no error path)."""
+    return data is None and bool(errors) and all(e.path is None for e in errors or ())
+
+
+class GraphQLHTTP:
+    """The `/graphql` endpoint for HTTP requests (WebSockets go to strawberry's view)."""
+
+    def __init__(self, schema: HubSchema, settings: Settings, db: Database) -> None:
+        self.schema = schema
+        self.settings = settings
+        self.db = db
+        self.auth = settings.auth_config()
+        self.allowed_origins = frozenset(o.rstrip("/") for o in settings.allowed_origins)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await self.respond(Request(scope, receive))
+        await response(scope, receive, send)
+
+    async def respond(self, request: Request) -> Response:
+        media_type = APPLICATION_JSON
+        try:
+            media_type = negotiate(request.headers.get("accept"))
+            return await self._handle(request, media_type)
+        except RequestError as e:
+            return Response(
+                _error_body(str(e), e.code),
+                status_code=e.status,
+                media_type=media_type,
+                headers=e.headers,
+            )
+
+    async def _handle(self, request: Request, media_type: str) -> Response:
+        if request.method not in ("GET", "POST"):
+            raise RequestError(
+                405, "GraphQL takes GET and POST.", "METHOD_NOT_ALLOWED", {"Allow": ALLOWED_METHODS}
+            )
+        self._check_origin(request)
+        try:
+            viewer = await viewer_from_request(request, self.db, self.auth)
+        except AuthenticationFailed as e:
+            raise RequestError(
+                401, str(e), "UNAUTHENTICATED", {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+            ) from e
+        if request.method == "GET" and "query" not in request.query_params:
+            allowed = may_use_developer_tools(viewer, development=self.settings.is_development)
+            return self._graphiql(request, viewer_allowed=allowed)
+        params = await parse_request(request, self.settings.max_body_bytes)
+        context = Context(
+            db=self.db,
+            auth=self.auth,
+            development=self.settings.is_development,
+            viewer=viewer,
+            client_address=request.client.host if request.client else "unknown",
+        )
+        return await self._execute(request, params, context, media_type)
+
+    def _check_origin(self, request: Request) -> None:
+        """Browsers send `Origin` cross-site: only pages of allowed origins may call us."""
+        origin = request.headers.get("origin")
+        if origin is None or request.method == "GET":
+            return
+        if origin.rstrip("/") in self.allowed_origins or "*" in self.allowed_origins:
+            return
+        host = request.headers.get("host", "")
+        if origin.split("://", 1)[-1] == host:
+            return
+        raise RequestError(403, "This origin may not call the API.", "FORBIDDEN_ORIGIN")
+
+    def _graphiql(self, request: Request, *, viewer_allowed: bool) -> Response:
+        accept = request.headers.get("accept", "")
+        if viewer_allowed and ("text/html" in accept or "*/*" in accept):
+            return HTMLResponse(get_graphql_ide_html("graphiql"))
+        raise RequestError(400, "`query` is required.", "BAD_REQUEST")
+
+    async def _execute(
+        self, request: Request, params: GraphQLParams, context: Context, media_type: str
+    ) -> Response:
+        allowed = (
+            {OperationType.QUERY}
+            if request.method == "GET"
+            else {OperationType.QUERY, OperationType.MUTATION}
+        )
+        try:
+            result = await self.schema.execute(
+                params.query,
+                variable_values=params.variables,
+                context_value=context,
+                operation_name=params.operation_name,
+                allowed_operation_types=allowed,
+            )
+        except InvalidOperationTypeError as e:
+            if request.method == "GET" and e.operation_type is OperationType.MUTATION:
+                raise RequestError(
+                    405, "Mutations need POST.", "METHOD_NOT_ALLOWED", {"Allow": "POST"}
+                ) from e
+            raise RequestError(
+                400, "Subscriptions run over WebSocket (graphql-transport-ws).", "BAD_REQUEST"
+            ) from e
+        except CannotGetOperationTypeError as e:
+            raise RequestError(400, e.as_http_error_reason(), "BAD_REQUEST") from e
+        except MissingQueryError as e:
+            raise RequestError(400, "`query` is required.", "BAD_REQUEST") from e
+        body: dict[str, Any] = {}
+        request_error = _is_request_error(result.data, result.errors)
+        if not request_error:
+            body["data"] = result.data
+        if result.errors:
+            body["errors"] = [e.formatted for e in result.errors]
+        if result.extensions and not isinstance(result.extensions, UnsetType):
+            body["extensions"] = result.extensions
+        status = 400 if request_error and media_type == GRAPHQL_RESPONSE_JSON else 200
+        return Response(
+            json.dumps(body, separators=(",", ":")).encode(),
+            status_code=status,
+            media_type=media_type,
+        )
+

@@ -1,0 +1,89 @@
+"""create_app(): the ASGI application, its routes and the lifespan of shared resources."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route, WebSocketRoute
+
+from app.http import GraphQLHTTP
+from app.settings import Settings
+from app.websocket import GraphQLWebSocket
+from models.db import Database, create_database
+from schema import Limits, make_schema
+from subscriptions.broker import BrokerUnavailable, check_url, ping_broker
+
+logger = logging.getLogger("hub")
+
+
+def _limits(settings: Settings) -> Limits:
+    return Limits(
+        max_depth=settings.max_query_depth,
+        max_tokens=settings.max_query_tokens,
+        max_aliases=settings.max_aliases,
+    )
+
+
+def create_app(settings: Settings | None = None, db: Database | None = None) -> Starlette:
+    settings = settings or Settings()
+    check_url(settings.broadcast_url)
+    database = db or create_database(
+        settings.database_url, statement_timeout_ms=settings.statement_timeout_ms
+    )
+    schema = make_schema(_limits(settings))
+
+    async def livez(_: Request) -> Response:
+        return JSONResponse({"status": "alive"})
+
+    async def readyz(_: Request) -> Response:
+        checks = {"database": "ok", "broker": "ok"}
+        try:
+            await database.ping()
+        except Exception:
+            logger.exception("readiness: database unreachable")
+            checks["database"] = "unavailable"
+        try:
+            await ping_broker(settings.broadcast_url)
+        except BrokerUnavailable:
+            logger.exception("readiness: broker unreachable")
+            checks["broker"] = "unavailable"
+        ready = all(v == "ok" for v in checks.values())
+        status = "ready" if ready else "unavailable"
+        return JSONResponse({"status": status, **checks}, status_code=200 if ready else 503)
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            if db is None:
+                await database.dispose()
+
+    app = Starlette(
+        routes=[
+            Route("/graphql", GraphQLHTTP(schema, settings, database)),
+            WebSocketRoute("/graphql", GraphQLWebSocket(schema, settings, database)),
+            Route("/livez", livez, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
+        ],
+        middleware=[
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.allowed_origins,
+                allow_methods=["GET", "POST"],
+                allow_headers=["Authorization", "Content-Type"],
+                max_age=600,
+            )
+        ],
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.db = database
+    return app

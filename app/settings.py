@@ -1,0 +1,90 @@
+"""Configuration: every `HUB_*` environment variable (and `.env`), read once into `Settings`."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from resolvers.auth import AuthConfig
+
+DEFAULT_SECRET_KEY = "development-only-secret-change-me"  # noqa: S105 - refused in production
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./hub.db"
+
+Environment = Literal["development", "production", "test"]
+
+
+class Settings(BaseSettings):
+    """Typed settings of one hub process. Defaults run locally with no services."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="HUB_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    env: Environment = "development"
+    database_url: str = DEFAULT_DATABASE_URL
+    broadcast_url: str = "memory://"
+    secret_key: SecretStr = SecretStr(DEFAULT_SECRET_KEY)
+    # Comma-separated in the environment: HUB_ALLOWED_ORIGINS=https://hub.example.org,https://...
+    allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    token_ttl_hours: int = Field(default=24 * 14, ge=1)
+    login_attempts_per_address: int = Field(default=30, ge=1)
+    login_attempts_per_account: int = Field(default=10, ge=1)
+    login_window_seconds: int = Field(default=900, ge=1)
+
+    max_body_bytes: int = Field(default=100_000, ge=1_000)
+    max_query_depth: int = Field(default=10, ge=1)
+    max_query_tokens: int = Field(default=2_000, ge=10)
+    max_aliases: int = Field(default=15, ge=0)
+    statement_timeout_ms: int = Field(default=5_000, ge=100)
+    ws_connection_init_timeout_seconds: float = Field(default=10.0, gt=0)
+    ws_max_subscriptions: int = Field(default=20, ge=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_origins(cls, data: object) -> object:
+        if isinstance(data, dict):
+            origins = data.get("allowed_origins")
+            if isinstance(origins, str):
+                data["allowed_origins"] = [o.strip() for o in origins.split(",") if o.strip()]
+        return data
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Settings:
+        if self.env != "production":
+            return self
+        problems = []
+        secret = self.secret_key.get_secret_value()
+        if secret == DEFAULT_SECRET_KEY or len(secret) < 32:
+            problems.append(
+                "set HUB_SECRET_KEY to a random value of at least 32 characters "
+                '(for example: python -c "import secrets; print(secrets.token_urlsafe(48))")'
+            )
+        if not self.allowed_origins or "*" in self.allowed_origins:
+            problems.append(
+                "set HUB_ALLOWED_ORIGINS to the comma-separated origins of your web clients "
+                "(for example: https://hub.example.org); '*' is not allowed in production"
+            )
+        if problems:
+            raise ValueError("refusing to start in production: " + "; ".join(problems))
+        return self
+
+    @property
+    def is_development(self) -> bool:
+        return self.env == "development"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def auth_config(self) -> AuthConfig:
+        return AuthConfig(
+            secret_key=self.secret_key.get_secret_value().encode(),
+            token_ttl=timedelta(hours=self.token_ttl_hours),
+            login_attempts_per_address=self.login_attempts_per_address,
+            login_attempts_per_account=self.login_attempts_per_account,
+            login_window=timedelta(seconds=self.login_window_seconds),
+        )

@@ -1,0 +1,255 @@
+"""Sign-in: registration, login, tokens, logout, password change. Passwords are argon2id."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from models.auth import AuthToken
+from models.base import utcnow
+from models.member import Member, Role
+from resolvers import ratelimit
+from resolvers.errors import NOT_SIGNED_IN, ErrorCode, Problem, ProblemList
+from resolvers.policy import Viewer
+from resolvers.validation import clean_email, clean_text
+
+TOKEN_PREFIX = "hub_"
+MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 256
+
+_hasher = PasswordHasher()  # argon2id, RFC 9106 low-memory profile
+# Verified when an email is unknown, so that both failures cost the same time.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+@dataclass(frozen=True)
+class AuthConfig:
+    """What sign-in needs from the settings (kept here so resolvers never import `app`)."""
+
+    secret_key: bytes
+    token_ttl: timedelta = timedelta(days=14)
+    login_attempts_per_address: int = 30
+    login_attempts_per_account: int = 10
+    login_window: timedelta = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class SignInResult:
+    """A new token and the viewer it signs in, or the problems that prevented it."""
+
+    token: str | None = None
+    viewer: Viewer | None = None
+    problems: list[Problem] = field(default_factory=list)
+
+
+async def hash_password(password: str) -> str:
+    return await asyncio.to_thread(_hasher.hash, password)
+
+
+async def verify_password(password_hash: str, password: str) -> bool:
+    def verify() -> bool:
+        try:
+            return _hasher.verify(password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    return await asyncio.to_thread(verify)
+
+
+def token_digest(config: AuthConfig, token: str) -> str:
+    return hmac.new(config.secret_key, token.encode(), hashlib.sha256).hexdigest()
+
+
+def check_new_password(problems: ProblemList, field: str, password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        problems.add(
+            field,
+            f"Must be at least {MIN_PASSWORD_LENGTH} characters.",
+            ErrorCode.WEAK_PASSWORD,
+        )
+    elif len(password) > MAX_PASSWORD_LENGTH:
+        problems.add(field, f"Must be at most {MAX_PASSWORD_LENGTH} characters.", ErrorCode.TOO_LONG)
+    elif "\x00" in password:
+        problems.add(field, "Must not contain NUL characters.")
+
+
+async def issue_token(session: AsyncSession, config: AuthConfig, member_id: int) -> str:
+    """Create a session token (256 random bits); only its keyed hash is stored."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    session.add(
+        AuthToken(
+            member_id=member_id,
+            token_hash=token_digest(config, token),
+            expires_at=utcnow() + config.token_ttl,
+        )
+    )
+    await session.flush()
+    return token
+
+
+async def revoke_member_tokens(session: AsyncSession, member_id: int) -> None:
+    await session.execute(
+        update(AuthToken)
+        .where(AuthToken.member_id == member_id, AuthToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+
+
+async def viewer_for_token(
+    sessions: async_sessionmaker[AsyncSession], config: AuthConfig, token: str
+) -> Viewer | None:
+    """The viewer a bearer token signs in, or None for an unknown, expired or revoked one."""
+    if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+        return None
+    statement = (
+        select(AuthToken.id, Member.id, Member.role, Member.organization_id)
+        .join(Member, Member.id == AuthToken.member_id)
+        .where(
+            AuthToken.token_hash == token_digest(config, token),
+            AuthToken.revoked_at.is_(None),
+            AuthToken.expires_at > utcnow(),
+        )
+    )
+    async with sessions() as session:
+        row = (await session.execute(statement)).first()
+    if row is None:
+        return None
+    token_id, member_id, role, organization_id = row
+    return Viewer(member_id=member_id, role=role, organization_id=organization_id, token_id=token_id)
+
+
+@dataclass(frozen=True)
+class Registration:
+    name: str
+    email: str
+    password: str
+
+
+TOO_MANY_ATTEMPTS = Problem(None, "Too many attempts; try again later.", ErrorCode.RATE_LIMITED)
+
+
+async def register(
+    sessions: async_sessionmaker[AsyncSession],
+    config: AuthConfig,
+    data: Registration,
+    *,
+    client_address: str,
+) -> list[Problem]:
+    """Create a member account. The answer is the same whether or not the email was taken:
+    a taken email creates nothing, and the caller only learns it by failing to sign in."""
+    email_key = data.email.strip().lower()[:254]
+    if await _rate_limited(sessions, config, "register", email=email_key, address=client_address):
+        return [TOO_MANY_ATTEMPTS]
+    problems = ProblemList()
+    name = clean_text(problems, "name", data.name, max_length=200)
+    email = clean_email(problems, "email", data.email)
+    check_new_password(problems, "password", data.password)
+    if problems:
+        return problems
+    password_hash = await hash_password(data.password)  # hashed either way: same timing
+    async with sessions.begin() as session:
+        taken = await session.scalar(select(Member.id).where(Member.email == email))
+        if taken is None:
+            session.add(Member(name=name, email=email, password_hash=password_hash, role=Role.MEMBER))
+    return []
+
+
+async def login(
+    sessions: async_sessionmaker[AsyncSession],
+    config: AuthConfig,
+    *,
+    email: str,
+    password: str,
+    client_address: str,
+) -> SignInResult:
+    email = email.strip().lower()[:254]
+    if await _rate_limited(sessions, config, "login", email=email, address=client_address):
+        return SignInResult(problems=[TOO_MANY_ATTEMPTS])
+    async with sessions.begin() as session:
+        member = await session.scalar(select(Member).where(Member.email == email))
+        password_hash = member.password_hash if member is not None else _DUMMY_HASH
+        if not await verify_password(password_hash, password[:MAX_PASSWORD_LENGTH]) or member is None:
+            return SignInResult(
+                problems=[
+                    Problem(None, "Email or password is incorrect.", ErrorCode.INVALID_CREDENTIALS)
+                ]
+            )
+        if _hasher.check_needs_rehash(member.password_hash):
+            member.password_hash = await hash_password(password)
+        token = await issue_token(session, config, member.id)
+    return SignInResult(token=token, viewer=_viewer_of(member))
+
+
+def _viewer_of(member: Member) -> Viewer:
+    return Viewer(member_id=member.id, role=member.role, organization_id=member.organization_id)
+
+
+async def _rate_limited(
+    sessions: async_sessionmaker[AsyncSession],
+    config: AuthConfig,
+    action: str,
+    *,
+    email: str,
+    address: str,
+) -> bool:
+    """Count an attempt per client address and per account (known or not: same answer)."""
+    account_key = hashlib.sha256(email.encode()).hexdigest()
+    async with sessions.begin() as session:
+        by_address = await ratelimit.hit(
+            session,
+            f"{action}:address:{address}",
+            limit=config.login_attempts_per_address,
+            window=config.login_window,
+        )
+        by_account = await ratelimit.hit(
+            session,
+            f"{action}:account:{account_key}",
+            limit=config.login_attempts_per_account,
+            window=config.login_window,
+        )
+    return by_address or by_account
+
+
+async def logout(sessions: async_sessionmaker[AsyncSession], viewer: Viewer) -> list[Problem]:
+    if viewer.token_id is None:
+        return [NOT_SIGNED_IN]
+    async with sessions.begin() as session:
+        await session.execute(
+            update(AuthToken).where(AuthToken.id == viewer.token_id).values(revoked_at=utcnow())
+        )
+    return []
+
+
+async def change_password(
+    sessions: async_sessionmaker[AsyncSession],
+    config: AuthConfig,
+    viewer: Viewer,
+    *,
+    current_password: str,
+    new_password: str,
+) -> SignInResult:
+    """Change the viewer's password, end every session, and sign this client in again."""
+    if viewer.member_id is None:
+        return SignInResult(problems=[NOT_SIGNED_IN])
+    problems = ProblemList()
+    check_new_password(problems, "newPassword", new_password)
+    if problems:
+        return SignInResult(problems=problems)
+    async with sessions.begin() as session:
+        member = await session.get_one(Member, viewer.member_id)
+        if not await verify_password(member.password_hash, current_password[:MAX_PASSWORD_LENGTH]):
+            wrong = Problem("currentPassword", "Current password is incorrect.", ErrorCode.INVALID_CREDENTIALS)
+            return SignInResult(problems=[wrong])
+        member.password_hash = await hash_password(new_password)
+        await revoke_member_tokens(session, member.id)
+        token = await issue_token(session, config, member.id)
+    return SignInResult(token=token, viewer=_viewer_of(member))

@@ -1,0 +1,235 @@
+"""Members: the directory, profiles, expertise, languages and roles."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Row, Select, delete, exists, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from models.base import utcnow
+from models.member import Member, MemberExpertise, MemberLanguage, Role
+from models.organization import Organization, OrganizationKind
+from resolvers import policy
+from resolvers.auth import revoke_member_tokens
+from resolvers.errors import NOT_SIGNED_IN, ClientError, ErrorCode, Problem, ProblemList
+from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
+from resolvers.policy import Viewer
+from resolvers.validation import (
+    clean_country,
+    clean_languages,
+    clean_objectives,
+    clean_text,
+    language_order_key,
+)
+
+Sessions = async_sessionmaker[AsyncSession]
+
+# The directory is read as plain rows: no ORM identity map on the hot path.
+MEMBER_COLUMNS = (
+    Member.id,
+    Member.name,
+    Member.email,
+    Member.organization_id,
+    Member.country,
+    Member.bio,
+    Member.is_expert,
+    Member.role,
+    Member.created_at,
+    Member.updated_at,
+)
+DIRECTORY_ORDER = Keyset("members", (Member.name, Member.id))
+
+
+@dataclass(frozen=True)
+class MemberFilter:
+    """Expert-directory filters; every one given must match (objectives: any of them)."""
+
+    objectives: Sequence[int] = ()
+    country: str | None = None
+    language: str | None = None
+    organization_kind: OrganizationKind | None = None
+    is_expert: bool | None = None
+
+
+def _visible(viewer: Viewer) -> Select[Any]:
+    return select(*MEMBER_COLUMNS).where(policy.visible_members(viewer))
+
+
+def _filtered(statement: Select[Any], problems: ProblemList, criteria: MemberFilter) -> Select[Any]:
+    if criteria.objectives:
+        numbers = clean_objectives(problems, "objectives", criteria.objectives)
+        statement = statement.where(
+            exists().where(
+                MemberExpertise.member_id == Member.id,
+                MemberExpertise.objective_number.in_(numbers),
+            )
+        )
+    if criteria.country is not None:
+        statement = statement.where(
+            Member.country == clean_country(problems, "country", criteria.country)
+        )
+    if criteria.language is not None:
+        tags = clean_languages(problems, "language", [criteria.language])
+        tag = tags[0] if tags else ""
+        statement = statement.where(
+            exists().where(
+                MemberLanguage.member_id == Member.id,
+                or_(MemberLanguage.tag == tag, MemberLanguage.tag.startswith(tag + "-")),
+            )
+        )
+    if criteria.organization_kind is not None:
+        statement = statement.where(
+            exists().where(
+                Organization.id == Member.organization_id,
+                Organization.kind == criteria.organization_kind,
+            )
+        )
+    if criteria.is_expert is not None:
+        statement = statement.where(Member.is_expert.is_(criteria.is_expert))
+    return statement
+
+
+async def members_page(
+    sessions: Sessions, viewer: Viewer, criteria: MemberFilter, request: PageRequest
+) -> Page:
+    problems = ProblemList()
+    statement = _filtered(_visible(viewer), problems, criteria)
+    if problems:
+        raise ClientError(" ".join(f"{p.field}: {p.message}" for p in problems))
+    return await fetch_page(sessions, statement, DIRECTORY_ORDER, request)
+
+
+async def members_by_ids(
+    sessions: Sessions, viewer: Viewer, ids: Sequence[int]
+) -> list[Row[Any] | None]:
+    """Rows in the order of `ids`; None where a member does not exist or may not be seen."""
+    async with sessions() as session:
+        rows = (await session.execute(_visible(viewer).where(Member.id.in_(ids)))).all()
+    by_id = {row.id: row for row in rows}
+    return [by_id.get(member_id) for member_id in ids]
+
+
+async def languages_by_member(sessions: Sessions, member_ids: Sequence[int]) -> list[list[str]]:
+    statement = select(MemberLanguage.member_id, MemberLanguage.tag).where(
+        MemberLanguage.member_id.in_(member_ids)
+    )
+    async with sessions() as session:
+        rows = (await session.execute(statement)).all()
+    tags: dict[int, list[str]] = defaultdict(list)
+    for member_id, tag in rows:
+        tags[member_id].append(tag)
+    return [sorted(tags[member_id], key=language_order_key) for member_id in member_ids]
+
+
+async def expertise_by_member(sessions: Sessions, member_ids: Sequence[int]) -> list[list[int]]:
+    statement = select(MemberExpertise.member_id, MemberExpertise.objective_number).where(
+        MemberExpertise.member_id.in_(member_ids)
+    )
+    async with sessions() as session:
+        rows = (await session.execute(statement)).all()
+    numbers: dict[int, list[int]] = defaultdict(list)
+    for member_id, number in rows:
+        numbers[member_id].append(number)
+    return [sorted(numbers[member_id]) for member_id in member_ids]
+
+
+async def replace_languages(session: AsyncSession, member_id: int, tags: Sequence[str]) -> None:
+    await session.execute(delete(MemberLanguage).where(MemberLanguage.member_id == member_id))
+    session.add_all(MemberLanguage(member_id=member_id, tag=tag) for tag in tags)
+
+
+async def replace_expertise(session: AsyncSession, member_id: int, numbers: Sequence[int]) -> None:
+    await session.execute(delete(MemberExpertise).where(MemberExpertise.member_id == member_id))
+    session.add_all(
+        MemberExpertise(member_id=member_id, objective_number=number) for number in numbers
+    )
+
+
+@dataclass(frozen=True)
+class MemberResult:
+    """The member as the viewer now sees it, or the problems that changed nothing."""
+
+    member: Row[Any] | None = None
+    problems: list[Problem] = field(default_factory=list)
+
+
+class Keep:
+    """Marks a profile field the client left out: keep its current value."""
+
+    def __repr__(self) -> str:
+        return "KEEP"
+
+
+KEEP = Keep()
+
+
+@dataclass(frozen=True)
+class ProfileChanges:
+    name: str | Keep = KEEP
+    country: str | None | Keep = KEEP
+    bio: str | Keep = KEEP
+    languages: Sequence[str] | Keep = KEEP
+    expertise: Sequence[int] | Keep = KEEP
+    is_expert: bool | Keep = KEEP
+
+
+def _clean_profile(changes: ProfileChanges, problems: ProblemList) -> dict[str, Any]:
+    clean: dict[str, Any] = {}
+    if not isinstance(changes.name, Keep):
+        clean["name"] = clean_text(problems, "name", changes.name, max_length=200)
+    if not isinstance(changes.country, Keep):
+        clean["country"] = clean_country(problems, "country", changes.country)
+    if not isinstance(changes.bio, Keep):
+        clean["bio"] = clean_text(
+            problems, "bio", changes.bio, max_length=5_000, required=False, multiline=True
+        )
+    if not isinstance(changes.is_expert, Keep):
+        clean["is_expert"] = changes.is_expert
+    if not isinstance(changes.languages, Keep):
+        clean["languages"] = clean_languages(problems, "languages", changes.languages)
+    if not isinstance(changes.expertise, Keep):
+        clean["expertise"] = clean_objectives(problems, "expertise", changes.expertise)
+    return clean
+
+
+async def update_profile(sessions: Sessions, viewer: Viewer, changes: ProfileChanges) -> MemberResult:
+    if viewer.member_id is None:
+        return MemberResult(problems=[NOT_SIGNED_IN])
+    problems = ProblemList()
+    clean = _clean_profile(changes, problems)
+    if problems:
+        return MemberResult(problems=problems)
+    async with sessions.begin() as session:
+        member = await session.get_one(Member, viewer.member_id)
+        if "languages" in clean:
+            await replace_languages(session, member.id, clean.pop("languages"))
+        if "expertise" in clean:
+            await replace_expertise(session, member.id, clean.pop("expertise"))
+        for name, value in clean.items():
+            setattr(member, name, value)
+        member.updated_at = utcnow()
+    return MemberResult(member=(await members_by_ids(sessions, viewer, [viewer.member_id]))[0])
+
+
+async def set_member_role(
+    sessions: Sessions, viewer: Viewer, member_id: int | None, role: Role
+) -> MemberResult:
+    """Admins change roles; the member's sessions end so the new role takes effect at once."""
+    if not policy.may_set_roles(viewer):
+        return MemberResult(problems=[Problem(None, "Only admins set roles.", ErrorCode.NOT_ALLOWED)])
+    if member_id == viewer.member_id:
+        return MemberResult(
+            problems=[Problem("memberId", "Admins cannot change their own role.", ErrorCode.NOT_ALLOWED)]
+        )
+    async with sessions.begin() as session:
+        member = await session.get(Member, member_id) if member_id is not None else None
+        if member is None:
+            return MemberResult(problems=[Problem("memberId", "No such member.", ErrorCode.NOT_FOUND)])
+        if member.role is not role:
+            member.role = role
+            await revoke_member_tokens(session, member.id)
+    return MemberResult(member=(await members_by_ids(sessions, viewer, [member.id]))[0])

@@ -1,0 +1,100 @@
+"""Organisations: the list, lookups for loaders, and creation by admins."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Row, Select, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from models.member import Member
+from models.organization import Organization, OrganizationKind
+from resolvers import policy
+from resolvers.errors import ErrorCode, Problem, ProblemList
+from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
+from resolvers.policy import Viewer
+from resolvers.validation import clean_country, clean_text
+
+Sessions = async_sessionmaker[AsyncSession]
+
+ORGANIZATION_COLUMNS = (
+    Organization.id,
+    Organization.name,
+    Organization.kind,
+    Organization.country,
+    Organization.created_at,
+)
+ORGANIZATION_ORDER = Keyset("organizations", (Organization.name, Organization.id))
+
+
+def _visible(viewer: Viewer) -> Select[Any]:
+    return select(*ORGANIZATION_COLUMNS).where(policy.visible_organizations(viewer))
+
+
+async def organizations_page(
+    sessions: Sessions,
+    viewer: Viewer,
+    kind: OrganizationKind | None,
+    request: PageRequest,
+) -> Page:
+    statement = _visible(viewer)
+    if kind is not None:
+        statement = statement.where(Organization.kind == kind)
+    return await fetch_page(sessions, statement, ORGANIZATION_ORDER, request)
+
+
+async def organizations_by_ids(
+    sessions: Sessions, viewer: Viewer, ids: Sequence[int]
+) -> list[Row[Any] | None]:
+    async with sessions() as session:
+        rows = (await session.execute(_visible(viewer).where(Organization.id.in_(ids)))).all()
+    by_id = {row.id: row for row in rows}
+    return [by_id.get(organization_id) for organization_id in ids]
+
+
+@dataclass(frozen=True)
+class OrganizationResult:
+    organization: Row[Any] | None = None
+    problems: list[Problem] = field(default_factory=list)
+
+
+async def create_organization(
+    sessions: Sessions, viewer: Viewer, *, name: str, kind: OrganizationKind, country: str | None
+) -> OrganizationResult:
+    if not policy.may_manage_organizations(viewer):
+        return OrganizationResult(
+            problems=[Problem(None, "Only admins add organisations.", ErrorCode.NOT_ALLOWED)]
+        )
+    problems = ProblemList()
+    name = clean_text(problems, "name", name, max_length=200)
+    country = clean_country(problems, "country", country)
+    if problems:
+        return OrganizationResult(problems=problems)
+    try:
+        async with sessions.begin() as session:
+            organization = Organization(name=name, kind=kind, country=country)
+            session.add(organization)
+    except IntegrityError:
+        return OrganizationResult(
+            problems=[Problem("name", "An organisation with this name exists.", ErrorCode.CONFLICT)]
+        )
+    return OrganizationResult((await organizations_by_ids(sessions, viewer, [organization.id]))[0])
+
+
+async def assign_member_organization(
+    sessions: Sessions, viewer: Viewer, *, member_id: int | None, organization_id: int | None
+) -> list[Problem]:
+    """Admins say which organisation a member speaks for (it weighs in reviews later)."""
+    if not policy.may_manage_organizations(viewer):
+        return [Problem(None, "Only admins assign organisations.", ErrorCode.NOT_ALLOWED)]
+    async with sessions.begin() as session:
+        member = await session.get(Member, member_id) if member_id is not None else None
+        if member is None:
+            return [Problem("memberId", "No such member.", ErrorCode.NOT_FOUND)]
+        if organization_id is not None and await session.get(Organization, organization_id) is None:
+            return [Problem("organizationId", "No such organisation.", ErrorCode.NOT_FOUND)]
+        member.organization_id = organization_id
+    return []

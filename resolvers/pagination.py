@@ -1,0 +1,131 @@
+"""Keyset pagination in SQL for every Relay connection: opaque cursors, bounded pages."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Row, Select, func, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from resolvers.errors import ClientError
+
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+
+CursorValues = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """Validated `first`/`after` or `last`/`before` arguments of a connection field."""
+
+    first: int | None = None
+    after: str | None = None
+    last: int | None = None
+    before: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.first is not None and self.last is not None:
+            raise ClientError("Pass either `first` or `last`, not both.")
+        if self.first is not None and self.before is not None:
+            raise ClientError("`before` goes with `last`; use `after` with `first`.")
+        if self.last is not None and self.after is not None:
+            raise ClientError("`after` goes with `first`; use `before` with `last`.")
+        for name, size in (("first", self.first), ("last", self.last)):
+            if size is not None and not 0 <= size <= MAX_PAGE_SIZE:
+                raise ClientError(f"`{name}` must be between 0 and {MAX_PAGE_SIZE}.")
+
+    @property
+    def backwards(self) -> bool:
+        return self.last is not None or self.before is not None
+
+    @property
+    def size(self) -> int:
+        size = self.last if self.backwards else self.first
+        return DEFAULT_PAGE_SIZE if size is None else size
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of rows with their cursors; `count()` runs the total only when asked for."""
+
+    rows: Sequence[Row[Any]]
+    cursors: Sequence[str]
+    has_next_page: bool
+    has_previous_page: bool
+    count: Callable[[], Awaitable[int]]
+
+
+def encode_cursor(listing: str, values: CursorValues) -> str:
+    raw = json.dumps([listing, *values], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(listing: str, cursor: str, arity: int) -> CursorValues:
+    """The sort key inside a cursor of `listing`; anything else is a client error."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        decoded = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+    except (ValueError, UnicodeError, binascii.Error):
+        decoded = None
+    if (
+        not isinstance(decoded, list)
+        or len(decoded) != arity + 1
+        or decoded[0] != listing
+        or not all(isinstance(v, str | int) and not isinstance(v, bool) for v in decoded[1:])
+    ):
+        raise ClientError("Malformed or foreign cursor: use a cursor this connection returned.")
+    return tuple(decoded[1:])
+
+
+@dataclass(frozen=True)
+class Keyset:
+    """How a listing is ordered: its name (cursors are not portable across listings) and the
+    columns, all ascending, whose values identify a row (the last one must be unique)."""
+
+    listing: str
+    columns: Sequence[ColumnElement[Any]]
+
+    def cursor_of(self, row: Row[Any]) -> str:
+        return encode_cursor(self.listing, tuple(row._mapping[c.key] for c in self.columns))
+
+
+async def fetch_page(
+    sessions: async_sessionmaker[AsyncSession],
+    statement: Select[Any],
+    keyset: Keyset,
+    request: PageRequest,
+) -> Page:
+    """Run one page of `statement` (already filtered by policy) in its own short session."""
+    columns = tuple_(*keyset.columns)
+    cursor = request.before if request.backwards else request.after
+    paged = statement
+    if cursor is not None:
+        bound = tuple_(*decode_cursor(keyset.listing, cursor, len(keyset.columns)))
+        paged = paged.where(columns < bound if request.backwards else columns > bound)
+    order = [c.desc() if request.backwards else c.asc() for c in keyset.columns]
+    paged = paged.order_by(*order).limit(request.size + 1)
+    async with sessions() as session:
+        rows = list((await session.execute(paged)).all())
+    has_more = len(rows) > request.size
+    rows = rows[: request.size]
+    if request.backwards:
+        rows.reverse()
+
+    async def count() -> int:
+        total = select(func.count()).select_from(statement.order_by(None).subquery())
+        async with sessions() as session:
+            return int((await session.execute(total)).scalar_one())
+
+    return Page(
+        rows=rows,
+        cursors=[keyset.cursor_of(row) for row in rows],
+        has_next_page=has_more if not request.backwards else request.before is not None,
+        has_previous_page=has_more if request.backwards else request.after is not None,
+        count=count,
+    )

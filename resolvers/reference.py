@@ -1,0 +1,37 @@
+"""GCM objectives and guiding principles, as seeded by the first migration."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Row, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from models.reference import GcmObjective, GuidingPrinciple
+
+Sessions = async_sessionmaker[AsyncSession]
+
+OBJECTIVE_COLUMNS = (GcmObjective.number, GcmObjective.short_title, GcmObjective.title)
+
+
+async def all_objectives(sessions: Sessions) -> list[Row[Any]]:
+    async with sessions() as session:
+        statement = select(*OBJECTIVE_COLUMNS).order_by(GcmObjective.number)
+        return list((await session.execute(statement)).all())
+
+
+async def objectives_by_numbers(sessions: Sessions, numbers: Sequence[int]) -> list[Row[Any] | None]:
+    async with sessions() as session:
+        statement = select(*OBJECTIVE_COLUMNS).where(GcmObjective.number.in_(numbers))
+        rows = (await session.execute(statement)).all()
+    by_number = {row.number: row for row in rows}
+    return [by_number.get(number) for number in numbers]
+
+
+async def all_guiding_principles(sessions: Sessions) -> list[Row[Any]]:
+    async with sessions() as session:
+        statement = select(GuidingPrinciple.letter, GuidingPrinciple.name).order_by(
+            GuidingPrinciple.letter
+        )
+        return list((await session.execute(statement)).all())

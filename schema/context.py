@@ -1,0 +1,38 @@
+"""The typed context every resolver receives: viewer, database, per-operation loaders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from typing import Any
+
+import strawberry
+
+from models.db import Database
+from resolvers.auth import AuthConfig
+from resolvers.policy import ANONYMOUS, Viewer
+from schema.loaders import Loaders
+
+
+@dataclass
+class Context:
+    """Built once per HTTP request and once per WebSocket; `for_operation()` gives every
+    operation its own DataLoaders, so nothing cached is shared between operations or viewers."""
+
+    db: Database
+    auth: AuthConfig
+    development: bool
+    viewer: Viewer = ANONYMOUS
+    client_address: str = "unknown"
+    connection_params: dict[str, Any] | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @cached_property
+    def loaders(self) -> Loaders:
+        return Loaders(self.db.sessions, self.viewer)
+
+    def for_operation(self) -> Context:
+        return replace(self)
+
+
+Info = strawberry.Info[Context, None]

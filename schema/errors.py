@@ -1,0 +1,45 @@
+"""Expected failures as data (`UserError` in every payload)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import strawberry
+
+from resolvers.errors import ErrorCode, Problem
+from schema.enums import described_enum
+
+UserErrorCode = described_enum(
+    ErrorCode,
+    "Why a mutation refused its input; stable, for programs to branch on.",
+    {
+        "INVALID": "A value is malformed or out of range.",
+        "REQUIRED": "A required value is missing or empty.",
+        "TOO_LONG": "A value or list is longer than allowed.",
+        "NOT_FOUND": "The object does not exist, or you may not see it (the two look the same).",
+        "NOT_ALLOWED": "You may not do this.",
+        "UNAUTHENTICATED": "Sign in first (send `Authorization: Bearer <token>`).",
+        "CONFLICT": "The change conflicts with the current state (for example a duplicate name).",
+        "RATE_LIMITED": "Too many attempts: wait and try again.",
+        "INVALID_CREDENTIALS": "Email or password is incorrect (never says which).",
+        "WEAK_PASSWORD": "The new password is too short.",
+    },
+    name="UserErrorCode",
+)
+
+
+@strawberry.type(description="Why a mutation did not do what was asked; nothing was changed.")
+class UserError:
+    field: str | None = strawberry.field(
+        description="The input field at fault (camelCase, as sent); null when it is the whole input."
+    )
+    message: str = strawberry.field(description="What is wrong, in English, for people.")
+    code: UserErrorCode = strawberry.field(description="What is wrong, for programs.")  # type: ignore[valid-type]
+
+
+def user_errors(problems: Iterable[Problem]) -> list[UserError]:
+    return [UserError(field=p.field, message=p.message, code=p.code) for p in problems]
+
+
+def not_found(field: str, what: str) -> list[UserError]:
+    return [UserError(field=field, message=f"No such {what}.", code=ErrorCode.NOT_FOUND)]

@@ -1,0 +1,253 @@
+"""Members in GraphQL: the directory, profiles, roles."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+import strawberry
+from sqlalchemy import Row
+
+from models.member import Role as RoleModel
+from resolvers import members, organizations, policy
+from resolvers.members import KEEP, MemberFilter, ProfileChanges
+from resolvers.policy import Viewer
+from schema.context import Info
+from schema.enums import described_enum
+from schema.errors import UserError, not_found, user_errors
+from schema.organizations import (
+    Organization,
+    OrganizationKind,
+    load_organization,
+    organization_key,
+)
+from schema.reference import Country, GcmObjective, country
+from schema.relay import (
+    AFTER,
+    BEFORE,
+    FIRST,
+    LAST,
+    Connection,
+    Node,
+    connection,
+    decode_int_id,
+    encode_id,
+    page_request,
+)
+
+Role = described_enum(
+    RoleModel,
+    "What a member may do in the hub beyond their own content.",
+    {
+        "MEMBER": "Takes part: posts, proposes content, registers for webinars.",
+        "REVIEWER": "Also peer-reviews resources and initiatives assigned to them.",
+        "MODERATOR": "Also moderates communities and the review queue (a network focal point).",
+        "ADMIN": "Also manages roles and organisations.",
+    },
+)
+
+
+@strawberry.type(description="A member of the hub: a person with a profile and expertise.")
+class Member(Node):
+    name: str = strawberry.field(description="Full name as the member wants it shown.")
+    country: Country | None = strawberry.field(description="Country the member works from.")
+    bio: str = strawberry.field(description="Short biography (plain text).")
+    is_expert: bool = strawberry.field(
+        description="Opted in to the public expert directory (visible to people not signed in)."
+    )
+    role: Role = strawberry.field(description="What the member may do in the hub.")  # type: ignore[valid-type]
+    created_at: datetime = strawberry.field(description="When the member joined (UTC).")
+    updated_at: datetime = strawberry.field(description="Last change to the profile (UTC).")
+    db_id: strawberry.Private[int]
+    email_address: strawberry.Private[str]
+    organization_id: strawberry.Private[int | None]
+    # Set when the member is read for someone other than the request's viewer (sign-in).
+    reader: strawberry.Private[Viewer | None] = None
+
+    @classmethod
+    def from_row(cls, row: Row[Any], reader: Viewer | None = None) -> Member:
+        return cls(
+            reader=reader,
+            id=encode_id("Member", row.id),
+            db_id=row.id,
+            email_address=row.email,
+            organization_id=row.organization_id,
+            name=row.name,
+            country=country(row.country),
+            bio=row.bio,
+            is_expert=row.is_expert,
+            role=row.role,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
+
+    @strawberry.field(description="Email address; visible to the member and to admins only.")
+    def email(self, info: Info) -> str | None:
+        viewer = self.reader or info.context.viewer
+        return self.email_address if policy.may_see_email(viewer, self.db_id) else None
+
+    @strawberry.field(description="The organisation the member speaks for, if any.")
+    async def organization(self, info: Info) -> Organization | None:
+        if self.organization_id is None:
+            return None
+        return await load_organization(info, self.organization_id)
+
+    @strawberry.field(description="Languages the member works in (BCP 47), UN languages first.")
+    async def languages(self, info: Info) -> list[str]:
+        return await info.context.loaders.languages_by_member.load(self.db_id)
+
+    @strawberry.field(description="GCM objectives the member has expertise in.")
+    async def expertise(self, info: Info) -> list[GcmObjective]:
+        numbers = await info.context.loaders.expertise_by_member.load(self.db_id)
+        rows = await info.context.loaders.objective_by_number.load_many(numbers)
+        return [GcmObjective.from_row(row) for row in rows if row is not None]
+
+
+@strawberry.input(description="Filters of the member directory; all given must match.")
+class MemberFilterInput:
+    objectives: list[int] | None = strawberry.field(
+        default=None, description="Expertise in any of these GCM objective numbers."
+    )
+    country: str | None = strawberry.field(default=None, description="ISO 3166-1 alpha-2 code.")
+    language: str | None = strawberry.field(
+        default=None, description="Works in this language (BCP 47; `es` also matches `es-MX`)."
+    )
+    organization_kind: OrganizationKind | None = strawberry.field(  # type: ignore[valid-type]
+        default=None, description="Belongs to an organisation of this kind."
+    )
+    is_expert: bool | None = strawberry.field(
+        default=None, description="Only opted-in experts (true) or only others (false)."
+    )
+
+
+async def resolve_members(
+    info: Info,
+    filter: Annotated[
+        MemberFilterInput | None, strawberry.argument(description="Narrow the directory.")
+    ] = None,
+    first: Annotated[int | None, FIRST] = None,
+    after: Annotated[str | None, AFTER] = None,
+    last: Annotated[int | None, LAST] = None,
+    before: Annotated[str | None, BEFORE] = None,
+) -> Connection[Member]:
+    request = page_request(first, after, last, before)
+    criteria = MemberFilter()
+    if filter is not None:
+        criteria = MemberFilter(
+            objectives=filter.objectives or (),
+            country=filter.country,
+            language=filter.language,
+            organization_kind=filter.organization_kind,
+            is_expert=filter.is_expert,
+        )
+    page = await members.members_page(info.context.db.sessions, info.context.viewer, criteria, request)
+    return connection(page, Member.from_row)
+
+
+async def load_member(info: Info, member_id: int) -> Member | None:
+    row = await info.context.loaders.member_by_id.load(member_id)
+    return Member.from_row(row) if row is not None else None
+
+
+async def resolve_member(
+    info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="Global ID of the member.")]
+) -> Member | None:
+    key = decode_int_id(id, "Member")
+    return await load_member(info, key) if key is not None else None
+
+
+async def resolve_viewer(info: Info) -> Member | None:
+    member_id = info.context.viewer.member_id
+    return await load_member(info, member_id) if member_id is not None else None
+
+
+@strawberry.input(description="Changes to your own profile; fields left out stay as they are.")
+class UpdateProfileInput:
+    name: str | None = strawberry.field(default=strawberry.UNSET, description="Full name (≤200).")
+    country: str | None = strawberry.field(
+        default=strawberry.UNSET, description="ISO 3166-1 alpha-2 code; null clears it."
+    )
+    bio: str | None = strawberry.field(default=strawberry.UNSET, description="Biography (≤5,000).")
+    languages: list[str] | None = strawberry.field(
+        default=strawberry.UNSET, description="Languages you work in (BCP 47 tags, ≤20); replaces the list."
+    )
+    expertise: list[int] | None = strawberry.field(
+        default=strawberry.UNSET, description="GCM objective numbers of your expertise; replaces the list."
+    )
+    is_expert: bool | None = strawberry.field(
+        default=strawberry.UNSET, description="List yourself in the public expert directory."
+    )
+
+
+@strawberry.type(description="Result of a change to a member.")
+class MemberPayload:
+    member: Member | None = strawberry.field(description="The member after the change.")
+    errors: list[UserError] = strawberry.field(description="Why nothing was changed, if so.")
+
+
+def _given(value: Any, *, nullable: bool = False) -> Any:
+    """UNSET (left out) keeps the value; null keeps it too unless the field may be cleared."""
+    if value is strawberry.UNSET or (value is None and not nullable):
+        return KEEP
+    return value
+
+
+async def update_profile(info: Info, input: UpdateProfileInput) -> MemberPayload:
+    changes = ProfileChanges(
+        name=_given(input.name),
+        country=_given(input.country, nullable=True),
+        bio=_given(input.bio),
+        languages=_given(input.languages),
+        expertise=_given(input.expertise),
+        is_expert=_given(input.is_expert),
+    )
+    result = await members.update_profile(info.context.db.sessions, info.context.viewer, changes)
+    return _member_payload(result)
+
+
+def _member_payload(result: members.MemberResult) -> MemberPayload:
+    return MemberPayload(
+        member=Member.from_row(result.member) if result.member is not None else None,
+        errors=user_errors(result.problems),
+    )
+
+
+@strawberry.input(description="Give a member a role (admins only); ends the member's sessions.")
+class SetMemberRoleInput:
+    member_id: strawberry.ID = strawberry.field(description="Global ID of the member.")
+    role: Role = strawberry.field(description="The new role.")  # type: ignore[valid-type]
+
+
+async def set_member_role(info: Info, input: SetMemberRoleInput) -> MemberPayload:
+    key = decode_int_id(input.member_id, "Member")
+    if key is None:
+        return MemberPayload(member=None, errors=not_found("memberId", "member"))
+    result = await members.set_member_role(info.context.db.sessions, info.context.viewer, key, input.role)
+    return _member_payload(result)
+
+
+@strawberry.input(description="Say which organisation a member speaks for (admins only).")
+class AssignMemberOrganizationInput:
+    member_id: strawberry.ID = strawberry.field(description="Global ID of the member.")
+    organization_id: strawberry.ID | None = strawberry.field(
+        description="Global ID of the organisation; null removes the member from theirs."
+    )
+
+
+async def assign_member_organization(info: Info, input: AssignMemberOrganizationInput) -> MemberPayload:
+    member_key = decode_int_id(input.member_id, "Member")
+    organization_id, errors = organization_key(info, input.organization_id)
+    if member_key is None:
+        errors = [*not_found("memberId", "member"), *errors]
+    if errors:
+        return MemberPayload(member=None, errors=errors)
+    problems = await organizations.assign_member_organization(
+        info.context.db.sessions,
+        info.context.viewer,
+        member_id=member_key,
+        organization_id=organization_id,
+    )
+    if problems:
+        return MemberPayload(member=None, errors=user_errors(problems))
+    rows = await members.members_by_ids(info.context.db.sessions, info.context.viewer, [member_key])
+    return MemberPayload(member=Member.from_row(rows[0]) if rows[0] else None, errors=[])

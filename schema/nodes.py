@@ -1,0 +1,53 @@
+"""`node(id:)` and `nodes(ids:)`: any global ID, through the same loaders and policy as the rest."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+import strawberry
+
+from schema.context import Info
+from schema.members import load_member
+from schema.organizations import load_organization
+from schema.reference import GcmObjective
+from schema.relay import Node, check_node_count, decode_id
+
+
+async def _load_objective(info: Info, number: int) -> GcmObjective | None:
+    row = await info.context.loaders.objective_by_number.load(number)
+    return GcmObjective.from_row(row) if row is not None else None
+
+
+# Each fetchable type and how to load it by its integer key; the loaders apply the policy.
+NODE_LOADERS: dict[str, Callable[[Info, int], Awaitable[Node | None]]] = {
+    "Member": load_member,
+    "Organization": load_organization,
+    "GcmObjective": _load_objective,
+}
+
+
+async def load_node(info: Info, global_id: str) -> Node | None:
+    decoded = decode_id(global_id)
+    if decoded is None:
+        return None
+    type_name, key = decoded
+    loader = NODE_LOADERS.get(type_name)
+    if loader is None or not key.isdigit() or int(key) >= 2**63:
+        return None
+    return await loader(info, int(key))
+
+
+async def resolve_node(
+    info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="A global ID.")]
+) -> Node | None:
+    return await load_node(info, id)
+
+
+async def resolve_nodes(
+    info: Info,
+    ids: Annotated[list[strawberry.ID], strawberry.argument(description="At most 100 global IDs.")],
+) -> list[Node | None]:
+    check_node_count(ids)
+    return list(await asyncio.gather(*(load_node(info, i) for i in ids)))

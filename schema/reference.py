@@ -1,0 +1,79 @@
+"""GCM objectives, guiding principles, countries and UN regions."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import strawberry
+from sqlalchemy import Row
+
+from models.reference import UnRegion as UnRegionModel
+from resolvers import reference
+from resolvers.validation import country_name
+from schema.context import Info
+from schema.enums import described_enum
+from schema.relay import Node, encode_id
+
+UnRegion = described_enum(
+    UnRegionModel,
+    "Top-level regions of the UN M49 standard (the value is the M49 code).",
+    {
+        "AFRICA": "Africa (M49 002).",
+        "AMERICAS": "The Americas (M49 019).",
+        "ASIA": "Asia (M49 142).",
+        "EUROPE": "Europe (M49 150).",
+        "OCEANIA": "Oceania (M49 009).",
+    },
+)
+
+
+@strawberry.type(description="One of the 23 objectives of the Global Compact for Migration.")
+class GcmObjective(Node):
+    number: int = strawberry.field(description="Objective number, 1 to 23.")
+    short_title: str = strawberry.field(description="Short title used in filters and tags.")
+    title: str = strawberry.field(description="Full title as adopted in A/RES/73/195.")
+
+    @classmethod
+    def from_row(cls, row: Row[Any]) -> GcmObjective:
+        return cls(
+            id=encode_id("GcmObjective", row.number),
+            number=row.number,
+            short_title=row.short_title,
+            title=row.title,
+        )
+
+
+@strawberry.type(description="One of the 10 cross-cutting guiding principles of the GCM (para. 15).")
+class GuidingPrinciple:
+    letter: str = strawberry.field(description="Letter of the principle in paragraph 15, a to j.")
+    name: str = strawberry.field(description="Name of the principle.")
+
+
+@strawberry.type(description="A country, by its ISO 3166-1 alpha-2 code.")
+class Country:
+    code: str = strawberry.field(description="ISO 3166-1 alpha-2 code, such as KE.")
+
+    @strawberry.field(description="English short name of the country (ISO 3166).")
+    def name(self) -> str:
+        return country_name(self.code)
+
+
+def country(code: str | None) -> Country | None:
+    return Country(code=code) if code else None
+
+
+async def resolve_gcm_objectives(info: Info) -> list[GcmObjective]:
+    return [GcmObjective.from_row(r) for r in await reference.all_objectives(info.context.db.sessions)]
+
+
+async def resolve_gcm_objective(
+    info: Info,
+    number: Annotated[int, strawberry.argument(description="Objective number, 1 to 23.")],
+) -> GcmObjective | None:
+    row = await info.context.loaders.objective_by_number.load(number)
+    return GcmObjective.from_row(row) if row is not None else None
+
+
+async def resolve_guiding_principles(info: Info) -> list[GuidingPrinciple]:
+    rows = await reference.all_guiding_principles(info.context.db.sessions)
+    return [GuidingPrinciple(letter=r.letter, name=r.name) for r in rows]

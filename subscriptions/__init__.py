@@ -1,0 +1,1 @@
+"""Live updates: event log, broadcaster wiring and backends, resumable streams."""

@@ -1,0 +1,43 @@
+"""The broker named by HUB_BROADCAST_URL: memory (embedded), Redis, or PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from urllib.parse import urlsplit
+
+import asyncpg
+import redis.asyncio as redis
+
+SCHEMES = ("memory", "redis", "rediss", "postgres", "postgresql")
+
+
+class BrokerUnavailable(Exception):
+    pass
+
+
+def check_url(url: str) -> str:
+    scheme = urlsplit(url).scheme
+    if scheme not in SCHEMES:
+        raise ValueError(f"HUB_BROADCAST_URL: unsupported scheme {scheme!r}; use one of {SCHEMES}")
+    return scheme
+
+
+async def ping_broker(url: str, timeout: float = 3.0) -> None:
+    """Raise BrokerUnavailable unless the broker answers within `timeout` seconds."""
+    scheme = check_url(url)
+    try:
+        async with asyncio.timeout(timeout):
+            if scheme in ("redis", "rediss"):
+                client = redis.from_url(url)
+                try:
+                    await client.ping()
+                finally:
+                    await client.aclose()
+            elif scheme in ("postgres", "postgresql"):
+                connection = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))
+                try:
+                    await connection.fetchval("SELECT 1")
+                finally:
+                    await connection.close()
+    except (OSError, TimeoutError, redis.RedisError, asyncpg.PostgresError) as e:
+        raise BrokerUnavailable(f"{scheme} broker unreachable: {type(e).__name__}: {e}") from e
