@@ -6,10 +6,12 @@ Domain modules (`schema/members.py`, ...) hold the types and the functions these
 from __future__ import annotations
 
 from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 import strawberry
 from strawberry.extensions import (
+    AddValidationRules,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
@@ -134,13 +136,18 @@ def _fork_context(kwargs: dict[str, Any]) -> None:
 
 
 def make_schema(limits: Limits = Limits()) -> HubSchema:  # noqa: B008 - frozen, shared default
-    extensions: list[SchemaExtension | type[SchemaExtension]] = [
+    # The limit rules are built once: ValidationCache keys on the rule classes, so rules
+    # created per request would never hit the cache.
+    rules = [
+        *QueryDepthLimiter(max_depth=limits.max_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=limits.max_aliases).validation_rules,
+    ]
+    extensions: list[Callable[[], SchemaExtension]] = [
         ErrorCodes,
-        MaxTokensLimiter(max_token_count=limits.max_tokens),
-        ParserCache(maxsize=512),
-        QueryDepthLimiter(max_depth=limits.max_depth),
-        MaxAliasesLimiter(max_alias_count=limits.max_aliases),
-        ValidationCache(maxsize=512),
+        lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
+        lambda: ParserCache(maxsize=512),
+        lambda: AddValidationRules(rules),
+        lambda: ValidationCache(maxsize=512),
         IntrospectionPolicy,
     ]
     return HubSchema(

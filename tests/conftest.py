@@ -1,0 +1,224 @@
+"""Fixtures: a migrated database (SQLite by default, PostgreSQL when HUB_DATABASE_URL says so),
+emptied after every test, the ASGI app behind httpx, members with tokens, a statement counter."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import delete, event
+from starlette.applications import Starlette
+
+from app import migrate
+from app.main import create_app
+from app.settings import Settings
+from models.auth import AuthToken
+from models.db import Database, create_database, metadata
+from models.member import Member, MemberExpertise, MemberLanguage, Role
+from models.organization import Organization, OrganizationKind
+from resolvers.auth import AuthConfig, hash_password, issue_token
+
+REFERENCE_TABLES = {"gcm_objective", "guiding_principle"}
+TEST_SECRET = "test-secret-" + "x" * 40
+PASSWORD = "correct horse battery"
+
+
+def database_url_for_tests(tmp_dir: Path) -> str:
+    return os.environ.get("HUB_DATABASE_URL") or f"sqlite+aiosqlite:///{tmp_dir / 'test.db'}"
+
+
+def broadcast_url_for_tests() -> str:
+    return os.environ.get("HUB_BROADCAST_URL") or "memory://"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """One migrated database for the session (migrations themselves are tested apart)."""
+    url = database_url_for_tests(tmp_path_factory.mktemp("db"))
+    migrate.downgrade(url, "base")
+    migrate.upgrade(url)
+    return url
+
+
+def make_settings(database_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "env": "test",
+        "database_url": database_url,
+        "broadcast_url": broadcast_url_for_tests(),
+        "secret_key": TEST_SECRET,
+        "allowed_origins": ["https://hub.example.org"],
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return make_settings(database_url)
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    database = create_database(database_url)
+    yield database
+    async with database.sessions.begin() as session:
+        for table in reversed(metadata.sorted_tables):
+            if table.name not in REFERENCE_TABLES:
+                await session.execute(delete(table))
+    await database.dispose()
+
+
+@dataclass
+class StatementCounter:
+    count: int = 0
+    statements: list[str] | None = None
+
+    def reset(self) -> None:
+        self.count = 0
+        self.statements = []
+
+
+@pytest.fixture
+def statements(db: Database) -> Iterator[StatementCounter]:
+    counter = StatementCounter(statements=[])
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        counter.count += 1
+        assert counter.statements is not None
+        counter.statements.append(statement)
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", count)
+    yield counter
+    event.remove(db.engine.sync_engine, "before_cursor_execute", count)
+
+
+@pytest.fixture
+def app(settings: Settings, db: Database) -> Starlette:
+    return create_app(settings, db)
+
+
+@pytest.fixture
+async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        yield c
+
+
+@pytest.fixture(scope="session")
+def auth_config() -> AuthConfig:
+    return Settings(_env_file=None, secret_key=TEST_SECRET).auth_config()  # type: ignore[call-arg]
+
+
+_password_hash: str | None = None
+
+
+async def password_hash() -> str:
+    global _password_hash  # noqa: PLW0603 - argon2 is slow on purpose: hash once per session
+    if _password_hash is None:
+        _password_hash = await hash_password(PASSWORD)
+    return _password_hash
+
+
+@dataclass
+class TestMember:
+    id: int
+    email: str
+    token: str
+    global_id: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+class Factory:
+    """Creates rows directly in the database, for the given/when/then of a test."""
+
+    def __init__(self, db: Database, auth: AuthConfig) -> None:
+        self.db = db
+        self.auth = auth
+
+    async def organization(
+        self, kind: OrganizationKind = OrganizationKind.CIVIL_SOCIETY, name: str | None = None,
+        country: str | None = None,
+    ) -> int:
+        async with self.db.sessions.begin() as session:
+            organization = Organization(
+                name=name or f"Org {uuid.uuid4().hex[:8]}", kind=kind, country=country
+            )
+            session.add(organization)
+            await session.flush()
+            return organization.id
+
+    async def member(
+        self,
+        *,
+        role: Role = Role.MEMBER,
+        name: str | None = None,
+        email: str | None = None,
+        is_expert: bool = False,
+        organization_id: int | None = None,
+        country: str | None = None,
+        languages: tuple[str, ...] = (),
+        expertise: tuple[int, ...] = (),
+    ) -> TestMember:
+        from schema.relay import encode_id
+
+        email = email or f"m-{secrets.token_hex(4)}@example.org"
+        async with self.db.sessions.begin() as session:
+            member = Member(
+                name=name or f"Member {email.split('@')[0]}",
+                email=email,
+                password_hash=await password_hash(),
+                role=role,
+                is_expert=is_expert,
+                organization_id=organization_id,
+                country=country,
+            )
+            session.add(member)
+            await session.flush()
+            session.add_all(MemberLanguage(member_id=member.id, tag=t) for t in languages)
+            session.add_all(
+                MemberExpertise(member_id=member.id, objective_number=n) for n in expertise
+            )
+            token = await issue_token(session, self.auth, member.id)
+            return TestMember(member.id, email, token, encode_id("Member", member.id))
+
+    async def token_count(self, member_id: int) -> int:
+        from sqlalchemy import func, select
+
+        async with self.db.sessions() as session:
+            statement = select(func.count()).where(
+                AuthToken.member_id == member_id, AuthToken.revoked_at.is_(None)
+            )
+            return int((await session.execute(statement)).scalar_one())
+
+
+@pytest.fixture
+def factory(db: Database, auth_config: AuthConfig) -> Factory:
+    return Factory(db, auth_config)
+
+
+async def gql(
+    client: httpx.AsyncClient,
+    query: str,
+    variables: dict[str, Any] | None = None,
+    *,
+    member: TestMember | None = None,
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """POST one operation; asserts HTTP 200 and returns the JSON body."""
+    all_headers = {**(member.headers if member else {}), **(headers or {})}
+    response = await client.post(
+        "/graphql", json={"query": query, "variables": variables or {}}, headers=all_headers
+    )
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
