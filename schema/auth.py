@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from resolvers import auth, members
 from schema.context import Info
-from schema.errors import UserError, user_errors
+from schema.errors import INPUT, UserError, user_errors
 from schema.members import Member
 
 
@@ -28,7 +30,7 @@ class RegisterPayload:
     errors: list[UserError] = strawberry.field(description="Why the input was refused, if so.")
 
 
-async def register(info: Info, input: RegisterInput) -> RegisterPayload:
+async def register(info: Info, input: Annotated[RegisterInput, INPUT]) -> RegisterPayload:
     problems = await auth.register(
         info.context.db.sessions,
         info.context.auth,
@@ -64,7 +66,7 @@ async def _sign_in_payload(info: Info, result: auth.SignInResult) -> SignInPaylo
     return SignInPayload(token=result.token, viewer=viewer, errors=user_errors(result.problems))
 
 
-async def login(info: Info, input: LoginInput) -> SignInPayload:
+async def login(info: Info, input: Annotated[LoginInput, INPUT]) -> SignInPayload:
     result = await auth.login(
         info.context.db.sessions,
         info.context.auth,
@@ -92,7 +94,7 @@ class ChangePasswordInput:
     new_password: str = strawberry.field(description="The new password (10 to 256 characters).")
 
 
-async def change_password(info: Info, input: ChangePasswordInput) -> SignInPayload:
+async def change_password(info: Info, input: Annotated[ChangePasswordInput, INPUT]) -> SignInPayload:
     result = await auth.change_password(
         info.context.db.sessions,
         info.context.auth,

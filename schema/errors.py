@@ -1,4 +1,4 @@
-"""Expected failures as data (`UserError` in every payload)."""
+"""Mutation conventions: one `input` argument, and expected failures as data (`UserError`)."""
 
 from __future__ import annotations
 
@@ -35,6 +35,9 @@ class UserError:
     )
     message: str = strawberry.field(description="What is wrong, in English, for people.")
     code: UserErrorCode = strawberry.field(description="What is wrong, for programs.")  # type: ignore[valid-type]
+
+
+INPUT = strawberry.argument(description="Everything the mutation needs, in one object.")
 
 
 def user_errors(problems: Iterable[Problem]) -> list[UserError]:

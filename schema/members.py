@@ -14,7 +14,7 @@ from resolvers.members import KEEP, MemberFilter, ProfileChanges
 from resolvers.policy import Viewer
 from schema.context import Info
 from schema.enums import described_enum
-from schema.errors import UserError, not_found, user_errors
+from schema.errors import INPUT, UserError, not_found, user_errors
 from schema.organizations import (
     Organization,
     OrganizationKind,
@@ -192,7 +192,7 @@ def _given(value: Any, *, nullable: bool = False) -> Any:
     return value
 
 
-async def update_profile(info: Info, input: UpdateProfileInput) -> MemberPayload:
+async def update_profile(info: Info, input: Annotated[UpdateProfileInput, INPUT]) -> MemberPayload:
     changes = ProfileChanges(
         name=_given(input.name),
         country=_given(input.country, nullable=True),
@@ -218,7 +218,7 @@ class SetMemberRoleInput:
     role: Role = strawberry.field(description="The new role.")  # type: ignore[valid-type]
 
 
-async def set_member_role(info: Info, input: SetMemberRoleInput) -> MemberPayload:
+async def set_member_role(info: Info, input: Annotated[SetMemberRoleInput, INPUT]) -> MemberPayload:
     key = decode_int_id(input.member_id, "Member")
     if key is None:
         return MemberPayload(member=None, errors=not_found("memberId", "member"))
@@ -234,7 +234,7 @@ class AssignMemberOrganizationInput:
     )
 
 
-async def assign_member_organization(info: Info, input: AssignMemberOrganizationInput) -> MemberPayload:
+async def assign_member_organization(info: Info, input: Annotated[AssignMemberOrganizationInput, INPUT]) -> MemberPayload:
     member_key = decode_int_id(input.member_id, "Member")
     organization_id, errors = organization_key(info, input.organization_id)
     if member_key is None:

@@ -12,7 +12,7 @@ from models.organization import OrganizationKind as OrganizationKindModel
 from resolvers import organizations
 from schema.context import Info
 from schema.enums import described_enum
-from schema.errors import UserError, not_found, user_errors
+from schema.errors import INPUT, UserError, not_found, user_errors
 from schema.reference import Country, country
 from schema.relay import AFTER, BEFORE, FIRST, LAST, Connection, Node, connection, decode_int_id, encode_id, page_request
 
@@ -91,7 +91,7 @@ class CreateOrganizationPayload:
     errors: list[UserError] = strawberry.field(description="Why nothing was created, if so.")
 
 
-async def create_organization(info: Info, input: CreateOrganizationInput) -> CreateOrganizationPayload:
+async def create_organization(info: Info, input: Annotated[CreateOrganizationInput, INPUT]) -> CreateOrganizationPayload:
     result = await organizations.create_organization(
         info.context.db.sessions,
         info.context.viewer,

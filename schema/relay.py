@@ -35,7 +35,9 @@ def decode_id(global_id: str) -> tuple[str, str] | None:
     except (ValueError, UnicodeError, binascii.Error):
         return None
     type_name, sep, key = raw.partition(":")
-    return (type_name, key) if sep and type_name and key else None
+    if not (sep and type_name and key) or encode_id(type_name, key) != global_id:
+        return None  # only the canonical spelling of an ID is an ID
+    return type_name, key
 
 
 def decode_int_id(global_id: str, type_name: str) -> int | None:

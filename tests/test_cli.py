@@ -1,0 +1,134 @@
+"""The `hub` command line, run in-process against the test database."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from sqlalchemy import func, select
+from typer.testing import CliRunner, Result
+
+from app.cli import cli
+from app.seed import DEMO_PASSWORD
+from models.member import Member, Role
+from models.organization import Organization, OrganizationKind
+from schema import schema
+from tests.conftest import broadcast_url_for_tests, gql
+
+
+def env_for(database_url: str, **extra: str) -> dict[str, str]:
+    return {
+        "HUB_ENV": "test",
+        "HUB_DATABASE_URL": database_url,
+        "HUB_BROADCAST_URL": broadcast_url_for_tests(),
+        "HUB_SECRET_KEY": "cli-test-secret-" + "y" * 32,
+        **extra,
+    }
+
+
+async def hub(*args: str, env: dict[str, str]) -> Result:
+    # The commands call asyncio.run themselves: run them off this test's event loop.
+    return await asyncio.to_thread(CliRunner().invoke, cli, list(args), env=env)
+
+
+async def test_seed_demo_adds_every_organisation_kind_and_members_with_expertise(
+    database_url, db, client
+):
+    result = await hub("seed", "--demo", env=env_for(database_url))
+    assert result.exit_code == 0, result.output
+    async with db.sessions() as session:
+        kinds = set((await session.execute(select(Organization.kind))).scalars())
+        members = await session.scalar(select(func.count()).select_from(Member))
+        roles = set((await session.execute(select(Member.role))).scalars())
+    assert kinds == set(OrganizationKind)
+    assert members and members >= 50
+    assert {Role.ADMIN, Role.MODERATOR, Role.REVIEWER, Role.MEMBER} <= roles
+    # the demo accounts sign in with the password the command prints
+    assert DEMO_PASSWORD in result.output
+    body = await gql(
+        client,
+        "mutation($i: LoginInput!) { login(input: $i) { token errors { code } } }",
+        {"i": {"email": "admin@demo.hub", "password": DEMO_PASSWORD}},
+    )
+    assert body["data"]["login"]["token"].startswith("hub_")
+    # and a second run adds nothing
+    again = await hub("seed", "--demo", env=env_for(database_url))
+    assert "already present" in again.output
+
+
+async def test_create_member_with_a_role_and_organisation(database_url, db, factory):
+    await factory.organization(OrganizationKind.UN_SYSTEM, name="Network Secretariat")
+    result = await hub(
+        "create-member",
+        "--email",
+        "Admin@Example.org",
+        "--name",
+        "First Admin",
+        "--role",
+        "admin",
+        "--organization",
+        "Network Secretariat",
+        env=env_for(database_url, HUB_NEW_MEMBER_PASSWORD="a long enough password"),
+    )
+    assert result.exit_code == 0, result.output
+    async with db.sessions() as session:
+        member = await session.scalar(select(Member).where(Member.email == "admin@example.org"))
+    assert member is not None and member.role is Role.ADMIN and member.organization_id
+
+
+async def test_create_member_refuses_a_weak_password_and_a_duplicate(database_url, db, factory):
+    existing = await factory.member()
+    weak = await hub(
+        "create-member",
+        "--email",
+        "x@example.org",
+        "--name",
+        "X",
+        "--password",
+        "short",
+        env=env_for(database_url),
+    )
+    duplicate = await hub(
+        "create-member",
+        "--email",
+        existing.email,
+        "--name",
+        "X",
+        "--password",
+        "a long enough password",
+        env=env_for(database_url),
+    )
+    assert weak.exit_code == 1 and "password" in weak.output
+    assert duplicate.exit_code == 1 and "exists" in duplicate.output
+
+
+async def test_check_reports_an_unreachable_broker_and_exits_non_zero(database_url, db):
+    env = env_for(database_url, HUB_BROADCAST_URL="redis://127.0.0.1:1")
+    result = await hub("check", "--timeout", "0", env=env)
+    assert result.exit_code == 1
+    assert "broker" in result.output and "not ready" in result.output
+
+
+async def test_check_succeeds_when_database_and_broker_answer(database_url, db):
+    result = await hub("check", "--timeout", "5", env=env_for(database_url))
+    assert result.exit_code == 0, result.output
+
+
+async def test_production_without_a_secret_refuses_with_what_to_set(database_url):
+    env = env_for(database_url, HUB_ENV="production", HUB_SECRET_KEY="", HUB_ALLOWED_ORIGINS="")
+    result = await hub("check", env=env)
+    assert result.exit_code == 2
+    assert "HUB_SECRET_KEY" in result.output and "HUB_ALLOWED_ORIGINS" in result.output
+
+
+async def test_export_schema_writes_the_sdl(tmp_path: Path, database_url):
+    target = tmp_path / "schema.graphql"
+    result = await hub("export-schema", "--output", str(target), env=env_for(database_url))
+    assert result.exit_code == 0
+    assert target.read_text().strip() == schema.as_str().strip()
+
+
+async def test_migrate_current_names_the_head_revision(database_url):
+    result = await hub("migrate", "current", env=env_for(database_url))
+    assert result.exit_code == 0
+    assert "(head)" in result.output
