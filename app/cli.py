@@ -16,7 +16,9 @@ from app.settings import Settings
 from models.member import Role
 
 cli = typer.Typer(help="Migration Network Hub backend.", no_args_is_help=True, add_completion=False)
-migrate_cli = typer.Typer(help="Apply or inspect database migrations (Alembic).", no_args_is_help=True)
+migrate_cli = typer.Typer(
+    help="Apply or inspect database migrations (Alembic).", no_args_is_help=True
+)
 cli.add_typer(migrate_cli, name="migrate")
 
 
@@ -66,7 +68,9 @@ def migrate_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None
 
 
 @migrate_cli.command("downgrade")
-def migrate_downgrade(revision: Annotated[str, typer.Argument(help="Target, e.g. -1 or base.")]) -> None:
+def migrate_downgrade(
+    revision: Annotated[str, typer.Argument(help="Target, e.g. -1 or base.")],
+) -> None:
     """Downgrade the database to REVISION."""
     migrations.downgrade(load_settings().database_url, revision)
 
@@ -110,8 +114,14 @@ def create_member(
     password = password or getpass.getpass("Password (10+ characters): ")
     try:
         member_id = asyncio.run(
-            create_member_account(settings, email=email, name=name, password=password,
-                                  role=role, organization=organization)
+            create_member_account(
+                settings,
+                email=email,
+                name=name,
+                password=password,
+                role=role,
+                organization=organization,
+            )
         )
     except MemberCreationError as e:
         typer.secho(f"error: {e}", fg="red", err=True)
@@ -138,7 +148,7 @@ def check(
     from app.readiness import wait_until_ready
 
     settings = load_settings()
-    problems = asyncio.run(wait_until_ready(settings, timeout=timeout, started=time.monotonic()))
+    problems = asyncio.run(wait_until_ready(settings, seconds=timeout, started=time.monotonic()))
     if problems:
         for problem in problems:
             typer.secho(f"not ready: {problem}", fg="red", err=True)

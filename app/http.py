@@ -115,7 +115,9 @@ def _params(data: dict[str, Any]) -> GraphQLParams:
 
 async def _read_body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
-    too_large = RequestError(413, f"Request body is larger than {limit} bytes.", "PAYLOAD_TOO_LARGE")
+    too_large = RequestError(
+        413, f"Request body is larger than {limit} bytes.", "PAYLOAD_TOO_LARGE"
+    )
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise too_large
     body = bytearray()
@@ -148,7 +150,9 @@ async def parse_request(request: Request, max_body_bytes: int) -> GraphQLParams:
     except ValueError as e:
         raise RequestError(400, "The request body is not valid JSON.", "BAD_REQUEST") from e
     if isinstance(data, list):
-        raise RequestError(400, "Batching is not supported: one operation per request.", "BAD_REQUEST")
+        raise RequestError(
+            400, "Batching is not supported: one operation per request.", "BAD_REQUEST"
+        )
     if not isinstance(data, dict):
         raise RequestError(400, "The request body must be a JSON object.", "BAD_REQUEST")
     return _params(data)
@@ -275,4 +279,3 @@ class GraphQLHTTP:
             status_code=status,
             media_type=media_type,
         )
-

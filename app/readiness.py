@@ -16,7 +16,7 @@ async def _problems(settings: Settings) -> list[str]:
     try:
         async with asyncio.timeout(5):
             await db.ping()
-    except Exception as e:  # noqa: BLE001 - any failure means "not reachable", reported whole
+    except Exception as e:
         problems.append(f"database at {_redacted(settings.database_url)}: {type(e).__name__}: {e}")
     finally:
         await db.dispose()
@@ -37,9 +37,9 @@ def _redacted(url: str) -> str:
     return f"{scheme}{sep}{user}:***@{location}"
 
 
-async def wait_until_ready(settings: Settings, *, timeout: float, started: float) -> list[str]:
+async def wait_until_ready(settings: Settings, *, seconds: float, started: float) -> list[str]:
     while True:
         problems = await _problems(settings)
-        if not problems or time.monotonic() - started >= timeout:
+        if not problems or time.monotonic() - started >= seconds:
             return problems
         await asyncio.sleep(1.0)

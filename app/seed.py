@@ -34,17 +34,58 @@ DEMO_ORGANIZATIONS: tuple[tuple[str, OrganizationKind, str | None], ...] = (
     ("Independent migration consultants (demo)", OrganizationKind.OTHER, None),
 )
 FIRST_NAMES = (
-    "Amina", "Carlos", "Mei", "Olga", "Youssef", "Grace", "Rahul", "Fatou", "Lucía", "Dmitri",
-    "Nadia", "Kwame", "Sofia", "Hiroshi", "Leila", "Mateo", "Zainab", "Pierre", "Ana", "Tomás",
+    "Amina",
+    "Carlos",
+    "Mei",
+    "Olga",
+    "Youssef",
+    "Grace",
+    "Rahul",
+    "Fatou",
+    "Lucía",
+    "Dmitri",
+    "Nadia",
+    "Kwame",
+    "Sofia",
+    "Hiroshi",
+    "Leila",
+    "Mateo",
+    "Zainab",
+    "Pierre",
+    "Ana",
+    "Tomás",
 )
 LAST_NAMES = (
-    "Odhiambo", "Hernández", "Wang", "Ivanova", "El Amrani", "Mensah", "Sharma", "Diop",
-    "Fernández", "Petrov", "Haddad", "Asante", "Rossi", "Tanaka", "Karimi", "Silva",
+    "Odhiambo",
+    "Hernández",
+    "Wang",
+    "Ivanova",
+    "El Amrani",
+    "Mensah",
+    "Sharma",
+    "Diop",
+    "Fernández",
+    "Petrov",
+    "Haddad",
+    "Asante",
+    "Rossi",
+    "Tanaka",
+    "Karimi",
+    "Silva",
 )
 LANGUAGES_BY_COUNTRY = {
-    "KE": ["en", "sw"], "MX": ["es"], "PH": ["en", "fil"], "DE": ["de", "en"], "MA": ["ar", "fr"],
-    "SN": ["fr", "wo"], "CO": ["es"], "GB": ["en"], "CH": ["fr", "en"], "JO": ["ar", "en"],
-    "RU": ["ru"], "CN": ["zh"],
+    "KE": ["en", "sw"],
+    "MX": ["es"],
+    "PH": ["en", "fil"],
+    "DE": ["de", "en"],
+    "MA": ["ar", "fr"],
+    "SN": ["fr", "wo"],
+    "CO": ["es"],
+    "GB": ["en"],
+    "CH": ["fr", "en"],
+    "JO": ["ar", "en"],
+    "RU": ["ru"],
+    "CN": ["zh"],
 }
 DEMO_MEMBERS = 60
 
@@ -72,20 +113,24 @@ class DemoSummary:
 async def seed_demo(settings: Settings, members: int = DEMO_MEMBERS) -> DemoSummary:
     """Organisations of every kind and members with expertise; deterministic, added once."""
     db = create_database(settings.database_url)
-    rng = random.Random(2018)  # the year the GCM was adopted: a fixed, reproducible demo
+    rng = random.Random(2018)  # noqa: S311 - demo data: the year the GCM was adopted
     password_hash = await hash_password(DEMO_PASSWORD)
     try:
         async with db.sessions.begin() as session:
             if await session.scalar(select(func.count()).select_from(Organization)):
                 return DemoSummary(0, 0, created=False)
-            organizations = [Organization(name=n, kind=k, country=c) for n, k, c in DEMO_ORGANIZATIONS]
+            organizations = [
+                Organization(name=n, kind=k, country=c) for n, k, c in DEMO_ORGANIZATIONS
+            ]
             session.add_all(organizations)
             await session.flush()
             for index in range(members):
                 member, objectives = _demo_member(rng, index, organizations, password_hash)
                 session.add(member)
                 await session.flush()
-                session.add_all(MemberExpertise(member_id=member.id, objective_number=n) for n in objectives)
+                session.add_all(
+                    MemberExpertise(member_id=member.id, objective_number=n) for n in objectives
+                )
                 session.add_all(
                     MemberLanguage(member_id=member.id, tag=t)
                     for t in LANGUAGES_BY_COUNTRY.get(member.country or "", ["en"])

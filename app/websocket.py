@@ -36,7 +36,9 @@ class GraphQLWebSocket(GraphQL[Context, None]):
         self.db = db
         self.auth = settings.auth_config()
 
-    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> Context:
         return Context(
             db=self.db,
             auth=self.auth,

@@ -22,7 +22,7 @@ from resolvers.errors import NOT_SIGNED_IN, ErrorCode, Problem, ProblemList
 from resolvers.policy import Viewer
 from resolvers.validation import clean_email, clean_text
 
-TOKEN_PREFIX = "hub_"
+TOKEN_PREFIX = "hub_"  # noqa: S105 - a marker, not a secret
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 256
 
@@ -77,7 +77,9 @@ def check_new_password(problems: ProblemList, field: str, password: str) -> None
             ErrorCode.WEAK_PASSWORD,
         )
     elif len(password) > MAX_PASSWORD_LENGTH:
-        problems.add(field, f"Must be at most {MAX_PASSWORD_LENGTH} characters.", ErrorCode.TOO_LONG)
+        problems.add(
+            field, f"Must be at most {MAX_PASSWORD_LENGTH} characters.", ErrorCode.TOO_LONG
+        )
     elif "\x00" in password:
         problems.add(field, "Must not contain NUL characters.")
 
@@ -124,7 +126,9 @@ async def viewer_for_token(
     if row is None:
         return None
     token_id, member_id, role, organization_id = row
-    return Viewer(member_id=member_id, role=role, organization_id=organization_id, token_id=token_id)
+    return Viewer(
+        member_id=member_id, role=role, organization_id=organization_id, token_id=token_id
+    )
 
 
 @dataclass(frozen=True)
@@ -159,7 +163,9 @@ async def register(
     async with sessions.begin() as session:
         taken = await session.scalar(select(Member.id).where(Member.email == email))
         if taken is None:
-            session.add(Member(name=name, email=email, password_hash=password_hash, role=Role.MEMBER))
+            session.add(
+                Member(name=name, email=email, password_hash=password_hash, role=Role.MEMBER)
+            )
     return []
 
 
@@ -177,7 +183,10 @@ async def login(
     async with sessions.begin() as session:
         member = await session.scalar(select(Member).where(Member.email == email))
         password_hash = member.password_hash if member is not None else _DUMMY_HASH
-        if not await verify_password(password_hash, password[:MAX_PASSWORD_LENGTH]) or member is None:
+        if (
+            not await verify_password(password_hash, password[:MAX_PASSWORD_LENGTH])
+            or member is None
+        ):
             return SignInResult(
                 problems=[
                     Problem(None, "Email or password is incorrect.", ErrorCode.INVALID_CREDENTIALS)
@@ -247,7 +256,9 @@ async def change_password(
     async with sessions.begin() as session:
         member = await session.get_one(Member, viewer.member_id)
         if not await verify_password(member.password_hash, current_password[:MAX_PASSWORD_LENGTH]):
-            wrong = Problem("currentPassword", "Current password is incorrect.", ErrorCode.INVALID_CREDENTIALS)
+            wrong = Problem(
+                "currentPassword", "Current password is incorrect.", ErrorCode.INVALID_CREDENTIALS
+            )
             return SignInResult(problems=[wrong])
         member.password_hash = await hash_password(new_password)
         await revoke_member_tokens(session, member.id)

@@ -18,7 +18,7 @@ class ErrorCode(enum.Enum):
     CONFLICT = "CONFLICT"
     RATE_LIMITED = "RATE_LIMITED"
     INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
-    WEAK_PASSWORD = "WEAK_PASSWORD"
+    WEAK_PASSWORD = "WEAK_PASSWORD"  # noqa: S105 - an error code
 
 
 @dataclass(frozen=True)

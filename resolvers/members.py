@@ -7,10 +7,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Row, Select, delete, exists, or_, select
+from sqlalchemy import delete, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.base import utcnow
+from models.db import AnyRow, AnySelect
 from models.member import Member, MemberExpertise, MemberLanguage, Role
 from models.organization import Organization, OrganizationKind
 from resolvers import policy
@@ -55,11 +56,11 @@ class MemberFilter:
     is_expert: bool | None = None
 
 
-def _visible(viewer: Viewer) -> Select[Any]:
+def _visible(viewer: Viewer) -> AnySelect:
     return select(*MEMBER_COLUMNS).where(policy.visible_members(viewer))
 
 
-def _filtered(statement: Select[Any], problems: ProblemList, criteria: MemberFilter) -> Select[Any]:
+def _filtered(statement: AnySelect, problems: ProblemList, criteria: MemberFilter) -> AnySelect:
     if criteria.objectives:
         numbers = clean_objectives(problems, "objectives", criteria.objectives)
         statement = statement.where(
@@ -105,7 +106,7 @@ async def members_page(
 
 async def members_by_ids(
     sessions: Sessions, viewer: Viewer, ids: Sequence[int]
-) -> list[Row[Any] | None]:
+) -> list[AnyRow | None]:
     """Rows in the order of `ids`; None where a member does not exist or may not be seen."""
     async with sessions() as session:
         rows = (await session.execute(_visible(viewer).where(Member.id.in_(ids)))).all()
@@ -153,7 +154,7 @@ async def replace_expertise(session: AsyncSession, member_id: int, numbers: Sequ
 class MemberResult:
     """The member as the viewer now sees it, or the problems that changed nothing."""
 
-    member: Row[Any] | None = None
+    member: AnyRow | None = None
     problems: list[Problem] = field(default_factory=list)
 
 
@@ -170,7 +171,7 @@ KEEP = Keep()
 @dataclass(frozen=True)
 class ProfileChanges:
     name: str | Keep = KEEP
-    country: str | None | Keep = KEEP
+    country: str | Keep | None = KEEP
     bio: str | Keep = KEEP
     languages: Sequence[str] | Keep = KEEP
     expertise: Sequence[int] | Keep = KEEP
@@ -196,7 +197,9 @@ def _clean_profile(changes: ProfileChanges, problems: ProblemList) -> dict[str, 
     return clean
 
 
-async def update_profile(sessions: Sessions, viewer: Viewer, changes: ProfileChanges) -> MemberResult:
+async def update_profile(
+    sessions: Sessions, viewer: Viewer, changes: ProfileChanges
+) -> MemberResult:
     if viewer.member_id is None:
         return MemberResult(problems=[NOT_SIGNED_IN])
     problems = ProblemList()
@@ -220,16 +223,43 @@ async def set_member_role(
 ) -> MemberResult:
     """Admins change roles; the member's sessions end so the new role takes effect at once."""
     if not policy.may_set_roles(viewer):
-        return MemberResult(problems=[Problem(None, "Only admins set roles.", ErrorCode.NOT_ALLOWED)])
+        return MemberResult(
+            problems=[Problem(None, "Only admins set roles.", ErrorCode.NOT_ALLOWED)]
+        )
     if member_id == viewer.member_id:
         return MemberResult(
-            problems=[Problem("memberId", "Admins cannot change their own role.", ErrorCode.NOT_ALLOWED)]
+            problems=[
+                Problem("memberId", "Admins cannot change their own role.", ErrorCode.NOT_ALLOWED)
+            ]
         )
     async with sessions.begin() as session:
         member = await session.get(Member, member_id) if member_id is not None else None
         if member is None:
-            return MemberResult(problems=[Problem("memberId", "No such member.", ErrorCode.NOT_FOUND)])
+            return MemberResult(
+                problems=[Problem("memberId", "No such member.", ErrorCode.NOT_FOUND)]
+            )
         if member.role is not role:
             member.role = role
             await revoke_member_tokens(session, member.id)
     return MemberResult(member=(await members_by_ids(sessions, viewer, [member.id]))[0])
+
+
+async def assign_member_organization(
+    sessions: Sessions, viewer: Viewer, *, member_id: int, organization_id: int | None
+) -> MemberResult:
+    """Admins say which organisation a member speaks for (it weighs in reviews later)."""
+    if not policy.may_manage_organizations(viewer):
+        return MemberResult(
+            problems=[Problem(None, "Only admins assign organisations.", ErrorCode.NOT_ALLOWED)]
+        )
+    async with sessions.begin() as session:
+        member = await session.get(Member, member_id)
+        if member is None:
+            return MemberResult(
+                problems=[Problem("memberId", "No such member.", ErrorCode.NOT_FOUND)]
+            )
+        if organization_id is not None and await session.get(Organization, organization_id) is None:
+            missing = Problem("organizationId", "No such organisation.", ErrorCode.NOT_FOUND)
+            return MemberResult(problems=[missing])
+        member.organization_id = organization_id
+    return MemberResult(member=(await members_by_ids(sessions, viewer, [member_id]))[0])

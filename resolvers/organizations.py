@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
-from sqlalchemy import Row, Select, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from models.member import Member
+from models.db import AnyRow, AnySelect
 from models.organization import Organization, OrganizationKind
 from resolvers import policy
 from resolvers.errors import ErrorCode, Problem, ProblemList
@@ -30,7 +29,7 @@ ORGANIZATION_COLUMNS = (
 ORGANIZATION_ORDER = Keyset("organizations", (Organization.name, Organization.id))
 
 
-def _visible(viewer: Viewer) -> Select[Any]:
+def _visible(viewer: Viewer) -> AnySelect:
     return select(*ORGANIZATION_COLUMNS).where(policy.visible_organizations(viewer))
 
 
@@ -48,7 +47,7 @@ async def organizations_page(
 
 async def organizations_by_ids(
     sessions: Sessions, viewer: Viewer, ids: Sequence[int]
-) -> list[Row[Any] | None]:
+) -> list[AnyRow | None]:
     async with sessions() as session:
         rows = (await session.execute(_visible(viewer).where(Organization.id.in_(ids)))).all()
     by_id = {row.id: row for row in rows}
@@ -57,7 +56,7 @@ async def organizations_by_ids(
 
 @dataclass(frozen=True)
 class OrganizationResult:
-    organization: Row[Any] | None = None
+    organization: AnyRow | None = None
     problems: list[Problem] = field(default_factory=list)
 
 
@@ -82,19 +81,3 @@ async def create_organization(
             problems=[Problem("name", "An organisation with this name exists.", ErrorCode.CONFLICT)]
         )
     return OrganizationResult((await organizations_by_ids(sessions, viewer, [organization.id]))[0])
-
-
-async def assign_member_organization(
-    sessions: Sessions, viewer: Viewer, *, member_id: int | None, organization_id: int | None
-) -> list[Problem]:
-    """Admins say which organisation a member speaks for (it weighs in reviews later)."""
-    if not policy.may_manage_organizations(viewer):
-        return [Problem(None, "Only admins assign organisations.", ErrorCode.NOT_ALLOWED)]
-    async with sessions.begin() as session:
-        member = await session.get(Member, member_id) if member_id is not None else None
-        if member is None:
-            return [Problem("memberId", "No such member.", ErrorCode.NOT_FOUND)]
-        if organization_id is not None and await session.get(Organization, organization_id) is None:
-            return [Problem("organizationId", "No such organisation.", ErrorCode.NOT_FOUND)]
-        member.organization_id = organization_id
-    return []

@@ -9,9 +9,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, func, select, tuple_
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import InstrumentedAttribute
 
+from models.db import AnyRow, AnySelect
 from resolvers.errors import ClientError
 
 DEFAULT_PAGE_SIZE = 20
@@ -54,7 +56,7 @@ class PageRequest:
 class Page:
     """One page of rows with their cursors; `count()` runs the total only when asked for."""
 
-    rows: Sequence[Row[Any]]
+    rows: Sequence[AnyRow]
     cursors: Sequence[str]
     has_next_page: bool
     has_previous_page: bool
@@ -89,15 +91,15 @@ class Keyset:
     columns, all ascending, whose values identify a row (the last one must be unique)."""
 
     listing: str
-    columns: Sequence[ColumnElement[Any]]
+    columns: Sequence[InstrumentedAttribute[Any]]
 
-    def cursor_of(self, row: Row[Any]) -> str:
-        return encode_cursor(self.listing, tuple(row._mapping[c.key] for c in self.columns))
+    def cursor_of(self, row: AnyRow) -> str:
+        return encode_cursor(self.listing, tuple(row._mapping[c] for c in self.columns))
 
 
 async def fetch_page(
     sessions: async_sessionmaker[AsyncSession],
-    statement: Select[Any],
+    statement: AnySelect,
     keyset: Keyset,
     request: PageRequest,
 ) -> Page:

@@ -22,7 +22,7 @@ def _window_start(now: datetime, window: timedelta) -> datetime:
 async def hit(session: AsyncSession, key: str, *, limit: int, window: timedelta) -> bool:
     """Count one attempt under `key`; True when this attempt is over `limit` for the window."""
     start = _window_start(utcnow(), window)
-    insert = postgresql_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     statement = (
         insert(RateLimitCounter)
         .values(key=key, window_start=start, count=1)

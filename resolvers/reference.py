@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from models.db import AnyRow
 from models.reference import GcmObjective, GuidingPrinciple
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -15,13 +15,13 @@ Sessions = async_sessionmaker[AsyncSession]
 OBJECTIVE_COLUMNS = (GcmObjective.number, GcmObjective.short_title, GcmObjective.title)
 
 
-async def all_objectives(sessions: Sessions) -> list[Row[Any]]:
+async def all_objectives(sessions: Sessions) -> list[AnyRow]:
     async with sessions() as session:
         statement = select(*OBJECTIVE_COLUMNS).order_by(GcmObjective.number)
         return list((await session.execute(statement)).all())
 
 
-async def objectives_by_numbers(sessions: Sessions, numbers: Sequence[int]) -> list[Row[Any] | None]:
+async def objectives_by_numbers(sessions: Sessions, numbers: Sequence[int]) -> list[AnyRow | None]:
     async with sessions() as session:
         statement = select(*OBJECTIVE_COLUMNS).where(GcmObjective.number.in_(numbers))
         rows = (await session.execute(statement)).all()
@@ -29,7 +29,7 @@ async def objectives_by_numbers(sessions: Sessions, numbers: Sequence[int]) -> l
     return [by_number.get(number) for number in numbers]
 
 
-async def all_guiding_principles(sessions: Sessions) -> list[Row[Any]]:
+async def all_guiding_principles(sessions: Sessions) -> list[AnyRow]:
     async with sessions() as session:
         statement = select(GuidingPrinciple.letter, GuidingPrinciple.name).order_by(
             GuidingPrinciple.letter

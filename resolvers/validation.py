@@ -69,7 +69,9 @@ def clean_languages(problems: ProblemList, field: str, values: Iterable[str]) ->
     for value in values:
         raw = value.strip()
         if len(raw) > 35 or not raw.isascii() or not langcodes.tag_is_valid(raw):
-            problems.add(field, f"{value[:40]!r} is not a BCP 47 language tag, such as fr or es-MX.")
+            problems.add(
+                field, f"{value[:40]!r} is not a BCP 47 language tag, such as fr or es-MX."
+            )
             continue
         tag = langcodes.standardize_tag(raw)
         if tag not in tags:

@@ -5,8 +5,8 @@ Domain modules (`schema/members.py`, ...) hold the types and the functions these
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import strawberry
@@ -99,7 +99,8 @@ class Mutation:
         description="Admins only: give a member a role; the member's sessions end.",
     )
     create_organization: organizations_api.CreateOrganizationPayload = strawberry.mutation(
-        resolver=organizations_api.create_organization, description="Admins only: add an organisation."
+        resolver=organizations_api.create_organization,
+        description="Admins only: add an organisation.",
     )
     assign_member_organization: members_api.MemberPayload = strawberry.mutation(
         resolver=members_api.assign_member_organization,
@@ -120,11 +121,11 @@ class HubSchema(strawberry.Schema):
     """A schema whose operations each get their own context copy (fresh DataLoaders),
     also when many run on one WebSocket."""
 
-    async def execute(self, query: str | None, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    async def execute(self, query: str | None, *args: Any, **kwargs: Any) -> Any:
         _fork_context(kwargs)
         return await super().execute(query, *args, **kwargs)
 
-    async def stream(self, query: str | None, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    async def stream(self, query: str | None, *args: Any, **kwargs: Any) -> Any:
         _fork_context(kwargs)
         return await super().stream(query, *args, **kwargs)
 
@@ -135,7 +136,7 @@ def _fork_context(kwargs: dict[str, Any]) -> None:
         kwargs["context_value"] = context.for_operation()
 
 
-def make_schema(limits: Limits = Limits()) -> HubSchema:  # noqa: B008 - frozen, shared default
+def make_schema(limits: Limits = Limits()) -> HubSchema:
     # The limit rules are built once: ValidationCache keys on the rule classes, so rules
     # created per request would never hit the cache.
     rules = [

@@ -88,13 +88,17 @@ async def logout(info: Info) -> LogoutPayload:
     return LogoutPayload(logged_out=not problems, errors=user_errors(problems))
 
 
-@strawberry.input(description="Change your password; every session ends and this one gets a new token.")
+@strawberry.input(
+    description="Change your password; every session ends and this one gets a new token."
+)
 class ChangePasswordInput:
     current_password: str = strawberry.field(description="Your password now.")
     new_password: str = strawberry.field(description="The new password (10 to 256 characters).")
 
 
-async def change_password(info: Info, input: Annotated[ChangePasswordInput, INPUT]) -> SignInPayload:
+async def change_password(
+    info: Info, input: Annotated[ChangePasswordInput, INPUT]
+) -> SignInPayload:
     result = await auth.change_password(
         info.context.db.sessions,
         info.context.auth,

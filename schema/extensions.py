@@ -31,7 +31,9 @@ class IntrospectionPolicy(SchemaExtension):
         if may_use_developer_tools(context.viewer, development=context.development):
             return
         assert ctx.graphql_document is not None
-        errors = validate(ctx.schema._schema, ctx.graphql_document, [NoSchemaIntrospectionCustomRule])
+        errors = validate(
+            ctx.schema._schema, ctx.graphql_document, [NoSchemaIntrospectionCustomRule]
+        )
         if errors:
             ctx.pre_execution_errors = [
                 GraphQLError(

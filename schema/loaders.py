@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from functools import cached_property, partial
-from typing import Any
 
-from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from strawberry.dataloader import DataLoader
 
+from models.db import AnyRow
 from resolvers import members, organizations, reference
 from resolvers.policy import Viewer
 
@@ -19,11 +18,11 @@ class Loaders:
         self._viewer = viewer
 
     @cached_property
-    def member_by_id(self) -> DataLoader[int, Row[Any] | None]:
+    def member_by_id(self) -> DataLoader[int, AnyRow | None]:
         return DataLoader(partial(members.members_by_ids, self._sessions, self._viewer))
 
     @cached_property
-    def organization_by_id(self) -> DataLoader[int, Row[Any] | None]:
+    def organization_by_id(self) -> DataLoader[int, AnyRow | None]:
         return DataLoader(partial(organizations.organizations_by_ids, self._sessions, self._viewer))
 
     @cached_property
@@ -35,5 +34,5 @@ class Loaders:
         return DataLoader(partial(members.expertise_by_member, self._sessions))
 
     @cached_property
-    def objective_by_number(self) -> DataLoader[int, Row[Any] | None]:
+    def objective_by_number(self) -> DataLoader[int, AnyRow | None]:
         return DataLoader(partial(reference.objectives_by_numbers, self._sessions))

@@ -6,10 +6,10 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import strawberry
-from sqlalchemy import Row
 
+from models.db import AnyRow
 from models.member import Role as RoleModel
-from resolvers import members, organizations, policy
+from resolvers import members, policy
 from resolvers.members import KEEP, MemberFilter, ProfileChanges
 from resolvers.policy import Viewer
 from schema.context import Info
@@ -65,7 +65,7 @@ class Member(Node):
     reader: strawberry.Private[Viewer | None] = None
 
     @classmethod
-    def from_row(cls, row: Row[Any], reader: Viewer | None = None) -> Member:
+    def from_row(cls, row: AnyRow, reader: Viewer | None = None) -> Member:
         return cls(
             reader=reader,
             id=encode_id("Member", row.id),
@@ -140,7 +140,9 @@ async def resolve_members(
             organization_kind=filter.organization_kind,
             is_expert=filter.is_expert,
         )
-    page = await members.members_page(info.context.db.sessions, info.context.viewer, criteria, request)
+    page = await members.members_page(
+        info.context.db.sessions, info.context.viewer, criteria, request
+    )
     return connection(page, Member.from_row)
 
 
@@ -150,7 +152,8 @@ async def load_member(info: Info, member_id: int) -> Member | None:
 
 
 async def resolve_member(
-    info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="Global ID of the member.")]
+    info: Info,
+    id: Annotated[strawberry.ID, strawberry.argument(description="Global ID of the member.")],
 ) -> Member | None:
     key = decode_int_id(id, "Member")
     return await load_member(info, key) if key is not None else None
@@ -169,10 +172,12 @@ class UpdateProfileInput:
     )
     bio: str | None = strawberry.field(default=strawberry.UNSET, description="Biography (≤5,000).")
     languages: list[str] | None = strawberry.field(
-        default=strawberry.UNSET, description="Languages you work in (BCP 47 tags, ≤20); replaces the list."
+        default=strawberry.UNSET,
+        description="Languages you work in (BCP 47 tags, ≤20); replaces the list.",
     )
     expertise: list[int] | None = strawberry.field(
-        default=strawberry.UNSET, description="GCM objective numbers of your expertise; replaces the list."
+        default=strawberry.UNSET,
+        description="GCM objective numbers of your expertise; replaces the list.",
     )
     is_expert: bool | None = strawberry.field(
         default=strawberry.UNSET, description="List yourself in the public expert directory."
@@ -222,7 +227,9 @@ async def set_member_role(info: Info, input: Annotated[SetMemberRoleInput, INPUT
     key = decode_int_id(input.member_id, "Member")
     if key is None:
         return MemberPayload(member=None, errors=not_found("memberId", "member"))
-    result = await members.set_member_role(info.context.db.sessions, info.context.viewer, key, input.role)
+    result = await members.set_member_role(
+        info.context.db.sessions, info.context.viewer, key, input.role
+    )
     return _member_payload(result)
 
 
@@ -234,20 +241,19 @@ class AssignMemberOrganizationInput:
     )
 
 
-async def assign_member_organization(info: Info, input: Annotated[AssignMemberOrganizationInput, INPUT]) -> MemberPayload:
+async def assign_member_organization(
+    info: Info, input: Annotated[AssignMemberOrganizationInput, INPUT]
+) -> MemberPayload:
     member_key = decode_int_id(input.member_id, "Member")
     organization_id, errors = organization_key(info, input.organization_id)
     if member_key is None:
         errors = [*not_found("memberId", "member"), *errors]
-    if errors:
+    if errors or member_key is None:
         return MemberPayload(member=None, errors=errors)
-    problems = await organizations.assign_member_organization(
+    result = await members.assign_member_organization(
         info.context.db.sessions,
         info.context.viewer,
         member_id=member_key,
         organization_id=organization_id,
     )
-    if problems:
-        return MemberPayload(member=None, errors=user_errors(problems))
-    rows = await members.members_by_ids(info.context.db.sessions, info.context.viewer, [member_key])
-    return MemberPayload(member=Member.from_row(rows[0]) if rows[0] else None, errors=[])
+    return _member_payload(result)

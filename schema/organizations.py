@@ -3,18 +3,29 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import strawberry
-from sqlalchemy import Row
 
+from models.db import AnyRow
 from models.organization import OrganizationKind as OrganizationKindModel
 from resolvers import organizations
 from schema.context import Info
 from schema.enums import described_enum
 from schema.errors import INPUT, UserError, not_found, user_errors
 from schema.reference import Country, country
-from schema.relay import AFTER, BEFORE, FIRST, LAST, Connection, Node, connection, decode_int_id, encode_id, page_request
+from schema.relay import (
+    AFTER,
+    BEFORE,
+    FIRST,
+    LAST,
+    Connection,
+    Node,
+    connection,
+    decode_int_id,
+    encode_id,
+    page_request,
+)
 
 OrganizationKind = described_enum(
     OrganizationKindModel,
@@ -34,12 +45,14 @@ OrganizationKind = described_enum(
 class Organization(Node):
     name: str = strawberry.field(description="Name of the organisation, unique in the hub.")
     kind: OrganizationKind = strawberry.field(description="What kind of body it is.")  # type: ignore[valid-type]
-    country: Country | None = strawberry.field(description="Country of the seat; null if international.")
+    country: Country | None = strawberry.field(
+        description="Country of the seat; null if international."
+    )
     created_at: datetime = strawberry.field(description="When it was added to the hub (UTC).")
     db_id: strawberry.Private[int]
 
     @classmethod
-    def from_row(cls, row: Row[Any]) -> Organization:
+    def from_row(cls, row: AnyRow) -> Organization:
         return cls(
             id=encode_id("Organization", row.id),
             db_id=row.id,
@@ -91,7 +104,9 @@ class CreateOrganizationPayload:
     errors: list[UserError] = strawberry.field(description="Why nothing was created, if so.")
 
 
-async def create_organization(info: Info, input: Annotated[CreateOrganizationInput, INPUT]) -> CreateOrganizationPayload:
+async def create_organization(
+    info: Info, input: Annotated[CreateOrganizationInput, INPUT]
+) -> CreateOrganizationPayload:
     result = await organizations.create_organization(
         info.context.db.sessions,
         info.context.viewer,
@@ -105,7 +120,9 @@ async def create_organization(info: Info, input: Annotated[CreateOrganizationInp
     )
 
 
-def organization_key(info: Info, global_id: strawberry.ID | None) -> tuple[int | None, list[UserError]]:
+def organization_key(
+    info: Info, global_id: strawberry.ID | None
+) -> tuple[int | None, list[UserError]]:
     """The key of an organisation ID given in an input; a foreign ID reads as not found."""
     if global_id is None:
         return None, []

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import strawberry
-from sqlalchemy import Row
 
+from models.db import AnyRow
 from models.reference import UnRegion as UnRegionModel
 from resolvers import reference
 from resolvers.validation import country_name
@@ -34,7 +34,7 @@ class GcmObjective(Node):
     title: str = strawberry.field(description="Full title as adopted in A/RES/73/195.")
 
     @classmethod
-    def from_row(cls, row: Row[Any]) -> GcmObjective:
+    def from_row(cls, row: AnyRow) -> GcmObjective:
         return cls(
             id=encode_id("GcmObjective", row.number),
             number=row.number,
@@ -43,7 +43,9 @@ class GcmObjective(Node):
         )
 
 
-@strawberry.type(description="One of the 10 cross-cutting guiding principles of the GCM (para. 15).")
+@strawberry.type(
+    description="One of the 10 cross-cutting guiding principles of the GCM (para. 15)."
+)
 class GuidingPrinciple:
     letter: str = strawberry.field(description="Letter of the principle in paragraph 15, a to j.")
     name: str = strawberry.field(description="Name of the principle.")
@@ -63,7 +65,9 @@ def country(code: str | None) -> Country | None:
 
 
 async def resolve_gcm_objectives(info: Info) -> list[GcmObjective]:
-    return [GcmObjective.from_row(r) for r in await reference.all_objectives(info.context.db.sessions)]
+    return [
+        GcmObjective.from_row(r) for r in await reference.all_objectives(info.context.db.sessions)
+    ]
 
 
 async def resolve_gcm_objective(

@@ -67,10 +67,14 @@ class Edge(Generic[NodeT]):
     node: NodeT = strawberry.field(description="The item.")
 
 
-@strawberry.type(description="One page of a list, keyset-paginated: `first`/`after` or `last`/`before`.")
+@strawberry.type(
+    description="One page of a list, keyset-paginated: `first`/`after` or `last`/`before`."
+)
 class Connection(Generic[NodeT]):
     edges: list[Edge[NodeT]] = strawberry.field(description="The items with their cursors.")
-    nodes: list[NodeT] = strawberry.field(description="The items alone, for clients without cursors.")
+    nodes: list[NodeT] = strawberry.field(
+        description="The items alone, for clients without cursors."
+    )
     page_info: PageInfo = strawberry.field(description="Position of this page in the list.")
     count: strawberry.Private[Callable[[], Awaitable[int]]]
 

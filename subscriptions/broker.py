@@ -22,11 +22,11 @@ def check_url(url: str) -> str:
     return scheme
 
 
-async def ping_broker(url: str, timeout: float = 3.0) -> None:
-    """Raise BrokerUnavailable unless the broker answers within `timeout` seconds."""
+async def ping_broker(url: str, within_seconds: float = 3.0) -> None:
+    """Raise BrokerUnavailable unless the broker answers within `within_seconds`."""
     scheme = check_url(url)
     try:
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(within_seconds):
             if scheme in ("redis", "rediss"):
                 client = redis.from_url(url)
                 try:

@@ -120,7 +120,7 @@ _password_hash: str | None = None
 
 
 async def password_hash() -> str:
-    global _password_hash  # noqa: PLW0603 - argon2 is slow on purpose: hash once per session
+    global _password_hash
     if _password_hash is None:
         _password_hash = await hash_password(PASSWORD)
     return _password_hash
@@ -146,7 +146,9 @@ class Factory:
         self.auth = auth
 
     async def organization(
-        self, kind: OrganizationKind = OrganizationKind.CIVIL_SOCIETY, name: str | None = None,
+        self,
+        kind: OrganizationKind = OrganizationKind.CIVIL_SOCIETY,
+        name: str | None = None,
         country: str | None = None,
     ) -> int:
         async with self.db.sessions.begin() as session:

@@ -52,7 +52,9 @@ async def test_public_sees_only_opted_in_experts_and_members_see_everyone(client
 async def test_a_hidden_member_reads_like_a_missing_one_through_every_path(client, factory):
     # given
     hidden = await factory.member(name="Not An Expert")
-    query = "query($id: ID!) { member(id: $id) { name } node(id: $id) { id } nodes(ids: [$id]) { id } }"
+    query = (
+        "query($id: ID!) { member(id: $id) { name } node(id: $id) { id } nodes(ids: [$id]) { id } }"
+    )
     # when
     body = await gql(client, query, {"id": hidden.global_id})
     missing = await gql(client, query, {"id": "TWVtYmVyOjk5OTk5OTk="})  # Member:9999999
@@ -142,12 +144,20 @@ async def test_directory_filters_match_expertise_country_language_and_organisati
     un = await factory.organization(OrganizationKind.UN_SYSTEM)
     government = await factory.organization(OrganizationKind.GOVERNMENT)
     await factory.member(
-        name="Remittances Expert", is_expert=True, expertise=(20, 19), country="MX",
-        languages=("es-MX", "en"), organization_id=un,
+        name="Remittances Expert",
+        is_expert=True,
+        expertise=(20, 19),
+        country="MX",
+        languages=("es-MX", "en"),
+        organization_id=un,
     )
     await factory.member(
-        name="Data Expert", is_expert=True, expertise=(1,), country="KE",
-        languages=("sw", "en"), organization_id=government,
+        name="Data Expert",
+        is_expert=True,
+        expertise=(1,),
+        country="KE",
+        languages=("sw", "en"),
+        organization_id=government,
     )
     await factory.member(name="Not Listed", expertise=(20,), country="MX", languages=("es",))
 
@@ -240,7 +250,9 @@ async def test_organizations_list_pages_and_filters_by_kind(client, factory: Fac
     )
     assert body["data"]["all"]["totalCount"] == 2
     assert body["data"]["all"]["nodes"][0] == {
-        "name": "Ministry A", "kind": "GOVERNMENT", "country": {"code": "KE"}
+        "name": "Ministry A",
+        "kind": "GOVERNMENT",
+        "country": {"code": "KE"},
     }
     assert body["data"]["gov"]["nodes"] == [{"name": "Ministry A"}]
 

@@ -29,7 +29,9 @@ def undocumented(graphql_schema: GraphQLSchema) -> list[str]:
                 if not field.description:
                     missing.append(f"{name}.{field_name}")
                 missing += [
-                    f"{name}.{field_name}({arg})" for arg, a in field.args.items() if not a.description
+                    f"{name}.{field_name}({arg})"
+                    for arg, a in field.args.items()
+                    if not a.description
                 ]
         elif isinstance(type_, GraphQLInputObjectType):
             missing += [f"{name}.{f}" for f, field in type_.fields.items() if not field.description]

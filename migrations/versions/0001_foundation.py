@@ -17,7 +17,14 @@ down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-ORGANIZATION_KINDS = ("GOVERNMENT", "UN_SYSTEM", "CIVIL_SOCIETY", "ACADEMIA", "PRIVATE_SECTOR", "OTHER")
+ORGANIZATION_KINDS = (
+    "GOVERNMENT",
+    "UN_SYSTEM",
+    "CIVIL_SOCIETY",
+    "ACADEMIA",
+    "PRIVATE_SECTOR",
+    "OTHER",
+)
 ROLES = ("MEMBER", "REVIEWER", "MODERATOR", "ADMIN")
 
 
