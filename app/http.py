@@ -162,6 +162,12 @@ def _error_body(message: str, code: str) -> bytes:
     return json.dumps({"errors": [{"message": message, "extensions": {"code": code}}]}).encode()
 
 
+def _asks_for_graphiql(request: Request) -> bool:
+    """A browser opening /graphql: GET, no query, HTML accepted."""
+    accept = request.headers.get("accept", "")
+    return request.method == "GET" and "query" not in request.query_params and "text/html" in accept
+
+
 def _is_request_error(data: Any, errors: list[GraphQLError] | None) -> bool:
     """Parse, validation and variable errors: nothing was executed (no data, no error path)."""
     return data is None and bool(errors) and all(e.path is None for e in errors or ())
@@ -184,6 +190,8 @@ class GraphQLHTTP:
     async def respond(self, request: Request) -> Response:
         media_type = APPLICATION_JSON
         try:
+            if _asks_for_graphiql(request):
+                return await self._graphiql(request)
             media_type = negotiate(request.headers.get("accept"))
             return await self._handle(request, media_type)
         except RequestError as e:
@@ -206,9 +214,6 @@ class GraphQLHTTP:
             raise RequestError(
                 401, str(e), "UNAUTHENTICATED", {"WWW-Authenticate": 'Bearer error="invalid_token"'}
             ) from e
-        if request.method == "GET" and "query" not in request.query_params:
-            allowed = may_use_developer_tools(viewer, development=self.settings.is_development)
-            return self._graphiql(request, viewer_allowed=allowed)
         params = await parse_request(request, self.settings.max_body_bytes)
         context = Context(
             db=self.db,
@@ -231,11 +236,16 @@ class GraphQLHTTP:
             return
         raise RequestError(403, "This origin may not call the API.", "FORBIDDEN_ORIGIN")
 
-    def _graphiql(self, request: Request, *, viewer_allowed: bool) -> Response:
-        accept = request.headers.get("accept", "")
-        if viewer_allowed and ("text/html" in accept or "*/*" in accept):
+    async def _graphiql(self, request: Request) -> Response:
+        """The GraphiQL page, for whom the policy lets use developer tools; else not found."""
+        try:
+            viewer = await viewer_from_request(request, self.db, self.auth)
+        except AuthenticationFailed:
+            viewer = None
+        development = self.settings.is_development
+        if viewer is not None and may_use_developer_tools(viewer, development=development):
             return HTMLResponse(get_graphql_ide_html("graphiql"))
-        raise RequestError(400, "`query` is required.", "BAD_REQUEST")
+        raise RequestError(404, "Not found.", "NOT_FOUND")
 
     async def _execute(
         self, request: Request, params: GraphQLParams, context: Context, media_type: str
