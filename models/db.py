@@ -16,7 +16,17 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import ConnectionPoolEntry
 
 # Importing every model registers its table on Base.metadata (Alembic and tests rely on it).
-from models import auth, member, organization, reference  # noqa: F401
+from models import (  # noqa: F401
+    auth,
+    community,
+    event,
+    member,
+    moderation,
+    notification,
+    organization,
+    reference,
+    thread,
+)
 from models.base import Base
 
 metadata = Base.metadata
@@ -65,6 +75,6 @@ def create_database(url: str, *, statement_timeout_ms: int = 5_000, echo: bool =
         kwargs["pool_pre_ping"] = True
     engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        sqlalchemy_event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
     return Database(engine=engine, sessions=sessions)
