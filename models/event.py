@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    ForeignKey,
+    Integer,
+    String,
+    UniqueConstraint,
+    delete,
+    exists,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, UTCDateTime, utcnow
@@ -37,3 +53,111 @@ class Event(Base):
     kind: Mapped[str] = mapped_column(String(50))
     payload: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    """An event as written to the log and as carried by the broker (JSON round-trips it)."""
+
+    stream: str
+    seq: int
+    kind: str
+    payload: dict[str, Any]
+    created_at: datetime
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "stream": self.stream,
+                "seq": self.seq,
+                "kind": self.kind,
+                "payload": self.payload,
+                "created_at": self.created_at.isoformat(),
+            },
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> StoredEvent:
+        data = json.loads(text)
+        return cls(
+            stream=data["stream"],
+            seq=int(data["seq"]),
+            kind=data["kind"],
+            payload=data["payload"],
+            created_at=datetime.fromisoformat(data["created_at"]),
+        )
+
+
+async def append_event(
+    session: AsyncSession, stream: str, kind: str, payload: dict[str, Any]
+) -> StoredEvent:
+    """Append to `stream` inside the caller's transaction; the stream row's lock orders writers,
+    so seq grows by exactly one per event."""
+    # A payload must survive JSON, or it would fail later in a subscriber.
+    payload = json.loads(json.dumps(payload))
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    await session.execute(
+        insert(EventStream)
+        .values(name=stream, last_seq=0, retained_from_seq=1)
+        .on_conflict_do_nothing()
+    )
+    seq = (
+        await session.execute(
+            update(EventStream)
+            .where(EventStream.name == stream)
+            .values(last_seq=EventStream.last_seq + 1)
+            .returning(EventStream.last_seq)
+        )
+    ).scalar_one()
+    created_at = utcnow()
+    session.add(Event(stream=stream, seq=seq, kind=kind, payload=payload, created_at=created_at))
+    return StoredEvent(stream, seq, kind, payload, created_at)
+
+
+async def events_after(
+    session: AsyncSession, stream: str, after_seq: int, limit: int
+) -> list[StoredEvent]:
+    rows = await session.execute(
+        select(Event.seq, Event.kind, Event.payload, Event.created_at)
+        .where(Event.stream == stream, Event.seq > after_seq)
+        .order_by(Event.seq)
+        .limit(limit)
+    )
+    return [StoredEvent(stream, seq, kind, payload, at) for seq, kind, payload, at in rows]
+
+
+async def stream_position(session: AsyncSession, stream: str) -> tuple[int, int]:
+    """(last seq written, first seq still retained) of a stream; (0, 1) when it is new."""
+    row = (
+        await session.execute(
+            select(EventStream.last_seq, EventStream.retained_from_seq).where(
+                EventStream.name == stream
+            )
+        )
+    ).first()
+    return (int(row[0]), int(row[1])) if row else (0, 1)
+
+
+async def prune_events(session: AsyncSession, older_than: datetime) -> int:
+    """Delete events older than `older_than`, remembering per stream where retention starts."""
+    oldest_kept = (
+        select(Event.stream, func.min(Event.seq).label("seq"))
+        .where(Event.created_at >= older_than)
+        .group_by(Event.stream)
+        .subquery()
+    )
+    await session.execute(
+        update(EventStream)
+        .values(
+            retained_from_seq=func.coalesce(
+                select(oldest_kept.c.seq)
+                .where(oldest_kept.c.stream == EventStream.name)
+                .scalar_subquery(),
+                EventStream.last_seq + 1,
+            )
+        )
+        .where(exists().where(Event.stream == EventStream.name, Event.created_at < older_than))
+    )
+    result = await session.execute(delete(Event).where(Event.created_at < older_than))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

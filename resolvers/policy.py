@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import ColumnElement, true
+from sqlalchemy import ColumnElement, and_, exists, or_, select, true
 
+from models.base import utcnow
+from models.community import Community, CommunityMember, CommunityRole, CommunityVisibility
 from models.member import Member, Role
+from models.thread import Post, Thread
 
 STAFF_ROLES = frozenset({Role.MODERATOR, Role.ADMIN})
 
@@ -63,3 +67,57 @@ def may_manage_organizations(viewer: Viewer) -> bool:
 def may_use_developer_tools(viewer: Viewer, *, development: bool) -> bool:
     """Introspection and GraphiQL: always in development, else for moderators and admins."""
     return development or viewer.is_staff
+
+
+# --- Communities, threads and posts -------------------------------------------------------
+
+
+def visible_communities(viewer: Viewer) -> ColumnElement[bool]:
+    """Public communities for everyone; private ones for their members and global staff."""
+    if viewer.is_staff:
+        return true()
+    public = Community.visibility == CommunityVisibility.PUBLIC
+    if viewer.member_id is None:
+        return public
+    return or_(
+        public,
+        exists().where(
+            CommunityMember.community_id == Community.id,
+            CommunityMember.member_id == viewer.member_id,
+        ),
+    )
+
+
+def visible_threads(viewer: Viewer) -> ColumnElement[bool]:
+    """Threads of visible communities; a deleted thread is gone for everyone but global staff."""
+    in_visible = Thread.community_id.in_(select(Community.id).where(visible_communities(viewer)))
+    return in_visible if viewer.is_staff else and_(in_visible, Thread.deleted_at.is_(None))
+
+
+def visible_posts(viewer: Viewer) -> ColumnElement[bool]:
+    """Posts of visible threads (a deleted post stays, as a placeholder)."""
+    return Post.thread_id.in_(select(Thread.id).where(visible_threads(viewer)))
+
+
+def moderates_community(viewer: Viewer, role: CommunityRole | None) -> bool:
+    """Global moderators and admins moderate everywhere; community moderators in theirs."""
+    return viewer.is_staff or role is CommunityRole.MODERATOR
+
+
+def may_post_in(viewer: Viewer, role: CommunityRole | None, ends_at: datetime | None) -> bool:
+    """Members of a community post until its end date (a closed consultation is read-only)."""
+    is_open = ends_at is None or utcnow() < ends_at
+    return viewer.is_signed_in and (role is not None or viewer.is_staff) and is_open
+
+
+def may_read_deleted_text(viewer: Viewer, role: CommunityRole | None) -> bool:
+    return moderates_community(viewer, role)
+
+
+def may_edit_post(viewer: Viewer, author_id: int | None) -> bool:
+    """Only authors change their words; moderators delete, they do not rewrite."""
+    return viewer.member_id is not None and viewer.member_id == author_id
+
+
+def may_create_communities(viewer: Viewer) -> bool:
+    return viewer.is_staff

@@ -1,0 +1,33 @@
+"""Carrying committed events to live subscribers through the broker."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from broadcaster import Broadcast
+
+from models.event import StoredEvent
+
+
+class EventPublisher:
+    """Publishes events that are already committed to the log. Publishing anything else would
+    let subscribers see changes that a rollback then takes back — hence the method's name."""
+
+    def __init__(self, broadcast: Broadcast) -> None:
+        self.broadcast = broadcast
+
+    async def publish_committed(self, events: Sequence[StoredEvent]) -> None:
+        for event in events:
+            await self.broadcast.publish(event.stream, event.to_json())
+
+
+def thread_stream(thread_id: int) -> str:
+    return f"thread:{thread_id}"
+
+
+def community_stream(community_id: int) -> str:
+    return f"community:{community_id}"
+
+
+def member_stream(member_id: int) -> str:
+    return f"member:{member_id}"
