@@ -7,9 +7,10 @@ import binascii
 import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import bindparam, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -19,7 +20,8 @@ from resolvers.errors import ClientError
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 
-CursorValues = tuple[str | int, ...]
+CursorValue = str | int | bool | datetime
+CursorValues = tuple[CursorValue, ...]
 
 
 @dataclass(frozen=True)
@@ -63,8 +65,12 @@ class Page:
     count: Callable[[], Awaitable[int]]
 
 
+def _plain(value: CursorValue) -> str | int | bool:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
 def encode_cursor(listing: str, values: CursorValues) -> str:
-    raw = json.dumps([listing, *values], separators=(",", ":")).encode()
+    raw = json.dumps([listing, *map(_plain, values)], separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
@@ -79,7 +85,7 @@ def decode_cursor(listing: str, cursor: str, arity: int) -> CursorValues:
         not isinstance(decoded, list)
         or len(decoded) != arity + 1
         or decoded[0] != listing
-        or not all(isinstance(v, str | int) and not isinstance(v, bool) for v in decoded[1:])
+        or not all(isinstance(v, str | int) for v in decoded[1:])
     ):
         raise ClientError("Malformed or foreign cursor: use a cursor this connection returned.")
     return tuple(decoded[1:])
@@ -88,13 +94,27 @@ def decode_cursor(listing: str, cursor: str, arity: int) -> CursorValues:
 @dataclass(frozen=True)
 class Keyset:
     """How a listing is ordered: its name (cursors are not portable across listings) and the
-    columns, all ascending, whose values identify a row (the last one must be unique)."""
+    columns whose values identify a row (the last one unique), all ascending or all descending."""
 
     listing: str
     columns: Sequence[InstrumentedAttribute[Any]]
+    descending: bool = False
 
     def cursor_of(self, row: AnyRow) -> str:
         return encode_cursor(self.listing, tuple(row._mapping[c] for c in self.columns))
+
+    def bound(self, cursor: str) -> Any:
+        """The cursor's sort key as SQL values typed like the columns (datetimes included)."""
+        values = decode_cursor(self.listing, cursor, len(self.columns))
+        params = []
+        for column, value in zip(self.columns, values, strict=True):
+            if column.type.python_type is datetime:
+                try:
+                    value = datetime.fromisoformat(str(value))
+                except ValueError as e:
+                    raise ClientError("Malformed cursor.") from e
+            params.append(bindparam(None, value, type_=column.type))
+        return tuple_(*params)
 
 
 async def fetch_page(
@@ -106,11 +126,13 @@ async def fetch_page(
     """Run one page of `statement` (already filtered by policy) in its own short session."""
     columns = tuple_(*keyset.columns)
     cursor = request.before if request.backwards else request.after
+    # Walking towards larger keys: forwards in an ascending listing, backwards in a descending one.
+    upwards = request.backwards == keyset.descending
     paged = statement
     if cursor is not None:
-        bound = tuple_(*decode_cursor(keyset.listing, cursor, len(keyset.columns)))
-        paged = paged.where(columns < bound if request.backwards else columns > bound)
-    order = [c.desc() if request.backwards else c.asc() for c in keyset.columns]
+        bound = keyset.bound(cursor)
+        paged = paged.where(columns > bound if upwards else columns < bound)
+    order = [c.asc() if upwards else c.desc() for c in keyset.columns]
     paged = paged.order_by(*order).limit(request.size + 1)
     async with sessions() as session:
         rows = list((await session.execute(paged)).all())

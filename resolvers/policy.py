@@ -73,7 +73,16 @@ def may_use_developer_tools(viewer: Viewer, *, development: bool) -> bool:
 
 
 def visible_communities(viewer: Viewer) -> ColumnElement[bool]:
-    """Public communities for everyone; private ones for their members and global staff."""
+    """That a community exists, its name and description: public ones for everyone, private
+    ones for signed-in members too (so they can ask to join). Its threads: `readable_...`."""
+    if viewer.is_signed_in:
+        return true()
+    return Community.visibility == CommunityVisibility.PUBLIC
+
+
+def readable_communities(viewer: Viewer) -> ColumnElement[bool]:
+    """Whose threads and posts the viewer reads: public ones, and private ones the viewer
+    belongs to (global staff read everything)."""
     if viewer.is_staff:
         return true()
     public = Community.visibility == CommunityVisibility.PUBLIC
@@ -90,7 +99,7 @@ def visible_communities(viewer: Viewer) -> ColumnElement[bool]:
 
 def visible_threads(viewer: Viewer) -> ColumnElement[bool]:
     """Threads of visible communities; a deleted thread is gone for everyone but global staff."""
-    in_visible = Thread.community_id.in_(select(Community.id).where(visible_communities(viewer)))
+    in_visible = Thread.community_id.in_(select(Community.id).where(readable_communities(viewer)))
     return in_visible if viewer.is_staff else and_(in_visible, Thread.deleted_at.is_(None))
 
 
