@@ -19,6 +19,9 @@ class ErrorCode(enum.Enum):
     RATE_LIMITED = "RATE_LIMITED"
     INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
     WEAK_PASSWORD = "WEAK_PASSWORD"  # noqa: S105 - an error code
+    LOCKED = "LOCKED"
+    CLOSED = "CLOSED"
+    EDIT_CONFLICT = "EDIT_CONFLICT"
 
 
 @dataclass(frozen=True)

@@ -113,10 +113,14 @@ def moderates_community(viewer: Viewer, role: CommunityRole | None) -> bool:
     return viewer.is_staff or role is CommunityRole.MODERATOR
 
 
-def may_post_in(viewer: Viewer, role: CommunityRole | None, ends_at: datetime | None) -> bool:
-    """Members of a community post until its end date (a closed consultation is read-only)."""
-    is_open = ends_at is None or utcnow() < ends_at
-    return viewer.is_signed_in and (role is not None or viewer.is_staff) and is_open
+def may_post_in(viewer: Viewer, role: CommunityRole | None) -> bool:
+    """Members of a community post in it (global staff too)."""
+    return viewer.is_signed_in and (role is not None or viewer.is_staff)
+
+
+def is_open(ends_at: datetime | None) -> bool:
+    """A time-boxed consultation is read-only from its end date on."""
+    return ends_at is None or utcnow() < ends_at
 
 
 def may_read_deleted_text(viewer: Viewer, role: CommunityRole | None) -> bool:

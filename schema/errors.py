@@ -23,6 +23,9 @@ UserErrorCode = described_enum(
         "RATE_LIMITED": "Too many attempts: wait and try again.",
         "INVALID_CREDENTIALS": "Email or password is incorrect (never says which).",
         "WEAK_PASSWORD": "The new password is too short.",
+        "LOCKED": "The thread is locked: only moderators post in it.",
+        "CLOSED": "The community's consultation has ended: posting is closed.",
+        "EDIT_CONFLICT": "Someone edited first: reload, then edit the current version.",
     },
     name="UserErrorCode",
 )

@@ -1,0 +1,181 @@
+"""Notifications (one mechanism, a kind per reason) and what members follow."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from models.base import utcnow
+from models.notification import Follow, FollowTarget, Notification, NotificationKind, WatchLevel
+from resolvers.errors import NOT_SIGNED_IN, Problem
+from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
+from resolvers.policy import Viewer
+from resolvers.unit_of_work import UnitOfWork, unit_of_work
+from subscriptions.events import EventPublisher, member_stream
+
+Sessions = async_sessionmaker[AsyncSession]
+
+NOTIFICATION_COLUMNS = (
+    Notification.id,
+    Notification.member_id,
+    Notification.kind,
+    Notification.actor_id,
+    Notification.subject,
+    Notification.created_at,
+    Notification.read_at,
+)
+NEWEST_FIRST = Keyset("notifications", (Notification.id,), descending=True)
+
+
+async def notify(
+    work: UnitOfWork,
+    recipients: Iterable[int],
+    kind: NotificationKind,
+    *,
+    actor_id: int | None,
+    subject: dict[str, Any],
+) -> None:
+    """Store a notification for each recipient (never the actor) and stream it to them live."""
+    for member_id in sorted(set(recipients) - {actor_id}):
+        notification = Notification(
+            member_id=member_id, kind=kind, actor_id=actor_id, subject=subject
+        )
+        work.session.add(notification)
+        await work.session.flush()
+        await work.emit(
+            member_stream(member_id),
+            "NOTIFICATION",
+            {"notification": notification.id, "kind": kind.value, **subject},
+        )
+
+
+async def notifications_page(
+    sessions: Sessions, viewer: Viewer, unread_only: bool, request: PageRequest
+) -> Page | None:
+    if viewer.member_id is None:
+        return None
+    statement = select(*NOTIFICATION_COLUMNS).where(Notification.member_id == viewer.member_id)
+    if unread_only:
+        statement = statement.where(Notification.read_at.is_(None))
+    return await fetch_page(sessions, statement, NEWEST_FIRST, request)
+
+
+async def notifications_by_ids(
+    sessions: Sessions, viewer: Viewer, ids: Sequence[int]
+) -> list[Any | None]:
+    async with sessions() as session:
+        rows = (
+            await session.execute(
+                select(*NOTIFICATION_COLUMNS).where(
+                    Notification.id.in_(ids), Notification.member_id == viewer.member_id
+                )
+            )
+        ).all()
+    by_id = {row.id: row for row in rows}
+    return [by_id.get(i) for i in ids]
+
+
+async def unread_count(sessions: Sessions, viewer: Viewer) -> int:
+    if viewer.member_id is None:
+        return 0
+    async with sessions() as session:
+        count = await session.scalar(
+            select(func.count()).where(
+                Notification.member_id == viewer.member_id, Notification.read_at.is_(None)
+            )
+        )
+    return int(count or 0)
+
+
+async def mark_read(sessions: Sessions, viewer: Viewer, ids: Sequence[int] | None) -> list[Problem]:
+    """Mark the given notifications (or all, when `ids` is None) of the viewer read."""
+    if viewer.member_id is None:
+        return [NOT_SIGNED_IN]
+    statement = (
+        update(Notification)
+        .where(Notification.member_id == viewer.member_id, Notification.read_at.is_(None))
+        .values(read_at=utcnow())
+    )
+    if ids is not None:
+        statement = statement.where(Notification.id.in_(ids))
+    async with sessions.begin() as session:
+        await session.execute(statement)
+    return []
+
+
+async def set_follow(
+    session: AsyncSession, member_id: int, target: FollowTarget, target_id: int, level: WatchLevel
+) -> None:
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    await session.execute(
+        insert(Follow)
+        .values(member_id=member_id, target=target, target_id=target_id, level=level)
+        .on_conflict_do_update(
+            index_elements=[Follow.member_id, Follow.target, Follow.target_id],
+            set_={"level": level},
+        )
+    )
+
+
+async def follow_unless_set(
+    session: AsyncSession, member_id: int, target: FollowTarget, target_id: int
+) -> None:
+    """Taking part in a thread follows it (NORMAL), unless the member chose a level already."""
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    await session.execute(
+        insert(Follow)
+        .values(member_id=member_id, target=target, target_id=target_id, level=WatchLevel.NORMAL)
+        .on_conflict_do_nothing()
+    )
+
+
+async def followers(
+    session: AsyncSession, target: FollowTarget, target_id: int, levels: Iterable[WatchLevel]
+) -> list[int]:
+    rows = await session.execute(
+        select(Follow.member_id).where(
+            Follow.target == target, Follow.target_id == target_id, Follow.level.in_(list(levels))
+        )
+    )
+    return list(rows.scalars())
+
+
+async def muted(session: AsyncSession, target: FollowTarget, target_id: int) -> set[int]:
+    return set(await followers(session, target, target_id, [WatchLevel.MUTED]))
+
+
+async def follow(
+    sessions: Sessions,
+    events: EventPublisher,
+    viewer: Viewer,
+    target: FollowTarget,
+    target_id: int,
+    level: WatchLevel,
+) -> list[Problem]:
+    if viewer.member_id is None:
+        return [NOT_SIGNED_IN]
+    async with unit_of_work(sessions, events) as work:
+        await set_follow(work.session, viewer.member_id, target, target_id, level)
+    return []
+
+
+async def follow_levels(
+    sessions: Sessions, viewer: Viewer, target: FollowTarget, target_ids: Sequence[int]
+) -> list[WatchLevel | None]:
+    if viewer.member_id is None:
+        return [None for _ in target_ids]
+    async with sessions() as session:
+        rows = await session.execute(
+            select(Follow.target_id, Follow.level).where(
+                Follow.member_id == viewer.member_id,
+                Follow.target == target,
+                Follow.target_id.in_(target_ids),
+            )
+        )
+        levels = dict(rows.tuples().all())
+    return [levels.get(i) for i in target_ids]

@@ -1,0 +1,638 @@
+"""Threads and posts: reading, writing, editing, reactions, mentions and read marks."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import and_, case, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from models.base import utcnow
+from models.community import Community, CommunityRole
+from models.db import AnyRow, AnySelect
+from models.member import Member
+from models.notification import FollowTarget, NotificationKind, WatchLevel
+from models.thread import (
+    Mention,
+    Post,
+    PostRevision,
+    Reaction,
+    ReactionKind,
+    Thread,
+    ThreadObjective,
+    ThreadRead,
+    ThreadTag,
+)
+from resolvers import notifications, policy
+from resolvers.communities import role_in
+from resolvers.errors import NOT_SIGNED_IN, ErrorCode, Problem, ProblemList
+from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
+from resolvers.policy import Viewer
+from resolvers.unit_of_work import Refused, UnitOfWork, unit_of_work
+from resolvers.validation import clean_objectives, clean_text
+from subscriptions.events import EventPublisher, community_stream, thread_stream
+
+Sessions = async_sessionmaker[AsyncSession]
+
+MAX_BODY = 50_000
+MAX_MENTIONS = 20
+MAX_TAGS = 10
+# A mention as clients insert it: @[Display name](<member global ID>)
+MENTION = re.compile(r"@\[([^\]\n]{1,200})\]\(([A-Za-z0-9_=-]{1,100})\)")
+
+THREAD_COLUMNS = (
+    Thread.id,
+    Thread.community_id,
+    Thread.author_id,
+    Thread.title,
+    Thread.body,
+    Thread.pinned,
+    Thread.locked,
+    Thread.reply_count,
+    Thread.created_at,
+    Thread.last_activity_at,
+    Thread.deleted_at,
+)
+POST_COLUMNS = (
+    Post.id,
+    Post.thread_id,
+    Post.author_id,
+    Post.reply_to_id,
+    Post.body,
+    Post.version,
+    Post.created_at,
+    Post.edited_at,
+    Post.deleted_at,
+)
+THREAD_ORDER = Keyset(
+    "threads", (Thread.pinned, Thread.last_activity_at, Thread.id), descending=True
+)
+POST_ORDER = Keyset("posts", (Post.id,))
+
+NO_SUCH_THREAD = Problem("threadId", "No such thread.", ErrorCode.NOT_FOUND)
+NO_SUCH_POST = Problem("postId", "No such post.", ErrorCode.NOT_FOUND)
+
+
+# --- Reading --------------------------------------------------------------------------------
+
+
+def _visible_threads(viewer: Viewer) -> AnySelect:
+    return select(*THREAD_COLUMNS).where(policy.visible_threads(viewer))
+
+
+def _visible_posts(viewer: Viewer) -> AnySelect:
+    return select(*POST_COLUMNS).where(policy.visible_posts(viewer))
+
+
+@dataclass(frozen=True)
+class ThreadFilter:
+    tag: str | None = None
+    objectives: Sequence[int] = ()
+
+
+async def threads_page(
+    sessions: Sessions,
+    viewer: Viewer,
+    community_id: int,
+    criteria: ThreadFilter,
+    request: PageRequest,
+) -> Page:
+    """A community's threads, pinned first, then by last activity."""
+    statement = _visible_threads(viewer).where(Thread.community_id == community_id)
+    if criteria.tag is not None:
+        statement = statement.where(
+            Thread.id.in_(select(ThreadTag.thread_id).where(ThreadTag.tag == criteria.tag.lower()))
+        )
+    if criteria.objectives:
+        statement = statement.where(
+            Thread.id.in_(
+                select(ThreadObjective.thread_id).where(
+                    ThreadObjective.objective_number.in_(criteria.objectives)
+                )
+            )
+        )
+    return await fetch_page(sessions, statement, THREAD_ORDER, request)
+
+
+async def threads_by_ids(
+    sessions: Sessions, viewer: Viewer, ids: Sequence[int]
+) -> list[AnyRow | None]:
+    async with sessions() as session:
+        rows = (await session.execute(_visible_threads(viewer).where(Thread.id.in_(ids)))).all()
+    by_id = {row.id: row for row in rows}
+    return [by_id.get(i) for i in ids]
+
+
+async def may_read_thread(sessions: Sessions, viewer: Viewer, thread_id: int) -> bool:
+    """Asked by live subscriptions before they start and again for every event."""
+    return (await threads_by_ids(sessions, viewer, [thread_id]))[0] is not None
+
+
+async def posts_page(
+    sessions: Sessions, viewer: Viewer, thread_id: int, request: PageRequest
+) -> Page:
+    statement = _visible_posts(viewer).where(Post.thread_id == thread_id)
+    return await fetch_page(sessions, statement, POST_ORDER, request)
+
+
+async def posts_by_ids(
+    sessions: Sessions, viewer: Viewer, ids: Sequence[int]
+) -> list[AnyRow | None]:
+    async with sessions() as session:
+        rows = (await session.execute(_visible_posts(viewer).where(Post.id.in_(ids)))).all()
+    by_id = {row.id: row for row in rows}
+    return [by_id.get(i) for i in ids]
+
+
+async def tags_by_thread(sessions: Sessions, ids: Sequence[int]) -> list[list[str]]:
+    async with sessions() as session:
+        rows = await session.execute(
+            select(ThreadTag.thread_id, ThreadTag.tag).where(ThreadTag.thread_id.in_(ids))
+        )
+        tags: dict[int, list[str]] = defaultdict(list)
+        for thread_id, tag in rows.tuples():
+            tags[thread_id].append(tag)
+    return [sorted(tags[i]) for i in ids]
+
+
+async def objectives_by_thread(sessions: Sessions, ids: Sequence[int]) -> list[list[int]]:
+    async with sessions() as session:
+        rows = await session.execute(
+            select(ThreadObjective.thread_id, ThreadObjective.objective_number).where(
+                ThreadObjective.thread_id.in_(ids)
+            )
+        )
+        numbers: dict[int, list[int]] = defaultdict(list)
+        for thread_id, number in rows.tuples():
+            numbers[thread_id].append(number)
+    return [sorted(numbers[i]) for i in ids]
+
+
+async def participants_by_thread(sessions: Sessions, ids: Sequence[int]) -> list[list[int]]:
+    """Authors of the thread and of its live posts, first contribution first."""
+    async with sessions() as session:
+        rows = await session.execute(
+            select(Post.thread_id, Post.author_id, func.min(Post.id))
+            .where(Post.thread_id.in_(ids), Post.author_id.is_not(None), Post.deleted_at.is_(None))
+            .group_by(Post.thread_id, Post.author_id)
+            .order_by(func.min(Post.id))
+        )
+        authors: dict[int, list[int]] = defaultdict(list)
+        for thread_id, author_id, _ in rows.tuples():
+            if author_id is not None:
+                authors[thread_id].append(author_id)
+    return [authors[i] for i in ids]
+
+
+@dataclass(frozen=True)
+class ReactionSummary:
+    kind: ReactionKind
+    count: int
+    by_viewer: bool
+
+
+async def reactions_by_post(
+    sessions: Sessions, viewer: Viewer, ids: Sequence[int]
+) -> list[list[ReactionSummary]]:
+    async with sessions() as session:
+        rows = await session.execute(
+            select(
+                Reaction.post_id,
+                Reaction.kind,
+                func.count(),
+                func.max(case((Reaction.member_id == (viewer.member_id or 0), 1), else_=0)),
+            )
+            .where(Reaction.post_id.in_(ids))
+            .group_by(Reaction.post_id, Reaction.kind)
+        )
+        summaries: dict[int, list[ReactionSummary]] = defaultdict(list)
+        for post_id, kind, count, mine in rows.tuples():
+            summaries[post_id].append(ReactionSummary(kind, int(count), bool(mine)))
+    order = list(ReactionKind)
+    return [sorted(summaries[i], key=lambda s: order.index(s.kind)) for i in ids]
+
+
+async def unread_by_thread(sessions: Sessions, viewer: Viewer, ids: Sequence[int]) -> list[int]:
+    """Live posts after the viewer's read mark, per thread (0 for anonymous viewers)."""
+    if viewer.member_id is None:
+        return [0 for _ in ids]
+    async with sessions() as session:
+        rows = await session.execute(
+            select(Post.thread_id, func.count())
+            .outerjoin(
+                ThreadRead,
+                and_(
+                    ThreadRead.thread_id == Post.thread_id, ThreadRead.member_id == viewer.member_id
+                ),
+            )
+            .where(
+                Post.thread_id.in_(ids),
+                Post.deleted_at.is_(None),
+                Post.id > func.coalesce(ThreadRead.last_read_post_id, 0),
+            )
+            .group_by(Post.thread_id)
+        )
+        counts = dict(rows.tuples().all())
+    return [int(counts.get(i, 0)) for i in ids]
+
+
+async def revisions_by_post(sessions: Sessions, ids: Sequence[int]) -> list[list[AnyRow]]:
+    async with sessions() as session:
+        rows = await session.execute(
+            select(
+                PostRevision.post_id,
+                PostRevision.version,
+                PostRevision.body,
+                PostRevision.editor_id,
+                PostRevision.replaced_at,
+            )
+            .where(PostRevision.post_id.in_(ids))
+            .order_by(PostRevision.version)
+        )
+        revisions: dict[int, list[AnyRow]] = defaultdict(list)
+        for row in rows:
+            revisions[row.post_id].append(row)
+    return [revisions[i] for i in ids]
+
+
+# --- Writing ---------------------------------------------------------------------------------
+
+
+async def _resolve_mentions(session: AsyncSession, body: str, decode: Any) -> list[int]:
+    """Members mentioned in `body` (at most MAX_MENTIONS); unknown IDs are plain text."""
+    keys = []
+    for _, global_id in MENTION.findall(body):
+        key = decode(global_id)
+        if key is not None and key not in keys:
+            keys.append(key)
+    if len(keys) > MAX_MENTIONS:
+        raise Refused(
+            Problem("body", f"At most {MAX_MENTIONS} members can be mentioned.", ErrorCode.TOO_LONG)
+        )
+    if not keys:
+        return []
+    found = await session.execute(select(Member.id).where(Member.id.in_(keys)))
+    return sorted(found.scalars())
+
+
+async def _writable_thread(
+    work: UnitOfWork, viewer: Viewer, thread_id: int
+) -> tuple[Thread, Community, bool]:
+    """The thread if the viewer may post in it now, with its community and whether the viewer
+    moderates there; otherwise the refusal that says why."""
+    thread = await work.session.scalar(
+        select(Thread).where(Thread.id == thread_id, policy.visible_threads(viewer))
+    )
+    if thread is None:
+        raise Refused(NO_SUCH_THREAD)
+    community = await work.session.get_one(Community, thread.community_id)
+    role = await require_posting_rights(work.session, viewer, community)
+    moderator = policy.moderates_community(viewer, role)
+    if thread.locked and not moderator:
+        raise Refused(Problem("threadId", "This thread is locked.", ErrorCode.LOCKED))
+    return thread, community, moderator
+
+
+async def require_posting_rights(
+    session: AsyncSession, viewer: Viewer, community: Community
+) -> CommunityRole | None:
+    """The viewer's role in `community` if they may post there now; else the refusal."""
+    role = await role_in(session, viewer.member_id, community.id)
+    if not policy.may_post_in(viewer, role):
+        raise Refused(Problem(None, "Join this community to post in it.", ErrorCode.NOT_ALLOWED))
+    if not policy.is_open(community.ends_at):
+        raise Refused(Problem(None, "This consultation has ended.", ErrorCode.CLOSED))
+    return role
+
+
+@dataclass(frozen=True)
+class NewThread:
+    community_id: int
+    title: str
+    body: str
+    tags: Sequence[str] = ()
+    objectives: Sequence[int] = ()
+
+
+@dataclass(frozen=True)
+class ThreadResult:
+    thread: AnyRow | None = None
+    problems: list[Problem] = field(default_factory=list)
+
+
+def _clean_tags(problems: ProblemList, tags: Sequence[str]) -> list[str]:
+    clean = []
+    for tag in tags:
+        value = clean_text(problems, "tags", tag, max_length=50).lower()
+        if value and value not in clean:
+            clean.append(value)
+    if len(clean) > MAX_TAGS:
+        problems.add("tags", f"At most {MAX_TAGS} tags.", ErrorCode.TOO_LONG)
+    return clean
+
+
+async def create_thread(
+    sessions: Sessions, events: EventPublisher, viewer: Viewer, data: NewThread
+) -> ThreadResult:
+    if viewer.member_id is None:
+        return ThreadResult(problems=[NOT_SIGNED_IN])
+    problems = ProblemList()
+    title = clean_text(problems, "title", data.title, max_length=300)
+    body = clean_text(problems, "body", data.body, max_length=MAX_BODY, multiline=True)
+    tags = _clean_tags(problems, data.tags)
+    objectives = clean_objectives(problems, "objectives", data.objectives)
+    if problems:
+        return ThreadResult(problems=problems)
+    try:
+        async with unit_of_work(sessions, events) as work:
+            community = await work.session.scalar(
+                select(Community).where(
+                    Community.id == data.community_id, policy.readable_communities(viewer)
+                )
+            )
+            if community is None:
+                raise Refused(Problem("communityId", "No such community.", ErrorCode.NOT_FOUND))
+            await require_posting_rights(work.session, viewer, community)
+            thread = Thread(
+                community_id=community.id, author_id=viewer.member_id, title=title, body=body
+            )
+            work.session.add(thread)
+            await work.session.flush()
+            work.session.add_all(ThreadTag(thread_id=thread.id, tag=t) for t in tags)
+            work.session.add_all(
+                ThreadObjective(thread_id=thread.id, objective_number=n) for n in objectives
+            )
+            await notifications.follow_unless_set(
+                work.session, viewer.member_id, FollowTarget.THREAD, thread.id
+            )
+            payload = {"thread": thread.id, "community": community.id, "author": viewer.member_id}
+            await work.emit(community_stream(community.id), "THREAD_CREATED", payload)
+            watchers = await notifications.followers(
+                work.session, FollowTarget.COMMUNITY, community.id, [WatchLevel.WATCHING]
+            )
+            await notifications.notify(
+                work,
+                watchers,
+                NotificationKind.NEW_THREAD,
+                actor_id=viewer.member_id,
+                subject=payload,
+            )
+    except Refused as refusal:
+        return ThreadResult(problems=refusal.problems)
+    return ThreadResult(thread=(await threads_by_ids(sessions, viewer, [thread.id]))[0])
+
+
+@dataclass(frozen=True)
+class NewPost:
+    thread_id: int
+    body: str
+    reply_to_id: int | None = None
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True)
+class PostResult:
+    post: AnyRow | None = None
+    problems: list[Problem] = field(default_factory=list)
+    current_version: int | None = None
+
+
+async def _existing_post(sessions: Sessions, viewer: Viewer, key: str) -> AnyRow | None:
+    async with sessions() as session:
+        post_id = await session.scalar(
+            select(Post.id).where(Post.author_id == viewer.member_id, Post.idempotency_key == key)
+        )
+    return None if post_id is None else (await posts_by_ids(sessions, viewer, [post_id]))[0]
+
+
+async def create_post(
+    sessions: Sessions,
+    events: EventPublisher,
+    viewer: Viewer,
+    data: NewPost,
+    decode_member_id: Any,
+) -> PostResult:
+    """Reply in a thread. With an `idempotency_key`, a retry returns the first post."""
+    if viewer.member_id is None:
+        return PostResult(problems=[NOT_SIGNED_IN])
+    problems = ProblemList()
+    body = clean_text(problems, "body", data.body, max_length=MAX_BODY, multiline=True)
+    key = None
+    if data.idempotency_key is not None:
+        key = clean_text(problems, "idempotencyKey", data.idempotency_key, max_length=100)
+    if problems:
+        return PostResult(problems=problems)
+    if key is not None and (existing := await _existing_post(sessions, viewer, key)) is not None:
+        return PostResult(post=existing)
+    try:
+        async with unit_of_work(sessions, events) as work:
+            post = await _write_post(work, viewer, data, body, key, decode_member_id)
+    except Refused as refusal:
+        return PostResult(problems=refusal.problems)
+    except IntegrityError:
+        # The same key raced in from another request: that request's post is the answer.
+        existing = await _existing_post(sessions, viewer, key) if key is not None else None
+        if existing is None:
+            raise
+        return PostResult(post=existing)
+    return PostResult(post=(await posts_by_ids(sessions, viewer, [post.id]))[0])
+
+
+async def _write_post(
+    work: UnitOfWork, viewer: Viewer, data: NewPost, body: str, key: str | None, decode: Any
+) -> Post:
+    assert viewer.member_id is not None
+    thread, community, _ = await _writable_thread(work, viewer, data.thread_id)
+    reply_to = None
+    if data.reply_to_id is not None:
+        reply_to = await work.session.get(Post, data.reply_to_id)
+        if reply_to is None or reply_to.thread_id != thread.id:
+            raise Refused(Problem("replyToId", "No such post in this thread.", ErrorCode.NOT_FOUND))
+    mentioned = await _resolve_mentions(work.session, body, decode)
+    post = Post(
+        thread_id=thread.id,
+        author_id=viewer.member_id,
+        reply_to_id=data.reply_to_id,
+        body=body,
+        idempotency_key=key,
+    )
+    work.session.add(post)
+    await work.session.flush()
+    work.session.add_all(Mention(post_id=post.id, member_id=m) for m in mentioned)
+    thread.reply_count += 1
+    thread.last_activity_at = post.created_at
+    await notifications.follow_unless_set(
+        work.session, viewer.member_id, FollowTarget.THREAD, thread.id
+    )
+    subject = {"thread": thread.id, "post": post.id, "community": community.id}
+    await work.emit(
+        thread_stream(thread.id), "POST_CREATED", {**subject, "author": viewer.member_id}
+    )
+    await work.emit(community_stream(community.id), "THREAD_ACTIVITY", subject)
+    await _notify_about_post(work, viewer.member_id, thread, reply_to, mentioned, subject)
+    return post
+
+
+async def _notify_about_post(
+    work: UnitOfWork,
+    author_id: int,
+    thread: Thread,
+    reply_to: Post | None,
+    mentioned: list[int],
+    subject: dict[str, Any],
+) -> None:
+    muted = await notifications.muted(work.session, FollowTarget.THREAD, thread.id)
+    await notifications.notify(
+        work, set(mentioned) - muted, NotificationKind.MENTION, actor_id=author_id, subject=subject
+    )
+    repliers = {thread.author_id, reply_to.author_id if reply_to else None} - {None}
+    watchers = await notifications.followers(
+        work.session, FollowTarget.THREAD, thread.id, [WatchLevel.WATCHING]
+    )
+    recipients = {m for m in repliers | set(watchers) if m is not None} - muted - set(mentioned)
+    await notifications.notify(
+        work, recipients, NotificationKind.REPLY, actor_id=author_id, subject=subject
+    )
+
+
+async def edit_post(
+    sessions: Sessions,
+    events: EventPublisher,
+    viewer: Viewer,
+    post_id: int,
+    body: str,
+    expected_version: int,
+) -> PostResult:
+    """Optimistic concurrency: the edit applies only to the version the author saw."""
+    if viewer.member_id is None:
+        return PostResult(problems=[NOT_SIGNED_IN])
+    problems = ProblemList()
+    body = clean_text(problems, "body", body, max_length=MAX_BODY, multiline=True)
+    if problems:
+        return PostResult(problems=problems)
+    try:
+        async with unit_of_work(sessions, events) as work:
+            post = await work.session.scalar(
+                select(Post).where(Post.id == post_id, policy.visible_posts(viewer))
+            )
+            if post is None or post.deleted_at is not None:
+                raise Refused(NO_SUCH_POST)
+            if not policy.may_edit_post(viewer, post.author_id):
+                raise Refused(
+                    Problem("postId", "Only the author edits a post.", ErrorCode.NOT_ALLOWED)
+                )
+            await _writable_thread(work, viewer, post.thread_id)
+            changed = await work.session.execute(
+                update(Post)
+                .where(Post.id == post_id, Post.version == expected_version)
+                .values(body=body, version=Post.version + 1, edited_at=utcnow())
+                .execution_options(synchronize_session=False)
+            )
+            if changed.rowcount != 1:  # type: ignore[attr-defined]
+                current = await work.session.scalar(select(Post.version).where(Post.id == post_id))
+                raise Refused(
+                    Problem(
+                        "expectedVersion",
+                        f"Someone else edited this post first: it is now at version {current}.",
+                        ErrorCode.EDIT_CONFLICT,
+                    )
+                )
+            work.session.add(
+                PostRevision(
+                    post_id=post.id,
+                    version=expected_version,
+                    body=post.body,
+                    editor_id=viewer.member_id,
+                )
+            )
+            await work.emit(
+                thread_stream(post.thread_id),
+                "POST_EDITED",
+                {"thread": post.thread_id, "post": post.id, "version": expected_version + 1},
+            )
+    except Refused as refusal:
+        current_version = None
+        if any(p.code is ErrorCode.EDIT_CONFLICT for p in refusal.problems):
+            rows = await posts_by_ids(sessions, viewer, [post_id])
+            current_version = rows[0].version if rows[0] is not None else None
+        return PostResult(problems=refusal.problems, current_version=current_version)
+    return PostResult(post=(await posts_by_ids(sessions, viewer, [post_id]))[0])
+
+
+class _Unchanged(Exception):
+    """Nothing to do (the reaction is already as asked): end the unit of work untouched."""
+
+
+async def set_reaction(
+    sessions: Sessions,
+    events: EventPublisher,
+    viewer: Viewer,
+    post_id: int,
+    kind: ReactionKind,
+    on: bool,
+) -> PostResult:
+    """Add or take back one reaction of a kind (one of each kind per member and post)."""
+    if viewer.member_id is None:
+        return PostResult(problems=[NOT_SIGNED_IN])
+    try:
+        async with unit_of_work(sessions, events) as work:
+            post = await work.session.scalar(
+                select(Post).where(Post.id == post_id, policy.visible_posts(viewer))
+            )
+            if post is None or post.deleted_at is not None:
+                raise Refused(NO_SUCH_POST)
+            thread, _, _ = await _writable_thread(work, viewer, post.thread_id)
+            existing = await work.session.get(Reaction, (post_id, viewer.member_id, kind))
+            if on == (existing is not None):
+                raise _Unchanged
+            if on:
+                work.session.add(Reaction(post_id=post_id, member_id=viewer.member_id, kind=kind))
+            else:
+                await work.session.delete(existing)
+            await work.session.flush()
+            count = await work.session.scalar(
+                select(func.count()).where(Reaction.post_id == post_id, Reaction.kind == kind)
+            )
+            subject = {"thread": thread.id, "post": post_id}
+            await work.emit(
+                thread_stream(thread.id),
+                "REACTION_CHANGED",
+                {**subject, "kind": kind.value, "count": int(count or 0)},
+            )
+            if on and post.author_id is not None:
+                await notifications.notify(
+                    work,
+                    [post.author_id],
+                    NotificationKind.REACTION,
+                    actor_id=viewer.member_id,
+                    subject={**subject, "reaction": kind.value},
+                )
+    except _Unchanged:
+        pass
+    except Refused as refusal:
+        return PostResult(problems=refusal.problems)
+    return PostResult(post=(await posts_by_ids(sessions, viewer, [post_id]))[0])
+
+
+async def mark_thread_read(sessions: Sessions, viewer: Viewer, thread_id: int) -> list[Problem]:
+    if viewer.member_id is None:
+        return [NOT_SIGNED_IN]
+    if not await may_read_thread(sessions, viewer, thread_id):
+        return [NO_SUCH_THREAD]
+    async with sessions.begin() as session:
+        last = await session.scalar(select(func.max(Post.id)).where(Post.thread_id == thread_id))
+        mark = await session.get(ThreadRead, (thread_id, viewer.member_id))
+        if mark is None:
+            session.add(
+                ThreadRead(
+                    thread_id=thread_id, member_id=viewer.member_id, last_read_post_id=last or 0
+                )
+            )
+        else:
+            mark.last_read_post_id = max(mark.last_read_post_id, last or 0)
+    return []
