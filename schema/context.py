@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
 
 import strawberry
+from broadcaster import Broadcast
 
 from models.db import Database
 from resolvers.auth import AuthConfig
 from resolvers.policy import ANONYMOUS, Viewer
 from schema.loaders import Loaders
+from subscriptions.events import EventPublisher
 
 
 @dataclass
@@ -25,7 +27,14 @@ class Context:
     viewer: Viewer = ANONYMOUS
     client_address: str = "unknown"
     connection_params: dict[str, Any] | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
+    broadcast: Broadcast | None = None
+
+    @property
+    def events(self) -> EventPublisher:
+        """Publishes committed events to live subscribers."""
+        if self.broadcast is None:
+            raise RuntimeError("this context has no broadcast: create_app() wires one")
+        return EventPublisher(self.broadcast)
 
     @cached_property
     def loaders(self) -> Loaders:

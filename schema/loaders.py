@@ -7,8 +7,10 @@ from functools import cached_property, partial
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from strawberry.dataloader import DataLoader
 
+from models.community import CommunityRole
 from models.db import AnyRow
-from resolvers import members, organizations, reference
+from models.notification import FollowTarget, WatchLevel
+from resolvers import communities, members, notifications, organizations, reference, threads
 from resolvers.policy import Viewer
 
 
@@ -36,3 +38,71 @@ class Loaders:
     @cached_property
     def objective_by_number(self) -> DataLoader[int, AnyRow | None]:
         return DataLoader(partial(reference.objectives_by_numbers, self._sessions))
+
+    # --- communities, threads, posts
+
+    @cached_property
+    def community_by_id(self) -> DataLoader[int, AnyRow | None]:
+        return DataLoader(partial(communities.communities_by_ids, self._sessions, self._viewer))
+
+    @cached_property
+    def viewer_role_by_community(self) -> DataLoader[int, CommunityRole | None]:
+        return DataLoader(partial(communities.roles_of, self._sessions, self._viewer))
+
+    @cached_property
+    def objectives_by_community(self) -> DataLoader[int, list[int]]:
+        return DataLoader(partial(communities.objectives_by_community, self._sessions))
+
+    @cached_property
+    def languages_by_community(self) -> DataLoader[int, list[str]]:
+        return DataLoader(partial(communities.languages_by_community, self._sessions))
+
+    @cached_property
+    def thread_by_id(self) -> DataLoader[int, AnyRow | None]:
+        return DataLoader(partial(threads.threads_by_ids, self._sessions, self._viewer))
+
+    @cached_property
+    def post_by_id(self) -> DataLoader[int, AnyRow | None]:
+        return DataLoader(partial(threads.posts_by_ids, self._sessions, self._viewer))
+
+    @cached_property
+    def tags_by_thread(self) -> DataLoader[int, list[str]]:
+        return DataLoader(partial(threads.tags_by_thread, self._sessions))
+
+    @cached_property
+    def objectives_by_thread(self) -> DataLoader[int, list[int]]:
+        return DataLoader(partial(threads.objectives_by_thread, self._sessions))
+
+    @cached_property
+    def participants_by_thread(self) -> DataLoader[int, list[int]]:
+        return DataLoader(partial(threads.participants_by_thread, self._sessions))
+
+    @cached_property
+    def unread_by_thread(self) -> DataLoader[int, int]:
+        return DataLoader(partial(threads.unread_by_thread, self._sessions, self._viewer))
+
+    @cached_property
+    def reactions_by_post(self) -> DataLoader[int, list[threads.ReactionSummary]]:
+        return DataLoader(partial(threads.reactions_by_post, self._sessions, self._viewer))
+
+    @cached_property
+    def revisions_by_post(self) -> DataLoader[int, list[AnyRow]]:
+        return DataLoader(partial(threads.revisions_by_post, self._sessions))
+
+    @cached_property
+    def follow_level_by_thread(self) -> DataLoader[int, WatchLevel | None]:
+        return DataLoader(
+            partial(notifications.follow_levels, self._sessions, self._viewer, FollowTarget.THREAD)
+        )
+
+    @cached_property
+    def follow_level_by_community(self) -> DataLoader[int, WatchLevel | None]:
+        return DataLoader(
+            partial(
+                notifications.follow_levels, self._sessions, self._viewer, FollowTarget.COMMUNITY
+            )
+        )
+
+    @cached_property
+    def notification_by_id(self) -> DataLoader[int, AnyRow | None]:
+        return DataLoader(partial(notifications.notifications_by_ids, self._sessions, self._viewer))

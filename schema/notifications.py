@@ -1,0 +1,158 @@
+"""Notifications and follows in GraphQL."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+import strawberry
+
+from models.db import AnyRow
+from models.notification import FollowTarget
+from models.notification import NotificationKind as NotificationKindModel
+from resolvers import notifications
+from schema.communities import Community, WatchLevel, load_community
+from schema.context import Info
+from schema.enums import described_enum
+from schema.errors import INPUT, UserError, not_found, user_errors
+from schema.members import Member, load_member
+from schema.relay import (
+    AFTER,
+    FIRST,
+    Connection,
+    Node,
+    connection,
+    decode_id,
+    decode_int_id,
+    encode_id,
+    page_request,
+)
+from schema.threads import Post, Thread, load_post, load_thread
+
+NotificationKind = described_enum(
+    NotificationKindModel,
+    "Why a notification was sent.",
+    {
+        "MENTION": "Someone mentioned you in a post.",
+        "REPLY": "Someone replied to your thread or post, or in a thread you watch.",
+        "REACTION": "Someone reacted to your post.",
+        "MODERATION": "A moderator acted on your content.",
+        "NEW_THREAD": "A new thread in a community you watch.",
+        "REVIEW_DECISION": "A review decision on your submission.",
+        "WEBINAR_REMINDER": "A webinar you registered for starts soon.",
+        "SUPPORT_REQUEST_UPDATE": "A support request you take part in changed.",
+    },
+)
+
+
+@strawberry.type(description="Something that happened that concerns you.")
+class Notification(Node):
+    kind: NotificationKind = strawberry.field(description="Why it was sent.")  # type: ignore[valid-type]
+    created_at: datetime = strawberry.field(description="When (UTC).")
+    read_at: datetime | None = strawberry.field(description="When you marked it read.")
+    actor_id: strawberry.Private[int | None]
+    subject: strawberry.Private[dict[str, Any]]
+
+    @classmethod
+    def from_row(cls, row: AnyRow) -> Notification:
+        return cls(
+            id=encode_id("Notification", row.id),
+            kind=row.kind,
+            created_at=row.created_at,
+            read_at=row.read_at,
+            actor_id=row.actor_id,
+            subject=row.subject,
+        )
+
+    @strawberry.field(description="Who caused it, if a member did.")
+    async def actor(self, info: Info) -> Member | None:
+        return await load_member(info, self.actor_id) if self.actor_id else None
+
+    @strawberry.field(description="The thread it is about, if any (null if no longer visible).")
+    async def thread(self, info: Info) -> Thread | None:
+        key = self.subject.get("thread")
+        return await load_thread(info, int(key)) if key else None
+
+    @strawberry.field(description="The post it is about, if any (null if no longer visible).")
+    async def post(self, info: Info) -> Post | None:
+        key = self.subject.get("post")
+        return await load_post(info, int(key)) if key else None
+
+    @strawberry.field(description="The community it is about, if any.")
+    async def community(self, info: Info) -> Community | None:
+        key = self.subject.get("community")
+        return await load_community(info, int(key)) if key else None
+
+
+async def resolve_notifications(
+    info: Info,
+    unread_only: Annotated[
+        bool, strawberry.argument(description="Only notifications not yet read.")
+    ] = False,
+    first: Annotated[int | None, FIRST] = None,
+    after: Annotated[str | None, AFTER] = None,
+) -> Connection[Notification] | None:
+    page = await notifications.notifications_page(
+        info.context.db.sessions,
+        info.context.viewer,
+        unread_only,
+        page_request(first, after, None, None),
+    )
+    return connection(page, Notification.from_row) if page is not None else None
+
+
+async def resolve_unread_notification_count(info: Info) -> int:
+    return await notifications.unread_count(info.context.db.sessions, info.context.viewer)
+
+
+@strawberry.input(description="Mark notifications read.")
+class MarkNotificationsReadInput:
+    ids: list[strawberry.ID] | None = strawberry.field(
+        default=None, description="These notifications; null marks all of yours read."
+    )
+
+
+@strawberry.type(description="Result of `markNotificationsRead`.")
+class MarkNotificationsReadPayload:
+    unread_count: int = strawberry.field(description="Your unread notifications now.")
+    errors: list[UserError] = strawberry.field(description="Why not, if so.")
+
+
+async def mark_notifications_read(
+    info: Info, input: Annotated[MarkNotificationsReadInput, INPUT]
+) -> MarkNotificationsReadPayload:
+    ids = None
+    if input.ids is not None:
+        ids = [k for k in (decode_int_id(i, "Notification") for i in input.ids) if k is not None]
+    problems = await notifications.mark_read(info.context.db.sessions, info.context.viewer, ids)
+    count = await notifications.unread_count(info.context.db.sessions, info.context.viewer)
+    return MarkNotificationsReadPayload(unread_count=count, errors=user_errors(problems))
+
+
+@strawberry.input(description="Follow a thread or a community at a watch level.")
+class FollowInput:
+    target_id: strawberry.ID = strawberry.field(description="Global ID of a Thread or Community.")
+    level: WatchLevel = strawberry.field(description="How closely.")  # type: ignore[valid-type]
+
+
+@strawberry.type(description="Result of `follow`.")
+class FollowPayload:
+    level: WatchLevel | None = strawberry.field(description="Your watch level now.")  # type: ignore[valid-type]
+    errors: list[UserError] = strawberry.field(description="Why not, if so.")
+
+
+async def follow(info: Info, input: Annotated[FollowInput, INPUT]) -> FollowPayload:
+    decoded = decode_id(input.target_id)
+    target = None
+    if decoded is not None and decoded[1].isdigit():
+        kind, key = decoded[0], int(decoded[1])
+        if kind == "Thread" and await load_thread(info, key) is not None:
+            target = (FollowTarget.THREAD, key)
+        elif kind == "Community" and await load_community(info, key) is not None:
+            target = (FollowTarget.COMMUNITY, key)
+    if target is None:
+        return FollowPayload(level=None, errors=not_found("targetId", "thread or community"))
+    problems = await notifications.follow(
+        info.context.db.sessions, info.context.events, info.context.viewer, *target, input.level
+    )
+    return FollowPayload(level=None if problems else input.level, errors=user_errors(problems))
