@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from broadcaster import Broadcast
 from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -176,10 +177,13 @@ def _is_request_error(data: Any, errors: list[GraphQLError] | None) -> bool:
 class GraphQLHTTP:
     """The `/graphql` endpoint for HTTP requests (WebSockets go to strawberry's view)."""
 
-    def __init__(self, schema: HubSchema, settings: Settings, db: Database) -> None:
+    def __init__(
+        self, schema: HubSchema, settings: Settings, db: Database, broadcast: Broadcast
+    ) -> None:
         self.schema = schema
         self.settings = settings
         self.db = db
+        self.broadcast = broadcast
         self.auth = settings.auth_config()
         self.allowed_origins = frozenset(o.rstrip("/") for o in settings.allowed_origins)
 
@@ -219,6 +223,7 @@ class GraphQLHTTP:
             db=self.db,
             auth=self.auth,
             development=self.settings.is_development,
+            broadcast=self.broadcast,
             viewer=viewer,
             client_address=request.client.host if request.client else "unknown",
         )

@@ -18,6 +18,7 @@ from app.settings import Settings
 from app.websocket import GraphQLWebSocket
 from models.db import Database, create_database
 from schema import Limits, make_schema
+from subscriptions.broadcast import HubBroadcast, create_broadcast
 from subscriptions.broker import BrokerUnavailable, check_url, ping_broker
 
 logger = logging.getLogger("hub")
@@ -31,12 +32,19 @@ def _limits(settings: Settings) -> Limits:
     )
 
 
-def create_app(settings: Settings | None = None, db: Database | None = None) -> Starlette:
+def create_app(
+    settings: Settings | None = None,
+    db: Database | None = None,
+    broadcast: HubBroadcast | None = None,
+) -> Starlette:
+    """The application. A `db` or `broadcast` passed in is the caller's to open and close;
+    otherwise the lifespan opens and closes its own."""
     settings = settings or Settings()
     check_url(settings.broadcast_url)
     database = db or create_database(
         settings.database_url, statement_timeout_ms=settings.statement_timeout_ms
     )
+    hub_broadcast = broadcast or create_broadcast(settings.broadcast_url)
     schema = make_schema(_limits(settings))
 
     async def livez(_: Request) -> Response:
@@ -60,16 +68,20 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        if broadcast is None:
+            await hub_broadcast.connect()
         try:
             yield
         finally:
+            if broadcast is None:
+                await hub_broadcast.disconnect()
             if db is None:
                 await database.dispose()
 
     app = Starlette(
         routes=[
-            Route("/graphql", GraphQLHTTP(schema, settings, database)),
-            WebSocketRoute("/graphql", GraphQLWebSocket(schema, settings, database)),
+            Route("/graphql", GraphQLHTTP(schema, settings, database, hub_broadcast)),
+            WebSocketRoute("/graphql", GraphQLWebSocket(schema, settings, database, hub_broadcast)),
             Route("/livez", livez, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
         ],
@@ -86,4 +98,5 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     )
     app.state.settings = settings
     app.state.db = database
+    app.state.broadcast = hub_broadcast
     return app

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from broadcaster import Broadcast
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
@@ -21,7 +22,9 @@ from schema.context import Context
 class GraphQLWebSocket(GraphQL[Context, None]):
     """Authenticates once, on `connection_init`; each operation then gets its own context copy."""
 
-    def __init__(self, schema: HubSchema, settings: Settings, db: Database) -> None:
+    def __init__(
+        self, schema: HubSchema, settings: Settings, db: Database, broadcast: Broadcast
+    ) -> None:
         super().__init__(
             schema,
             graphql_ide=None,
@@ -34,6 +37,7 @@ class GraphQLWebSocket(GraphQL[Context, None]):
         )
         self.settings = settings
         self.db = db
+        self.broadcast = broadcast
         self.auth = settings.auth_config()
 
     async def get_context(
@@ -43,6 +47,7 @@ class GraphQLWebSocket(GraphQL[Context, None]):
             db=self.db,
             auth=self.auth,
             development=self.settings.is_development,
+            broadcast=self.broadcast,
             client_address=request.client.host if request.client else "unknown",
         )
 

@@ -92,7 +92,7 @@ async def roles_of(
                 CommunityMember.community_id.in_(community_ids),
             )
         )
-        roles = dict(rows.tuples().all())
+        roles = dict(rows.all())
     return [roles.get(i) for i in community_ids]
 
 
@@ -116,7 +116,7 @@ async def objectives_by_community(sessions: Sessions, ids: Sequence[int]) -> lis
             )
         )
         numbers: dict[int, list[int]] = defaultdict(list)
-        for community_id, number in rows.tuples():
+        for community_id, number in rows:
             numbers[community_id].append(number)
     return [sorted(numbers[i]) for i in ids]
 
@@ -129,7 +129,7 @@ async def languages_by_community(sessions: Sessions, ids: Sequence[int]) -> list
             )
         )
         tags: dict[int, list[str]] = defaultdict(list)
-        for community_id, tag in rows.tuples():
+        for community_id, tag in rows:
             tags[community_id].append(tag)
     return [sorted(tags[i]) for i in ids]
 

@@ -177,5 +177,5 @@ async def follow_levels(
                 Follow.target_id.in_(target_ids),
             )
         )
-        levels = dict(rows.tuples().all())
+        levels = dict(rows.all())
     return [levels.get(i) for i in target_ids]

@@ -155,7 +155,7 @@ async def tags_by_thread(sessions: Sessions, ids: Sequence[int]) -> list[list[st
             select(ThreadTag.thread_id, ThreadTag.tag).where(ThreadTag.thread_id.in_(ids))
         )
         tags: dict[int, list[str]] = defaultdict(list)
-        for thread_id, tag in rows.tuples():
+        for thread_id, tag in rows:
             tags[thread_id].append(tag)
     return [sorted(tags[i]) for i in ids]
 
@@ -168,7 +168,7 @@ async def objectives_by_thread(sessions: Sessions, ids: Sequence[int]) -> list[l
             )
         )
         numbers: dict[int, list[int]] = defaultdict(list)
-        for thread_id, number in rows.tuples():
+        for thread_id, number in rows:
             numbers[thread_id].append(number)
     return [sorted(numbers[i]) for i in ids]
 
@@ -183,7 +183,7 @@ async def participants_by_thread(sessions: Sessions, ids: Sequence[int]) -> list
             .order_by(func.min(Post.id))
         )
         authors: dict[int, list[int]] = defaultdict(list)
-        for thread_id, author_id, _ in rows.tuples():
+        for thread_id, author_id, _ in rows:
             if author_id is not None:
                 authors[thread_id].append(author_id)
     return [authors[i] for i in ids]
@@ -211,7 +211,7 @@ async def reactions_by_post(
             .group_by(Reaction.post_id, Reaction.kind)
         )
         summaries: dict[int, list[ReactionSummary]] = defaultdict(list)
-        for post_id, kind, count, mine in rows.tuples():
+        for post_id, kind, count, mine in rows:
             summaries[post_id].append(ReactionSummary(kind, int(count), bool(mine)))
     order = list(ReactionKind)
     return [sorted(summaries[i], key=lambda s: order.index(s.kind)) for i in ids]
@@ -237,7 +237,7 @@ async def unread_by_thread(sessions: Sessions, viewer: Viewer, ids: Sequence[int
             )
             .group_by(Post.thread_id)
         )
-        counts = dict(rows.tuples().all())
+        counts = dict(rows.all())
     return [int(counts.get(i, 0)) for i in ids]
 
 

@@ -40,6 +40,11 @@ class Context:
     def loaders(self) -> Loaders:
         return Loaders(self.db.sessions, self.viewer)
 
+    def reset_loaders(self) -> None:
+        """Forget what this operation's loaders cached: a subscription resolves every event
+        with fresh loaders, so each event shows the state as it is now."""
+        self.__dict__.pop("loaders", None)
+
     def for_operation(self) -> Context:
         return replace(self)
 

@@ -8,11 +8,13 @@ from typing import Annotated
 
 import strawberry
 
+from schema.communities import load_community
 from schema.context import Info
 from schema.members import load_member
 from schema.organizations import load_organization
 from schema.reference import GcmObjective
 from schema.relay import Node, check_node_count, decode_id
+from schema.threads import load_post, load_thread
 
 
 async def _load_objective(info: Info, number: int) -> GcmObjective | None:
@@ -25,6 +27,9 @@ NODE_LOADERS: dict[str, Callable[[Info, int], Awaitable[Node | None]]] = {
     "Member": load_member,
     "Organization": load_organization,
     "GcmObjective": _load_objective,
+    "Community": load_community,
+    "Thread": load_thread,
+    "Post": load_post,
 }
 
 

@@ -24,6 +24,7 @@ from models.db import Database, create_database, metadata
 from models.member import Member, MemberExpertise, MemberLanguage, Role
 from models.organization import Organization, OrganizationKind
 from resolvers.auth import AuthConfig, hash_password, issue_token
+from subscriptions.broadcast import HubBroadcast, create_broadcast
 
 REFERENCE_TABLES = {"gcm_objective", "guiding_principle"}
 TEST_SECRET = "test-secret-" + "x" * 40
@@ -100,8 +101,16 @@ def statements(db: Database) -> Iterator[StatementCounter]:
 
 
 @pytest.fixture
-def app(settings: Settings, db: Database) -> Starlette:
-    return create_app(settings, db)
+async def broadcast() -> AsyncIterator[HubBroadcast]:
+    hub = create_broadcast(broadcast_url_for_tests())
+    await hub.connect()
+    yield hub
+    await hub.disconnect()
+
+
+@pytest.fixture
+def app(settings: Settings, db: Database, broadcast: HubBroadcast) -> Starlette:
+    return create_app(settings, db, broadcast)
 
 
 @pytest.fixture

@@ -1,0 +1,265 @@
+"""Live updates in GraphQL: resumable subscriptions over the event log.
+
+Every subscription asks the policy before it starts and again before each event; when the
+viewer may no longer see the stream, it ends. Each event carries a `cursor`: a client that
+reconnects with its last cursor misses nothing and sees nothing twice."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import enum
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from datetime import datetime
+from typing import Annotated
+
+import strawberry
+
+from models.event import StoredEvent, stream_position
+from resolvers import communities, threads
+from resolvers.errors import ClientError
+from schema.communities import Community, load_community
+from schema.context import Context, Info
+from schema.notifications import Notification
+from schema.relay import decode_int_id
+from schema.threads import Post, Thread, load_post, load_thread
+from subscriptions.events import community_stream, member_stream, thread_stream
+from subscriptions.streams import ResyncRequired as StreamResync
+from subscriptions.streams import follow
+
+AFTER_EVENT = strawberry.argument(
+    description="Cursor of the last event you received: replay everything after it, then "
+    "go live. Leave out to receive only what happens from now on."
+)
+
+
+def encode_event_cursor(stream: str, seq: int) -> str:
+    return base64.urlsafe_b64encode(f"ev:{stream}:{seq}".encode()).decode()
+
+
+def decode_event_cursor(cursor: str, stream: str) -> int:
+    try:
+        raw = base64.urlsafe_b64decode(cursor.encode("ascii")).decode()
+    except (ValueError, UnicodeError, binascii.Error):
+        raw = ""
+    prefix, _, seq = raw.rpartition(":")
+    if (
+        prefix != f"ev:{stream}"
+        or not seq.isdigit()
+        or encode_event_cursor(stream, int(seq)) != cursor
+    ):
+        raise ClientError("Malformed cursor, or a cursor of another stream.")
+    return int(seq)
+
+
+@strawberry.type(
+    description="Your cursor is older than the event log keeps: fetch the current state again, "
+    "then subscribe without `after` (or with the cursor of an event you receive)."
+)
+class ResyncRequired:
+    message: str = strawberry.field(description="What happened, for people.")
+
+
+@strawberry.enum(description="What happened in a thread.")
+class ThreadEventKind(enum.Enum):
+    POST_CREATED = strawberry.enum_value("POST_CREATED", description="A reply was posted.")
+    POST_EDITED = strawberry.enum_value("POST_EDITED", description="A reply was edited.")
+    POST_DELETED = strawberry.enum_value("POST_DELETED", description="A reply was deleted.")
+    REACTION_CHANGED = strawberry.enum_value(
+        "REACTION_CHANGED", description="A reaction count of a reply changed."
+    )
+    THREAD_PINNED = strawberry.enum_value("THREAD_PINNED", description="It was pinned.")
+    THREAD_UNPINNED = strawberry.enum_value("THREAD_UNPINNED", description="It was unpinned.")
+    THREAD_LOCKED = strawberry.enum_value("THREAD_LOCKED", description="It was locked.")
+    THREAD_UNLOCKED = strawberry.enum_value("THREAD_UNLOCKED", description="It was unlocked.")
+    THREAD_MOVED = strawberry.enum_value("THREAD_MOVED", description="It moved community.")
+    THREAD_DELETED = strawberry.enum_value("THREAD_DELETED", description="It was deleted.")
+
+
+@strawberry.type(description="One event of a thread, in order, with its cursor.")
+class ThreadEvent:
+    cursor: str = strawberry.field(description="Pass as `after` to resume after this event.")
+    kind: ThreadEventKind = strawberry.field(description="What happened.")
+    occurred_at: datetime = strawberry.field(description="When it was committed (UTC).")
+    reaction_count: int | None = strawberry.field(
+        description="For REACTION_CHANGED: the new count of that reaction kind."
+    )
+    thread_id: strawberry.Private[int]
+    post_id: strawberry.Private[int | None]
+
+    @strawberry.field(description="The thread as it is now.")
+    async def thread(self, info: Info) -> Thread | None:
+        return await load_thread(info, self.thread_id)
+
+    @strawberry.field(description="The post concerned, as it is now (deleted posts as such).")
+    async def post(self, info: Info) -> Post | None:
+        return await load_post(info, self.post_id) if self.post_id else None
+
+
+ThreadEventMessage = Annotated[
+    ThreadEvent | ResyncRequired,
+    strawberry.union("ThreadEventMessage", description="A thread event, or a request to resync."),
+]
+
+
+@strawberry.type(description="One event of a community, in order, with its cursor.")
+class CommunityEvent:
+    cursor: str = strawberry.field(description="Pass as `after` to resume after this event.")
+    kind: str = strawberry.field(
+        description="THREAD_CREATED, THREAD_ACTIVITY, MEMBER_JOINED, MEMBER_LEFT, "
+        "MEMBER_REMOVED, or a thread moderation event (THREAD_PINNED, ...)."
+    )
+    occurred_at: datetime = strawberry.field(description="When it was committed (UTC).")
+    community_id: strawberry.Private[int]
+    thread_id: strawberry.Private[int | None]
+
+    @strawberry.field(description="The community.")
+    async def community(self, info: Info) -> Community | None:
+        return await load_community(info, self.community_id)
+
+    @strawberry.field(description="The thread concerned, if any, as it is now.")
+    async def thread(self, info: Info) -> Thread | None:
+        return await load_thread(info, self.thread_id) if self.thread_id else None
+
+
+CommunityEventMessage = Annotated[
+    CommunityEvent | ResyncRequired,
+    strawberry.union(
+        "CommunityEventMessage", description="A community event, or a request to resync."
+    ),
+]
+
+
+@strawberry.type(description="A new notification for you, with its cursor.")
+class NotificationEvent:
+    cursor: str = strawberry.field(description="Pass as `after` to resume after this event.")
+    notification_id: strawberry.Private[int]
+
+    @strawberry.field(description="The notification.")
+    async def notification(self, info: Info) -> Notification | None:
+        row = await info.context.loaders.notification_by_id.load(self.notification_id)
+        return Notification.from_row(row) if row is not None else None
+
+
+NotificationEventMessage = Annotated[
+    NotificationEvent | ResyncRequired,
+    strawberry.union(
+        "NotificationEventMessage", description="A notification, or a request to resync."
+    ),
+]
+
+Mapper = Callable[[StoredEvent], object | None]
+
+
+async def _watch(
+    context: Context,
+    stream: str,
+    after: str | None,
+    may_watch: Callable[[], Awaitable[bool]],
+    to_message: Mapper,
+) -> AsyncGenerator[object, None]:
+    """Follow `stream` after the cursor, asking `may_watch` before starting and before every
+    event; each message resolves with fresh loaders (events show the current state)."""
+    if not await may_watch():
+        raise ClientError("No such object, or you may not watch it.", code="NOT_FOUND")
+    if after is not None:
+        after_seq = decode_event_cursor(after, stream)
+    else:
+        async with context.db.sessions() as session:
+            after_seq, _ = await stream_position(session, stream)
+    assert context.broadcast is not None
+    async for item in follow(context.db.sessions, context.broadcast, stream, after_seq):
+        if isinstance(item, StreamResync):
+            yield ResyncRequired(message="The cursor is older than the event log keeps.")
+            return
+        if not await may_watch():
+            return
+        message = to_message(item)
+        if message is not None:
+            context.reset_loaders()
+            yield message
+
+
+def _thread_message(event: StoredEvent) -> ThreadEvent | None:
+    if event.kind not in ThreadEventKind.__members__:
+        return None
+    return ThreadEvent(
+        cursor=encode_event_cursor(event.stream, event.seq),
+        kind=ThreadEventKind[event.kind],
+        occurred_at=event.created_at,
+        reaction_count=event.payload.get("count"),
+        thread_id=int(event.payload["thread"]),
+        post_id=event.payload.get("post"),
+    )
+
+
+async def thread_events(
+    info: Info,
+    thread_id: Annotated[
+        strawberry.ID, strawberry.argument(description="Global ID of the thread.")
+    ],
+    after: Annotated[str | None, AFTER_EVENT] = None,
+) -> AsyncGenerator[ThreadEventMessage, None]:
+    context = info.context
+    key = decode_int_id(thread_id, "Thread") or 0
+
+    async def may_watch() -> bool:
+        return await threads.may_read_thread(context.db.sessions, context.viewer, key)
+
+    async for message in _watch(context, thread_stream(key), after, may_watch, _thread_message):
+        yield message  # type: ignore[misc]
+
+
+def _community_message(event: StoredEvent) -> CommunityEvent:
+    return CommunityEvent(
+        cursor=encode_event_cursor(event.stream, event.seq),
+        kind=event.kind,
+        occurred_at=event.created_at,
+        community_id=int(event.stream.removeprefix("community:")),
+        thread_id=event.payload.get("thread"),
+    )
+
+
+async def community_activity(
+    info: Info,
+    community_id: Annotated[
+        strawberry.ID, strawberry.argument(description="Global ID of the community.")
+    ],
+    after: Annotated[str | None, AFTER_EVENT] = None,
+) -> AsyncGenerator[CommunityEventMessage, None]:
+    context = info.context
+    key = decode_int_id(community_id, "Community") or 0
+
+    async def may_watch() -> bool:
+        return await communities.may_read_community(context.db.sessions, context.viewer, key)
+
+    async for message in _watch(
+        context, community_stream(key), after, may_watch, _community_message
+    ):
+        yield message  # type: ignore[misc]
+
+
+def _notification_message(event: StoredEvent) -> NotificationEvent | None:
+    if event.kind != "NOTIFICATION":
+        return None
+    return NotificationEvent(
+        cursor=encode_event_cursor(event.stream, event.seq),
+        notification_id=int(event.payload["notification"]),
+    )
+
+
+async def notification_received(
+    info: Info, after: Annotated[str | None, AFTER_EVENT] = None
+) -> AsyncGenerator[NotificationEventMessage, None]:
+    context = info.context
+    member_id = context.viewer.member_id
+    if member_id is None:
+        raise ClientError("Sign in to receive notifications.", code="UNAUTHENTICATED")
+
+    async def may_watch() -> bool:
+        return True  # a member's own stream; the socket closes when the session ends
+
+    async for message in _watch(
+        context, member_stream(member_id), after, may_watch, _notification_message
+    ):
+        yield message  # type: ignore[misc]
