@@ -6,11 +6,20 @@ import random
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.settings import Settings
+from models.community import (
+    Community,
+    CommunityMember,
+    CommunityObjective,
+    CommunityRole,
+    CommunityVisibility,
+)
 from models.db import create_database
 from models.member import Member, MemberExpertise, MemberLanguage, Role
 from models.organization import Organization, OrganizationKind
+from models.thread import Post, Reaction, ReactionKind, Thread
 from resolvers.auth import check_new_password, hash_password
 from resolvers.errors import ProblemList
 from resolvers.validation import clean_email, clean_text
@@ -104,7 +113,8 @@ class DemoSummary:
         if not self.created:
             return "demo data already present: nothing added"
         return (
-            f"added {self.organizations} organisations and {self.members} members; sign in as "
+            f"added {self.organizations} organisations, {self.members} members and "
+            f"{len(DEMO_COMMUNITIES)} communities with threads; sign in as "
             f"admin@demo.hub, moderator@demo.hub, reviewer@demo.hub or member1@demo.hub "
             f"with password {DEMO_PASSWORD!r}"
         )
@@ -135,6 +145,7 @@ async def seed_demo(settings: Settings, members: int = DEMO_MEMBERS) -> DemoSumm
                     MemberLanguage(member_id=member.id, tag=t)
                     for t in LANGUAGES_BY_COUNTRY.get(member.country or "", ["en"])
                 )
+            await _demo_discussions(session, rng)
         return DemoSummary(len(organizations), members, created=True)
     finally:
         await db.dispose()
@@ -163,6 +174,85 @@ def _demo_member(
         role=role,
     )
     return member, objectives
+
+
+DEMO_COMMUNITIES = (
+    ("fair-recruitment", "Fair recruitment and decent work", CommunityVisibility.PUBLIC, [6, 22]),
+    ("migration-data", "Migration data and evidence", CommunityVisibility.PUBLIC, [1, 3]),
+    (
+        "return-reintegration",
+        "Return and reintegration (closed group)",
+        CommunityVisibility.PRIVATE,
+        [21],
+    ),
+)
+DEMO_THREADS = (
+    "Recruitment fees: who pays, and how do we end them?",
+    "Bilateral labour agreements that worked",
+    "Disaggregating migration data by sex and age",
+    "Portability of social security benefits",
+    "Ethical recruitment in the care sector",
+    "Sharing administrative data across ministries",
+)
+DEMO_REPLIES = (
+    "In our experience the **employer pays** principle needs enforcement at both ends.",
+    "We published guidance on this last year; happy to share the lessons learned.",
+    "Could someone share the template agreement mentioned above?",
+    "Our ministry piloted this with three origin countries. Results were mixed.",
+    "See objective 6 of the GCM: *safeguard conditions that ensure decent work*.",
+)
+
+
+async def _demo_discussions(session: AsyncSession, rng: random.Random) -> None:
+    """Communities with members, threads and replies (with reactions), for GraphiQL."""
+    member_ids = list((await session.execute(select(Member.id).order_by(Member.id))).scalars())
+    for slug, name, visibility, objectives in DEMO_COMMUNITIES:
+        community = Community(
+            slug=slug,
+            name=name,
+            visibility=visibility,
+            description=f"# {name}\n\nA demo community.",
+            created_by_id=member_ids[1],
+        )
+        session.add(community)
+        await session.flush()
+        session.add_all(
+            CommunityObjective(community_id=community.id, objective_number=n) for n in objectives
+        )
+        members = [member_ids[1], *rng.sample(member_ids[2:], 25)]
+        session.add_all(
+            CommunityMember(
+                community_id=community.id,
+                member_id=m,
+                role=CommunityRole.MODERATOR if m == member_ids[1] else CommunityRole.MEMBER,
+            )
+            for m in members
+        )
+        for title in rng.sample(DEMO_THREADS, 3):
+            thread = Thread(
+                community_id=community.id,
+                author_id=rng.choice(members),
+                title=title,
+                body="What has worked in your context?",
+            )
+            session.add(thread)
+            await session.flush()
+            replies = rng.randint(2, 12)
+            for _ in range(replies):
+                post = Post(
+                    thread_id=thread.id,
+                    author_id=rng.choice(members),
+                    body=rng.choice(DEMO_REPLIES),
+                )
+                session.add(post)
+                await session.flush()
+                for reactor in rng.sample(members, rng.randint(0, 4)):
+                    session.add(
+                        Reaction(
+                            post_id=post.id, member_id=reactor, kind=rng.choice(list(ReactionKind))
+                        )
+                    )
+            thread.reply_count = replies
 
 
 async def create_member_account(
