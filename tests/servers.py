@@ -1,0 +1,77 @@
+"""Real server processes for scale-out tests: started on free loopback ports, stopped by PID."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+import pytest
+
+from tests.conftest import TEST_SECRET
+
+
+def require_services() -> bool:
+    return os.environ.get("HUB_REQUIRE_SERVICES") == "1"
+
+
+def skip_or_fail(reason: str) -> None:
+    """Without the services a test needs: skip locally, fail in CI (HUB_REQUIRE_SERVICES=1)."""
+    if require_services():
+        pytest.fail(f"required service missing: {reason}")
+    pytest.skip(reason)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@asynccontextmanager
+async def server(database_url: str, broadcast_url: str) -> AsyncIterator[str]:
+    """One `uvicorn app.main:create_app` process; yields its base URL once it is ready."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "HUB_ENV": "test",
+        "HUB_DATABASE_URL": database_url,
+        "HUB_BROADCAST_URL": broadcast_url,
+        "HUB_SECRET_KEY": TEST_SECRET,
+        "HUB_ALLOWED_ORIGINS": "https://hub.example.org",
+    }
+    command = [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory"]
+    process = subprocess.Popen(  # noqa: S603 - our own server, fixed arguments
+        [*command, "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+        env=env,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        await _wait_ready(base, process)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+async def _wait_ready(base: str, process: subprocess.Popen[bytes]) -> None:
+    async with httpx.AsyncClient() as client:
+        for _ in range(150):
+            if process.poll() is not None:
+                raise RuntimeError(f"server exited with {process.returncode}")
+            try:
+                if (await client.get(f"{base}/readyz", timeout=1)).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.1)
+    raise RuntimeError(f"server at {base} not ready after 15 s")
