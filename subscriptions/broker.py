@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 import asyncpg
 import redis.asyncio as redis
 
-SCHEMES = ("memory", "redis", "rediss", "postgres", "postgresql")
+SCHEMES = ("memory", "redis", "rediss", "postgres", "postgresql", "postgresql+asyncpg")
 
 
 class BrokerUnavailable(Exception):
@@ -33,7 +33,7 @@ async def ping_broker(url: str, within_seconds: float = 3.0) -> None:
                     await client.ping()
                 finally:
                     await client.aclose()
-            elif scheme in ("postgres", "postgresql"):
+            elif scheme.startswith("postgres"):
                 connection = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))
                 try:
                     await connection.fetchval("SELECT 1")

@@ -7,6 +7,11 @@ from collections.abc import Sequence
 from broadcaster import Broadcast
 
 from models.event import StoredEvent
+from subscriptions.broadcast import GAP
+
+# Brokers limit message size (PostgreSQL NOTIFY: 8,000 bytes). A larger event is announced as
+# a gap instead; subscribers then read it from the log, where it is already committed.
+MAX_MESSAGE_BYTES = 7_000
 
 
 class EventPublisher:
@@ -18,7 +23,10 @@ class EventPublisher:
 
     async def publish_committed(self, events: Sequence[StoredEvent]) -> None:
         for event in events:
-            await self.broadcast.publish(event.stream, event.to_json())
+            message = event.to_json()
+            if len(message.encode()) > MAX_MESSAGE_BYTES:
+                message = GAP
+            await self.broadcast.publish(event.stream, message)
 
 
 def thread_stream(thread_id: int) -> str:

@@ -22,14 +22,23 @@ async def count_events(db, stream: str) -> int:
         return int(await session.scalar(select(func.count()).where(Event.stream == stream)) or 0)
 
 
+async def emit_then_fail(db, broadcast) -> None:
+    async with unit_of_work(db.sessions, EventPublisher(broadcast)) as work:
+        await work.emit("thread:1", "POST_CREATED", {"thread": 1})
+        raise Refused()
+
+
+async def append_unserializable(db) -> None:
+    async with db.sessions.begin() as session:
+        await append_event(session, "member:1", "BAD", {"when": object()})
+
+
 async def test_events_of_a_rolled_back_unit_of_work_are_never_published(db, broadcast):
     # given: a subscriber on the stream
     async with broadcast.subscribe("thread:1") as subscriber:
         # when: a unit of work emits, then fails
         with pytest.raises(Refused):
-            async with unit_of_work(db.sessions, EventPublisher(broadcast)) as work:
-                await work.emit("thread:1", "POST_CREATED", {"thread": 1})
-                raise Refused()
+            await emit_then_fail(db, broadcast)
         # and a later one commits
         async with unit_of_work(db.sessions, EventPublisher(broadcast)) as work:
             await work.emit("thread:1", "POST_EDITED", {"thread": 1})
@@ -58,8 +67,7 @@ async def test_payloads_round_trip_through_json(db):
     assert event.payload == {"post": 3, "tags": ["a"]}
     assert StoredEvent.from_json(event.to_json()) == event
     with pytest.raises(TypeError):
-        async with db.sessions.begin() as session:
-            await append_event(session, "member:1", "BAD", {"when": object()})
+        await append_unserializable(db)
     assert json.loads(event.to_json())["seq"] == 1
 
 
@@ -91,3 +99,17 @@ async def test_a_cursor_at_the_retention_edge_still_resumes(db, broadcast):
     await stream.aclose()
     assert isinstance(first, StoredEvent)
     assert first.seq == 4
+
+
+async def test_an_event_too_large_for_the_broker_still_reaches_subscribers(db, broadcast):
+    big = {"thread": 1, "text": "x" * 20_000}
+    stream = follow(db.sessions, broadcast, "thread:11", 0)
+    pending = asyncio.ensure_future(anext(stream))
+    await asyncio.sleep(0.05)  # the follower is subscribed and has replayed the (empty) log
+    async with unit_of_work(db.sessions, EventPublisher(broadcast)) as work:
+        await work.emit("thread:11", "POST_CREATED", big)
+    async with asyncio.timeout(5):
+        received = await pending
+    await stream.aclose()
+    assert isinstance(received, StoredEvent)
+    assert received.payload == big
