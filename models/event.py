@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -137,6 +138,15 @@ async def stream_position(session: AsyncSession, stream: str) -> tuple[int, int]
         )
     ).first()
     return (int(row[0]), int(row[1])) if row else (0, 1)
+
+
+async def last_seqs(session: AsyncSession, streams: Sequence[str]) -> list[int]:
+    """The last seq written to each stream (0 for a stream with no event yet)."""
+    rows = await session.execute(
+        select(EventStream.name, EventStream.last_seq).where(EventStream.name.in_(streams))
+    )
+    last = dict(rows.all())
+    return [int(last.get(stream, 0)) for stream in streams]
 
 
 async def prune_events(session: AsyncSession, older_than: datetime) -> int:

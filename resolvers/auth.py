@@ -12,6 +12,7 @@ from datetime import timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.auth import AuthToken
@@ -160,12 +161,15 @@ async def register(
     if problems:
         return problems
     password_hash = await hash_password(data.password)  # hashed either way: same timing
-    async with sessions.begin() as session:
-        taken = await session.scalar(select(Member.id).where(Member.email == email))
-        if taken is None:
-            session.add(
-                Member(name=name, email=email, password_hash=password_hash, role=Role.MEMBER)
-            )
+    try:
+        async with sessions.begin() as session:
+            taken = await session.scalar(select(Member.id).where(Member.email == email))
+            if taken is None:
+                session.add(
+                    Member(name=name, email=email, password_hash=password_hash, role=Role.MEMBER)
+                )
+    except IntegrityError:
+        pass  # registered by a concurrent request since our check: taken, same answer
     return []
 
 
@@ -181,7 +185,11 @@ async def login(
     if await _rate_limited(sessions, config, "login", email=email, address=client_address):
         return SignInResult(problems=[TOO_MANY_ATTEMPTS])
     async with sessions.begin() as session:
-        member = await session.scalar(select(Member).where(Member.email == email))
+        member = (
+            await session.scalar(select(Member).where(Member.email == email))
+            if "\x00" not in email  # no account has one; PostgreSQL text cannot even hold it
+            else None
+        )
         password_hash = member.password_hash if member is not None else _DUMMY_HASH
         if (
             not await verify_password(password_hash, password[:MAX_PASSWORD_LENGTH])

@@ -33,6 +33,7 @@ from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
 from resolvers.policy import Viewer
 from resolvers.unit_of_work import Refused, UnitOfWork, unit_of_work
 from resolvers.validation import clean_languages, clean_objectives, clean_text
+from resolvers.watch import Watch
 from subscriptions.events import EventPublisher, community_stream, member_stream
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -485,12 +486,17 @@ async def join_requests_page(
     return await fetch_page(sessions, statement, REQUEST_ORDER, request)
 
 
-async def may_read_community(sessions: Sessions, viewer: Viewer, community_id: int) -> bool:
-    """Asked by live subscriptions before they start and again for every event."""
+async def watch_community(sessions: Sessions, viewer: Viewer, community_id: int) -> Watch | None:
+    """May the viewer follow the community's activity (None: no), and in what scope. A public
+    community's answer is stable (visibility never changes); a private one's is asked again
+    for every event, as membership may have ended."""
     async with sessions() as session:
-        found = await session.scalar(
-            select(Community.id).where(
+        visibility = await session.scalar(
+            select(Community.visibility).where(
                 Community.id == community_id, policy.readable_communities(viewer)
             )
         )
-    return found is not None
+        if visibility is None:
+            return None
+        role = await role_in(session, viewer.member_id, community_id)
+    return Watch(scope=(viewer.role, role), stable=visibility is CommunityVisibility.PUBLIC)

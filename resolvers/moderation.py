@@ -44,6 +44,8 @@ def _reason(problems: ProblemList, reason: str) -> str:
 
 
 async def _moderated_thread(work: UnitOfWork, viewer: Viewer, thread_id: int) -> Thread:
+    if viewer.member_id is None:
+        raise Refused(NOT_SIGNED_IN)  # a moderator whose session ended: sign in, not "not allowed"
     thread = await work.session.scalar(
         select(Thread).where(Thread.id == thread_id, policy.visible_threads(viewer))
     )

@@ -88,12 +88,16 @@ def readable_communities(viewer: Viewer) -> ColumnElement[bool]:
     public = Community.visibility == CommunityVisibility.PUBLIC
     if viewer.member_id is None:
         return public
+    # Correlate the community only: a query already over community_member (a member list) must
+    # not swallow the subquery's own FROM.
     return or_(
         public,
-        exists().where(
+        exists()
+        .where(
             CommunityMember.community_id == Community.id,
             CommunityMember.member_id == viewer.member_id,
-        ),
+        )
+        .correlate(Community),
     )
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.base import utcnow
-from models.community import Community, CommunityRole
+from models.community import Community, CommunityRole, CommunityVisibility
 from models.db import AnyRow, AnySelect
 from models.member import Member
 from models.notification import FollowTarget, NotificationKind, WatchLevel
@@ -35,6 +35,7 @@ from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
 from resolvers.policy import Viewer
 from resolvers.unit_of_work import Refused, UnitOfWork, unit_of_work
 from resolvers.validation import clean_objectives, clean_text
+from resolvers.watch import Watch
 from subscriptions.events import EventPublisher, community_stream, thread_stream
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -126,6 +127,23 @@ async def threads_by_ids(
         rows = (await session.execute(_visible_threads(viewer).where(Thread.id.in_(ids)))).all()
     by_id = {row.id: row for row in rows}
     return [by_id.get(i) for i in ids]
+
+
+async def watch_thread(sessions: Sessions, viewer: Viewer, thread_id: int) -> Watch | None:
+    """None when the viewer may not read the thread (now)."""
+    async with sessions() as session:
+        row = (
+            await session.execute(
+                select(Thread.community_id, Community.visibility)
+                .join(Community, Community.id == Thread.community_id)
+                .where(Thread.id == thread_id, policy.visible_threads(viewer))
+            )
+        ).first()
+        if row is None:
+            return None
+        role = await role_in(session, viewer.member_id, row.community_id)
+    public = row.visibility is CommunityVisibility.PUBLIC
+    return Watch(scope=(viewer.role, role), stable=public)
 
 
 async def may_read_thread(sessions: Sessions, viewer: Viewer, thread_id: int) -> bool:
@@ -350,9 +368,11 @@ async def create_thread(
         return ThreadResult(problems=problems)
     try:
         async with unit_of_work(sessions, events) as work:
+            # Visible, not readable: an outsider who sees a private community learns to join it
+            # (NOT_ALLOWED below), not that it is missing.
             community = await work.session.scalar(
                 select(Community).where(
-                    Community.id == data.community_id, policy.readable_communities(viewer)
+                    Community.id == data.community_id, policy.visible_communities(viewer)
                 )
             )
             if community is None:

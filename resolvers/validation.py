@@ -43,7 +43,9 @@ def clean_text(
 
 def clean_email(problems: ProblemList, field: str, value: str) -> str:
     email = value.strip().lower()
-    if len(email) > 254 or not _EMAIL.fullmatch(email) or not email.isprintable():
+    if len(email) > 254:
+        problems.add(field, "Must be at most 254 characters.", ErrorCode.TOO_LONG)
+    elif not _EMAIL.fullmatch(email) or not email.isprintable():
         problems.add(field, "Must be a valid email address.")
     return email
 

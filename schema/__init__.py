@@ -5,7 +5,7 @@ Domain modules (`schema/members.py`, ...) hold the types and the functions these
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +14,6 @@ from strawberry.extensions import (
     AddValidationRules,
     MaxAliasesLimiter,
     MaxTokensLimiter,
-    ParserCache,
     QueryDepthLimiter,
     SchemaExtension,
     ValidationCache,
@@ -22,12 +21,18 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 
 from schema import auth as auth_api
+from schema import communities as communities_api
+from schema import events as events_api
 from schema import members as members_api
+from schema import moderation as moderation_api
 from schema import nodes as nodes_api
+from schema import notifications as notifications_api
 from schema import organizations as organizations_api
 from schema import reference as reference_api
+from schema import threads as threads_api
 from schema.context import Context
-from schema.extensions import ErrorCodes, IntrospectionPolicy
+from schema.extensions import ErrorCodes, IntrospectionPolicy, ReportingParserCache
+from schema.fanout import SharedEventExecutor
 from schema.relay import Connection, Node
 
 
@@ -72,6 +77,46 @@ class Query:
         resolver=reference_api.resolve_guiding_principles,
         description="The 10 guiding principles of the GCM in order (a fixed set, so a plain list).",
     )
+    community: communities_api.Community | None = strawberry.field(
+        resolver=communities_api.resolve_community,
+        description="A community by global ID or slug; null when missing or not visible.",
+    )
+    communities: Connection[communities_api.Community] = strawberry.field(
+        resolver=communities_api.resolve_communities,
+        description="Communities of practice, by name. Private ones are listed to signed-in "
+        "members (so they can ask to join); their threads only to their members.",
+    )
+    thread: threads_api.Thread | None = strawberry.field(
+        resolver=threads_api.resolve_thread,
+        description="A thread by global ID; null when missing or not readable.",
+    )
+    threads: Connection[threads_api.Thread] = strawberry.field(
+        resolver=threads_api.resolve_community_threads,
+        description="A community's threads: pinned first, then by last activity.",
+    )
+    moderation_queue: Connection[moderation_api.ContentFlag] | None = strawberry.field(
+        resolver=moderation_api.resolve_moderation_queue,
+        description="Open flags, oldest first, in communities you moderate (all, for staff); "
+        "null when not signed in.",
+    )
+    audit_log: Connection[moderation_api.AuditEntry] | None = strawberry.field(
+        resolver=moderation_api.resolve_audit_log,
+        description="Moderation actions, newest first: a community's for its moderators, all "
+        "for global moderators and admins; null for others.",
+    )
+    notifications: Connection[notifications_api.Notification] | None = strawberry.field(
+        resolver=notifications_api.resolve_notifications,
+        description="Your notifications, newest first; null when not signed in.",
+    )
+    notification_cursor: str | None = strawberry.field(
+        resolver=notifications_api.resolve_notification_cursor,
+        description="Cursor of your latest notification event, for "
+        "`notificationReceived(after:)`; null when not signed in.",
+    )
+    unread_notification_count: int = strawberry.field(
+        resolver=notifications_api.resolve_unread_notification_count,
+        description="How many of your notifications are unread (0 when not signed in).",
+    )
 
 
 @strawberry.type(description="Everything that changes something. Each takes one `input`.")
@@ -105,6 +150,102 @@ class Mutation:
     assign_member_organization: members_api.MemberPayload = strawberry.mutation(
         resolver=members_api.assign_member_organization,
         description="Admins only: set the organisation a member speaks for.",
+    )
+    create_community: communities_api.CommunityPayload = strawberry.mutation(
+        resolver=communities_api.create_community,
+        description="Global moderators and admins: open a community; you become its moderator.",
+    )
+    join_community: communities_api.JoinCommunityPayload = strawberry.mutation(
+        resolver=communities_api.join_community,
+        description="Join a public community, ask to join a private one, or accept an invitation.",
+    )
+    leave_community: communities_api.MembershipPayload = strawberry.mutation(
+        resolver=communities_api.leave_community, description="Leave a community."
+    )
+    decide_join_request: communities_api.MembershipPayload = strawberry.mutation(
+        resolver=communities_api.decide_join_request,
+        description="Community moderators: accept or decline a request to join.",
+    )
+    invite_to_community: communities_api.MembershipPayload = strawberry.mutation(
+        resolver=communities_api.invite_to_community,
+        description="Community moderators: invite a member.",
+    )
+    remove_community_member: communities_api.MembershipPayload = strawberry.mutation(
+        resolver=communities_api.remove_community_member,
+        description="Community moderators: remove a member (audited); their live updates stop.",
+    )
+    set_community_role: communities_api.MembershipPayload = strawberry.mutation(
+        resolver=communities_api.set_community_role,
+        description="Community moderators: change a member's role in the community.",
+    )
+    create_thread: threads_api.ThreadPayload = strawberry.mutation(
+        resolver=threads_api.create_thread,
+        description="Open a thread in a community you belong to.",
+    )
+    create_post: threads_api.PostPayload = strawberry.mutation(
+        resolver=threads_api.create_post,
+        description="Reply in a thread; idempotent with `idempotencyKey`.",
+    )
+    edit_post: threads_api.PostPayload = strawberry.mutation(
+        resolver=threads_api.edit_post,
+        description="Edit your post if nobody edited it since `expectedVersion` (else EDIT_CONFLICT).",
+    )
+    react_to_post: threads_api.PostPayload = strawberry.mutation(
+        resolver=threads_api.react_to_post,
+        description="Give or take back a reaction (one of each kind per member).",
+    )
+    mark_thread_read: threads_api.ThreadPayload = strawberry.mutation(
+        resolver=threads_api.mark_thread_read,
+        description="Mark a thread read up to its last reply.",
+    )
+    moderate_thread: moderation_api.ModerationPayload = strawberry.mutation(
+        resolver=moderation_api.moderate_thread,
+        description="Community moderators: pin, unpin, lock, unlock or delete a thread, with a reason.",
+    )
+    move_thread: moderation_api.ModerationPayload = strawberry.mutation(
+        resolver=moderation_api.move_thread,
+        description="Community moderators: move a thread to another community they moderate.",
+    )
+    delete_post: moderation_api.ModerationPayload = strawberry.mutation(
+        resolver=moderation_api.delete_post,
+        description="Delete your post, or any post as a moderator (with a reason).",
+    )
+    flag_content: moderation_api.ModerationPayload = strawberry.mutation(
+        resolver=moderation_api.flag_content, description="Ask moderators to look at a post."
+    )
+    resolve_flag: moderation_api.ModerationPayload = strawberry.mutation(
+        resolver=moderation_api.resolve_flag,
+        description="Community moderators: close a flag, with a note (audited).",
+    )
+    follow: notifications_api.FollowPayload = strawberry.mutation(
+        resolver=notifications_api.follow,
+        description="Follow a thread or community at a watch level.",
+    )
+    mark_notifications_read: notifications_api.MarkNotificationsReadPayload = strawberry.mutation(
+        resolver=notifications_api.mark_notifications_read,
+        description="Mark some or all of your notifications read.",
+    )
+
+
+@strawberry.type(description="Live updates over WebSocket (graphql-transport-ws).")
+class Subscription:
+    thread_events: AsyncGenerator[events_api.ThreadEventMessage, None] = strawberry.subscription(
+        resolver=events_api.thread_events,
+        description="A thread's events: replays after `after`, then live; nothing lost, nothing "
+        "twice. Ends when you may no longer read the thread.",
+    )
+    community_activity: AsyncGenerator[events_api.CommunityEventMessage, None] = (
+        strawberry.subscription(
+            resolver=events_api.community_activity,
+            description="A community's events (new threads, activity, membership), resumable like "
+            "`threadEvents`.",
+        )
+    )
+    notification_received: AsyncGenerator[events_api.NotificationEventMessage, None] = (
+        strawberry.subscription(
+            resolver=events_api.notification_received,
+            description="Your new notifications, resumable like `threadEvents`.",
+        )
     )
 
 
@@ -146,7 +287,7 @@ def make_schema(limits: Limits = Limits()) -> HubSchema:
     extensions: list[Callable[[], SchemaExtension]] = [
         ErrorCodes,
         lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
-        lambda: ParserCache(maxsize=512),
+        lambda: ReportingParserCache(maxsize=512),
         lambda: AddValidationRules(rules),
         lambda: ValidationCache(maxsize=512),
         IntrospectionPolicy,
@@ -154,9 +295,11 @@ def make_schema(limits: Limits = Limits()) -> HubSchema:
     return HubSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=[reference_api.GcmObjective],
         extensions=extensions,
         config=StrawberryConfig(disable_field_suggestions=True),
+        execution_context_class=SharedEventExecutor,
     )
 
 

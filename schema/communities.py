@@ -30,9 +30,11 @@ from schema.relay import (
     Node,
     connection,
     decode_int_id,
+    encode_event_cursor,
     encode_id,
     page_request,
 )
+from subscriptions.events import community_stream
 
 CommunityVisibility = described_enum(
     CommunityVisibilityModel,
@@ -103,6 +105,15 @@ class Community(Node):
     @strawberry.field(description="Posting is open (the end date, if any, has not passed).")
     def is_open(self) -> bool:
         return is_open(self.ends_at)
+
+    @strawberry.field(
+        description="Cursor of the community's latest event, for `communityActivity(after:)`."
+    )
+    async def event_cursor(self, info: Info) -> str:
+        stream = community_stream(self.db_id)
+        return encode_event_cursor(
+            stream, await info.context.loaders.position_by_stream.load(stream)
+        )
 
     @strawberry.field(description="GCM objectives the community works on.")
     async def objectives(self, info: Info) -> list[GcmObjective]:

@@ -6,10 +6,8 @@ reconnects with its last cursor misses nothing and sees nothing twice."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import enum
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Hashable
 from datetime import datetime
 from typing import Annotated
 
@@ -18,10 +16,11 @@ import strawberry
 from models.event import StoredEvent, stream_position
 from resolvers import communities, threads
 from resolvers.errors import ClientError
+from resolvers.watch import ACCESS_EVENTS, Watch
 from schema.communities import Community, load_community
 from schema.context import Context, Info
 from schema.notifications import Notification
-from schema.relay import decode_int_id
+from schema.relay import decode_event_cursor, decode_int_id, encode_event_cursor
 from schema.threads import Post, Thread, load_post, load_thread
 from subscriptions.events import community_stream, member_stream, thread_stream
 from subscriptions.streams import ResyncRequired as StreamResync
@@ -31,25 +30,6 @@ AFTER_EVENT = strawberry.argument(
     description="Cursor of the last event you received: replay everything after it, then "
     "go live. Leave out to receive only what happens from now on."
 )
-
-
-def encode_event_cursor(stream: str, seq: int) -> str:
-    return base64.urlsafe_b64encode(f"ev:{stream}:{seq}".encode()).decode()
-
-
-def decode_event_cursor(cursor: str, stream: str) -> int:
-    try:
-        raw = base64.urlsafe_b64decode(cursor.encode("ascii")).decode()
-    except (ValueError, UnicodeError, binascii.Error):
-        raw = ""
-    prefix, _, seq = raw.rpartition(":")
-    if (
-        prefix != f"ev:{stream}"
-        or not seq.isdigit()
-        or encode_event_cursor(stream, int(seq)) != cursor
-    ):
-        raise ClientError("Malformed cursor, or a cursor of another stream.")
-    return int(seq)
 
 
 @strawberry.type(
@@ -86,6 +66,7 @@ class ThreadEvent:
     )
     thread_id: strawberry.Private[int]
     post_id: strawberry.Private[int | None]
+    share_key: strawberry.Private[Hashable] = None
 
     @strawberry.field(description="The thread as it is now.")
     async def thread(self, info: Info) -> Thread | None:
@@ -112,6 +93,7 @@ class CommunityEvent:
     occurred_at: datetime = strawberry.field(description="When it was committed (UTC).")
     community_id: strawberry.Private[int]
     thread_id: strawberry.Private[int | None]
+    share_key: strawberry.Private[Hashable] = None
 
     @strawberry.field(description="The community.")
     async def community(self, info: Info) -> Community | None:
@@ -134,6 +116,7 @@ CommunityEventMessage = Annotated[
 class NotificationEvent:
     cursor: str = strawberry.field(description="Pass as `after` to resume after this event.")
     notification_id: strawberry.Private[int]
+    share_key: strawberry.Private[Hashable] = None
 
     @strawberry.field(description="The notification.")
     async def notification(self, info: Info) -> Notification | None:
@@ -148,19 +131,19 @@ NotificationEventMessage = Annotated[
     ),
 ]
 
-Mapper = Callable[[StoredEvent], object | None]
+Mapper = Callable[[StoredEvent, Hashable], object | None]
+Watcher = Callable[[], Awaitable[Watch | None]]
 
 
 async def _watch(
-    context: Context,
-    stream: str,
-    after: str | None,
-    may_watch: Callable[[], Awaitable[bool]],
-    to_message: Mapper,
+    context: Context, stream: str, after: str | None, watcher: Watcher, to_message: Mapper
 ) -> AsyncGenerator[object, None]:
-    """Follow `stream` after the cursor, asking `may_watch` before starting and before every
-    event; each message resolves with fresh loaders (events show the current state)."""
-    if not await may_watch():
+    """Follow `stream` after the cursor. The policy (`watcher`) is asked before starting and
+    again before every event, unless its answer is stable and the event cannot change it.
+    Messages carry a share key (event, scope), so subscribers with the same operation and
+    scope share one execution of each event (see schema/fanout.py)."""
+    watch = await watcher()
+    if watch is None:
         raise ClientError("No such object, or you may not watch it.", code="NOT_FOUND")
     if after is not None:
         after_seq = decode_event_cursor(after, stream)
@@ -172,18 +155,23 @@ async def _watch(
         if isinstance(item, StreamResync):
             yield ResyncRequired(message="The cursor is older than the event log keeps.")
             return
-        if not await may_watch():
-            return
-        message = to_message(item)
+        if not watch.stable or item.kind in ACCESS_EVENTS:
+            watch = await watcher()
+            if watch is None:
+                return
+        # created_at too: a database rebuilt from scratch reuses (stream, seq).
+        share_key = (item.stream, item.seq, item.created_at, watch.scope)
+        message = to_message(item, share_key)
         if message is not None:
             context.reset_loaders()
             yield message
 
 
-def _thread_message(event: StoredEvent) -> ThreadEvent | None:
+def _thread_message(event: StoredEvent, share_key: Hashable) -> ThreadEvent | None:
     if event.kind not in ThreadEventKind.__members__:
         return None
     return ThreadEvent(
+        share_key=share_key,
         cursor=encode_event_cursor(event.stream, event.seq),
         kind=ThreadEventKind[event.kind],
         occurred_at=event.created_at,
@@ -203,15 +191,16 @@ async def thread_events(
     context = info.context
     key = decode_int_id(thread_id, "Thread") or 0
 
-    async def may_watch() -> bool:
-        return await threads.may_read_thread(context.db.sessions, context.viewer, key)
+    async def watcher() -> Watch | None:
+        return await threads.watch_thread(context.db.sessions, context.viewer, key)
 
-    async for message in _watch(context, thread_stream(key), after, may_watch, _thread_message):
+    async for message in _watch(context, thread_stream(key), after, watcher, _thread_message):
         yield message  # type: ignore[misc]
 
 
-def _community_message(event: StoredEvent) -> CommunityEvent:
+def _community_message(event: StoredEvent, share_key: Hashable) -> CommunityEvent:
     return CommunityEvent(
+        share_key=share_key,
         cursor=encode_event_cursor(event.stream, event.seq),
         kind=event.kind,
         occurred_at=event.created_at,
@@ -230,19 +219,18 @@ async def community_activity(
     context = info.context
     key = decode_int_id(community_id, "Community") or 0
 
-    async def may_watch() -> bool:
-        return await communities.may_read_community(context.db.sessions, context.viewer, key)
+    async def watcher() -> Watch | None:
+        return await communities.watch_community(context.db.sessions, context.viewer, key)
 
-    async for message in _watch(
-        context, community_stream(key), after, may_watch, _community_message
-    ):
+    async for message in _watch(context, community_stream(key), after, watcher, _community_message):
         yield message  # type: ignore[misc]
 
 
-def _notification_message(event: StoredEvent) -> NotificationEvent | None:
+def _notification_message(event: StoredEvent, share_key: Hashable) -> NotificationEvent | None:
     if event.kind != "NOTIFICATION":
         return None
     return NotificationEvent(
+        share_key=share_key,
         cursor=encode_event_cursor(event.stream, event.seq),
         notification_id=int(event.payload["notification"]),
     )
@@ -256,10 +244,11 @@ async def notification_received(
     if member_id is None:
         raise ClientError("Sign in to receive notifications.", code="UNAUTHENTICATED")
 
-    async def may_watch() -> bool:
-        return True  # a member's own stream; the socket closes when the session ends
+    async def watcher() -> Watch:
+        # A member's own stream: theirs for as long as the session lasts.
+        return Watch(scope=("member", member_id), stable=True)
 
     async for message in _watch(
-        context, member_stream(member_id), after, may_watch, _notification_message
+        context, member_stream(member_id), after, watcher, _notification_message
     ):
         yield message  # type: ignore[misc]

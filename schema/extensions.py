@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
+from typing import Any
 
 from graphql import GraphQLError, GraphQLSyntaxError, NoSchemaIntrospectionCustomRule, validate
-from strawberry.extensions import SchemaExtension
+from strawberry.extensions import ParserCache, SchemaExtension
+from strawberry.types import StreamExecutionResult
 
 from resolvers.errors import ClientError
 from resolvers.policy import may_use_developer_tools
@@ -15,20 +18,44 @@ from schema.context import Context
 logger = logging.getLogger("hub.errors")
 
 INTERNAL_MESSAGE = "Internal server error."
+# graphql-core's "Did you mean ...?" names arguments, types, enum values and input fields even
+# with field suggestions disabled: the schema must not leak through error messages.
+SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
+
+
+class ReportingParserCache(ParserCache):
+    """strawberry's ParserCache, but a document that does not parse (syntax error, too many
+    tokens) is left to strawberry's own parse, which reports it as a pre-execution error that
+    `ErrorCodes` sees; raised from the cache, it escaped the operation hooks without a code."""
+
+    def on_parse(self) -> Iterator[None]:
+        try:
+            yield from super().on_parse()
+        except GraphQLError:
+            yield
 
 
 class IntrospectionPolicy(SchemaExtension):
     """`__schema` and `__type` only for whom the policy allows (development, staff).
 
-    Runs after the cached validation, so the cache stays independent of the viewer."""
+    Listed after ValidationCache: it runs once the cached validation has run (so the cache
+    stays independent of the viewer) and before the yield, because strawberry looks at the
+    validation errors before the hooks resume: errors added after the yield were ignored."""
 
     def on_validate(self) -> Iterator[None]:
+        self._refuse_introspection()
         yield
+
+    def _refuse_introspection(self) -> None:
         ctx = self.execution_context
         context = ctx.context
         if ctx.pre_execution_errors or not isinstance(context, Context):
             return
         if may_use_developer_tools(context.viewer, development=context.development):
+            return
+        # GraphQL names cannot be escaped: a document without these words selects neither.
+        query = ctx.query or ""
+        if "__schema" not in query and "__type" not in query:
             return
         assert ctx.graphql_document is not None
         errors = validate(
@@ -52,7 +79,9 @@ def classify(error: GraphQLError) -> tuple[str, bool]:
         return original.code, False
     if isinstance(error, GraphQLSyntaxError):
         return "GRAPHQL_PARSE_FAILED", False
-    if original is None and error.path is None:
+    if error.path is None and (original is None or isinstance(original, GraphQLError)):
+        # Validation, and variable values that do not coerce (graphql-core keeps its coercion
+        # error as the original): a wrong value fails alike as a literal or as a variable.
         return "GRAPHQL_VALIDATION_FAILED", False
     return "INTERNAL_SERVER_ERROR", True
 
@@ -65,23 +94,39 @@ def public_error(error: GraphQLError, *, expose_internal: bool) -> GraphQLError:
     if internal:
         logger.error("internal error at %s", error.path, exc_info=error.original_error or error)
     message = INTERNAL_MESSAGE if internal and not expose_internal else error.message
+    message = SUGGESTION.sub("", message)
     return GraphQLError(
         message,
         nodes=error.nodes,
         source=error.source,
         positions=error.positions,
         path=error.path,
+        original_error=error.original_error,  # kept for the server (never serialised)
         extensions={"code": code},
     )
 
 
 class ErrorCodes(SchemaExtension):
-    """Gives every error `extensions.code` and masks internal errors outside development."""
+    """Gives every error `extensions.code` and masks internal errors outside development, in
+    results returned by `execute` (HTTP) and in results streamed by `stream` (WebSocket),
+    which are sent before `on_operation` resumes."""
+
+    streamed: object = None  # the last result published by on_stream_result
 
     def on_operation(self) -> Iterator[None]:
         yield
         result = self.execution_context.result
+        if result is not self.streamed:
+            self._publish(result)
+
+    def on_stream_result(self, result: StreamExecutionResult) -> Iterator[None]:
+        self._publish(result)
+        self.streamed = result
+        yield
+
+    def _publish(self, result: Any) -> None:
+        """`result` is strawberry's or graphql-core's ExecutionResult (or a streamed frame)."""
         context = self.execution_context.context
         expose = isinstance(context, Context) and context.development
-        if result is not None and result.errors:
+        if getattr(result, "errors", None):
             result.errors = [public_error(e, expose_internal=expose) for e in result.errors]

@@ -10,7 +10,15 @@ from strawberry.dataloader import DataLoader
 from models.community import CommunityRole
 from models.db import AnyRow
 from models.notification import FollowTarget, WatchLevel
-from resolvers import communities, members, notifications, organizations, reference, threads
+from resolvers import (
+    communities,
+    members,
+    notifications,
+    organizations,
+    positions,
+    reference,
+    threads,
+)
 from resolvers.policy import Viewer
 
 
@@ -102,6 +110,10 @@ class Loaders:
                 notifications.follow_levels, self._sessions, self._viewer, FollowTarget.COMMUNITY
             )
         )
+
+    @cached_property
+    def position_by_stream(self) -> DataLoader[str, int]:
+        return DataLoader(partial(positions.stream_positions, self._sessions))
 
     @cached_property
     def notification_by_id(self) -> DataLoader[int, AnyRow | None]:

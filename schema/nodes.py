@@ -13,7 +13,7 @@ from schema.context import Info
 from schema.members import load_member
 from schema.organizations import load_organization
 from schema.reference import GcmObjective
-from schema.relay import Node, check_node_count, decode_id
+from schema.relay import Node, check_node_count, decode_id, int_key
 from schema.threads import load_post, load_thread
 
 
@@ -39,9 +39,10 @@ async def load_node(info: Info, global_id: str) -> Node | None:
         return None
     type_name, key = decoded
     loader = NODE_LOADERS.get(type_name)
-    if loader is None or not key.isdigit() or int(key) >= 2**63:
+    number = int_key(key)
+    if loader is None or number is None:
         return None
-    return await loader(info, int(key))
+    return await loader(info, number)
 
 
 async def resolve_node(

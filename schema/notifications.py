@@ -24,10 +24,13 @@ from schema.relay import (
     connection,
     decode_id,
     decode_int_id,
+    encode_event_cursor,
     encode_id,
+    int_key,
     page_request,
 )
 from schema.threads import Post, Thread, load_post, load_thread
+from subscriptions.events import member_stream
 
 NotificationKind = described_enum(
     NotificationKindModel,
@@ -101,6 +104,14 @@ async def resolve_notifications(
     return connection(page, Notification.from_row) if page is not None else None
 
 
+async def resolve_notification_cursor(info: Info) -> str | None:
+    member_id = info.context.viewer.member_id
+    if member_id is None:
+        return None
+    stream = member_stream(member_id)
+    return encode_event_cursor(stream, await info.context.loaders.position_by_stream.load(stream))
+
+
 async def resolve_unread_notification_count(info: Info) -> int:
     return await notifications.unread_count(info.context.db.sessions, info.context.viewer)
 
@@ -144,8 +155,9 @@ class FollowPayload:
 async def follow(info: Info, input: Annotated[FollowInput, INPUT]) -> FollowPayload:
     decoded = decode_id(input.target_id)
     target = None
-    if decoded is not None and decoded[1].isdigit():
-        kind, key = decoded[0], int(decoded[1])
+    key = int_key(decoded[1]) if decoded is not None else None
+    if decoded is not None and key is not None:
+        kind = decoded[0]
         if kind == "Thread" and await load_thread(info, key) is not None:
             target = (FollowTarget.THREAD, key)
         elif kind == "Community" and await load_community(info, key) is not None:

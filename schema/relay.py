@@ -40,13 +40,25 @@ def decode_id(global_id: str) -> tuple[str, str] | None:
     return type_name, key
 
 
+MAX_KEY = 2**31 - 1  # integer primary keys are 32-bit on PostgreSQL
+
+
+def int_key(key: str) -> int | None:
+    """The integer a key spells as `encode_id` spells it (ASCII digits, no leading zero, at
+    most MAX_KEY); None otherwise: `int()` also reads other scripts' digits and leading zeros
+    (aliases of one key), and fails on superscripts, which `isdigit()` lets through."""
+    if not (key.isascii() and key.isdigit() and len(key) <= 10) or key != str(int(key)):
+        return None
+    number = int(key)
+    return number if number <= MAX_KEY else None
+
+
 def decode_int_id(global_id: str, type_name: str) -> int | None:
     """The integer key of a global ID of `type_name`; None for any other ID (reads as missing)."""
     decoded = decode_id(global_id)
-    if decoded is None or decoded[0] != type_name or not decoded[1].isdigit():
+    if decoded is None or decoded[0] != type_name:
         return None
-    key = int(decoded[1])
-    return key if key < 2**63 else None
+    return int_key(decoded[1])
 
 
 @strawberry.type(description="Where a page sits in its list (Relay cursor connections).")
@@ -110,6 +122,22 @@ MAX_NODES = 100
 def check_node_count(ids: Sequence[str]) -> None:
     if len(ids) > MAX_NODES:
         raise ClientError(f"`ids` takes at most {MAX_NODES} IDs.")
+
+
+def encode_event_cursor(stream: str, seq: int) -> str:
+    return base64.urlsafe_b64encode(f"ev:{stream}:{seq}".encode()).decode()
+
+
+def decode_event_cursor(cursor: str, stream: str) -> int:
+    try:
+        raw = base64.urlsafe_b64decode(cursor.encode("ascii")).decode()
+    except (ValueError, UnicodeError, binascii.Error):
+        raw = ""
+    prefix, _, seq = raw.rpartition(":")
+    number = int_key(seq)
+    if prefix != f"ev:{stream}" or number is None or encode_event_cursor(stream, number) != cursor:
+        raise ClientError("Malformed cursor, or a cursor of another stream.")
+    return number
 
 
 FIRST = strawberry.argument(description="Return the first n items (0 to 100; default 20).")

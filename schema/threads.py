@@ -28,9 +28,11 @@ from schema.relay import (
     Node,
     connection,
     decode_int_id,
+    encode_event_cursor,
     encode_id,
     page_request,
 )
+from subscriptions.events import thread_stream
 
 ReactionKind = described_enum(
     ReactionKindModel,
@@ -114,6 +116,16 @@ class Thread(Node):
     @strawberry.field(description="How you follow it; null when you never chose.")
     async def viewer_watch_level(self, info: Info) -> WatchLevel | None:  # type: ignore[valid-type]
         return await info.context.loaders.follow_level_by_thread.load(self.db_id)
+
+    @strawberry.field(
+        description="Cursor of the thread's latest event: read the thread, then subscribe to "
+        "`threadEvents(after: eventCursor)` to receive every change made since the read."
+    )
+    async def event_cursor(self, info: Info) -> str:
+        stream = thread_stream(self.db_id)
+        return encode_event_cursor(
+            stream, await info.context.loaders.position_by_stream.load(stream)
+        )
 
     @strawberry.field(description="Replies, oldest first.")
     async def posts(

@@ -25,6 +25,20 @@ subscription($threadId: ID!, $after: String) {
 """
 
 
+async def thread_cursor(client: Any, thread_id: str, token: str | None = None) -> str:
+    """The thread's current event cursor: subscribing after it misses nothing from now on
+    (the server may set up a subscription after a request sent later has committed)."""
+    response = await client.post(
+        "/graphql",
+        headers={"Authorization": f"Bearer {token}"} if token else {},
+        json={
+            "query": "query($id: ID!) { thread(id: $id) { eventCursor } }",
+            "variables": {"id": thread_id},
+        },
+    )
+    return str(response.json()["data"]["thread"]["eventCursor"])
+
+
 class Socket:
     def __init__(self, ws: AsyncWebSocketSession) -> None:
         self.ws = ws
@@ -37,16 +51,16 @@ class Socket:
         await self.ws.send_text(json.dumps({"id": op_id, "type": "subscribe", "payload": payload}))
         return op_id
 
-    async def receive(self, timeout: float = 5.0) -> dict[str, Any]:
-        async with asyncio.timeout(timeout):
+    async def receive(self, seconds: float = 5.0) -> dict[str, Any]:
+        async with asyncio.timeout(seconds):
             message: dict[str, Any] = json.loads(await self.ws.receive_text())
             return message
 
-    async def next_payloads(self, count: int, timeout: float = 5.0) -> list[dict[str, Any]]:
+    async def next_payloads(self, count: int, seconds: float = 5.0) -> list[dict[str, Any]]:
         """The next `count` `next` payloads (data only), failing on errors."""
         payloads = []
         while len(payloads) < count:
-            message = await self.receive(timeout)
+            message = await self.receive(seconds)
             assert message["type"] == "next", message
             assert "errors" not in message["payload"], message
             payloads.append(message["payload"]["data"])
@@ -56,10 +70,12 @@ class Socket:
 @asynccontextmanager
 async def connect(app: Starlette, token: str | None = None) -> AsyncIterator[Socket]:
     transport = ASGIWebSocketTransport(app=app)
-    async with AsyncClient(transport=transport, base_url="http://testserver") as client:
-        async with aconnect_ws("/graphql", client, subprotocols=["graphql-transport-ws"]) as ws:
-            payload = {"token": token} if token else {}
-            await ws.send_text(json.dumps({"type": "connection_init", "payload": payload}))
-            ack = json.loads(await ws.receive_text())
-            assert ack["type"] == "connection_ack", ack
-            yield Socket(ws)
+    async with (
+        AsyncClient(transport=transport, base_url="http://testserver") as client,
+        aconnect_ws("/graphql", client, subprotocols=["graphql-transport-ws"]) as ws,
+    ):
+        payload = {"token": token} if token else {}
+        await ws.send_text(json.dumps({"type": "connection_init", "payload": payload}))
+        ack = json.loads(await ws.receive_text())
+        assert ack["type"] == "connection_ack", ack
+        yield Socket(ws)

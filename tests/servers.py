@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-import subprocess
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -45,9 +44,10 @@ async def server(database_url: str, broadcast_url: str) -> AsyncIterator[str]:
         "HUB_SECRET_KEY": TEST_SECRET,
         "HUB_ALLOWED_ORIGINS": "https://hub.example.org",
     }
-    command = [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory"]
-    process = subprocess.Popen(  # noqa: S603 - our own server, fixed arguments
-        [*command, "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        *("-m", "uvicorn", "app.main:create_app", "--factory", "--host", "127.0.0.1"),
+        *("--port", str(port), "--log-level", "warning"),
         env=env,
     )
     base = f"http://127.0.0.1:{port}"
@@ -57,16 +57,17 @@ async def server(database_url: str, broadcast_url: str) -> AsyncIterator[str]:
     finally:
         process.terminate()
         try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
+            async with asyncio.timeout(10):
+                await process.wait()
+        except TimeoutError:
             process.kill()
-            process.wait(timeout=10)
+            await process.wait()
 
 
-async def _wait_ready(base: str, process: subprocess.Popen[bytes]) -> None:
+async def _wait_ready(base: str, process: asyncio.subprocess.Process) -> None:
     async with httpx.AsyncClient() as client:
         for _ in range(150):
-            if process.poll() is not None:
+            if process.returncode is not None:
                 raise RuntimeError(f"server exited with {process.returncode}")
             try:
                 if (await client.get(f"{base}/readyz", timeout=1)).status_code == 200:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.discussions import community, join, ok, post, thread
-from tests.live import THREAD_EVENTS, connect
+from tests.live import THREAD_EVENTS, connect, thread_cursor
 
 INVITE = """
 mutation($c: ID!, $m: ID!) {
@@ -15,8 +15,9 @@ mutation($c: ID!, $m: ID!) {
 async def test_a_subscriber_receives_new_posts_live(app, client, factory):
     community_id, moderator = await community(client, factory)
     thread_id = await thread(client, community_id, moderator)
+    after = await thread_cursor(client, thread_id)
     async with connect(app, moderator.token) as socket:
-        await socket.subscribe(THREAD_EVENTS, {"threadId": thread_id})
+        await socket.subscribe(THREAD_EVENTS, {"threadId": thread_id, "after": after})
         await post(client, thread_id, moderator, "first")
         await post(client, thread_id, moderator, "second")
         events = await socket.next_payloads(2)
@@ -27,8 +28,9 @@ async def test_a_subscriber_receives_new_posts_live(app, client, factory):
 async def test_resuming_from_a_cursor_replays_what_was_missed_then_goes_live(app, client, factory):
     community_id, moderator = await community(client, factory)
     thread_id = await thread(client, community_id, moderator)
+    after = await thread_cursor(client, thread_id)
     async with connect(app, moderator.token) as socket:
-        await socket.subscribe(THREAD_EVENTS, {"threadId": thread_id})
+        await socket.subscribe(THREAD_EVENTS, {"threadId": thread_id, "after": after})
         await post(client, thread_id, moderator, "seen")
         [seen] = await socket.next_payloads(1)
     cursor = seen["threadEvents"]["cursor"]
@@ -61,8 +63,9 @@ async def test_a_member_removed_from_a_private_community_receives_nothing_after_
     await ok(client, INVITE, {"c": community_id, "m": member.global_id}, moderator)
     assert (await join(client, community_id, member))["joined"] is True
     thread_id = await thread(client, community_id, moderator)
+    after = await thread_cursor(client, thread_id, member.token)
     async with connect(app, member.token) as socket:
-        op = await socket.subscribe(THREAD_EVENTS, {"threadId": thread_id})
+        op = await socket.subscribe(THREAD_EVENTS, {"threadId": thread_id, "after": after})
         await post(client, thread_id, moderator, "before removal")
         [before] = await socket.next_payloads(1)
         # when: the member is removed, then more is posted

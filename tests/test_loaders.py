@@ -25,22 +25,22 @@ async def test_each_operation_on_one_socket_reads_fresh_data(app, client, factor
     # given: a member connected over one WebSocket
     member = await factory.member(name="Old Name")
     transport = ASGIWebSocketTransport(app=app)
-    async with AsyncClient(transport=transport, base_url="http://testserver") as ws_client:
-        async with aconnect_ws(
-            "/graphql", ws_client, subprotocols=["graphql-transport-ws"]
-        ) as ws:
-            await ws.send_text(
-                json.dumps({"type": "connection_init", "payload": {"token": member.token}})
-            )
-            assert json.loads(await ws.receive_text())["type"] == "connection_ack"
-            first = await run_over_socket(ws, "1", "{ viewer { name } }")
-            # when: the name changes between two operations on the same socket
-            await gql(
-                client,
-                "mutation { updateProfile(input: {name: \"New Name\"}) { errors { code } } }",
-                member=member,
-            )
-            second = await run_over_socket(ws, "2", "{ viewer { name } }")
+    async with (
+        AsyncClient(transport=transport, base_url="http://testserver") as ws_client,
+        aconnect_ws("/graphql", ws_client, subprotocols=["graphql-transport-ws"]) as ws,
+    ):
+        await ws.send_text(
+            json.dumps({"type": "connection_init", "payload": {"token": member.token}})
+        )
+        assert json.loads(await ws.receive_text())["type"] == "connection_ack"
+        first = await run_over_socket(ws, "1", "{ viewer { name } }")
+        # when: the name changes between two operations on the same socket
+        await gql(
+            client,
+            'mutation { updateProfile(input: {name: "New Name"}) { errors { code } } }',
+            member=member,
+        )
+        second = await run_over_socket(ws, "2", "{ viewer { name } }")
     # then: the second operation did not reuse the first one's cached row
     assert first["data"]["viewer"]["name"] == "Old Name"
     assert second["data"]["viewer"]["name"] == "New Name"

@@ -21,13 +21,13 @@ FOLLOW = """
 mutation($t: ID!, $l: WatchLevel!) { follow(input: {targetId: $t, level: $l}) { level errors { code } } }
 """
 RECEIVED = """
-subscription { notificationReceived {
+subscription($after: String) { notificationReceived(after: $after) {
   __typename ... on NotificationEvent { cursor notification { kind post { body } } } } }
 """
 
 
 async def test_mention_reply_and_reaction_notify_the_right_members(client, factory):
-    community_id, moderator = await community(client, factory)
+    community_id, _ = await community(client, factory)
     author = await factory.member(name="Thread Author")
     mentioned = await factory.member(name="Mentioned Member")
     replier = await factory.member(name="Replier")
@@ -74,8 +74,9 @@ async def test_notifications_arrive_live(app, client, factory):
     author = await factory.member()
     await join(client, community_id, author)
     thread_id = await thread(client, community_id, author)
+    cursor = await gql(client, "{ notificationCursor }", member=author)
     async with connect(app, author.token) as socket:
-        await socket.subscribe(RECEIVED, {})
+        await socket.subscribe(RECEIVED, {"after": cursor["data"]["notificationCursor"]})
         await post(client, thread_id, moderator, "Live reply")
         [event] = await socket.next_payloads(1)
     notification = event["notificationReceived"]["notification"]

@@ -7,7 +7,7 @@ import asyncio
 import random
 
 from tests.discussions import community, post, thread
-from tests.live import THREAD_EVENTS, connect
+from tests.live import THREAD_EVENTS, connect, thread_cursor
 
 POSTS = 30
 SUBSCRIBERS = 5
@@ -27,8 +27,9 @@ async def test_random_disconnects_lose_nothing_and_duplicate_nothing(app, client
     community_id, moderator = await community(client, factory)
     thread_id = await thread(client, community_id, moderator)
     # the subscribers start from "now": a first cursor for each, before any post
+    after = await thread_cursor(client, thread_id)
     async with connect(app, moderator.token) as socket:
-        await socket.subscribe(THREAD_EVENTS, {"threadId": thread_id})
+        await socket.subscribe(THREAD_EVENTS, {"threadId": thread_id, "after": after})
         await post(client, thread_id, moderator, "opening")
         [opening] = await socket.next_payloads(1)
     start = opening["threadEvents"]["cursor"]
@@ -62,7 +63,7 @@ async def flaky_subscriber_from(app, token, thread_id, seed, cursor) -> list[str
             for _ in range(rng.randint(1, 7)):
                 if len(bodies) == POSTS:
                     break
-                [event] = await socket.next_payloads(1, timeout=15)
+                [event] = await socket.next_payloads(1, seconds=15)
                 bodies.append(event["threadEvents"]["post"]["body"])
                 cursor = event["threadEvents"]["cursor"]
     return bodies
