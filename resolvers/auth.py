@@ -21,7 +21,9 @@ from models.member import Member, Role
 from resolvers import ratelimit
 from resolvers.errors import NOT_SIGNED_IN, ErrorCode, Problem, ProblemList
 from resolvers.policy import Viewer
+from resolvers.unit_of_work import UnitOfWork, unit_of_work
 from resolvers.validation import clean_email, clean_text
+from subscriptions.events import EventPublisher, member_stream
 
 TOKEN_PREFIX = "hub_"  # noqa: S105 - a marker, not a secret
 MIN_PASSWORD_LENGTH = 10
@@ -99,12 +101,17 @@ async def issue_token(session: AsyncSession, config: AuthConfig, member_id: int)
     return token
 
 
-async def revoke_member_tokens(session: AsyncSession, member_id: int) -> None:
-    await session.execute(
+SESSIONS_REVOKED = "SESSIONS_REVOKED"
+
+
+async def revoke_member_tokens(work: UnitOfWork, member_id: int) -> None:
+    """End every session of the member; after commit, their open sockets close too."""
+    await work.session.execute(
         update(AuthToken)
         .where(AuthToken.member_id == member_id, AuthToken.revoked_at.is_(None))
         .values(revoked_at=utcnow())
     )
+    await work.emit(member_stream(member_id), SESSIONS_REVOKED, {"member": member_id})
 
 
 async def viewer_for_token(
@@ -236,18 +243,24 @@ async def _rate_limited(
     return by_address or by_account
 
 
-async def logout(sessions: async_sessionmaker[AsyncSession], viewer: Viewer) -> list[Problem]:
-    if viewer.token_id is None:
+async def logout(
+    sessions: async_sessionmaker[AsyncSession], events: EventPublisher, viewer: Viewer
+) -> list[Problem]:
+    """Revoke the token of this request; sockets opened with it close."""
+    if viewer.token_id is None or viewer.member_id is None:
         return [NOT_SIGNED_IN]
-    async with sessions.begin() as session:
-        await session.execute(
+    async with unit_of_work(sessions, events) as work:
+        await work.session.execute(
             update(AuthToken).where(AuthToken.id == viewer.token_id).values(revoked_at=utcnow())
         )
+        payload = {"member": viewer.member_id, "token": viewer.token_id}
+        await work.emit(member_stream(viewer.member_id), SESSIONS_REVOKED, payload)
     return []
 
 
 async def change_password(
     sessions: async_sessionmaker[AsyncSession],
+    events: EventPublisher,
     config: AuthConfig,
     viewer: Viewer,
     *,
@@ -261,14 +274,14 @@ async def change_password(
     check_new_password(problems, "newPassword", new_password)
     if problems:
         return SignInResult(problems=problems)
-    async with sessions.begin() as session:
-        member = await session.get_one(Member, viewer.member_id)
+    async with unit_of_work(sessions, events) as work:
+        member = await work.session.get_one(Member, viewer.member_id)
         if not await verify_password(member.password_hash, current_password[:MAX_PASSWORD_LENGTH]):
             wrong = Problem(
                 "currentPassword", "Current password is incorrect.", ErrorCode.INVALID_CREDENTIALS
             )
             return SignInResult(problems=[wrong])
         member.password_hash = await hash_password(new_password)
-        await revoke_member_tokens(session, member.id)
-        token = await issue_token(session, config, member.id)
+        await revoke_member_tokens(work, member.id)
+        token = await issue_token(work.session, config, member.id)
     return SignInResult(token=token, viewer=_viewer_of(member))

@@ -19,6 +19,7 @@ from resolvers.auth import revoke_member_tokens
 from resolvers.errors import NOT_SIGNED_IN, ClientError, ErrorCode, Problem, ProblemList
 from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
 from resolvers.policy import Viewer
+from resolvers.unit_of_work import unit_of_work
 from resolvers.validation import (
     clean_country,
     clean_languages,
@@ -26,6 +27,7 @@ from resolvers.validation import (
     clean_text,
     language_order_key,
 )
+from subscriptions.events import EventPublisher
 
 Sessions = async_sessionmaker[AsyncSession]
 
@@ -219,7 +221,7 @@ async def update_profile(
 
 
 async def set_member_role(
-    sessions: Sessions, viewer: Viewer, member_id: int | None, role: Role
+    sessions: Sessions, events: EventPublisher, viewer: Viewer, member_id: int | None, role: Role
 ) -> MemberResult:
     """Admins change roles; the member's sessions end so the new role takes effect at once."""
     if not policy.may_set_roles(viewer):
@@ -232,15 +234,15 @@ async def set_member_role(
                 Problem("memberId", "Admins cannot change their own role.", ErrorCode.NOT_ALLOWED)
             ]
         )
-    async with sessions.begin() as session:
-        member = await session.get(Member, member_id) if member_id is not None else None
+    async with unit_of_work(sessions, events) as work:
+        member = await work.session.get(Member, member_id) if member_id is not None else None
         if member is None:
             return MemberResult(
                 problems=[Problem("memberId", "No such member.", ErrorCode.NOT_FOUND)]
             )
         if member.role is not role:
             member.role = role
-            await revoke_member_tokens(session, member.id)
+            await revoke_member_tokens(work, member.id)
     return MemberResult(member=(await members_by_ids(sessions, viewer, [member.id]))[0])
 
 

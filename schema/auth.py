@@ -84,7 +84,7 @@ class LogoutPayload:
 
 
 async def logout(info: Info) -> LogoutPayload:
-    problems = await auth.logout(info.context.db.sessions, info.context.viewer)
+    problems = await auth.logout(info.context.db.sessions, info.context.events, info.context.viewer)
     return LogoutPayload(logged_out=not problems, errors=user_errors(problems))
 
 
@@ -101,6 +101,7 @@ async def change_password(
 ) -> SignInPayload:
     result = await auth.change_password(
         info.context.db.sessions,
+        info.context.events,
         info.context.auth,
         info.context.viewer,
         current_password=input.current_password,

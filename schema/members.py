@@ -228,7 +228,7 @@ async def set_member_role(info: Info, input: Annotated[SetMemberRoleInput, INPUT
     if key is None:
         return MemberPayload(member=None, errors=not_found("memberId", "member"))
     result = await members.set_member_role(
-        info.context.db.sessions, info.context.viewer, key, input.role
+        info.context.db.sessions, info.context.events, info.context.viewer, key, input.role
     )
     return _member_payload(result)
 
