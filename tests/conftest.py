@@ -26,6 +26,8 @@ from models.organization import Organization, OrganizationKind
 from resolvers.auth import AuthConfig, hash_password, issue_token
 from subscriptions.broadcast import HubBroadcast, create_broadcast
 
+pytest_plugins = ["tests.services"]  # fixtures of outside services (a private redis-server)
+
 REFERENCE_TABLES = {"gcm_objective", "guiding_principle"}
 TEST_SECRET = "test-secret-" + "x" * 40
 PASSWORD = "correct horse battery"

@@ -4,32 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
-import pytest
 
 from tests.conftest import TEST_SECRET
-
-
-def require_services() -> bool:
-    return os.environ.get("HUB_REQUIRE_SERVICES") == "1"
-
-
-def skip_or_fail(reason: str) -> None:
-    """Without the services a test needs: skip locally, fail in CI (HUB_REQUIRE_SERVICES=1)."""
-    if require_services():
-        pytest.fail(f"required service missing: {reason}")
-    pytest.skip(reason)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.services import free_port
 
 
 @asynccontextmanager
