@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from tests.conftest import gql
-from tests.discussions import CREATE_POST, community, join, ok, post, thread
+from tests.discussions import CREATE_COMMUNITY, CREATE_POST, community, join, ok, post, thread
 
 EDIT = """
 mutation($input: EditPostInput!) {
@@ -89,3 +89,53 @@ async def test_retrying_a_create_with_the_same_idempotency_key_returns_the_same_
     assert len(ids) == 1
     page = (await gql(client, THREAD_PAGE, {"id": thread_id}, member=moderator))["data"]["thread"]
     assert page["replyCount"] == 1
+
+
+MARK_READ = """
+mutation($id: ID!) { markThreadRead(input: {threadId: $id}) { thread { unreadCount } errors { code } } }
+"""
+
+
+async def test_unread_count_counts_replies_after_the_read_mark(client, factory):
+    community_id, moderator = await community(client, factory)
+    reader = await factory.member()
+    await join(client, community_id, reader)
+    thread_id = await thread(client, community_id, moderator)
+    await post(client, thread_id, moderator, "one")
+    await post(client, thread_id, moderator, "two")
+    unread = "query($id: ID!) { thread(id: $id) { unreadCount } }"
+    assert (await gql(client, unread, {"id": thread_id}, member=reader))["data"]["thread"] == {
+        "unreadCount": 2
+    }
+    marked = await ok(client, MARK_READ, {"id": thread_id}, reader)
+    assert marked["thread"]["unreadCount"] == 0
+    await post(client, thread_id, moderator, "three")
+    assert (await gql(client, unread, {"id": thread_id}, member=reader))["data"]["thread"] == {
+        "unreadCount": 1
+    }
+
+
+MOVE = """
+mutation($t: ID!, $c: ID!) { moveThread(input: {threadId: $t, toCommunityId: $c, reason: "Fits better"}) {
+  ok errors { code } } }
+"""
+
+
+async def test_a_moved_thread_belongs_to_its_new_community(client, factory):
+    source_id, moderator = await community(client, factory, slug="source")
+    target_id = (
+        await ok(
+            client,
+            CREATE_COMMUNITY,
+            {"input": {"slug": "target", "name": "Target", "visibility": "PUBLIC"}},
+            moderator,
+        )
+    )["community"]["id"]
+    thread_id = await thread(client, source_id, moderator)
+    await ok(client, MOVE, {"t": thread_id, "c": target_id}, moderator)
+    listed = "query($c: ID!) { threads(communityId: $c) { totalCount } }"
+    assert (await gql(client, listed, {"c": source_id}))["data"]["threads"]["totalCount"] == 0
+    assert (await gql(client, listed, {"c": target_id}))["data"]["threads"]["totalCount"] == 1
+    audit = "{ auditLog { nodes { action reason } } }"
+    entries = (await gql(client, audit, member=moderator))["data"]["auditLog"]["nodes"]
+    assert entries[0] == {"action": "MOVE_THREAD", "reason": "Fits better"}
