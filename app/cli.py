@@ -129,6 +129,22 @@ def create_member(
     typer.echo(f"created member {member_id} ({role.value})")
 
 
+@cli.command("prune-events")
+def prune_events(
+    older_than_days: Annotated[
+        int | None, typer.Option(min=1, help="Default: HUB_EVENT_RETENTION_DAYS (30).")
+    ] = None,
+) -> None:
+    """Delete events older than the retention from the event log (run it daily, e.g. by cron).
+    Subscribers resuming from an older cursor get ResyncRequired."""
+    from app.maintenance import prune_event_log
+
+    settings = load_settings()
+    days = older_than_days or settings.event_retention_days
+    deleted = asyncio.run(prune_event_log(settings, days))
+    typer.echo(f"deleted {deleted} events older than {days} days")
+
+
 @cli.command("export-schema")
 def export_schema(
     output: Annotated[Path, typer.Option(help="Where to write the SDL.")] = Path("schema.graphql"),

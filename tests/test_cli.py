@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from typer.testing import CliRunner, Result
 
 from app.cli import cli
 from app.seed import DEMO_PASSWORD
+from models.base import utcnow
+from models.event import Event, append_event
 from models.member import Member, Role
 from models.organization import Organization, OrganizationKind
 from schema import schema
@@ -137,3 +140,19 @@ async def test_migrate_current_names_the_head_revision(database_url):
     result = await hub("migrate", "current", env=env_for(database_url))
     assert result.exit_code == 0
     assert "(head)" in result.output
+
+
+async def test_prune_events_deletes_old_events_and_keeps_recent_ones(database_url, db):
+    async with db.sessions.begin() as session:
+        for _ in range(3):
+            await append_event(session, "thread:1", "POST_CREATED", {"thread": 1})
+        await session.flush()
+        await session.execute(
+            update(Event).where(Event.seq < 3).values(created_at=utcnow() - timedelta(days=40))
+        )
+    result = await hub("prune-events", "--older-than-days", "30", env=env_for(database_url))
+    assert result.exit_code == 0, result.output
+    assert "deleted 2 events" in result.output
+    async with db.sessions() as session:
+        remaining = list((await session.execute(select(Event.seq))).scalars())
+    assert remaining == [3]
