@@ -77,6 +77,15 @@ class Query:
         resolver=reference_api.resolve_guiding_principles,
         description="The 10 guiding principles of the GCM in order (a fixed set, so a plain list).",
     )
+    un_regions: list[reference_api.Region] = strawberry.field(
+        resolver=reference_api.resolve_un_regions,
+        description="The five top-level UN M49 regions (a fixed set, so a plain list).",
+    )
+    official_languages: list[str] = strawberry.field(
+        resolver=reference_api.resolve_official_languages,
+        description="The six official UN languages as BCP 47 tags, in official order: offer "
+        "them first wherever a language is chosen.",
+    )
     community: communities_api.Community | None = strawberry.field(
         resolver=communities_api.resolve_community,
         description="A community by global ID or slug; null when missing or not visible.",

@@ -8,6 +8,7 @@ import strawberry
 
 from models.db import AnyRow
 from models.reference import UnRegion as UnRegionModel
+from models.reference import un_official_languages
 from resolvers import reference
 from resolvers.validation import country_name
 from schema.context import Info
@@ -62,6 +63,23 @@ class Country:
 
 def country(code: str | None) -> Country | None:
     return Country(code=code) if code else None
+
+
+@strawberry.type(description="A top-level region of the UN M49 standard.")
+class Region:
+    region: UnRegion = strawberry.field(description="The region, as used in filters.")  # type: ignore[valid-type]
+    m49: str = strawberry.field(description="Its M49 code, such as 002.")
+    name: str = strawberry.field(description="Its English name.")
+
+
+def resolve_un_regions() -> list[Region]:
+    return [
+        Region(region=r, m49=r.value, name=r.name.title().replace("_", " ")) for r in UnRegionModel
+    ]
+
+
+def resolve_official_languages() -> list[str]:
+    return list(un_official_languages())
 
 
 async def resolve_gcm_objectives(info: Info) -> list[GcmObjective]:
