@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -28,11 +27,17 @@ from models.db import AnyRow, AnySelect
 from models.member import Member
 from models.moderation import AuditEntry, ModerationAction
 from resolvers import policy
+from resolvers.batching import values_by_owner
 from resolvers.errors import NOT_SIGNED_IN, ErrorCode, Problem, ProblemList
 from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
 from resolvers.policy import Viewer
 from resolvers.unit_of_work import Refused, UnitOfWork, unit_of_work
-from resolvers.validation import clean_languages, clean_objectives, clean_text
+from resolvers.validation import (
+    clean_languages,
+    clean_objectives,
+    clean_text,
+    language_order_key,
+)
 from resolvers.watch import Watch
 from subscriptions.events import EventPublisher, community_stream, member_stream
 
@@ -110,29 +115,15 @@ async def role_in(
 
 
 async def objectives_by_community(sessions: Sessions, ids: Sequence[int]) -> list[list[int]]:
-    async with sessions() as session:
-        rows = await session.execute(
-            select(CommunityObjective.community_id, CommunityObjective.objective_number).where(
-                CommunityObjective.community_id.in_(ids)
-            )
-        )
-        numbers: dict[int, list[int]] = defaultdict(list)
-        for community_id, number in rows:
-            numbers[community_id].append(number)
-    return [sorted(numbers[i]) for i in ids]
+    return await values_by_owner(
+        sessions, CommunityObjective.community_id, CommunityObjective.objective_number, ids
+    )
 
 
 async def languages_by_community(sessions: Sessions, ids: Sequence[int]) -> list[list[str]]:
-    async with sessions() as session:
-        rows = await session.execute(
-            select(CommunityLanguage.community_id, CommunityLanguage.tag).where(
-                CommunityLanguage.community_id.in_(ids)
-            )
-        )
-        tags: dict[int, list[str]] = defaultdict(list)
-        for community_id, tag in rows:
-            tags[community_id].append(tag)
-    return [sorted(tags[i]) for i in ids]
+    return await values_by_owner(
+        sessions, CommunityLanguage.community_id, CommunityLanguage.tag, ids, language_order_key
+    )
 
 
 async def community_members_page(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,6 +15,7 @@ from models.member import Member, MemberExpertise, MemberLanguage, Role
 from models.organization import Organization, OrganizationKind
 from resolvers import policy
 from resolvers.auth import revoke_member_tokens
+from resolvers.batching import values_by_owner
 from resolvers.errors import NOT_SIGNED_IN, ClientError, ErrorCode, Problem, ProblemList
 from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
 from resolvers.policy import Viewer
@@ -117,27 +117,15 @@ async def members_by_ids(
 
 
 async def languages_by_member(sessions: Sessions, member_ids: Sequence[int]) -> list[list[str]]:
-    statement = select(MemberLanguage.member_id, MemberLanguage.tag).where(
-        MemberLanguage.member_id.in_(member_ids)
+    return await values_by_owner(
+        sessions, MemberLanguage.member_id, MemberLanguage.tag, member_ids, language_order_key
     )
-    async with sessions() as session:
-        rows = (await session.execute(statement)).all()
-    tags: dict[int, list[str]] = defaultdict(list)
-    for member_id, tag in rows:
-        tags[member_id].append(tag)
-    return [sorted(tags[member_id], key=language_order_key) for member_id in member_ids]
 
 
 async def expertise_by_member(sessions: Sessions, member_ids: Sequence[int]) -> list[list[int]]:
-    statement = select(MemberExpertise.member_id, MemberExpertise.objective_number).where(
-        MemberExpertise.member_id.in_(member_ids)
+    return await values_by_owner(
+        sessions, MemberExpertise.member_id, MemberExpertise.objective_number, member_ids
     )
-    async with sessions() as session:
-        rows = (await session.execute(statement)).all()
-    numbers: dict[int, list[int]] = defaultdict(list)
-    for member_id, number in rows:
-        numbers[member_id].append(number)
-    return [sorted(numbers[member_id]) for member_id in member_ids]
 
 
 async def replace_languages(session: AsyncSession, member_id: int, tags: Sequence[str]) -> None:

@@ -29,6 +29,7 @@ from models.thread import (
     ThreadTag,
 )
 from resolvers import notifications, policy
+from resolvers.batching import values_by_owner
 from resolvers.communities import role_in
 from resolvers.errors import NOT_SIGNED_IN, ErrorCode, Problem, ProblemList
 from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
@@ -168,27 +169,13 @@ async def posts_by_ids(
 
 
 async def tags_by_thread(sessions: Sessions, ids: Sequence[int]) -> list[list[str]]:
-    async with sessions() as session:
-        rows = await session.execute(
-            select(ThreadTag.thread_id, ThreadTag.tag).where(ThreadTag.thread_id.in_(ids))
-        )
-        tags: dict[int, list[str]] = defaultdict(list)
-        for thread_id, tag in rows:
-            tags[thread_id].append(tag)
-    return [sorted(tags[i]) for i in ids]
+    return await values_by_owner(sessions, ThreadTag.thread_id, ThreadTag.tag, ids)
 
 
 async def objectives_by_thread(sessions: Sessions, ids: Sequence[int]) -> list[list[int]]:
-    async with sessions() as session:
-        rows = await session.execute(
-            select(ThreadObjective.thread_id, ThreadObjective.objective_number).where(
-                ThreadObjective.thread_id.in_(ids)
-            )
-        )
-        numbers: dict[int, list[int]] = defaultdict(list)
-        for thread_id, number in rows:
-            numbers[thread_id].append(number)
-    return [sorted(numbers[i]) for i in ids]
+    return await values_by_owner(
+        sessions, ThreadObjective.thread_id, ThreadObjective.objective_number, ids
+    )
 
 
 async def participants_by_thread(sessions: Sessions, ids: Sequence[int]) -> list[list[int]]:

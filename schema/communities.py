@@ -20,7 +20,7 @@ from schema.context import Info
 from schema.enums import described_enum
 from schema.errors import INPUT, UserError, not_found, user_errors
 from schema.members import Member, load_member
-from schema.reference import GcmObjective
+from schema.reference import GcmObjective, objectives_of
 from schema.relay import (
     AFTER,
     BEFORE,
@@ -117,9 +117,9 @@ class Community(Node):
 
     @strawberry.field(description="GCM objectives the community works on.")
     async def objectives(self, info: Info) -> list[GcmObjective]:
-        numbers = await info.context.loaders.objectives_by_community.load(self.db_id)
-        rows = await info.context.loaders.objective_by_number.load_many(numbers)
-        return [GcmObjective.from_row(r) for r in rows if r is not None]
+        return await objectives_of(
+            info, await info.context.loaders.objectives_by_community.load(self.db_id)
+        )
 
     @strawberry.field(description="Languages of the community (BCP 47).")
     async def languages(self, info: Info) -> list[str]:

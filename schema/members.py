@@ -21,7 +21,7 @@ from schema.organizations import (
     load_organization,
     organization_key,
 )
-from schema.reference import Country, GcmObjective, country
+from schema.reference import Country, GcmObjective, country, objectives_of
 from schema.relay import (
     AFTER,
     BEFORE,
@@ -98,9 +98,9 @@ class Member(Node):
 
     @strawberry.field(description="GCM objectives the member has expertise in.")
     async def expertise(self, info: Info) -> list[GcmObjective]:
-        numbers = await info.context.loaders.expertise_by_member.load(self.db_id)
-        rows = await info.context.loaders.objective_by_number.load_many(numbers)
-        return [GcmObjective.from_row(row) for row in rows if row is not None]
+        return await objectives_of(
+            info, await info.context.loaders.expertise_by_member.load(self.db_id)
+        )
 
 
 @strawberry.input(description="Filters of the member directory; all given must match.")

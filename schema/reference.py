@@ -61,6 +61,12 @@ class Country:
         return country_name(self.code)
 
 
+async def objectives_of(info: Info, numbers: list[int]) -> list[GcmObjective]:
+    """The objectives with these numbers, through the operation's loader."""
+    rows = await info.context.loaders.objective_by_number.load_many(numbers)
+    return [GcmObjective.from_row(row) for row in rows if row is not None]
+
+
 def country(code: str | None) -> Country | None:
     return Country(code=code) if code else None
 

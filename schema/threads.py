@@ -18,7 +18,7 @@ from schema.context import Info
 from schema.enums import described_enum
 from schema.errors import INPUT, UserError, not_found, user_errors
 from schema.members import Member, load_member
-from schema.reference import GcmObjective
+from schema.reference import GcmObjective, objectives_of
 from schema.relay import (
     AFTER,
     BEFORE,
@@ -99,9 +99,9 @@ class Thread(Node):
 
     @strawberry.field(description="GCM objectives it is about.")
     async def objectives(self, info: Info) -> list[GcmObjective]:
-        numbers = await info.context.loaders.objectives_by_thread.load(self.db_id)
-        rows = await info.context.loaders.objective_by_number.load_many(numbers)
-        return [GcmObjective.from_row(r) for r in rows if r is not None]
+        return await objectives_of(
+            info, await info.context.loaders.objectives_by_thread.load(self.db_id)
+        )
 
     @strawberry.field(description="Members who posted in it, first contribution first (≤100).")
     async def participants(self, info: Info) -> list[Member]:
