@@ -86,7 +86,7 @@ def negotiate(accept: str | None) -> str:
     return best[1]
 
 
-def _loads_text(raw: str | bytes) -> Any:
+def loads_text(raw: str | bytes) -> Any:
     """JSON whose strings are all Unicode text, nested as deep as Python can read. JSON can
     escape half a UTF-16 pair (`"\\ud800"`), which no UTF-8 text holds: left in, it crashed
     hashing, encoding and database drivers deep in resolvers. ValueError for any of these."""
@@ -102,7 +102,7 @@ def _json_object(raw: str | None, name: str) -> dict[str, Any] | None:
     if raw is None or raw == "":
         return None
     try:
-        value = _loads_text(raw)
+        value = loads_text(raw)
     except ValueError as e:
         raise RequestError(400, f"`{name}` is not valid JSON.", "BAD_REQUEST") from e
     if value is not None and not isinstance(value, dict):
@@ -159,7 +159,7 @@ async def parse_request(request: Request, max_body_bytes: int) -> GraphQLParams:
         )
     body = await _read_body(request, max_body_bytes)
     try:
-        data = _loads_text(body)
+        data = loads_text(body)
     except ValueError as e:
         raise RequestError(400, "The request body is not valid JSON.", "BAD_REQUEST") from e
     if isinstance(data, list):

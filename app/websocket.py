@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import timedelta
 
 from broadcaster import Broadcast
@@ -16,6 +17,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from app.auth import AuthenticationFailed, token_from_connection_params, viewer_for
+from app.http import loads_text
 from app.settings import Settings
 from models.db import Database
 from models.event import StoredEvent
@@ -66,6 +68,14 @@ class GraphQLWebSocket(GraphQL[Context, None]):
         watcher = self._session_watchers.pop(id(scope), None)
         if watcher is not None:
             await stop_task(watcher)
+
+    def decode_json(self, data: str | bytes) -> object:
+        """Socket messages are held to the rules of HTTP bodies (no lone surrogates, bounded
+        nesting); strawberry closes the socket on a message that breaks them (4400)."""
+        try:
+            return loads_text(data)
+        except ValueError as e:
+            raise json.JSONDecodeError(str(e), str(data)[:100], 0) from e
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket

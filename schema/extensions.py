@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from graphql import GraphQLError, GraphQLSyntaxError, NoSchemaIntrospectionCustomRule, validate
+from strawberry.exceptions import MissingQueryError
 from strawberry.extensions import ParserCache, SchemaExtension
 from strawberry.types import StreamExecutionResult
 
@@ -62,13 +63,13 @@ class IntrospectionPolicy(SchemaExtension):
             ctx.schema._schema, ctx.graphql_document, [NoSchemaIntrospectionCustomRule]
         )
         if errors:
+            # One error for the document, pointing at every introspection field in it.
             ctx.pre_execution_errors = [
                 GraphQLError(
                     "Introspection is available in development and to moderators and admins.",
-                    nodes=e.nodes,
+                    nodes=[node for e in errors for node in e.nodes or ()],
                     extensions={"code": "INTROSPECTION_DISABLED"},
                 )
-                for e in errors
             ]
 
 
@@ -79,6 +80,8 @@ def classify(error: GraphQLError) -> tuple[str, bool]:
         return original.code, False
     if isinstance(error, GraphQLSyntaxError):
         return "GRAPHQL_PARSE_FAILED", False
+    if isinstance(original, MissingQueryError):
+        return "BAD_REQUEST", False
     if error.path is None and (original is None or isinstance(original, GraphQLError)):
         # Validation, and variable values that do not coerce (graphql-core keeps its coercion
         # error as the original): a wrong value fails alike as a literal or as a variable.

@@ -356,3 +356,27 @@ async def test_internal_errors_over_the_socket_are_masked_in_production(
             "extensions": {"code": "INTERNAL_SERVER_ERROR"},
         }
     ]
+
+
+async def test_an_empty_query_over_the_socket_is_a_client_error_even_in_production(
+    database_url, db: Database
+):
+    app = create_app(make_settings(database_url, env="production"), db)
+    async with socket(app) as ws:
+        await init(ws)
+        await send(ws, subscribe("1", ""))
+        answer = await receive(ws)
+    assert answer["type"] in ("error", "next")
+    errors = answer["payload"] if answer["type"] == "error" else answer["payload"]["errors"]
+    assert errors[0]["extensions"]["code"] == "BAD_REQUEST"
+    assert errors[0]["message"] != "Internal server error."
+
+
+async def test_a_message_with_a_lone_surrogate_closes_the_socket_as_invalid(app):
+    async with socket(app) as ws:
+        await init(ws)
+        await ws.send_text(
+            '{"id": "1", "type": "subscribe", "payload": {"query": "{ viewer { id } }",'
+            ' "variables": {"x": "\\ud800"}}}'
+        )
+        assert await close_code(ws) == 4400
