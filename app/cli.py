@@ -58,6 +58,9 @@ def serve(
         reload=reload,
         proxy_headers=True,
         log_level="info",
+        # Live messages are small JSON sent to many sockets: per-message compression would
+        # keep a zlib state per socket and compress every copy again.
+        ws_per_message_deflate=settings.ws_per_message_deflate,
     )
 
 

@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     statement_timeout_ms: int = Field(default=5_000, ge=100)
     ws_connection_init_timeout_seconds: float = Field(default=10.0, gt=0)
     ws_max_subscriptions: int = Field(default=20, ge=1)
+    ws_per_message_deflate: bool = False
     # How long the event log keeps events; a cursor older than that gets ResyncRequired.
     event_retention_days: int = Field(default=30, ge=1)
 
