@@ -54,7 +54,9 @@ def create_app(
     database = db or create_database(
         settings.database_url, statement_timeout_ms=settings.statement_timeout_ms
     )
-    hub_broadcast = broadcast or create_broadcast(settings.broadcast_url)
+    hub_broadcast = broadcast or create_broadcast(
+        settings.broadcast_url, namespace=settings.broadcast_namespace
+    )
     schema = make_schema(_limits(settings))
 
     async def livez(_: Request) -> Response:

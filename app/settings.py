@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 from resolvers.auth import AuthConfig
 
@@ -45,6 +47,9 @@ class Settings(BaseSettings):
     ws_per_message_deflate: bool = False
     # How long the event log keeps events; a cursor older than that gets ResyncRequired.
     event_retention_days: int = Field(default=30, ge=1)
+    broadcast_namespace_override: str | None = Field(
+        default=None, validation_alias="HUB_BROADCAST_NAMESPACE"
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -74,6 +79,15 @@ class Settings(BaseSettings):
         if problems:
             raise ValueError("refusing to start in production: " + "; ".join(problems))
         return self
+
+    @property
+    def broadcast_namespace(self) -> str:
+        """Channel prefix at the broker: one per database, so that deployments (and test runs)
+        sharing a Redis never mix their streams. HUB_BROADCAST_NAMESPACE overrides it."""
+        if self.broadcast_namespace_override is not None:
+            return self.broadcast_namespace_override
+        database = make_url(self.database_url).render_as_string(hide_password=True)
+        return "hub:" + hashlib.sha256(database.encode()).hexdigest()[:10] + ":"
 
     @property
     def is_development(self) -> bool:

@@ -16,7 +16,7 @@ import base64
 import hashlib
 import hmac
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -67,9 +67,14 @@ def global_id(type_name: str, key: int) -> str:
     return base64.urlsafe_b64encode(f"{type_name}:{key}".encode()).decode()
 
 
-def cursor(name: str, key: int) -> str:
-    raw = json.dumps(["members", name, key], separators=(",", ":")).encode()
+def cursor_for(listing: str, *values: str | int) -> str:
+    """`resolvers.pagination.encode_cursor`: the listing's name and the row's sort key."""
+    raw = json.dumps([listing, *values], separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def cursor(name: str, key: int) -> str:
+    return cursor_for("members", name, key)
 
 
 def page_statement(signed_in: bool) -> AnySelect:
@@ -172,10 +177,15 @@ async def livez(_: Request) -> Response:
     return JSONResponse({"status": "alive"})
 
 
-def create_app() -> Starlette:
+Endpoint = Callable[[Request], Awaitable[Response]]
+Endpoints = Callable[[Settings, Database], Endpoint]
+
+
+def floor_app(endpoint_for: Endpoints) -> Starlette:
+    """A Starlette app answering `POST /graphql` with `endpoint_for(settings, db)`, with the
+    hub's engine settings, middleware and /livez: only the GraphQL layer differs."""
     settings = Settings()
     db = create_database(settings.database_url, statement_timeout_ms=settings.statement_timeout_ms)
-    floor = Floor(settings, db)
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -186,7 +196,7 @@ def create_app() -> Starlette:
 
     return Starlette(
         routes=[
-            Route("/graphql", floor.members_page, methods=["POST"]),
+            Route("/graphql", endpoint_for(settings, db), methods=["POST"]),
             Route("/livez", livez, methods=["GET"]),
         ],
         # The hub's middleware stack, so that only the GraphQL layer differs.
@@ -203,13 +213,17 @@ def create_app() -> Starlette:
     )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+def create_app() -> Starlette:
+    return floor_app(lambda settings, db: Floor(settings, db).members_page)
+
+
+def serve(factory: str, description: str | None) -> None:
+    """`python bench/<floor>.py --port N`: uvicorn with the options of `hub serve --workers 1`."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
-    # The uvicorn options of `hub serve --workers 1`.
     uvicorn.run(
-        "floor:create_app",
+        factory,
         factory=True,
         host="127.0.0.1",
         port=args.port,
@@ -220,4 +234,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    serve("floor:create_app", __doc__.splitlines()[0] if __doc__ else None)

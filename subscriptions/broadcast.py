@@ -47,11 +47,15 @@ class HubBroadcast(Broadcast):
         *,
         backend: BroadcastBackend | None = None,
         queue_size: int = 1000,
+        namespace: str = "",
     ) -> None:
         if queue_size < 1:
             raise ValueError(f"queue_size must be at least 1, not {queue_size}")
         super().__init__(url, backend=backend)
         self._queue_size = queue_size
+        # Prefixed to every channel at the broker, so deployments (or test runs) sharing one
+        # Redis never hear each other's `thread:1`; subscribers see channels without it.
+        self._namespace = namespace
         self._channel_locks = _ChannelLocks()
         # Channels the backend is subscribed to; changed only under the channel's lock, so
         # backend.subscribe and backend.unsubscribe alternate, once each, per channel.
@@ -88,7 +92,7 @@ class HubBroadcast(Broadcast):
     async def _subscribe_backend(self, channel: str) -> None:
         async with self._channel_locks.hold(channel):
             if channel not in self._backend_channels:
-                await self._backend.subscribe(channel)
+                await self._backend.subscribe(self._namespace + channel)
                 self._backend_channels.add(channel)
 
     async def _unsubscribe_backend_if_unused(self, channel: str) -> None:
@@ -100,7 +104,7 @@ class HubBroadcast(Broadcast):
                 return
             self._backend_channels.discard(channel)
             try:
-                await self._backend.unsubscribe(channel)
+                await self._backend.unsubscribe(self._namespace + channel)
             except Exception:
                 # The subscriber is leaving anyway; a stale backend subscription only costs
                 # events that _fan_out drops for want of subscribers.
@@ -126,8 +130,16 @@ class HubBroadcast(Broadcast):
                 delays = None
                 self._fan_out(event)
 
+    async def publish(self, channel: str, message: str) -> None:
+        await self._backend.publish(self._namespace + channel, message)
+
     def _fan_out(self, event: Event) -> None:
-        for queue in self._subscribers.get(event.channel, ()):
+        if not event.channel.startswith(self._namespace):
+            return  # another namespace's channel (it cannot be subscribed here)
+        channel = event.channel[len(self._namespace) :]
+        if channel != event.channel:
+            event = Event(channel, event.message)
+        for queue in self._subscribers.get(channel, ()):
             self._offer(queue, event)
 
     def _offer(self, queue: Queue, event: Event) -> None:
@@ -170,10 +182,10 @@ class _ChannelLocks:
                 del self._users[channel], self._locks[channel]
 
 
-def create_broadcast(url: str, *, queue_size: int = 1000) -> HubBroadcast:
+def create_broadcast(url: str, *, queue_size: int = 1000, namespace: str = "") -> HubBroadcast:
     """The broadcast named by `url`: memory:// (one process), redis:// or rediss://, or
     postgres:// / postgresql:// / postgresql+asyncpg:// (LISTEN/NOTIFY)."""
-    return HubBroadcast(url, queue_size=queue_size)
+    return HubBroadcast(url, queue_size=queue_size, namespace=namespace)
 
 
 def _backend_for(url: str) -> BroadcastBackend:

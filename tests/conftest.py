@@ -103,8 +103,9 @@ def statements(db: Database) -> Iterator[StatementCounter]:
 
 
 @pytest.fixture
-async def broadcast() -> AsyncIterator[HubBroadcast]:
-    hub = create_broadcast(broadcast_url_for_tests())
+async def broadcast(database_url: str) -> AsyncIterator[HubBroadcast]:
+    namespace = make_settings(database_url).broadcast_namespace
+    hub = create_broadcast(broadcast_url_for_tests(), namespace=namespace)
     await hub.connect()
     yield hub
     await hub.disconnect()

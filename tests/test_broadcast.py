@@ -478,3 +478,16 @@ async def test_postgres_refuses_what_notify_cannot_carry_before_connecting() -> 
         await backend.subscribe("")
     with pytest.raises(TypeError, match="str"):
         await backend.publish("thread:1", b"bytes")
+
+
+async def test_namespaces_sharing_one_redis_never_hear_each_other(
+    private_redis: PrivateRedis,
+) -> None:
+    ours = HubBroadcast(backend=RedisBackend(private_redis.url), namespace="hub:a:")
+    theirs = HubBroadcast(backend=RedisBackend(private_redis.url), namespace="hub:b:")
+    async with connected(ours), connected(theirs), ours.subscribe("thread:1") as subscriber:
+        await theirs.publish("thread:1", "not for us")
+        await ours.publish("thread:1", "for us")
+        async with asyncio.timeout(WAIT):
+            event = await subscriber.get()
+    assert (event.channel, event.message) == ("thread:1", "for us")
