@@ -137,7 +137,9 @@ class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
             if compute:
                 await self._compute(key, future, serially)
             try:
-                result: ExecutionResult = await asyncio.shield(future)
+                result: ExecutionResult = (
+                    future.result() if future.done() else await asyncio.shield(future)
+                )
             except asyncio.CancelledError:
                 if future.cancelled() and not _being_cancelled():
                     continue  # the subscriber computing it went away: compute it here

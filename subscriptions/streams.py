@@ -6,6 +6,7 @@ the schema asks the policy before the stream starts and again for every event.""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -41,6 +42,17 @@ async def _replay(
             return
 
 
+async def _retained_from(sessions: async_sessionmaker[AsyncSession], stream: str) -> int:
+    async with sessions() as session:
+        return (await stream_position(session, stream))[1]
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed(message: str) -> StoredEvent:
+    """One broker message reaches every subscriber of its stream: parse it once for all."""
+    return StoredEvent.from_json(message)
+
+
 async def follow(
     sessions: async_sessionmaker[AsyncSession],
     broadcast: Broadcast,
@@ -50,8 +62,7 @@ async def follow(
     """Events of `stream` after `after_seq`: from the log, then live; nothing lost, nothing twice."""
     # Subscribe before reading the log: whatever commits meanwhile arrives live or in the replay.
     async with broadcast.subscribe(stream) as subscriber:
-        async with sessions() as session:
-            _, retained_from = await stream_position(session, stream)
+        retained_from = await _retained_from(sessions, stream)
         if after_seq + 1 < retained_from:
             yield ResyncRequired(stream, retained_from)
             return
@@ -64,7 +75,7 @@ async def follow(
                 message = (await subscriber.get()).message
             except Unsubscribed:
                 return
-            live = None if message == GAP else StoredEvent.from_json(message)
+            live = None if message == GAP else _parsed(message)
             if live is not None and live.seq <= last:
                 continue  # already replayed
             if live is not None and live.seq == last + 1:
