@@ -6,6 +6,7 @@ Used by `members_page.py`, `thread_page.py` and `fanout.py`; never imported by t
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import os
@@ -386,6 +387,29 @@ class LoadPlan:
     duration: int
     warmup: int
     rounds: int
+
+    def budget_seconds(self, setup_seconds: int = 300) -> int:
+        """Upper bound of a two-server run (setup, warm-ups, rounds), enforced by SIGALRM."""
+        per_run = 30
+        return (
+            setup_seconds
+            + 2 * (self.warmup + per_run)
+            + 2 * self.rounds * (self.duration + per_run)
+        )
+
+
+def add_load_arguments(parser: argparse.ArgumentParser) -> None:
+    """The wrk load options every two-server benchmark takes."""
+    parser.add_argument("--connections", type=int, default=10, help="wrk connections")
+    parser.add_argument("--duration", type=int, default=15, help="seconds per measured run")
+    parser.add_argument("--warmup", type=int, default=5, help="seconds of warm-up per server")
+    parser.add_argument("--rounds", type=int, default=2, help="measured runs per server")
+
+
+def load_plan(parser: argparse.ArgumentParser, args: argparse.Namespace) -> LoadPlan:
+    if min(args.connections, args.duration, args.rounds) < 1 or args.warmup < 0:
+        parser.error("--connections, --duration and --rounds must be positive")
+    return LoadPlan(args.connections, args.duration, args.warmup, args.rounds)
 
 
 def run_wrk(

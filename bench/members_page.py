@@ -27,6 +27,7 @@ from harness import (
     BenchError,
     LoadPlan,
     Server,
+    add_load_arguments,
     bench_settings,
     check_admin_url,
     comparison_report,
@@ -34,6 +35,7 @@ from harness import (
     fetch,
     hub_argv,
     issue_tokens,
+    load_plan,
     measure,
     print_load,
     run_with_database,
@@ -65,34 +67,15 @@ Viewer = Literal["anonymous", "member"]
 @dataclass(frozen=True)
 class Options:
     members: int
-    connections: int
-    duration: int
-    warmup: int
-    rounds: int
+    plan: LoadPlan
     viewer: Viewer
     admin_url: str
-
-    @property
-    def plan(self) -> LoadPlan:
-        return LoadPlan(self.connections, self.duration, self.warmup, self.rounds)
-
-    def budget_seconds(self) -> int:
-        """Upper bound of the whole run, enforced by SIGALRM."""
-        per_run = 30
-        return (
-            SETUP_SECONDS
-            + 2 * (self.warmup + per_run)
-            + 2 * self.rounds * (self.duration + per_run)
-        )
 
 
 def parse_args(argv: list[str] | None = None) -> Options:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--members", type=int, default=1_000, help="demo members to seed")
-    parser.add_argument("--connections", type=int, default=10, help="wrk connections")
-    parser.add_argument("--duration", type=int, default=15, help="seconds per measured run")
-    parser.add_argument("--warmup", type=int, default=5, help="seconds of warm-up per server")
-    parser.add_argument("--rounds", type=int, default=2, help="measured runs per server")
+    add_load_arguments(parser)
     parser.add_argument(
         "--viewer",
         choices=["anonymous", "member"],
@@ -103,14 +86,11 @@ def parse_args(argv: list[str] | None = None) -> Options:
     args = parser.parse_args(argv)
     if problem := check_admin_url(args.admin_url):
         parser.error(problem)
-    if min(args.members, args.connections, args.duration, args.rounds) < 1 or args.warmup < 0:
-        parser.error("--members, --connections, --duration and --rounds must be positive")
+    if args.members < 1:
+        parser.error("--members must be positive")
     return Options(
         members=args.members,
-        connections=args.connections,
-        duration=args.duration,
-        warmup=args.warmup,
-        rounds=args.rounds,
+        plan=load_plan(parser, args),
         viewer=args.viewer,
         admin_url=args.admin_url,
     )
@@ -163,8 +143,8 @@ def benchmark(options: Options, workdir: Path, database: str, servers: list[Serv
     }
     print(f"results: {save_results(f'members_page-{options.viewer}', document)}")
     title = (
-        f"members(first: 50), viewer {options.viewer}, {options.connections} connections, "
-        f"{options.rounds} x {options.duration} s each"
+        f"members(first: 50), viewer {options.viewer}, {options.plan.connections} connections, "
+        f"{options.plan.rounds} x {options.plan.duration} s each"
     )
     return comparison_report(
         title, summarize(servers[0].runs), summarize(servers[1].runs), TARGET_RATIO
@@ -177,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         print("wrk is required: apt-get install -y wrk", file=sys.stderr)
         return 2
     return run_with_database(
-        options.admin_url, options.budget_seconds(), partial(benchmark, options)
+        options.admin_url, options.plan.budget_seconds(SETUP_SECONDS), partial(benchmark, options)
     )
 
 

@@ -30,6 +30,7 @@ from harness import (
     BenchError,
     LoadPlan,
     Server,
+    add_load_arguments,
     bench_settings,
     check_admin_url,
     comparison_report,
@@ -37,6 +38,7 @@ from harness import (
     fetch,
     hub_argv,
     issue_tokens,
+    load_plan,
     measure,
     print_load,
     run_with_database,
@@ -70,25 +72,9 @@ class Options:
     posts: int
     members: int
     community_members: int
-    connections: int
-    duration: int
-    warmup: int
-    rounds: int
+    plan: LoadPlan
     viewer: Viewer
     admin_url: str
-
-    @property
-    def plan(self) -> LoadPlan:
-        return LoadPlan(self.connections, self.duration, self.warmup, self.rounds)
-
-    def budget_seconds(self) -> int:
-        """Upper bound of the whole run, enforced by SIGALRM."""
-        per_run = 30
-        return (
-            SETUP_SECONDS
-            + 2 * (self.warmup + per_run)
-            + 2 * self.rounds * (self.duration + per_run)
-        )
 
 
 def parse_args(argv: list[str] | None = None) -> Options:
@@ -98,10 +84,7 @@ def parse_args(argv: list[str] | None = None) -> Options:
     parser.add_argument(
         "--community-members", type=int, default=100, help="members of the community (authors)"
     )
-    parser.add_argument("--connections", type=int, default=10, help="wrk connections")
-    parser.add_argument("--duration", type=int, default=15, help="seconds per measured run")
-    parser.add_argument("--warmup", type=int, default=5, help="seconds of warm-up per server")
-    parser.add_argument("--rounds", type=int, default=2, help="measured runs per server")
+    add_load_arguments(parser)
     parser.add_argument(
         "--viewer",
         choices=["anonymous", "member"],
@@ -114,18 +97,13 @@ def parse_args(argv: list[str] | None = None) -> Options:
         parser.error(problem)
     if args.posts <= PAGE_SIZE:
         parser.error(f"--posts must exceed {PAGE_SIZE}: the page must be full, with more after")
-    if min(args.connections, args.duration, args.rounds) < 1 or args.warmup < 0:
-        parser.error("--connections, --duration and --rounds must be positive")
     if not 2 <= args.community_members <= args.members // 2:
         parser.error("--community-members must be between 2 and half of --members")
     return Options(
         posts=args.posts,
         members=args.members,
         community_members=args.community_members,
-        connections=args.connections,
-        duration=args.duration,
-        warmup=args.warmup,
-        rounds=args.rounds,
+        plan=load_plan(parser, args),
         viewer=args.viewer,
         admin_url=args.admin_url,
     )
@@ -200,7 +178,7 @@ def benchmark(options: Options, workdir: Path, database: str, servers: list[Serv
     print(f"results: {save_results(f'thread_page-{options.viewer}', document)}")
     title = (
         f"thread + posts(first: 50) with authors and reactions, viewer {options.viewer}, "
-        f"{options.connections} connections, {options.rounds} x {options.duration} s each"
+        f"{options.plan.connections} connections, {options.plan.rounds} x {options.plan.duration} s each"
     )
     return comparison_report(
         title, summarize(servers[0].runs), summarize(servers[1].runs), TARGET_RATIO
@@ -213,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
         print("wrk is required: apt-get install -y wrk", file=sys.stderr)
         return 2
     return run_with_database(
-        options.admin_url, options.budget_seconds(), partial(benchmark, options)
+        options.admin_url, options.plan.budget_seconds(SETUP_SECONDS), partial(benchmark, options)
     )
 
 
