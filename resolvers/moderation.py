@@ -14,7 +14,7 @@ from models.moderation import AuditEntry, Flag, ModerationAction
 from models.notification import NotificationKind
 from models.thread import Post, Thread
 from resolvers import notifications, policy
-from resolvers.communities import role_in
+from resolvers.communities import NOT_A_MODERATOR, role_in
 from resolvers.errors import NOT_SIGNED_IN, ErrorCode, Problem, ProblemList
 from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
 from resolvers.policy import Viewer
@@ -26,9 +26,6 @@ from subscriptions.events import EventPublisher, community_stream, thread_stream
 Sessions = async_sessionmaker[AsyncSession]
 
 FLAG_ORDER = Keyset("flags", (Flag.id,))
-NOT_A_MODERATOR = Problem(
-    None, "Only moderators of this community may do this.", ErrorCode.NOT_ALLOWED
-)
 
 
 _THREAD_CHANGES: dict[ModerationAction, tuple[str, Any, str]] = {
