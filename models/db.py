@@ -26,6 +26,8 @@ from models import (  # noqa: F401
     notification,
     organization,
     reference,
+    search,
+    support,
     thread,
 )
 from models.base import Base

@@ -49,3 +49,19 @@ def gcm_reference() -> dict[str, Any]:
 
 def un_official_languages() -> tuple[str, ...]:
     return tuple(gcm_reference()["un_official_languages"])
+
+
+@cache
+def _region_by_country() -> dict[str, UnRegion]:
+    text = resources.files("models").joinpath("reference/m49_regions.json").read_text("utf-8")
+    data: dict[str, Any] = json.loads(text)
+    return {code: UnRegion(m49) for m49, codes in data.items() if m49 != "source" for code in codes}
+
+
+def region_of_country(code: str) -> UnRegion | None:
+    """The top-level M49 region of an ISO 3166-1 alpha-2 country code (None for Antarctica)."""
+    return _region_by_country().get(code.upper())
+
+
+def countries_in_region(region: UnRegion) -> list[str]:
+    return sorted(code for code, r in _region_by_country().items() if r is region)
