@@ -22,6 +22,8 @@ class ErrorCode(enum.Enum):
     LOCKED = "LOCKED"
     CLOSED = "CLOSED"
     EDIT_CONFLICT = "EDIT_CONFLICT"
+    # Support requests
+    INVALID_TRANSITION = "INVALID_TRANSITION"
 
 
 @dataclass(frozen=True)

@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, exists, or_, select, true
+from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
 
 from models.base import utcnow
 from models.community import Community, CommunityMember, CommunityRole, CommunityVisibility
 from models.member import Member, Role
+from models.organization import OrganizationKind
+from models.support import ProposalStatus, SupportProposal, SupportRequest
 from models.thread import Post, Thread
 
 STAFF_ROLES = frozenset({Role.MODERATOR, Role.ADMIN})
@@ -137,4 +139,45 @@ def may_edit_post(viewer: Viewer, author_id: int | None) -> bool:
 
 
 def may_create_communities(viewer: Viewer) -> bool:
+    return viewer.is_staff
+
+
+# --- Support requests (governments ask, the network responds) --------------------------------
+
+
+def visible_support_requests(viewer: Viewer) -> ColumnElement[bool]:
+    """Private to the requester's organisation (the government it speaks for), its focal point,
+    the experts proposed for it who have not declined, and moderators."""
+    if viewer.is_staff:
+        return true()
+    if viewer.member_id is None:
+        return false()
+    conditions = [
+        SupportRequest.requester_id == viewer.member_id,
+        SupportRequest.focal_point_id == viewer.member_id,
+        exists()
+        .where(
+            SupportProposal.request_id == SupportRequest.id,
+            SupportProposal.expert_id == viewer.member_id,
+            SupportProposal.status != ProposalStatus.DECLINED,
+        )
+        .correlate(SupportRequest),
+    ]
+    if viewer.organization_id is not None:
+        conditions.append(SupportRequest.organization_id == viewer.organization_id)
+    return or_(*conditions)
+
+
+def may_submit_support_request(viewer: Viewer, organization_kind: OrganizationKind | None) -> bool:
+    """Government members ask for support (the organisation kind is GOVERNMENT)."""
+    return viewer.is_signed_in and organization_kind is OrganizationKind.GOVERNMENT
+
+
+def may_manage_support_request(viewer: Viewer, focal_point_id: int | None) -> bool:
+    """Network focal points (moderators) take requests; once taken, the focal point (and any
+    moderator or admin) moves it on."""
+    return viewer.is_staff or (viewer.member_id is not None and viewer.member_id == focal_point_id)
+
+
+def may_see_expert_suggestions(viewer: Viewer) -> bool:
     return viewer.is_staff

@@ -29,6 +29,7 @@ from schema import nodes as nodes_api
 from schema import notifications as notifications_api
 from schema import organizations as organizations_api
 from schema import reference as reference_api
+from schema import support as support_api
 from schema import threads as threads_api
 from schema.context import Context
 from schema.extensions import ErrorCodes, IntrospectionPolicy, ReportingParserCache
@@ -125,6 +126,21 @@ class Query:
     unread_notification_count: int = strawberry.field(
         resolver=notifications_api.resolve_unread_notification_count,
         description="How many of your notifications are unread (0 when not signed in).",
+    )
+    # --- support requests
+    support_request: support_api.SupportRequest | None = strawberry.field(
+        resolver=support_api.resolve_support_request,
+        description="A support request by global ID; null when missing or not yours to see "
+        "(requesting organisation, focal point, proposed experts, moderators).",
+    )
+    support_requests: Connection[support_api.SupportRequest] = strawberry.field(
+        resolver=support_api.resolve_support_requests,
+        description="Support requests you may see, newest first.",
+    )
+    suggested_experts: list[support_api.ExpertMatch] | None = strawberry.field(
+        resolver=support_api.resolve_suggested_experts,
+        description="Moderators (focal points): opted-in experts ranked for a support request, "
+        "best first, each with why; null for others or when the request is not visible.",
     )
 
 
@@ -234,6 +250,32 @@ class Mutation:
         resolver=notifications_api.mark_notifications_read,
         description="Mark some or all of your notifications read.",
     )
+    # --- support requests
+    submit_support_request: support_api.SupportRequestPayload = strawberry.mutation(
+        resolver=support_api.submit_support_request,
+        description="Members of a government (organisation kind GOVERNMENT): ask for support.",
+    )
+    triage_support_request: support_api.SupportRequestPayload = strawberry.mutation(
+        resolver=support_api.triage_support_request,
+        description="Moderators: take a SUBMITTED request as its focal point (→ TRIAGED).",
+    )
+    propose_expert: support_api.SupportRequestPayload = strawberry.mutation(
+        resolver=support_api.propose_expert,
+        description="The focal point (or a moderator): propose an opted-in expert.",
+    )
+    respond_to_expert_proposal: support_api.SupportRequestPayload = strawberry.mutation(
+        resolver=support_api.respond_to_expert_proposal,
+        description="A proposed expert: accept (the first acceptance → MATCHED) or decline.",
+    )
+    change_support_request_status: support_api.SupportRequestPayload = strawberry.mutation(
+        resolver=support_api.change_support_request_status,
+        description="The focal point (or a moderator): start, complete or decline (with a "
+        "reason); other steps answer INVALID_TRANSITION.",
+    )
+    post_support_message: support_api.SupportMessagePayload = strawberry.mutation(
+        resolver=support_api.post_support_message,
+        description="Write in a support request's private thread (anyone who sees the request).",
+    )
 
 
 @strawberry.type(description="Live updates over WebSocket (graphql-transport-ws).")
@@ -254,6 +296,13 @@ class Subscription:
         strawberry.subscription(
             resolver=events_api.notification_received,
             description="Your new notifications, resumable like `threadEvents`.",
+        )
+    )
+    support_request_events: AsyncGenerator[support_api.SupportRequestEventMessage, None] = (
+        strawberry.subscription(
+            resolver=support_api.support_request_events,
+            description="A support request's changes and messages, resumable like "
+            "`threadEvents`. Ends when you may no longer see the request.",
         )
     )
 

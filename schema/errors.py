@@ -26,6 +26,8 @@ UserErrorCode = described_enum(
         "LOCKED": "The thread is locked: only moderators post in it.",
         "CLOSED": "The community's consultation has ended: posting is closed.",
         "EDIT_CONFLICT": "Someone edited first: reload, then edit the current version.",
+        "INVALID_TRANSITION": "The object's workflow does not allow this step from its current "
+        "status (for example completing a support request that has not started).",
     },
     name="UserErrorCode",
 )

@@ -17,6 +17,7 @@ from resolvers import (
     organizations,
     positions,
     reference,
+    support,
     threads,
 )
 from resolvers.policy import Viewer
@@ -118,3 +119,33 @@ class Loaders:
     @cached_property
     def notification_by_id(self) -> DataLoader[int, AnyRow | None]:
         return DataLoader(partial(notifications.notifications_by_ids, self._sessions, self._viewer))
+
+    # --- support requests
+
+    @cached_property
+    def support_request_by_id(self) -> DataLoader[int, AnyRow | None]:
+        return DataLoader(partial(support.support_requests_by_ids, self._sessions, self._viewer))
+
+    @cached_property
+    def objectives_by_support_request(self) -> DataLoader[int, list[int]]:
+        return DataLoader(partial(support.objectives_by_request, self._sessions))
+
+    @cached_property
+    def countries_by_support_request(self) -> DataLoader[int, list[str]]:
+        return DataLoader(partial(support.countries_by_request, self._sessions))
+
+    @cached_property
+    def languages_by_support_request(self) -> DataLoader[int, list[str]]:
+        return DataLoader(partial(support.languages_by_request, self._sessions))
+
+    @cached_property
+    def proposals_by_support_request(self) -> DataLoader[int, list[AnyRow]]:
+        return DataLoader(partial(support.proposals_by_request, self._sessions))
+
+    @cached_property
+    def support_message_by_id(self) -> DataLoader[int, AnyRow | None]:
+        return DataLoader(partial(support.messages_by_ids, self._sessions, self._viewer))
+
+    @cached_property
+    def support_timeline_entry_by_id(self) -> DataLoader[int, AnyRow | None]:
+        return DataLoader(partial(support.timeline_entries_by_ids, self._sessions, self._viewer))

@@ -14,6 +14,7 @@ from schema.members import load_member
 from schema.organizations import load_organization
 from schema.reference import GcmObjective
 from schema.relay import Node, check_node_count, decode_id, int_key
+from schema.support import load_support_message, load_support_request
 from schema.threads import load_post, load_thread
 
 
@@ -30,6 +31,8 @@ NODE_LOADERS: dict[str, Callable[[Info, int], Awaitable[Node | None]]] = {
     "Community": load_community,
     "Thread": load_thread,
     "Post": load_post,
+    "SupportRequest": load_support_request,
+    "SupportMessage": load_support_message,
 }
 
 

@@ -1,0 +1,629 @@
+"""Support requests: governments ask, a focal point takes the request, experts are proposed and
+answer, the work runs to completion (or is declined); a timeline and a private message thread."""
+
+from __future__ import annotations
+
+import enum
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from models.base import utcnow
+from models.db import AnyRow, AnySelect
+from models.member import Member
+from models.notification import NotificationKind
+from models.organization import Organization
+from models.support import (
+    ProposalStatus,
+    SupportCategory,
+    SupportMessage,
+    SupportProposal,
+    SupportRequest,
+    SupportRequestCountry,
+    SupportRequestLanguage,
+    SupportRequestObjective,
+    SupportStatus,
+    SupportTimelineEntry,
+    SupportUrgency,
+)
+from resolvers import notifications, policy
+from resolvers.batching import values_by_owner
+from resolvers.errors import NOT_SIGNED_IN, ErrorCode, Problem, ProblemList
+from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
+from resolvers.policy import Viewer
+from resolvers.unit_of_work import Refused, UnitOfWork, unit_of_work
+from resolvers.validation import (
+    clean_country,
+    clean_languages,
+    clean_objectives,
+    clean_text,
+    language_order_key,
+)
+from resolvers.watch import Watch
+from subscriptions.events import EventPublisher
+
+Sessions = async_sessionmaker[AsyncSession]
+
+MAX_DESCRIPTION = 20_000
+MAX_MESSAGE = 10_000
+MAX_COUNTRIES = 20
+
+
+def support_stream(request_id: int) -> str:
+    return f"support:{request_id}"
+
+
+class SupportChange(enum.Enum):
+    """What happened to a request: its timeline entries and its live events."""
+
+    SUBMITTED = "SUBMITTED"
+    TRIAGED = "TRIAGED"
+    EXPERT_PROPOSED = "EXPERT_PROPOSED"
+    EXPERT_ACCEPTED = "EXPERT_ACCEPTED"
+    EXPERT_DECLINED = "EXPERT_DECLINED"
+    MATCHED = "MATCHED"
+    STARTED = "STARTED"
+    COMPLETED = "COMPLETED"
+    DECLINED = "DECLINED"
+
+
+# Live events of a request's stream: the timeline's changes and its messages.
+MESSAGE_POSTED = "MESSAGE_POSTED"
+
+# The workflow: from each status, where it may go next (COMPLETED and DECLINED are final).
+NEXT_STATUSES: dict[SupportStatus, frozenset[SupportStatus]] = {
+    SupportStatus.SUBMITTED: frozenset({SupportStatus.TRIAGED, SupportStatus.DECLINED}),
+    SupportStatus.TRIAGED: frozenset({SupportStatus.MATCHED, SupportStatus.DECLINED}),
+    SupportStatus.MATCHED: frozenset({SupportStatus.IN_PROGRESS, SupportStatus.DECLINED}),
+    SupportStatus.IN_PROGRESS: frozenset({SupportStatus.COMPLETED, SupportStatus.DECLINED}),
+    SupportStatus.COMPLETED: frozenset(),
+    SupportStatus.DECLINED: frozenset(),
+}
+# Experts are proposed and answer while the request is being matched or worked on.
+PROPOSING_STATUSES = frozenset(
+    {SupportStatus.TRIAGED, SupportStatus.MATCHED, SupportStatus.IN_PROGRESS}
+)
+STATUS_CHANGES = {
+    SupportStatus.TRIAGED: SupportChange.TRIAGED,
+    SupportStatus.MATCHED: SupportChange.MATCHED,
+    SupportStatus.IN_PROGRESS: SupportChange.STARTED,
+    SupportStatus.COMPLETED: SupportChange.COMPLETED,
+    SupportStatus.DECLINED: SupportChange.DECLINED,
+}
+
+REQUEST_COLUMNS = (
+    SupportRequest.id,
+    SupportRequest.requester_id,
+    SupportRequest.organization_id,
+    SupportRequest.focal_point_id,
+    SupportRequest.title,
+    SupportRequest.description,
+    SupportRequest.category,
+    SupportRequest.urgency,
+    SupportRequest.desired_timeframe,
+    SupportRequest.status,
+    SupportRequest.decline_reason,
+    SupportRequest.created_at,
+    SupportRequest.updated_at,
+)
+TIMELINE_COLUMNS = (
+    SupportTimelineEntry.id,
+    SupportTimelineEntry.request_id,
+    SupportTimelineEntry.kind,
+    SupportTimelineEntry.status,
+    SupportTimelineEntry.actor_id,
+    SupportTimelineEntry.expert_id,
+    SupportTimelineEntry.note,
+    SupportTimelineEntry.created_at,
+)
+MESSAGE_COLUMNS = (
+    SupportMessage.id,
+    SupportMessage.request_id,
+    SupportMessage.author_id,
+    SupportMessage.body,
+    SupportMessage.created_at,
+)
+NEWEST_FIRST = Keyset(
+    "support_requests", (SupportRequest.created_at, SupportRequest.id), descending=True
+)
+TIMELINE_ORDER = Keyset("support_timeline", (SupportTimelineEntry.id,))
+MESSAGE_ORDER = Keyset("support_messages", (SupportMessage.id,))
+
+NO_SUCH_REQUEST = Problem("requestId", "No such support request.", ErrorCode.NOT_FOUND)
+
+
+# --- Reading --------------------------------------------------------------------------------
+
+
+def _visible_requests(viewer: Viewer) -> AnySelect:
+    return select(*REQUEST_COLUMNS).where(policy.visible_support_requests(viewer))
+
+
+def _visible_request_ids(viewer: Viewer) -> AnySelect:
+    return select(SupportRequest.id).where(policy.visible_support_requests(viewer))
+
+
+async def support_requests_page(
+    sessions: Sessions, viewer: Viewer, statuses: Sequence[SupportStatus], request: PageRequest
+) -> Page:
+    """The requests the viewer may see, newest first (optionally of some statuses)."""
+    statement = _visible_requests(viewer)
+    if statuses:
+        statement = statement.where(SupportRequest.status.in_(list(statuses)))
+    return await fetch_page(sessions, statement, NEWEST_FIRST, request)
+
+
+async def support_requests_by_ids(
+    sessions: Sessions, viewer: Viewer, ids: Sequence[int]
+) -> list[AnyRow | None]:
+    async with sessions() as session:
+        statement = _visible_requests(viewer).where(SupportRequest.id.in_(ids))
+        rows = (await session.execute(statement)).all()
+    by_id = {row.id: row for row in rows}
+    return [by_id.get(i) for i in ids]
+
+
+async def objectives_by_request(sessions: Sessions, ids: Sequence[int]) -> list[list[int]]:
+    return await values_by_owner(
+        sessions, SupportRequestObjective.request_id, SupportRequestObjective.objective_number, ids
+    )
+
+
+async def countries_by_request(sessions: Sessions, ids: Sequence[int]) -> list[list[str]]:
+    return await values_by_owner(
+        sessions, SupportRequestCountry.request_id, SupportRequestCountry.country, ids
+    )
+
+
+async def languages_by_request(sessions: Sessions, ids: Sequence[int]) -> list[list[str]]:
+    return await values_by_owner(
+        sessions,
+        SupportRequestLanguage.request_id,
+        SupportRequestLanguage.tag,
+        ids,
+        language_order_key,
+    )
+
+
+async def proposals_by_request(sessions: Sessions, ids: Sequence[int]) -> list[list[AnyRow]]:
+    """The experts proposed for each request, in the order they were proposed."""
+    async with sessions() as session:
+        rows = await session.execute(
+            select(
+                SupportProposal.request_id,
+                SupportProposal.expert_id,
+                SupportProposal.status,
+                SupportProposal.proposed_at,
+                SupportProposal.decided_at,
+            )
+            .where(SupportProposal.request_id.in_(ids))
+            .order_by(SupportProposal.proposed_at, SupportProposal.expert_id)
+        )
+        proposals: dict[int, list[AnyRow]] = defaultdict(list)
+        for row in rows:
+            proposals[row.request_id].append(row)
+    return [proposals[i] for i in ids]
+
+
+async def timeline_page(
+    sessions: Sessions, viewer: Viewer, request_id: int, request: PageRequest
+) -> Page:
+    statement = select(*TIMELINE_COLUMNS).where(
+        SupportTimelineEntry.request_id == request_id,
+        SupportTimelineEntry.request_id.in_(_visible_request_ids(viewer)),
+    )
+    return await fetch_page(sessions, statement, TIMELINE_ORDER, request)
+
+
+async def messages_page(
+    sessions: Sessions, viewer: Viewer, request_id: int, request: PageRequest
+) -> Page:
+    statement = select(*MESSAGE_COLUMNS).where(
+        SupportMessage.request_id == request_id,
+        SupportMessage.request_id.in_(_visible_request_ids(viewer)),
+    )
+    return await fetch_page(sessions, statement, MESSAGE_ORDER, request)
+
+
+async def messages_by_ids(
+    sessions: Sessions, viewer: Viewer, ids: Sequence[int]
+) -> list[AnyRow | None]:
+    async with sessions() as session:
+        statement = select(*MESSAGE_COLUMNS).where(
+            SupportMessage.id.in_(ids),
+            SupportMessage.request_id.in_(_visible_request_ids(viewer)),
+        )
+        rows = (await session.execute(statement)).all()
+    by_id = {row.id: row for row in rows}
+    return [by_id.get(i) for i in ids]
+
+
+async def timeline_entries_by_ids(
+    sessions: Sessions, viewer: Viewer, ids: Sequence[int]
+) -> list[AnyRow | None]:
+    async with sessions() as session:
+        statement = select(*TIMELINE_COLUMNS).where(
+            SupportTimelineEntry.id.in_(ids),
+            SupportTimelineEntry.request_id.in_(_visible_request_ids(viewer)),
+        )
+        rows = (await session.execute(statement)).all()
+    by_id = {row.id: row for row in rows}
+    return [by_id.get(i) for i in ids]
+
+
+async def watch_support_request(
+    sessions: Sessions, viewer: Viewer, request_id: int
+) -> Watch | None:
+    """None when the viewer may not see the request (now). Staff see every request for as long
+    as their session lasts (a role change ends it); anyone else's access can change with events
+    of other streams (an organisation reassigned), so it is asked again for every event."""
+    if not (await support_requests_by_ids(sessions, viewer, [request_id]))[0]:
+        return None
+    if viewer.is_staff:
+        return Watch(scope=("staff",), stable=True)
+    return Watch(scope=("member", viewer.member_id), stable=False)
+
+
+# --- Writing ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewSupportRequest:
+    title: str
+    description: str
+    category: SupportCategory
+    urgency: SupportUrgency
+    desired_timeframe: str = ""
+    objectives: Sequence[int] = ()
+    countries: Sequence[str] = ()
+    languages: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
+class SupportResult:
+    request: AnyRow | None = None
+    problems: list[Problem] = field(default_factory=list)
+
+
+async def _record(
+    work: UnitOfWork,
+    viewer: Viewer,
+    request: SupportRequest,
+    change: SupportChange,
+    *,
+    expert_id: int | None = None,
+    note: str = "",
+) -> None:
+    """A change lands in the timeline and the live stream, and the requester is told."""
+    entry = SupportTimelineEntry(
+        request_id=request.id,
+        kind=change.value,
+        status=request.status,
+        actor_id=viewer.member_id,
+        expert_id=expert_id,
+        note=note,
+    )
+    work.session.add(entry)
+    await work.session.flush()
+    payload = {"request": request.id, "entry": entry.id, "status": request.status.value}
+    await work.emit(support_stream(request.id), change.value, payload)
+    subject = {"supportRequest": request.id, "change": change.value}
+    recipients = [request.requester_id] if request.requester_id is not None else []
+    if expert_id is not None and change is SupportChange.EXPERT_PROPOSED:
+        recipients.append(expert_id)
+    await notifications.notify(
+        work,
+        recipients,
+        NotificationKind.SUPPORT_REQUEST_UPDATE,
+        actor_id=viewer.member_id,
+        subject=subject,
+    )
+
+
+def _clean_new_request(data: NewSupportRequest, problems: ProblemList) -> NewSupportRequest:
+    countries = []
+    for value in data.countries:
+        code = clean_country(problems, "countries", value)
+        if code is not None and code not in countries:
+            countries.append(code)
+    if len(countries) > MAX_COUNTRIES:
+        problems.add("countries", f"At most {MAX_COUNTRIES} countries.", ErrorCode.TOO_LONG)
+    return NewSupportRequest(
+        title=clean_text(problems, "title", data.title, max_length=300),
+        description=clean_text(
+            problems, "description", data.description, max_length=MAX_DESCRIPTION, multiline=True
+        ),
+        category=data.category,
+        urgency=data.urgency,
+        desired_timeframe=clean_text(
+            problems, "desiredTimeframe", data.desired_timeframe, max_length=200, required=False
+        ),
+        objectives=clean_objectives(problems, "objectives", data.objectives),
+        countries=countries,
+        languages=clean_languages(problems, "languages", data.languages),
+    )
+
+
+async def submit_support_request(
+    sessions: Sessions, events: EventPublisher, viewer: Viewer, data: NewSupportRequest
+) -> SupportResult:
+    if viewer.member_id is None:
+        return SupportResult(problems=[NOT_SIGNED_IN])
+    problems = ProblemList()
+    clean = _clean_new_request(data, problems)
+    if problems:
+        return SupportResult(problems=problems)
+    try:
+        async with unit_of_work(sessions, events) as work:
+            organization = (
+                await work.session.get(Organization, viewer.organization_id)
+                if viewer.organization_id is not None
+                else None
+            )
+            kind = organization.kind if organization is not None else None
+            if organization is None or not policy.may_submit_support_request(viewer, kind):
+                raise Refused(
+                    Problem(
+                        None,
+                        "Support requests are submitted by members of a government.",
+                        ErrorCode.NOT_ALLOWED,
+                    )
+                )
+            request = SupportRequest(
+                requester_id=viewer.member_id,
+                organization_id=organization.id,
+                title=clean.title,
+                description=clean.description,
+                category=clean.category,
+                urgency=clean.urgency,
+                desired_timeframe=clean.desired_timeframe,
+                status=SupportStatus.SUBMITTED,
+            )
+            work.session.add(request)
+            await work.session.flush()
+            work.session.add_all(
+                SupportRequestObjective(request_id=request.id, objective_number=n)
+                for n in clean.objectives
+            )
+            work.session.add_all(
+                SupportRequestCountry(request_id=request.id, country=c) for c in clean.countries
+            )
+            work.session.add_all(
+                SupportRequestLanguage(request_id=request.id, tag=t) for t in clean.languages
+            )
+            await _record(work, viewer, request, SupportChange.SUBMITTED)
+    except Refused as refusal:
+        return SupportResult(problems=refusal.problems)
+    return await _result(sessions, viewer, request.id)
+
+
+async def _result(sessions: Sessions, viewer: Viewer, request_id: int) -> SupportResult:
+    return SupportResult(request=(await support_requests_by_ids(sessions, viewer, [request_id]))[0])
+
+
+async def _visible_request(work: UnitOfWork, viewer: Viewer, request_id: int) -> SupportRequest:
+    request = await work.session.scalar(
+        select(SupportRequest)
+        .where(SupportRequest.id == request_id, policy.visible_support_requests(viewer))
+        .with_for_update()
+    )
+    if request is None:
+        raise Refused(NO_SUCH_REQUEST)
+    return request
+
+
+def _require_manager(viewer: Viewer, request: SupportRequest) -> None:
+    if not policy.may_manage_support_request(viewer, request.focal_point_id):
+        raise Refused(
+            Problem(
+                "requestId",
+                "Only the request's focal point or a moderator does this.",
+                ErrorCode.NOT_ALLOWED,
+            )
+        )
+
+
+def _move(request: SupportRequest, to: SupportStatus) -> None:
+    if to not in NEXT_STATUSES[request.status]:
+        raise Refused(
+            Problem(
+                None,
+                f"A {request.status.value} request cannot become {to.value}.",
+                ErrorCode.INVALID_TRANSITION,
+            )
+        )
+    request.status = to
+
+
+async def triage_support_request(
+    sessions: Sessions, events: EventPublisher, viewer: Viewer, request_id: int
+) -> SupportResult:
+    """A network focal point (a moderator) takes a submitted request."""
+    if viewer.member_id is None:
+        return SupportResult(problems=[NOT_SIGNED_IN])
+    try:
+        async with unit_of_work(sessions, events) as work:
+            request = await _visible_request(work, viewer, request_id)
+            if not viewer.is_staff:
+                raise Refused(
+                    Problem(
+                        "requestId",
+                        "Focal points (moderators) take requests.",
+                        ErrorCode.NOT_ALLOWED,
+                    )
+                )
+            _move(request, SupportStatus.TRIAGED)
+            request.focal_point_id = viewer.member_id
+            await _record(work, viewer, request, SupportChange.TRIAGED)
+    except Refused as refusal:
+        return SupportResult(problems=refusal.problems)
+    return await _result(sessions, viewer, request_id)
+
+
+async def propose_expert(
+    sessions: Sessions, events: EventPublisher, viewer: Viewer, request_id: int, expert_id: int
+) -> SupportResult:
+    if viewer.member_id is None:
+        return SupportResult(problems=[NOT_SIGNED_IN])
+    try:
+        async with unit_of_work(sessions, events) as work:
+            request = await _visible_request(work, viewer, request_id)
+            _require_manager(viewer, request)
+            if request.status not in PROPOSING_STATUSES:
+                raise Refused(
+                    Problem(
+                        None,
+                        f"Experts are proposed once a request is triaged and until it ends; "
+                        f"this one is {request.status.value}.",
+                        ErrorCode.INVALID_TRANSITION,
+                    )
+                )
+            expert = await work.session.scalar(
+                select(Member).where(Member.id == expert_id, Member.is_expert.is_(True))
+            )
+            if expert is None:
+                raise Refused(Problem("expertId", "No such expert.", ErrorCode.NOT_FOUND))
+            proposal = await work.session.get(SupportProposal, (request.id, expert_id))
+            if proposal is not None and proposal.status is not ProposalStatus.DECLINED:
+                raise Refused(
+                    Problem("expertId", "This expert is already proposed.", ErrorCode.CONFLICT)
+                )
+            if proposal is None:
+                proposal = SupportProposal(request_id=request.id, expert_id=expert_id)
+                work.session.add(proposal)
+            proposal.status, proposal.proposed_by_id = ProposalStatus.PROPOSED, viewer.member_id
+            proposal.proposed_at, proposal.decided_at = utcnow(), None
+            await _record(work, viewer, request, SupportChange.EXPERT_PROPOSED, expert_id=expert_id)
+    except Refused as refusal:
+        return SupportResult(problems=refusal.problems)
+    return await _result(sessions, viewer, request_id)
+
+
+async def respond_to_proposal(
+    sessions: Sessions, events: EventPublisher, viewer: Viewer, request_id: int, accept: bool
+) -> SupportResult:
+    """The proposed expert accepts (the first acceptance matches a triaged request) or declines
+    (and no longer sees the request)."""
+    if viewer.member_id is None:
+        return SupportResult(problems=[NOT_SIGNED_IN])
+    try:
+        async with unit_of_work(sessions, events) as work:
+            request = await _visible_request(work, viewer, request_id)
+            proposal = await work.session.get(SupportProposal, (request.id, viewer.member_id))
+            if proposal is None:
+                raise Refused(
+                    Problem(
+                        "requestId",
+                        "You were not proposed for this request.",
+                        ErrorCode.NOT_ALLOWED,
+                    )
+                )
+            if proposal.status is not ProposalStatus.PROPOSED:
+                raise Refused(
+                    Problem(None, "You have answered already.", ErrorCode.INVALID_TRANSITION)
+                )
+            if request.status not in PROPOSING_STATUSES:
+                raise Refused(
+                    Problem(
+                        None,
+                        f"This request is {request.status.value}.",
+                        ErrorCode.INVALID_TRANSITION,
+                    )
+                )
+            proposal.decided_at = utcnow()
+            if accept:
+                proposal.status = ProposalStatus.ACCEPTED
+                await _record(
+                    work, viewer, request, SupportChange.EXPERT_ACCEPTED, expert_id=viewer.member_id
+                )
+                if request.status is SupportStatus.TRIAGED:
+                    _move(request, SupportStatus.MATCHED)
+                    await _record(work, viewer, request, SupportChange.MATCHED)
+            else:
+                proposal.status = ProposalStatus.DECLINED
+                await _record(
+                    work, viewer, request, SupportChange.EXPERT_DECLINED, expert_id=viewer.member_id
+                )
+    except Refused as refusal:
+        return SupportResult(problems=refusal.problems)
+    return await _result(sessions, viewer, request_id)
+
+
+# Statuses a focal point sets directly; TRIAGED and MATCHED come from taking and accepting.
+DIRECT_STATUSES = frozenset(
+    {SupportStatus.IN_PROGRESS, SupportStatus.COMPLETED, SupportStatus.DECLINED}
+)
+
+
+async def change_support_status(
+    sessions: Sessions,
+    events: EventPublisher,
+    viewer: Viewer,
+    request_id: int,
+    to: SupportStatus,
+    reason: str,
+) -> SupportResult:
+    """Start, complete or decline (with a reason) a request, along the workflow."""
+    if viewer.member_id is None:
+        return SupportResult(problems=[NOT_SIGNED_IN])
+    problems = ProblemList()
+    reason = clean_text(
+        problems, "reason", reason, max_length=2_000, required=False, multiline=True
+    )
+    if to not in DIRECT_STATUSES:
+        problems.add(
+            "status",
+            "Set IN_PROGRESS, COMPLETED or DECLINED here; a request is triaged by "
+            "`triageSupportRequest` and matched when an expert accepts.",
+            ErrorCode.INVALID_TRANSITION,
+        )
+    elif to is SupportStatus.DECLINED and not reason:
+        problems.add("reason", "Say why the request is declined.", ErrorCode.REQUIRED)
+    if problems:
+        return SupportResult(problems=problems)
+    try:
+        async with unit_of_work(sessions, events) as work:
+            request = await _visible_request(work, viewer, request_id)
+            _require_manager(viewer, request)
+            _move(request, to)
+            if to is SupportStatus.DECLINED:
+                request.decline_reason = reason
+            await _record(work, viewer, request, STATUS_CHANGES[to], note=reason)
+    except Refused as refusal:
+        return SupportResult(problems=refusal.problems)
+    return await _result(sessions, viewer, request_id)
+
+
+@dataclass(frozen=True)
+class MessageResult:
+    message: AnyRow | None = None
+    problems: list[Problem] = field(default_factory=list)
+
+
+async def post_support_message(
+    sessions: Sessions, events: EventPublisher, viewer: Viewer, request_id: int, body: str
+) -> MessageResult:
+    """A message in the request's private thread, by anyone who may see the request."""
+    if viewer.member_id is None:
+        return MessageResult(problems=[NOT_SIGNED_IN])
+    problems = ProblemList()
+    body = clean_text(problems, "body", body, max_length=MAX_MESSAGE, multiline=True)
+    if problems:
+        return MessageResult(problems=problems)
+    try:
+        async with unit_of_work(sessions, events) as work:
+            request = await _visible_request(work, viewer, request_id)
+            message = SupportMessage(request_id=request.id, author_id=viewer.member_id, body=body)
+            work.session.add(message)
+            await work.session.flush()
+            await work.emit(
+                support_stream(request.id),
+                MESSAGE_POSTED,
+                {"request": request.id, "message": message.id, "author": viewer.member_id},
+            )
+    except Refused as refusal:
+        return MessageResult(problems=refusal.problems)
+    return MessageResult(message=(await messages_by_ids(sessions, viewer, [message.id]))[0])
