@@ -20,8 +20,10 @@ from models.db import create_database
 from models.member import Member, MemberExpertise, MemberLanguage, Role
 from models.organization import Organization, OrganizationKind
 from models.thread import Post, Reaction, ReactionKind, Thread
+from resolvers import search_index
 from resolvers.auth import check_new_password, hash_password
 from resolvers.errors import ProblemList
+from resolvers.search_sources import MEMBERS
 from resolvers.validation import clean_email, clean_text
 
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 - printed for the person exploring the demo
@@ -146,6 +148,7 @@ async def seed_demo(settings: Settings, members: int = DEMO_MEMBERS) -> DemoSumm
                     for t in LANGUAGES_BY_COUNTRY.get(member.country or "", ["en"])
                 )
             await _demo_discussions(session, rng)
+            await search_index.rebuild(session)
         return DemoSummary(len(organizations), members, created=True)
     finally:
         await db.dispose()
@@ -291,6 +294,7 @@ async def create_member_account(
             )
             session.add(member)
             await session.flush()
+            await search_index.reindex(session, MEMBERS, [member.id])
             return member.id
     finally:
         await db.dispose()

@@ -21,6 +21,8 @@ from models.member import Member, Role
 from resolvers import ratelimit
 from resolvers.errors import NOT_SIGNED_IN, ErrorCode, Problem, ProblemList
 from resolvers.policy import Viewer
+from resolvers.search_index import reindex
+from resolvers.search_sources import MEMBERS
 from resolvers.unit_of_work import UnitOfWork, unit_of_work
 from resolvers.validation import clean_email, clean_text
 from subscriptions.events import EventPublisher, member_stream
@@ -172,9 +174,12 @@ async def register(
         async with sessions.begin() as session:
             taken = await session.scalar(select(Member.id).where(Member.email == email))
             if taken is None:
-                session.add(
-                    Member(name=name, email=email, password_hash=password_hash, role=Role.MEMBER)
+                member = Member(
+                    name=name, email=email, password_hash=password_hash, role=Role.MEMBER
                 )
+                session.add(member)
+                await session.flush()
+                await reindex(session, MEMBERS, [member.id])
     except IntegrityError:
         pass  # registered by a concurrent request since our check: taken, same answer
     return []

@@ -19,6 +19,8 @@ from resolvers.batching import values_by_owner
 from resolvers.errors import NOT_SIGNED_IN, ClientError, ErrorCode, Problem, ProblemList
 from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
 from resolvers.policy import Viewer
+from resolvers.search_index import reindex
+from resolvers.search_sources import MEMBERS
 from resolvers.unit_of_work import unit_of_work
 from resolvers.validation import (
     clean_country,
@@ -205,6 +207,7 @@ async def update_profile(
         for name, value in clean.items():
             setattr(member, name, value)
         member.updated_at = utcnow()
+        await reindex(session, MEMBERS, [member.id])
     return MemberResult(member=(await members_by_ids(sessions, viewer, [viewer.member_id]))[0])
 
 

@@ -18,6 +18,8 @@ from resolvers.communities import NOT_A_MODERATOR, role_in
 from resolvers.errors import NOT_SIGNED_IN, ErrorCode, Problem, ProblemList
 from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
 from resolvers.policy import Viewer
+from resolvers.search_index import reindex
+from resolvers.search_sources import POSTS, THREADS, posts_of_thread
 from resolvers.threads import NO_SUCH_POST, NO_SUCH_THREAD
 from resolvers.unit_of_work import Refused, UnitOfWork, unit_of_work
 from resolvers.validation import clean_text
@@ -113,6 +115,7 @@ async def moderate_thread(
             if action is ModerationAction.DELETE_THREAD:
                 thread.deleted_at = utcnow()
                 kind = "THREAD_DELETED"
+                await reindex(work.session, THREADS, [thread.id])
             else:
                 attribute, value, kind = _THREAD_CHANGES[action]
                 setattr(thread, attribute, value)
@@ -153,6 +156,10 @@ async def move_thread(
                 )
             source = thread.community_id
             thread.community_id = to_community_id
+            # The community's languages are the thread's and its replies' languages.
+            await reindex(work.session, THREADS, [thread.id])
+            posts = await work.session.scalars(posts_of_thread(thread.id))
+            await reindex(work.session, POSTS, list(posts))
             details = {"from": source, "to": to_community_id}
             _audit(
                 work,
@@ -203,6 +210,7 @@ async def delete_post(
             if not own and not reason:
                 raise Refused(Problem("reason", "Moderators give a reason.", ErrorCode.REQUIRED))
             post.deleted_at, post.deleted_by_id = utcnow(), viewer.member_id
+            await reindex(work.session, POSTS, [post.id])
             thread.reply_count = max(thread.reply_count - 1, 0)
             subject = {"thread": thread.id, "post": post.id}
             if not own:

@@ -34,6 +34,8 @@ from resolvers.communities import role_in
 from resolvers.errors import NOT_SIGNED_IN, ErrorCode, Problem, ProblemList
 from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
 from resolvers.policy import Viewer
+from resolvers.search_index import reindex
+from resolvers.search_sources import POSTS, THREADS
 from resolvers.unit_of_work import Refused, UnitOfWork, unit_of_work
 from resolvers.validation import clean_objectives, clean_text
 from resolvers.watch import Watch
@@ -374,6 +376,7 @@ async def create_thread(
             work.session.add_all(
                 ThreadObjective(thread_id=thread.id, objective_number=n) for n in objectives
             )
+            await reindex(work.session, THREADS, [thread.id])
             await notifications.follow_unless_set(
                 work.session, viewer.member_id, FollowTarget.THREAD, thread.id
             )
@@ -471,6 +474,7 @@ async def _write_post(
     work.session.add(post)
     await work.session.flush()
     work.session.add_all(Mention(post_id=post.id, member_id=m) for m in mentioned)
+    await reindex(work.session, POSTS, [post.id])
     thread.reply_count += 1
     thread.last_activity_at = post.created_at
     await notifications.follow_unless_set(
@@ -557,6 +561,7 @@ async def edit_post(
                     editor_id=viewer.member_id,
                 )
             )
+            await reindex(work.session, POSTS, [post.id])
             await work.emit(
                 thread_stream(post.thread_id),
                 "POST_EDITED",

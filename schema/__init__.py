@@ -29,6 +29,7 @@ from schema import nodes as nodes_api
 from schema import notifications as notifications_api
 from schema import organizations as organizations_api
 from schema import reference as reference_api
+from schema import search as search_api
 from schema import support as support_api
 from schema import threads as threads_api
 from schema.context import Context
@@ -126,6 +127,13 @@ class Query:
     unread_notification_count: int = strawberry.field(
         resolver=notifications_api.resolve_unread_notification_count,
         description="How many of your notifications are unread (0 when not signed in).",
+    )
+    # --- search
+    search: search_api.SearchConnection = strawberry.field(
+        resolver=search_api.resolve_search,
+        description="Search threads, posts and members by text, with filters and facet counts; "
+        "best first. Finds only what you may see: nothing else shows in hits, snippets, counts "
+        "or facets.",
     )
     # --- support requests
     support_request: support_api.SupportRequest | None = strawberry.field(

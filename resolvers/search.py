@@ -1,0 +1,433 @@
+"""Search across every registered source: full text, filters, facets, highlighted snippets.
+
+One query language on both databases, the subset of PostgreSQL's `websearch_to_tsquery` that
+people type: words (all must match), "quoted phrases", -exclusion and `or`.
+- PostgreSQL: each document's weighted tsvector (title A > summary B > body C, in the text
+  search configuration of its language) is matched by a GIN index against the query parsed in
+  every configuration in use, then exactly against the query in the document's own
+  configuration; ranked by `ts_rank`.
+- SQLite: FTS5 with the query translated to FTS5 syntax; ranked by bm25 with the same weights.
+Documents in one of the viewer's languages are boosted. Every hit, snippet, facet count and
+total is restricted by the sources' own visibility (resolvers/policy.py).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    and_,
+    bindparam,
+    case,
+    cast,
+    exists,
+    func,
+    literal_column,
+    or_,
+    select,
+    text,
+)
+from sqlalchemy.dialects.postgresql import REGCONFIG
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.sql import Subquery
+
+from models.db import AnySelect
+from models.member import MemberLanguage
+from models.reference import UnRegion
+from models.search import SearchDocument, SearchFacet
+from resolvers import search_sources  # noqa: F401 - registers the built-in sources
+from resolvers.errors import ClientError, ProblemList
+from resolvers.pagination import PageRequest, decode_cursor, encode_cursor
+from resolvers.policy import Viewer
+from resolvers.search_index import (
+    COUNTRY,
+    DIMENSIONS,
+    LANGUAGE,
+    OBJECTIVE,
+    PRINCIPLE,
+    REGION,
+    SIMPLE,
+    SOURCES,
+    TEXT_CONFIGS,
+    primary_language,
+)
+from resolvers.validation import clean_country, clean_languages, clean_objectives
+
+Sessions = async_sessionmaker[AsyncSession]
+
+MAX_QUERY = 200
+LANGUAGE_BOOST = 1.5
+# Weights of title, summary and body: bm25 takes them per column, ts_rank per class D, C, B, A.
+BM25_WEIGHTS = (10.0, 4.0, 1.0)
+TS_RANK_WEIGHTS = "{0.05, 0.1, 0.4, 1.0}"
+# Highlight markers (Unicode private use): the snippet is escaped, then they become <mark>.
+START, STOP = "\ue000", "\ue001"
+LISTING = "search"
+PRINCIPLE_LETTERS = frozenset("abcdefghij")
+
+
+# --- The query language --------------------------------------------------------------------
+
+_TOKEN = re.compile(r'(-?)"([^"]*)"?|(\S+)')
+
+
+@dataclass(frozen=True)
+class Clause:
+    """Terms that must all match, and terms that must not (one side of an `or`)."""
+
+    required: tuple[str, ...]
+    excluded: tuple[str, ...] = ()
+
+
+def parse_query(query: str) -> list[Clause]:
+    """The websearch syntax as clauses joined by `or`; each term is a word or a phrase."""
+    clauses: list[Clause] = []
+    required: list[str] = []
+    excluded: list[str] = []
+    for match in _TOKEN.finditer(query):
+        negated, phrase, word = match.group(1) == "-", match.group(2), match.group(3)
+        if word is not None and word.lower() == "or":
+            if required or excluded:
+                clauses.append(Clause(tuple(required), tuple(excluded)))
+            required, excluded = [], []
+            continue
+        if word is not None and word.startswith("-") and len(word) > 1:
+            negated, word = True, word[1:]
+        term = " ".join(re.findall(r"\w+", phrase if phrase is not None else word or ""))
+        if term:
+            (excluded if negated else required).append(term)
+    if required or excluded:
+        clauses.append(Clause(tuple(required), tuple(excluded)))
+    # A clause of exclusions alone would match nearly everything: it is dropped.
+    return [c for c in clauses if c.required]
+
+
+def fts5_query(clauses: Sequence[Clause]) -> str:
+    """FTS5 syntax of the clauses: quoted strings (phrases), AND, NOT, OR."""
+
+    def quoted(term: str) -> str:
+        return '"' + term.replace('"', '""') + '"'
+
+    parts = []
+    for clause in clauses:
+        expression = " AND ".join(quoted(t) for t in clause.required)
+        expression += "".join(f" NOT {quoted(t)}" for t in clause.excluded)
+        parts.append(f"({expression})")
+    return " OR ".join(parts)
+
+
+def websearch_text(clauses: Sequence[Clause]) -> str:
+    """The clauses written back in websearch syntax (normalised: what both databases run)."""
+
+    def term(t: str) -> str:
+        return f'"{t}"' if " " in t else t
+
+    return " or ".join(
+        " ".join([*map(term, c.required), *(f"-{term(t)}" for t in c.excluded)]) for c in clauses
+    )
+
+
+# --- Filters ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SearchFilter:
+    kinds: Sequence[str] = ()
+    objectives: Sequence[int] = ()
+    principles: Sequence[str] = ()
+    countries: Sequence[str] = ()
+    regions: Sequence[UnRegion] = ()
+    languages: Sequence[str] = ()
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+
+
+def _facet_values(criteria: SearchFilter) -> dict[str, list[str]]:
+    """The filter's values per dimension, validated; a bad value is a client error."""
+    problems = ProblemList()
+    values = {
+        OBJECTIVE: [str(n) for n in clean_objectives(problems, "objectives", criteria.objectives)],
+        COUNTRY: [c for v in criteria.countries if (c := clean_country(problems, "countries", v))],
+        REGION: [r.value for r in criteria.regions],
+        LANGUAGE: sorted(
+            {
+                primary_language(t)
+                for t in clean_languages(problems, "languages", criteria.languages)
+            }
+        ),
+        PRINCIPLE: [p.strip().lower() for p in criteria.principles],
+    }
+    if any(p not in PRINCIPLE_LETTERS for p in values[PRINCIPLE]):
+        problems.add("principles", "Guiding principles are letters a to j.")
+    unknown = [k for k in criteria.kinds if k not in SOURCES]
+    if unknown:
+        problems.add("types", f"Unknown types: {unknown}.")
+    if problems:
+        raise ClientError(" ".join(f"{p.field}: {p.message}" for p in problems))
+    return values
+
+
+def _has_facet(dimension: str, values: Sequence[str]) -> ColumnElement[bool]:
+    return exists().where(
+        SearchFacet.document_id == SearchDocument.id,
+        SearchFacet.dimension == dimension,
+        SearchFacet.value.in_(values),
+    )
+
+
+def _visible(viewer: Viewer, kinds: Sequence[str]) -> ColumnElement[bool]:
+    """Documents of items the viewer may see, by each source's own policy."""
+    return or_(
+        *(
+            and_(
+                SearchDocument.kind == kind, SearchDocument.item_id.in_(source.visible_ids(viewer))
+            )
+            for kind, source in SOURCES.items()
+            if not kinds or kind in kinds
+        )
+    )
+
+
+# --- Matching on each database --------------------------------------------------------------
+
+_VECTOR: ColumnElement[Any] = literal_column("search_document.search_vector")
+
+
+def _own_config() -> Any:
+    return cast(SearchDocument.text_config, REGCONFIG)
+
+
+def _postgresql_match(query: str) -> tuple[ColumnElement[bool], ColumnElement[float]]:
+    q: ColumnElement[str] = bindparam("q", query)
+    parsed = [
+        func.websearch_to_tsquery(cast(literal_column(f"'{config}'"), REGCONFIG), q)
+        for config in sorted({SIMPLE, *TEXT_CONFIGS.values()})
+    ]
+    any_config: ColumnElement[Any] = parsed[0]
+    for more in parsed[1:]:
+        any_config = any_config.op("||")(more)
+    own = func.websearch_to_tsquery(_own_config(), q)
+    # The GIN index answers the first condition; the second is exact for the document's language.
+    matches = and_(_VECTOR.op("@@")(any_config), _VECTOR.op("@@")(own))
+    rank = cast(func.ts_rank(literal_column(f"'{TS_RANK_WEIGHTS}'"), _VECTOR, own), Float)
+    return matches, rank
+
+
+def _sqlite_match(query: str) -> tuple[Subquery, ColumnElement[float]]:
+    """The FTS5 matches with their bm25 rank (negative, lower is better), to join on."""
+    weights = ", ".join(map(str, BM25_WEIGHTS))
+    fts = (
+        select(
+            literal_column("rowid").label("document_id"),
+            literal_column(f"bm25(search_fts, {weights})", Float).label("bm25"),
+        )
+        .select_from(text("search_fts"))
+        .where(text("search_fts MATCH :fts").bindparams(fts=query))
+        .subquery("fts")
+    )
+    return fts, -fts.c.bm25
+
+
+# --- The search -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Hit:
+    kind: str
+    item_id: int
+    score: float
+    snippet: str
+    cursor: str
+
+
+@dataclass(frozen=True)
+class FacetCount:
+    value: str
+    count: int
+
+
+@dataclass
+class SearchPage:
+    hits: list[Hit]
+    has_next_page: bool
+    has_previous_page: bool
+    count: Callable[[], Awaitable[int]]
+    facets: Callable[[], Awaitable[dict[str, list[FacetCount]]]]
+
+
+async def _viewer_languages(session: AsyncSession, viewer: Viewer) -> list[str]:
+    if viewer.member_id is None:
+        return []
+    tags = await session.scalars(
+        select(MemberLanguage.tag).where(MemberLanguage.member_id == viewer.member_id)
+    )
+    return sorted({primary_language(t) for t in tags})
+
+
+def _empty_page() -> SearchPage:
+    async def zero() -> int:
+        return 0
+
+    async def no_facets() -> dict[str, list[FacetCount]]:
+        return {dimension: [] for dimension in ("KIND", *DIMENSIONS)}
+
+    return SearchPage([], False, False, zero, no_facets)
+
+
+async def search(
+    sessions: Sessions,
+    viewer: Viewer,
+    query: str,
+    criteria: SearchFilter,
+    request: PageRequest,
+) -> SearchPage:
+    if request.backwards:
+        raise ClientError("Search results page forwards only: use `first` and `after`.")
+    if len(query) > MAX_QUERY:
+        raise ClientError(f"`query` is at most {MAX_QUERY} characters.")
+    facet_values = _facet_values(criteria)
+    clauses = parse_query(query)
+    if not clauses:
+        return _empty_page()
+    async with sessions() as session:
+        postgresql = session.get_bind().dialect.name == "postgresql"
+        languages = await _viewer_languages(session, viewer)
+    source: Any = SearchDocument
+    if postgresql:
+        matches, rank = _postgresql_match(websearch_text(clauses))
+    else:
+        fts, rank = _sqlite_match(fts5_query(clauses))
+        source = fts.join(SearchDocument, SearchDocument.id == fts.c.document_id)
+        matches = literal_column("1", Float) == 1
+    boost: ColumnElement[float] = (
+        case((_has_facet(LANGUAGE, languages), LANGUAGE_BOOST), else_=1.0)
+        if languages
+        else literal_column("1.0", Float)
+    )
+    conditions = [matches, _visible(viewer, criteria.kinds)]
+    conditions += [_has_facet(d, v) for d, v in facet_values.items() if v]
+    if criteria.created_after is not None:
+        conditions.append(SearchDocument.created_at >= criteria.created_after)
+    if criteria.created_before is not None:
+        conditions.append(SearchDocument.created_at < criteria.created_before)
+    matched = (
+        select(
+            SearchDocument.id,
+            SearchDocument.kind,
+            SearchDocument.item_id,
+            (rank * boost).label("score"),
+        )
+        .select_from(source)
+        .where(*conditions)
+        .subquery("matched")
+    )
+    page = select(matched)
+    if request.after is not None:
+        score_text, after_id = decode_cursor(LISTING, request.after, 2)
+        try:
+            after_score = float(str(score_text))
+        except ValueError as e:
+            raise ClientError("Malformed cursor.") from e
+        page = page.where(
+            or_(
+                matched.c.score < after_score,
+                and_(matched.c.score == after_score, matched.c.id > int(str(after_id))),
+            )
+        )
+    page = page.order_by(matched.c.score.desc(), matched.c.id).limit(request.size + 1)
+    async with sessions() as session:
+        rows = list((await session.execute(page)).all())
+        has_more = len(rows) > request.size
+        rows = rows[: request.size]
+        snippets = await _snippets(session, postgresql, clauses, [r.id for r in rows])
+    hits = [
+        Hit(
+            kind=row.kind,
+            item_id=row.item_id,
+            score=float(row.score),
+            snippet=snippets.get(row.id, ""),
+            cursor=encode_cursor(LISTING, (repr(float(row.score)), row.id)),
+        )
+        for row in rows
+    ]
+
+    async def count() -> int:
+        async with sessions() as session:
+            total = await session.scalar(select(func.count()).select_from(matched))
+        return int(total or 0)
+
+    async def facets() -> dict[str, list[FacetCount]]:
+        return await _facets(sessions, matched)
+
+    return SearchPage(hits, has_more, request.after is not None, count, facets)
+
+
+async def _facets(sessions: Sessions, matched: Any) -> dict[str, list[FacetCount]]:
+    """Counts of the matching documents per value of every dimension (and per kind)."""
+    by_value = (
+        select(SearchFacet.dimension, SearchFacet.value, func.count())
+        .where(SearchFacet.document_id.in_(select(matched.c.id)))
+        .group_by(SearchFacet.dimension, SearchFacet.value)
+    )
+    by_kind = select(literal_column("'KIND'"), matched.c.kind, func.count()).group_by(
+        matched.c.kind
+    )
+    counts: dict[str, list[FacetCount]] = defaultdict(list)
+    async with sessions() as session:
+        for dimension, value, number in await session.execute(by_value.union_all(by_kind)):
+            counts[dimension].append(FacetCount(str(value), int(number)))
+    for values in counts.values():
+        values.sort(key=lambda f: (-f.count, f.value))
+    return {dimension: counts.get(dimension, []) for dimension in ("KIND", *DIMENSIONS)}
+
+
+def _highlighted(raw: str) -> str:
+    """Escape the text, then turn the markers into <mark> (balanced: markers are paired)."""
+    escaped = html.escape(raw, quote=False)
+    return escaped.replace(START, "<mark>").replace(STOP, "</mark>")
+
+
+async def _snippets(
+    session: AsyncSession, postgresql: bool, clauses: Sequence[Clause], ids: Sequence[int]
+) -> dict[int, str]:
+    if not ids:
+        return {}
+    if postgresql:
+        document = func.concat_ws(
+            " — ", SearchDocument.title, SearchDocument.summary, SearchDocument.body
+        )
+        options = (
+            f"StartSel={START}, StopSel={STOP}, MaxWords=30, MinWords=12, "
+            'MaxFragments=2, FragmentDelimiter=" … "'
+        )
+        statement: AnySelect = select(
+            SearchDocument.id,
+            func.ts_headline(
+                _own_config(),
+                document,
+                func.websearch_to_tsquery(_own_config(), bindparam("q", websearch_text(clauses))),
+                options,
+            ),
+        ).where(SearchDocument.id.in_(ids))
+    else:
+        statement = (
+            select(
+                literal_column("rowid"),
+                literal_column(f"snippet(search_fts, -1, '{START}', '{STOP}', ' … ', 24)"),
+            )
+            .select_from(text("search_fts"))
+            .where(
+                text("search_fts MATCH :fts").bindparams(fts=fts5_query(clauses)),
+                literal_column("rowid").in_(ids),
+            )
+        )
+    rows = await session.execute(statement)
+    return {int(document_id): _highlighted(str(raw or "")) for document_id, raw in rows}
