@@ -148,6 +148,16 @@ def prune_events(
     typer.echo(f"deleted {deleted} events older than {days} days")
 
 
+@cli.command("search-reindex")
+def search_reindex() -> None:
+    """Rebuild the search index from the data (after restoring a backup, or once after
+    upgrading a database that has content from before search existed)."""
+    from app.maintenance import rebuild_search_index
+
+    indexed = asyncio.run(rebuild_search_index(load_settings()))
+    typer.echo(f"indexed {indexed} items")
+
+
 @cli.command("export-schema")
 def export_schema(
     output: Annotated[Path, typer.Option(help="Where to write the SDL.")] = Path("schema.graphql"),

@@ -252,3 +252,19 @@ async def test_a_result_page_runs_the_same_statements_at_any_size(
         assert len(result["edges"]) == size
         counts.append(statements.count)
     assert counts[0] == counts[1]
+
+
+async def test_search_reindex_indexes_content_written_before_search_existed(
+    client: httpx.AsyncClient, factory: Factory, database_url: str
+) -> None:
+    # given: a member written straight to the database, as before migration 0005
+    from tests.test_cli import env_for, hub
+
+    member = await factory.member(name="Zeynep Preexisting", is_expert=True)
+    assert ids(await run_search(client, "Zeynep", member)) == []
+    # when
+    result = await hub("search-reindex", env=env_for(database_url))
+    # then
+    assert result.exit_code == 0, result.output
+    assert "indexed 1 items" in result.output
+    assert ids(await run_search(client, "Zeynep", member)) == [member.global_id]

@@ -1,0 +1,399 @@
+"""Benchmark: search with facets on PostgreSQL, 10 typical queries at 10 concurrent clients.
+
+Creates a fresh PostgreSQL database, migrates it, seeds the demo (organisations, 1,000 members,
+communities), then adds threads and posts with set-based `INSERT ... SELECT` (words drawn from a
+fixed vocabulary, deterministically), builds the search index through the app's own indexer
+(`resolvers.search_index.rebuild`, the code writers use), runs `VACUUM ANALYZE`, prints
+`EXPLAIN ANALYZE` of the real search statement, then starts the hub (`hub serve`, one worker,
+production settings) and drives it with 10 concurrent HTTP clients cycling through 10 queries,
+each asking for the first 20 hits, their snippets, `totalCount` and every facet. Reports p50,
+p99 and req/s overall and per query. Everything it starts it stops by PID; the database is
+dropped at the end; a watchdog bounds the whole run.
+
+    .venv/bin/python bench/search.py [--posts 100000] [--threads 10000] [--duration 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from pathlib import Path
+from statistics import median, quantiles
+from typing import Any
+
+import httpx
+from harness import (
+    ADMIN_URL,
+    HEADERS,
+    Server,
+    bench_settings,
+    check_admin_url,
+    database_urls,
+    hub_argv,
+    issue_tokens,
+    run_with_database,
+    save_results,
+    server_environment,
+    start_and_wait,
+    vacuum_analyze,
+)
+from sqlalchemy import event, text
+
+from app import migrate
+from app.seed import seed_demo
+from models.db import create_database
+from resolvers import search, search_index
+from resolvers.pagination import PageRequest
+from resolvers.policy import Viewer
+
+QUERIES = [
+    "recruitment fees",
+    "remittances",
+    '"labour migration"',
+    "climate or displacement",
+    "detention -children",
+    "border management",
+    "census data",
+    "trafficking victims",
+    "diaspora",
+    "skills recognition",
+]
+GRAPHQL = """
+query($q: String!) {
+  search(query: $q, first: 20) {
+    totalCount
+    edges { score snippet node { __typename ... on Thread { id title } ... on Post { id }
+      ... on Member { id name } } }
+    facets { kinds { kind count } objectives { number count } countries { code count }
+      regions { region count } languages { tag count } }
+  }
+}
+"""
+VOCABULARY = [
+    "migration",
+    "migrant",
+    "migrants",
+    "labour",
+    "recruitment",
+    "fees",
+    "employer",
+    "worker",
+    "workers",
+    "remittances",
+    "transfer",
+    "costs",
+    "mobile",
+    "money",
+    "diaspora",
+    "bonds",
+    "investment",
+    "climate",
+    "displacement",
+    "disaster",
+    "relocation",
+    "islands",
+    "drought",
+    "flood",
+    "detention",
+    "alternatives",
+    "children",
+    "families",
+    "case",
+    "management",
+    "border",
+    "guards",
+    "screening",
+    "human",
+    "rights",
+    "trafficking",
+    "victims",
+    "hotline",
+    "shelter",
+    "smuggling",
+    "census",
+    "data",
+    "survey",
+    "statistics",
+    "evidence",
+    "skills",
+    "recognition",
+    "qualification",
+    "training",
+    "return",
+    "reintegration",
+    "returnees",
+    "consular",
+    "protection",
+    "embassy",
+    "pensions",
+    "social",
+    "security",
+    "portability",
+    "integration",
+    "inclusion",
+    "xenophobia",
+    "discrimination",
+    "media",
+    "identity",
+    "documents",
+    "statelessness",
+    "pathways",
+    "seasonal",
+    "partnership",
+    "visa",
+    "policy",
+    "programme",
+    "project",
+    "community",
+    "city",
+    "local",
+    "national",
+    "regional",
+    "global",
+    "cooperation",
+    "dialogue",
+    "review",
+    "forum",
+    "report",
+    "guidance",
+    "toolkit",
+    "practice",
+    "lessons",
+    "pilot",
+    "evaluation",
+    "funding",
+    "capacity",
+    "support",
+    "health",
+    "education",
+    "housing",
+    "language",
+    "access",
+    "justice",
+    "gender",
+    "youth",
+    "women",
+    "youth",
+    "rural",
+    "urban",
+    "corridor",
+    "origin",
+    "transit",
+    "destination",
+    "agreement",
+    "bilateral",
+    "law",
+    "reform",
+    "coordination",
+]
+
+
+def _seed_sql(threads: int, posts: int) -> list[str]:
+    words = "ARRAY[" + ",".join(f"'{w}'" for w in VOCABULARY) + "]"
+    n = len(VOCABULARY)
+
+    def phrase(seed: str, count: int) -> str:
+        # Deterministic pseudo-random words: a multiplicative hash of (row, position).
+        return (
+            f"(SELECT string_agg(({words})[1 + (({seed}) * 2654435761::bigint + k * 40503) "
+            f"% {n}], ' ') FROM generate_series(1, {count}) AS k)"
+        )
+
+    return [
+        f"""INSERT INTO thread (community_id, author_id, title, body, pinned, locked,
+            reply_count, created_at, last_activity_at)
+        SELECT c.ids[1 + i % array_length(c.ids, 1)], m.ids[1 + i % array_length(m.ids, 1)],
+               {phrase("i", 6)}, {phrase("i + 7", 40)}, false, false, 0,
+               now() - make_interval(mins => i), now() - make_interval(mins => i)
+        FROM generate_series(1, {threads}) AS i,
+             (SELECT array_agg(id ORDER BY id) AS ids FROM community) AS c,
+             (SELECT array_agg(id ORDER BY id) AS ids FROM member) AS m""",
+        """INSERT INTO thread_objective (thread_id, objective_number)
+        SELECT id, 1 + id % 23 FROM thread
+        UNION SELECT id, 1 + (id * 7) % 23 FROM thread""",
+        f"""INSERT INTO post (thread_id, author_id, body, version, created_at)
+        SELECT t.ids[1 + i % array_length(t.ids, 1)], m.ids[1 + (i * 13) % array_length(m.ids, 1)],
+               {phrase("i + 100003", 30)}, 1, now() - make_interval(secs => i)
+        FROM generate_series(1, {posts}) AS i,
+             (SELECT array_agg(id ORDER BY id) AS ids FROM thread) AS t,
+             (SELECT array_agg(id ORDER BY id) AS ids FROM member) AS m""",
+        "UPDATE thread SET reply_count = p.n FROM "
+        "(SELECT thread_id, count(*) AS n FROM post GROUP BY thread_id) AS p "
+        "WHERE p.thread_id = thread.id",
+    ]
+
+
+async def prepare(url: str, threads: int, posts: int) -> dict[str, Any]:
+    settings = bench_settings(url)
+    await seed_demo(settings, members=1000)
+    db = create_database(url)
+    try:
+        started = time.perf_counter()
+        async with db.sessions.begin() as session:
+            for statement in _seed_sql(threads, posts):
+                await session.execute(text(statement))
+        generated = time.perf_counter() - started
+        started = time.perf_counter()
+        async with db.sessions.begin() as session:
+            indexed = await search_index.rebuild(session, batch=2000)
+        indexing = time.perf_counter() - started
+        async with db.sessions() as session:
+            counts = {
+                table: int(
+                    (await session.execute(text(f"SELECT count(*) FROM {table}"))).scalar_one()
+                )
+                for table in ("member", "thread", "post", "search_document", "search_facet")
+            }
+    finally:
+        await db.dispose()
+    return {"counts": counts, "generate_s": generated, "index_s": indexing, "indexed": indexed}
+
+
+async def explain(url: str, query: str) -> str:
+    """EXPLAIN ANALYZE of the statement the app runs for one page of `query` (a member)."""
+    db = create_database(url)
+    captured: list[tuple[str, Any]] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if "search_document" in statement and "ORDER BY" in statement:
+            captured.append((statement, parameters))
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", capture)
+    try:
+        viewer = Viewer(member_id=2)
+        await search.search(
+            db.sessions, viewer, query, search.SearchFilter(), PageRequest(first=20)
+        )
+        statement, parameters = captured[0]
+        async with db.engine.connect() as connection:
+            rows = await connection.exec_driver_sql(
+                "EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters
+            )
+            return "\n".join(str(r[0]) for r in rows)
+    finally:
+        await db.dispose()
+
+
+async def drive(url: str, token: str, duration: float, clients: int) -> dict[str, Any]:
+    latencies: dict[str, list[float]] = {q: [] for q in QUERIES}
+    errors = 0
+    headers = {**HEADERS, "Authorization": f"Bearer {token}"}
+    deadline = time.perf_counter() + duration
+
+    async def client_loop(index: int, http: httpx.AsyncClient) -> None:
+        nonlocal errors
+        turn = index
+        while time.perf_counter() < deadline:
+            query = QUERIES[turn % len(QUERIES)]
+            turn += 1
+            started = time.perf_counter()
+            response = await http.post(
+                f"{url}/graphql",
+                json={"query": GRAPHQL, "variables": {"q": query}},
+                headers=headers,
+            )
+            elapsed = time.perf_counter() - started
+            body = response.json()
+            if response.status_code != 200 or "errors" in body:
+                errors += 1
+                continue
+            latencies[query].append(elapsed * 1000)
+
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(limits=limits, timeout=30) as http:
+        started = time.perf_counter()
+        await asyncio.gather(*(client_loop(i, http) for i in range(clients)))
+        elapsed = time.perf_counter() - started
+    every = [x for values in latencies.values() for x in values]
+
+    def p99(values: list[float]) -> float:
+        return quantiles(values, n=100)[98] if len(values) >= 2 else values[0]
+
+    return {
+        "requests": len(every),
+        "errors": errors,
+        "rps": len(every) / elapsed,
+        "p50_ms": median(every),
+        "p99_ms": p99(every),
+        "per_query": {
+            q: {"n": len(v), "p50_ms": median(v), "p99_ms": p99(v)} for q, v in latencies.items()
+        },
+    }
+
+
+async def sample_answer(url: str, token: str) -> dict[str, Any]:
+    headers = {**HEADERS, "Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(timeout=30) as http:
+        response = await http.post(
+            f"{url}/graphql",
+            json={"query": GRAPHQL, "variables": {"q": QUERIES[0]}},
+            headers=headers,
+        )
+    body: dict[str, Any] = response.json()
+    if "errors" in body:
+        raise RuntimeError(f"search failed: {body}")
+    return body
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--posts", type=int, default=100_000)
+    parser.add_argument("--threads", type=int, default=10_000)
+    parser.add_argument("--clients", type=int, default=10)
+    parser.add_argument("--duration", type=float, default=20.0)
+    parser.add_argument("--warmup", type=float, default=5.0)
+    parser.add_argument("--admin-url", default=ADMIN_URL)
+    args = parser.parse_args()
+    if (problem := check_admin_url(args.admin_url)) is not None:
+        print(problem, file=sys.stderr)
+        return 2
+
+    def body(workdir: Path, database: str, servers: list[Server]) -> str:
+        dsn, url = database_urls(args.admin_url, database)
+        migrate.upgrade(url)
+        prepared = asyncio.run(prepare(url, args.threads, args.posts))
+        asyncio.run(vacuum_analyze(dsn))
+        plan = asyncio.run(explain(url, QUERIES[0]))
+        settings = bench_settings(url)
+        token = asyncio.run(issue_tokens(settings, ["member1@demo.hub"]))[0]
+        start_and_wait([("hub", hub_argv)], server_environment(settings), workdir, servers)
+        base = servers[0].url
+        sample = asyncio.run(sample_answer(base, token))
+        asyncio.run(drive(base, token, args.warmup, args.clients))
+        result = asyncio.run(drive(base, token, args.duration, args.clients))
+        document = {
+            "prepared": prepared,
+            "clients": args.clients,
+            "duration_s": args.duration,
+            "result": result,
+            "sample_total": sample["data"]["search"]["totalCount"],
+            "explain": plan,
+        }
+        path = save_results("search", document)
+        lines = [
+            f"data: {json.dumps(prepared['counts'])}",
+            f"generated in {prepared['generate_s']:.1f} s, indexed in {prepared['index_s']:.1f} s",
+            f"EXPLAIN ANALYZE (query {QUERIES[0]!r}, signed-in member):",
+            plan,
+            "",
+            f"{args.clients} clients, {args.duration:.0f} s: {result['requests']} requests, "
+            f"{result['errors']} errors, {result['rps']:.1f} req/s, "
+            f"p50 {result['p50_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms",
+            "| query | n | p50 ms | p99 ms |",
+            "|---|---|---|---|",
+            *(
+                f"| `{q}` | {v['n']} | {v['p50_ms']:.1f} | {v['p99_ms']:.1f} |"
+                for q, v in result["per_query"].items()
+            ),
+            f"saved {path}",
+        ]
+        return "\n".join(lines)
+
+    return run_with_database(args.admin_url, 1800, body)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
