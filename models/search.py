@@ -19,12 +19,16 @@ class SearchDocument(Base):
     __table_args__ = (
         UniqueConstraint("kind", "item_id"),
         Index("ix_search_document_created_at", "created_at"),
+        Index("ix_search_document_kind_scope_id", "kind", "scope_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     # The registered domain (THREAD, POST, MEMBER, ...) and the item's own key there.
     kind: Mapped[str] = mapped_column(String(30))
     item_id: Mapped[int] = mapped_column(Integer)
+    # What decides who may see the item, when its source has such a key (threads and replies:
+    # their community), so that visibility is one short IN list rather than a walk per item.
+    scope_id: Mapped[int | None] = mapped_column(Integer)
     title: Mapped[str] = mapped_column(Text, default="")
     summary: Mapped[str] = mapped_column(Text, default="")
     body: Mapped[str] = mapped_column(Text, default="")

@@ -116,6 +116,8 @@ async def moderate_thread(
                 thread.deleted_at = utcnow()
                 kind = "THREAD_DELETED"
                 await reindex(work.session, THREADS, [thread.id])
+                posts = await work.session.scalars(posts_of_thread(thread.id))
+                await reindex(work.session, POSTS, list(posts))
             else:
                 attribute, value, kind = _THREAD_CHANGES[action]
                 setattr(thread, attribute, value)

@@ -13,6 +13,7 @@ total is restricted by the sources' own visibility (resolvers/policy.py).
 
 from __future__ import annotations
 
+import asyncio
 import html
 import re
 from collections import defaultdict
@@ -187,9 +188,7 @@ def _visible(viewer: Viewer, kinds: Sequence[str]) -> ColumnElement[bool]:
     """Documents of items the viewer may see, by each source's own policy."""
     return or_(
         *(
-            and_(
-                SearchDocument.kind == kind, SearchDocument.item_id.in_(source.visible_ids(viewer))
-            )
+            and_(SearchDocument.kind == kind, source.visible(viewer))
             for kind, source in SOURCES.items()
             if not kinds or kind in kinds
         )
@@ -329,6 +328,8 @@ async def search(
         .where(*conditions)
         .subquery("matched")
     )
+    # Totals and facets need the matching documents, not their rank.
+    every = select(SearchDocument.id, SearchDocument.kind).select_from(source).where(*conditions)
     page = select(matched)
     if request.after is not None:
         score_text, after_id = decode_cursor(LISTING, request.after, 2)
@@ -359,22 +360,29 @@ async def search(
         for row in rows
     ]
 
-    async def count() -> int:
-        async with sessions() as session:
-            total = await session.scalar(select(func.count()).select_from(matched))
-        return int(total or 0)
+    # The total is the sum of the per-kind counts: one statement answers both, run once
+    # however many of the two fields the client asks for.
+    counting: asyncio.Future[dict[str, list[FacetCount]]] | None = None
 
     async def facets() -> dict[str, list[FacetCount]]:
-        return await _facets(sessions, matched)
+        nonlocal counting
+        if counting is None:
+            counting = asyncio.ensure_future(_facets(sessions, every))
+        return await counting
+
+    async def count() -> int:
+        return sum(f.count for f in (await facets())["KIND"])
 
     return SearchPage(hits, has_more, request.after is not None, count, facets)
 
 
-async def _facets(sessions: Sessions, matched: Any) -> dict[str, list[FacetCount]]:
-    """Counts of the matching documents per value of every dimension (and per kind)."""
+async def _facets(sessions: Sessions, every: AnySelect) -> dict[str, list[FacetCount]]:
+    """Counts of the matching documents per value of every dimension (and per kind), in one
+    statement over the matches computed once."""
+    matched = every.cte("matched")
     by_value = (
         select(SearchFacet.dimension, SearchFacet.value, func.count())
-        .where(SearchFacet.document_id.in_(select(matched.c.id)))
+        .join(matched, matched.c.id == SearchFacet.document_id)
         .group_by(SearchFacet.dimension, SearchFacet.value)
     )
     by_kind = select(literal_column("'KIND'"), matched.c.kind, func.count()).group_by(

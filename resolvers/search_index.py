@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import ColumnElement, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.db import AnySelect
@@ -74,13 +74,17 @@ class IndexedItem:
     # The item's language when it has one; it picks the PostgreSQL text search configuration.
     language: str | None = None
     facets: Mapping[str, Iterable[str]] = field(default_factory=dict)
+    # The key the source's visibility looks at (see SearchSource.visible), if it has one.
+    scope_id: int | None = None
 
 
 @dataclass(frozen=True)
 class SearchSource:
     kind: str
-    # The ids of the items the viewer may see: a select from the domain's policy function.
-    visible_ids: Callable[[Viewer], AnySelect]
+    # Which of the source's documents the viewer may see: a condition on SearchDocument built
+    # from the domain's policy function (on `item_id`, or on `scope_id` when the policy decides
+    # by a scope such as the community, and the index holds only items alive in it).
+    visible: Callable[[Viewer], ColumnElement[bool]]
     # The items to index among these ids; an id left out is not (or no longer) searchable.
     load: Callable[[AsyncSession, Sequence[int]], Awaitable[dict[int, IndexedItem]]]
     # Every id of the domain, for rebuilding the whole index.
@@ -125,6 +129,7 @@ async def reindex(session: AsyncSession, source: SearchSource, ids: Iterable[int
         {
             "kind": source.kind,
             "item_id": item_id,
+            "scope_id": item.scope_id,
             "title": item.title,
             "summary": item.summary,
             "body": item.body,

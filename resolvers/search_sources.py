@@ -1,17 +1,25 @@
 """What the hub can search today: threads, posts and members. Each registers a source whose
-visibility is the domain's own policy function (resolvers/policy.py)."""
+visibility is the domain's own policy function (resolvers/policy.py).
+
+Threads and replies are read by whoever may read their community (`readable_communities`); a
+deleted thread or reply is read by nobody but global staff. The index holds only live threads and
+live replies of live threads (a deletion takes them out in its own transaction), with their
+community as the document's scope, so their visibility is "scope among the communities the
+viewer may read": the same answer as `visible_threads`/`visible_posts`, except that staff do not
+find deleted content either."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.community import CommunityLanguage
+from models.community import Community, CommunityLanguage
 from models.db import AnySelect
 from models.member import Member, MemberExpertise, MemberLanguage
+from models.search import SearchDocument
 from models.thread import Post, Thread, ThreadObjective, ThreadTag
 from resolvers import policy
 from resolvers.policy import Viewer
@@ -67,16 +75,18 @@ async def _thread_facets(
 # --- threads
 
 
-def _visible_thread_ids(viewer: Viewer) -> AnySelect:
-    return select(Thread.id).where(policy.visible_threads(viewer))
+def _in_readable_communities(viewer: Viewer) -> ColumnElement[bool]:
+    return SearchDocument.scope_id.in_(
+        select(Community.id).where(policy.readable_communities(viewer))
+    )
 
 
 async def _load_threads(session: AsyncSession, ids: Sequence[int]) -> dict[int, IndexedItem]:
     rows = (
         await session.execute(
-            select(Thread.id, Thread.title, Thread.body, Thread.created_at).where(
-                Thread.id.in_(ids), Thread.deleted_at.is_(None)
-            )
+            select(
+                Thread.id, Thread.community_id, Thread.title, Thread.body, Thread.created_at
+            ).where(Thread.id.in_(ids), Thread.deleted_at.is_(None))
         )
     ).all()
     found = [row.id for row in rows]
@@ -86,6 +96,7 @@ async def _load_threads(session: AsyncSession, ids: Sequence[int]) -> dict[int, 
     )
     return {
         row.id: IndexedItem(
+            scope_id=row.community_id,
             title=row.title,
             summary=" ".join(sorted(_strs(tags[row.id]))),
             body=row.body,
@@ -100,31 +111,28 @@ async def _load_threads(session: AsyncSession, ids: Sequence[int]) -> dict[int, 
 THREADS = register(
     SearchSource(
         kind=THREAD,
-        visible_ids=_visible_thread_ids,
+        visible=_in_readable_communities,
         load=_load_threads,
         all_ids=lambda: select(Thread.id),
     )
 )
 
 
-# --- posts: live replies; a deleted post leaves the index in the transaction that deletes it
-
-
-def _visible_post_ids(viewer: Viewer) -> AnySelect:
-    return select(Post.id).where(policy.visible_posts(viewer), Post.deleted_at.is_(None))
+# --- posts: live replies in live threads; a deletion takes them out in its transaction
 
 
 async def _load_posts(session: AsyncSession, ids: Sequence[int]) -> dict[int, IndexedItem]:
     rows = (
         await session.execute(
-            select(Post.id, Post.thread_id, Post.body, Post.created_at).where(
-                Post.id.in_(ids), Post.deleted_at.is_(None)
-            )
+            select(Post.id, Post.thread_id, Thread.community_id, Post.body, Post.created_at)
+            .join(Thread, Thread.id == Post.thread_id)
+            .where(Post.id.in_(ids), Post.deleted_at.is_(None), Thread.deleted_at.is_(None))
         )
     ).all()
     objectives, languages = await _thread_facets(session, sorted({r.thread_id for r in rows}))
     return {
         row.id: IndexedItem(
+            scope_id=row.community_id,
             title="",
             body=row.body,
             created_at=row.created_at,
@@ -141,7 +149,7 @@ async def _load_posts(session: AsyncSession, ids: Sequence[int]) -> dict[int, In
 POSTS = register(
     SearchSource(
         kind=POST,
-        visible_ids=_visible_post_ids,
+        visible=_in_readable_communities,
         load=_load_posts,
         all_ids=lambda: select(Post.id).where(Post.deleted_at.is_(None)),
     )
@@ -155,8 +163,8 @@ def posts_of_thread(thread_id: int) -> AnySelect:
 # --- members: name (title) and biography (body), expertise, languages and country
 
 
-def _visible_member_ids(viewer: Viewer) -> AnySelect:
-    return select(Member.id).where(policy.visible_members(viewer))
+def _visible_members(viewer: Viewer) -> ColumnElement[bool]:
+    return SearchDocument.item_id.in_(select(Member.id).where(policy.visible_members(viewer)))
 
 
 async def _load_members(session: AsyncSession, ids: Sequence[int]) -> dict[int, IndexedItem]:
@@ -198,7 +206,7 @@ async def _load_members(session: AsyncSession, ids: Sequence[int]) -> dict[int, 
 MEMBERS = register(
     SearchSource(
         kind=MEMBER,
-        visible_ids=_visible_member_ids,
+        visible=_visible_members,
         load=_load_members,
         all_ids=lambda: select(Member.id),
     )

@@ -28,6 +28,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("kind", sa.String(length=30), nullable=False),
         sa.Column("item_id", sa.Integer(), nullable=False),
+        sa.Column("scope_id", sa.Integer(), nullable=True),
         sa.Column("title", sa.Text(), nullable=False),
         sa.Column("summary", sa.Text(), nullable=False),
         sa.Column("body", sa.Text(), nullable=False),
@@ -38,6 +39,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("search_document", schema=None) as batch_op:
         batch_op.create_index("ix_search_document_created_at", ["created_at"], unique=False)
+        batch_op.create_index(
+            "ix_search_document_kind_scope_id", ["kind", "scope_id"], unique=False
+        )
 
     op.create_table(
         "search_facet",
@@ -368,6 +372,7 @@ def downgrade() -> None:
 
     op.drop_table("search_facet")
     with op.batch_alter_table("search_document", schema=None) as batch_op:
+        batch_op.drop_index("ix_search_document_kind_scope_id")
         batch_op.drop_index("ix_search_document_created_at")
 
     op.drop_table("search_document")
