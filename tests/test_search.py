@@ -90,6 +90,11 @@ async def test_phrases_exclusions_and_or(client: httpx.AsyncClient, corpus: Corp
     without = ids(await run_search(client, "migrant workers -pensions", corpus.author))
     assert corpus.id_of("fees") in without
     assert corpus.id_of("pensions") not in without
+    # punctuation and operators of either engine are words or nothing, never syntax errors
+    for odd in ('NEAR(fees, 2) AND "unbalanced', "fees:* OR ^remittance", "'; --", "-fees", ""):
+        result = await run_search(client, odd, corpus.author)
+        assert result["totalCount"] == len(result["edges"])
+    assert ids(await run_search(client, "-fees", corpus.author)) == []
     # or
     assert ids(await run_search(client, "consular diaspora", corpus.author)) == []
     either = ids(await run_search(client, "consular or diaspora", corpus.author))
