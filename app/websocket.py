@@ -11,10 +11,15 @@ from broadcaster._base import Unsubscribed
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
-from starlette.websockets import WebSocket
+from starlette.websockets import WebSocket, WebSocketDisconnect
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+    Operation,
+)
 
 from app.auth import AuthenticationFailed, token_from_connection_params, viewer_for
 from app.http import loads_text
@@ -24,13 +29,41 @@ from models.event import StoredEvent
 from resolvers.auth import SESSIONS_REVOKED
 from schema import HubSchema
 from schema.context import Context
+from schema.live import LIVE_SINK, LiveGroups, LiveSink
 from subscriptions.broadcast import GAP
 from subscriptions.events import member_stream
 from subscriptions.tasks import stop_task
 
 
+class TransportHandler(BaseGraphQLTransportWSHandler[Context, None]):
+    """strawberry's graphql-transport-ws handler; each operation may write its own `next`
+    frames (a subscription in a live group: schema/live.py)."""
+
+    view: GraphQLWebSocket
+
+    async def run_operation(self, operation: Operation[Context, None]) -> None:
+        # Set inside the operation's own task: seen only by this operation's resolvers.
+        LIVE_SINK.set(
+            LiveSink(
+                operation_id=operation.id,
+                variables=operation.variables,
+                send_text=self._send_text,
+                groups=self.view.live_groups,
+            )
+        )
+        await super().run_operation(operation)
+
+    async def _send_text(self, text: str) -> None:
+        try:
+            await self.websocket.ws.send_text(text)  # type: ignore[attr-defined]
+        except WebSocketDisconnect as e:
+            raise WebSocketDisconnected from e
+
+
 class GraphQLWebSocket(GraphQL[Context, None]):
     """Authenticates once, on `connection_init`; each operation then gets its own context copy."""
+
+    graphql_transport_ws_handler_class = TransportHandler
 
     def __init__(
         self, schema: HubSchema, settings: Settings, db: Database, broadcast: Broadcast
@@ -53,6 +86,8 @@ class GraphQLWebSocket(GraphQL[Context, None]):
         self._awaiting_init: dict[int, WebSocket] = {}
         # The task that ends a signed-in socket when its session ends, by id of its scope.
         self._session_watchers: dict[int, asyncio.Task[None]] = {}
+        # Subscriptions following the same stream, delivered together.
+        self.live_groups = LiveGroups()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
