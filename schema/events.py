@@ -19,7 +19,7 @@ from resolvers.errors import ClientError
 from resolvers.watch import ACCESS_EVENTS, Watch
 from schema.communities import Community, load_community
 from schema.context import Context, Info
-from schema.live import LIVE_SINK, Ending, LiveGroups, LiveMember, Mapper, Watcher, live_phase
+from schema.live import LIVE_SINK, LiveGroups, LiveMember, Mapper, Watcher
 from schema.notifications import Notification
 from schema.relay import decode_event_cursor, decode_int_id, encode_event_cursor
 from schema.threads import Post, Thread, load_post, load_thread
@@ -147,30 +147,39 @@ async def _watch(
     if watch is None:
         raise ClientError("No such object, or you may not watch it.", code="NOT_FOUND")
     sink = LIVE_SINK.get()
-    seq = await _start_seq(context, stream, after, sink.groups if sink else None)
+    if sink is not None and sink.resume_seq is not None:
+        seq = sink.resume_seq  # restarted after falling behind: from the last event sent
+    else:
+        seq = await _start_seq(context, stream, after, sink.groups if sink else None)
     if sink is None:
         async for message in _follow_alone(context, stream, seq, watch, watcher, to_message):
             yield message
         return
     raw = info._raw_info
     member = LiveMember(
-        sink, info.schema, context, raw.operation, raw.fragments, watcher, watch, to_message, seq
+        sink,
+        info.schema,
+        context,
+        raw.operation,
+        raw.fragments,
+        stream,
+        watch,
+        watcher,
+        to_message,
+        _resync_required,
+        seq,
     )
     assert context.broadcast is not None
+    read_to_end = False
     while True:
-        ending = await live_phase(
-            sink.groups, member, stream, context.db.sessions, context.broadcast
-        )
-        if ending is Ending.COMPLETE:
+        if sink.groups.join(member, context.db.sessions, context.broadcast, may_start=read_to_end):
+            # The group and the socket carry on from here; this operation ends quietly.
+            sink.hand_off(member)
             return
-        if ending is Ending.RESYNC:
-            yield ResyncRequired(message="The cursor is older than the event log keeps.")
-            return
-        # Not caught up with the group (or fell behind it): replay from the log on our own.
-        member.ending, member.seq = None, member.sent_seq
+        # Behind the group, or no group yet: replay the log on our own, then try again.
         async for item in replay(context.db.sessions, stream, member.seq):
             if isinstance(item, StreamResync):
-                yield ResyncRequired(message="The cursor is older than the event log keeps.")
+                yield _resync_required()
                 return
             message = await _message(item, member, to_message)
             if message is _ACCESS_LOST:
@@ -179,6 +188,11 @@ async def _watch(
                 context.reset_loaders()
                 yield message
             member.seq = member.sent_seq = item.seq
+        read_to_end = True
+
+
+def _resync_required() -> ResyncRequired:
+    return ResyncRequired(message="The cursor is older than the event log keeps.")
 
 
 _ACCESS_LOST = object()
@@ -218,7 +232,7 @@ async def _follow_alone(
     assert context.broadcast is not None
     async for item in follow(context.db.sessions, context.broadcast, stream, seq):
         if isinstance(item, StreamResync):
-            yield ResyncRequired(message="The cursor is older than the event log keeps.")
+            yield _resync_required()
             return
         if not watch.stable or item.kind in ACCESS_EVENTS:
             answer = await watcher()

@@ -1,18 +1,20 @@
 """Live delivery by groups: one follower per stream, not one per subscriber.
 
-A subscription first replays the log after its cursor on its own (schema/events.py); once it
-has caught up it joins its stream's group and waits. The group follows the stream once (with
-gap repair, subscriptions/streams.py), asks the policy for each member only when the member's
-answer may have changed, executes each event once per distinct (operation, variables,
-permission scope[, viewer]) and writes the same encoded payload to every member's socket. Per
-subscriber and event that leaves a queue append and one WebSocket frame; the GraphQL pipeline
-runs once per distinct audience.
+A subscription first replays the log after its cursor on its own (schema/events.py, through
+strawberry like any operation). Once it has caught up it is handed off: it joins its stream's
+group, and its strawberry operation ends without completing, leaving only a small
+`LiveMember`. The group follows the stream once (with gap repair, subscriptions/streams.py),
+asks the policy for each member only when the member's answer may have changed, executes each
+event once per distinct audience (operation, variables, permission scope[, viewer]) and hands
+the same encoded payload to every member's socket (`LiveSocket`, app/websocket.py), which
+writes the frames in order and ends members as the group says.
 
 Nothing is lost and nothing is sent twice: the group records the seq of an event *before* it
 delivers it to the members it has at that moment (no await between), so a subscription that
-joins later has that event in the log and replays it itself; each member skips events at or
-below its own seq. A member that falls too far behind (its socket is not read) leaves the group
-and replays from the log at its own pace, like any late joiner."""
+joins later finds that event in the log and replays it itself; each member skips events at or
+below its own seq. A member whose socket falls too far behind is ended `BEHIND`: its socket
+restarts the operation from the last event it really sent, to replay from the log at the
+reader's pace and join again."""
 
 from __future__ import annotations
 
@@ -20,12 +22,11 @@ import asyncio
 import enum
 import json
 import logging
-from collections import deque
 from collections.abc import Awaitable, Callable, Hashable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from inspect import isawaitable
-from typing import Any
+from typing import Any, Protocol
 
 from broadcaster import Broadcast
 from graphql import DocumentNode, ExecutionResult, GraphQLError, OperationDefinitionNode, execute
@@ -38,55 +39,69 @@ from schema.context import Context
 from schema.extensions import public_error
 from schema.fanout import SHARED_RESULTS
 from subscriptions.streams import ResyncRequired, follow
-from subscriptions.tasks import stop_task
 
 logger = logging.getLogger(__name__)
-
-OUTBOX_LIMIT = 1000  # frames a member may have pending before it must replay on its own
 
 Mapper = Callable[[StoredEvent, Hashable], object | None]
 Watcher = Callable[[], Awaitable[Watch | None]]
 
 
+class Ending(enum.Enum):
+    """Why a member leaves its group."""
+
+    COMPLETE = "COMPLETE"  # the policy says no, or the stream ended: the subscription completes
+    RESYNC = "RESYNC"  # the log no longer reaches back far enough: ResyncRequired, then complete
+    BEHIND = "BEHIND"  # its socket fell too far behind: replay from the log, then join again
+    FAILED = "FAILED"  # the group failed: an error for the subscription
+    CLOSED = "CLOSED"  # the client completed it, or the socket closed: nothing more is sent
+
+
+class LiveSocket(Protocol):
+    """What a group needs from the socket of its members (app/websocket.py)."""
+
+    def deliver(self, member: LiveMember, seq: int, payload: str | None) -> None:
+        """Queue `payload` (a `next` payload, already encoded) for `member`; None: the event
+        concerns the member but has nothing to show it."""
+
+    def end(self, member: LiveMember, ending: Ending) -> None:
+        """The member leaves its group: the socket finishes its subscription accordingly."""
+
+
 @dataclass(frozen=True, slots=True)
 class LiveSink:
-    """Set by the WebSocket handler for each operation it runs: lets a subscription join a
-    group that writes `next` messages for it straight to the socket."""
+    """Set by the WebSocket handler for each operation it runs: lets a subscription hand its
+    live phase to a group whose frames the socket writes."""
 
     operation_id: str
     variables: dict[str, Any] | None
-    send_text: Callable[[str], Awaitable[None]]
+    socket: LiveSocket
     groups: LiveGroups
+    hand_off: Callable[[LiveMember], None]
+    resume_seq: int | None = None  # restarting after BEHIND: replay after this seq
 
 
 LIVE_SINK: ContextVar[LiveSink | None] = ContextVar("live_sink", default=None)
 
 
-class Ending(enum.Enum):
-    """Why a member's live phase ended."""
-
-    COMPLETE = "COMPLETE"  # the policy says no, or the stream ended: the subscription completes
-    RESYNC = "RESYNC"  # the log no longer reaches back far enough
-    BEHIND = "BEHIND"  # too many frames pending: replay from the log, then join again
-
-
 class LiveMember:
-    """One subscription in a group: what it runs, for whom, and what it has been sent."""
+    """One subscription in a group: what it runs, for whom, and how far it has got."""
 
     __slots__ = (
-        "_pending",
-        "_waiter",
         "context",
         "document",
         "ending",
         "execution_key",
-        "failure",
+        "group",
+        "operation_id",
         "operation_name",
+        "pending",
         "prefix",
+        "resync",
         "schema",
-        "send_text",
         "sent_seq",
         "seq",
+        "socket",
+        "stream",
         "to_message",
         "variables",
         "watch",
@@ -100,17 +115,20 @@ class LiveMember:
         context: Context,
         operation: OperationDefinitionNode,
         fragments: dict[str, Any],
-        watcher: Watcher,
+        stream: str,
         watch: Watch,
+        watcher: Watcher,
         to_message: Mapper,
+        resync: Callable[[], object],
         seq: int,
     ) -> None:
         self.schema = schema
         self.context = context
         self.document = DocumentNode(definitions=(operation, *fragments.values()))
         self.operation_name = operation.name.value if operation.name else None
+        self.operation_id = sink.operation_id
         self.variables = sink.variables
-        self.send_text = sink.send_text
+        self.socket = sink.socket
         self.prefix = '{"id":' + json.dumps(sink.operation_id) + ',"type":"next","payload":'
         variables = json.dumps(sink.variables, sort_keys=True, default=str)
         viewer: object = None
@@ -118,69 +136,25 @@ class LiveMember:
             viewer = ("viewer", context.viewer.member_id)
         # The operation object is shared by every subscriber with the same text (parser cache).
         self.execution_key: Hashable = (id(operation), variables, viewer)
-        self.watcher = watcher
+        self.stream = stream
         self.watch = watch
+        self.watcher = watcher
         self.to_message = to_message
+        self.resync = resync
         self.seq = seq  # the last event handled for this member
-        self.sent_seq = seq  # the last event whose frame (if any) reached the socket
-        self._pending: deque[tuple[int, str]] = deque()
-        self._waiter: asyncio.Future[None] | None = None
+        self.sent_seq = seq  # the last event whose frame (if any) was written to the socket
+        self.pending = 0  # frames queued at the socket, not yet written
         self.ending: Ending | None = None
-        self.failure: BaseException | None = None
-
-    def push(self, seq: int, payload: str | None) -> None:
-        self.seq = seq
-        if self.ending is not None:
-            return
-        if payload is None:
-            if not self._pending:
-                self.sent_seq = seq
-            return
-        if len(self._pending) >= OUTBOX_LIMIT:
-            self.end(Ending.BEHIND)
-            return
-        self._pending.append((seq, payload))
-        self._wake()
-
-    def end(self, ending: Ending, failure: BaseException | None = None) -> None:
-        if self.ending is None:
-            self.ending = ending
-            self.failure = failure
-            self._wake()
-
-    def _wake(self) -> None:
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
-
-    async def serve(self) -> Ending:
-        """Write this member's frames until its live phase ends (run by the member's task)."""
-        while True:
-            if self.ending is Ending.BEHIND:
-                self._pending.clear()
-                return Ending.BEHIND
-            while self._pending:
-                seq, payload = self._pending.popleft()
-                await self.send_text(self.prefix + payload + "}")
-                self.sent_seq = seq
-            if self.ending is not None:
-                if self.failure is not None:
-                    raise self.failure
-                return self.ending
-            if not self._pending:
-                self.sent_seq = max(self.sent_seq, self.seq)
-            self._waiter = asyncio.get_running_loop().create_future()
-            await self._waiter
-            self._waiter = None
+        self.group: LiveGroup | None = None
 
     async def execute(self, message: object) -> str:
-        """This member's operation on one event, encoded: the payload of a `next` message."""
+        """This member's operation on one message, encoded: the payload of a `next` frame."""
         SHARED_RESULTS.executions += 1  # every real execution of an event is counted there
         context = self.context
         context.reset_loaders()
-        schema = self.schema
         try:
             outcome = execute(
-                schema._schema,
+                self.schema._schema,
                 self.document,
                 root_value=message,
                 context_value=context,
@@ -194,10 +168,11 @@ class LiveMember:
             data, errors = None, [GraphQLError(str(error), original_error=error)]
         payload: dict[str, Any] = {"data": data}
         if errors:
-            schema.process_errors(errors)
+            self.schema.process_errors(errors)
             payload["errors"] = [
                 public_error(e, expose_internal=context.development).formatted for e in errors
             ]
+        context.reset_loaders()  # nothing cached is kept between events
         return json.dumps(payload)
 
 
@@ -221,22 +196,21 @@ class LiveGroup:
         )
 
     async def _run(self, sessions: async_sessionmaker[AsyncSession], broadcast: Broadcast) -> None:
+        ending = Ending.COMPLETE  # the broadcast was disconnected: the server is stopping
         try:
             async for item in follow(sessions, broadcast, self.stream, self.last_seq):
                 if isinstance(item, ResyncRequired):
-                    self._end_all(Ending.RESYNC)
-                    return
+                    ending = Ending.RESYNC
+                    break
                 # Recorded before delivering, with no await between: a later joiner replays it.
                 self.last_seq = item.seq
                 await self._deliver(item, list(self.members.values()))
-            self._end_all(Ending.COMPLETE)  # the broadcast was disconnected: shutting down
-        except asyncio.CancelledError:
-            raise
-        except Exception as error:
+        except Exception:
             logger.exception("live group of %s failed", self.stream)
-            self._end_all(Ending.RESYNC, error)
-        finally:
-            self.groups.discard(self)
+            ending = Ending.FAILED
+        self.groups.discard(self)
+        for member in list(self.members.values()):
+            self.groups.end(member, ending)
 
     async def _deliver(self, event: StoredEvent, members: list[LiveMember]) -> None:
         payloads: dict[Hashable, str | None] = {}
@@ -245,24 +219,21 @@ class LiveGroup:
                 continue
             if not member.watch.stable or event.kind in ACCESS_EVENTS:
                 watch = await member.watcher()
+                if member.ending is not None:
+                    continue
                 if watch is None:
                     member.seq = event.seq
-                    member.end(Ending.COMPLETE)
+                    self.groups.end(member, Ending.COMPLETE)
                     continue
                 member.watch = watch
             audience = (member.execution_key, member.watch.scope)
-            if audience in payloads:
-                member.push(event.seq, payloads[audience])
-                continue
-            share_key = (event.stream, event.seq, event.created_at, member.watch.scope)
-            message = member.to_message(event, share_key)
-            payload = None if message is None else await member.execute(message)
-            payloads[audience] = payload
-            member.push(event.seq, payload)
-
-    def _end_all(self, ending: Ending, failure: BaseException | None = None) -> None:
-        for member in self.members.values():
-            member.end(ending, failure)
+            if audience not in payloads:
+                share_key = (event.stream, event.seq, event.created_at, member.watch.scope)
+                message = member.to_message(event, share_key)
+                payloads[audience] = None if message is None else await member.execute(message)
+                if member.ending is not None:
+                    continue
+            member.socket.deliver(member, event.seq, payloads[audience])
 
 
 class LiveGroups:
@@ -270,59 +241,70 @@ class LiveGroups:
 
     def __init__(self) -> None:
         self._groups: dict[str, LiveGroup] = {}
+        self._stopping: set[asyncio.Task[None]] = set()
+        self.behind = 0  # members switched to replaying because their socket fell behind
 
     def position(self, stream: str) -> int | None:
         """The last seq the stream's group has taken in, if the stream has a group."""
         group = self._groups.get(stream)
         return group.last_seq if group is not None else None
 
-    def try_join(
+    def join(
         self,
-        stream: str,
         member: LiveMember,
         sessions: async_sessionmaker[AsyncSession],
         broadcast: Broadcast,
-    ) -> LiveGroup | None:
-        """Join the stream's group if the member has caught up with it (starting the group if
-        there is none); None when the member must first replay up to the group's position."""
-        group = self._groups.get(stream)
+        *,
+        may_start: bool,
+    ) -> bool:
+        """Join the stream's group if the member has caught up with it; False when it must
+        first replay up to the group's position. With no group yet, `may_start` (the member
+        has just read the log to its end) starts one at the member's position."""
+        group = self._groups.get(member.stream)
         if group is None:
-            group = LiveGroup(self, stream, member.seq, sessions, broadcast)
-            self._groups[stream] = group
+            if not may_start:
+                return False
+            group = LiveGroup(self, member.stream, member.seq, sessions, broadcast)
+            self._groups[member.stream] = group
         elif member.seq < group.last_seq:
-            return None
+            return False
+        member.ending = None
+        member.group = group
         group.members[id(member)] = member
-        return group
+        return True
 
-    async def leave(self, group: LiveGroup, member: LiveMember) -> None:
-        group.members.pop(id(member), None)
-        if not group.members and self._groups.get(group.stream) is group:
-            del self._groups[group.stream]
-            await stop_task(group.task)
+    def end(self, member: LiveMember, ending: Ending) -> None:
+        """Take the member out of its group (stopping the group when it was the last) and tell
+        its socket why, once."""
+        if member.ending is not None:
+            return
+        member.ending = ending
+        if ending is Ending.BEHIND:
+            self.behind += 1
+        group, member.group = member.group, None
+        if group is not None:
+            group.members.pop(id(member), None)
+            if not group.members and self._groups.get(group.stream) is group:
+                del self._groups[group.stream]
+                group.task.cancel()
+                self._stopping.add(group.task)
+                group.task.add_done_callback(self._stopping.discard)
+        if ending is not Ending.CLOSED:
+            member.socket.end(member, ending)
+
+    def streams(self) -> list[str]:
+        """The streams that have a group now."""
+        return list(self._groups)
 
     def discard(self, group: LiveGroup) -> None:
         if self._groups.get(group.stream) is group:
             del self._groups[group.stream]
 
     async def close(self) -> None:
-        for group in list(self._groups.values()):
-            await stop_task(group.task)
+        """Stop every group (when the application stops)."""
+        tasks = {group.task for group in self._groups.values()} | self._stopping
         self._groups.clear()
-
-
-async def live_phase(
-    groups: LiveGroups,
-    member: LiveMember,
-    stream: str,
-    sessions: async_sessionmaker[AsyncSession],
-    broadcast: Broadcast,
-) -> Ending | None:
-    """Join the stream's group and serve the member until its live phase ends; None, at once,
-    when the member has not caught up with the group (the caller replays, then tries again)."""
-    group = groups.try_join(stream, member, sessions, broadcast)
-    if group is None:
-        return None
-    try:
-        return await member.serve()
-    finally:
-        await groups.leave(group, member)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks)
