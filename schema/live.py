@@ -42,6 +42,8 @@ from subscriptions.streams import ResyncRequired, follow
 
 logger = logging.getLogger(__name__)
 
+POLICY_CONCURRENCY = 8  # policy checks of one event in flight at once (each takes a connection)
+
 Mapper = Callable[[StoredEvent, Hashable], object | None]
 Watcher = Callable[[], Awaitable[Watch | None]]
 
@@ -213,19 +215,12 @@ class LiveGroup:
             self.groups.end(member, ending)
 
     async def _deliver(self, event: StoredEvent, members: list[LiveMember]) -> None:
+        members = [m for m in members if m.ending is None and event.seq > m.seq]
+        await self._ask_policy(event, members)
         payloads: dict[Hashable, str | None] = {}
         for member in members:
-            if member.ending is not None or event.seq <= member.seq:
+            if member.ending is not None:
                 continue
-            if not member.watch.stable or event.kind in ACCESS_EVENTS:
-                watch = await member.watcher()
-                if member.ending is not None:
-                    continue
-                if watch is None:
-                    member.seq = event.seq
-                    self.groups.end(member, Ending.COMPLETE)
-                    continue
-                member.watch = watch
             audience = (member.execution_key, member.watch.scope)
             if audience not in payloads:
                 share_key = (event.stream, event.seq, event.created_at, member.watch.scope)
@@ -234,6 +229,25 @@ class LiveGroup:
                 if member.ending is not None:
                     continue
             member.socket.deliver(member, event.seq, payloads[audience])
+
+    async def _ask_policy(self, event: StoredEvent, members: list[LiveMember]) -> None:
+        """Ask the policy again for the members whose answer this event may change, a few at a
+        time (each asks the database); end those who may no longer watch."""
+        asking = [m for m in members if not m.watch.stable or event.kind in ACCESS_EVENTS]
+        for start in range(0, len(asking), POLICY_CONCURRENCY):
+            batch = asking[start : start + POLICY_CONCURRENCY]
+            answers = await asyncio.gather(*(m.watcher() for m in batch), return_exceptions=True)
+            for member, watch in zip(batch, answers, strict=True):
+                if member.ending is not None:
+                    continue
+                if isinstance(watch, BaseException):
+                    logger.error("policy check of a live member failed", exc_info=watch)
+                    self.groups.end(member, Ending.FAILED)
+                elif watch is None:
+                    member.seq = event.seq
+                    self.groups.end(member, Ending.COMPLETE)
+                else:
+                    member.watch = watch
 
 
 class LiveGroups:
