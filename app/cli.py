@@ -61,6 +61,7 @@ def serve(
         # Live messages are small JSON sent to many sockets: per-message compression would
         # keep a zlib state per socket and compress every copy again.
         ws_per_message_deflate=settings.ws_per_message_deflate,
+        ws=settings.ws_implementation,
     )
 
 

@@ -58,6 +58,7 @@ def create_app(
         settings.broadcast_url, namespace=settings.broadcast_namespace
     )
     schema = make_schema(_limits(settings))
+    websocket = GraphQLWebSocket(schema, settings, database, hub_broadcast)
 
     async def livez(_: Request) -> Response:
         return JSONResponse({"status": "alive"})
@@ -86,6 +87,7 @@ def create_app(
         try:
             yield
         finally:
+            await websocket.live_groups.close()
             if broadcast is None:
                 await hub_broadcast.disconnect()
             if db is None:
@@ -94,7 +96,7 @@ def create_app(
     app = Starlette(
         routes=[
             Route("/graphql", GraphQLHTTP(schema, settings, database, hub_broadcast)),
-            WebSocketRoute("/graphql", GraphQLWebSocket(schema, settings, database, hub_broadcast)),
+            WebSocketRoute("/graphql", websocket),
             Route("/livez", livez, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
         ],
@@ -112,4 +114,5 @@ def create_app(
     app.state.settings = settings
     app.state.db = database
     app.state.broadcast = hub_broadcast
+    app.state.live_groups = websocket.live_groups
     return app

@@ -4,17 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections import deque
 from datetime import timedelta
+from typing import Any
 
 from broadcaster import Broadcast
 from broadcaster._base import Unsubscribed
+from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
-from starlette.websockets import WebSocket
+from starlette.websockets import WebSocket, WebSocketDisconnect
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+    Operation,
+)
 
 from app.auth import AuthenticationFailed, token_from_connection_params, viewer_for
 from app.http import loads_text
@@ -24,13 +32,139 @@ from models.event import StoredEvent
 from resolvers.auth import SESSIONS_REVOKED
 from schema import HubSchema
 from schema.context import Context
+from schema.extensions import public_error
+from schema.live import LIVE_SINK, Ending, LiveGroups, LiveMember, LiveSink
 from subscriptions.broadcast import GAP
 from subscriptions.events import member_stream
 from subscriptions.tasks import stop_task
 
 
+class TransportHandler(BaseGraphQLTransportWSHandler[Context, None]):
+    """strawberry's graphql-transport-ws handler, and the socket of live groups: subscriptions
+    handed off to a group (schema/live.py) have their frames queued here and written in order
+    by one short-lived writer task per socket."""
+
+    view: GraphQLWebSocket
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._live: dict[str, LiveMember] = {}  # handed-off subscriptions by operation id
+        # Frames and endings to write, in order; allocated only while there are some.
+        self._outbox: deque[tuple[LiveMember, int, str | Ending]] | None = None
+        self._writer: asyncio.Task[None] | None = None
+        self._resume: dict[str, int] = {}  # operations restarted after falling behind
+
+    async def run_operation(self, operation: Operation[Context, None]) -> None:
+        # Set inside the operation's own task: seen only by this operation's resolvers.
+        LIVE_SINK.set(
+            LiveSink(
+                operation_id=operation.id,
+                variables=operation.variables,
+                socket=self,
+                groups=self.view.live_groups,
+                hand_off=self._hand_off,
+                resume_seq=self._resume.pop(operation.id, None),
+            )
+        )
+        await super().run_operation(operation)
+
+    def _hand_off(self, member: LiveMember) -> None:
+        operation = self.operations.get(member.operation_id)
+        if operation is None:  # completed by the client meanwhile
+            self.view.live_groups.end(member, Ending.CLOSED)
+            return
+        operation.completed = True  # strawberry must not complete it: the group carries on
+        self._live[member.operation_id] = member
+
+    # LiveSocket
+
+    def deliver(self, member: LiveMember, seq: int, payload: str | None) -> None:
+        member.seq = seq
+        if payload is None:
+            if member.pending == 0:
+                member.sent_seq = seq
+            return
+        if member.pending >= self.view.settings.ws_live_outbox_limit:
+            self.view.live_groups.end(member, Ending.BEHIND)
+            return
+        member.pending += 1
+        self._queue((member, seq, payload))
+
+    def end(self, member: LiveMember, ending: Ending) -> None:
+        self._queue((member, member.seq, ending))
+
+    def _queue(self, item: tuple[LiveMember, int, str | Ending]) -> None:
+        if self._outbox is None:
+            self._outbox = deque()
+        self._outbox.append(item)
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write(), name="live frames")
+
+    async def _write(self) -> None:
+        try:
+            while self._outbox:
+                member, seq, item = self._outbox.popleft()
+                if isinstance(item, Ending):
+                    await self._finish(member, item)
+                    continue
+                member.pending -= 1
+                if member.ending in (Ending.BEHIND, Ending.CLOSED):
+                    continue  # it replays from `sent_seq`, or nobody listens any more
+                await self._send_text(member.prefix + item + "}")
+                member.sent_seq = seq if member.pending else max(seq, member.seq)
+        except (WebSocketDisconnected, RuntimeError, OSError):
+            pass  # the socket is gone; its handler shuts down
+        self._outbox = None
+
+    async def _finish(self, member: LiveMember, ending: Ending) -> None:
+        if self._live.get(member.operation_id) is member:
+            del self._live[member.operation_id]
+        operation = self.operations.get(member.operation_id)
+        if operation is None or ending is Ending.CLOSED:
+            return
+        if ending is Ending.BEHIND:
+            # Replay from the last event written, at the reader's pace, then join again.
+            operation.completed = False
+            self._resume[operation.id] = member.sent_seq
+            operation.task = asyncio.create_task(self.run_operation(operation))
+            operation.task.add_done_callback(self._task_done)
+            return
+        del self.operations[operation.id]
+        if ending is Ending.RESYNC:
+            payload = await member.execute(member.resync())
+            await self._send_text(member.prefix + payload + "}")
+        if ending is Ending.FAILED:
+            error = GraphQLError("Live delivery failed.", original_error=RuntimeError(ending))
+            masked = public_error(error, expose_internal=False).formatted
+            frame: dict[str, object] = {"id": operation.id, "type": "error", "payload": [masked]}
+        else:
+            frame = {"id": operation.id, "type": "complete"}
+        await self._send_text(json.dumps(frame))
+
+    async def cleanup_operation(self, operation_id: str) -> None:
+        member = self._live.pop(operation_id, None)
+        if member is not None:
+            self.view.live_groups.end(member, Ending.CLOSED)
+        self._resume.pop(operation_id, None)
+        await super().cleanup_operation(operation_id)
+
+    async def shutdown(self) -> None:
+        await super().shutdown()
+        if self._writer is not None:
+            await stop_task(self._writer)
+        self._outbox = None
+
+    async def _send_text(self, text: str) -> None:
+        try:
+            await self.websocket.ws.send_text(text)  # type: ignore[attr-defined]
+        except WebSocketDisconnect as e:
+            raise WebSocketDisconnected from e
+
+
 class GraphQLWebSocket(GraphQL[Context, None]):
     """Authenticates once, on `connection_init`; each operation then gets its own context copy."""
+
+    graphql_transport_ws_handler_class = TransportHandler
 
     def __init__(
         self, schema: HubSchema, settings: Settings, db: Database, broadcast: Broadcast
@@ -53,6 +187,8 @@ class GraphQLWebSocket(GraphQL[Context, None]):
         self._awaiting_init: dict[int, WebSocket] = {}
         # The task that ends a signed-in socket when its session ends, by id of its scope.
         self._session_watchers: dict[int, asyncio.Task[None]] = {}
+        # Subscriptions following the same stream, delivered together.
+        self.live_groups = LiveGroups()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:

@@ -7,7 +7,7 @@ reconnects with its last cursor misses nothing and sees nothing twice."""
 from __future__ import annotations
 
 import enum
-from collections.abc import AsyncGenerator, Awaitable, Callable, Hashable
+from collections.abc import AsyncGenerator, Hashable
 from datetime import datetime
 from typing import Annotated
 
@@ -19,12 +19,13 @@ from resolvers.errors import ClientError
 from resolvers.watch import ACCESS_EVENTS, Watch
 from schema.communities import Community, load_community
 from schema.context import Context, Info
+from schema.live import LIVE_SINK, LiveGroups, LiveMember, Mapper, Watcher
 from schema.notifications import Notification
 from schema.relay import decode_event_cursor, decode_int_id, encode_event_cursor
 from schema.threads import Post, Thread, load_post, load_thread
 from subscriptions.events import community_stream, member_stream, thread_stream
 from subscriptions.streams import ResyncRequired as StreamResync
-from subscriptions.streams import follow
+from subscriptions.streams import follow, replay
 
 AFTER_EVENT = strawberry.argument(
     description="Cursor of the last event you received: replay everything after it, then "
@@ -131,37 +132,114 @@ NotificationEventMessage = Annotated[
     ),
 ]
 
-Mapper = Callable[[StoredEvent, Hashable], object | None]
-Watcher = Callable[[], Awaitable[Watch | None]]
-
 
 async def _watch(
-    context: Context, stream: str, after: str | None, watcher: Watcher, to_message: Mapper
+    info: Info, stream: str, after: str | None, watcher: Watcher, to_message: Mapper
 ) -> AsyncGenerator[object, None]:
     """Follow `stream` after the cursor. The policy (`watcher`) is asked before starting and
     again before every event, unless its answer is stable and the event cannot change it.
-    Messages carry a share key (event, scope), so subscribers with the same operation and
-    scope share one execution of each event (see schema/fanout.py)."""
+
+    Over a WebSocket (the handler sets `LIVE_SINK`) the subscription replays what it missed on
+    its own, then joins its stream's live group (schema/live.py), which executes each event
+    once per audience and writes the frames itself; elsewhere it follows the stream alone."""
+    context = info.context
     watch = await watcher()
     if watch is None:
         raise ClientError("No such object, or you may not watch it.", code="NOT_FOUND")
-    if after is not None:
-        after_seq = decode_event_cursor(after, stream)
+    sink = LIVE_SINK.get()
+    if sink is not None and sink.resume_seq is not None:
+        seq = sink.resume_seq  # restarted after falling behind: from the last event sent
     else:
-        async with context.db.sessions() as session:
-            after_seq, _ = await stream_position(session, stream)
+        seq = await _start_seq(context, stream, after, sink.groups if sink else None)
+    if sink is None:
+        async for message in _follow_alone(context, stream, seq, watch, watcher, to_message):
+            yield message
+        return
+    raw = info._raw_info
+    member = LiveMember(
+        sink,
+        info.schema,
+        context,
+        raw.operation,
+        raw.fragments,
+        stream,
+        watch,
+        watcher,
+        to_message,
+        _resync_required,
+        seq,
+    )
     assert context.broadcast is not None
-    async for item in follow(context.db.sessions, context.broadcast, stream, after_seq):
+    read_to_end = False
+    while True:
+        if sink.groups.join(member, context.db.sessions, context.broadcast, may_start=read_to_end):
+            # The group and the socket carry on from here; this operation ends quietly.
+            sink.hand_off(member)
+            return
+        # Behind the group, or no group yet: replay the log on our own, then try again.
+        async for item in replay(context.db.sessions, stream, member.seq):
+            if isinstance(item, StreamResync):
+                yield _resync_required()
+                return
+            message = await _message(item, member, to_message)
+            if message is _ACCESS_LOST:
+                return
+            if message is not None:
+                context.reset_loaders()
+                yield message
+            member.seq = member.sent_seq = item.seq
+        read_to_end = True
+
+
+def _resync_required() -> ResyncRequired:
+    return ResyncRequired(message="The cursor is older than the event log keeps.")
+
+
+_ACCESS_LOST = object()
+
+
+async def _message(event: StoredEvent, member: LiveMember, to_message: Mapper) -> object | None:
+    """The message of `event` for a member catching up, or _ACCESS_LOST."""
+    if not member.watch.stable or event.kind in ACCESS_EVENTS:
+        watch = await member.watcher()
+        if watch is None:
+            return _ACCESS_LOST
+        member.watch = watch
+    return to_message(event, _share_key(event, member.watch))
+
+
+def _share_key(event: StoredEvent, watch: Watch) -> Hashable:
+    # created_at too: a database rebuilt from scratch reuses (stream, seq).
+    return (event.stream, event.seq, event.created_at, watch.scope)
+
+
+async def _start_seq(
+    context: Context, stream: str, after: str | None, groups: LiveGroups | None
+) -> int:
+    if after is not None:
+        return decode_event_cursor(after, stream)
+    position = groups.position(stream) if groups is not None else None
+    if position is not None:
+        return position  # what the stream's group has taken in: everything after it comes
+    async with context.db.sessions() as session:
+        return (await stream_position(session, stream))[0]
+
+
+async def _follow_alone(
+    context: Context, stream: str, seq: int, watch: Watch, watcher: Watcher, to_message: Mapper
+) -> AsyncGenerator[object, None]:
+    """One subscriber following the stream by itself (outside the WebSocket handler)."""
+    assert context.broadcast is not None
+    async for item in follow(context.db.sessions, context.broadcast, stream, seq):
         if isinstance(item, StreamResync):
-            yield ResyncRequired(message="The cursor is older than the event log keeps.")
+            yield _resync_required()
             return
         if not watch.stable or item.kind in ACCESS_EVENTS:
-            watch = await watcher()
-            if watch is None:
+            answer = await watcher()
+            if answer is None:
                 return
-        # created_at too: a database rebuilt from scratch reuses (stream, seq).
-        share_key = (item.stream, item.seq, item.created_at, watch.scope)
-        message = to_message(item, share_key)
+            watch = answer
+        message = to_message(item, _share_key(item, watch))
         if message is not None:
             context.reset_loaders()
             yield message
@@ -194,7 +272,7 @@ async def thread_events(
     async def watcher() -> Watch | None:
         return await threads.watch_thread(context.db.sessions, context.viewer, key)
 
-    async for message in _watch(context, thread_stream(key), after, watcher, _thread_message):
+    async for message in _watch(info, thread_stream(key), after, watcher, _thread_message):
         yield message  # type: ignore[misc]
 
 
@@ -222,7 +300,7 @@ async def community_activity(
     async def watcher() -> Watch | None:
         return await communities.watch_community(context.db.sessions, context.viewer, key)
 
-    async for message in _watch(context, community_stream(key), after, watcher, _community_message):
+    async for message in _watch(info, community_stream(key), after, watcher, _community_message):
         yield message  # type: ignore[misc]
 
 
@@ -249,6 +327,6 @@ async def notification_received(
         return Watch(scope=("member", member_id), stable=True)
 
     async for message in _watch(
-        context, member_stream(member_id), after, watcher, _notification_message
+        info, member_stream(member_id), after, watcher, _notification_message
     ):
         yield message  # type: ignore[misc]

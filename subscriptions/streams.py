@@ -53,6 +53,19 @@ def _parsed(message: str) -> StoredEvent:
     return StoredEvent.from_json(message)
 
 
+async def replay(
+    sessions: async_sessionmaker[AsyncSession], stream: str, after_seq: int
+) -> AsyncIterator[StoredEvent | ResyncRequired]:
+    """Every logged event after `after_seq`, or `ResyncRequired` when the log no longer reaches
+    back that far. Live events are not awaited: it ends where the log ends."""
+    retained_from = await _retained_from(sessions, stream)
+    if after_seq + 1 < retained_from:
+        yield ResyncRequired(stream, retained_from)
+        return
+    async for event in _replay(sessions, stream, after_seq):
+        yield event
+
+
 async def follow(
     sessions: async_sessionmaker[AsyncSession],
     broadcast: Broadcast,
