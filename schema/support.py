@@ -613,6 +613,6 @@ async def support_request_events(
         return await support.watch_support_request(context.db.sessions, context.viewer, key)
 
     async for message in _watch(
-        context, support.support_stream(key), after, watcher, _support_message
+        info, support.support_stream(key), after, watcher, _support_message
     ):
         yield message  # type: ignore[misc]
