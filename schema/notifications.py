@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
@@ -16,6 +16,9 @@ from schema.context import Info
 from schema.enums import described_enum
 from schema.errors import INPUT, UserError, not_found, user_errors
 from schema.members import Member, load_member
+
+if TYPE_CHECKING:
+    from schema.support import SupportRequest
 from schema.relay import (
     AFTER,
     FIRST,
@@ -85,6 +88,18 @@ class Notification(Node):
     async def community(self, info: Info) -> Community | None:
         key = self.subject.get("community")
         return await load_community(info, int(key)) if key else None
+
+    @strawberry.field(
+        description="The support request it is about, if any (null if no longer visible)."
+    )
+    async def support_request(
+        self, info: Info
+    ) -> Annotated[SupportRequest, strawberry.lazy("schema.support")] | None:
+        # Imported here: schema.support reaches this module through schema.events.
+        from schema.support import load_support_request
+
+        key = self.subject.get("supportRequest")
+        return await load_support_request(info, int(key)) if key else None
 
 
 async def resolve_notifications(

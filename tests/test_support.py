@@ -37,7 +37,7 @@ query($id: ID!) {
   }
 }
 """
-NOTIFICATIONS = "{ notifications { nodes { kind } } }"
+NOTIFICATIONS = "{ notifications { nodes { kind supportRequest { id } } } }"
 
 
 async def test_a_request_goes_from_submitted_to_completed_and_every_step_is_in_its_timeline(
@@ -91,6 +91,7 @@ async def test_a_request_goes_from_submitted_to_completed_and_every_step_is_in_i
     # every change made by someone else notified the requester (their own submission did not)
     notes = (await gql(client, NOTIFICATIONS, member=gov.requester))["data"]["notifications"]
     assert [n["kind"] for n in notes["nodes"]] == ["SUPPORT_REQUEST_UPDATE"] * 6
+    assert {n["supportRequest"]["id"] for n in notes["nodes"]} == {request_id}
     # the proposal notified the expert
     notes = (await gql(client, NOTIFICATIONS, member=expert))["data"]["notifications"]
     assert [n["kind"] for n in notes["nodes"]] == ["SUPPORT_REQUEST_UPDATE"]
