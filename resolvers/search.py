@@ -287,7 +287,11 @@ async def search(
     query: str,
     criteria: SearchFilter,
     request: PageRequest,
+    *,
+    counts_wanted: bool = False,
 ) -> SearchPage:
+    """One page of hits. With `counts_wanted`, the statement behind `count()` and `facets()`
+    starts at once, on a connection of its own, while the page is read."""
     if request.backwards:
         raise ClientError("Search results page forwards only: use `first` and `after`.")
     if len(query) > MAX_QUERY:
@@ -344,11 +348,21 @@ async def search(
             )
         )
     page = page.order_by(matched.c.score.desc(), matched.c.id).limit(request.size + 1)
-    async with sessions() as session:
-        rows = list((await session.execute(page)).all())
-        has_more = len(rows) > request.size
-        rows = rows[: request.size]
-        snippets = await _snippets(session, postgresql, clauses, [r.id for r in rows])
+    # The total is the sum of the per-kind counts: one statement answers both, run once
+    # however many of the two fields the client asks for.
+    counting: asyncio.Future[dict[str, list[FacetCount]]] | None = None
+    if counts_wanted:
+        counting = asyncio.ensure_future(_facets(sessions, every))
+    try:
+        async with sessions() as session:
+            rows = list((await session.execute(page)).all())
+            has_more = len(rows) > request.size
+            rows = rows[: request.size]
+            snippets = await _snippets(session, postgresql, clauses, [r.id for r in rows])
+    except BaseException:
+        if counting is not None:
+            counting.cancel()
+        raise
     hits = [
         Hit(
             kind=row.kind,
@@ -359,10 +373,6 @@ async def search(
         )
         for row in rows
     ]
-
-    # The total is the sum of the per-kind counts: one statement answers both, run once
-    # however many of the two fields the client asks for.
-    counting: asyncio.Future[dict[str, list[FacetCount]]] | None = None
 
     async def facets() -> dict[str, list[FacetCount]]:
         nonlocal counting

@@ -179,6 +179,7 @@ async def resolve_search(
     after: Annotated[str | None, AFTER] = None,
 ) -> SearchConnection:
     criteria = filter or SearchFilter()
+    asked = {getattr(f, "name", None) for f in info.selected_fields[0].selections}
     page = await search.search(
         info.context.db.sessions,
         info.context.viewer,
@@ -194,6 +195,7 @@ async def resolve_search(
             created_before=criteria.created_before,
         ),
         page_request(first, after, None, None),
+        counts_wanted=bool(asked & {"totalCount", "facets"}),
     )
     # Loaded together, so each kind's DataLoader answers the whole page in one query.
     nodes = await asyncio.gather(*(RESULT_LOADERS[h.kind](info, h.item_id) for h in page.hits))
