@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -31,6 +32,7 @@ from harness import (
     Server,
     bench_settings,
     check_admin_url,
+    cpu_seconds,
     database_urls,
     hub_argv,
     issue_tokens,
@@ -196,10 +198,11 @@ def _seed_sql(threads: int, posts: int) -> list[str]:
     n = len(VOCABULARY)
 
     def phrase(seed: str, count: int) -> str:
-        # Deterministic pseudo-random words: a multiplicative hash of (row, position).
+        # Deterministic pseudo-random words: a hash of (row, position), so that any two words
+        # meet in some rows (about 3% of replies for two given words) and phrases are rare.
         return (
-            f"(SELECT string_agg(({words})[1 + (({seed}) * 2654435761::bigint + k * 40503) "
-            f"% {n}], ' ') FROM generate_series(1, {count}) AS k)"
+            f"(SELECT string_agg(({words})[1 + abs(hashtext(({seed})::text || ':' || k)) % {n}], "
+            f"' ') FROM generate_series(1, {count}) AS k)"
         )
 
     return [
@@ -366,7 +369,11 @@ def main() -> int:
         base = servers[0].url
         sample = asyncio.run(sample_answer(base, token))
         asyncio.run(drive(base, token, args.warmup, args.clients))
+        cpu_before = cpu_seconds(servers[0].process.pid)
         result = asyncio.run(drive(base, token, args.duration, args.clients))
+        result["server_cpu_ms_per_request"] = (
+            1000 * (cpu_seconds(servers[0].process.pid) - cpu_before) / max(result["requests"], 1)
+        )
         document = {
             "prepared": prepared,
             "clients": args.clients,
@@ -384,7 +391,9 @@ def main() -> int:
             "",
             f"{args.clients} clients, {args.duration:.0f} s: {result['requests']} requests, "
             f"{result['errors']} errors, {result['rps']:.1f} req/s, "
-            f"p50 {result['p50_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms",
+            f"p50 {result['p50_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms, "
+            f"server CPU {result['server_cpu_ms_per_request']:.1f} ms per request "
+            f"(load average {os.getloadavg()[0]:.2f})",
             "| query | matches | requests | p50 ms | p99 ms |",
             "|---|---|---|---|---|",
             *(
