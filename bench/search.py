@@ -198,11 +198,15 @@ def _seed_sql(threads: int, posts: int) -> list[str]:
     n = len(VOCABULARY)
 
     def phrase(seed: str, count: int) -> str:
-        # Deterministic pseudo-random words: a hash of (row, position), so that any two words
-        # meet in some rows (about 3% of replies for two given words) and phrases are rare.
+        # Deterministic pseudo-random text: for each (row, position) a hash picks a topical word
+        # (15% of words, uniformly among the vocabulary) or one of 3,000 filler words, so that a
+        # topical word is in about 2.5% of replies and two given ones meet in well under 0.1%.
+        key = f"({seed})::text || ':' || k"
         return (
-            f"(SELECT string_agg(({words})[1 + abs(hashtext(({seed})::text || ':' || k)) % {n}], "
-            f"' ') FROM generate_series(1, {count}) AS k)"
+            f"(SELECT string_agg(CASE WHEN abs(hashtext({key} || 't')) % 100 < 15 "
+            f"THEN ({words})[1 + abs(hashtext({key})) % {n}] "
+            f"ELSE 'w' || abs(hashtext({key})) % 3000 END, ' ') "
+            f"FROM generate_series(1, {count}) AS k)"
         )
 
     return [
