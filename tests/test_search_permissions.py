@@ -197,3 +197,48 @@ async def test_leaving_a_private_community_takes_its_threads_out_of_one_s_result
     await ok(client, leave, {"id": community_id}, insider)
     after = await run_search(client, "confidential", insider)
     assert (after["totalCount"], after["edges"]) == (0, [])
+
+
+async def test_replies_of_a_deleted_thread_leave_the_index_with_it(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    # given
+    moderator = await factory.member(role=Role.MODERATOR)
+    author = await factory.member()
+    public = await create_community(client, moderator, "open-forum")
+    await join(client, public, author)
+    thread_id = await create_thread(client, public, author, "Quarantine rules", "Ports.")
+    reply = await create_post(client, thread_id, author, "Zanzibar ferry quarantine notes.")
+    assert [e["node"]["id"] for e in (await run_search(client, "Zanzibar", author))["edges"]] == [
+        reply
+    ]
+    # when
+    await ok(client, DELETE_THREAD, {"id": thread_id}, moderator)
+    # then: nobody finds the thread or its reply, staff included
+    for viewer in (None, author, moderator):
+        for query in ("Zanzibar", "quarantine"):
+            result = await run_search(client, query, viewer)
+            assert (result["totalCount"], result["edges"]) == (0, [])
+
+
+async def test_a_thread_moved_into_a_private_community_is_found_only_by_its_members(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    # given
+    moderator = await factory.member(role=Role.MODERATOR)
+    author = await factory.member()
+    outsider = await factory.member()
+    public = await create_community(client, moderator, "open-forum")
+    private = await create_community(client, moderator, "closed-room", private=True)
+    await join(client, public, author)
+    thread_id = await create_thread(client, public, author, "Harvest visas", "Orchard work.")
+    await create_post(client, thread_id, author, "Orchard contracts in spring.")
+    assert (await run_search(client, "orchard", outsider))["totalCount"] == 2
+    # when
+    move = """mutation($t: ID!, $c: ID!) { moveThread(input: {threadId: $t, toCommunityId: $c,
+      reason: "Belongs there."}) { errors { code } } }"""
+    await ok(client, move, {"t": thread_id, "c": private}, moderator)
+    # then
+    hidden = await run_search(client, "orchard", outsider)
+    assert (hidden["totalCount"], hidden["edges"], hidden["facets"]["kinds"]) == (0, [], [])
+    assert (await run_search(client, "orchard", moderator))["totalCount"] == 2
