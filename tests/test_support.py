@@ -6,7 +6,7 @@ import httpx
 from starlette.applications import Starlette
 
 from models.organization import OrganizationKind
-from tests.conftest import Factory, gql
+from tests.conftest import Factory, StatementCounter, gql
 from tests.discussions import ok
 from tests.live import connect
 from tests.support import (
@@ -230,3 +230,26 @@ async def test_the_private_thread_is_live_and_resumable(
         await socket.subscribe(SUPPORT_EVENTS, {"id": request_id, "after": cursor})
         replayed = [p["supportRequestEvents"] for p in await socket.next_payloads(2)]
     assert replayed == events
+
+
+async def test_a_page_of_requests_runs_the_same_statements_at_any_size(
+    client: httpx.AsyncClient, factory: Factory, statements: StatementCounter
+) -> None:
+    # given: ten triaged requests with an expert proposed on each
+    gov = await government(factory)
+    focal = await moderator(factory)
+    expert = await factory.member(is_expert=True)
+    for number in range(10):
+        request_id = await submit(client, gov.requester, title=f"Request {number}")
+        await ok(client, TRIAGE, {"id": request_id}, focal)
+        await ok(client, PROPOSE, {"id": request_id, "expert": expert.global_id}, focal)
+    page = """query($first: Int!) { supportRequests(first: $first) { nodes {
+      title requester { name } organization { name } focalPoint { name } objectives { number }
+      countries { code name } languages proposals { status expert { name } } } } }"""
+    counts = []
+    for size in (2, 10):
+        statements.reset()
+        body = await gql(client, page, {"first": size}, member=focal)
+        assert len(body["data"]["supportRequests"]["nodes"]) == size
+        counts.append(statements.count)
+    assert counts[0] == counts[1]
