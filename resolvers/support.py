@@ -257,14 +257,12 @@ async def timeline_entries_by_ids(
 async def watch_support_request(
     sessions: Sessions, viewer: Viewer, request_id: int
 ) -> Watch | None:
-    """None when the viewer may not see the request (now). Staff see every request for as long
-    as their session lasts (a role change ends it); anyone else's access can change with events
-    of other streams (an organisation reassigned), so it is asked again for every event."""
+    """None when the viewer may not see the request (now). Within the request's own stream only
+    an expert's decline takes access away (ACCESS_EVENTS); the viewer's role and organisation
+    are those of the session (a role change ends it)."""
     if not (await support_requests_by_ids(sessions, viewer, [request_id]))[0]:
         return None
-    if viewer.is_staff:
-        return Watch(scope=("staff",), stable=True)
-    return Watch(scope=("member", viewer.member_id), stable=False)
+    return Watch(scope=("support", viewer.role), stable=True)
 
 
 # --- Writing ---------------------------------------------------------------------------------

@@ -16,4 +16,11 @@ class Watch:
 
 
 # Events after which even a stable answer must be asked again.
-ACCESS_EVENTS = frozenset({"THREAD_MOVED", "THREAD_DELETED"})
+ACCESS_EVENTS = frozenset(
+    {
+        "THREAD_MOVED",
+        "THREAD_DELETED",
+        # support requests: a proposed expert who declines no longer sees the request
+        "EXPERT_DECLINED",
+    }
+)
