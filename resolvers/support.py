@@ -1,26 +1,21 @@
 """Support requests: governments ask, a focal point takes the request, experts are proposed and
-answer, the work runs to completion (or is declined); a timeline and a private message thread."""
+answer (resolvers/support_proposals.py), the work runs to completion or is declined; every change
+lands in the request's timeline. Its private thread is resolvers/support_messages.py."""
 
 from __future__ import annotations
 
 import enum
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from models.base import utcnow
 from models.db import AnyRow, AnySelect
-from models.member import Member
 from models.notification import NotificationKind
 from models.organization import Organization
 from models.support import (
-    ProposalStatus,
     SupportCategory,
-    SupportMessage,
-    SupportProposal,
     SupportRequest,
     SupportRequestCountry,
     SupportRequestLanguage,
@@ -48,7 +43,6 @@ from subscriptions.events import EventPublisher
 Sessions = async_sessionmaker[AsyncSession]
 
 MAX_DESCRIPTION = 20_000
-MAX_MESSAGE = 10_000
 MAX_COUNTRIES = 20
 
 
@@ -70,9 +64,6 @@ class SupportChange(enum.Enum):
     DECLINED = "DECLINED"
 
 
-# Live events of a request's stream: the timeline's changes and its messages.
-MESSAGE_POSTED = "MESSAGE_POSTED"
-
 # The workflow: from each status, where it may go next (COMPLETED and DECLINED are final).
 NEXT_STATUSES: dict[SupportStatus, frozenset[SupportStatus]] = {
     SupportStatus.SUBMITTED: frozenset({SupportStatus.TRIAGED, SupportStatus.DECLINED}),
@@ -82,10 +73,6 @@ NEXT_STATUSES: dict[SupportStatus, frozenset[SupportStatus]] = {
     SupportStatus.COMPLETED: frozenset(),
     SupportStatus.DECLINED: frozenset(),
 }
-# Experts are proposed and answer while the request is being matched or worked on.
-PROPOSING_STATUSES = frozenset(
-    {SupportStatus.TRIAGED, SupportStatus.MATCHED, SupportStatus.IN_PROGRESS}
-)
 STATUS_CHANGES = {
     SupportStatus.TRIAGED: SupportChange.TRIAGED,
     SupportStatus.MATCHED: SupportChange.MATCHED,
@@ -119,19 +106,10 @@ TIMELINE_COLUMNS = (
     SupportTimelineEntry.note,
     SupportTimelineEntry.created_at,
 )
-MESSAGE_COLUMNS = (
-    SupportMessage.id,
-    SupportMessage.request_id,
-    SupportMessage.author_id,
-    SupportMessage.body,
-    SupportMessage.created_at,
-)
 NEWEST_FIRST = Keyset(
     "support_requests", (SupportRequest.created_at, SupportRequest.id), descending=True
 )
 TIMELINE_ORDER = Keyset("support_timeline", (SupportTimelineEntry.id,))
-MESSAGE_ORDER = Keyset("support_messages", (SupportMessage.id,))
-
 NO_SUCH_REQUEST = Problem("requestId", "No such support request.", ErrorCode.NOT_FOUND)
 
 
@@ -142,7 +120,7 @@ def _visible_requests(viewer: Viewer) -> AnySelect:
     return select(*REQUEST_COLUMNS).where(policy.visible_support_requests(viewer))
 
 
-def _visible_request_ids(viewer: Viewer) -> AnySelect:
+def visible_request_ids(viewer: Viewer) -> AnySelect:
     return select(SupportRequest.id).where(policy.visible_support_requests(viewer))
 
 
@@ -188,57 +166,14 @@ async def languages_by_request(sessions: Sessions, ids: Sequence[int]) -> list[l
     )
 
 
-async def proposals_by_request(sessions: Sessions, ids: Sequence[int]) -> list[list[AnyRow]]:
-    """The experts proposed for each request, in the order they were proposed."""
-    async with sessions() as session:
-        rows = await session.execute(
-            select(
-                SupportProposal.request_id,
-                SupportProposal.expert_id,
-                SupportProposal.status,
-                SupportProposal.proposed_at,
-                SupportProposal.decided_at,
-            )
-            .where(SupportProposal.request_id.in_(ids))
-            .order_by(SupportProposal.proposed_at, SupportProposal.expert_id)
-        )
-        proposals: dict[int, list[AnyRow]] = defaultdict(list)
-        for row in rows:
-            proposals[row.request_id].append(row)
-    return [proposals[i] for i in ids]
-
-
 async def timeline_page(
     sessions: Sessions, viewer: Viewer, request_id: int, request: PageRequest
 ) -> Page:
     statement = select(*TIMELINE_COLUMNS).where(
         SupportTimelineEntry.request_id == request_id,
-        SupportTimelineEntry.request_id.in_(_visible_request_ids(viewer)),
+        SupportTimelineEntry.request_id.in_(visible_request_ids(viewer)),
     )
     return await fetch_page(sessions, statement, TIMELINE_ORDER, request)
-
-
-async def messages_page(
-    sessions: Sessions, viewer: Viewer, request_id: int, request: PageRequest
-) -> Page:
-    statement = select(*MESSAGE_COLUMNS).where(
-        SupportMessage.request_id == request_id,
-        SupportMessage.request_id.in_(_visible_request_ids(viewer)),
-    )
-    return await fetch_page(sessions, statement, MESSAGE_ORDER, request)
-
-
-async def messages_by_ids(
-    sessions: Sessions, viewer: Viewer, ids: Sequence[int]
-) -> list[AnyRow | None]:
-    async with sessions() as session:
-        statement = select(*MESSAGE_COLUMNS).where(
-            SupportMessage.id.in_(ids),
-            SupportMessage.request_id.in_(_visible_request_ids(viewer)),
-        )
-        rows = (await session.execute(statement)).all()
-    by_id = {row.id: row for row in rows}
-    return [by_id.get(i) for i in ids]
 
 
 async def timeline_entries_by_ids(
@@ -247,7 +182,7 @@ async def timeline_entries_by_ids(
     async with sessions() as session:
         statement = select(*TIMELINE_COLUMNS).where(
             SupportTimelineEntry.id.in_(ids),
-            SupportTimelineEntry.request_id.in_(_visible_request_ids(viewer)),
+            SupportTimelineEntry.request_id.in_(visible_request_ids(viewer)),
         )
         rows = (await session.execute(statement)).all()
     by_id = {row.id: row for row in rows}
@@ -286,7 +221,7 @@ class SupportResult:
     problems: list[Problem] = field(default_factory=list)
 
 
-async def _record(
+async def record_change(
     work: UnitOfWork,
     viewer: Viewer,
     request: SupportRequest,
@@ -392,17 +327,18 @@ async def submit_support_request(
             work.session.add_all(
                 SupportRequestLanguage(request_id=request.id, tag=t) for t in clean.languages
             )
-            await _record(work, viewer, request, SupportChange.SUBMITTED)
+            await record_change(work, viewer, request, SupportChange.SUBMITTED)
     except Refused as refusal:
         return SupportResult(problems=refusal.problems)
-    return await _result(sessions, viewer, request.id)
+    return await result_of(sessions, viewer, request.id)
 
 
-async def _result(sessions: Sessions, viewer: Viewer, request_id: int) -> SupportResult:
+async def result_of(sessions: Sessions, viewer: Viewer, request_id: int) -> SupportResult:
     return SupportResult(request=(await support_requests_by_ids(sessions, viewer, [request_id]))[0])
 
 
-async def _visible_request(work: UnitOfWork, viewer: Viewer, request_id: int) -> SupportRequest:
+async def request_for_change(work: UnitOfWork, viewer: Viewer, request_id: int) -> SupportRequest:
+    """The request, locked for this transaction, if the viewer may see it; else NOT_FOUND."""
     request = await work.session.scalar(
         select(SupportRequest)
         .where(SupportRequest.id == request_id, policy.visible_support_requests(viewer))
@@ -413,7 +349,7 @@ async def _visible_request(work: UnitOfWork, viewer: Viewer, request_id: int) ->
     return request
 
 
-def _require_manager(viewer: Viewer, request: SupportRequest) -> None:
+def require_manager(viewer: Viewer, request: SupportRequest) -> None:
     if not policy.may_manage_support_request(viewer, request.focal_point_id):
         raise Refused(
             Problem(
@@ -424,7 +360,8 @@ def _require_manager(viewer: Viewer, request: SupportRequest) -> None:
         )
 
 
-def _move(request: SupportRequest, to: SupportStatus) -> None:
+def move_to(request: SupportRequest, to: SupportStatus) -> None:
+    """One step of the workflow, or INVALID_TRANSITION."""
     if to not in NEXT_STATUSES[request.status]:
         raise Refused(
             Problem(
@@ -444,7 +381,7 @@ async def triage_support_request(
         return SupportResult(problems=[NOT_SIGNED_IN])
     try:
         async with unit_of_work(sessions, events) as work:
-            request = await _visible_request(work, viewer, request_id)
+            request = await request_for_change(work, viewer, request_id)
             if not viewer.is_staff:
                 raise Refused(
                     Problem(
@@ -453,101 +390,12 @@ async def triage_support_request(
                         ErrorCode.NOT_ALLOWED,
                     )
                 )
-            _move(request, SupportStatus.TRIAGED)
+            move_to(request, SupportStatus.TRIAGED)
             request.focal_point_id = viewer.member_id
-            await _record(work, viewer, request, SupportChange.TRIAGED)
+            await record_change(work, viewer, request, SupportChange.TRIAGED)
     except Refused as refusal:
         return SupportResult(problems=refusal.problems)
-    return await _result(sessions, viewer, request_id)
-
-
-async def propose_expert(
-    sessions: Sessions, events: EventPublisher, viewer: Viewer, request_id: int, expert_id: int
-) -> SupportResult:
-    if viewer.member_id is None:
-        return SupportResult(problems=[NOT_SIGNED_IN])
-    try:
-        async with unit_of_work(sessions, events) as work:
-            request = await _visible_request(work, viewer, request_id)
-            _require_manager(viewer, request)
-            if request.status not in PROPOSING_STATUSES:
-                raise Refused(
-                    Problem(
-                        None,
-                        f"Experts are proposed once a request is triaged and until it ends; "
-                        f"this one is {request.status.value}.",
-                        ErrorCode.INVALID_TRANSITION,
-                    )
-                )
-            expert = await work.session.scalar(
-                select(Member).where(Member.id == expert_id, Member.is_expert.is_(True))
-            )
-            if expert is None:
-                raise Refused(Problem("expertId", "No such expert.", ErrorCode.NOT_FOUND))
-            proposal = await work.session.get(SupportProposal, (request.id, expert_id))
-            if proposal is not None and proposal.status is not ProposalStatus.DECLINED:
-                raise Refused(
-                    Problem("expertId", "This expert is already proposed.", ErrorCode.CONFLICT)
-                )
-            if proposal is None:
-                proposal = SupportProposal(request_id=request.id, expert_id=expert_id)
-                work.session.add(proposal)
-            proposal.status, proposal.proposed_by_id = ProposalStatus.PROPOSED, viewer.member_id
-            proposal.proposed_at, proposal.decided_at = utcnow(), None
-            await _record(work, viewer, request, SupportChange.EXPERT_PROPOSED, expert_id=expert_id)
-    except Refused as refusal:
-        return SupportResult(problems=refusal.problems)
-    return await _result(sessions, viewer, request_id)
-
-
-async def respond_to_proposal(
-    sessions: Sessions, events: EventPublisher, viewer: Viewer, request_id: int, accept: bool
-) -> SupportResult:
-    """The proposed expert accepts (the first acceptance matches a triaged request) or declines
-    (and no longer sees the request)."""
-    if viewer.member_id is None:
-        return SupportResult(problems=[NOT_SIGNED_IN])
-    try:
-        async with unit_of_work(sessions, events) as work:
-            request = await _visible_request(work, viewer, request_id)
-            proposal = await work.session.get(SupportProposal, (request.id, viewer.member_id))
-            if proposal is None:
-                raise Refused(
-                    Problem(
-                        "requestId",
-                        "You were not proposed for this request.",
-                        ErrorCode.NOT_ALLOWED,
-                    )
-                )
-            if proposal.status is not ProposalStatus.PROPOSED:
-                raise Refused(
-                    Problem(None, "You have answered already.", ErrorCode.INVALID_TRANSITION)
-                )
-            if request.status not in PROPOSING_STATUSES:
-                raise Refused(
-                    Problem(
-                        None,
-                        f"This request is {request.status.value}.",
-                        ErrorCode.INVALID_TRANSITION,
-                    )
-                )
-            proposal.decided_at = utcnow()
-            if accept:
-                proposal.status = ProposalStatus.ACCEPTED
-                await _record(
-                    work, viewer, request, SupportChange.EXPERT_ACCEPTED, expert_id=viewer.member_id
-                )
-                if request.status is SupportStatus.TRIAGED:
-                    _move(request, SupportStatus.MATCHED)
-                    await _record(work, viewer, request, SupportChange.MATCHED)
-            else:
-                proposal.status = ProposalStatus.DECLINED
-                await _record(
-                    work, viewer, request, SupportChange.EXPERT_DECLINED, expert_id=viewer.member_id
-                )
-    except Refused as refusal:
-        return SupportResult(problems=refusal.problems)
-    return await _result(sessions, viewer, request_id)
+    return await result_of(sessions, viewer, request_id)
 
 
 # Statuses a focal point sets directly; TRIAGED and MATCHED come from taking and accepting.
@@ -584,44 +432,12 @@ async def change_support_status(
         return SupportResult(problems=problems)
     try:
         async with unit_of_work(sessions, events) as work:
-            request = await _visible_request(work, viewer, request_id)
-            _require_manager(viewer, request)
-            _move(request, to)
+            request = await request_for_change(work, viewer, request_id)
+            require_manager(viewer, request)
+            move_to(request, to)
             if to is SupportStatus.DECLINED:
                 request.decline_reason = reason
-            await _record(work, viewer, request, STATUS_CHANGES[to], note=reason)
+            await record_change(work, viewer, request, STATUS_CHANGES[to], note=reason)
     except Refused as refusal:
         return SupportResult(problems=refusal.problems)
-    return await _result(sessions, viewer, request_id)
-
-
-@dataclass(frozen=True)
-class MessageResult:
-    message: AnyRow | None = None
-    problems: list[Problem] = field(default_factory=list)
-
-
-async def post_support_message(
-    sessions: Sessions, events: EventPublisher, viewer: Viewer, request_id: int, body: str
-) -> MessageResult:
-    """A message in the request's private thread, by anyone who may see the request."""
-    if viewer.member_id is None:
-        return MessageResult(problems=[NOT_SIGNED_IN])
-    problems = ProblemList()
-    body = clean_text(problems, "body", body, max_length=MAX_MESSAGE, multiline=True)
-    if problems:
-        return MessageResult(problems=problems)
-    try:
-        async with unit_of_work(sessions, events) as work:
-            request = await _visible_request(work, viewer, request_id)
-            message = SupportMessage(request_id=request.id, author_id=viewer.member_id, body=body)
-            work.session.add(message)
-            await work.session.flush()
-            await work.emit(
-                support_stream(request.id),
-                MESSAGE_POSTED,
-                {"request": request.id, "message": message.id, "author": viewer.member_id},
-            )
-    except Refused as refusal:
-        return MessageResult(problems=refusal.problems)
-    return MessageResult(message=(await messages_by_ids(sessions, viewer, [message.id]))[0])
+    return await result_of(sessions, viewer, request_id)

@@ -18,6 +18,8 @@ from resolvers import (
     positions,
     reference,
     support,
+    support_messages,
+    support_proposals,
     threads,
 )
 from resolvers.policy import Viewer
@@ -140,11 +142,11 @@ class Loaders:
 
     @cached_property
     def proposals_by_support_request(self) -> DataLoader[int, list[AnyRow]]:
-        return DataLoader(partial(support.proposals_by_request, self._sessions))
+        return DataLoader(partial(support_proposals.proposals_by_request, self._sessions))
 
     @cached_property
     def support_message_by_id(self) -> DataLoader[int, AnyRow | None]:
-        return DataLoader(partial(support.messages_by_ids, self._sessions, self._viewer))
+        return DataLoader(partial(support_messages.messages_by_ids, self._sessions, self._viewer))
 
     @cached_property
     def support_timeline_entry_by_id(self) -> DataLoader[int, AnyRow | None]:

@@ -15,11 +15,11 @@ from models.support import ProposalStatus as ProposalStatusModel
 from models.support import SupportCategory as SupportCategoryModel
 from models.support import SupportStatus as SupportStatusModel
 from models.support import SupportUrgency as SupportUrgencyModel
-from resolvers import expert_matching, support
+from resolvers import expert_matching, support, support_messages, support_proposals
 from resolvers.errors import ClientError
 from resolvers.markdown import render
-from resolvers.support import MESSAGE_POSTED
 from resolvers.support import SupportChange as SupportChangeModel
+from resolvers.support_messages import MESSAGE_POSTED
 from resolvers.watch import Watch
 from schema.context import Info
 from schema.enums import described_enum
@@ -275,7 +275,7 @@ class SupportRequest(Node):
         last: Annotated[int | None, LAST] = None,
         before: Annotated[str | None, BEFORE] = None,
     ) -> Connection[SupportMessage]:
-        page = await support.messages_page(
+        page = await support_messages.messages_page(
             info.context.db.sessions,
             info.context.viewer,
             self.db_id,
@@ -480,7 +480,7 @@ async def propose_expert(
         return _missing_request()
     if expert is None:
         return SupportRequestPayload(support_request=None, errors=not_found("expertId", "expert"))
-    result = await support.propose_expert(
+    result = await support_proposals.propose_expert(
         info.context.db.sessions, info.context.events, info.context.viewer, key, expert
     )
     return _payload(result)
@@ -498,7 +498,7 @@ async def respond_to_expert_proposal(
     key = decode_int_id(input.request_id, "SupportRequest")
     if key is None:
         return _missing_request()
-    result = await support.respond_to_proposal(
+    result = await support_proposals.respond_to_proposal(
         info.context.db.sessions, info.context.events, info.context.viewer, key, input.accept
     )
     return _payload(result)
@@ -549,7 +549,7 @@ async def post_support_message(
     key = decode_int_id(input.request_id, "SupportRequest")
     if key is None:
         return SupportMessagePayload(message=None, errors=not_found("requestId", "support request"))
-    result = await support.post_support_message(
+    result = await support_messages.post_support_message(
         info.context.db.sessions, info.context.events, info.context.viewer, key, input.body
     )
     message = SupportMessage.from_row(result.message) if result.message is not None else None

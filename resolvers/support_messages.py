@@ -1,0 +1,86 @@
+"""The private message thread of a support request: requester side, focal point, experts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
+from models.db import AnyRow
+from models.support import SupportMessage
+from resolvers.errors import NOT_SIGNED_IN, Problem, ProblemList
+from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
+from resolvers.policy import Viewer
+from resolvers.support import Sessions, request_for_change, support_stream, visible_request_ids
+from resolvers.unit_of_work import Refused, unit_of_work
+from resolvers.validation import clean_text
+from subscriptions.events import EventPublisher
+
+MAX_MESSAGE = 10_000
+# The live event of a new message in a request's stream (its changes are SupportChange values).
+MESSAGE_POSTED = "MESSAGE_POSTED"
+
+MESSAGE_COLUMNS = (
+    SupportMessage.id,
+    SupportMessage.request_id,
+    SupportMessage.author_id,
+    SupportMessage.body,
+    SupportMessage.created_at,
+)
+MESSAGE_ORDER = Keyset("support_messages", (SupportMessage.id,))
+
+
+async def messages_page(
+    sessions: Sessions, viewer: Viewer, request_id: int, request: PageRequest
+) -> Page:
+    statement = select(*MESSAGE_COLUMNS).where(
+        SupportMessage.request_id == request_id,
+        SupportMessage.request_id.in_(visible_request_ids(viewer)),
+    )
+    return await fetch_page(sessions, statement, MESSAGE_ORDER, request)
+
+
+async def messages_by_ids(
+    sessions: Sessions, viewer: Viewer, ids: Sequence[int]
+) -> list[AnyRow | None]:
+    async with sessions() as session:
+        statement = select(*MESSAGE_COLUMNS).where(
+            SupportMessage.id.in_(ids),
+            SupportMessage.request_id.in_(visible_request_ids(viewer)),
+        )
+        rows = (await session.execute(statement)).all()
+    by_id = {row.id: row for row in rows}
+    return [by_id.get(i) for i in ids]
+
+
+@dataclass(frozen=True)
+class MessageResult:
+    message: AnyRow | None = None
+    problems: list[Problem] = field(default_factory=list)
+
+
+async def post_support_message(
+    sessions: Sessions, events: EventPublisher, viewer: Viewer, request_id: int, body: str
+) -> MessageResult:
+    """A message in the request's private thread, by anyone who may see the request."""
+    if viewer.member_id is None:
+        return MessageResult(problems=[NOT_SIGNED_IN])
+    problems = ProblemList()
+    body = clean_text(problems, "body", body, max_length=MAX_MESSAGE, multiline=True)
+    if problems:
+        return MessageResult(problems=problems)
+    try:
+        async with unit_of_work(sessions, events) as work:
+            request = await request_for_change(work, viewer, request_id)
+            message = SupportMessage(request_id=request.id, author_id=viewer.member_id, body=body)
+            work.session.add(message)
+            await work.session.flush()
+            await work.emit(
+                support_stream(request.id),
+                MESSAGE_POSTED,
+                {"request": request.id, "message": message.id, "author": viewer.member_id},
+            )
+    except Refused as refusal:
+        return MessageResult(problems=refusal.problems)
+    return MessageResult(message=(await messages_by_ids(sessions, viewer, [message.id]))[0])
