@@ -31,6 +31,8 @@ from schema import organizations as organizations_api
 from schema import reference as reference_api
 from schema import search as search_api
 from schema import support as support_api
+from schema import support_events as support_events_api
+from schema import support_messages as support_messages_api
 from schema import threads as threads_api
 from schema.context import Context
 from schema.extensions import ErrorCodes, IntrospectionPolicy, ReportingParserCache
@@ -280,8 +282,8 @@ class Mutation:
         description="The focal point (or a moderator): start, complete or decline (with a "
         "reason); other steps answer INVALID_TRANSITION.",
     )
-    post_support_message: support_api.SupportMessagePayload = strawberry.mutation(
-        resolver=support_api.post_support_message,
+    post_support_message: support_messages_api.SupportMessagePayload = strawberry.mutation(
+        resolver=support_messages_api.post_support_message,
         description="Write in a support request's private thread (anyone who sees the request).",
     )
 
@@ -306,9 +308,9 @@ class Subscription:
             description="Your new notifications, resumable like `threadEvents`.",
         )
     )
-    support_request_events: AsyncGenerator[support_api.SupportRequestEventMessage, None] = (
+    support_request_events: AsyncGenerator[support_events_api.SupportRequestEventMessage, None] = (
         strawberry.subscription(
-            resolver=support_api.support_request_events,
+            resolver=support_events_api.support_request_events,
             description="A support request's changes and messages, resumable like "
             "`threadEvents`. Ends when you may no longer see the request.",
         )

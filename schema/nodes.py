@@ -14,7 +14,8 @@ from schema.members import load_member
 from schema.organizations import load_organization
 from schema.reference import GcmObjective
 from schema.relay import Node, check_node_count, decode_id, int_key
-from schema.support import load_support_message, load_support_request
+from schema.support import load_support_request
+from schema.support_messages import load_support_message
 from schema.threads import load_post, load_thread
 
 

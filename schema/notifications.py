@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import strawberry
 
@@ -16,9 +16,6 @@ from schema.context import Info
 from schema.enums import described_enum
 from schema.errors import INPUT, UserError, not_found, user_errors
 from schema.members import Member, load_member
-
-if TYPE_CHECKING:
-    from schema.support import SupportRequest
 from schema.relay import (
     AFTER,
     FIRST,
@@ -32,6 +29,7 @@ from schema.relay import (
     int_key,
     page_request,
 )
+from schema.support import SupportRequest, load_support_request
 from schema.threads import Post, Thread, load_post, load_thread
 from subscriptions.events import member_stream
 
@@ -92,12 +90,7 @@ class Notification(Node):
     @strawberry.field(
         description="The support request it is about, if any (null if no longer visible)."
     )
-    async def support_request(
-        self, info: Info
-    ) -> Annotated[SupportRequest, strawberry.lazy("schema.support")] | None:
-        # Imported here: schema.support reaches this module through schema.events.
-        from schema.support import load_support_request
-
+    async def support_request(self, info: Info) -> SupportRequest | None:
         key = self.subject.get("supportRequest")
         return await load_support_request(info, int(key)) if key else None
 

@@ -3,14 +3,12 @@ request's timeline, its private messages, and its live events."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Hashable
 from datetime import datetime
 from typing import Annotated
 
 import strawberry
 
 from models.db import AnyRow
-from models.event import StoredEvent
 from models.support import ProposalStatus as ProposalStatusModel
 from models.support import SupportCategory as SupportCategoryModel
 from models.support import SupportStatus as SupportStatusModel
@@ -19,12 +17,9 @@ from resolvers import expert_matching, support, support_messages, support_propos
 from resolvers.errors import ClientError
 from resolvers.markdown import render
 from resolvers.support import SupportChange as SupportChangeModel
-from resolvers.support_messages import MESSAGE_POSTED
-from resolvers.watch import Watch
 from schema.context import Info
 from schema.enums import described_enum
 from schema.errors import INPUT, UserError, not_found, user_errors
-from schema.events import AFTER_EVENT, ResyncRequired, _watch
 from schema.members import Member, load_member
 from schema.organizations import Organization, load_organization
 from schema.reference import Country, GcmObjective, country, objectives_of
@@ -41,6 +36,7 @@ from schema.relay import (
     encode_id,
     page_request,
 )
+from schema.support_messages import SupportMessage
 
 SupportCategory = described_enum(
     SupportCategoryModel,
@@ -137,32 +133,6 @@ class SupportTimelineEntry:
     @strawberry.field(description="The expert concerned, for expert changes.")
     async def expert(self, info: Info) -> Member | None:
         return await load_member(info, self.expert_id) if self.expert_id else None
-
-
-@strawberry.type(description="A message in a support request's private thread.")
-class SupportMessage(Node):
-    body: str = strawberry.field(description="Text in Markdown, as written.")
-    created_at: datetime = strawberry.field(description="When it was sent (UTC).")
-    author_id: strawberry.Private[int | None]
-    request_id: strawberry.Private[int]
-
-    @classmethod
-    def from_row(cls, row: AnyRow) -> SupportMessage:
-        return cls(
-            id=encode_id("SupportMessage", row.id),
-            body=row.body,
-            created_at=row.created_at,
-            author_id=row.author_id,
-            request_id=row.request_id,
-        )
-
-    @strawberry.field(description="The text as sanitized HTML.")
-    def body_html(self) -> str:
-        return render(self.body)
-
-    @strawberry.field(description="Who wrote it; null if the account is gone.")
-    async def author(self, info: Info) -> Member | None:
-        return await load_member(info, self.author_id) if self.author_id else None
 
 
 @strawberry.type(
@@ -316,11 +286,6 @@ class ExpertMatch:
 async def load_support_request(info: Info, request_id: int) -> SupportRequest | None:
     row = await info.context.loaders.support_request_by_id.load(request_id)
     return SupportRequest.from_row(row) if row is not None else None
-
-
-async def load_support_message(info: Info, message_id: int) -> SupportMessage | None:
-    row = await info.context.loaders.support_message_by_id.load(message_id)
-    return SupportMessage.from_row(row) if row is not None else None
 
 
 REQUEST_ID = strawberry.argument(description="Global ID of the support request.")
@@ -529,90 +494,3 @@ async def change_support_request_status(
         input.reason,
     )
     return _payload(result)
-
-
-@strawberry.input(description="Write in a support request's private thread.")
-class PostSupportMessageInput:
-    request_id: strawberry.ID = strawberry.field(description="Global ID of the request.")
-    body: str = strawberry.field(description="Markdown (at most 10,000 characters).")
-
-
-@strawberry.type(description="Result of `postSupportMessage`.")
-class SupportMessagePayload:
-    message: SupportMessage | None = strawberry.field(description="The new message.")
-    errors: list[UserError] = strawberry.field(description="Why nothing was sent, if so.")
-
-
-async def post_support_message(
-    info: Info, input: Annotated[PostSupportMessageInput, INPUT]
-) -> SupportMessagePayload:
-    key = decode_int_id(input.request_id, "SupportRequest")
-    if key is None:
-        return SupportMessagePayload(message=None, errors=not_found("requestId", "support request"))
-    result = await support_messages.post_support_message(
-        info.context.db.sessions, info.context.events, info.context.viewer, key, input.body
-    )
-    message = SupportMessage.from_row(result.message) if result.message is not None else None
-    return SupportMessagePayload(message=message, errors=user_errors(result.problems))
-
-
-# --- live events ------------------------------------------------------------------------------
-
-
-@strawberry.type(description="One event of a support request, in order, with its cursor.")
-class SupportRequestEvent:
-    cursor: str = strawberry.field(description="Pass as `after` to resume after this event.")
-    change: SupportChange | None = strawberry.field(  # type: ignore[valid-type]
-        description="What changed; null for a new message."
-    )
-    occurred_at: datetime = strawberry.field(description="When it was committed (UTC).")
-    request_id: strawberry.Private[int]
-    message_id: strawberry.Private[int | None]
-    share_key: strawberry.Private[Hashable] = None
-
-    @strawberry.field(description="The request as it is now.")
-    async def support_request(self, info: Info) -> SupportRequest | None:
-        return await load_support_request(info, self.request_id)
-
-    @strawberry.field(description="The new message, for message events.")
-    async def support_message(self, info: Info) -> SupportMessage | None:
-        return await load_support_message(info, self.message_id) if self.message_id else None
-
-
-SupportRequestEventMessage = Annotated[
-    SupportRequestEvent | ResyncRequired,
-    strawberry.union(
-        "SupportRequestEventMessage",
-        description="A support request event, or a request to resync.",
-    ),
-]
-
-
-def _support_message(event: StoredEvent, share_key: Hashable) -> SupportRequestEvent | None:
-    if event.kind != MESSAGE_POSTED and event.kind not in SupportChangeModel.__members__:
-        return None
-    return SupportRequestEvent(
-        share_key=share_key,
-        cursor=encode_event_cursor(event.stream, event.seq),
-        change=None if event.kind == MESSAGE_POSTED else SupportChangeModel[event.kind],
-        occurred_at=event.created_at,
-        request_id=int(event.payload["request"]),
-        message_id=event.payload.get("message"),
-    )
-
-
-async def support_request_events(
-    info: Info,
-    request_id: Annotated[strawberry.ID, REQUEST_ID],
-    after: Annotated[str | None, AFTER_EVENT] = None,
-) -> AsyncGenerator[SupportRequestEventMessage, None]:
-    context = info.context
-    key = decode_int_id(request_id, "SupportRequest") or 0
-
-    async def watcher() -> Watch | None:
-        return await support.watch_support_request(context.db.sessions, context.viewer, key)
-
-    async for message in _watch(
-        info, support.support_stream(key), after, watcher, _support_message
-    ):
-        yield message  # type: ignore[misc]
