@@ -17,14 +17,16 @@ import asyncio
 import html
 import re
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     ColumnElement,
     Float,
+    Integer,
+    String,
     and_,
     bindparam,
     case,
@@ -32,9 +34,11 @@ from sqlalchemy import (
     exists,
     func,
     literal_column,
+    null,
     or_,
     select,
     text,
+    union_all,
 )
 from sqlalchemy.dialects.postgresql import REGCONFIG
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -321,7 +325,7 @@ async def search(
         conditions.append(SearchDocument.created_at >= criteria.created_after)
     if criteria.created_before is not None:
         conditions.append(SearchDocument.created_at < criteria.created_before)
-    matched = (
+    scored = (
         select(
             SearchDocument.id,
             SearchDocument.kind,
@@ -330,39 +334,22 @@ async def search(
         )
         .select_from(source)
         .where(*conditions)
-        .subquery("matched")
     )
+    after = _after(request.after)
+    counted: dict[str, list[FacetCount]] | None = None
+    async with sessions() as session:
+        if counts_wanted:
+            # One statement: the matches once, then the page and every count from them.
+            rows, counted = _split(await session.execute(_page_and_counts(scored, after, request)))
+        else:
+            matched = scored.subquery("matched")
+            page = _page_of(matched, after, request)
+            rows = list((await session.execute(page)).all())
+        has_more = len(rows) > request.size
+        rows = rows[: request.size]
+        snippets = await _snippets(session, postgresql, clauses, [r.id for r in rows])
     # Totals and facets need the matching documents, not their rank.
     every = select(SearchDocument.id, SearchDocument.kind).select_from(source).where(*conditions)
-    page = select(matched)
-    if request.after is not None:
-        score_text, after_id = decode_cursor(LISTING, request.after, 2)
-        try:
-            after_score = float(str(score_text))
-        except ValueError as e:
-            raise ClientError("Malformed cursor.") from e
-        page = page.where(
-            or_(
-                matched.c.score < after_score,
-                and_(matched.c.score == after_score, matched.c.id > int(str(after_id))),
-            )
-        )
-    page = page.order_by(matched.c.score.desc(), matched.c.id).limit(request.size + 1)
-    # The total is the sum of the per-kind counts: one statement answers both, run once
-    # however many of the two fields the client asks for.
-    counting: asyncio.Future[dict[str, list[FacetCount]]] | None = None
-    if counts_wanted:
-        counting = asyncio.ensure_future(_facets(sessions, every))
-    try:
-        async with sessions() as session:
-            rows = list((await session.execute(page)).all())
-            has_more = len(rows) > request.size
-            rows = rows[: request.size]
-            snippets = await _snippets(session, postgresql, clauses, [r.id for r in rows])
-    except BaseException:
-        if counting is not None:
-            counting.cancel()
-        raise
     hits = [
         Hit(
             kind=row.kind,
@@ -374,8 +361,14 @@ async def search(
         for row in rows
     ]
 
+    # The total is the sum of the per-kind counts: one statement answers both, run once
+    # however many of the two fields the client asks for.
+    counting: asyncio.Future[dict[str, list[FacetCount]]] | None = None
+
     async def facets() -> dict[str, list[FacetCount]]:
         nonlocal counting
+        if counted is not None:
+            return counted
         if counting is None:
             counting = asyncio.ensure_future(_facets(sessions, every))
         return await counting
@@ -386,25 +379,117 @@ async def search(
     return SearchPage(hits, has_more, request.after is not None, count, facets)
 
 
-async def _facets(sessions: Sessions, every: AnySelect) -> dict[str, list[FacetCount]]:
-    """Counts of the matching documents per value of every dimension (and per kind), in one
-    statement over the matches computed once."""
-    matched = every.cte("matched")
+def _after(cursor: str | None) -> tuple[float, int] | None:
+    """The (score, document id) a page starts after."""
+    if cursor is None:
+        return None
+    score_text, after_id = decode_cursor(LISTING, cursor, 2)
+    try:
+        return float(str(score_text)), int(str(after_id))
+    except ValueError as e:
+        raise ClientError("Malformed cursor.") from e
+
+
+def _page_of(matched: Any, after: tuple[float, int] | None, request: PageRequest) -> AnySelect:
+    """Best first, ties by document id; one more row than asked, to tell if more follow."""
+    page = select(matched.c.id, matched.c.kind, matched.c.item_id, matched.c.score)
+    if after is not None:
+        score, document_id = after
+        page = page.where(
+            or_(
+                matched.c.score < score,
+                and_(matched.c.score == score, matched.c.id > document_id),
+            )
+        )
+    return page.order_by(matched.c.score.desc(), matched.c.id).limit(request.size + 1)
+
+
+def _counts_of(matched: Any) -> list[AnySelect]:
+    """Per kind, then per facet value: (dimension, value, count) of the matching documents."""
+    by_kind = select(literal_column("'KIND'"), matched.c.kind, func.count()).group_by(
+        matched.c.kind
+    )
     by_value = (
         select(SearchFacet.dimension, SearchFacet.value, func.count())
         .join(matched, matched.c.id == SearchFacet.document_id)
         .group_by(SearchFacet.dimension, SearchFacet.value)
     )
-    by_kind = select(literal_column("'KIND'"), matched.c.kind, func.count()).group_by(
-        matched.c.kind
+    return [by_kind, by_value]
+
+
+def _page_and_counts(
+    scored: AnySelect, after: tuple[float, int] | None, request: PageRequest
+) -> Any:
+    """The page's rows (part 0) and every count (part 1) in one statement over one CTE."""
+    matched = scored.cte("matched")
+    page = _page_of(matched, after, request).subquery("page")
+    none_int, none_float, none_text = (
+        cast(null(), Integer),
+        cast(null(), Float),
+        cast(null(), String),
     )
-    counts: dict[str, list[FacetCount]] = defaultdict(list)
-    async with sessions() as session:
-        for dimension, value, number in await session.execute(by_value.union_all(by_kind)):
-            counts[dimension].append(FacetCount(str(value), int(number)))
-    for values in counts.values():
+    parts: list[AnySelect] = [
+        select(
+            literal_column("0", Integer).label("part"),
+            page.c.id,
+            page.c.item_id,
+            page.c.score,
+            page.c.kind.label("label"),
+            none_text.label("value"),
+            none_int.label("number"),
+        )
+    ]
+    for counts in _counts_of(matched):
+        dimension, value, number = counts.selected_columns
+        parts.append(
+            counts.with_only_columns(
+                literal_column("1", Integer),
+                none_int,
+                none_int,
+                none_float,
+                dimension,
+                value,
+                number,
+                maintain_column_froms=True,
+            )
+        )
+    return union_all(*parts)
+
+
+class _Match(NamedTuple):
+    id: int
+    kind: str
+    item_id: int
+    score: float
+
+
+def _split(result: Any) -> tuple[list[Any], dict[str, list[FacetCount]]]:
+    hits, counts = [], []
+    for row in result:
+        if row.part == 0:
+            hits.append(_Match(row.id, row.label, row.item_id, row.score))
+        else:
+            counts.append((row.label, row.value, row.number))
+    hits.sort(key=lambda r: (-r.score, r.id))
+    return hits, _grouped(counts)
+
+
+def _grouped(counts: Iterable[tuple[str, object, int]]) -> dict[str, list[FacetCount]]:
+    grouped: dict[str, list[FacetCount]] = defaultdict(list)
+    for dimension, value, number in counts:
+        grouped[dimension].append(FacetCount(str(value), int(number)))
+    for values in grouped.values():
         values.sort(key=lambda f: (-f.count, f.value))
-    return {dimension: counts.get(dimension, []) for dimension in ("KIND", *DIMENSIONS)}
+    return {dimension: grouped.get(dimension, []) for dimension in ("KIND", *DIMENSIONS)}
+
+
+async def _facets(sessions: Sessions, every: AnySelect) -> dict[str, list[FacetCount]]:
+    """Counts of the matching documents per value of every dimension (and per kind), in one
+    statement over the matches computed once."""
+    matched = every.cte("matched")
+    async with sessions() as session:
+        result = await session.execute(union_all(*_counts_of(matched)))
+        return _grouped(result.tuples())
 
 
 def _highlighted(raw: str) -> str:

@@ -273,3 +273,25 @@ async def test_search_reindex_indexes_content_written_before_search_existed(
     assert result.exit_code == 0, result.output
     assert "indexed 1 items" in result.output
     assert ids(await run_search(client, "Zeynep", member)) == [member.global_id]
+
+
+async def test_a_page_is_the_same_whether_or_not_counts_are_asked_for(
+    client: httpx.AsyncClient, corpus: Corpus
+) -> None:
+    # (with counts, one statement reads the page and the counts; without, a plain page query)
+    hits_only = """query($q: String!, $after: String) { search(query: $q, first: 4, after: $after) {
+      pageInfo { hasNextPage endCursor } edges { score snippet node {
+        ... on Thread { id } ... on Post { id } ... on Member { id } } } } }"""
+    query = "migrants or migrant or migration or workers"
+    after = None
+    for _ in range(2):
+        with_counts = await run_search(client, query, corpus.author, first=4, after=after)
+        body = await gql(client, hits_only, {"q": query, "after": after}, member=corpus.author)
+        alone = body["data"]["search"]
+        assert [e["node"]["id"] for e in alone["edges"]] == ids(with_counts)
+        assert [(e["score"], e["snippet"]) for e in alone["edges"]] == [
+            (e["score"], e["snippet"]) for e in with_counts["edges"]
+        ]
+        assert alone["pageInfo"] == with_counts["pageInfo"]
+        assert alone["pageInfo"]["hasNextPage"]
+        after = alone["pageInfo"]["endCursor"]
