@@ -260,7 +260,8 @@ async def prepare(url: str, threads: int, posts: int) -> dict[str, Any]:
 
 
 async def explain(url: str, query: str) -> str:
-    """EXPLAIN ANALYZE of the statement the app runs for one page of `query` (a member)."""
+    """EXPLAIN ANALYZE of the statement the app runs for one page of `query` with its counts
+    (a signed-in member)."""
     db = create_database(url)
     captured: list[tuple[str, Any]] = []
 
