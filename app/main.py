@@ -30,6 +30,7 @@ def _limits(settings: Settings) -> Limits:
         max_depth=settings.max_query_depth,
         max_tokens=settings.max_query_tokens,
         max_aliases=settings.max_aliases,
+        max_cost=settings.max_query_cost,
     )
 
 

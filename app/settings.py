@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     max_query_depth: int = Field(default=10, ge=1)
     max_query_tokens: int = Field(default=2_000, ge=10)
     max_aliases: int = Field(default=15, ge=0)
+    # Fields an operation may select, counting once per item of every paginated list.
+    max_query_cost: int = Field(default=10_000, ge=100)
     statement_timeout_ms: int = Field(default=5_000, ge=100)
     ws_connection_init_timeout_seconds: float = Field(default=10.0, gt=0)
     ws_max_subscriptions: int = Field(default=20, ge=1)

@@ -31,7 +31,7 @@ from schema import organizations as organizations_api
 from schema import reference as reference_api
 from schema import threads as threads_api
 from schema.context import Context
-from schema.extensions import ErrorCodes, IntrospectionPolicy, ReportingParserCache
+from schema.extensions import ErrorCodes, IntrospectionPolicy, QueryCost, ReportingParserCache
 from schema.fanout import SharedEventExecutor
 from schema.relay import Connection, Node
 
@@ -265,6 +265,7 @@ class Limits:
     max_depth: int = 10
     max_tokens: int = 2_000
     max_aliases: int = 15
+    max_cost: int = 10_000
 
 
 class HubSchema(strawberry.Schema):
@@ -300,6 +301,7 @@ def make_schema(limits: Limits = Limits()) -> HubSchema:
         lambda: AddValidationRules(rules),
         lambda: ValidationCache(maxsize=512),
         IntrospectionPolicy,
+        lambda: QueryCost(maximum=limits.max_cost),
     ]
     return HubSchema(
         query=Query,

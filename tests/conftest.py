@@ -236,3 +236,16 @@ async def gql(
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
+
+
+def without_cost(body: dict[str, Any]) -> dict[str, Any]:
+    """The response without `extensions.cost`, once checked that it is there and well formed
+    (every query and mutation result reports it; tests/test_cost.py checks the figures)."""
+    rest = dict(body)
+    extensions = dict(rest.pop("extensions"))
+    cost = extensions.pop("cost")
+    assert isinstance(cost["requested"], int), cost
+    assert 0 < cost["requested"] <= cost["maximum"], cost
+    if extensions:
+        rest["extensions"] = extensions
+    return rest
