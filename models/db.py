@@ -26,6 +26,8 @@ from models import (  # noqa: F401
     notification,
     organization,
     reference,
+    resource,
+    review,
     thread,
 )
 from models.base import Base

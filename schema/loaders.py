@@ -10,6 +10,7 @@ from strawberry.dataloader import DataLoader
 from models.community import CommunityRole
 from models.db import AnyRow
 from models.notification import FollowTarget, WatchLevel
+from models.review import PrincipleAnswer, ReviewItemKind
 from resolvers import (
     communities,
     members,
@@ -17,6 +18,9 @@ from resolvers import (
     organizations,
     positions,
     reference,
+    relations,
+    resources,
+    reviews,
     threads,
 )
 from resolvers.policy import Viewer
@@ -118,3 +122,60 @@ class Loaders:
     @cached_property
     def notification_by_id(self) -> DataLoader[int, AnyRow | None]:
         return DataLoader(partial(notifications.notifications_by_ids, self._sessions, self._viewer))
+
+    # --- curated knowledge: resources and their reviews
+
+    @cached_property
+    def resource_by_id(self) -> DataLoader[int, AnyRow | None]:
+        return DataLoader(partial(resources.resources_by_ids, self._sessions, self._viewer))
+
+    @cached_property
+    def objectives_by_resource(self) -> DataLoader[int, list[int]]:
+        return DataLoader(partial(resources.objectives_by_resource, self._sessions))
+
+    @cached_property
+    def principles_by_resource(self) -> DataLoader[int, list[str]]:
+        return DataLoader(partial(resources.principles_by_resource, self._sessions))
+
+    @cached_property
+    def countries_by_resource(self) -> DataLoader[int, list[str]]:
+        return DataLoader(partial(resources.countries_by_resource, self._sessions))
+
+    @cached_property
+    def regions_by_resource(self) -> DataLoader[int, list[str]]:
+        return DataLoader(partial(resources.regions_by_resource, self._sessions))
+
+    @cached_property
+    def languages_by_resource(self) -> DataLoader[int, list[str]]:
+        return DataLoader(partial(resources.languages_by_resource, self._sessions))
+
+    @cached_property
+    def themes_by_resource(self) -> DataLoader[int, list[str]]:
+        return DataLoader(partial(resources.themes_by_resource, self._sessions))
+
+    @cached_property
+    def relations_by_resource(self) -> DataLoader[int, list[AnyRow]]:
+        return DataLoader(partial(relations.relations_by_resource, self._sessions, self._viewer))
+
+    @cached_property
+    def relation_by_id(self) -> DataLoader[int, AnyRow | None]:
+        return DataLoader(partial(relations.relations_by_ids, self._sessions, self._viewer))
+
+    @cached_property
+    def reviews_by_resource(self) -> DataLoader[tuple[int, int | None], list[AnyRow]]:
+        """Keyed by (resource id, author id): whether the viewer may read them depends on both."""
+        return DataLoader(
+            partial(reviews.reviews_by_item, self._sessions, self._viewer, ReviewItemKind.RESOURCE)
+        )
+
+    @cached_property
+    def reviewers_by_resource(self) -> DataLoader[tuple[int, int | None], list[int]]:
+        return DataLoader(
+            partial(
+                reviews.reviewers_by_item, self._sessions, self._viewer, ReviewItemKind.RESOURCE
+            )
+        )
+
+    @cached_property
+    def principle_answers_by_review(self) -> DataLoader[int, list[tuple[str, PrincipleAnswer]]]:
+        return DataLoader(partial(reviews.principle_answers_by_review, self._sessions))
