@@ -21,6 +21,7 @@ from models import (  # noqa: F401
     auth,
     community,
     event,
+    initiative,
     member,
     moderation,
     notification,

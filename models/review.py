@@ -25,6 +25,7 @@ from models.base import Base, UTCDateTime, enum_values, utcnow
 
 class ReviewItemKind(enum.Enum):
     RESOURCE = "RESOURCE"
+    INITIATIVE = "INITIATIVE"
 
 
 class ReviewState(enum.Enum):

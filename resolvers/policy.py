@@ -9,6 +9,7 @@ from sqlalchemy import ColumnElement, and_, exists, or_, select, true
 
 from models.base import utcnow
 from models.community import Community, CommunityMember, CommunityRole, CommunityVisibility
+from models.initiative import Initiative
 from models.member import Member, Role
 from models.resource import RelationStatus, Resource, ResourceRelation
 from models.review import ReviewAssignment, ReviewedItem, ReviewItemKind, ReviewState
@@ -230,3 +231,12 @@ def visible_relations(viewer: Viewer) -> ColumnElement[bool]:
     if viewer.member_id is None:
         return and_(ends, confirmed)
     return and_(ends, or_(confirmed, ResourceRelation.proposed_by_id == viewer.member_id))
+
+
+def visible_initiatives(viewer: Viewer) -> ColumnElement[bool]:
+    return visible_reviewed_items(viewer, Initiative, ReviewItemKind.INITIATIVE)
+
+
+def may_feature(viewer: Viewer) -> bool:
+    """Mark published initiatives `featured` (the flagship showcase): moderators."""
+    return viewer.is_staff

@@ -14,7 +14,8 @@ from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.base import utcnow
-from models.db import AnyRow
+from models.db import AnyRow, AnySelect
+from models.initiative import Initiative
 from models.member import Member
 from models.moderation import AuditEntry, ModerationAction
 from models.notification import NotificationKind
@@ -33,7 +34,9 @@ from models.review import (
     ReviewState,
 )
 from resolvers import notifications, policy
+from resolvers.calls import closed_call_problem
 from resolvers.errors import NOT_SIGNED_IN, ErrorCode, Problem, ProblemList
+from resolvers.initiatives import INITIATIVE_COLUMNS
 from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
 from resolvers.policy import Viewer
 from resolvers.resources import RESOURCE_COLUMNS
@@ -45,8 +48,16 @@ from subscriptions.events import EventPublisher
 Sessions = async_sessionmaker[AsyncSession]
 S = ReviewState
 
-# Each reviewed kind and its table (they share the `ReviewedItem` lifecycle columns).
-MODELS: Mapping[ReviewItemKind, type[Resource]] = {ReviewItemKind.RESOURCE: Resource}
+# Each reviewed kind, its table (they share the `ReviewedItem` lifecycle columns) and the
+# columns its rows are read with.
+MODELS: Mapping[ReviewItemKind, Any] = {
+    ReviewItemKind.RESOURCE: Resource,
+    ReviewItemKind.INITIATIVE: Initiative,
+}
+COLUMNS: Mapping[ReviewItemKind, Sequence[Any]] = {
+    ReviewItemKind.RESOURCE: RESOURCE_COLUMNS,
+    ReviewItemKind.INITIATIVE: INITIATIVE_COLUMNS,
+}
 
 PENDING = (S.SUBMITTED, S.IN_REVIEW)
 # Who moves an item from which state to which: anything else is INVALID_TRANSITION.
@@ -176,7 +187,7 @@ NOT_A_MODERATOR = Problem(None, "Only moderators do this.", ErrorCode.NOT_ALLOWE
 
 async def _visible_item(work: UnitOfWork, viewer: Viewer, ref: ItemRef) -> ReviewedItem:
     model = MODELS[ref.kind]
-    item = await work.session.scalar(
+    item: ReviewedItem | None = await work.session.scalar(
         select(model)
         .where(model.id == ref.id, policy.visible_reviewed_items(viewer, model, ref.kind))
         .with_for_update()
@@ -214,6 +225,12 @@ async def submit(
             raise Refused(Problem(None, "Only the author submits an item.", ErrorCode.NOT_ALLOWED))
         resubmission = item.state is S.CHANGES_REQUESTED
         _move(item, S.SUBMITTED, AUTHOR_MOVES)
+        # A call for practices takes no new submissions after its deadline (resubmissions of
+        # initiatives already under review are not new).
+        if isinstance(item, Initiative) and item.call_id is not None and not resubmission:
+            problem = await closed_call_problem(work.session, item.call_id)
+            if problem is not None:
+                raise Refused(problem)
         if resubmission:
             item.review_round += 1
         item.needs_additional_reviewer = False
@@ -761,56 +778,60 @@ async def reviewers_by_item(
     ]
 
 
-QUEUE_ORDER = Keyset("review_queue", (Resource.submitted_at, Resource.id))
+QUEUE_ORDERS = {
+    kind: Keyset(f"review-queue-{kind.value.lower()}", (model.submitted_at, model.id))
+    for kind, model in MODELS.items()
+}
 
 
-def _pending(model: type[Resource]) -> Any:
+def _pending(model: Any) -> Any:
     return or_(
         model.state.in_(PENDING), and_(model.state == S.APPROVED, model.under_re_review.is_(True))
     )
 
 
-async def review_queue(sessions: Sessions, viewer: Viewer, request: PageRequest) -> Page | None:
-    """Reviewers: the pending items assigned to them; moderators: every pending item. Oldest
-    submission first. None for everyone else."""
-    if viewer.member_id is None or not policy.may_review(viewer.role):
-        return None
-    statement = select(*RESOURCE_COLUMNS).where(
-        _pending(Resource), policy.visible_resources(viewer), Resource.revision_of_id.is_(None)
+def _queue(viewer: Viewer, kind: ReviewItemKind, *columns: Any) -> AnySelect:
+    """Reviewers: pending items assigned to them; moderators: every pending item."""
+    model = MODELS[kind]
+    statement = select(*columns).where(
+        _pending(model), policy.visible_reviewed_items(viewer, model, kind)
     )
     if not policy.may_moderate_reviews(viewer):
         statement = statement.where(
             exists().where(
-                ReviewAssignment.item_kind == ReviewItemKind.RESOURCE,
-                ReviewAssignment.item_id == Resource.id,
+                ReviewAssignment.item_kind == kind,
+                ReviewAssignment.item_id == model.id,
                 ReviewAssignment.reviewer_id == viewer.member_id,
             )
         )
-    return await fetch_page(sessions, statement, QUEUE_ORDER, request)
+    return statement
+
+
+def may_use_queue(viewer: Viewer) -> bool:
+    return viewer.member_id is not None and policy.may_review(viewer.role)
+
+
+async def review_queue(
+    sessions: Sessions, viewer: Viewer, kind: ReviewItemKind, request: PageRequest
+) -> Page | None:
+    """The queue's items of one kind, oldest submission first; None for non-reviewers."""
+    if not may_use_queue(viewer):
+        return None
+    statement = _queue(viewer, kind, *COLUMNS[kind])
+    return await fetch_page(sessions, statement, QUEUE_ORDERS[kind], request)
 
 
 async def queue_counts(sessions: Sessions, viewer: Viewer) -> list[tuple[str, int]]:
-    """How many pending items of the queue are in each state (UNDER_RE_REVIEW apart)."""
-    if viewer.member_id is None or not policy.may_review(viewer.role):
+    """How many pending items of every kind the queue holds in each state (published items
+    back in review count as UNDER_RE_REVIEW)."""
+    if not may_use_queue(viewer):
         return []
-    statement = (
-        select(Resource.state, Resource.under_re_review, func.count())
-        .where(_pending(Resource), policy.visible_resources(viewer))
-        .group_by(Resource.state, Resource.under_re_review)
-    )
-    if not policy.may_moderate_reviews(viewer):
-        statement = statement.where(
-            exists().where(
-                ReviewAssignment.item_kind == ReviewItemKind.RESOURCE,
-                ReviewAssignment.item_id == Resource.id,
-                ReviewAssignment.reviewer_id == viewer.member_id,
-            )
-        )
-    async with sessions() as session:
-        rows = (await session.execute(statement)).all()
     counts: Counter[str] = Counter()
-    for state, re_review, count in rows:
-        counts["UNDER_RE_REVIEW" if re_review and state is S.APPROVED else state.value] += int(
-            count
-        )
+    async with sessions() as session:
+        for kind, model in MODELS.items():
+            statement = _queue(viewer, kind, model.state, model.under_re_review, func.count())
+            grouped = statement.group_by(model.state, model.under_re_review)
+            for state, re_review, count in (await session.execute(grouped)).all():
+                label = "UNDER_RE_REVIEW" if re_review and state is S.APPROVED else state.value
+                counts[label] += int(count)
     return sorted(counts.items())

@@ -23,6 +23,7 @@ from strawberry.schema.config import StrawberryConfig
 from schema import auth as auth_api
 from schema import communities as communities_api
 from schema import events as events_api
+from schema import initiatives as initiatives_api
 from schema import members as members_api
 from schema import moderation as moderation_api
 from schema import nodes as nodes_api
@@ -147,6 +148,19 @@ class Query:
         resolver=review_api.resolve_review_queue,
         description="Reviewers: pending items assigned to you; moderators: every pending item. "
         "Oldest submission first, with counts by state. Null for everyone else.",
+    )
+    initiative: initiatives_api.Initiative | None = strawberry.field(
+        resolver=initiatives_api.resolve_initiative,
+        description="An initiative by global ID; null when missing or not visible.",
+    )
+    initiatives: Connection[initiatives_api.Initiative] = strawberry.field(
+        resolver=initiatives_api.resolve_initiatives,
+        description="Initiatives and practices, filtered and ordered; published ones unless "
+        "`filter.states` says otherwise (and only what you may see).",
+    )
+    calls_for_practices: Connection[initiatives_api.CallForPractices] = strawberry.field(
+        resolver=initiatives_api.resolve_calls_for_practices,
+        description="Calls for practices, the next deadline first.",
     )
     relation_proposals: Connection[relations_api.ResourceRelation] | None = strawberry.field(
         resolver=relations_api.resolve_relation_proposals,
@@ -309,6 +323,22 @@ class Mutation:
     set_review_by: review_api.ReviewItemPayload = strawberry.mutation(
         resolver=review_api.set_review_by,
         description="Moderators: set when a published item is due a re-review.",
+    )
+    create_initiative: initiatives_api.InitiativePayload = strawberry.mutation(
+        resolver=initiatives_api.create_initiative,
+        description="Create an initiative as a DRAFT, optionally answering an open call.",
+    )
+    update_initiative: initiatives_api.InitiativePayload = strawberry.mutation(
+        resolver=initiatives_api.update_initiative,
+        description="Edit your initiative while it is a DRAFT or CHANGES_REQUESTED.",
+    )
+    set_initiative_featured: initiatives_api.InitiativePayload = strawberry.mutation(
+        resolver=initiatives_api.set_initiative_featured,
+        description="Moderators: feature a published initiative (the flagship showcase), or not.",
+    )
+    create_call_for_practices: initiatives_api.CallForPracticesPayload = strawberry.mutation(
+        resolver=initiatives_api.create_call_for_practices,
+        description="Moderators: open a call for practices with a deadline.",
     )
     propose_relation: relations_api.RelationPayload = strawberry.mutation(
         resolver=relations_api.propose_relation,

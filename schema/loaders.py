@@ -12,7 +12,9 @@ from models.db import AnyRow
 from models.notification import FollowTarget, WatchLevel
 from models.review import PrincipleAnswer, ReviewItemKind
 from resolvers import (
+    calls,
     communities,
+    initiatives,
     members,
     notifications,
     organizations,
@@ -179,3 +181,57 @@ class Loaders:
     @cached_property
     def principle_answers_by_review(self) -> DataLoader[int, list[tuple[str, PrincipleAnswer]]]:
         return DataLoader(partial(reviews.principle_answers_by_review, self._sessions))
+
+    # --- curated knowledge: initiatives and calls for practices
+
+    @cached_property
+    def initiative_by_id(self) -> DataLoader[int, AnyRow | None]:
+        return DataLoader(partial(initiatives.initiatives_by_ids, self._sessions, self._viewer))
+
+    @cached_property
+    def partners_by_initiative(self) -> DataLoader[int, list[int]]:
+        return DataLoader(partial(initiatives.partners_by_initiative, self._sessions))
+
+    @cached_property
+    def objectives_by_initiative(self) -> DataLoader[int, list[int]]:
+        return DataLoader(partial(initiatives.objectives_by_initiative, self._sessions))
+
+    @cached_property
+    def principles_by_initiative(self) -> DataLoader[int, list[str]]:
+        return DataLoader(partial(initiatives.principles_by_initiative, self._sessions))
+
+    @cached_property
+    def countries_by_initiative(self) -> DataLoader[int, list[str]]:
+        return DataLoader(partial(initiatives.countries_by_initiative, self._sessions))
+
+    @cached_property
+    def regions_by_initiative(self) -> DataLoader[int, list[str]]:
+        return DataLoader(partial(initiatives.regions_by_initiative, self._sessions))
+
+    @cached_property
+    def resources_by_initiative(self) -> DataLoader[int, list[int]]:
+        return DataLoader(partial(initiatives.resources_by_initiative, self._sessions))
+
+    @cached_property
+    def reviews_by_initiative(self) -> DataLoader[tuple[int, int | None], list[AnyRow]]:
+        return DataLoader(
+            partial(
+                reviews.reviews_by_item, self._sessions, self._viewer, ReviewItemKind.INITIATIVE
+            )
+        )
+
+    @cached_property
+    def reviewers_by_initiative(self) -> DataLoader[tuple[int, int | None], list[int]]:
+        return DataLoader(
+            partial(
+                reviews.reviewers_by_item, self._sessions, self._viewer, ReviewItemKind.INITIATIVE
+            )
+        )
+
+    @cached_property
+    def call_by_id(self) -> DataLoader[int, AnyRow | None]:
+        return DataLoader(partial(calls.calls_by_ids, self._sessions))
+
+    @cached_property
+    def objectives_by_call(self) -> DataLoader[int, list[int]]:
+        return DataLoader(partial(calls.objectives_by_call, self._sessions))

@@ -10,6 +10,7 @@ import strawberry
 
 from schema.communities import load_community
 from schema.context import Info
+from schema.initiatives import load_call, load_initiative
 from schema.members import load_member
 from schema.organizations import load_organization
 from schema.reference import GcmObjective
@@ -34,6 +35,8 @@ NODE_LOADERS: dict[str, Callable[[Info, int], Awaitable[Node | None]]] = {
     "Post": load_post,
     "Resource": load_resource,
     "ResourceRelation": load_relation,
+    "Initiative": load_initiative,
+    "CallForPractices": load_call,
 }
 
 

@@ -16,11 +16,13 @@ from schema.enums import described_enum
 from schema.relay import AFTER, FIRST, Connection, Node, encode_id, page_request
 
 if TYPE_CHECKING:
+    from schema.initiatives import Initiative
     from schema.members import Member
     from schema.resources import Resource
 
 # An objective's page lists its resources and experts; those modules build on this one.
 LazyResource = Annotated["Resource", strawberry.lazy("schema.resources")]
+LazyInitiative = Annotated["Initiative", strawberry.lazy("schema.initiatives")]
 LazyMember = Annotated["Member", strawberry.lazy("schema.members")]
 
 UnRegion = described_enum(
@@ -79,6 +81,33 @@ class GcmObjective(Node):
             page_request(first, after, None, None),
         )
         return connection(page, Resource.from_row)
+
+    @strawberry.field(description="Published initiatives on this objective that you may see.")
+    async def initiative_count(self, info: Info) -> int:
+        from resolvers.initiatives import InitiativeFilter, count_initiatives
+
+        criteria = InitiativeFilter(objectives=[self.number])
+        return await count_initiatives(info.context.db.sessions, info.context.viewer, criteria)
+
+    @strawberry.field(description="Published initiatives on this objective, newest first.")
+    async def initiatives(
+        self,
+        info: Info,
+        first: Annotated[int | None, FIRST] = None,
+        after: Annotated[str | None, AFTER] = None,
+    ) -> Connection[LazyInitiative]:
+        from resolvers.initiatives import InitiativeFilter, InitiativeOrder, initiatives_page
+        from schema.initiatives import Initiative
+        from schema.relay import connection
+
+        page = await initiatives_page(
+            info.context.db.sessions,
+            info.context.viewer,
+            InitiativeFilter(objectives=[self.number]),
+            InitiativeOrder.NEWEST,
+            page_request(first, after, None, None),
+        )
+        return connection(page, Initiative.from_row)
 
     @strawberry.field(description="Experts on this objective you may see in the directory.")
     async def expert_count(self, info: Info) -> int:

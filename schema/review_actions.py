@@ -1,10 +1,11 @@
 """Peer review in GraphQL, the actions: submit, withdraw, assign reviewers, declare conflicts,
 review, decide alone, archive, send back to review, set review-by dates; the review queue.
 
-Every action takes the global ID of any reviewed item (today: a `Resource`)."""
+Every action takes the global ID of any reviewed item (a `Resource` or an `Initiative`)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated
 
@@ -13,9 +14,11 @@ import strawberry
 from models.review import ReviewItemKind
 from resolvers import reviews
 from resolvers.errors import ErrorCode
+from resolvers.pagination import Page
 from resolvers.reviews import Checklist, ItemRef, NewReview, ReviewRule
 from schema.context import Info
 from schema.errors import INPUT, UserError, not_found, user_errors
+from schema.initiatives import Initiative, load_initiative
 from schema.relay import (
     AFTER,
     BEFORE,
@@ -32,7 +35,11 @@ from schema.resources import Resource, load_resource
 from schema.reviews import PrincipleAnswer, Reviewable, ReviewDecision
 
 # The reviewed kinds by GraphQL type name, and how to load one.
-KINDS = {"Resource": ReviewItemKind.RESOURCE}
+KINDS = {"Resource": ReviewItemKind.RESOURCE, "Initiative": ReviewItemKind.INITIATIVE}
+LOADERS: dict[ReviewItemKind, Callable[[Info, int], Awaitable[Reviewable | None]]] = {
+    ReviewItemKind.RESOURCE: load_resource,
+    ReviewItemKind.INITIATIVE: load_initiative,
+}
 
 
 def item_ref(global_id: str) -> ItemRef | None:
@@ -44,7 +51,7 @@ def item_ref(global_id: str) -> ItemRef | None:
 
 
 async def load_item(info: Info, ref: ItemRef) -> Reviewable | None:
-    return await load_resource(info, ref.id)
+    return await LOADERS[ref.kind](info, ref.id)
 
 
 @strawberry.type(description="Result of a review action on an item.")
@@ -68,12 +75,16 @@ def _rule(info: Info) -> ReviewRule:
 
 @strawberry.input(description="An item you act on by its global ID.")
 class ItemInput:
-    item_id: strawberry.ID = strawberry.field(description="Global ID of the item (a Resource).")
+    item_id: strawberry.ID = strawberry.field(
+        description="Global ID of the item (a Resource or an Initiative)."
+    )
 
 
 @strawberry.input(description="An item and why you act on it (recorded in the audit log).")
 class ItemReasonInput:
-    item_id: strawberry.ID = strawberry.field(description="Global ID of the item (a Resource).")
+    item_id: strawberry.ID = strawberry.field(
+        description="Global ID of the item (a Resource or an Initiative)."
+    )
     reason: str = strawberry.field(description="Why (at most 2,000 characters).")
 
 
@@ -261,27 +272,54 @@ class QueueStateCount:
 
 @strawberry.type(description="Items waiting for review, oldest submission first.")
 class ReviewQueue:
-    items: Connection[Resource] = strawberry.field(description="The items.")
     counts_by_state: list[QueueStateCount] = strawberry.field(
-        description="How many items of the queue are in each state."
+        description="How many items of the queue (of every kind) are in each state."
     )
 
+    @strawberry.field(description="Resources (and revisions of resources) waiting for review.")
+    async def resources(
+        self,
+        info: Info,
+        first: Annotated[int | None, FIRST] = None,
+        after: Annotated[str | None, AFTER] = None,
+        last: Annotated[int | None, LAST] = None,
+        before: Annotated[str | None, BEFORE] = None,
+    ) -> Connection[Resource]:
+        page = await _queue_page(info, ReviewItemKind.RESOURCE, first, after, last, before)
+        return connection(page, Resource.from_row)
 
-async def resolve_review_queue(
+    @strawberry.field(description="Initiatives waiting for review.")
+    async def initiatives(
+        self,
+        info: Info,
+        first: Annotated[int | None, FIRST] = None,
+        after: Annotated[str | None, AFTER] = None,
+        last: Annotated[int | None, LAST] = None,
+        before: Annotated[str | None, BEFORE] = None,
+    ) -> Connection[Initiative]:
+        page = await _queue_page(info, ReviewItemKind.INITIATIVE, first, after, last, before)
+        return connection(page, Initiative.from_row)
+
+
+async def _queue_page(
     info: Info,
-    first: Annotated[int | None, FIRST] = None,
-    after: Annotated[str | None, AFTER] = None,
-    last: Annotated[int | None, LAST] = None,
-    before: Annotated[str | None, BEFORE] = None,
-) -> ReviewQueue | None:
+    kind: ReviewItemKind,
+    first: int | None,
+    after: str | None,
+    last: int | None,
+    before: str | None,
+) -> Page:
     c = info.context
     page = await reviews.review_queue(
-        c.db.sessions, c.viewer, page_request(first, after, last, before)
+        c.db.sessions, c.viewer, kind, page_request(first, after, last, before)
     )
-    if page is None:
+    assert page is not None  # the queue exists only for those who may use it
+    return page
+
+
+async def resolve_review_queue(info: Info) -> ReviewQueue | None:
+    c = info.context
+    if not reviews.may_use_queue(c.viewer):
         return None
     counts = await reviews.queue_counts(c.db.sessions, c.viewer)
-    return ReviewQueue(
-        items=connection(page, Resource.from_row),
-        counts_by_state=[QueueStateCount(state=s, count=n) for s, n in counts],
-    )
+    return ReviewQueue(counts_by_state=[QueueStateCount(state=s, count=n) for s, n in counts])

@@ -53,7 +53,13 @@ query($id: ID!) {
 }
 """
 QUEUE = """
-{ reviewQueue(first: 50) { items { nodes { id title state } } countsByState { state count } } }
+{
+  reviewQueue {
+    resources(first: 50) { nodes { id title state } }
+    initiatives(first: 50) { nodes { id title state } }
+    countsByState { state count }
+  }
+}
 """
 AUDIT = "{ auditLog(first: 10) { nodes { action subjectType subjectId reason } } }"
 
@@ -282,12 +288,12 @@ async def test_the_review_queue_of_reviewers_and_moderators(client, factory):
     reviewer_queue = (await gql(client, QUEUE, member=people.un_reviewer))["data"]["reviewQueue"]
     member_queue = (await gql(client, QUEUE, member=people.member))["data"]["reviewQueue"]
     # then
-    assert [n["title"] for n in moderator_queue["items"]["nodes"]] == ["First", "Second", "Third"]
+    assert [n["title"] for n in moderator_queue["resources"]["nodes"]] == ["First", "Second", "Third"]
     assert moderator_queue["countsByState"] == [
         {"state": "IN_REVIEW", "count": 1},
         {"state": "SUBMITTED", "count": 2},
     ]
-    assert [n["id"] for n in reviewer_queue["items"]["nodes"]] == [second]
+    assert [n["id"] for n in reviewer_queue["resources"]["nodes"]] == [second]
     assert reviewer_queue["countsByState"] == [{"state": "IN_REVIEW", "count": 1}]
     assert member_queue is None
 

@@ -1,5 +1,5 @@
-"""Curated knowledge: resources, peer review (assignments, reviews with their checklist,
-conflicts of interest) and relations between resources.
+"""Curated knowledge: resources, initiatives and calls for practices, peer review (assignments,
+reviews with their checklist, conflicts of interest) and relations between resources.
 
 Revision ID: 0003
 Revises: 0002
@@ -19,11 +19,33 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.create_table(
+        "call_for_practices",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("theme", sa.String(length=200), nullable=False),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("deadline", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("created_by_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["created_by_id"],
+            ["member.id"],
+            name=op.f("fk_call_for_practices_created_by_id_member"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_call_for_practices")),
+    )
+    with op.batch_alter_table("call_for_practices", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_call_for_practices_created_by_id"), ["created_by_id"], unique=False
+        )
+        batch_op.create_index("ix_call_for_practices_deadline_id", ["deadline", "id"], unique=False)
+
+    op.create_table(
         "conflict_of_interest",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column(
             "item_kind",
-            sa.Enum("RESOURCE", name="reviewitemkind", native_enum=False, length=20),
+            sa.Enum("RESOURCE", "INITIATIVE", name="reviewitemkind", native_enum=False, length=20),
             nullable=False,
         ),
         sa.Column("item_id", sa.Integer(), nullable=False),
@@ -176,7 +198,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column(
             "item_kind",
-            sa.Enum("RESOURCE", name="reviewitemkind", native_enum=False, length=20),
+            sa.Enum("RESOURCE", "INITIATIVE", name="reviewitemkind", native_enum=False, length=20),
             nullable=False,
         ),
         sa.Column("item_id", sa.Integer(), nullable=False),
@@ -224,7 +246,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column(
             "item_kind",
-            sa.Enum("RESOURCE", name="reviewitemkind", native_enum=False, length=20),
+            sa.Enum("RESOURCE", "INITIATIVE", name="reviewitemkind", native_enum=False, length=20),
             nullable=False,
         ),
         sa.Column("item_id", sa.Integer(), nullable=False),
@@ -260,6 +282,126 @@ def upgrade() -> None:
             ["reviewer_id", "assigned_at", "id"],
             unique=False,
         )
+
+    op.create_table(
+        "call_objective",
+        sa.Column("call_id", sa.Integer(), nullable=False),
+        sa.Column("objective_number", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["call_id"],
+            ["call_for_practices.id"],
+            name=op.f("fk_call_objective_call_id_call_for_practices"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["objective_number"],
+            ["gcm_objective.number"],
+            name=op.f("fk_call_objective_objective_number_gcm_objective"),
+        ),
+        sa.PrimaryKeyConstraint("call_id", "objective_number", name=op.f("pk_call_objective")),
+    )
+    with op.batch_alter_table("call_objective", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_call_objective_objective_number"), ["objective_number"], unique=False
+        )
+
+    op.create_table(
+        "initiative",
+        sa.Column("title", sa.String(length=300), nullable=False),
+        sa.Column("summary", sa.Text(), nullable=False),
+        sa.Column("lead_organization_id", sa.Integer(), nullable=True),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "PLANNED",
+                "ONGOING",
+                "COMPLETED",
+                name="initiativestatus",
+                native_enum=False,
+                length=20,
+            ),
+            nullable=False,
+        ),
+        sa.Column("starts_on", sa.Date(), nullable=True),
+        sa.Column("ends_on", sa.Date(), nullable=True),
+        sa.Column("results", sa.Text(), nullable=False),
+        sa.Column("replicability", sa.Text(), nullable=False),
+        sa.Column("is_global", sa.Boolean(), nullable=False),
+        sa.Column("featured", sa.Boolean(), nullable=False),
+        sa.Column("call_id", sa.Integer(), nullable=True),
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column(
+            "state",
+            sa.Enum(
+                "DRAFT",
+                "SUBMITTED",
+                "IN_REVIEW",
+                "CHANGES_REQUESTED",
+                "APPROVED",
+                "REJECTED",
+                "WITHDRAWN",
+                "ARCHIVED",
+                name="reviewstate",
+                native_enum=False,
+                length=20,
+            ),
+            nullable=False,
+        ),
+        sa.Column("review_round", sa.Integer(), nullable=False),
+        sa.Column("author_id", sa.Integer(), nullable=True),
+        sa.Column("organization_id", sa.Integer(), nullable=True),
+        sa.Column("submitted_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("reviewed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("approved_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("review_by", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("under_re_review", sa.Boolean(), nullable=False),
+        sa.Column("needs_additional_reviewer", sa.Boolean(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["author_id"],
+            ["member.id"],
+            name=op.f("fk_initiative_author_id_member"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["call_id"],
+            ["call_for_practices.id"],
+            name=op.f("fk_initiative_call_id_call_for_practices"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["lead_organization_id"],
+            ["organization.id"],
+            name=op.f("fk_initiative_lead_organization_id_organization"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["organization_id"],
+            ["organization.id"],
+            name=op.f("fk_initiative_organization_id_organization"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_initiative")),
+    )
+    with op.batch_alter_table("initiative", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_initiative_author_id"), ["author_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_initiative_call_id"), ["call_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_initiative_featured"), ["featured"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_initiative_lead_organization_id"), ["lead_organization_id"], unique=False
+        )
+        batch_op.create_index("ix_initiative_newest", ["created_at", "id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_initiative_organization_id"), ["organization_id"], unique=False
+        )
+        batch_op.create_index(
+            "ix_initiative_recently_reviewed", ["reviewed_at", "id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_initiative_review_by"), ["review_by"], unique=False)
+        batch_op.create_index(batch_op.f("ix_initiative_state"), ["state"], unique=False)
+        batch_op.create_index(batch_op.f("ix_initiative_status"), ["status"], unique=False)
+        batch_op.create_index("ix_initiative_title", ["title", "id"], unique=False)
 
     op.create_table(
         "resource_country",
@@ -479,8 +621,164 @@ def upgrade() -> None:
             unique=False,
         )
 
+    op.create_table(
+        "initiative_country",
+        sa.Column("initiative_id", sa.Integer(), nullable=False),
+        sa.Column("code", sa.String(length=2), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["initiative_id"],
+            ["initiative.id"],
+            name=op.f("fk_initiative_country_initiative_id_initiative"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("initiative_id", "code", name=op.f("pk_initiative_country")),
+    )
+    with op.batch_alter_table("initiative_country", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_initiative_country_code"), ["code"], unique=False)
+
+    op.create_table(
+        "initiative_objective",
+        sa.Column("initiative_id", sa.Integer(), nullable=False),
+        sa.Column("objective_number", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["initiative_id"],
+            ["initiative.id"],
+            name=op.f("fk_initiative_objective_initiative_id_initiative"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["objective_number"],
+            ["gcm_objective.number"],
+            name=op.f("fk_initiative_objective_objective_number_gcm_objective"),
+        ),
+        sa.PrimaryKeyConstraint(
+            "initiative_id", "objective_number", name=op.f("pk_initiative_objective")
+        ),
+    )
+    with op.batch_alter_table("initiative_objective", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_initiative_objective_objective_number"),
+            ["objective_number"],
+            unique=False,
+        )
+
+    op.create_table(
+        "initiative_partner",
+        sa.Column("initiative_id", sa.Integer(), nullable=False),
+        sa.Column("organization_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["initiative_id"],
+            ["initiative.id"],
+            name=op.f("fk_initiative_partner_initiative_id_initiative"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["organization_id"],
+            ["organization.id"],
+            name=op.f("fk_initiative_partner_organization_id_organization"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint(
+            "initiative_id", "organization_id", name=op.f("pk_initiative_partner")
+        ),
+    )
+    with op.batch_alter_table("initiative_partner", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_initiative_partner_organization_id"), ["organization_id"], unique=False
+        )
+
+    op.create_table(
+        "initiative_principle",
+        sa.Column("initiative_id", sa.Integer(), nullable=False),
+        sa.Column("principle_letter", sa.String(length=1), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["initiative_id"],
+            ["initiative.id"],
+            name=op.f("fk_initiative_principle_initiative_id_initiative"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["principle_letter"],
+            ["guiding_principle.letter"],
+            name=op.f("fk_initiative_principle_principle_letter_guiding_principle"),
+        ),
+        sa.PrimaryKeyConstraint(
+            "initiative_id", "principle_letter", name=op.f("pk_initiative_principle")
+        ),
+    )
+    with op.batch_alter_table("initiative_principle", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_initiative_principle_principle_letter"),
+            ["principle_letter"],
+            unique=False,
+        )
+
+    op.create_table(
+        "initiative_region",
+        sa.Column("initiative_id", sa.Integer(), nullable=False),
+        sa.Column("m49", sa.String(length=3), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["initiative_id"],
+            ["initiative.id"],
+            name=op.f("fk_initiative_region_initiative_id_initiative"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("initiative_id", "m49", name=op.f("pk_initiative_region")),
+    )
+    with op.batch_alter_table("initiative_region", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_initiative_region_m49"), ["m49"], unique=False)
+
+    op.create_table(
+        "initiative_resource",
+        sa.Column("initiative_id", sa.Integer(), nullable=False),
+        sa.Column("resource_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["initiative_id"],
+            ["initiative.id"],
+            name=op.f("fk_initiative_resource_initiative_id_initiative"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["resource_id"],
+            ["resource.id"],
+            name=op.f("fk_initiative_resource_resource_id_resource"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint(
+            "initiative_id", "resource_id", name=op.f("pk_initiative_resource")
+        ),
+    )
+    with op.batch_alter_table("initiative_resource", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_initiative_resource_resource_id"), ["resource_id"], unique=False
+        )
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("initiative_resource", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_initiative_resource_resource_id"))
+
+    op.drop_table("initiative_resource")
+    with op.batch_alter_table("initiative_region", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_initiative_region_m49"))
+
+    op.drop_table("initiative_region")
+    with op.batch_alter_table("initiative_principle", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_initiative_principle_principle_letter"))
+
+    op.drop_table("initiative_principle")
+    with op.batch_alter_table("initiative_partner", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_initiative_partner_organization_id"))
+
+    op.drop_table("initiative_partner")
+    with op.batch_alter_table("initiative_objective", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_initiative_objective_objective_number"))
+
+    op.drop_table("initiative_objective")
+    with op.batch_alter_table("initiative_country", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_initiative_country_code"))
+
+    op.drop_table("initiative_country")
     with op.batch_alter_table("review_principle_answer", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_review_principle_answer_principle_letter"))
 
@@ -517,6 +815,24 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_resource_country_code"))
 
     op.drop_table("resource_country")
+    with op.batch_alter_table("initiative", schema=None) as batch_op:
+        batch_op.drop_index("ix_initiative_title")
+        batch_op.drop_index(batch_op.f("ix_initiative_status"))
+        batch_op.drop_index(batch_op.f("ix_initiative_state"))
+        batch_op.drop_index(batch_op.f("ix_initiative_review_by"))
+        batch_op.drop_index("ix_initiative_recently_reviewed")
+        batch_op.drop_index(batch_op.f("ix_initiative_organization_id"))
+        batch_op.drop_index("ix_initiative_newest")
+        batch_op.drop_index(batch_op.f("ix_initiative_lead_organization_id"))
+        batch_op.drop_index(batch_op.f("ix_initiative_featured"))
+        batch_op.drop_index(batch_op.f("ix_initiative_call_id"))
+        batch_op.drop_index(batch_op.f("ix_initiative_author_id"))
+
+    op.drop_table("initiative")
+    with op.batch_alter_table("call_objective", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_call_objective_objective_number"))
+
+    op.drop_table("call_objective")
     with op.batch_alter_table("review_assignment", schema=None) as batch_op:
         batch_op.drop_index("ix_review_assignment_reviewer_id_assigned_at")
         batch_op.drop_index(batch_op.f("ix_review_assignment_assigned_by_id"))
@@ -546,3 +862,8 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_conflict_of_interest_reviewer_id"))
 
     op.drop_table("conflict_of_interest")
+    with op.batch_alter_table("call_for_practices", schema=None) as batch_op:
+        batch_op.drop_index("ix_call_for_practices_deadline_id")
+        batch_op.drop_index(batch_op.f("ix_call_for_practices_created_by_id"))
+
+    op.drop_table("call_for_practices")
