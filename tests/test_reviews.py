@@ -288,7 +288,11 @@ async def test_the_review_queue_of_reviewers_and_moderators(client, factory):
     reviewer_queue = (await gql(client, QUEUE, member=people.un_reviewer))["data"]["reviewQueue"]
     member_queue = (await gql(client, QUEUE, member=people.member))["data"]["reviewQueue"]
     # then
-    assert [n["title"] for n in moderator_queue["resources"]["nodes"]] == ["First", "Second", "Third"]
+    assert [n["title"] for n in moderator_queue["resources"]["nodes"]] == [
+        "First",
+        "Second",
+        "Third",
+    ]
     assert moderator_queue["countsByState"] == [
         {"state": "IN_REVIEW", "count": 1},
         {"state": "SUBMITTED", "count": 2},
