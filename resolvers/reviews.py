@@ -631,6 +631,7 @@ async def archive(
         _audit(
             work, viewer, ModerationAction.ARCHIVE_REVIEW_ITEM, ref, reason, {"from": before.value}
         )
+        await _tell_author(work, viewer, item, ref, {"archived": True})
 
     return await _run(sessions, events, viewer, ref, change)
 

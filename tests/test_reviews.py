@@ -39,6 +39,7 @@ from tests.knowledge import (
     review_input,
     submitted,
 )
+from tests.live import connect
 
 NOTIFICATIONS = """
 { notifications(first: 50) { nodes { kind reviewDecision resource { id state } } } }
@@ -415,3 +416,31 @@ async def test_the_publishing_rule_comes_from_the_settings(lenient_client, facto
     assert detail is not None
     due = datetime.fromisoformat(detail["reviewBy"]) - datetime.fromisoformat(detail["approvedAt"])
     assert 181 <= due.days <= 184  # six months, not the default 24
+
+
+RECEIVED = """
+subscription($after: String) { notificationReceived(after: $after) {
+  __typename ... on NotificationEvent {
+    notification { kind reviewDecision resource { title state } }
+  }
+} }
+"""
+
+
+async def test_the_author_receives_review_decisions_live(app, client, factory):
+    # given
+    people = await cast(factory)
+    resource_id = await submitted(client, people.author)
+    await assign(client, people.moderator, resource_id, people.un_reviewer)
+    cursor = (await gql(client, "{ notificationCursor }", member=people.author))["data"]
+    async with connect(app, people.author.token) as socket:
+        await socket.subscribe(RECEIVED, {"after": cursor["notificationCursor"]})
+        # when
+        await review(client, people.un_reviewer, resource_id, "REQUEST_CHANGES")
+        # then
+        [event] = await socket.next_payloads(1)
+    assert event["notificationReceived"]["notification"] == {
+        "kind": "REVIEW_DECISION",
+        "reviewDecision": "REQUEST_CHANGES",
+        "resource": {"title": "Fair recruitment toolkit", "state": "CHANGES_REQUESTED"},
+    }
