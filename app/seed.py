@@ -349,7 +349,7 @@ async def seed_knowledge(
     session: AsyncSession, rng: random.Random, resources: int, initiatives: int
 ) -> None:
     """Resources by existing members for their organisations (mostly published; every 20th
-    one superseded by the next, every 30th contradicted), initiatives and an open call.
+    one superseded by the next, every 10th contradicted), initiatives and an open call.
     Bulk inserts, so the benchmark's 10,000 resources take seconds."""
     authors = (await session.execute(select(Member.id, Member.organization_id))).all()
     kinds = list(ResourceKind)
@@ -413,7 +413,7 @@ async def seed_knowledge(
             "kind": RelationKind.CONTRADICTS,
             "note": "Other estimates.",
         }
-        for i in range(0, len(ids) - 2, 30)
+        for i in range(0, len(ids) - 2, 10)
     ]
     for relation in relations:
         relation["status"] = RelationStatus.CONFIRMED
