@@ -100,7 +100,10 @@ ORDERS = {
         "resources-title", (Resource.supersession_depth, Resource.title, Resource.id)
     ),
 }
-STALE_ORDER = Keyset("stale-resources", (Resource.review_by, Resource.id))
+# Most overdue first, superseded resources after the others (they matter less).
+STALE_ORDER = Keyset(
+    "stale-resources", (Resource.supersession_depth, Resource.review_by, Resource.id)
+)
 REVISION_ORDER = Keyset("resource-revisions", (Resource.id,), descending=True)
 
 
@@ -242,7 +245,8 @@ async def revisions_page(
 
 
 async def stale_page(sessions: Sessions, viewer: Viewer, request: PageRequest) -> Page:
-    """Published resources past their review-by date, most overdue first."""
+    """Published resources past their review-by date, most overdue first (superseded ones
+    after their successors, as in every listing)."""
     statement = select(*RESOURCE_COLUMNS).where(
         policy.visible_resources(viewer),
         Resource.revision_of_id.is_(None),

@@ -142,7 +142,8 @@ class Query:
     )
     stale_content: Connection[resources_api.Resource] = strawberry.field(
         resolver=resources_api.resolve_stale_content,
-        description="Published resources past their review-by date, most overdue first.",
+        description="Published resources past their review-by date, most overdue first "
+        "(superseded ones after their successors).",
     )
     review_queue: review_api.ReviewQueue | None = strawberry.field(
         resolver=review_api.resolve_review_queue,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.conftest import gql
-from tests.knowledge import call, cast, codes, draft, ok, published
+from tests.knowledge import SET_REVIEW_BY, call, cast, codes, draft, ok, published
 
 PROPOSE = """
 mutation($input: ProposeRelationInput!) {
@@ -172,3 +172,24 @@ async def test_relations_to_resources_the_proposer_cannot_see_are_refused(client
     hidden = await draft(client, people.author, title="Hidden draft")
     assert codes(await relate(client, people.member, public, hidden, "RELATED")) == ["NOT_FOUND"]
     assert codes(await relate(client, None, public, hidden, "RELATED")) == ["UNAUTHENTICATED"]
+
+
+async def test_superseded_resources_rank_last_among_stale_content_too(client, factory):
+    # given two stale resources, the older one more overdue but superseded by the newer
+    people = await cast(factory)
+    old = await published(client, people, title="Old edition")
+    new = await published(client, people, title="New edition")
+    for resource_id, at in ((old, "2020-01-01T00:00:00Z"), (new, "2021-01-01T00:00:00Z")):
+        await ok(client, SET_REVIEW_BY, {"id": resource_id, "at": at}, people.moderator)
+    stale = "{ staleContent(first: 10) { nodes { title } } }"
+    assert [n["title"] for n in (await gql(client, stale))["data"]["staleContent"]["nodes"]] == [
+        "Old edition",
+        "New edition",
+    ]
+    # when
+    await confirmed(client, people, new, old, "SUPERSEDES")
+    # then
+    assert [n["title"] for n in (await gql(client, stale))["data"]["staleContent"]["nodes"]] == [
+        "New edition",
+        "Old edition",
+    ]
