@@ -5,7 +5,7 @@ checklist, the publishing rule and its escalation, moderators' decisions, the re
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -197,10 +197,14 @@ async def _visible_item(work: UnitOfWork, viewer: Viewer, ref: ItemRef) -> Revie
     return item
 
 
+Change = Callable[[UnitOfWork, ReviewedItem], Awaitable[None]]
+
+
 async def _run(
-    sessions: Sessions, events: EventPublisher, viewer: Viewer, ref: ItemRef, change: Any
+    sessions: Sessions, events: EventPublisher, viewer: Viewer, ref: ItemRef, change: Change
 ) -> ItemResult:
-    """One change to an item in one unit of work; a refusal rolls everything back."""
+    """One change to an item in one unit of work, the item's row locked (PostgreSQL) so that
+    two reviews never tally at once; a refusal rolls everything back."""
     if viewer.member_id is None:
         return ItemResult(problems=[NOT_SIGNED_IN])
     try:

@@ -33,9 +33,11 @@ from schema.threads import Post, Thread, load_post, load_thread
 from subscriptions.events import member_stream
 
 if TYPE_CHECKING:
+    from schema.initiatives import Initiative
     from schema.resources import Resource
 
 LazyResource = Annotated["Resource", strawberry.lazy("schema.resources")]
+LazyInitiative = Annotated["Initiative", strawberry.lazy("schema.initiatives")]
 
 NotificationKind = described_enum(
     NotificationKindModel,
@@ -102,6 +104,16 @@ class Notification(Node):
         if self.subject.get("item_kind") != "RESOURCE":
             return None
         return await load_resource(info, int(self.subject["item"]))
+
+    @strawberry.field(
+        description="The reviewed initiative it is about, if any (null if no longer visible)."
+    )
+    async def initiative(self, info: Info) -> LazyInitiative | None:
+        from schema.initiatives import load_initiative
+
+        if self.subject.get("item_kind") != "INITIATIVE":
+            return None
+        return await load_initiative(info, int(self.subject["item"]))
 
     @strawberry.field(
         description="For a review decision: the decision (APPROVE, REQUEST_CHANGES, REJECT)."

@@ -146,6 +146,13 @@ async def test_an_initiative_is_reviewed_like_a_resource_and_then_published(clie
     assert public["reviews"] == []
     own = (await gql(client, DETAIL, {"id": initiative_id}, member=people.author))["data"]
     assert [r["decision"] for r in own["initiative"]["reviews"]] == ["APPROVE", "APPROVE"]
+    notes = await gql(
+        client, "{ notifications { nodes { kind initiative { title } } } }", member=people.author
+    )
+    assert notes["data"]["notifications"]["nodes"][0] == {
+        "kind": "REVIEW_DECISION",
+        "initiative": {"title": "Skills partnership"},
+    }
     queue = await gql(
         client,
         "{ reviewQueue { initiatives(first: 5) { nodes { id } } } }",
