@@ -409,6 +409,38 @@ async def create_resource(
 EDITABLE = (ReviewState.DRAFT, ReviewState.CHANGES_REQUESTED)
 
 
+OPEN = (
+    ReviewState.DRAFT,
+    ReviewState.SUBMITTED,
+    ReviewState.IN_REVIEW,
+    ReviewState.CHANGES_REQUESTED,
+)
+
+
+async def _open_revision(session: AsyncSession, published: Resource) -> Resource:
+    """The revision an edit of a published resource goes to: the one still being written (or
+    whose changes were requested), else a new one. One revision at a time: while one is in
+    review, edits wait (CONFLICT), so no revision is reviewed against stale content."""
+    current = await session.scalar(
+        select(Resource).where(Resource.revision_of_id == published.id, Resource.state.in_(OPEN))
+    )
+    if current is None:
+        return Resource(
+            author_id=published.author_id,
+            organization_id=published.organization_id,
+            revision_of_id=published.id,
+        )
+    if current.state not in EDITABLE:
+        raise Refused(
+            Problem(
+                "resourceId",
+                f"A revision of this resource is {current.state.value}: wait for its review.",
+                ErrorCode.CONFLICT,
+            )
+        )
+    return current
+
+
 async def update_resource(
     sessions: Sessions,
     events: EventPublisher,
@@ -440,12 +472,9 @@ async def update_resource(
                 for name, value in content.columns.items():
                     setattr(resource, name, value)
             elif resource.state is ReviewState.APPROVED and resource.revision_of_id is None:
-                target = Resource(
-                    author_id=viewer.member_id,
-                    organization_id=resource.organization_id,
-                    revision_of_id=resource.id,
-                    **content.columns,
-                )
+                target = await _open_revision(work.session, resource)
+                for name, value in content.columns.items():
+                    setattr(target, name, value)
                 work.session.add(target)
                 await work.session.flush()
             else:

@@ -342,3 +342,24 @@ async def test_review_by_is_only_for_moderators(client, factory):
     reviewer = await factory.member(role=Role.REVIEWER)
     variables = {"id": resource_id, "at": "2030-01-01T00:00:00Z"}
     assert codes(await call(client, SET_REVIEW_BY, variables, reviewer)) == ["NOT_ALLOWED"]
+
+
+async def test_one_revision_at_a_time(client, factory):
+    # given a published resource with a revision being written
+    people = await cast(factory)
+    resource_id = await published(client, people)
+    first = {"resourceId": resource_id, "resource": resource_input("Draft edit 1")}
+    revision = (await ok(client, UPDATE_RESOURCE, {"input": first}, people.author))["resource"]
+    # when the author edits again, the same revision changes
+    second = {"resourceId": resource_id, "resource": resource_input("Draft edit 2")}
+    again = (await ok(client, UPDATE_RESOURCE, {"input": second}, people.author))["resource"]
+    assert again["id"] == revision["id"]
+    assert again["title"] == "Draft edit 2"
+    # when it is in review, further edits wait
+    await ok(client, SUBMIT, {"id": revision["id"]}, people.author)
+    third = {"resourceId": resource_id, "resource": resource_input("Draft edit 3")}
+    assert codes(await call(client, UPDATE_RESOURCE, {"input": third}, people.author)) == [
+        "CONFLICT"
+    ]
+    history = (await gql(client, REVISIONS, {"id": resource_id}, member=people.author))["data"]
+    assert [n["title"] for n in history["resource"]["revisions"]["nodes"]] == ["Draft edit 2"]
