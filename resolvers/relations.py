@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from models.base import utcnow
 from models.db import AnyRow
 from models.resource import RelationKind, RelationStatus, Resource, ResourceRelation
+from models.review import ReviewState
 from resolvers import policy
 from resolvers.errors import NOT_SIGNED_IN, ErrorCode, Problem, ProblemList
 from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
@@ -72,7 +73,8 @@ CYCLE = Problem(
 
 
 async def _rerank(session: AsyncSession, start: int) -> None:
-    """Give `start` and everything it supersedes a depth below their deepest successor."""
+    """Give `start` and everything it supersedes a depth below their deepest published
+    successor (a successor in review, rejected or archived does not demote anything)."""
     queue = [start]
     while queue:
         current = queue.pop()
@@ -83,6 +85,7 @@ async def _rerank(session: AsyncSession, start: int) -> None:
                 ResourceRelation.to_id == current,
                 ResourceRelation.kind == RelationKind.SUPERSEDES,
                 ResourceRelation.status == RelationStatus.CONFIRMED,
+                Resource.state == ReviewState.APPROVED,
             )
         )
         depth = 0 if deepest is None else deepest + 1
@@ -99,6 +102,20 @@ async def _rerank(session: AsyncSession, start: int) -> None:
                 )
             )
             queue.extend(older.scalars())
+
+
+async def rerank_superseded_by(session: AsyncSession, resource_id: int) -> None:
+    """After a resource is published or leaves publication: re-rank what it supersedes."""
+    await session.flush()
+    superseded = await session.execute(
+        select(ResourceRelation.to_id).where(
+            ResourceRelation.from_id == resource_id,
+            ResourceRelation.kind == RelationKind.SUPERSEDES,
+            ResourceRelation.status == RelationStatus.CONFIRMED,
+        )
+    )
+    for older in superseded.scalars().all():
+        await _rerank(session, older)
 
 
 async def _relation_row(sessions: Sessions, relation_id: int) -> AnyRow | None:

@@ -39,6 +39,7 @@ from resolvers.errors import NOT_SIGNED_IN, ErrorCode, Problem, ProblemList
 from resolvers.initiatives import INITIATIVE_COLUMNS
 from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
 from resolvers.policy import Viewer
+from resolvers.relations import rerank_superseded_by
 from resolvers.resources import RESOURCE_COLUMNS
 from resolvers.revisions import merge_revision
 from resolvers.unit_of_work import Refused, UnitOfWork, unit_of_work
@@ -451,6 +452,8 @@ async def _decide(
         item.review_by = now + timedelta(days=round(rule.review_by_months * 365.25 / 12))
         if isinstance(item, Resource) and item.revision_of_id is not None:
             await merge_revision(work.session, item, now)
+    if isinstance(item, Resource):
+        await rerank_superseded_by(work.session, item.id)
 
 
 async def _tell_author(
@@ -632,6 +635,8 @@ async def archive(
         before = item.state
         _move(item, S.ARCHIVED, ARCHIVE_MOVES)
         item.under_re_review = False
+        if isinstance(item, Resource):
+            await rerank_superseded_by(work.session, item.id)
         _audit(
             work, viewer, ModerationAction.ARCHIVE_REVIEW_ITEM, ref, reason, {"from": before.value}
         )

@@ -6,7 +6,18 @@ from __future__ import annotations
 from typing import Any
 
 from tests.conftest import gql
-from tests.knowledge import SET_REVIEW_BY, call, cast, codes, draft, ok, published
+from tests.knowledge import (
+    ARCHIVE,
+    DECIDE,
+    SET_REVIEW_BY,
+    SUBMIT,
+    call,
+    cast,
+    codes,
+    draft,
+    ok,
+    published,
+)
 
 PROPOSE = """
 mutation($input: ProposeRelationInput!) {
@@ -193,3 +204,29 @@ async def test_superseded_resources_rank_last_among_stale_content_too(client, fa
         "New edition",
         "Old edition",
     ]
+
+
+async def test_only_a_published_successor_demotes_what_it_supersedes(client, factory):
+    # given a published resource and its successor still in draft, the relation confirmed
+    people = await cast(factory)
+    old = await published(client, people, title="Old")
+    successor = await draft(client, people.author, title="Successor")
+    proposed = await relate(client, people.author, successor, old, "SUPERSEDES")
+    await ok(
+        client,
+        DECIDE_RELATION,
+        {"id": proposed["relation"]["id"], "confirm": True},
+        people.moderator,
+    )
+    # then the old one is not demoted yet
+    assert (await view(client, old))["isSuperseded"] is False
+    # when the successor is published, it is
+    await ok(client, SUBMIT, {"id": successor}, people.author)
+    decide = {"id": successor, "decision": "APPROVE", "reason": "Checked."}
+    await ok(client, DECIDE, decide, people.moderator)
+    assert (await view(client, old))["isSuperseded"] is True
+    assert (await view(client, old))["supersededBy"] == [{"title": "Successor"}]
+    # when the successor is archived, the old one ranks as before
+    await ok(client, ARCHIVE, {"id": successor}, people.moderator)
+    assert (await view(client, old))["isSuperseded"] is False
+    assert (await view(client, old))["supersededBy"] == []
