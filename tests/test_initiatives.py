@@ -10,7 +10,14 @@ import pytest
 from sqlalchemy import update
 
 from models.base import utcnow
-from models.initiative import CallForPractices, Initiative
+from models.initiative import (
+    CallForPractices,
+    Initiative,
+    InitiativeCountry,
+    InitiativeObjective,
+    InitiativePartner,
+    InitiativeStatus,
+)
 from models.review import ReviewAssignment, ReviewItemKind, ReviewState
 from schema.relay import decode_int_id, encode_id
 from tests.conftest import gql
@@ -322,3 +329,59 @@ async def test_each_viewer_sees_exactly_the_initiatives_it_may(client, factory, 
         assert (node is not None) == (state in expected), state
     count = (await gql(client, COUNT, member=member))["data"]["gcmObjective"]["initiativeCount"]
     assert count == 1
+
+
+INITIATIVE_PAGE = """
+query($first: Int!) {
+  initiatives(first: $first) {
+    nodes {
+      title objectives { number } countries { code } leadOrganization { name }
+      partners { name } resources { title } call { theme }
+    }
+  }
+}
+"""
+
+
+async def test_a_page_of_initiatives_runs_the_same_statements_for_5_and_50(
+    client, factory, db, statements
+):
+    # given 60 published initiatives with objectives, countries, partners and a call
+    lead = await factory.organization(name="Lead")
+    partner = await factory.organization(name="Partner")
+    author = await factory.member(organization_id=lead)
+    async with db.sessions.begin() as session:
+        call_row = CallForPractices(theme="Skills", deadline=utcnow() + timedelta(days=9))
+        session.add(call_row)
+        await session.flush()
+        rows = [
+            Initiative(
+                title=f"Initiative {i:02}",
+                status=InitiativeStatus.ONGOING,
+                state=ReviewState.APPROVED,
+                author_id=author.id,
+                lead_organization_id=lead,
+                call_id=call_row.id,
+            )
+            for i in range(60)
+        ]
+        session.add_all(rows)
+        await session.flush()
+        for row in rows:
+            session.add_all(
+                [
+                    InitiativeObjective(initiative_id=row.id, objective_number=18),
+                    InitiativeCountry(initiative_id=row.id, code="PH"),
+                    InitiativePartner(initiative_id=row.id, organization_id=partner),
+                ]
+            )
+    counts = {}
+    for size in (5, 50):
+        statements.reset()
+        body = await gql(client, INITIATIVE_PAGE, {"first": size})
+        assert "errors" not in body, body
+        nodes = body["data"]["initiatives"]["nodes"]
+        assert len(nodes) == size
+        assert all(n["partners"] == [{"name": "Partner"}] for n in nodes)
+        counts[size] = statements.count
+    assert counts[5] == counts[50], counts
