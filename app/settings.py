@@ -11,7 +11,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
 from resolvers.auth import AuthConfig
-from resolvers.reviews import ReviewRule
+from resolvers.review_rules import ReviewRule
 
 DEFAULT_SECRET_KEY = "development-only-secret-change-me"  # noqa: S105 - refused in production
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./hub.db"

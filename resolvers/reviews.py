@@ -1,20 +1,20 @@
 """Peer review, one mechanism for every reviewed kind of item (keyed by kind and id):
 lifecycle transitions, reviewer assignment, conflicts of interest, reviews with their
-checklist, the publishing rule and its escalation, moderators' decisions, the review queue."""
+checklist, the publishing rule applied, moderators' decisions. Its rules are in
+`review_rules.py`, its reads in `review_reads.py`."""
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.base import utcnow
-from models.db import AnyRow, AnySelect
 from models.initiative import Initiative
 from models.member import Member
 from models.moderation import AuditEntry, ModerationAction
@@ -36,133 +36,31 @@ from models.review import (
 from resolvers import notifications, policy
 from resolvers.calls import closed_call_problem
 from resolvers.errors import NOT_SIGNED_IN, ErrorCode, Problem, ProblemList
-from resolvers.initiatives import INITIATIVE_COLUMNS
-from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
 from resolvers.policy import Viewer
 from resolvers.relations import rerank_superseded_by
-from resolvers.resources import RESOURCE_COLUMNS
+from resolvers.review_rules import (
+    ARCHIVE_MOVES,
+    AUTHOR_MOVES,
+    DECISION_MOVES,
+    MODELS,
+    OUTCOME_OF,
+    ReviewRule,
+    S,
+    Tally,
+    decision_moves,
+    is_under_review,
+    move,
+    outcome,
+    transition_problem,
+)
 from resolvers.revisions import merge_revision
 from resolvers.unit_of_work import Refused, UnitOfWork, unit_of_work
 from resolvers.validation import clean_text
 from subscriptions.events import EventPublisher
 
 Sessions = async_sessionmaker[AsyncSession]
-S = ReviewState
 
-# Each reviewed kind, its table (they share the `ReviewedItem` lifecycle columns) and the
-# columns its rows are read with.
-MODELS: Mapping[ReviewItemKind, Any] = {
-    ReviewItemKind.RESOURCE: Resource,
-    ReviewItemKind.INITIATIVE: Initiative,
-}
-COLUMNS: Mapping[ReviewItemKind, Sequence[Any]] = {
-    ReviewItemKind.RESOURCE: RESOURCE_COLUMNS,
-    ReviewItemKind.INITIATIVE: INITIATIVE_COLUMNS,
-}
-
-PENDING = (S.SUBMITTED, S.IN_REVIEW)
-# Who moves an item from which state to which: anything else is INVALID_TRANSITION.
-AUTHOR_MOVES = frozenset(
-    {
-        (S.DRAFT, S.SUBMITTED),
-        (S.CHANGES_REQUESTED, S.SUBMITTED),
-        (S.DRAFT, S.WITHDRAWN),
-        (S.SUBMITTED, S.WITHDRAWN),
-        (S.IN_REVIEW, S.WITHDRAWN),
-        (S.CHANGES_REQUESTED, S.WITHDRAWN),
-    }
-)
-DECISION_MOVES = frozenset(
-    {
-        (S.SUBMITTED, S.IN_REVIEW),
-        (S.IN_REVIEW, S.CHANGES_REQUESTED),
-        (S.IN_REVIEW, S.APPROVED),
-        (S.IN_REVIEW, S.REJECTED),
-    }
-)
-# A published item sent back to review stays APPROVED (visible) until the new decision.
-RE_REVIEW_MOVES = frozenset(
-    {(S.APPROVED, S.APPROVED), (S.APPROVED, S.CHANGES_REQUESTED), (S.APPROVED, S.REJECTED)}
-)
-ARCHIVE_MOVES = frozenset({(S.APPROVED, S.ARCHIVED), (S.REJECTED, S.ARCHIVED)})
-OUTCOME_OF = {
-    ReviewDecision.APPROVE: S.APPROVED,
-    ReviewDecision.REQUEST_CHANGES: S.CHANGES_REQUESTED,
-    ReviewDecision.REJECT: S.REJECTED,
-}
 MAX_COMMENT = 10_000
-
-
-@dataclass(frozen=True)
-class ReviewRule:
-    """The publishing rule (from the settings): how many approvals publish an item, how many
-    of them from reviewers of UN_SYSTEM organisations, and how long until it is due a
-    re-review."""
-
-    min_approvals: int = 2
-    min_un_system_approvals: int = 1
-    review_by_months: int = 24
-
-
-@dataclass(frozen=True)
-class Tally:
-    """The decisions of one review round."""
-
-    approvals: int = 0
-    un_system_approvals: int = 0
-    rejections: int = 0
-    changes_requested: int = 0
-    pending_reviewers: int = 0
-
-
-def outcome(tally: Tally, rule: ReviewRule) -> tuple[ReviewState | None, bool]:
-    """The state a round's decisions lead to (None: wait for more) and whether one more
-    reviewer is needed.
-
-    Any request for changes sends the item back to its author. Without rejections, the item is
-    published once the approvals meet the rule. Approvals and rejections together escalate: an
-    additional reviewer is required, and the round is settled only by a strict majority among
-    more reviewers than the rule needs (a majority of approvals must still meet the rule).
-    Rejections alone reject once every assigned reviewer has decided.
-    """
-    if tally.changes_requested:
-        return S.CHANGES_REQUESTED, False
-    rule_met = (
-        tally.approvals >= rule.min_approvals
-        and tally.un_system_approvals >= rule.min_un_system_approvals
-    )
-    if tally.rejections and tally.approvals:
-        settled = tally.approvals + tally.rejections > rule.min_approvals
-        if settled and tally.rejections > tally.approvals:
-            return S.REJECTED, False
-        if settled and tally.approvals > tally.rejections and rule_met:
-            return S.APPROVED, False
-        return None, True
-    if tally.rejections:
-        return (S.REJECTED, False) if tally.pending_reviewers == 0 else (None, False)
-    return (S.APPROVED, False) if rule_met else (None, False)
-
-
-def _transition_problem(current: ReviewState, wanted: ReviewState) -> Problem:
-    return Problem(
-        None,
-        f"Cannot move from {current.value} to {wanted.value}.",
-        ErrorCode.INVALID_TRANSITION,
-    )
-
-
-def _move(item: ReviewedItem, wanted: ReviewState, allowed: frozenset[tuple[S, S]]) -> None:
-    if (item.state, wanted) not in allowed:
-        raise Refused(_transition_problem(item.state, wanted))
-    item.state = wanted
-
-
-def _decision_moves(item: ReviewedItem) -> frozenset[tuple[S, S]]:
-    return DECISION_MOVES | (RE_REVIEW_MOVES if item.under_re_review else frozenset())
-
-
-def _is_under_review(item: ReviewedItem) -> bool:
-    return item.state in PENDING or (item.state is S.APPROVED and item.under_re_review)
 
 
 @dataclass(frozen=True)
@@ -229,7 +127,7 @@ async def submit(
         if not policy.may_act_as_author(viewer, item.author_id):
             raise Refused(Problem(None, "Only the author submits an item.", ErrorCode.NOT_ALLOWED))
         resubmission = item.state is S.CHANGES_REQUESTED
-        _move(item, S.SUBMITTED, AUTHOR_MOVES)
+        move(item, S.SUBMITTED, AUTHOR_MOVES)
         # A call for practices takes no new submissions after its deadline (resubmissions of
         # initiatives already under review are not new).
         if isinstance(item, Initiative) and item.call_id is not None and not resubmission:
@@ -252,7 +150,7 @@ async def withdraw(
             raise Refused(
                 Problem(None, "Only the author withdraws an item.", ErrorCode.NOT_ALLOWED)
             )
-        _move(item, S.WITHDRAWN, AUTHOR_MOVES)
+        move(item, S.WITHDRAWN, AUTHOR_MOVES)
 
     return await _run(sessions, events, viewer, ref, change)
 
@@ -296,8 +194,8 @@ async def assign_reviewer(
     async def change(work: UnitOfWork, item: ReviewedItem) -> None:
         if not policy.may_moderate_reviews(viewer):
             raise Refused(NOT_A_MODERATOR)
-        if not _is_under_review(item):
-            raise Refused(_transition_problem(item.state, S.IN_REVIEW))
+        if not is_under_review(item):
+            raise Refused(transition_problem(item.state, S.IN_REVIEW))
         reviewer = await work.session.get(Member, reviewer_id)
         if reviewer is None:
             raise Refused(Problem("reviewerId", "No such member.", ErrorCode.NOT_FOUND))
@@ -326,7 +224,7 @@ async def assign_reviewer(
             )
         )
         if item.state is S.SUBMITTED:
-            _move(item, S.IN_REVIEW, DECISION_MOVES)
+            move(item, S.IN_REVIEW, DECISION_MOVES)
 
     return await _run(sessions, events, viewer, ref, change)
 
@@ -443,7 +341,7 @@ async def _decide(
 ) -> None:
     """Apply a decision's outcome to the item (published items get their review-by date)."""
     now = utcnow()
-    _move(item, wanted, _decision_moves(item))
+    move(item, wanted, decision_moves(item))
     item.reviewed_at = now
     item.under_re_review = False
     item.needs_additional_reviewer = False
@@ -508,10 +406,10 @@ async def submit_review(
         reason = await _conflict(work.session, item, ref, reviewer)
         if reason is not None:
             raise Refused(Problem(None, reason, ErrorCode.CONFLICT_OF_INTEREST))
-        if not _is_under_review(item):
-            raise Refused(_transition_problem(item.state, OUTCOME_OF[review.decision]))
+        if not is_under_review(item):
+            raise Refused(transition_problem(item.state, OUTCOME_OF[review.decision]))
         if item.state is S.SUBMITTED:
-            _move(item, S.IN_REVIEW, DECISION_MOVES)
+            move(item, S.IN_REVIEW, DECISION_MOVES)
         await _check_principles(work.session, review.checklist.principles)
         done = await work.session.scalar(
             select(Review.id).where(
@@ -609,11 +507,11 @@ async def decide_alone(
         wanted = OUTCOME_OF[decision]
         before = item.state
         if item.state is S.SUBMITTED:
-            _move(item, S.IN_REVIEW, DECISION_MOVES)
+            move(item, S.IN_REVIEW, DECISION_MOVES)
         try:
             await _decide(work, item, ref, wanted, rule)
         except Refused:
-            raise Refused(_transition_problem(before, wanted)) from None
+            raise Refused(transition_problem(before, wanted)) from None
         details = {"decision": decision.value, "from": before.value, "to": item.state.value}
         _audit(work, viewer, ModerationAction.DECIDE_REVIEW_ITEM, ref, reason, details)
         await _tell_author(work, viewer, item, ref, {"decision": decision.value})
@@ -633,7 +531,7 @@ async def archive(
         if not policy.may_moderate_reviews(viewer):
             raise Refused(NOT_A_MODERATOR)
         before = item.state
-        _move(item, S.ARCHIVED, ARCHIVE_MOVES)
+        move(item, S.ARCHIVED, ARCHIVE_MOVES)
         item.under_re_review = False
         if isinstance(item, Resource):
             await rerank_superseded_by(work.session, item.id)
@@ -693,155 +591,3 @@ async def set_review_by(
         item.review_by = review_by
 
     return await _run(sessions, events, viewer, ref, change)
-
-
-# --- reading -------------------------------------------------------------------------------
-
-
-async def reviews_by_item(
-    sessions: Sessions, viewer: Viewer, kind: ReviewItemKind, rows: Sequence[tuple[int, int | None]]
-) -> list[list[AnyRow]]:
-    """Reviews of each (item id, author id), oldest first; empty for viewers who may not read
-    them (the public, unassigned members)."""
-    ids = [i for i, _ in rows]
-    async with sessions() as session:
-        assigned = set()
-        if viewer.member_id is not None:
-            assigned = set(
-                (
-                    await session.execute(
-                        select(ReviewAssignment.item_id).where(
-                            ReviewAssignment.item_kind == kind,
-                            ReviewAssignment.item_id.in_(ids),
-                            ReviewAssignment.reviewer_id == viewer.member_id,
-                        )
-                    )
-                ).scalars()
-            )
-        readable = [
-            i for i, author in rows if policy.may_read_reviews(viewer, author, i in assigned)
-        ]
-        found = (
-            await session.execute(
-                select(
-                    Review.id,
-                    Review.item_id,
-                    Review.round,
-                    Review.reviewer_id,
-                    Review.decision,
-                    Review.comment,
-                    Review.relates_to_objective,
-                    Review.accurate_and_sourced,
-                    Review.up_to_date,
-                    Review.created_at,
-                )
-                .where(Review.item_kind == kind, Review.item_id.in_(readable))
-                .order_by(Review.id)
-            )
-        ).all()
-    by_item: dict[int, list[AnyRow]] = {i: [] for i in ids}
-    for row in found:
-        by_item[row.item_id].append(row)
-    return [by_item[i] for i in ids]
-
-
-async def principle_answers_by_review(
-    sessions: Sessions, review_ids: Sequence[int]
-) -> list[list[tuple[str, PrincipleAnswer]]]:
-    async with sessions() as session:
-        rows = (
-            await session.execute(
-                select(
-                    ReviewPrincipleAnswer.review_id,
-                    ReviewPrincipleAnswer.principle_letter,
-                    ReviewPrincipleAnswer.answer,
-                ).where(ReviewPrincipleAnswer.review_id.in_(review_ids))
-            )
-        ).all()
-    answers: dict[int, list[tuple[str, PrincipleAnswer]]] = {i: [] for i in review_ids}
-    for review_id, letter, answer in rows:
-        answers[review_id].append((letter, answer))
-    return [sorted(answers[i]) for i in review_ids]
-
-
-async def reviewers_by_item(
-    sessions: Sessions, viewer: Viewer, kind: ReviewItemKind, rows: Sequence[tuple[int, int | None]]
-) -> list[list[int]]:
-    """Assigned reviewers of each (item id, author id), for those who may read reviews."""
-    ids = [i for i, _ in rows]
-    async with sessions() as session:
-        found = (
-            await session.execute(
-                select(ReviewAssignment.item_id, ReviewAssignment.reviewer_id)
-                .where(ReviewAssignment.item_kind == kind, ReviewAssignment.item_id.in_(ids))
-                .order_by(ReviewAssignment.id)
-            )
-        ).all()
-    reviewers: dict[int, list[int]] = {i: [] for i in ids}
-    for item_id, reviewer_id in found:
-        reviewers[item_id].append(reviewer_id)
-    return [
-        reviewers[i]
-        if policy.may_read_reviews(viewer, author, viewer.member_id in reviewers[i])
-        else []
-        for i, author in rows
-    ]
-
-
-QUEUE_ORDERS = {
-    kind: Keyset(f"review-queue-{kind.value.lower()}", (model.submitted_at, model.id))
-    for kind, model in MODELS.items()
-}
-
-
-def _pending(model: Any) -> Any:
-    return or_(
-        model.state.in_(PENDING), and_(model.state == S.APPROVED, model.under_re_review.is_(True))
-    )
-
-
-def _queue(viewer: Viewer, kind: ReviewItemKind, *columns: Any) -> AnySelect:
-    """Reviewers: pending items assigned to them; moderators: every pending item."""
-    model = MODELS[kind]
-    statement = select(*columns).where(
-        _pending(model), policy.visible_reviewed_items(viewer, model, kind)
-    )
-    if not policy.may_moderate_reviews(viewer):
-        statement = statement.where(
-            exists().where(
-                ReviewAssignment.item_kind == kind,
-                ReviewAssignment.item_id == model.id,
-                ReviewAssignment.reviewer_id == viewer.member_id,
-            )
-        )
-    return statement
-
-
-def may_use_queue(viewer: Viewer) -> bool:
-    return viewer.member_id is not None and policy.may_review(viewer.role)
-
-
-async def review_queue(
-    sessions: Sessions, viewer: Viewer, kind: ReviewItemKind, request: PageRequest
-) -> Page | None:
-    """The queue's items of one kind, oldest submission first; None for non-reviewers."""
-    if not may_use_queue(viewer):
-        return None
-    statement = _queue(viewer, kind, *COLUMNS[kind])
-    return await fetch_page(sessions, statement, QUEUE_ORDERS[kind], request)
-
-
-async def queue_counts(sessions: Sessions, viewer: Viewer) -> list[tuple[str, int]]:
-    """How many pending items of every kind the queue holds in each state (published items
-    back in review count as UNDER_RE_REVIEW)."""
-    if not may_use_queue(viewer):
-        return []
-    counts: Counter[str] = Counter()
-    async with sessions() as session:
-        for kind, model in MODELS.items():
-            statement = _queue(viewer, kind, model.state, model.under_re_review, func.count())
-            grouped = statement.group_by(model.state, model.under_re_review)
-            for state, re_review, count in (await session.execute(grouped)).all():
-                label = "UNDER_RE_REVIEW" if re_review and state is S.APPROVED else state.value
-                counts[label] += int(count)
-    return sorted(counts.items())

@@ -12,7 +12,7 @@ from broadcaster import Broadcast
 from models.db import Database
 from resolvers.auth import AuthConfig
 from resolvers.policy import ANONYMOUS, Viewer
-from resolvers.reviews import ReviewRule
+from resolvers.review_rules import ReviewRule
 from schema.loaders import Loaders
 from subscriptions.events import EventPublisher
 

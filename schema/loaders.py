@@ -22,7 +22,7 @@ from resolvers import (
     reference,
     relations,
     resources,
-    reviews,
+    review_reads,
     threads,
 )
 from resolvers.policy import Viewer
@@ -167,20 +167,25 @@ class Loaders:
     def reviews_by_resource(self) -> DataLoader[tuple[int, int | None], list[AnyRow]]:
         """Keyed by (resource id, author id): whether the viewer may read them depends on both."""
         return DataLoader(
-            partial(reviews.reviews_by_item, self._sessions, self._viewer, ReviewItemKind.RESOURCE)
+            partial(
+                review_reads.reviews_by_item, self._sessions, self._viewer, ReviewItemKind.RESOURCE
+            )
         )
 
     @cached_property
     def reviewers_by_resource(self) -> DataLoader[tuple[int, int | None], list[int]]:
         return DataLoader(
             partial(
-                reviews.reviewers_by_item, self._sessions, self._viewer, ReviewItemKind.RESOURCE
+                review_reads.reviewers_by_item,
+                self._sessions,
+                self._viewer,
+                ReviewItemKind.RESOURCE,
             )
         )
 
     @cached_property
     def principle_answers_by_review(self) -> DataLoader[int, list[tuple[str, PrincipleAnswer]]]:
-        return DataLoader(partial(reviews.principle_answers_by_review, self._sessions))
+        return DataLoader(partial(review_reads.principle_answers_by_review, self._sessions))
 
     # --- curated knowledge: initiatives and calls for practices
 
@@ -216,7 +221,10 @@ class Loaders:
     def reviews_by_initiative(self) -> DataLoader[tuple[int, int | None], list[AnyRow]]:
         return DataLoader(
             partial(
-                reviews.reviews_by_item, self._sessions, self._viewer, ReviewItemKind.INITIATIVE
+                review_reads.reviews_by_item,
+                self._sessions,
+                self._viewer,
+                ReviewItemKind.INITIATIVE,
             )
         )
 
@@ -224,7 +232,10 @@ class Loaders:
     def reviewers_by_initiative(self) -> DataLoader[tuple[int, int | None], list[int]]:
         return DataLoader(
             partial(
-                reviews.reviewers_by_item, self._sessions, self._viewer, ReviewItemKind.INITIATIVE
+                review_reads.reviewers_by_item,
+                self._sessions,
+                self._viewer,
+                ReviewItemKind.INITIATIVE,
             )
         )
 

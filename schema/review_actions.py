@@ -12,10 +12,11 @@ from typing import Annotated
 import strawberry
 
 from models.review import ReviewItemKind
-from resolvers import reviews
+from resolvers import review_reads, reviews
 from resolvers.errors import ErrorCode
 from resolvers.pagination import Page
-from resolvers.reviews import Checklist, ItemRef, NewReview, ReviewRule
+from resolvers.review_rules import ReviewRule
+from resolvers.reviews import Checklist, ItemRef, NewReview
 from schema.context import Info
 from schema.errors import INPUT, UserError, not_found, user_errors
 from schema.initiatives import Initiative, load_initiative
@@ -310,7 +311,7 @@ async def _queue_page(
     before: str | None,
 ) -> Page:
     c = info.context
-    page = await reviews.review_queue(
+    page = await review_reads.review_queue(
         c.db.sessions, c.viewer, kind, page_request(first, after, last, before)
     )
     assert page is not None  # the queue exists only for those who may use it
@@ -319,7 +320,7 @@ async def _queue_page(
 
 async def resolve_review_queue(info: Info) -> ReviewQueue | None:
     c = info.context
-    if not reviews.may_use_queue(c.viewer):
+    if not review_reads.may_use_queue(c.viewer):
         return None
-    counts = await reviews.queue_counts(c.db.sessions, c.viewer)
+    counts = await review_reads.queue_counts(c.db.sessions, c.viewer)
     return ReviewQueue(counts_by_state=[QueueStateCount(state=s, count=n) for s, n in counts])

@@ -16,7 +16,7 @@ from models.member import Role
 from models.organization import OrganizationKind
 from models.resource import Resource
 from models.review import ReviewState
-from resolvers.reviews import ReviewRule, Tally, outcome
+from resolvers.review_rules import ReviewRule, Tally, outcome
 from tests.conftest import gql, make_settings
 from tests.knowledge import (
     ARCHIVE,
