@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.settings import Settings
+from models.base import utcnow
 from models.community import (
     Community,
     CommunityMember,
@@ -17,8 +21,27 @@ from models.community import (
     CommunityVisibility,
 )
 from models.db import create_database
+from models.initiative import (
+    CallForPractices,
+    CallObjective,
+    Initiative,
+    InitiativeCountry,
+    InitiativeObjective,
+    InitiativeStatus,
+)
 from models.member import Member, MemberExpertise, MemberLanguage, Role
 from models.organization import Organization, OrganizationKind
+from models.resource import (
+    RelationKind,
+    RelationStatus,
+    Resource,
+    ResourceCountry,
+    ResourceKind,
+    ResourceObjective,
+    ResourceRelation,
+    SourceType,
+)
+from models.review import ReviewState
 from models.thread import Post, Reaction, ReactionKind, Thread
 from resolvers.auth import check_new_password, hash_password
 from resolvers.errors import ProblemList
@@ -97,6 +120,8 @@ LANGUAGES_BY_COUNTRY = {
     "CN": ["zh"],
 }
 DEMO_MEMBERS = 60
+DEMO_RESOURCES = 150
+DEMO_INITIATIVES = 20
 
 
 class MemberCreationError(Exception):
@@ -114,7 +139,8 @@ class DemoSummary:
             return "demo data already present: nothing added"
         return (
             f"added {self.organizations} organisations, {self.members} members and "
-            f"{len(DEMO_COMMUNITIES)} communities with threads; sign in as "
+            f"{len(DEMO_COMMUNITIES)} communities with threads, {DEMO_RESOURCES} resources and "
+            f"{DEMO_INITIATIVES} initiatives (mostly published, some in review); sign in as "
             f"admin@demo.hub, moderator@demo.hub, reviewer@demo.hub or member1@demo.hub "
             f"with password {DEMO_PASSWORD!r}"
         )
@@ -146,6 +172,7 @@ async def seed_demo(settings: Settings, members: int = DEMO_MEMBERS) -> DemoSumm
                     for t in LANGUAGES_BY_COUNTRY.get(member.country or "", ["en"])
                 )
             await _demo_discussions(session, rng)
+            await seed_knowledge(session, rng, DEMO_RESOURCES, DEMO_INITIATIVES)
         return DemoSummary(len(organizations), members, created=True)
     finally:
         await db.dispose()
@@ -294,3 +321,151 @@ async def create_member_account(
             return member.id
     finally:
         await db.dispose()
+
+
+# --- curated knowledge: resources (some superseding or contradicting others) and initiatives
+
+RESOURCE_TOPICS = (
+    "fair recruitment",
+    "remittance costs",
+    "labour migration data",
+    "return and reintegration",
+    "skills recognition",
+    "consular protection",
+    "climate mobility",
+    "migrant health",
+)
+PUBLISHERS = ("IOM", "ILO", "UNHCR", "World Bank", "OECD", "National statistics office")
+KNOWLEDGE_COUNTRIES = ("KE", "MX", "PH", "DE", "MA", "SN", "CO", "BD", "NP", "JO")
+SEEDED_STATES = [ReviewState.APPROVED] * 17 + [
+    ReviewState.SUBMITTED,
+    ReviewState.IN_REVIEW,
+    ReviewState.DRAFT,
+]
+BATCH = 1_000
+
+
+async def seed_knowledge(
+    session: AsyncSession, rng: random.Random, resources: int, initiatives: int
+) -> None:
+    """Resources by existing members for their organisations (mostly published; every 20th
+    one superseded by the next, every 10th contradicted), initiatives and an open call.
+    Bulk inserts, so the benchmark's 10,000 resources take seconds."""
+    authors = (await session.execute(select(Member.id, Member.organization_id))).all()
+    kinds = list(ResourceKind)
+    now = utcnow()
+    ids: list[int] = []
+    for start in range(0, resources, BATCH):
+        rows = []
+        for index in range(start, min(start + BATCH, resources)):
+            author = authors[index % len(authors)]
+            state = rng.choice(SEEDED_STATES)
+            approved = (
+                now - timedelta(days=rng.randrange(30, 900))
+                if state is ReviewState.APPROVED
+                else None
+            )
+            rows.append(
+                {
+                    "title": f"{rng.choice(RESOURCE_TOPICS).capitalize()}: {kinds[index % len(kinds)].value.lower()} {index:05}",
+                    "summary": "A demo resource.",
+                    "body": "A **demo** resource of the knowledge platform.",
+                    "kind": kinds[index % len(kinds)],
+                    "link": f"https://example.org/resources/{index}",
+                    "publisher": rng.choice(PUBLISHERS),
+                    "published_on": date(2015 + index % 11, 1 + index % 12, 1),
+                    "language": "en",
+                    "source_type": rng.choice(list(SourceType)),
+                    "state": state,
+                    "author_id": author.id,
+                    "organization_id": author.organization_id,
+                    "submitted_at": now - timedelta(days=rng.randrange(1, 60)),
+                    "approved_at": approved,
+                    "reviewed_at": approved or now,
+                    "review_by": approved + timedelta(days=730) if approved else None,
+                    "created_at": (approved or now) - timedelta(days=rng.randrange(1, 90)),
+                }
+            )
+        inserted = await session.execute(insert(Resource).returning(Resource.id), rows)
+        ids.extend(inserted.scalars())
+    about: list[dict[str, object]] = []
+    places: list[dict[str, object]] = []
+    for resource_id in ids:
+        numbers = rng.sample(range(1, 24), rng.randint(1, 3))
+        about.extend({"resource_id": resource_id, "objective_number": n} for n in numbers)
+        codes = rng.sample(KNOWLEDGE_COUNTRIES, rng.randint(1, 2))
+        places.extend({"resource_id": resource_id, "code": c} for c in codes)
+    for table, values in ((ResourceObjective, about), (ResourceCountry, places)):
+        for start in range(0, len(values), BATCH):
+            await session.execute(insert(table), values[start : start + BATCH])
+    relations = [
+        {
+            "from_id": ids[i + 1],
+            "to_id": ids[i],
+            "kind": RelationKind.SUPERSEDES,
+            "note": "New edition.",
+        }
+        for i in range(0, len(ids) - 1, 20)
+    ] + [
+        {
+            "from_id": ids[i + 2],
+            "to_id": ids[i],
+            "kind": RelationKind.CONTRADICTS,
+            "note": "Other estimates.",
+        }
+        for i in range(0, len(ids) - 2, 10)
+    ]
+    for relation in relations:
+        relation["status"] = RelationStatus.CONFIRMED
+    for start in range(0, len(relations), BATCH):
+        await session.execute(insert(ResourceRelation), relations[start : start + BATCH])
+    superseded = [ids[i] for i in range(0, len(ids) - 1, 20)]
+    for start in range(0, len(superseded), BATCH):
+        await session.execute(
+            update(Resource)
+            .where(Resource.id.in_(superseded[start : start + BATCH]))
+            .values(supersession_depth=1, currency=-1)
+        )
+    await _seed_initiatives(session, rng, authors, initiatives)
+
+
+async def _seed_initiatives(
+    session: AsyncSession, rng: random.Random, authors: Sequence[Any], count: int
+) -> None:
+    call = CallForPractices(
+        theme="Skills mobility partnerships",
+        description="Share practices that recognise migrants' skills.",
+        deadline=utcnow() + timedelta(days=90),
+    )
+    session.add(call)
+    await session.flush()
+    session.add(CallObjective(call_id=call.id, objective_number=18))
+    for index in range(count):
+        author = authors[index % len(authors)]
+        approved = index % 5 != 4
+        initiative = Initiative(
+            title=f"{rng.choice(RESOURCE_TOPICS).capitalize()} initiative {index:03}",
+            summary="A demo initiative.",
+            status=rng.choice(list(InitiativeStatus)),
+            starts_on=date(2018 + index % 7, 1 + index % 12, 1),
+            results="Demo results.",
+            replicability="A documented model others can adapt.",
+            lead_organization_id=author.organization_id,
+            state=ReviewState.APPROVED if approved else ReviewState.SUBMITTED,
+            approved_at=utcnow() if approved else None,
+            review_by=utcnow() + timedelta(days=730) if approved else None,
+            featured=index < 3,
+            call_id=call.id if index % 4 == 0 else None,
+            author_id=author.id,
+            organization_id=author.organization_id,
+            submitted_at=utcnow(),
+        )
+        session.add(initiative)
+        await session.flush()
+        session.add_all(
+            InitiativeObjective(initiative_id=initiative.id, objective_number=n)
+            for n in rng.sample(range(1, 24), 2)
+        )
+        session.add(
+            InitiativeCountry(initiative_id=initiative.id, code=rng.choice(KNOWLEDGE_COUNTRIES))
+        )

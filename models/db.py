@@ -21,11 +21,14 @@ from models import (  # noqa: F401
     auth,
     community,
     event,
+    initiative,
     member,
     moderation,
     notification,
     organization,
     reference,
+    resource,
+    review,
     thread,
 )
 from models.base import Base

@@ -23,6 +23,10 @@ class ModerationAction(enum.Enum):
     DELETE_POST = "DELETE_POST"
     REMOVE_COMMUNITY_MEMBER = "REMOVE_COMMUNITY_MEMBER"
     RESOLVE_FLAG = "RESOLVE_FLAG"
+    # Curated knowledge (reviewed items).
+    DECIDE_REVIEW_ITEM = "DECIDE_REVIEW_ITEM"
+    ARCHIVE_REVIEW_ITEM = "ARCHIVE_REVIEW_ITEM"
+    SEND_BACK_TO_REVIEW = "SEND_BACK_TO_REVIEW"
 
 
 class AuditEntry(Base):

@@ -22,6 +22,10 @@ class ErrorCode(enum.Enum):
     LOCKED = "LOCKED"
     CLOSED = "CLOSED"
     EDIT_CONFLICT = "EDIT_CONFLICT"
+    # Curated knowledge: reviewed items and their relations.
+    INVALID_TRANSITION = "INVALID_TRANSITION"
+    CONFLICT_OF_INTEREST = "CONFLICT_OF_INTEREST"
+    SUPERSESSION_CYCLE = "SUPERSESSION_CYCLE"
 
 
 @dataclass(frozen=True)

@@ -23,12 +23,16 @@ from strawberry.schema.config import StrawberryConfig
 from schema import auth as auth_api
 from schema import communities as communities_api
 from schema import events as events_api
+from schema import initiatives as initiatives_api
 from schema import members as members_api
 from schema import moderation as moderation_api
 from schema import nodes as nodes_api
 from schema import notifications as notifications_api
 from schema import organizations as organizations_api
 from schema import reference as reference_api
+from schema import relations as relations_api
+from schema import resources as resources_api
+from schema import review_actions as review_api
 from schema import threads as threads_api
 from schema.context import Context
 from schema.extensions import ErrorCodes, IntrospectionPolicy, QueryCost, ReportingParserCache
@@ -125,6 +129,44 @@ class Query:
     unread_notification_count: int = strawberry.field(
         resolver=notifications_api.resolve_unread_notification_count,
         description="How many of your notifications are unread (0 when not signed in).",
+    )
+    # --- curated knowledge: resources, peer review, relations
+    resource: resources_api.Resource | None = strawberry.field(
+        resolver=resources_api.resolve_resource,
+        description="A resource by global ID; null when missing or not visible.",
+    )
+    resources: Connection[resources_api.Resource] = strawberry.field(
+        resolver=resources_api.resolve_resources,
+        description="Resources, filtered and ordered; published ones unless `filter.states` says "
+        "otherwise (and only what you may see). Superseded resources rank after their successors.",
+    )
+    stale_content: Connection[resources_api.Resource] = strawberry.field(
+        resolver=resources_api.resolve_stale_content,
+        description="Published resources past their review-by date, most overdue first "
+        "(superseded ones after their successors).",
+    )
+    review_queue: review_api.ReviewQueue | None = strawberry.field(
+        resolver=review_api.resolve_review_queue,
+        description="Reviewers: pending items assigned to you; moderators: every pending item. "
+        "Oldest submission first, with counts by state. Null for everyone else.",
+    )
+    initiative: initiatives_api.Initiative | None = strawberry.field(
+        resolver=initiatives_api.resolve_initiative,
+        description="An initiative by global ID; null when missing or not visible.",
+    )
+    initiatives: Connection[initiatives_api.Initiative] = strawberry.field(
+        resolver=initiatives_api.resolve_initiatives,
+        description="Initiatives and practices, filtered and ordered; published ones unless "
+        "`filter.states` says otherwise (and only what you may see).",
+    )
+    calls_for_practices: Connection[initiatives_api.CallForPractices] = strawberry.field(
+        resolver=initiatives_api.resolve_calls_for_practices,
+        description="Calls for practices, the next deadline first.",
+    )
+    relation_proposals: Connection[relations_api.ResourceRelation] | None = strawberry.field(
+        resolver=relations_api.resolve_relation_proposals,
+        description="Proposed relations waiting for a decision, oldest first: for reviewers "
+        "and moderators; null for everyone else.",
     )
 
 
@@ -233,6 +275,79 @@ class Mutation:
     mark_notifications_read: notifications_api.MarkNotificationsReadPayload = strawberry.mutation(
         resolver=notifications_api.mark_notifications_read,
         description="Mark some or all of your notifications read.",
+    )
+    # --- curated knowledge: resources, peer review, relations
+    create_resource: resources_api.ResourcePayload = strawberry.mutation(
+        resolver=resources_api.create_resource,
+        description="Create a resource as a DRAFT, for your organisation.",
+    )
+    update_resource: resources_api.ResourcePayload = strawberry.mutation(
+        resolver=resources_api.update_resource,
+        description="Edit your resource; editing a published one creates a revision to review.",
+    )
+    submit_for_review: review_api.ReviewItemPayload = strawberry.mutation(
+        resolver=review_api.submit_for_review,
+        description="Authors: send a DRAFT (or CHANGES_REQUESTED) item to review.",
+    )
+    withdraw_item: review_api.ReviewItemPayload = strawberry.mutation(
+        resolver=review_api.withdraw_item,
+        description="Authors: withdraw an item that is not yet decided.",
+    )
+    assign_reviewer: review_api.ReviewItemPayload = strawberry.mutation(
+        resolver=review_api.assign_reviewer,
+        description="Moderators: ask a reviewer to review an item (refused on a conflict of "
+        "interest: the author, the author's organisation, or declared).",
+    )
+    declare_conflict_of_interest: review_api.ReviewItemPayload = strawberry.mutation(
+        resolver=review_api.declare_conflict_of_interest,
+        description="Reviewers: declare a conflict of interest with an item (ends your "
+        "assignment to it).",
+    )
+    submit_review: review_api.ReviewItemPayload = strawberry.mutation(
+        resolver=review_api.submit_review,
+        description="Assigned reviewers: decide, comment and fill in the checklist; the "
+        "publishing rule then moves the item on.",
+    )
+    decide_review_item: review_api.ReviewItemPayload = strawberry.mutation(
+        resolver=review_api.decide_review_item,
+        description="Moderators: decide an item alone, with a reason (audited).",
+    )
+    archive_item: review_api.ReviewItemPayload = strawberry.mutation(
+        resolver=review_api.archive_item,
+        description="Moderators: archive an APPROVED or REJECTED item, with a reason (audited).",
+    )
+    send_back_to_review: review_api.ReviewItemPayload = strawberry.mutation(
+        resolver=review_api.send_back_to_review,
+        description="Moderators: send a published item back to review; it stays visible, "
+        '"under re-review" (audited).',
+    )
+    set_review_by: review_api.ReviewItemPayload = strawberry.mutation(
+        resolver=review_api.set_review_by,
+        description="Moderators: set when a published item is due a re-review.",
+    )
+    create_initiative: initiatives_api.InitiativePayload = strawberry.mutation(
+        resolver=initiatives_api.create_initiative,
+        description="Create an initiative as a DRAFT, optionally answering an open call.",
+    )
+    update_initiative: initiatives_api.InitiativePayload = strawberry.mutation(
+        resolver=initiatives_api.update_initiative,
+        description="Edit your initiative while it is a DRAFT or CHANGES_REQUESTED.",
+    )
+    set_initiative_featured: initiatives_api.InitiativePayload = strawberry.mutation(
+        resolver=initiatives_api.set_initiative_featured,
+        description="Moderators: feature a published initiative (the flagship showcase), or not.",
+    )
+    create_call_for_practices: initiatives_api.CallForPracticesPayload = strawberry.mutation(
+        resolver=initiatives_api.create_call_for_practices,
+        description="Moderators: open a call for practices with a deadline.",
+    )
+    propose_relation: relations_api.RelationPayload = strawberry.mutation(
+        resolver=relations_api.propose_relation,
+        description="Propose how one resource relates to another (any member).",
+    )
+    decide_relation: relations_api.RelationPayload = strawberry.mutation(
+        resolver=relations_api.decide_relation,
+        description="Reviewers and moderators: confirm or reject a proposed relation.",
     )
 
 

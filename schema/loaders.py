@@ -10,13 +10,19 @@ from strawberry.dataloader import DataLoader
 from models.community import CommunityRole
 from models.db import AnyRow
 from models.notification import FollowTarget, WatchLevel
+from models.review import PrincipleAnswer, ReviewItemKind
 from resolvers import (
+    calls,
     communities,
+    initiatives,
     members,
     notifications,
     organizations,
     positions,
     reference,
+    relations,
+    resources,
+    review_reads,
     threads,
 )
 from resolvers.policy import Viewer
@@ -118,3 +124,125 @@ class Loaders:
     @cached_property
     def notification_by_id(self) -> DataLoader[int, AnyRow | None]:
         return DataLoader(partial(notifications.notifications_by_ids, self._sessions, self._viewer))
+
+    # --- curated knowledge: resources and their reviews
+
+    @cached_property
+    def resource_by_id(self) -> DataLoader[int, AnyRow | None]:
+        return DataLoader(partial(resources.resources_by_ids, self._sessions, self._viewer))
+
+    @cached_property
+    def objectives_by_resource(self) -> DataLoader[int, list[int]]:
+        return DataLoader(partial(resources.objectives_by_resource, self._sessions))
+
+    @cached_property
+    def principles_by_resource(self) -> DataLoader[int, list[str]]:
+        return DataLoader(partial(resources.principles_by_resource, self._sessions))
+
+    @cached_property
+    def countries_by_resource(self) -> DataLoader[int, list[str]]:
+        return DataLoader(partial(resources.countries_by_resource, self._sessions))
+
+    @cached_property
+    def regions_by_resource(self) -> DataLoader[int, list[str]]:
+        return DataLoader(partial(resources.regions_by_resource, self._sessions))
+
+    @cached_property
+    def languages_by_resource(self) -> DataLoader[int, list[str]]:
+        return DataLoader(partial(resources.languages_by_resource, self._sessions))
+
+    @cached_property
+    def themes_by_resource(self) -> DataLoader[int, list[str]]:
+        return DataLoader(partial(resources.themes_by_resource, self._sessions))
+
+    @cached_property
+    def relations_by_resource(self) -> DataLoader[int, list[AnyRow]]:
+        return DataLoader(partial(relations.relations_by_resource, self._sessions, self._viewer))
+
+    @cached_property
+    def relation_by_id(self) -> DataLoader[int, AnyRow | None]:
+        return DataLoader(partial(relations.relations_by_ids, self._sessions, self._viewer))
+
+    @cached_property
+    def reviews_by_resource(self) -> DataLoader[tuple[int, int | None], list[AnyRow]]:
+        """Keyed by (resource id, author id): whether the viewer may read them depends on both."""
+        return DataLoader(
+            partial(
+                review_reads.reviews_by_item, self._sessions, self._viewer, ReviewItemKind.RESOURCE
+            )
+        )
+
+    @cached_property
+    def reviewers_by_resource(self) -> DataLoader[tuple[int, int | None], list[int]]:
+        return DataLoader(
+            partial(
+                review_reads.reviewers_by_item,
+                self._sessions,
+                self._viewer,
+                ReviewItemKind.RESOURCE,
+            )
+        )
+
+    @cached_property
+    def principle_answers_by_review(self) -> DataLoader[int, list[tuple[str, PrincipleAnswer]]]:
+        return DataLoader(partial(review_reads.principle_answers_by_review, self._sessions))
+
+    # --- curated knowledge: initiatives and calls for practices
+
+    @cached_property
+    def initiative_by_id(self) -> DataLoader[int, AnyRow | None]:
+        return DataLoader(partial(initiatives.initiatives_by_ids, self._sessions, self._viewer))
+
+    @cached_property
+    def partners_by_initiative(self) -> DataLoader[int, list[int]]:
+        return DataLoader(partial(initiatives.partners_by_initiative, self._sessions))
+
+    @cached_property
+    def objectives_by_initiative(self) -> DataLoader[int, list[int]]:
+        return DataLoader(partial(initiatives.objectives_by_initiative, self._sessions))
+
+    @cached_property
+    def principles_by_initiative(self) -> DataLoader[int, list[str]]:
+        return DataLoader(partial(initiatives.principles_by_initiative, self._sessions))
+
+    @cached_property
+    def countries_by_initiative(self) -> DataLoader[int, list[str]]:
+        return DataLoader(partial(initiatives.countries_by_initiative, self._sessions))
+
+    @cached_property
+    def regions_by_initiative(self) -> DataLoader[int, list[str]]:
+        return DataLoader(partial(initiatives.regions_by_initiative, self._sessions))
+
+    @cached_property
+    def resources_by_initiative(self) -> DataLoader[int, list[int]]:
+        return DataLoader(partial(initiatives.resources_by_initiative, self._sessions))
+
+    @cached_property
+    def reviews_by_initiative(self) -> DataLoader[tuple[int, int | None], list[AnyRow]]:
+        return DataLoader(
+            partial(
+                review_reads.reviews_by_item,
+                self._sessions,
+                self._viewer,
+                ReviewItemKind.INITIATIVE,
+            )
+        )
+
+    @cached_property
+    def reviewers_by_initiative(self) -> DataLoader[tuple[int, int | None], list[int]]:
+        return DataLoader(
+            partial(
+                review_reads.reviewers_by_item,
+                self._sessions,
+                self._viewer,
+                ReviewItemKind.INITIATIVE,
+            )
+        )
+
+    @cached_property
+    def call_by_id(self) -> DataLoader[int, AnyRow | None]:
+        return DataLoader(partial(calls.calls_by_ids, self._sessions))
+
+    @cached_property
+    def objectives_by_call(self) -> DataLoader[int, list[int]]:
+        return DataLoader(partial(calls.objectives_by_call, self._sessions))

@@ -10,10 +10,13 @@ import strawberry
 
 from schema.communities import load_community
 from schema.context import Info
+from schema.initiatives import load_call, load_initiative
 from schema.members import load_member
 from schema.organizations import load_organization
 from schema.reference import GcmObjective
+from schema.relations import load_relation
 from schema.relay import Node, check_node_count, decode_id, int_key
+from schema.resources import load_resource
 from schema.threads import load_post, load_thread
 
 
@@ -30,6 +33,10 @@ NODE_LOADERS: dict[str, Callable[[Info, int], Awaitable[Node | None]]] = {
     "Community": load_community,
     "Thread": load_thread,
     "Post": load_post,
+    "Resource": load_resource,
+    "ResourceRelation": load_relation,
+    "Initiative": load_initiative,
+    "CallForPractices": load_call,
 }
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
@@ -31,6 +31,13 @@ from schema.relay import (
 )
 from schema.threads import Post, Thread, load_post, load_thread
 from subscriptions.events import member_stream
+
+if TYPE_CHECKING:
+    from schema.initiatives import Initiative
+    from schema.resources import Resource
+
+LazyResource = Annotated["Resource", strawberry.lazy("schema.resources")]
+LazyInitiative = Annotated["Initiative", strawberry.lazy("schema.initiatives")]
 
 NotificationKind = described_enum(
     NotificationKindModel,
@@ -85,6 +92,35 @@ class Notification(Node):
     async def community(self, info: Info) -> Community | None:
         key = self.subject.get("community")
         return await load_community(info, int(key)) if key else None
+
+    # --- curated knowledge: review decisions
+
+    @strawberry.field(
+        description="The reviewed resource it is about, if any (null if no longer visible)."
+    )
+    async def resource(self, info: Info) -> LazyResource | None:
+        from schema.resources import load_resource
+
+        if self.subject.get("item_kind") != "RESOURCE":
+            return None
+        return await load_resource(info, int(self.subject["item"]))
+
+    @strawberry.field(
+        description="The reviewed initiative it is about, if any (null if no longer visible)."
+    )
+    async def initiative(self, info: Info) -> LazyInitiative | None:
+        from schema.initiatives import load_initiative
+
+        if self.subject.get("item_kind") != "INITIATIVE":
+            return None
+        return await load_initiative(info, int(self.subject["item"]))
+
+    @strawberry.field(
+        description="For a review decision: the decision (APPROVE, REQUEST_CHANGES, REJECT)."
+    )
+    def review_decision(self) -> str | None:
+        decision = self.subject.get("decision")
+        return str(decision) if decision is not None else None
 
 
 async def resolve_notifications(
