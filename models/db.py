@@ -27,6 +27,7 @@ from models import (  # noqa: F401
     organization,
     reference,
     thread,
+    webinar,
 )
 from models.base import Base
 

@@ -22,6 +22,10 @@ class ErrorCode(enum.Enum):
     LOCKED = "LOCKED"
     CLOSED = "CLOSED"
     EDIT_CONFLICT = "EDIT_CONFLICT"
+    # webinars
+    INVALID_TRANSITION = "INVALID_TRANSITION"
+    REGISTRATION_CLOSED = "REGISTRATION_CLOSED"
+    SLOW_MODE = "SLOW_MODE"
 
 
 @dataclass(frozen=True)

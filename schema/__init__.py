@@ -30,6 +30,7 @@ from schema import notifications as notifications_api
 from schema import organizations as organizations_api
 from schema import reference as reference_api
 from schema import threads as threads_api
+from schema import webinars as webinars_api
 from schema.context import Context
 from schema.extensions import ErrorCodes, IntrospectionPolicy, ReportingParserCache
 from schema.fanout import SharedEventExecutor
@@ -125,6 +126,15 @@ class Query:
     unread_notification_count: int = strawberry.field(
         resolver=notifications_api.resolve_unread_notification_count,
         description="How many of your notifications are unread (0 when not signed in).",
+    )
+    # --- webinars
+    webinar: webinars_api.Webinar | None = strawberry.field(
+        resolver=webinars_api.resolve_webinar,
+        description="A webinar by global ID; null when missing or not visible.",
+    )
+    webinars: Connection[webinars_api.Webinar] = strawberry.field(
+        resolver=webinars_api.resolve_webinars,
+        description="Webinars you may see, by start time: public ones, and your communities'.",
     )
 
 
@@ -233,6 +243,29 @@ class Mutation:
     mark_notifications_read: notifications_api.MarkNotificationsReadPayload = strawberry.mutation(
         resolver=notifications_api.mark_notifications_read,
         description="Mark some or all of your notifications read.",
+    )
+    # --- webinars
+    create_webinar: webinars_api.WebinarPayload = strawberry.mutation(
+        resolver=webinars_api.create_webinar,
+        description="Global moderators (anywhere) and community moderators (in their "
+        "community): schedule a webinar; you become an organiser.",
+    )
+    update_webinar: webinars_api.WebinarPayload = strawberry.mutation(
+        resolver=webinars_api.update_webinar,
+        description="Organisers and moderators: change a webinar (registrants are told of a "
+        "new schedule).",
+    )
+    set_webinar_status: webinars_api.WebinarPayload = strawberry.mutation(
+        resolver=webinars_api.set_webinar_status,
+        description="Organisers and moderators: go LIVE, END or CANCEL (else INVALID_TRANSITION).",
+    )
+    register_for_webinar: webinars_api.RegistrationPayload = strawberry.mutation(
+        resolver=webinars_api.register_for_webinar,
+        description="Take a seat, or a place on the waitlist when the webinar is full.",
+    )
+    cancel_registration: webinars_api.RegistrationPayload = strawberry.mutation(
+        resolver=webinars_api.cancel_registration,
+        description="Give up your seat (the waitlist's first gets it) or waitlist place.",
     )
 
 

@@ -26,6 +26,9 @@ UserErrorCode = described_enum(
         "LOCKED": "The thread is locked: only moderators post in it.",
         "CLOSED": "The community's consultation has ended: posting is closed.",
         "EDIT_CONFLICT": "Someone edited first: reload, then edit the current version.",
+        "INVALID_TRANSITION": "Not possible in the webinar's (or question's) current status.",
+        "REGISTRATION_CLOSED": "Registration is closed (deadline passed, ended or cancelled).",
+        "SLOW_MODE": "Slow mode is on: wait before sending another chat message.",
     },
     name="UserErrorCode",
 )

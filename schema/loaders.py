@@ -18,8 +18,9 @@ from resolvers import (
     positions,
     reference,
     threads,
+    webinars,
 )
-from resolvers.policy import Viewer
+from resolvers.policy import Viewer, WebinarAccess
 
 
 class Loaders:
@@ -118,3 +119,29 @@ class Loaders:
     @cached_property
     def notification_by_id(self) -> DataLoader[int, AnyRow | None]:
         return DataLoader(partial(notifications.notifications_by_ids, self._sessions, self._viewer))
+
+    # --- webinars
+
+    @cached_property
+    def webinar_by_id(self) -> DataLoader[int, AnyRow | None]:
+        return DataLoader(partial(webinars.webinars_by_ids, self._sessions, self._viewer))
+
+    @cached_property
+    def objectives_by_webinar(self) -> DataLoader[int, list[int]]:
+        return DataLoader(partial(webinars.objectives_by_webinar, self._sessions))
+
+    @cached_property
+    def languages_by_webinar(self) -> DataLoader[int, tuple[list[str], list[str]]]:
+        return DataLoader(partial(webinars.languages_by_webinar, self._sessions))
+
+    @cached_property
+    def hosts_by_webinar(self) -> DataLoader[int, list[AnyRow]]:
+        return DataLoader(partial(webinars.hosts_by_webinar, self._sessions))
+
+    @cached_property
+    def access_by_webinar(self) -> DataLoader[int, WebinarAccess]:
+        return DataLoader(partial(webinars.access_by_webinar, self._sessions, self._viewer))
+
+    @cached_property
+    def waitlist_position_by_webinar(self) -> DataLoader[int, int | None]:
+        return DataLoader(partial(webinars.waitlist_positions, self._sessions, self._viewer))

@@ -15,6 +15,7 @@ from schema.organizations import load_organization
 from schema.reference import GcmObjective
 from schema.relay import Node, check_node_count, decode_id, int_key
 from schema.threads import load_post, load_thread
+from schema.webinars import load_webinar
 
 
 async def _load_objective(info: Info, number: int) -> GcmObjective | None:
@@ -30,6 +31,7 @@ NODE_LOADERS: dict[str, Callable[[Info, int], Awaitable[Node | None]]] = {
     "Community": load_community,
     "Thread": load_thread,
     "Post": load_post,
+    "Webinar": load_webinar,
 }
 
 

@@ -43,6 +43,7 @@ NotificationKind = described_enum(
         "NEW_THREAD": "A new thread in a community you watch.",
         "REVIEW_DECISION": "A review decision on your submission.",
         "WEBINAR_REMINDER": "A webinar you registered for starts soon.",
+        "WEBINAR_UPDATE": "A webinar you registered for changed, or your seat did.",
         "SUPPORT_REQUEST_UPDATE": "A support request you take part in changed.",
     },
 )
