@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     ws_per_message_deflate: bool = False
     # How long the event log keeps events; a cursor older than that gets ResyncRequired.
     event_retention_days: int = Field(default=30, ge=1)
+    # Webinar reminders: how often the in-process job looks for due reminders (0: never).
+    webinar_reminder_interval_seconds: float = Field(default=60.0, ge=0)
     broadcast_namespace_override: str | None = Field(
         default=None, validation_alias="HUB_BROADCAST_NAMESPACE"
     )
