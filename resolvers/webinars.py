@@ -192,7 +192,9 @@ async def hosts_by_webinar(sessions: Sessions, ids: Sequence[int]) -> list[list[
     return [hosts[i] for i in ids]
 
 
-async def _access(session: AsyncSession, viewer: Viewer, ids: Sequence[int]) -> list[WebinarAccess]:
+async def access_of(
+    session: AsyncSession, viewer: Viewer, ids: Sequence[int]
+) -> list[WebinarAccess]:
     """The viewer's access to each webinar in three queries, whatever the number of ids."""
     if viewer.member_id is None or not ids:
         return [WebinarAccess() for _ in ids]
@@ -239,11 +241,11 @@ async def access_by_webinar(
     sessions: Sessions, viewer: Viewer, ids: Sequence[int]
 ) -> list[WebinarAccess]:
     async with sessions() as session:
-        return await _access(session, viewer, ids)
+        return await access_of(session, viewer, ids)
 
 
 async def access_to(session: AsyncSession, viewer: Viewer, webinar_id: int) -> WebinarAccess:
-    return (await _access(session, viewer, [webinar_id]))[0]
+    return (await access_of(session, viewer, [webinar_id]))[0]
 
 
 async def waitlist_positions(

@@ -30,6 +30,7 @@ from schema import notifications as notifications_api
 from schema import organizations as organizations_api
 from schema import reference as reference_api
 from schema import threads as threads_api
+from schema import webinar_live as webinar_live_api
 from schema import webinars as webinars_api
 from schema.context import Context
 from schema.extensions import ErrorCodes, IntrospectionPolicy, ReportingParserCache
@@ -267,6 +268,30 @@ class Mutation:
         resolver=webinars_api.cancel_registration,
         description="Give up your seat (the waitlist's first gets it) or waitlist place.",
     )
+    send_chat_message: webinar_live_api.ChatMessagePayload = strawberry.mutation(
+        resolver=webinar_live_api.send_chat_message,
+        description="Write in a live webinar's chat (rate limited; slow mode if set).",
+    )
+    delete_chat_message: webinar_live_api.ChatMessagePayload = strawberry.mutation(
+        resolver=webinar_live_api.delete_chat_message,
+        description="Organisers and moderators: delete a chat message (an event for all).",
+    )
+    ask_question: webinar_live_api.QuestionPayload = strawberry.mutation(
+        resolver=webinar_live_api.ask_question,
+        description="Ask in a webinar's Q&A, optionally anonymously to other participants.",
+    )
+    upvote_question: webinar_live_api.QuestionPayload = strawberry.mutation(
+        resolver=webinar_live_api.upvote_question,
+        description="Upvote an open question (once per member).",
+    )
+    answer_question: webinar_live_api.QuestionPayload = strawberry.mutation(
+        resolver=webinar_live_api.answer_question,
+        description="Organisers, speakers and moderators: answer a question, live or in writing.",
+    )
+    dismiss_question: webinar_live_api.QuestionPayload = strawberry.mutation(
+        resolver=webinar_live_api.dismiss_question,
+        description="Organisers, speakers and moderators: dismiss an open question.",
+    )
 
 
 @strawberry.type(description="Live updates over WebSocket (graphql-transport-ws).")
@@ -287,6 +312,14 @@ class Subscription:
         strawberry.subscription(
             resolver=events_api.notification_received,
             description="Your new notifications, resumable like `threadEvents`.",
+        )
+    )
+    webinar_events: AsyncGenerator[webinars_api.WebinarEventMessage, None] = (
+        strawberry.subscription(
+            resolver=webinars_api.webinar_events,
+            description="A webinar's chat, Q&A and status events, resumable like "
+            "`threadEvents`. Registered participants, hosts and moderators only; ends when "
+            "your registration is cancelled.",
         )
     )
 

@@ -18,6 +18,7 @@ from resolvers import (
     positions,
     reference,
     threads,
+    webinar_live,
     webinars,
 )
 from resolvers.policy import Viewer, WebinarAccess
@@ -145,3 +146,15 @@ class Loaders:
     @cached_property
     def waitlist_position_by_webinar(self) -> DataLoader[int, int | None]:
         return DataLoader(partial(webinars.waitlist_positions, self._sessions, self._viewer))
+
+    @cached_property
+    def chat_message_by_id(self) -> DataLoader[int, AnyRow | None]:
+        return DataLoader(partial(webinar_live.chat_messages_by_ids, self._sessions, self._viewer))
+
+    @cached_property
+    def question_by_id(self) -> DataLoader[int, AnyRow | None]:
+        return DataLoader(partial(webinar_live.questions_by_ids, self._sessions, self._viewer))
+
+    @cached_property
+    def upvoted_by_question(self) -> DataLoader[int, bool]:
+        return DataLoader(partial(webinar_live.upvoted_by_viewer, self._sessions, self._viewer))

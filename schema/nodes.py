@@ -15,6 +15,7 @@ from schema.organizations import load_organization
 from schema.reference import GcmObjective
 from schema.relay import Node, check_node_count, decode_id, int_key
 from schema.threads import load_post, load_thread
+from schema.webinar_live import load_chat_message, load_question
 from schema.webinars import load_webinar
 
 
@@ -32,6 +33,8 @@ NODE_LOADERS: dict[str, Callable[[Info, int], Awaitable[Node | None]]] = {
     "Thread": load_thread,
     "Post": load_post,
     "Webinar": load_webinar,
+    "WebinarChatMessage": load_chat_message,
+    "WebinarQuestion": load_question,
 }
 
 

@@ -94,3 +94,87 @@ async def viewer_state(
     assert "errors" not in body, body
     state: dict[str, Any] | None = body["data"]["webinar"]
     return state
+
+
+WEBINAR_EVENTS = """
+subscription($id: ID!, $after: String) {
+  webinarEvents(webinarId: $id, after: $after) {
+    __typename
+    ... on WebinarEvent {
+      cursor kind voteCount
+      chatMessage { body author { name } }
+      question { body anonymous author { name } }
+    }
+    ... on ResyncRequired { message }
+  }
+}
+"""
+SEND = """
+mutation($id: ID!, $body: String!) {
+  sendChatMessage(input: {webinarId: $id, body: $body}) {
+    message { id body bodyHtml } errors { field code message }
+  }
+}
+"""
+ASK = """
+mutation($id: ID!, $body: String!, $anonymous: Boolean!) {
+  askQuestion(input: {webinarId: $id, body: $body, anonymous: $anonymous}) {
+    question { id body anonymous author { name } } errors { field code message }
+  }
+}
+"""
+UPVOTE = """
+mutation($id: ID!) {
+  upvoteQuestion(input: {questionId: $id}) { question { voteCount } errors { code } }
+}
+"""
+ANSWER = """
+mutation($id: ID!, $answer: String, $live: Boolean!) {
+  answerQuestion(input: {questionId: $id, answer: $answer, live: $live}) {
+    question { status answer answeredLive } errors { field code }
+  }
+}
+"""
+
+
+async def event_cursor(client: httpx.AsyncClient, webinar_id: str, member: TestMember) -> str:
+    body = await gql(
+        client,
+        "query($id: ID!) { webinar(id: $id) { eventCursor } }",
+        {"id": webinar_id},
+        member=member,
+    )
+    return str(body["data"]["webinar"]["eventCursor"])
+
+
+async def say(
+    client: httpx.AsyncClient, webinar_id: str, member: TestMember, body: str
+) -> dict[str, Any]:
+    payload = await ok(client, SEND, {"id": webinar_id, "body": body}, member)
+    return dict(payload["message"])
+
+
+async def ask(
+    client: httpx.AsyncClient,
+    webinar_id: str,
+    member: TestMember,
+    body: str,
+    anonymous: bool = False,
+) -> str:
+    payload = await ok(
+        client, ASK, {"id": webinar_id, "body": body, "anonymous": anonymous}, member
+    )
+    return str(payload["question"]["id"])
+
+
+async def live_webinar(
+    client: httpx.AsyncClient, factory: Factory, *participants: str, **extra: Any
+) -> tuple[str, TestMember, list[TestMember]]:
+    """A LIVE webinar, its organiser, and registered participants with these names."""
+    organiser = await staff(factory)
+    webinar_id = await webinar(client, organiser, starts_in_hours=0.1, **extra)
+    members = [await factory.member(name=name) for name in participants]
+    for member in members:
+        assert await register(client, webinar_id, member) == "REGISTERED"
+    await set_status(client, webinar_id, organiser, "LIVE")
+    return webinar_id, organiser, members
