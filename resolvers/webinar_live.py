@@ -27,8 +27,9 @@ from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
 from resolvers.policy import Viewer, WebinarAccess
 from resolvers.unit_of_work import Refused, UnitOfWork, unit_of_work
 from resolvers.validation import clean_text
-from resolvers.webinars import NO_SUCH_WEBINAR, access_of, access_to, webinar_stream
-from subscriptions.events import EventPublisher
+from resolvers.webinar_registrations import NO_SUCH_WEBINAR
+from resolvers.webinars import access_of, access_to
+from subscriptions.events import EventPublisher, webinar_stream
 
 Sessions = async_sessionmaker[AsyncSession]
 

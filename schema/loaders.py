@@ -19,6 +19,7 @@ from resolvers import (
     reference,
     threads,
     webinar_live,
+    webinar_registrations,
     webinars,
 )
 from resolvers.policy import Viewer, WebinarAccess
@@ -145,7 +146,9 @@ class Loaders:
 
     @cached_property
     def waitlist_position_by_webinar(self) -> DataLoader[int, int | None]:
-        return DataLoader(partial(webinars.waitlist_positions, self._sessions, self._viewer))
+        return DataLoader(
+            partial(webinar_registrations.waitlist_positions, self._sessions, self._viewer)
+        )
 
     @cached_property
     def chat_message_by_id(self) -> DataLoader[int, AnyRow | None]:

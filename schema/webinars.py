@@ -15,11 +15,10 @@ from models.webinar import RegistrationStatus as RegistrationStatusModel
 from models.webinar import WebinarHostRole as WebinarHostRoleModel
 from models.webinar import WebinarStatus as WebinarStatusModel
 from models.webinar import WebinarVisibility as WebinarVisibilityModel
-from resolvers import policy, webinar_live, webinars
+from resolvers import policy, webinar_live, webinar_registrations, webinars
 from resolvers.markdown import render
 from resolvers.policy import WebinarAccess
 from resolvers.watch import Watch
-from resolvers.webinars import webinar_stream
 from schema.communities import Community, load_community
 from schema.context import Info
 from schema.enums import described_enum
@@ -47,6 +46,7 @@ from schema.webinar_live import (
     load_chat_message,
     load_question,
 )
+from subscriptions.events import webinar_stream
 
 WebinarStatus = described_enum(
     WebinarStatusModel,
@@ -543,7 +543,7 @@ class RegistrationPayload:
 
 
 async def _registration_payload(
-    info: Info, result: webinars.RegistrationResult
+    info: Info, result: webinar_registrations.RegistrationResult
 ) -> RegistrationPayload:
     webinar = None
     if result.webinar_id is not None:
@@ -561,7 +561,7 @@ async def register_for_webinar(
         return RegistrationPayload(
             status=None, webinar=None, errors=not_found("webinarId", "webinar")
         )
-    result = await webinars.register(
+    result = await webinar_registrations.register(
         info.context.db.sessions, info.context.events, info.context.viewer, key
     )
     return await _registration_payload(info, result)
@@ -575,7 +575,7 @@ async def cancel_registration(
         return RegistrationPayload(
             status=None, webinar=None, errors=not_found("webinarId", "webinar")
         )
-    result = await webinars.cancel_registration(
+    result = await webinar_registrations.cancel_registration(
         info.context.db.sessions, info.context.events, info.context.viewer, key
     )
     return await _registration_payload(info, result)
