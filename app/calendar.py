@@ -2,7 +2,8 @@
 
 `GET /calendar/webinars/<webinar ID>.ics` answers for any webinar the caller may see (the public
 ones without a token). `GET /calendar/my-webinars.ics` needs `Authorization: Bearer <token>`:
-the webinars you hold a seat in or host. Times are UTC; the UID of a webinar never changes,
+the webinars you hold a seat in or host. Calendar apps subscribe to a bare URL instead:
+`GET /calendar/feeds/<feed token>.ics` (the token from `resetCalendarFeed`) answers the same. Times are UTC; the UID of a webinar never changes,
 and SEQUENCE grows with each new schedule or status, so calendars update the entry in place."""
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from app.settings import Settings
 from models.base import utcnow
 from models.db import AnyRow, Database
 from models.webinar import WebinarStatus
-from resolvers import policy, webinars
+from resolvers import calendar_feeds, policy, webinars
 from resolvers.policy import Viewer
 from schema.relay import decode_int_id
 
@@ -92,7 +93,16 @@ def calendar_routes(settings: Settings, db: Database) -> list[Route]:
             )
         return await _calendar(db, viewer, await webinars.registered_webinars(db.sessions, viewer))
 
+    async def feed(request: Request) -> Response:
+        viewer = await calendar_feeds.viewer_for_feed(
+            db.sessions, auth, request.path_params["token"]
+        )
+        if viewer is None:
+            return PlainTextResponse("No such calendar feed.", status_code=404)
+        return await _calendar(db, viewer, await webinars.registered_webinars(db.sessions, viewer))
+
     return [
         Route("/calendar/webinars/{webinar_id}.ics", one_webinar, methods=["GET"]),
         Route("/calendar/my-webinars.ics", my_webinars, methods=["GET"]),
+        Route("/calendar/feeds/{token}.ics", feed, methods=["GET"]),
     ]

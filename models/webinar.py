@@ -216,3 +216,16 @@ class WebinarQuestionVote(Base):
     member_id: Mapped[int] = mapped_column(
         ForeignKey("member.id", ondelete="CASCADE"), primary_key=True, index=True
     )
+
+
+class CalendarFeed(Base):
+    """A member's secret calendar URL (for calendar apps, which cannot send a bearer token):
+    only its keyed hash is stored; resetting it replaces it."""
+
+    __tablename__ = "calendar_feed"
+
+    member_id: Mapped[int] = mapped_column(
+        ForeignKey("member.id", ondelete="CASCADE"), primary_key=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -268,6 +268,10 @@ class Mutation:
         resolver=webinars_api.cancel_registration,
         description="Give up your seat (the waitlist's first gets it) or waitlist place.",
     )
+    reset_calendar_feed: webinars_api.CalendarFeedPayload = strawberry.mutation(
+        resolver=webinars_api.reset_calendar_feed,
+        description="A new secret URL for your webinars' calendar (for calendar apps).",
+    )
     send_chat_message: webinar_live_api.ChatMessagePayload = strawberry.mutation(
         resolver=webinar_live_api.send_chat_message,
         description="Write in a live webinar's chat (rate limited; slow mode if set).",

@@ -15,7 +15,7 @@ from models.webinar import RegistrationStatus as RegistrationStatusModel
 from models.webinar import WebinarHostRole as WebinarHostRoleModel
 from models.webinar import WebinarStatus as WebinarStatusModel
 from models.webinar import WebinarVisibility as WebinarVisibilityModel
-from resolvers import policy, webinar_live, webinar_registrations, webinars
+from resolvers import calendar_feeds, policy, webinar_live, webinar_registrations, webinars
 from resolvers.markdown import render
 from resolvers.policy import WebinarAccess
 from resolvers.watch import Watch
@@ -673,3 +673,34 @@ async def webinar_events(
 
     async for message in _watch(context, webinar_stream(key), after, watcher, _webinar_message):
         yield message  # type: ignore[misc]
+
+
+# --- calendar feed ----------------------------------------------------------------------------
+
+
+@strawberry.input(
+    description="Make a new secret calendar feed URL, or remove it (the old one stops working)."
+)
+class ResetCalendarFeedInput:
+    enabled: bool = strawberry.field(
+        default=True, description="True: a new URL; false: no feed URL at all."
+    )
+
+
+@strawberry.type(description="Your secret calendar feed.")
+class CalendarFeedPayload:
+    path: str | None = strawberry.field(
+        description="Path of your feed on this server, `/calendar/feeds/<secret>.ics`: shown "
+        "once; anyone with it reads your webinars' calendar, so reset it if it leaks."
+    )
+    errors: list[UserError] = strawberry.field(description="Why nothing changed, if so.")
+
+
+async def reset_calendar_feed(
+    info: Info, input: Annotated[ResetCalendarFeedInput, INPUT]
+) -> CalendarFeedPayload:
+    result = await calendar_feeds.reset_feed(
+        info.context.db.sessions, info.context.auth, info.context.viewer, enabled=input.enabled
+    )
+    path = f"/calendar/feeds/{result.token}.ics" if result.token else None
+    return CalendarFeedPayload(path=path, errors=user_errors(result.problems))

@@ -78,3 +78,29 @@ async def test_a_community_webinar_calendar_reads_like_a_missing_one_to_outsider
     assert (await client.get("/calendar/webinars/bm9wZQ==.ics")).status_code == 404
     response = await client.get(f"/calendar/webinars/{webinar_id}.ics", headers=moderator.headers)
     assert len(events_of(response)) == 1
+
+
+RESET_FEED = """
+mutation($enabled: Boolean!) {
+  resetCalendarFeed(input: {enabled: $enabled}) { path errors { code } }
+}
+"""
+
+
+async def test_a_secret_feed_url_serves_calendar_apps_until_it_is_reset(client, factory):
+    # given
+    organiser = await staff(factory)
+    member = await factory.member()
+    await register(client, await webinar(client, organiser, starts_in_hours=10), member)
+    # when
+    first = (await ok(client, RESET_FEED, {"enabled": True}, member))["path"]
+    events = events_of(await client.get(first))  # no header: calendar apps send none
+    second = (await ok(client, RESET_FEED, {"enabled": True}, member))["path"]
+    # then
+    assert len(events) == 1
+    assert str(events[0]["url"]) == "https://meet.example.org/fair-recruitment"
+    assert (await client.get(first)).status_code == 404
+    assert len(events_of(await client.get(second))) == 1
+    assert (await ok(client, RESET_FEED, {"enabled": False}, member))["path"] is None
+    assert (await client.get(second)).status_code == 404
+    assert (await client.get("/calendar/feeds/cal_guess.ics")).status_code == 404

@@ -334,9 +334,24 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_webinar_question_vote_member_id"), ["member_id"], unique=False
         )
+    op.create_table(
+        "calendar_feed",
+        sa.Column("member_id", sa.Integer(), nullable=False),
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["member_id"],
+            ["member.id"],
+            name=op.f("fk_calendar_feed_member_id_member"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("member_id", name=op.f("pk_calendar_feed")),
+        sa.UniqueConstraint("token_hash", name=op.f("uq_calendar_feed_token_hash")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("calendar_feed")
     with op.batch_alter_table("webinar_question_vote", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_webinar_question_vote_member_id"))
 
