@@ -30,6 +30,7 @@ from schema import notifications as notifications_api
 from schema import organizations as organizations_api
 from schema import reference as reference_api
 from schema import threads as threads_api
+from schema import webinar_events as webinar_events_api
 from schema import webinar_live as webinar_live_api
 from schema import webinars as webinars_api
 from schema.context import Context
@@ -318,9 +319,9 @@ class Subscription:
             description="Your new notifications, resumable like `threadEvents`.",
         )
     )
-    webinar_events: AsyncGenerator[webinars_api.WebinarEventMessage, None] = (
+    webinar_events: AsyncGenerator[webinar_events_api.WebinarEventMessage, None] = (
         strawberry.subscription(
-            resolver=webinars_api.webinar_events,
+            resolver=webinar_events_api.webinar_events,
             description="A webinar's chat, Q&A and status events, resumable like "
             "`threadEvents`. Registered participants, hosts and moderators only; ends when "
             "your registration is cancelled.",

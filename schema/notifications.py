@@ -30,6 +30,7 @@ from schema.relay import (
     page_request,
 )
 from schema.threads import Post, Thread, load_post, load_thread
+from schema.webinars import Webinar, load_webinar
 from subscriptions.events import member_stream
 
 NotificationKind = described_enum(
@@ -76,6 +77,11 @@ class Notification(Node):
     async def thread(self, info: Info) -> Thread | None:
         key = self.subject.get("thread")
         return await load_thread(info, int(key)) if key else None
+
+    @strawberry.field(description="The webinar it is about, if any (null if not visible).")
+    async def webinar(self, info: Info) -> Webinar | None:
+        key = self.subject.get("webinar")
+        return await load_webinar(info, int(key)) if key else None
 
     @strawberry.field(description="The post it is about, if any (null if no longer visible).")
     async def post(self, info: Info) -> Post | None:

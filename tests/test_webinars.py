@@ -33,7 +33,7 @@ query($id: ID!) {
 }
 """
 NOTIFICATIONS = """
-{ notifications(first: 20) { nodes { kind } } }
+{ notifications(first: 20) { nodes { kind webinar { title } } } }
 """
 
 
@@ -193,7 +193,9 @@ async def test_a_full_webinar_waitlists_and_promotes_in_order_on_cancellation(cl
     ]
     assert states[4]["waitlistPosition"] == 1
     promoted = (await gql(client, NOTIFICATIONS, member=members[2]))["data"]["notifications"]
-    assert [n["kind"] for n in promoted["nodes"]] == ["WEBINAR_UPDATE"]
+    assert promoted["nodes"] == [
+        {"kind": "WEBINAR_UPDATE", "webinar": {"title": "Fair recruitment in practice"}}
+    ]
     # and registering again after cancelling queues at the end
     assert await register(client, webinar_id, members[0]) == "WAITLISTED"
     assert (await viewer_state(client, webinar_id, members[0]))["viewer"]["waitlistPosition"] == 2
