@@ -144,6 +144,7 @@ def may_create_communities(viewer: Viewer) -> bool:
 # (imports local to this block keep the merge with other domains' blocks additive)
 
 from models.webinar import (  # noqa: E402
+    QuestionStatus,
     RegistrationStatus,
     Webinar,
     WebinarHost,
@@ -247,3 +248,13 @@ def may_read_questions(access: WebinarAccess, status: WebinarStatus) -> bool:
 def reads_qa_record_only(access: WebinarAccess) -> bool:
     """Readers of an ended webinar's Q&A who did not take part see the answered questions."""
     return not takes_part_live(access)
+
+
+def may_read_question(
+    access: WebinarAccess, status: WebinarStatus, question_status: QuestionStatus
+) -> bool:
+    """One question: everything for those taking part; the record (answered questions of an
+    ended webinar) for everyone who sees the webinar."""
+    if takes_part_live(access):
+        return True
+    return status is WebinarStatus.ENDED and question_status is QuestionStatus.ANSWERED

@@ -18,7 +18,8 @@ from resolvers import (
     positions,
     reference,
     threads,
-    webinar_live,
+    webinar_chat,
+    webinar_questions,
     webinar_registrations,
     webinars,
 )
@@ -152,12 +153,14 @@ class Loaders:
 
     @cached_property
     def chat_message_by_id(self) -> DataLoader[int, AnyRow | None]:
-        return DataLoader(partial(webinar_live.chat_messages_by_ids, self._sessions, self._viewer))
+        return DataLoader(partial(webinar_chat.chat_messages_by_ids, self._sessions, self._viewer))
 
     @cached_property
     def question_by_id(self) -> DataLoader[int, AnyRow | None]:
-        return DataLoader(partial(webinar_live.questions_by_ids, self._sessions, self._viewer))
+        return DataLoader(partial(webinar_questions.questions_by_ids, self._sessions, self._viewer))
 
     @cached_property
     def upvoted_by_question(self) -> DataLoader[int, bool]:
-        return DataLoader(partial(webinar_live.upvoted_by_viewer, self._sessions, self._viewer))
+        return DataLoader(
+            partial(webinar_questions.upvoted_by_viewer, self._sessions, self._viewer)
+        )

@@ -9,7 +9,7 @@ import strawberry
 
 from models.db import AnyRow
 from models.webinar import QuestionStatus as QuestionStatusModel
-from resolvers import policy, webinar_live
+from resolvers import policy, webinar_chat, webinar_live, webinar_questions
 from resolvers.markdown import render
 from schema.context import Info
 from schema.enums import described_enum
@@ -186,7 +186,7 @@ async def send_chat_message(
     key = decode_int_id(input.webinar_id, "Webinar")
     if key is None:
         return ChatMessagePayload(message=None, errors=not_found("webinarId", "webinar"))
-    result = await webinar_live.send_chat_message(
+    result = await webinar_chat.send_chat_message(
         info.context.db.sessions, info.context.events, info.context.viewer, key, input.body
     )
     return await _chat_payload(info, result)
@@ -208,7 +208,7 @@ async def delete_chat_message(
     key = decode_int_id(input.message_id, "WebinarChatMessage")
     if key is None:
         return ChatMessagePayload(message=None, errors=not_found("messageId", "chat message"))
-    result = await webinar_live.delete_chat_message(
+    result = await webinar_chat.delete_chat_message(
         info.context.db.sessions, info.context.events, info.context.viewer, key
     )
     return await _chat_payload(info, result)
@@ -234,7 +234,7 @@ async def ask_question(info: Info, input: Annotated[AskQuestionInput, INPUT]) ->
     key = decode_int_id(input.webinar_id, "Webinar")
     if key is None:
         return QuestionPayload(question=None, errors=not_found("webinarId", "webinar"))
-    result = await webinar_live.ask_question(
+    result = await webinar_questions.ask_question(
         info.context.db.sessions,
         info.context.events,
         info.context.viewer,
@@ -258,7 +258,7 @@ async def upvote_question(info: Info, input: Annotated[QuestionInput, INPUT]) ->
     key = _question_key(input.question_id)
     if key is None:
         return QuestionPayload(question=None, errors=not_found("questionId", "question"))
-    result = await webinar_live.upvote_question(
+    result = await webinar_questions.upvote_question(
         info.context.db.sessions, info.context.events, info.context.viewer, key
     )
     return await _question_payload(info, result)
@@ -268,7 +268,7 @@ async def dismiss_question(info: Info, input: Annotated[QuestionInput, INPUT]) -
     key = _question_key(input.question_id)
     if key is None:
         return QuestionPayload(question=None, errors=not_found("questionId", "question"))
-    result = await webinar_live.dismiss_question(
+    result = await webinar_questions.dismiss_question(
         info.context.db.sessions, info.context.events, info.context.viewer, key
     )
     return await _question_payload(info, result)
@@ -289,7 +289,7 @@ async def answer_question(
     key = _question_key(input.question_id)
     if key is None:
         return QuestionPayload(question=None, errors=not_found("questionId", "question"))
-    result = await webinar_live.answer_question(
+    result = await webinar_questions.answer_question(
         info.context.db.sessions,
         info.context.events,
         info.context.viewer,

@@ -12,7 +12,14 @@ from models.webinar import RegistrationStatus as RegistrationStatusModel
 from models.webinar import WebinarHostRole as WebinarHostRoleModel
 from models.webinar import WebinarStatus as WebinarStatusModel
 from models.webinar import WebinarVisibility as WebinarVisibilityModel
-from resolvers import calendar_feeds, policy, webinar_live, webinar_registrations, webinars
+from resolvers import (
+    calendar_feeds,
+    policy,
+    webinar_chat,
+    webinar_questions,
+    webinar_registrations,
+    webinars,
+)
 from resolvers.markdown import render
 from resolvers.policy import WebinarAccess
 from schema.communities import Community, load_community
@@ -247,7 +254,7 @@ class Webinar(Node):
         last: Annotated[int | None, LAST] = None,
         before: Annotated[str | None, BEFORE] = None,
     ) -> Connection[WebinarChatMessage] | None:
-        page = await webinar_live.chat_page(
+        page = await webinar_chat.chat_page(
             info.context.db.sessions,
             info.context.viewer,
             self.db_id,
@@ -272,7 +279,7 @@ class Webinar(Node):
         last: Annotated[int | None, LAST] = None,
         before: Annotated[str | None, BEFORE] = None,
     ) -> Connection[WebinarQuestion] | None:
-        page = await webinar_live.questions_page(
+        page = await webinar_questions.questions_page(
             info.context.db.sessions,
             info.context.viewer,
             self.db_id,
