@@ -21,7 +21,7 @@ from app.settings import Settings
 from models.base import utcnow
 from models.db import AnyRow, Database
 from models.webinar import WebinarStatus
-from resolvers import calendar_feeds, policy, webinars
+from resolvers import calendar_feeds, policy, webinar_access, webinars
 from resolvers.policy import Viewer
 from schema.relay import decode_int_id
 
@@ -52,7 +52,7 @@ def _event(row: AnyRow, join_url: str | None) -> Event:
 
 
 async def _calendar(db: Database, viewer: Viewer, rows: Sequence[AnyRow]) -> Response:
-    access = await webinars.access_by_webinar(db.sessions, viewer, [r.id for r in rows])
+    access = await webinar_access.access_by_webinar(db.sessions, viewer, [r.id for r in rows])
     calendar = Calendar()
     calendar.add("prodid", PRODUCT)
     calendar.add("version", "2.0")

@@ -18,8 +18,8 @@ from resolvers import policy, ratelimit
 from resolvers.errors import ErrorCode, Problem
 from resolvers.policy import Viewer, WebinarAccess
 from resolvers.unit_of_work import Refused, UnitOfWork
+from resolvers.webinar_access import access_of, access_to
 from resolvers.webinar_registrations import NO_SUCH_WEBINAR
-from resolvers.webinars import access_of, access_to
 
 Sessions = async_sessionmaker[AsyncSession]
 

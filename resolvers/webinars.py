@@ -1,4 +1,5 @@
-"""Webinars: reading, scheduling, status, registration with a capacity and a waitlist."""
+"""Webinars: reading, scheduling, changes and status. Registrations: webinar_registrations.py;
+hosts: webinar_hosts.py; what a viewer is to a webinar: webinar_access.py."""
 
 from __future__ import annotations
 
@@ -11,13 +12,12 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.base import utcnow
-from models.community import Community, CommunityMember
+from models.community import Community
 from models.db import AnyRow, AnySelect
-from models.member import Member
 from models.webinar import (
     RegistrationStatus,
     Webinar,
@@ -34,10 +34,11 @@ from resolvers.batching import values_by_owner
 from resolvers.communities import role_in
 from resolvers.errors import NOT_SIGNED_IN, ErrorCode, Problem, ProblemList
 from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
-from resolvers.policy import Viewer, WebinarAccess
+from resolvers.policy import Viewer
 from resolvers.unit_of_work import Refused, UnitOfWork, unit_of_work
 from resolvers.validation import clean_languages, clean_objectives, clean_text
-from resolvers.watch import Watch
+from resolvers.webinar_access import access_to
+from resolvers.webinar_hosts import HostInput, clean_hosts, host_rows, require_members
 from resolvers.webinar_registrations import (
     lock_webinar,
     notify_attendees,
@@ -48,7 +49,6 @@ from subscriptions.events import EventPublisher, webinar_stream
 Sessions = async_sessionmaker[AsyncSession]
 
 MAX_DESCRIPTION = 20_000
-MAX_HOSTS = 20
 MAX_CAPACITY = 100_000
 MAX_DURATION = timedelta(days=7)
 MAX_SLOW_MODE_SECONDS = 3_600
@@ -166,117 +166,7 @@ async def languages_by_webinar(
     return [(spoken[i], interpreted[i]) for i in ids]
 
 
-async def hosts_by_webinar(sessions: Sessions, ids: Sequence[int]) -> list[list[AnyRow]]:
-    """Organisers and speakers of each webinar, in the order they were given. A host's name
-    is part of the announcement (public with the webinar); their profile stays behind the
-    directory's policy."""
-    async with sessions() as session:
-        rows = await session.execute(
-            select(
-                WebinarHost.webinar_id,
-                WebinarHost.role,
-                WebinarHost.member_id,
-                func.coalesce(Member.name, WebinarHost.guest_name).label("name"),
-                WebinarHost.guest_affiliation,
-            )
-            .outerjoin(Member, Member.id == WebinarHost.member_id)
-            .where(WebinarHost.webinar_id.in_(ids))
-            .order_by(WebinarHost.webinar_id, WebinarHost.id)
-        )
-        hosts: dict[int, list[AnyRow]] = defaultdict(list)
-        for row in rows:
-            hosts[row.webinar_id].append(row)
-    return [hosts[i] for i in ids]
-
-
-async def access_of(
-    session: AsyncSession, viewer: Viewer, ids: Sequence[int]
-) -> list[WebinarAccess]:
-    """The viewer's access to each webinar in three queries, whatever the number of ids."""
-    if viewer.member_id is None or not ids:
-        return [WebinarAccess() for _ in ids]
-    registrations = dict(
-        (
-            await session.execute(
-                select(WebinarRegistration.webinar_id, WebinarRegistration.status).where(
-                    WebinarRegistration.webinar_id.in_(ids),
-                    WebinarRegistration.member_id == viewer.member_id,
-                    WebinarRegistration.status != RegistrationStatus.CANCELLED,
-                )
-            )
-        ).all()
-    )
-    host_roles: dict[int, WebinarHostRole] = {}
-    for webinar_id, role in await session.execute(
-        select(WebinarHost.webinar_id, WebinarHost.role).where(
-            WebinarHost.webinar_id.in_(ids), WebinarHost.member_id == viewer.member_id
-        )
-    ):
-        if host_roles.get(webinar_id) is not WebinarHostRole.ORGANISER:
-            host_roles[webinar_id] = role
-    community_roles = dict(
-        (
-            await session.execute(
-                select(Webinar.id, CommunityMember.role)
-                .join(CommunityMember, CommunityMember.community_id == Webinar.community_id)
-                .where(Webinar.id.in_(ids), CommunityMember.member_id == viewer.member_id)
-            )
-        ).all()
-    )
-    return [
-        WebinarAccess(
-            registration=registrations.get(i),
-            host_role=host_roles.get(i),
-            community_role=community_roles.get(i),
-            staff=viewer.is_staff,
-        )
-        for i in ids
-    ]
-
-
-async def access_by_webinar(
-    sessions: Sessions, viewer: Viewer, ids: Sequence[int]
-) -> list[WebinarAccess]:
-    async with sessions() as session:
-        return await access_of(session, viewer, ids)
-
-
-async def access_to(session: AsyncSession, viewer: Viewer, webinar_id: int) -> WebinarAccess:
-    return (await access_of(session, viewer, [webinar_id]))[0]
-
-
-async def watch_webinar(sessions: Sessions, viewer: Viewer, webinar_id: int) -> Watch | None:
-    """May the viewer follow the webinar's live events (registered, host or moderator), and in
-    which scope: organisers and moderators see who asked anonymous questions, others do not.
-    A public webinar's answer changes only on the webinar's own access events; a community's
-    also with the community's membership, so it is asked again for every event."""
-    async with sessions() as session:
-        row = (
-            await session.execute(
-                select(Webinar.visibility).where(
-                    Webinar.id == webinar_id, policy.visible_webinars(viewer)
-                )
-            )
-        ).first()
-        if row is None:
-            return None
-        access = await access_to(session, viewer, webinar_id)
-    if not policy.takes_part_live(access):
-        return None
-    scope = ("webinar", viewer.role, policy.sees_anonymous_authors(access))
-    return Watch(scope=scope, stable=row.visibility is WebinarVisibility.PUBLIC)
-
-
 # --- Scheduling -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class HostInput:
-    """A member (by key) or a named guest."""
-
-    member_id: int | None = None
-    name: str | None = None
-    affiliation: str | None = None
 
 
 @dataclass(frozen=True)
@@ -361,32 +251,6 @@ def _clean_capacity(problems: ProblemList, capacity: int) -> int:
     return capacity
 
 
-def _clean_hosts(problems: ProblemList, name: str, hosts: Sequence[HostInput]) -> list[HostInput]:
-    clean = []
-    if len(hosts) > MAX_HOSTS:
-        problems.add(name, f"At most {MAX_HOSTS}.", ErrorCode.TOO_LONG)
-    for host in hosts[:MAX_HOSTS]:
-        if (host.member_id is None) == (host.name is None):
-            problems.add(name, "Give each either a member or a guest's name.")
-            continue
-        if host.member_id is not None:
-            clean.append(HostInput(member_id=host.member_id))
-            continue
-        guest = clean_text(problems, name, host.name or "", max_length=200)
-        affiliation = clean_text(
-            problems, name, host.affiliation or "", max_length=200, required=False
-        )
-        clean.append(HostInput(name=guest, affiliation=affiliation or None))
-    return clean
-
-
-async def _require_members(session: AsyncSession, hosts: Sequence[HostInput]) -> None:
-    keys = {h.member_id for h in hosts if h.member_id is not None}
-    found = set((await session.execute(select(Member.id).where(Member.id.in_(keys)))).scalars())
-    if keys - found:
-        raise Refused(Problem("organisers", "No such member.", ErrorCode.NOT_FOUND))
-
-
 async def create_webinar(
     sessions: Sessions, events: EventPublisher, viewer: Viewer, data: NewWebinar
 ) -> WebinarResult:
@@ -412,8 +276,8 @@ async def create_webinar(
         problems, "interpretationLanguages", data.interpretation_languages
     )
     join_url = clean_url(problems, "joinUrl", data.join_url)
-    organisers = _clean_hosts(problems, "organisers", data.organisers)
-    speakers = _clean_hosts(problems, "speakers", data.speakers)
+    organisers = clean_hosts(problems, "organisers", data.organisers)
+    speakers = clean_hosts(problems, "speakers", data.speakers)
     if data.visibility is WebinarVisibility.COMMUNITY and data.community_id is None:
         problems.add("communityId", "A community-only webinar needs its community.")
     if problems:
@@ -439,7 +303,7 @@ async def create_webinar(
                         ErrorCode.NOT_ALLOWED,
                     )
                 )
-            await _require_members(work.session, [*organisers, *speakers])
+            await require_members(work.session, [*organisers, *speakers])
             webinar = Webinar(
                 title=title,
                 description=description,
@@ -458,20 +322,8 @@ async def create_webinar(
             await work.session.flush()
             if all(h.member_id != viewer.member_id for h in organisers):
                 organisers.insert(0, HostInput(member_id=viewer.member_id))
-            for role, hosts in (
-                (WebinarHostRole.ORGANISER, organisers),
-                (WebinarHostRole.SPEAKER, speakers),
-            ):
-                work.session.add_all(
-                    WebinarHost(
-                        webinar_id=webinar.id,
-                        role=role,
-                        member_id=h.member_id,
-                        guest_name=h.name,
-                        guest_affiliation=h.affiliation,
-                    )
-                    for h in hosts
-                )
+            work.session.add_all(host_rows(webinar.id, WebinarHostRole.ORGANISER, organisers))
+            work.session.add_all(host_rows(webinar.id, WebinarHostRole.SPEAKER, speakers))
             work.session.add_all(
                 WebinarObjective(webinar_id=webinar.id, objective_number=n) for n in objectives
             )

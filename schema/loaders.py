@@ -18,7 +18,9 @@ from resolvers import (
     positions,
     reference,
     threads,
+    webinar_access,
     webinar_chat,
+    webinar_hosts,
     webinar_questions,
     webinar_registrations,
     webinars,
@@ -139,11 +141,11 @@ class Loaders:
 
     @cached_property
     def hosts_by_webinar(self) -> DataLoader[int, list[AnyRow]]:
-        return DataLoader(partial(webinars.hosts_by_webinar, self._sessions))
+        return DataLoader(partial(webinar_hosts.hosts_by_webinar, self._sessions))
 
     @cached_property
     def access_by_webinar(self) -> DataLoader[int, WebinarAccess]:
-        return DataLoader(partial(webinars.access_by_webinar, self._sessions, self._viewer))
+        return DataLoader(partial(webinar_access.access_by_webinar, self._sessions, self._viewer))
 
     @cached_property
     def waitlist_position_by_webinar(self) -> DataLoader[int, int | None]:

@@ -11,7 +11,7 @@ from typing import Annotated
 import strawberry
 
 from models.event import StoredEvent
-from resolvers import webinars
+from resolvers import webinar_access
 from resolvers.watch import Watch
 from schema.context import Info
 from schema.events import AFTER_EVENT, ResyncRequired, _watch
@@ -111,7 +111,7 @@ async def webinar_events(
     key = decode_int_id(webinar_id, "Webinar") or 0
 
     async def watcher() -> Watch | None:
-        return await webinars.watch_webinar(context.db.sessions, context.viewer, key)
+        return await webinar_access.watch_webinar(context.db.sessions, context.viewer, key)
 
     async for message in _watch(context, webinar_stream(key), after, watcher, _webinar_message):
         yield message  # type: ignore[misc]

@@ -16,6 +16,7 @@ from resolvers import (
     calendar_feeds,
     policy,
     webinar_chat,
+    webinar_hosts,
     webinar_questions,
     webinar_registrations,
     webinars,
@@ -409,7 +410,7 @@ def _payload(result: webinars.WebinarResult) -> WebinarPayload:
     return WebinarPayload(webinar=webinar, errors=user_errors(result.problems))
 
 
-def _host_inputs(hosts: list[WebinarHostInput]) -> list[webinars.HostInput] | None:
+def _host_inputs(hosts: list[WebinarHostInput]) -> list[webinar_hosts.HostInput] | None:
     """The hosts with member keys; None when a member ID is not one."""
     clean = []
     for host in hosts:
@@ -418,7 +419,7 @@ def _host_inputs(hosts: list[WebinarHostInput]) -> list[webinars.HostInput] | No
             member = decode_int_id(host.member_id, "Member")
             if member is None:
                 return None
-        clean.append(webinars.HostInput(member, host.name, host.affiliation))
+        clean.append(webinar_hosts.HostInput(member, host.name, host.affiliation))
     return clean
 
 
