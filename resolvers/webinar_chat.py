@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.base import utcnow
 from models.db import AnyRow
+from models.member import Member
 from models.webinar import Webinar, WebinarChatMessage, WebinarStatus
 from resolvers import policy
 from resolvers.errors import NOT_SIGNED_IN, ErrorCode, Problem, ProblemList
@@ -112,6 +113,11 @@ async def send_chat_message(
 
 
 async def _check_slow_mode(session: AsyncSession, webinar: Webinar, member_id: int) -> None:
+    """Refuse when the member's last message in this webinar is more recent than slow mode
+    allows. The member's row is locked first (PostgreSQL), so two messages the member sends at
+    once are checked one after the other and only one gets through (the rate-limit counter's
+    row serialises them too, except across its window boundary: this does not rely on it)."""
+    await session.execute(select(Member.id).where(Member.id == member_id).with_for_update())
     last = await session.scalar(
         select(func.max(WebinarChatMessage.created_at)).where(
             WebinarChatMessage.webinar_id == webinar.id,

@@ -3,6 +3,11 @@ anonymous questions, deletions, and a cancelled registration ending the stream."
 
 from __future__ import annotations
 
+import asyncio
+import os
+
+import pytest
+
 from tests.conftest import gql
 from tests.discussions import ok
 from tests.live import connect
@@ -200,6 +205,22 @@ async def test_slow_mode_set_by_organisers_slows_participants_not_organisers(cli
     await say(client, webinar_id, organiser, "at all")
     await ok(client, SLOW_MODE, {"id": webinar_id, "s": 0}, organiser)
     await say(client, webinar_id, amina, "second")
+
+
+@pytest.mark.skipif(
+    not os.environ.get("HUB_DATABASE_URL", "").startswith("postgresql"),
+    reason="a race needs concurrent writers: PostgreSQL (SQLite serialises writes anyway)",
+)
+async def test_slow_mode_holds_against_simultaneous_messages(client, factory):
+    webinar_id, organiser, (amina,) = await live_webinar(client, factory, "Amina")
+    await ok(client, SLOW_MODE, {"id": webinar_id, "s": 60}, organiser)
+    bodies = await asyncio.gather(
+        *(gql(client, SEND, {"id": webinar_id, "body": f"m{i}"}, member=amina) for i in range(8))
+    )
+    codes = sorted(
+        (b["data"]["sendChatMessage"]["errors"] or [{"code": "SENT"}])[0]["code"] for b in bodies
+    )
+    assert codes == ["SENT"] + ["SLOW_MODE"] * 7
 
 
 async def test_chat_is_short_sanitized_and_open_only_while_live(client, factory):
