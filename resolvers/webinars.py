@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.base import utcnow
@@ -26,6 +26,7 @@ from models.webinar import (
     WebinarLanguage,
     WebinarObjective,
     WebinarRegistration,
+    WebinarReminder,
     WebinarStatus,
     WebinarVisibility,
 )
@@ -455,6 +456,10 @@ async def update_webinar(
             await work.emit(webinar_stream(webinar.id), "WEBINAR_UPDATED", {"webinar": webinar.id})
             if rescheduled:
                 await notify_attendees(work, webinar.id, viewer.member_id, "RESCHEDULED")
+                # Reminders count from the new start: those sent for the old one are forgotten.
+                await work.session.execute(
+                    delete(WebinarReminder).where(WebinarReminder.webinar_id == webinar.id)
+                )
     except Refused as refusal:
         return WebinarResult(problems=refusal.problems)
     return WebinarResult(webinar=(await webinars_by_ids(sessions, viewer, [webinar_id]))[0])

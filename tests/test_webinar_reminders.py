@@ -14,7 +14,13 @@ from resolvers.webinar_reminders import due_reminder, send_due_reminders
 from subscriptions.events import EventPublisher
 from tests.conftest import make_settings
 from tests.discussions import ok
-from tests.webinars import CANCEL, register, staff, webinar
+from tests.webinars import CANCEL, in_hours, register, staff, webinar
+
+RESCHEDULE = """
+mutation($id: ID!, $starts: DateTime!, $ends: DateTime!) {
+  updateWebinar(input: {webinarId: $id, startsAt: $starts, endsAt: $ends}) { errors { code } }
+}
+"""
 
 
 async def reminders_of(db, member_id: int) -> list[dict]:
@@ -87,3 +93,28 @@ async def test_two_server_processes_and_a_restart_send_each_reminder_once(
             select(func.count()).where(Notification.kind == NotificationKind.WEBINAR_REMINDER)
         )
     assert total == 3
+
+
+async def test_a_rescheduled_webinar_reminds_again_for_its_new_start(
+    client, db, factory, broadcast
+):
+    organiser = await staff(factory)
+    webinar_id = await webinar(client, organiser, starts_in_hours=0.5)
+    member = await factory.member()
+    await register(client, webinar_id, member)
+    publisher = EventPublisher(broadcast)
+    assert await send_due_reminders(db.sessions, publisher) == 1
+    # when: it moves to later in the hour
+    await ok(
+        client,
+        RESCHEDULE,
+        {"id": webinar_id, "starts": in_hours(0.8), "ends": in_hours(1.8)},
+        organiser,
+    )
+    # then: one more reminder, for the new start, and no more
+    assert await send_due_reminders(db.sessions, publisher) == 1
+    assert await send_due_reminders(db.sessions, publisher) == 0
+    assert [r["reminder"] for r in await reminders_of(db, member.id)] == [
+        "HOUR_BEFORE",
+        "HOUR_BEFORE",
+    ]
