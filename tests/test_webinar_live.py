@@ -304,3 +304,37 @@ async def test_the_answered_questions_stay_readable_after_the_webinar(client, fa
         client, ANSWER, {"id": answered, "answer": "And West Africa.", "live": False}, organiser
     )
     assert later["question"]["answer"] == "And West Africa."
+
+
+async def test_votes_answers_and_status_changes_arrive_live_and_match_a_fresh_read(
+    app, client, factory
+):
+    # given: a participant following the webinar
+    webinar_id, organiser, (amina, boris) = await live_webinar(client, factory, "Amina", "Boris")
+    after = await event_cursor(client, webinar_id, amina)
+    async with connect(app, amina.token) as socket:
+        await socket.subscribe(WEBINAR_EVENTS, {"id": webinar_id, "after": after})
+        # when
+        question = await ask(client, webinar_id, boris, "Portability of pensions?")
+        await ok(client, UPVOTE, {"id": question}, amina)
+        await ok(
+            client, ANSWER, {"id": question, "answer": "Yes, bilateral.", "live": False}, organiser
+        )
+        await ok(
+            client,
+            "mutation($id: ID!) { setWebinarStatus(input: {webinarId: $id, status: ENDED}) { errors { code } } }",
+            {"id": webinar_id},
+            organiser,
+        )
+        events = [e["webinarEvents"] for e in await socket.next_payloads(4)]
+    # then
+    assert [e["kind"] for e in events] == [
+        "QUESTION_ASKED",
+        "QUESTION_UPVOTED",
+        "QUESTION_ANSWERED",
+        "STATUS_CHANGED",
+    ]
+    assert events[1]["voteCount"] == 1
+    fresh = await gql(client, QUESTIONS, {"id": webinar_id}, member=amina)
+    [node] = fresh["data"]["webinar"]["questions"]["nodes"]
+    assert (node["voteCount"], node["status"]) == (events[1]["voteCount"], "ANSWERED")
