@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, delete, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.base import utcnow
@@ -99,6 +99,7 @@ def _visible(viewer: Viewer) -> AnySelect:
 class WebinarFilter:
     upcoming: bool = False
     community_id: int | None = None
+    mine: bool = False  # registered, waitlisted or hosting
 
 
 async def webinars_page(
@@ -113,7 +114,24 @@ async def webinars_page(
         )
     if criteria.community_id is not None:
         statement = statement.where(Webinar.community_id == criteria.community_id)
+    if criteria.mine:
+        statement = statement.where(_taken_part_in(viewer, with_waitlist=True))
     return await fetch_page(sessions, statement, WEBINAR_ORDER, request)
+
+
+def _taken_part_in(viewer: Viewer, *, with_waitlist: bool) -> ColumnElement[bool]:
+    """Webinars the viewer holds a seat in (or waits for) or hosts."""
+    if viewer.member_id is None:
+        return false()
+    statuses = [RegistrationStatus.REGISTERED]
+    if with_waitlist:
+        statuses.append(RegistrationStatus.WAITLISTED)
+    seats = select(WebinarRegistration.webinar_id).where(
+        WebinarRegistration.member_id == viewer.member_id,
+        WebinarRegistration.status.in_(statuses),
+    )
+    hosted = select(WebinarHost.webinar_id).where(WebinarHost.member_id == viewer.member_id)
+    return or_(Webinar.id.in_(seats), Webinar.id.in_(hosted))
 
 
 async def webinars_by_ids(
@@ -129,15 +147,10 @@ async def registered_webinars(sessions: Sessions, viewer: Viewer) -> list[AnyRow
     """The webinars the viewer holds a seat in or hosts (for their calendar), by start."""
     if viewer.member_id is None:
         return []
-    seats = select(WebinarRegistration.webinar_id).where(
-        WebinarRegistration.member_id == viewer.member_id,
-        WebinarRegistration.status == RegistrationStatus.REGISTERED,
-    )
-    hosted = select(WebinarHost.webinar_id).where(WebinarHost.member_id == viewer.member_id)
     async with sessions() as session:
         rows = await session.execute(
             _visible(viewer)
-            .where(Webinar.id.in_(seats) | Webinar.id.in_(hosted))
+            .where(_taken_part_in(viewer, with_waitlist=False))
             .order_by(Webinar.starts_at, Webinar.id)
             .limit(500)
         )

@@ -320,6 +320,11 @@ class WebinarFilterInput:
     community_id: strawberry.ID | None = strawberry.field(
         default=None, description="Only those of this community."
     )
+    mine: bool = strawberry.field(
+        default=False,
+        description="Only those you are registered or waitlisted for, or host (none when not "
+        "signed in).",
+    )
 
 
 async def resolve_webinars(
@@ -339,7 +344,9 @@ async def resolve_webinars(
         if filter.community_id is not None:
             # An ID of something else matches no community.
             community = decode_int_id(filter.community_id, "Community") or 0
-        criteria = webinars.WebinarFilter(upcoming=filter.upcoming, community_id=community)
+        criteria = webinars.WebinarFilter(
+            upcoming=filter.upcoming, community_id=community, mine=filter.mine
+        )
     page = await webinars.webinars_page(
         info.context.db.sessions, info.context.viewer, criteria, request
     )

@@ -257,3 +257,25 @@ async def test_fifty_simultaneous_registrations_never_exceed_a_capacity_of_ten(c
         if s == "WAITLISTED"
     ]
     assert sorted(positions) == list(range(1, 41))
+
+
+async def test_my_webinars_lists_seats_waitlists_and_hosted_ones_only(client, factory):
+    organiser = await staff(factory)
+    member = await factory.member()
+    seated = await webinar(client, organiser, starts_in_hours=5)
+    full = await webinar(client, organiser, starts_in_hours=6, capacity=1)
+    await webinar(client, organiser, starts_in_hours=7)  # not registered
+    left = await webinar(client, organiser, starts_in_hours=8)
+    await register(client, full, await factory.member())
+    for webinar_id in (seated, full, left):
+        await register(client, webinar_id, member)
+    await ok(client, CANCEL, {"id": left}, member)
+    query = "{ webinars(filter: {mine: true}) { nodes { id viewer { registrationStatus } } } }"
+    mine = (await gql(client, query, member=member))["data"]["webinars"]["nodes"]
+    assert [(n["id"], n["viewer"]["registrationStatus"]) for n in mine] == [
+        (seated, "REGISTERED"),
+        (full, "WAITLISTED"),
+    ]
+    hosted = (await gql(client, query, member=organiser))["data"]["webinars"]["nodes"]
+    assert len(hosted) == 4
+    assert (await gql(client, query))["data"]["webinars"]["nodes"] == []
