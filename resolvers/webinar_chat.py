@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models.base import utcnow
 from models.db import AnyRow
 from models.member import Member
+from models.moderation import AuditEntry, ModerationAction
 from models.webinar import Webinar, WebinarChatMessage, WebinarStatus
 from resolvers import policy
 from resolvers.errors import NOT_SIGNED_IN, ErrorCode, Problem, ProblemList
@@ -138,18 +139,23 @@ async def _check_slow_mode(session: AsyncSession, webinar: Webinar, member_id: i
 
 
 async def delete_chat_message(
-    sessions: Sessions, events: EventPublisher, viewer: Viewer, message_id: int
+    sessions: Sessions, events: EventPublisher, viewer: Viewer, message_id: int, reason: str = ""
 ) -> LiveResult:
-    """Organisers and moderators delete a chat message; the deletion is an event."""
+    """Organisers and moderators delete a chat message; the deletion is an event, and is
+    recorded in the audit log (with the webinar's community, if it has one)."""
     if viewer.member_id is None:
         return LiveResult(problems=[NOT_SIGNED_IN])
+    problems = ProblemList()
+    reason = clean_text(problems, "reason", reason, max_length=500, required=False)
+    if problems:
+        return LiveResult(problems=problems)
     try:
         async with unit_of_work(sessions, events) as work:
             message = await work.session.get(WebinarChatMessage, message_id)
             if message is None:
                 raise Refused(NO_SUCH_MESSAGE)
             try:
-                _, access = await taking_part(work, viewer, message.webinar_id)
+                webinar, access = await taking_part(work, viewer, message.webinar_id)
             except Refused:
                 raise Refused(NO_SUCH_MESSAGE) from None
             if not policy.manages_webinar(access):
@@ -163,6 +169,17 @@ async def delete_chat_message(
             if message.deleted_at is None:
                 message.deleted_at = utcnow()
                 message.deleted_by_id = viewer.member_id
+                work.session.add(
+                    AuditEntry(
+                        actor_id=viewer.member_id,
+                        action=ModerationAction.DELETE_WEBINAR_CHAT_MESSAGE,
+                        subject_type="WebinarChatMessage",
+                        subject_id=message.id,
+                        community_id=webinar.community_id,
+                        reason=reason,
+                        details={"webinar": webinar.id, "author": message.author_id},
+                    )
+                )
                 await work.emit(
                     webinar_stream(message.webinar_id),
                     "CHAT_MESSAGE_DELETED",

@@ -43,6 +43,7 @@ ModerationAction = described_enum(
         "DELETE_POST": "Deleted someone's post.",
         "REMOVE_COMMUNITY_MEMBER": "Removed a member from a community.",
         "RESOLVE_FLAG": "Resolved a flag.",
+        "DELETE_WEBINAR_CHAT_MESSAGE": "Deleted someone's message in a webinar's chat.",
     },
 )
 

@@ -200,6 +200,9 @@ async def _chat_payload(info: Info, result: webinar_live.LiveResult) -> ChatMess
 @strawberry.input(description="Delete a chat message (organisers and moderators).")
 class DeleteChatMessageInput:
     message_id: strawberry.ID = strawberry.field(description="Global ID of the message.")
+    reason: str = strawberry.field(
+        default="", description="Why (at most 500 characters), for the audit log."
+    )
 
 
 async def delete_chat_message(
@@ -209,7 +212,7 @@ async def delete_chat_message(
     if key is None:
         return ChatMessagePayload(message=None, errors=not_found("messageId", "chat message"))
     result = await webinar_chat.delete_chat_message(
-        info.context.db.sessions, info.context.events, info.context.viewer, key
+        info.context.db.sessions, info.context.events, info.context.viewer, key, input.reason
     )
     return await _chat_payload(info, result)
 

@@ -338,3 +338,38 @@ async def test_votes_answers_and_status_changes_arrive_live_and_match_a_fresh_re
     fresh = await gql(client, QUESTIONS, {"id": webinar_id}, member=amina)
     [node] = fresh["data"]["webinar"]["questions"]["nodes"]
     assert (node["voteCount"], node["status"]) == (events[1]["voteCount"], "ANSWERED")
+
+
+async def test_deleting_a_chat_message_is_audited_and_refused_to_participants(client, factory):
+    webinar_id, organiser, (amina, boris) = await live_webinar(client, factory, "Amina", "Boris")
+    message = await say(client, webinar_id, amina, "spam spam")
+    delete = """
+    mutation($id: ID!) {
+      deleteChatMessage(input: {messageId: $id, reason: "Spam"}) { message { body } errors { code } }
+    }
+    """
+    refused = await gql(client, delete, {"id": message["id"]}, member=boris)
+    assert refused["data"]["deleteChatMessage"]["errors"] == [{"code": "NOT_ALLOWED"}]
+    done = await ok(client, delete, {"id": message["id"]}, organiser)
+    assert done["message"]["body"] == "spam spam"  # organisers still read it
+    log = await gql(
+        client,
+        "{ auditLog(first: 5) { nodes { action subjectType subjectId reason actor { name } } } }",
+        member=organiser,
+    )
+    assert log["data"]["auditLog"]["nodes"] == [
+        {
+            "action": "DELETE_WEBINAR_CHAT_MESSAGE",
+            "subjectType": "WebinarChatMessage",
+            "subjectId": message["id"],
+            "reason": "Spam",
+            "actor": {"name": "Org Aniser"},
+        }
+    ]
+    page = await gql(
+        client,
+        "query($id: ID!) { webinar(id: $id) { chatMessages { nodes { body isDeleted } } } }",
+        {"id": webinar_id},
+        member=boris,
+    )
+    assert page["data"]["webinar"]["chatMessages"]["nodes"] == [{"body": None, "isDeleted": True}]
