@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
@@ -43,6 +43,20 @@ from models.resource import (
 )
 from models.review import ReviewState
 from models.thread import Post, Reaction, ReactionKind, Thread
+from models.webinar import (
+    QuestionStatus,
+    RegistrationStatus,
+    Webinar,
+    WebinarChatMessage,
+    WebinarHost,
+    WebinarHostRole,
+    WebinarLanguage,
+    WebinarObjective,
+    WebinarQuestion,
+    WebinarRegistration,
+    WebinarStatus,
+    WebinarVisibility,
+)
 from resolvers.auth import check_new_password, hash_password
 from resolvers.errors import ProblemList
 from resolvers.validation import clean_email, clean_text
@@ -140,7 +154,8 @@ class DemoSummary:
         return (
             f"added {self.organizations} organisations, {self.members} members and "
             f"{len(DEMO_COMMUNITIES)} communities with threads, {DEMO_RESOURCES} resources and "
-            f"{DEMO_INITIATIVES} initiatives (mostly published, some in review); sign in as "
+            f"{DEMO_INITIATIVES} initiatives (mostly published, some in review), 2 webinars (one "
+            "live); sign in as "
             f"admin@demo.hub, moderator@demo.hub, reviewer@demo.hub or member1@demo.hub "
             f"with password {DEMO_PASSWORD!r}"
         )
@@ -173,6 +188,7 @@ async def seed_demo(settings: Settings, members: int = DEMO_MEMBERS) -> DemoSumm
                 )
             await _demo_discussions(session, rng)
             await seed_knowledge(session, rng, DEMO_RESOURCES, DEMO_INITIATIVES)
+            await _demo_webinars(session)
         return DemoSummary(len(organizations), members, created=True)
     finally:
         await db.dispose()
@@ -469,3 +485,90 @@ async def _seed_initiatives(
         session.add(
             InitiativeCountry(initiative_id=initiative.id, code=rng.choice(KNOWLEDGE_COUNTRIES))
         )
+
+
+# --- webinars (demo) -------------------------------------------------------------------------
+
+
+async def _demo_webinars(session: AsyncSession) -> None:
+    """An upcoming webinar with registrations, and one LIVE with chat and Q&A, for GraphiQL.
+    Deterministic without the shared random generator, so the data above stays as it was."""
+    ids = list((await session.execute(select(Member.id).order_by(Member.id))).scalars())
+    moderator, participants = ids[1], ids[3:23]
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    upcoming = Webinar(
+        title="Fair recruitment in practice: what employers can do",
+        description="Practitioners share how **employer pays** works on the ground.",
+        starts_at=now + timedelta(days=3),
+        ends_at=now + timedelta(days=3, minutes=90),
+        timezone="Africa/Nairobi",
+        visibility=WebinarVisibility.PUBLIC,
+        capacity=50,
+        registered_count=len(participants),
+        join_url="https://meet.example.org/demo-fair-recruitment",
+        created_by_id=moderator,
+    )
+    live = Webinar(
+        title="Migration data clinic (live now)",
+        description="Bring your questions on disaggregated migration data.",
+        starts_at=now - timedelta(minutes=10),
+        ends_at=now + timedelta(minutes=50),
+        visibility=WebinarVisibility.PUBLIC,
+        status=WebinarStatus.LIVE,
+        capacity=100,
+        registered_count=len(participants),
+        join_url="https://meet.example.org/demo-data-clinic",
+        created_by_id=moderator,
+    )
+    session.add_all([upcoming, live])
+    await session.flush()
+    for webinar, objective in ((upcoming, 6), (live, 1)):
+        session.add(WebinarObjective(webinar_id=webinar.id, objective_number=objective))
+        session.add(WebinarLanguage(webinar_id=webinar.id, tag="en", interpretation=False))
+        session.add(WebinarLanguage(webinar_id=webinar.id, tag="fr", interpretation=True))
+        session.add(
+            WebinarHost(webinar_id=webinar.id, role=WebinarHostRole.ORGANISER, member_id=moderator)
+        )
+        session.add(
+            WebinarHost(
+                webinar_id=webinar.id,
+                role=WebinarHostRole.SPEAKER,
+                guest_name="Guest Speaker",
+                guest_affiliation="IOM",
+            )
+        )
+        session.add_all(
+            WebinarRegistration(
+                webinar_id=webinar.id, member_id=m, status=RegistrationStatus.REGISTERED
+            )
+            for m in participants
+        )
+    session.add_all(
+        WebinarChatMessage(webinar_id=live.id, author_id=m, body=text)
+        for m, text in zip(
+            participants[:2], ("Hello from Nairobi!", "Good morning from Quito."), strict=True
+        )
+    )
+    questions = [
+        WebinarQuestion(
+            webinar_id=live.id,
+            author_id=participants[2],
+            anonymous=True,
+            body="How do we share data without exposing individuals?",
+            vote_count=0,
+            status=QuestionStatus.ANSWERED,
+            answer="Aggregate, and apply disclosure control before release.",
+            answered_by_id=moderator,
+            answered_at=now,
+        ),
+        WebinarQuestion(
+            webinar_id=live.id,
+            author_id=participants[3],
+            body="Which surveys include a migration module?",
+            vote_count=0,
+        ),
+    ]
+    session.add_all(questions)
+    await session.flush()
+    for question in questions:
+        question.order_key = -question.id

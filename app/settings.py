@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     review_min_approvals: int = Field(default=2, ge=1)
     review_min_un_system_approvals: int = Field(default=1, ge=0)
     review_by_months: int = Field(default=24, ge=1)
+    # Webinar reminders: how often the in-process job looks for due reminders (0: never).
+    webinar_reminder_interval_seconds: float = Field(default=60.0, ge=0)
     broadcast_namespace_override: str | None = Field(
         default=None, validation_alias="HUB_BROADCAST_NAMESPACE"
     )

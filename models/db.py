@@ -30,6 +30,7 @@ from models import (  # noqa: F401
     resource,
     review,
     thread,
+    webinar,
 )
 from models.base import Base
 

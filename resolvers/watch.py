@@ -16,4 +16,11 @@ class Watch:
 
 
 # Events after which even a stable answer must be asked again.
-ACCESS_EVENTS = frozenset({"THREAD_MOVED", "THREAD_DELETED"})
+ACCESS_EVENTS = frozenset(
+    {
+        "THREAD_MOVED",
+        "THREAD_DELETED",
+        # webinars: a participant who cancels stops receiving the webinar's events
+        "WEBINAR_REGISTRATION_CANCELLED",
+    }
+)

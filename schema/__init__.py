@@ -34,6 +34,9 @@ from schema import relations as relations_api
 from schema import resources as resources_api
 from schema import review_actions as review_api
 from schema import threads as threads_api
+from schema import webinar_events as webinar_events_api
+from schema import webinar_live as webinar_live_api
+from schema import webinars as webinars_api
 from schema.context import Context
 from schema.extensions import ErrorCodes, IntrospectionPolicy, QueryCost, ReportingParserCache
 from schema.fanout import SharedEventExecutor
@@ -167,6 +170,15 @@ class Query:
         resolver=relations_api.resolve_relation_proposals,
         description="Proposed relations waiting for a decision, oldest first: for reviewers "
         "and moderators; null for everyone else.",
+    )
+    # --- webinars
+    webinar: webinars_api.Webinar | None = strawberry.field(
+        resolver=webinars_api.resolve_webinar,
+        description="A webinar by global ID; null when missing or not visible.",
+    )
+    webinars: Connection[webinars_api.Webinar] = strawberry.field(
+        resolver=webinars_api.resolve_webinars,
+        description="Webinars you may see, by start time: public ones, and your communities'.",
     )
 
 
@@ -349,6 +361,57 @@ class Mutation:
         resolver=relations_api.decide_relation,
         description="Reviewers and moderators: confirm or reject a proposed relation.",
     )
+    # --- webinars
+    create_webinar: webinars_api.WebinarPayload = strawberry.mutation(
+        resolver=webinars_api.create_webinar,
+        description="Global moderators (anywhere) and community moderators (in their "
+        "community): schedule a webinar; you become an organiser.",
+    )
+    update_webinar: webinars_api.WebinarPayload = strawberry.mutation(
+        resolver=webinars_api.update_webinar,
+        description="Organisers and moderators: change a webinar (registrants are told of a "
+        "new schedule).",
+    )
+    set_webinar_status: webinars_api.WebinarPayload = strawberry.mutation(
+        resolver=webinars_api.set_webinar_status,
+        description="Organisers and moderators: go LIVE, END or CANCEL (else INVALID_TRANSITION).",
+    )
+    register_for_webinar: webinars_api.RegistrationPayload = strawberry.mutation(
+        resolver=webinars_api.register_for_webinar,
+        description="Take a seat, or a place on the waitlist when the webinar is full.",
+    )
+    cancel_registration: webinars_api.RegistrationPayload = strawberry.mutation(
+        resolver=webinars_api.cancel_registration,
+        description="Give up your seat (the waitlist's first gets it) or waitlist place.",
+    )
+    reset_calendar_feed: webinars_api.CalendarFeedPayload = strawberry.mutation(
+        resolver=webinars_api.reset_calendar_feed,
+        description="A new secret URL for your webinars' calendar (for calendar apps).",
+    )
+    send_chat_message: webinar_live_api.ChatMessagePayload = strawberry.mutation(
+        resolver=webinar_live_api.send_chat_message,
+        description="Write in a live webinar's chat (rate limited; slow mode if set).",
+    )
+    delete_chat_message: webinar_live_api.ChatMessagePayload = strawberry.mutation(
+        resolver=webinar_live_api.delete_chat_message,
+        description="Organisers and moderators: delete a chat message (an event for all).",
+    )
+    ask_question: webinar_live_api.QuestionPayload = strawberry.mutation(
+        resolver=webinar_live_api.ask_question,
+        description="Ask in a webinar's Q&A, optionally anonymously to other participants.",
+    )
+    upvote_question: webinar_live_api.QuestionPayload = strawberry.mutation(
+        resolver=webinar_live_api.upvote_question,
+        description="Upvote an open question (once per member).",
+    )
+    answer_question: webinar_live_api.QuestionPayload = strawberry.mutation(
+        resolver=webinar_live_api.answer_question,
+        description="Organisers, speakers and moderators: answer a question, live or in writing.",
+    )
+    dismiss_question: webinar_live_api.QuestionPayload = strawberry.mutation(
+        resolver=webinar_live_api.dismiss_question,
+        description="Organisers, speakers and moderators: dismiss an open question.",
+    )
 
 
 @strawberry.type(description="Live updates over WebSocket (graphql-transport-ws).")
@@ -369,6 +432,14 @@ class Subscription:
         strawberry.subscription(
             resolver=events_api.notification_received,
             description="Your new notifications, resumable like `threadEvents`.",
+        )
+    )
+    webinar_events: AsyncGenerator[webinar_events_api.WebinarEventMessage, None] = (
+        strawberry.subscription(
+            resolver=webinar_events_api.webinar_events,
+            description="A webinar's chat, Q&A and status events, resumable like "
+            "`threadEvents`. Registered participants, hosts and moderators only; ends when "
+            "your registration is cancelled.",
         )
     )
 

@@ -24,8 +24,14 @@ from resolvers import (
     resources,
     review_reads,
     threads,
+    webinar_access,
+    webinar_chat,
+    webinar_hosts,
+    webinar_questions,
+    webinar_registrations,
+    webinars,
 )
-from resolvers.policy import Viewer
+from resolvers.policy import Viewer, WebinarAccess
 
 
 class Loaders:
@@ -246,3 +252,45 @@ class Loaders:
     @cached_property
     def objectives_by_call(self) -> DataLoader[int, list[int]]:
         return DataLoader(partial(calls.objectives_by_call, self._sessions))
+
+    # --- webinars
+
+    @cached_property
+    def webinar_by_id(self) -> DataLoader[int, AnyRow | None]:
+        return DataLoader(partial(webinars.webinars_by_ids, self._sessions, self._viewer))
+
+    @cached_property
+    def objectives_by_webinar(self) -> DataLoader[int, list[int]]:
+        return DataLoader(partial(webinars.objectives_by_webinar, self._sessions))
+
+    @cached_property
+    def languages_by_webinar(self) -> DataLoader[int, tuple[list[str], list[str]]]:
+        return DataLoader(partial(webinars.languages_by_webinar, self._sessions))
+
+    @cached_property
+    def hosts_by_webinar(self) -> DataLoader[int, list[AnyRow]]:
+        return DataLoader(partial(webinar_hosts.hosts_by_webinar, self._sessions))
+
+    @cached_property
+    def access_by_webinar(self) -> DataLoader[int, WebinarAccess]:
+        return DataLoader(partial(webinar_access.access_by_webinar, self._sessions, self._viewer))
+
+    @cached_property
+    def waitlist_position_by_webinar(self) -> DataLoader[int, int | None]:
+        return DataLoader(
+            partial(webinar_registrations.waitlist_positions, self._sessions, self._viewer)
+        )
+
+    @cached_property
+    def chat_message_by_id(self) -> DataLoader[int, AnyRow | None]:
+        return DataLoader(partial(webinar_chat.chat_messages_by_ids, self._sessions, self._viewer))
+
+    @cached_property
+    def question_by_id(self) -> DataLoader[int, AnyRow | None]:
+        return DataLoader(partial(webinar_questions.questions_by_ids, self._sessions, self._viewer))
+
+    @cached_property
+    def upvoted_by_question(self) -> DataLoader[int, bool]:
+        return DataLoader(
+            partial(webinar_questions.upvoted_by_viewer, self._sessions, self._viewer)
+        )

@@ -18,6 +18,8 @@ from schema.relations import load_relation
 from schema.relay import Node, check_node_count, decode_id, int_key
 from schema.resources import load_resource
 from schema.threads import load_post, load_thread
+from schema.webinar_live import load_chat_message, load_question
+from schema.webinars import load_webinar
 
 
 async def _load_objective(info: Info, number: int) -> GcmObjective | None:
@@ -37,6 +39,9 @@ NODE_LOADERS: dict[str, Callable[[Info, int], Awaitable[Node | None]]] = {
     "ResourceRelation": load_relation,
     "Initiative": load_initiative,
     "CallForPractices": load_call,
+    "Webinar": load_webinar,
+    "WebinarChatMessage": load_chat_message,
+    "WebinarQuestion": load_question,
 }
 
 

@@ -30,6 +30,7 @@ from schema.relay import (
     page_request,
 )
 from schema.threads import Post, Thread, load_post, load_thread
+from schema.webinars import Webinar, load_webinar
 from subscriptions.events import member_stream
 
 if TYPE_CHECKING:
@@ -50,6 +51,7 @@ NotificationKind = described_enum(
         "NEW_THREAD": "A new thread in a community you watch.",
         "REVIEW_DECISION": "A review decision on your submission.",
         "WEBINAR_REMINDER": "A webinar you registered for starts soon.",
+        "WEBINAR_UPDATE": "A webinar you registered for changed, or your seat did.",
         "SUPPORT_REQUEST_UPDATE": "A support request you take part in changed.",
     },
 )
@@ -82,6 +84,11 @@ class Notification(Node):
     async def thread(self, info: Info) -> Thread | None:
         key = self.subject.get("thread")
         return await load_thread(info, int(key)) if key else None
+
+    @strawberry.field(description="The webinar it is about, if any (null if not visible).")
+    async def webinar(self, info: Info) -> Webinar | None:
+        key = self.subject.get("webinar")
+        return await load_webinar(info, int(key)) if key else None
 
     @strawberry.field(description="The post it is about, if any (null if no longer visible).")
     async def post(self, info: Info) -> Post | None:
