@@ -41,7 +41,7 @@ from models.resource import (
     ResourceRelation,
     SourceType,
 )
-from models.review import ReviewState
+from models.review import ReviewAssignment, ReviewItemKind, ReviewState
 from models.thread import Post, Reaction, ReactionKind, Thread
 from models.webinar import (
     QuestionStatus,
@@ -371,6 +371,7 @@ async def seed_knowledge(
     kinds = list(ResourceKind)
     now = utcnow()
     ids: list[int] = []
+    states: list[ReviewState] = []
     for start in range(0, resources, BATCH):
         rows = []
         for index in range(start, min(start + BATCH, resources)):
@@ -404,6 +405,7 @@ async def seed_knowledge(
             )
         inserted = await session.execute(insert(Resource).returning(Resource.id), rows)
         ids.extend(inserted.scalars())
+        states.extend(ReviewState(row["state"]) for row in rows)
     about: list[dict[str, object]] = []
     places: list[dict[str, object]] = []
     for resource_id in ids:
@@ -435,14 +437,47 @@ async def seed_knowledge(
         relation["status"] = RelationStatus.CONFIRMED
     for start in range(0, len(relations), BATCH):
         await session.execute(insert(ResourceRelation), relations[start : start + BATCH])
-    superseded = [ids[i] for i in range(0, len(ids) - 1, 20)]
+    # Only a published successor demotes what it supersedes.
+    superseded = [
+        ids[i] for i in range(0, len(ids) - 1, 20) if states[i + 1] is ReviewState.APPROVED
+    ]
     for start in range(0, len(superseded), BATCH):
         await session.execute(
             update(Resource)
             .where(Resource.id.in_(superseded[start : start + BATCH]))
             .values(supersession_depth=1, currency=-1)
         )
+    await _assign_demo_reviewers(session, ids, states)
     await _seed_initiatives(session, rng, authors, initiatives)
+
+
+async def _assign_demo_reviewers(
+    session: AsyncSession, ids: list[int], states: list[ReviewState]
+) -> None:
+    """Resources IN_REVIEW go to the demo's reviewers, never to one of the author's
+    organisation (the conflict-of-interest rule), so `reviewQueue` has something to show."""
+    reviewers = (
+        await session.execute(
+            select(Member.id, Member.organization_id).where(Member.role == Role.REVIEWER)
+        )
+    ).all()
+    in_review = [i for i, state in zip(ids, states, strict=True) if state is ReviewState.IN_REVIEW]
+    if not reviewers or not in_review:
+        return
+    items = (
+        await session.execute(
+            select(Resource.id, Resource.author_id, Resource.organization_id).where(
+                Resource.id.in_(in_review)
+            )
+        )
+    ).all()
+    session.add_all(
+        ReviewAssignment(item_kind=ReviewItemKind.RESOURCE, item_id=item.id, reviewer_id=r.id)
+        for item in items
+        for r in reviewers[:2]
+        if r.id != item.author_id
+        and (r.organization_id is None or r.organization_id != item.organization_id)
+    )
 
 
 async def _seed_initiatives(

@@ -211,7 +211,11 @@ async def decide_relation(
 
 
 async def _decidable(work: UnitOfWork, viewer: Viewer, relation_id: int) -> ResourceRelation:
-    relation = await work.session.get(ResourceRelation, relation_id)
+    relation = await work.session.scalar(
+        select(ResourceRelation).where(
+            ResourceRelation.id == relation_id, policy.visible_relations(viewer)
+        )
+    )
     if relation is None or not policy.may_decide_relations(viewer):
         raise Refused(Problem("relationId", "No such proposed relation.", ErrorCode.NOT_FOUND))
     if relation.status is not RelationStatus.PROPOSED:

@@ -230,3 +230,19 @@ async def test_only_a_published_successor_demotes_what_it_supersedes(client, fac
     await ok(client, ARCHIVE, {"id": successor}, people.moderator)
     assert (await view(client, old))["isSuperseded"] is False
     assert (await view(client, old))["supersededBy"] == []
+
+
+async def test_a_reviewer_cannot_decide_a_relation_to_a_resource_they_cannot_see(client, factory):
+    people = await cast(factory)
+    public = await published(client, people, title="Public")
+    hidden = await draft(client, people.author, title="Author's draft")
+    proposed = await relate(client, people.author, hidden, public, "UPDATES")
+    relation_id = proposed["relation"]["id"]
+    variables = {"id": relation_id, "confirm": True}
+    assert codes(await call(client, DECIDE_RELATION, variables, people.un_reviewer)) == [
+        "NOT_FOUND"
+    ]
+    assert (await ok(client, DECIDE_RELATION, variables, people.moderator))["relation"] == {
+        "id": relation_id,
+        "status": "CONFIRMED",
+    }
