@@ -236,6 +236,7 @@ class GraphQLHTTP:
             auth=self.auth,
             development=self.settings.is_development,
             broadcast=self.broadcast,
+            review_rule=self.settings.review_rule(),
             viewer=viewer,
             client_address=request.client.host if request.client else "unknown",
         )

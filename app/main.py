@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 import logging
 from collections.abc import AsyncIterator
@@ -14,7 +16,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
+from app.calendar import calendar_routes
 from app.http import GraphQLHTTP
+from app.reminders import ReminderJob
 from app.settings import Settings
 from app.websocket import GraphQLWebSocket
 from models.db import Database, create_database
@@ -30,6 +34,7 @@ def _limits(settings: Settings) -> Limits:
         max_depth=settings.max_query_depth,
         max_tokens=settings.max_query_tokens,
         max_aliases=settings.max_aliases,
+        max_cost=settings.max_query_cost,
     )
 
 
@@ -84,10 +89,20 @@ def create_app(
         _settle_garbage_collector()
         if broadcast is None:
             await hub_broadcast.connect()
+        # webinars: the reminder job runs inside the process for as long as it serves
+        reminders = None
+        if settings.webinar_reminder_interval_seconds > 0:
+            job = ReminderJob(database, hub_broadcast, settings.webinar_reminder_interval_seconds)
+            app.state.reminder_job = job
+            reminders = asyncio.create_task(job.run(), name="webinar-reminders")
         try:
             yield
         finally:
             await websocket.live_groups.close()
+            if reminders is not None:
+                reminders.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await reminders
             if broadcast is None:
                 await hub_broadcast.disconnect()
             if db is None:
@@ -99,6 +114,7 @@ def create_app(
             WebSocketRoute("/graphql", websocket),
             Route("/livez", livez, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
+            *calendar_routes(settings, database),
         ],
         middleware=[
             Middleware(

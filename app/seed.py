@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.settings import Settings
+from models.base import utcnow
 from models.community import (
     Community,
     CommunityMember,
@@ -17,9 +21,42 @@ from models.community import (
     CommunityVisibility,
 )
 from models.db import create_database
+from models.initiative import (
+    CallForPractices,
+    CallObjective,
+    Initiative,
+    InitiativeCountry,
+    InitiativeObjective,
+    InitiativeStatus,
+)
 from models.member import Member, MemberExpertise, MemberLanguage, Role
 from models.organization import Organization, OrganizationKind
+from models.resource import (
+    RelationKind,
+    RelationStatus,
+    Resource,
+    ResourceCountry,
+    ResourceKind,
+    ResourceObjective,
+    ResourceRelation,
+    SourceType,
+)
+from models.review import ReviewAssignment, ReviewItemKind, ReviewState
 from models.thread import Post, Reaction, ReactionKind, Thread
+from models.webinar import (
+    QuestionStatus,
+    RegistrationStatus,
+    Webinar,
+    WebinarChatMessage,
+    WebinarHost,
+    WebinarHostRole,
+    WebinarLanguage,
+    WebinarObjective,
+    WebinarQuestion,
+    WebinarRegistration,
+    WebinarStatus,
+    WebinarVisibility,
+)
 from resolvers import search_index
 from resolvers.auth import check_new_password, hash_password
 from resolvers.errors import ProblemList
@@ -99,6 +136,8 @@ LANGUAGES_BY_COUNTRY = {
     "CN": ["zh"],
 }
 DEMO_MEMBERS = 60
+DEMO_RESOURCES = 150
+DEMO_INITIATIVES = 20
 
 
 class MemberCreationError(Exception):
@@ -116,7 +155,9 @@ class DemoSummary:
             return "demo data already present: nothing added"
         return (
             f"added {self.organizations} organisations, {self.members} members and "
-            f"{len(DEMO_COMMUNITIES)} communities with threads; sign in as "
+            f"{len(DEMO_COMMUNITIES)} communities with threads, {DEMO_RESOURCES} resources and "
+            f"{DEMO_INITIATIVES} initiatives (mostly published, some in review), 2 webinars (one "
+            "live); sign in as "
             f"admin@demo.hub, moderator@demo.hub, reviewer@demo.hub or member1@demo.hub "
             f"with password {DEMO_PASSWORD!r}"
         )
@@ -148,6 +189,8 @@ async def seed_demo(settings: Settings, members: int = DEMO_MEMBERS) -> DemoSumm
                     for t in LANGUAGES_BY_COUNTRY.get(member.country or "", ["en"])
                 )
             await _demo_discussions(session, rng)
+            await seed_knowledge(session, rng, DEMO_RESOURCES, DEMO_INITIATIVES)
+            await _demo_webinars(session)
             await search_index.rebuild(session)
         return DemoSummary(len(organizations), members, created=True)
     finally:
@@ -298,3 +341,273 @@ async def create_member_account(
             return member.id
     finally:
         await db.dispose()
+
+
+# --- curated knowledge: resources (some superseding or contradicting others) and initiatives
+
+RESOURCE_TOPICS = (
+    "fair recruitment",
+    "remittance costs",
+    "labour migration data",
+    "return and reintegration",
+    "skills recognition",
+    "consular protection",
+    "climate mobility",
+    "migrant health",
+)
+PUBLISHERS = ("IOM", "ILO", "UNHCR", "World Bank", "OECD", "National statistics office")
+KNOWLEDGE_COUNTRIES = ("KE", "MX", "PH", "DE", "MA", "SN", "CO", "BD", "NP", "JO")
+SEEDED_STATES = [ReviewState.APPROVED] * 17 + [
+    ReviewState.SUBMITTED,
+    ReviewState.IN_REVIEW,
+    ReviewState.DRAFT,
+]
+BATCH = 1_000
+
+
+async def seed_knowledge(
+    session: AsyncSession, rng: random.Random, resources: int, initiatives: int
+) -> None:
+    """Resources by existing members for their organisations (mostly published; every 20th
+    one superseded by the next, every 10th contradicted), initiatives and an open call.
+    Bulk inserts, so the benchmark's 10,000 resources take seconds."""
+    authors = (await session.execute(select(Member.id, Member.organization_id))).all()
+    kinds = list(ResourceKind)
+    now = utcnow()
+    ids: list[int] = []
+    states: list[ReviewState] = []
+    for start in range(0, resources, BATCH):
+        rows = []
+        for index in range(start, min(start + BATCH, resources)):
+            author = authors[index % len(authors)]
+            state = rng.choice(SEEDED_STATES)
+            approved = (
+                now - timedelta(days=rng.randrange(30, 900))
+                if state is ReviewState.APPROVED
+                else None
+            )
+            rows.append(
+                {
+                    "title": f"{rng.choice(RESOURCE_TOPICS).capitalize()}: {kinds[index % len(kinds)].value.lower()} {index:05}",
+                    "summary": "A demo resource.",
+                    "body": "A **demo** resource of the knowledge platform.",
+                    "kind": kinds[index % len(kinds)],
+                    "link": f"https://example.org/resources/{index}",
+                    "publisher": rng.choice(PUBLISHERS),
+                    "published_on": date(2015 + index % 11, 1 + index % 12, 1),
+                    "language": "en",
+                    "source_type": rng.choice(list(SourceType)),
+                    "state": state,
+                    "author_id": author.id,
+                    "organization_id": author.organization_id,
+                    "submitted_at": now - timedelta(days=rng.randrange(1, 60)),
+                    "approved_at": approved,
+                    "reviewed_at": approved or now,
+                    "review_by": approved + timedelta(days=730) if approved else None,
+                    "created_at": (approved or now) - timedelta(days=rng.randrange(1, 90)),
+                }
+            )
+        inserted = await session.execute(insert(Resource).returning(Resource.id), rows)
+        ids.extend(inserted.scalars())
+        states.extend(ReviewState(row["state"]) for row in rows)
+    about: list[dict[str, object]] = []
+    places: list[dict[str, object]] = []
+    for resource_id in ids:
+        numbers = rng.sample(range(1, 24), rng.randint(1, 3))
+        about.extend({"resource_id": resource_id, "objective_number": n} for n in numbers)
+        codes = rng.sample(KNOWLEDGE_COUNTRIES, rng.randint(1, 2))
+        places.extend({"resource_id": resource_id, "code": c} for c in codes)
+    for table, values in ((ResourceObjective, about), (ResourceCountry, places)):
+        for start in range(0, len(values), BATCH):
+            await session.execute(insert(table), values[start : start + BATCH])
+    relations = [
+        {
+            "from_id": ids[i + 1],
+            "to_id": ids[i],
+            "kind": RelationKind.SUPERSEDES,
+            "note": "New edition.",
+        }
+        for i in range(0, len(ids) - 1, 20)
+    ] + [
+        {
+            "from_id": ids[i + 2],
+            "to_id": ids[i],
+            "kind": RelationKind.CONTRADICTS,
+            "note": "Other estimates.",
+        }
+        for i in range(0, len(ids) - 2, 10)
+    ]
+    for relation in relations:
+        relation["status"] = RelationStatus.CONFIRMED
+    for start in range(0, len(relations), BATCH):
+        await session.execute(insert(ResourceRelation), relations[start : start + BATCH])
+    # Only a published successor demotes what it supersedes.
+    superseded = [
+        ids[i] for i in range(0, len(ids) - 1, 20) if states[i + 1] is ReviewState.APPROVED
+    ]
+    for start in range(0, len(superseded), BATCH):
+        await session.execute(
+            update(Resource)
+            .where(Resource.id.in_(superseded[start : start + BATCH]))
+            .values(supersession_depth=1, currency=-1)
+        )
+    await _assign_demo_reviewers(session, ids, states)
+    await _seed_initiatives(session, rng, authors, initiatives)
+
+
+async def _assign_demo_reviewers(
+    session: AsyncSession, ids: list[int], states: list[ReviewState]
+) -> None:
+    """Resources IN_REVIEW go to the demo's reviewers, never to one of the author's
+    organisation (the conflict-of-interest rule), so `reviewQueue` has something to show."""
+    reviewers = (
+        await session.execute(
+            select(Member.id, Member.organization_id).where(Member.role == Role.REVIEWER)
+        )
+    ).all()
+    in_review = [i for i, state in zip(ids, states, strict=True) if state is ReviewState.IN_REVIEW]
+    if not reviewers or not in_review:
+        return
+    items = (
+        await session.execute(
+            select(Resource.id, Resource.author_id, Resource.organization_id).where(
+                Resource.id.in_(in_review)
+            )
+        )
+    ).all()
+    session.add_all(
+        ReviewAssignment(item_kind=ReviewItemKind.RESOURCE, item_id=item.id, reviewer_id=r.id)
+        for item in items
+        for r in reviewers[:2]
+        if r.id != item.author_id
+        and (r.organization_id is None or r.organization_id != item.organization_id)
+    )
+
+
+async def _seed_initiatives(
+    session: AsyncSession, rng: random.Random, authors: Sequence[Any], count: int
+) -> None:
+    call = CallForPractices(
+        theme="Skills mobility partnerships",
+        description="Share practices that recognise migrants' skills.",
+        deadline=utcnow() + timedelta(days=90),
+    )
+    session.add(call)
+    await session.flush()
+    session.add(CallObjective(call_id=call.id, objective_number=18))
+    for index in range(count):
+        author = authors[index % len(authors)]
+        approved = index % 5 != 4
+        initiative = Initiative(
+            title=f"{rng.choice(RESOURCE_TOPICS).capitalize()} initiative {index:03}",
+            summary="A demo initiative.",
+            status=rng.choice(list(InitiativeStatus)),
+            starts_on=date(2018 + index % 7, 1 + index % 12, 1),
+            results="Demo results.",
+            replicability="A documented model others can adapt.",
+            lead_organization_id=author.organization_id,
+            state=ReviewState.APPROVED if approved else ReviewState.SUBMITTED,
+            approved_at=utcnow() if approved else None,
+            review_by=utcnow() + timedelta(days=730) if approved else None,
+            featured=index < 3,
+            call_id=call.id if index % 4 == 0 else None,
+            author_id=author.id,
+            organization_id=author.organization_id,
+            submitted_at=utcnow(),
+        )
+        session.add(initiative)
+        await session.flush()
+        session.add_all(
+            InitiativeObjective(initiative_id=initiative.id, objective_number=n)
+            for n in rng.sample(range(1, 24), 2)
+        )
+        session.add(
+            InitiativeCountry(initiative_id=initiative.id, code=rng.choice(KNOWLEDGE_COUNTRIES))
+        )
+
+
+# --- webinars (demo) -------------------------------------------------------------------------
+
+
+async def _demo_webinars(session: AsyncSession) -> None:
+    """An upcoming webinar with registrations, and one LIVE with chat and Q&A, for GraphiQL.
+    Deterministic without the shared random generator, so the data above stays as it was."""
+    ids = list((await session.execute(select(Member.id).order_by(Member.id))).scalars())
+    moderator, participants = ids[1], ids[3:23]
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    upcoming = Webinar(
+        title="Fair recruitment in practice: what employers can do",
+        description="Practitioners share how **employer pays** works on the ground.",
+        starts_at=now + timedelta(days=3),
+        ends_at=now + timedelta(days=3, minutes=90),
+        timezone="Africa/Nairobi",
+        visibility=WebinarVisibility.PUBLIC,
+        capacity=50,
+        registered_count=len(participants),
+        join_url="https://meet.example.org/demo-fair-recruitment",
+        created_by_id=moderator,
+    )
+    live = Webinar(
+        title="Migration data clinic (live now)",
+        description="Bring your questions on disaggregated migration data.",
+        starts_at=now - timedelta(minutes=10),
+        ends_at=now + timedelta(minutes=50),
+        visibility=WebinarVisibility.PUBLIC,
+        status=WebinarStatus.LIVE,
+        capacity=100,
+        registered_count=len(participants),
+        join_url="https://meet.example.org/demo-data-clinic",
+        created_by_id=moderator,
+    )
+    session.add_all([upcoming, live])
+    await session.flush()
+    for webinar, objective in ((upcoming, 6), (live, 1)):
+        session.add(WebinarObjective(webinar_id=webinar.id, objective_number=objective))
+        session.add(WebinarLanguage(webinar_id=webinar.id, tag="en", interpretation=False))
+        session.add(WebinarLanguage(webinar_id=webinar.id, tag="fr", interpretation=True))
+        session.add(
+            WebinarHost(webinar_id=webinar.id, role=WebinarHostRole.ORGANISER, member_id=moderator)
+        )
+        session.add(
+            WebinarHost(
+                webinar_id=webinar.id,
+                role=WebinarHostRole.SPEAKER,
+                guest_name="Guest Speaker",
+                guest_affiliation="IOM",
+            )
+        )
+        session.add_all(
+            WebinarRegistration(
+                webinar_id=webinar.id, member_id=m, status=RegistrationStatus.REGISTERED
+            )
+            for m in participants
+        )
+    session.add_all(
+        WebinarChatMessage(webinar_id=live.id, author_id=m, body=text)
+        for m, text in zip(
+            participants[:2], ("Hello from Nairobi!", "Good morning from Quito."), strict=True
+        )
+    )
+    questions = [
+        WebinarQuestion(
+            webinar_id=live.id,
+            author_id=participants[2],
+            anonymous=True,
+            body="How do we share data without exposing individuals?",
+            vote_count=0,
+            status=QuestionStatus.ANSWERED,
+            answer="Aggregate, and apply disclosure control before release.",
+            answered_by_id=moderator,
+            answered_at=now,
+        ),
+        WebinarQuestion(
+            webinar_id=live.id,
+            author_id=participants[3],
+            body="Which surveys include a migration module?",
+            vote_count=0,
+        ),
+    ]
+    session.add_all(questions)
+    await session.flush()
+    for question in questions:
+        question.order_key = -question.id

@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
 from resolvers.auth import AuthConfig
+from resolvers.review_rules import ReviewRule
 
 DEFAULT_SECRET_KEY = "development-only-secret-change-me"  # noqa: S105 - refused in production
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./hub.db"
@@ -41,6 +42,8 @@ class Settings(BaseSettings):
     max_query_depth: int = Field(default=10, ge=1)
     max_query_tokens: int = Field(default=2_000, ge=10)
     max_aliases: int = Field(default=15, ge=0)
+    # Fields an operation may select, counting once per item of every paginated list.
+    max_query_cost: int = Field(default=10_000, ge=100)
     statement_timeout_ms: int = Field(default=5_000, ge=100)
     ws_connection_init_timeout_seconds: float = Field(default=10.0, gt=0)
     ws_max_subscriptions: int = Field(default=20, ge=1)
@@ -53,6 +56,13 @@ class Settings(BaseSettings):
     ws_implementation: Literal["wsproto", "websockets-sansio", "websockets"] = "wsproto"
     # How long the event log keeps events; a cursor older than that gets ResyncRequired.
     event_retention_days: int = Field(default=30, ge=1)
+    # Peer review's publishing rule: approvals needed, of which from UN_SYSTEM reviewers, and
+    # months until a published item is due a re-review.
+    review_min_approvals: int = Field(default=2, ge=1)
+    review_min_un_system_approvals: int = Field(default=1, ge=0)
+    review_by_months: int = Field(default=24, ge=1)
+    # Webinar reminders: how often the in-process job looks for due reminders (0: never).
+    webinar_reminder_interval_seconds: float = Field(default=60.0, ge=0)
     broadcast_namespace_override: str | None = Field(
         default=None, validation_alias="HUB_BROADCAST_NAMESPACE"
     )
@@ -102,6 +112,13 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    def review_rule(self) -> ReviewRule:
+        return ReviewRule(
+            min_approvals=self.review_min_approvals,
+            min_un_system_approvals=self.review_min_un_system_approvals,
+            review_by_months=self.review_by_months,
+        )
 
     def auth_config(self) -> AuthConfig:
         return AuthConfig(

@@ -222,6 +222,7 @@ class GraphQLWebSocket(GraphQL[Context, None]):
             development=self.settings.is_development,
             broadcast=self.broadcast,
             client_address=request.client.host if request.client else "unknown",
+            review_rule=self.settings.review_rule(),
         )
         if isinstance(request, WebSocket):
             self._awaiting_init[id(context)] = request

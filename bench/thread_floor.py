@@ -38,6 +38,10 @@ PAGE_SIZE = 50
 KIND_ORDER = {kind: index for index, kind in enumerate(ReactionKind)}
 Reactions = dict[int, list[dict[str, Any]]]
 
+# What the hub reports for the thread page query (schema/cost.py): 1 + title, replyCount 2
+# + posts (1 + 50 x edges 13 + pageInfo 3).
+THREAD_PAGE_COST = {"cost": {"requested": 657, "maximum": 10_000}}
+
 
 def thread_key(global_thread_id: object) -> int | None:
     """The integer key of a `Thread` global ID, or None."""
@@ -175,7 +179,9 @@ class ThreadFloor:
             return JSONResponse({"errors": [{"message": "unauthenticated"}]}, status_code=401)
         key = thread_key(variables.get("id"))
         thread = await self.thread_page(viewer, key) if key is not None else None
-        payload = json.dumps({"data": {"thread": thread}}, separators=(",", ":")).encode()
+        payload = json.dumps(
+            {"data": {"thread": thread}, "extensions": THREAD_PAGE_COST}, separators=(",", ":")
+        ).encode()
         return Response(payload, media_type=MEDIA_TYPE)
 
 

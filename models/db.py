@@ -21,14 +21,18 @@ from models import (  # noqa: F401
     auth,
     community,
     event,
+    initiative,
     member,
     moderation,
     notification,
     organization,
     reference,
+    resource,
+    review,
     search,
     support,
     thread,
+    webinar,
 )
 from models.base import Base
 

@@ -22,8 +22,13 @@ class ErrorCode(enum.Enum):
     LOCKED = "LOCKED"
     CLOSED = "CLOSED"
     EDIT_CONFLICT = "EDIT_CONFLICT"
-    # Support requests
+    # Curated knowledge: reviewed items and their relations.
     INVALID_TRANSITION = "INVALID_TRANSITION"
+    CONFLICT_OF_INTEREST = "CONFLICT_OF_INTEREST"
+    SUPERSESSION_CYCLE = "SUPERSESSION_CYCLE"
+    # webinars
+    REGISTRATION_CLOSED = "REGISTRATION_CLOSED"
+    SLOW_MODE = "SLOW_MODE"
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,22 @@ from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
 
 from models.base import utcnow
 from models.community import Community, CommunityMember, CommunityRole, CommunityVisibility
+from models.initiative import Initiative
 from models.member import Member, Role
 from models.organization import OrganizationKind
+from models.resource import RelationStatus, Resource, ResourceRelation
+from models.review import ReviewAssignment, ReviewedItem, ReviewItemKind, ReviewState
 from models.support import ProposalStatus, SupportProposal, SupportRequest
 from models.thread import Post, Thread
+from models.webinar import (
+    QuestionStatus,
+    RegistrationStatus,
+    Webinar,
+    WebinarHost,
+    WebinarHostRole,
+    WebinarStatus,
+    WebinarVisibility,
+)
 
 STAFF_ROLES = frozenset({Role.MODERATOR, Role.ADMIN})
 
@@ -181,3 +193,211 @@ def may_manage_support_request(viewer: Viewer, focal_point_id: int | None) -> bo
 
 def may_see_expert_suggestions(viewer: Viewer) -> bool:
     return viewer.is_staff
+
+
+# --- Curated knowledge: reviewed items (resources) ---------------------------------------------
+
+REVIEWER_ROLES = frozenset({Role.REVIEWER, Role.MODERATOR, Role.ADMIN})
+
+
+def visible_reviewed_items(
+    viewer: Viewer, model: type[ReviewedItem], kind: ReviewItemKind
+) -> ColumnElement[bool]:
+    """The public sees published (APPROVED) items; authors their own; assigned reviewers what
+    they review; moderators and admins everything."""
+    if viewer.is_staff:
+        return true()
+    published = model.state == ReviewState.APPROVED
+    if viewer.member_id is None:
+        return published
+    assigned = (
+        exists()
+        .where(
+            ReviewAssignment.item_kind == kind,
+            ReviewAssignment.item_id == model.id,
+            ReviewAssignment.reviewer_id == viewer.member_id,
+        )
+        .correlate(model)
+    )
+    return or_(published, model.author_id == viewer.member_id, assigned)
+
+
+def visible_resources(viewer: Viewer) -> ColumnElement[bool]:
+    return visible_reviewed_items(viewer, Resource, ReviewItemKind.RESOURCE)
+
+
+def may_moderate_reviews(viewer: Viewer) -> bool:
+    """Assign reviewers, decide alone, archive, send back to review, set review-by dates."""
+    return viewer.is_staff
+
+
+def may_act_as_author(viewer: Viewer, author_id: int | None) -> bool:
+    """Submit, edit and withdraw an item: its author only."""
+    return viewer.member_id is not None and viewer.member_id == author_id
+
+
+def may_review(role: Role | None) -> bool:
+    """Who can be assigned as a reviewer (and confirm or reject proposed relations)."""
+    return role in REVIEWER_ROLES
+
+
+def conflict_of_interest(
+    *,
+    reviewer_id: int,
+    reviewer_organization_id: int | None,
+    author_id: int | None,
+    author_organization_ids: set[int],
+    declared: bool,
+) -> str | None:
+    """Why a reviewer may not review an item, or None. The author, and members of the
+    author's (or the item's) organisation, never review it; nor does a reviewer who declared
+    a conflict."""
+    if reviewer_id == author_id:
+        return "The author cannot review their own item."
+    if reviewer_organization_id is not None and reviewer_organization_id in author_organization_ids:
+        return "Members of the author's organisation cannot review the item."
+    if declared:
+        return "The reviewer declared a conflict of interest with this item."
+    return None
+
+
+def may_read_reviews(viewer: Viewer, author_id: int | None, assigned: bool) -> bool:
+    """Reviews (decisions, comments, checklists) are for the author, the item's reviewers and
+    moderators, not for the public."""
+    return viewer.is_staff or assigned or may_act_as_author(viewer, author_id)
+
+
+def may_decide_relations(viewer: Viewer) -> bool:
+    """Confirm or reject a proposed relation between resources: reviewers and moderators."""
+    return may_review(viewer.role)
+
+
+def visible_relations(viewer: Viewer) -> ColumnElement[bool]:
+    """A relation shows when the viewer sees both its ends, and it is confirmed, or the viewer
+    proposed it, or decides on relations."""
+    visible = select(Resource.id).where(visible_resources(viewer))
+    ends = and_(ResourceRelation.from_id.in_(visible), ResourceRelation.to_id.in_(visible))
+    if may_decide_relations(viewer):
+        return ends
+    confirmed = ResourceRelation.status == RelationStatus.CONFIRMED
+    if viewer.member_id is None:
+        return and_(ends, confirmed)
+    return and_(ends, or_(confirmed, ResourceRelation.proposed_by_id == viewer.member_id))
+
+
+def visible_initiatives(viewer: Viewer) -> ColumnElement[bool]:
+    return visible_reviewed_items(viewer, Initiative, ReviewItemKind.INITIATIVE)
+
+
+def may_feature(viewer: Viewer) -> bool:
+    """Mark published initiatives `featured` (the flagship showcase): moderators."""
+    return viewer.is_staff
+
+
+# --- Webinars -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WebinarAccess:
+    """What the viewer is to one webinar: their live registration, their host role (the
+    stronger one when both), their role in the webinar's community, whether global staff."""
+
+    registration: RegistrationStatus | None = None
+    host_role: WebinarHostRole | None = None
+    community_role: CommunityRole | None = None
+    staff: bool = False
+
+
+def visible_webinars(viewer: Viewer) -> ColumnElement[bool]:
+    """Public webinars for everyone; a community's webinars for its members, for the
+    webinar's own hosts, and for global staff."""
+    if viewer.is_staff:
+        return true()
+    public = Webinar.visibility == WebinarVisibility.PUBLIC
+    if viewer.member_id is None:
+        return public
+    return or_(
+        public,
+        Webinar.community_id.in_(
+            select(CommunityMember.community_id).where(
+                CommunityMember.member_id == viewer.member_id
+            )
+        ),
+        Webinar.id.in_(
+            select(WebinarHost.webinar_id).where(WebinarHost.member_id == viewer.member_id)
+        ),
+    )
+
+
+def may_create_webinar(viewer: Viewer, community_role: CommunityRole | None) -> bool:
+    """Global moderators and admins anywhere; community moderators for their community."""
+    return viewer.is_staff or community_role is CommunityRole.MODERATOR
+
+
+def moderates_webinar(access: WebinarAccess) -> bool:
+    """Global staff, and moderators of the community the webinar belongs to."""
+    return access.staff or access.community_role is CommunityRole.MODERATOR
+
+
+def manages_webinar(access: WebinarAccess) -> bool:
+    """Organisers and moderators change the webinar, its status, slow mode, and delete chat."""
+    return access.host_role is WebinarHostRole.ORGANISER or moderates_webinar(access)
+
+
+def takes_part_live(access: WebinarAccess) -> bool:
+    """Registered participants, hosts and moderators: they read the join link, the chat and
+    the Q&A, take part in them, and may subscribe to the webinar's live events. A waitlisted
+    or cancelled registration is no seat."""
+    return (
+        access.registration is RegistrationStatus.REGISTERED
+        or access.host_role is not None
+        or moderates_webinar(access)
+    )
+
+
+def may_chat_now(access: WebinarAccess, status: WebinarStatus) -> bool:
+    """Chat is open while LIVE; before it, organisers (and moderators) may already write."""
+    if status is WebinarStatus.LIVE:
+        return takes_part_live(access)
+    return status is WebinarStatus.SCHEDULED and manages_webinar(access)
+
+
+def may_ask_now(access: WebinarAccess, status: WebinarStatus) -> bool:
+    """Questions are asked and upvoted before and during the webinar."""
+    return takes_part_live(access) and status in (WebinarStatus.SCHEDULED, WebinarStatus.LIVE)
+
+
+def may_answer_questions(access: WebinarAccess) -> bool:
+    """Organisers, speakers and moderators answer (live or in writing) and dismiss."""
+    return access.host_role is not None or moderates_webinar(access)
+
+
+def sees_anonymous_authors(access: WebinarAccess) -> bool:
+    """A question asked anonymously hides its author from participants and speakers, never
+    from organisers and moderators."""
+    return manages_webinar(access)
+
+
+def may_read_chat(access: WebinarAccess) -> bool:
+    return takes_part_live(access)
+
+
+def may_read_questions(access: WebinarAccess, status: WebinarStatus) -> bool:
+    """During the webinar, those taking part; once it has ended, the Q&A is a lasting record
+    that everyone who sees the webinar reads (answered questions only, see `record_only`)."""
+    return takes_part_live(access) or status is WebinarStatus.ENDED
+
+
+def reads_qa_record_only(access: WebinarAccess) -> bool:
+    """Readers of an ended webinar's Q&A who did not take part see the answered questions."""
+    return not takes_part_live(access)
+
+
+def may_read_question(
+    access: WebinarAccess, status: WebinarStatus, question_status: QuestionStatus
+) -> bool:
+    """One question: everything for those taking part; the record (answered questions of an
+    ended webinar) for everyone who sees the webinar."""
+    if takes_part_live(access):
+        return True
+    return status is WebinarStatus.ENDED and question_status is QuestionStatus.ANSWERED

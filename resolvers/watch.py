@@ -22,5 +22,7 @@ ACCESS_EVENTS = frozenset(
         "THREAD_DELETED",
         # support requests: a proposed expert who declines no longer sees the request
         "EXPERT_DECLINED",
+        # webinars: a participant who cancels stops receiving the webinar's events
+        "WEBINAR_REGISTRATION_CANCELLED",
     }
 )

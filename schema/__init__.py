@@ -23,19 +23,26 @@ from strawberry.schema.config import StrawberryConfig
 from schema import auth as auth_api
 from schema import communities as communities_api
 from schema import events as events_api
+from schema import initiatives as initiatives_api
 from schema import members as members_api
 from schema import moderation as moderation_api
 from schema import nodes as nodes_api
 from schema import notifications as notifications_api
 from schema import organizations as organizations_api
 from schema import reference as reference_api
+from schema import relations as relations_api
+from schema import resources as resources_api
+from schema import review_actions as review_api
 from schema import search as search_api
 from schema import support as support_api
 from schema import support_events as support_events_api
 from schema import support_messages as support_messages_api
 from schema import threads as threads_api
+from schema import webinar_events as webinar_events_api
+from schema import webinar_live as webinar_live_api
+from schema import webinars as webinars_api
 from schema.context import Context
-from schema.extensions import ErrorCodes, IntrospectionPolicy, ReportingParserCache
+from schema.extensions import ErrorCodes, IntrospectionPolicy, QueryCost, ReportingParserCache
 from schema.fanout import SharedEventExecutor
 from schema.relay import Connection, Node
 
@@ -151,6 +158,53 @@ class Query:
         resolver=support_api.resolve_suggested_experts,
         description="Moderators (focal points): opted-in experts ranked for a support request, "
         "best first, each with why; null for others or when the request is not visible.",
+    )
+    # --- curated knowledge: resources, peer review, relations
+    resource: resources_api.Resource | None = strawberry.field(
+        resolver=resources_api.resolve_resource,
+        description="A resource by global ID; null when missing or not visible.",
+    )
+    resources: Connection[resources_api.Resource] = strawberry.field(
+        resolver=resources_api.resolve_resources,
+        description="Resources, filtered and ordered; published ones unless `filter.states` says "
+        "otherwise (and only what you may see). Superseded resources rank after their successors.",
+    )
+    stale_content: Connection[resources_api.Resource] = strawberry.field(
+        resolver=resources_api.resolve_stale_content,
+        description="Published resources past their review-by date, most overdue first "
+        "(superseded ones after their successors).",
+    )
+    review_queue: review_api.ReviewQueue | None = strawberry.field(
+        resolver=review_api.resolve_review_queue,
+        description="Reviewers: pending items assigned to you; moderators: every pending item. "
+        "Oldest submission first, with counts by state. Null for everyone else.",
+    )
+    initiative: initiatives_api.Initiative | None = strawberry.field(
+        resolver=initiatives_api.resolve_initiative,
+        description="An initiative by global ID; null when missing or not visible.",
+    )
+    initiatives: Connection[initiatives_api.Initiative] = strawberry.field(
+        resolver=initiatives_api.resolve_initiatives,
+        description="Initiatives and practices, filtered and ordered; published ones unless "
+        "`filter.states` says otherwise (and only what you may see).",
+    )
+    calls_for_practices: Connection[initiatives_api.CallForPractices] = strawberry.field(
+        resolver=initiatives_api.resolve_calls_for_practices,
+        description="Calls for practices, the next deadline first.",
+    )
+    relation_proposals: Connection[relations_api.ResourceRelation] | None = strawberry.field(
+        resolver=relations_api.resolve_relation_proposals,
+        description="Proposed relations waiting for a decision, oldest first: for reviewers "
+        "and moderators; null for everyone else.",
+    )
+    # --- webinars
+    webinar: webinars_api.Webinar | None = strawberry.field(
+        resolver=webinars_api.resolve_webinar,
+        description="A webinar by global ID; null when missing or not visible.",
+    )
+    webinars: Connection[webinars_api.Webinar] = strawberry.field(
+        resolver=webinars_api.resolve_webinars,
+        description="Webinars you may see, by start time: public ones, and your communities'.",
     )
 
 
@@ -286,6 +340,130 @@ class Mutation:
         resolver=support_messages_api.post_support_message,
         description="Write in a support request's private thread (anyone who sees the request).",
     )
+    # --- curated knowledge: resources, peer review, relations
+    create_resource: resources_api.ResourcePayload = strawberry.mutation(
+        resolver=resources_api.create_resource,
+        description="Create a resource as a DRAFT, for your organisation.",
+    )
+    update_resource: resources_api.ResourcePayload = strawberry.mutation(
+        resolver=resources_api.update_resource,
+        description="Edit your resource; editing a published one creates a revision to review.",
+    )
+    submit_for_review: review_api.ReviewItemPayload = strawberry.mutation(
+        resolver=review_api.submit_for_review,
+        description="Authors: send a DRAFT (or CHANGES_REQUESTED) item to review.",
+    )
+    withdraw_item: review_api.ReviewItemPayload = strawberry.mutation(
+        resolver=review_api.withdraw_item,
+        description="Authors: withdraw an item that is not yet decided.",
+    )
+    assign_reviewer: review_api.ReviewItemPayload = strawberry.mutation(
+        resolver=review_api.assign_reviewer,
+        description="Moderators: ask a reviewer to review an item (refused on a conflict of "
+        "interest: the author, the author's organisation, or declared).",
+    )
+    declare_conflict_of_interest: review_api.ReviewItemPayload = strawberry.mutation(
+        resolver=review_api.declare_conflict_of_interest,
+        description="Reviewers: declare a conflict of interest with an item (ends your "
+        "assignment to it).",
+    )
+    submit_review: review_api.ReviewItemPayload = strawberry.mutation(
+        resolver=review_api.submit_review,
+        description="Assigned reviewers: decide, comment and fill in the checklist; the "
+        "publishing rule then moves the item on.",
+    )
+    decide_review_item: review_api.ReviewItemPayload = strawberry.mutation(
+        resolver=review_api.decide_review_item,
+        description="Moderators: decide an item alone, with a reason (audited).",
+    )
+    archive_item: review_api.ReviewItemPayload = strawberry.mutation(
+        resolver=review_api.archive_item,
+        description="Moderators: archive an APPROVED or REJECTED item, with a reason (audited).",
+    )
+    send_back_to_review: review_api.ReviewItemPayload = strawberry.mutation(
+        resolver=review_api.send_back_to_review,
+        description="Moderators: send a published item back to review; it stays visible, "
+        '"under re-review" (audited).',
+    )
+    set_review_by: review_api.ReviewItemPayload = strawberry.mutation(
+        resolver=review_api.set_review_by,
+        description="Moderators: set when a published item is due a re-review.",
+    )
+    create_initiative: initiatives_api.InitiativePayload = strawberry.mutation(
+        resolver=initiatives_api.create_initiative,
+        description="Create an initiative as a DRAFT, optionally answering an open call.",
+    )
+    update_initiative: initiatives_api.InitiativePayload = strawberry.mutation(
+        resolver=initiatives_api.update_initiative,
+        description="Edit your initiative while it is a DRAFT or CHANGES_REQUESTED.",
+    )
+    set_initiative_featured: initiatives_api.InitiativePayload = strawberry.mutation(
+        resolver=initiatives_api.set_initiative_featured,
+        description="Moderators: feature a published initiative (the flagship showcase), or not.",
+    )
+    create_call_for_practices: initiatives_api.CallForPracticesPayload = strawberry.mutation(
+        resolver=initiatives_api.create_call_for_practices,
+        description="Moderators: open a call for practices with a deadline.",
+    )
+    propose_relation: relations_api.RelationPayload = strawberry.mutation(
+        resolver=relations_api.propose_relation,
+        description="Propose how one resource relates to another (any member).",
+    )
+    decide_relation: relations_api.RelationPayload = strawberry.mutation(
+        resolver=relations_api.decide_relation,
+        description="Reviewers and moderators: confirm or reject a proposed relation.",
+    )
+    # --- webinars
+    create_webinar: webinars_api.WebinarPayload = strawberry.mutation(
+        resolver=webinars_api.create_webinar,
+        description="Global moderators (anywhere) and community moderators (in their "
+        "community): schedule a webinar; you become an organiser.",
+    )
+    update_webinar: webinars_api.WebinarPayload = strawberry.mutation(
+        resolver=webinars_api.update_webinar,
+        description="Organisers and moderators: change a webinar (registrants are told of a "
+        "new schedule).",
+    )
+    set_webinar_status: webinars_api.WebinarPayload = strawberry.mutation(
+        resolver=webinars_api.set_webinar_status,
+        description="Organisers and moderators: go LIVE, END or CANCEL (else INVALID_TRANSITION).",
+    )
+    register_for_webinar: webinars_api.RegistrationPayload = strawberry.mutation(
+        resolver=webinars_api.register_for_webinar,
+        description="Take a seat, or a place on the waitlist when the webinar is full.",
+    )
+    cancel_registration: webinars_api.RegistrationPayload = strawberry.mutation(
+        resolver=webinars_api.cancel_registration,
+        description="Give up your seat (the waitlist's first gets it) or waitlist place.",
+    )
+    reset_calendar_feed: webinars_api.CalendarFeedPayload = strawberry.mutation(
+        resolver=webinars_api.reset_calendar_feed,
+        description="A new secret URL for your webinars' calendar (for calendar apps).",
+    )
+    send_chat_message: webinar_live_api.ChatMessagePayload = strawberry.mutation(
+        resolver=webinar_live_api.send_chat_message,
+        description="Write in a live webinar's chat (rate limited; slow mode if set).",
+    )
+    delete_chat_message: webinar_live_api.ChatMessagePayload = strawberry.mutation(
+        resolver=webinar_live_api.delete_chat_message,
+        description="Organisers and moderators: delete a chat message (an event for all).",
+    )
+    ask_question: webinar_live_api.QuestionPayload = strawberry.mutation(
+        resolver=webinar_live_api.ask_question,
+        description="Ask in a webinar's Q&A, optionally anonymously to other participants.",
+    )
+    upvote_question: webinar_live_api.QuestionPayload = strawberry.mutation(
+        resolver=webinar_live_api.upvote_question,
+        description="Upvote an open question (once per member).",
+    )
+    answer_question: webinar_live_api.QuestionPayload = strawberry.mutation(
+        resolver=webinar_live_api.answer_question,
+        description="Organisers, speakers and moderators: answer a question, live or in writing.",
+    )
+    dismiss_question: webinar_live_api.QuestionPayload = strawberry.mutation(
+        resolver=webinar_live_api.dismiss_question,
+        description="Organisers, speakers and moderators: dismiss an open question.",
+    )
 
 
 @strawberry.type(description="Live updates over WebSocket (graphql-transport-ws).")
@@ -315,6 +493,14 @@ class Subscription:
             "`threadEvents`. Ends when you may no longer see the request.",
         )
     )
+    webinar_events: AsyncGenerator[webinar_events_api.WebinarEventMessage, None] = (
+        strawberry.subscription(
+            resolver=webinar_events_api.webinar_events,
+            description="A webinar's chat, Q&A and status events, resumable like "
+            "`threadEvents`. Registered participants, hosts and moderators only; ends when "
+            "your registration is cancelled.",
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -324,6 +510,7 @@ class Limits:
     max_depth: int = 10
     max_tokens: int = 2_000
     max_aliases: int = 15
+    max_cost: int = 10_000
 
 
 class HubSchema(strawberry.Schema):
@@ -359,6 +546,7 @@ def make_schema(limits: Limits = Limits()) -> HubSchema:
         lambda: AddValidationRules(rules),
         lambda: ValidationCache(maxsize=512),
         IntrospectionPolicy,
+        lambda: QueryCost(maximum=limits.max_cost),
     ]
     return HubSchema(
         query=Query,

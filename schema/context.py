@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
@@ -12,6 +12,7 @@ from broadcaster import Broadcast
 from models.db import Database
 from resolvers.auth import AuthConfig
 from resolvers.policy import ANONYMOUS, Viewer
+from resolvers.review_rules import ReviewRule
 from schema.loaders import Loaders
 from subscriptions.events import EventPublisher
 
@@ -28,6 +29,8 @@ class Context:
     client_address: str = "unknown"
     connection_params: dict[str, Any] | None = None
     broadcast: Broadcast | None = None
+    # The publishing rule of peer review (from the settings).
+    review_rule: ReviewRule = field(default_factory=ReviewRule)
 
     @property
     def events(self) -> EventPublisher:

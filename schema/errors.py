@@ -26,8 +26,14 @@ UserErrorCode = described_enum(
         "LOCKED": "The thread is locked: only moderators post in it.",
         "CLOSED": "The community's consultation has ended: posting is closed.",
         "EDIT_CONFLICT": "Someone edited first: reload, then edit the current version.",
-        "INVALID_TRANSITION": "The object's workflow does not allow this step from its current "
-        "status (for example completing a support request that has not started).",
+        "INVALID_TRANSITION": "Not possible in the current state of the item, webinar, question "
+        "or support request (the message names the state it is in and, where there is one, the "
+        "step asked for).",
+        "CONFLICT_OF_INTEREST": "The reviewer has a conflict of interest with this item (its "
+        "author, of the author's organisation, or declared).",
+        "SUPERSESSION_CYCLE": "The relation would make items supersede each other in a cycle.",
+        "REGISTRATION_CLOSED": "Registration is closed (deadline passed, ended or cancelled).",
+        "SLOW_MODE": "Slow mode is on: wait before sending another chat message.",
     },
     name="UserErrorCode",
 )

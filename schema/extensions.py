@@ -7,14 +7,23 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from graphql import GraphQLError, GraphQLSyntaxError, NoSchemaIntrospectionCustomRule, validate
+from graphql import (
+    FragmentDefinitionNode,
+    GraphQLError,
+    GraphQLSyntaxError,
+    NoSchemaIntrospectionCustomRule,
+    get_operation_ast,
+    validate,
+)
 from strawberry.exceptions import MissingQueryError
 from strawberry.extensions import ParserCache, SchemaExtension
 from strawberry.types import StreamExecutionResult
+from strawberry.types.graphql import OperationType
 
 from resolvers.errors import ClientError
 from resolvers.policy import may_use_developer_tools
 from schema.context import Context
+from schema.cost import operation_cost
 
 logger = logging.getLogger("hub.errors")
 
@@ -71,6 +80,48 @@ class IntrospectionPolicy(SchemaExtension):
                     extensions={"code": "INTROSPECTION_DISABLED"},
                 )
             ]
+
+
+class QueryCost(SchemaExtension):
+    """Refuses an operation whose cost (schema/cost.py) is above the maximum before anything
+    runs, and reports `extensions.cost` ({requested, maximum}) with the result of queries and
+    mutations. Listed after the validation cache, like IntrospectionPolicy: errors must be set
+    before the yield."""
+
+    def __init__(self, *, maximum: int) -> None:
+        self.maximum = maximum
+        self.requested: int | None = None
+
+    def on_validate(self) -> Iterator[None]:
+        ctx = self.execution_context
+        document = ctx.graphql_document
+        if not ctx.pre_execution_errors and document is not None:
+            operation = get_operation_ast(document, ctx.operation_name)
+            if operation is not None:
+                fragments = {
+                    d.name.value: d
+                    for d in document.definitions
+                    if isinstance(d, FragmentDefinitionNode)
+                }
+                self.requested = operation_cost(
+                    ctx.schema._schema, operation, fragments, ctx.variables
+                )
+                if self.requested > self.maximum:
+                    ctx.pre_execution_errors = [
+                        GraphQLError(
+                            f"This operation may cost {self.requested}, above the maximum of "
+                            f"{self.maximum}: ask for fewer items (`first`) or fewer nested "
+                            "lists.",
+                            extensions={"code": "QUERY_TOO_COSTLY"},
+                        )
+                    ]
+        yield
+
+    def get_results(self) -> dict[str, Any]:
+        ctx = self.execution_context
+        if self.requested is None or ctx.operation_type is OperationType.SUBSCRIPTION:
+            return {}
+        return {"cost": {"requested": self.requested, "maximum": self.maximum}}
 
 
 def classify(error: GraphQLError) -> tuple[str, bool]:

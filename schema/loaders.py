@@ -10,19 +10,31 @@ from strawberry.dataloader import DataLoader
 from models.community import CommunityRole
 from models.db import AnyRow
 from models.notification import FollowTarget, WatchLevel
+from models.review import PrincipleAnswer, ReviewItemKind
 from resolvers import (
+    calls,
     communities,
+    initiatives,
     members,
     notifications,
     organizations,
     positions,
     reference,
+    relations,
+    resources,
+    review_reads,
     support,
     support_messages,
     support_proposals,
     threads,
+    webinar_access,
+    webinar_chat,
+    webinar_hosts,
+    webinar_questions,
+    webinar_registrations,
+    webinars,
 )
-from resolvers.policy import Viewer
+from resolvers.policy import Viewer, WebinarAccess
 
 
 class Loaders:
@@ -151,3 +163,167 @@ class Loaders:
     @cached_property
     def support_timeline_entry_by_id(self) -> DataLoader[int, AnyRow | None]:
         return DataLoader(partial(support.timeline_entries_by_ids, self._sessions, self._viewer))
+
+    # --- curated knowledge: resources and their reviews
+
+    @cached_property
+    def resource_by_id(self) -> DataLoader[int, AnyRow | None]:
+        return DataLoader(partial(resources.resources_by_ids, self._sessions, self._viewer))
+
+    @cached_property
+    def objectives_by_resource(self) -> DataLoader[int, list[int]]:
+        return DataLoader(partial(resources.objectives_by_resource, self._sessions))
+
+    @cached_property
+    def principles_by_resource(self) -> DataLoader[int, list[str]]:
+        return DataLoader(partial(resources.principles_by_resource, self._sessions))
+
+    @cached_property
+    def countries_by_resource(self) -> DataLoader[int, list[str]]:
+        return DataLoader(partial(resources.countries_by_resource, self._sessions))
+
+    @cached_property
+    def regions_by_resource(self) -> DataLoader[int, list[str]]:
+        return DataLoader(partial(resources.regions_by_resource, self._sessions))
+
+    @cached_property
+    def languages_by_resource(self) -> DataLoader[int, list[str]]:
+        return DataLoader(partial(resources.languages_by_resource, self._sessions))
+
+    @cached_property
+    def themes_by_resource(self) -> DataLoader[int, list[str]]:
+        return DataLoader(partial(resources.themes_by_resource, self._sessions))
+
+    @cached_property
+    def relations_by_resource(self) -> DataLoader[int, list[AnyRow]]:
+        return DataLoader(partial(relations.relations_by_resource, self._sessions, self._viewer))
+
+    @cached_property
+    def relation_by_id(self) -> DataLoader[int, AnyRow | None]:
+        return DataLoader(partial(relations.relations_by_ids, self._sessions, self._viewer))
+
+    @cached_property
+    def reviews_by_resource(self) -> DataLoader[tuple[int, int | None], list[AnyRow]]:
+        """Keyed by (resource id, author id): whether the viewer may read them depends on both."""
+        return DataLoader(
+            partial(
+                review_reads.reviews_by_item, self._sessions, self._viewer, ReviewItemKind.RESOURCE
+            )
+        )
+
+    @cached_property
+    def reviewers_by_resource(self) -> DataLoader[tuple[int, int | None], list[int]]:
+        return DataLoader(
+            partial(
+                review_reads.reviewers_by_item,
+                self._sessions,
+                self._viewer,
+                ReviewItemKind.RESOURCE,
+            )
+        )
+
+    @cached_property
+    def principle_answers_by_review(self) -> DataLoader[int, list[tuple[str, PrincipleAnswer]]]:
+        return DataLoader(partial(review_reads.principle_answers_by_review, self._sessions))
+
+    # --- curated knowledge: initiatives and calls for practices
+
+    @cached_property
+    def initiative_by_id(self) -> DataLoader[int, AnyRow | None]:
+        return DataLoader(partial(initiatives.initiatives_by_ids, self._sessions, self._viewer))
+
+    @cached_property
+    def partners_by_initiative(self) -> DataLoader[int, list[int]]:
+        return DataLoader(partial(initiatives.partners_by_initiative, self._sessions))
+
+    @cached_property
+    def objectives_by_initiative(self) -> DataLoader[int, list[int]]:
+        return DataLoader(partial(initiatives.objectives_by_initiative, self._sessions))
+
+    @cached_property
+    def principles_by_initiative(self) -> DataLoader[int, list[str]]:
+        return DataLoader(partial(initiatives.principles_by_initiative, self._sessions))
+
+    @cached_property
+    def countries_by_initiative(self) -> DataLoader[int, list[str]]:
+        return DataLoader(partial(initiatives.countries_by_initiative, self._sessions))
+
+    @cached_property
+    def regions_by_initiative(self) -> DataLoader[int, list[str]]:
+        return DataLoader(partial(initiatives.regions_by_initiative, self._sessions))
+
+    @cached_property
+    def resources_by_initiative(self) -> DataLoader[int, list[int]]:
+        return DataLoader(partial(initiatives.resources_by_initiative, self._sessions))
+
+    @cached_property
+    def reviews_by_initiative(self) -> DataLoader[tuple[int, int | None], list[AnyRow]]:
+        return DataLoader(
+            partial(
+                review_reads.reviews_by_item,
+                self._sessions,
+                self._viewer,
+                ReviewItemKind.INITIATIVE,
+            )
+        )
+
+    @cached_property
+    def reviewers_by_initiative(self) -> DataLoader[tuple[int, int | None], list[int]]:
+        return DataLoader(
+            partial(
+                review_reads.reviewers_by_item,
+                self._sessions,
+                self._viewer,
+                ReviewItemKind.INITIATIVE,
+            )
+        )
+
+    @cached_property
+    def call_by_id(self) -> DataLoader[int, AnyRow | None]:
+        return DataLoader(partial(calls.calls_by_ids, self._sessions))
+
+    @cached_property
+    def objectives_by_call(self) -> DataLoader[int, list[int]]:
+        return DataLoader(partial(calls.objectives_by_call, self._sessions))
+
+    # --- webinars
+
+    @cached_property
+    def webinar_by_id(self) -> DataLoader[int, AnyRow | None]:
+        return DataLoader(partial(webinars.webinars_by_ids, self._sessions, self._viewer))
+
+    @cached_property
+    def objectives_by_webinar(self) -> DataLoader[int, list[int]]:
+        return DataLoader(partial(webinars.objectives_by_webinar, self._sessions))
+
+    @cached_property
+    def languages_by_webinar(self) -> DataLoader[int, tuple[list[str], list[str]]]:
+        return DataLoader(partial(webinars.languages_by_webinar, self._sessions))
+
+    @cached_property
+    def hosts_by_webinar(self) -> DataLoader[int, list[AnyRow]]:
+        return DataLoader(partial(webinar_hosts.hosts_by_webinar, self._sessions))
+
+    @cached_property
+    def access_by_webinar(self) -> DataLoader[int, WebinarAccess]:
+        return DataLoader(partial(webinar_access.access_by_webinar, self._sessions, self._viewer))
+
+    @cached_property
+    def waitlist_position_by_webinar(self) -> DataLoader[int, int | None]:
+        return DataLoader(
+            partial(webinar_registrations.waitlist_positions, self._sessions, self._viewer)
+        )
+
+    @cached_property
+    def chat_message_by_id(self) -> DataLoader[int, AnyRow | None]:
+        return DataLoader(partial(webinar_chat.chat_messages_by_ids, self._sessions, self._viewer))
+
+    @cached_property
+    def question_by_id(self) -> DataLoader[int, AnyRow | None]:
+        return DataLoader(partial(webinar_questions.questions_by_ids, self._sessions, self._viewer))
+
+    @cached_property
+    def upvoted_by_question(self) -> DataLoader[int, bool]:
+        return DataLoader(
+            partial(webinar_questions.upvoted_by_viewer, self._sessions, self._viewer)
+        )

@@ -43,6 +43,10 @@ ModerationAction = described_enum(
         "DELETE_POST": "Deleted someone's post.",
         "REMOVE_COMMUNITY_MEMBER": "Removed a member from a community.",
         "RESOLVE_FLAG": "Resolved a flag.",
+        "DECIDE_REVIEW_ITEM": "Decided a reviewed item alone (approve, reject, request changes).",
+        "ARCHIVE_REVIEW_ITEM": "Archived a reviewed item.",
+        "SEND_BACK_TO_REVIEW": "Sent a published item back to review.",
+        "DELETE_WEBINAR_CHAT_MESSAGE": "Deleted someone's message in a webinar's chat.",
     },
 )
 

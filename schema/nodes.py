@@ -10,13 +10,18 @@ import strawberry
 
 from schema.communities import load_community
 from schema.context import Info
+from schema.initiatives import load_call, load_initiative
 from schema.members import load_member
 from schema.organizations import load_organization
 from schema.reference import GcmObjective
+from schema.relations import load_relation
 from schema.relay import Node, check_node_count, decode_id, int_key
+from schema.resources import load_resource
 from schema.support import load_support_request
 from schema.support_messages import load_support_message
 from schema.threads import load_post, load_thread
+from schema.webinar_live import load_chat_message, load_question
+from schema.webinars import load_webinar
 
 
 async def _load_objective(info: Info, number: int) -> GcmObjective | None:
@@ -34,6 +39,13 @@ NODE_LOADERS: dict[str, Callable[[Info, int], Awaitable[Node | None]]] = {
     "Post": load_post,
     "SupportRequest": load_support_request,
     "SupportMessage": load_support_message,
+    "Resource": load_resource,
+    "ResourceRelation": load_relation,
+    "Initiative": load_initiative,
+    "CallForPractices": load_call,
+    "Webinar": load_webinar,
+    "WebinarChatMessage": load_chat_message,
+    "WebinarQuestion": load_question,
 }
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
@@ -31,7 +31,15 @@ from schema.relay import (
 )
 from schema.support import SupportRequest, load_support_request
 from schema.threads import Post, Thread, load_post, load_thread
+from schema.webinars import Webinar, load_webinar
 from subscriptions.events import member_stream
+
+if TYPE_CHECKING:
+    from schema.initiatives import Initiative
+    from schema.resources import Resource
+
+LazyResource = Annotated["Resource", strawberry.lazy("schema.resources")]
+LazyInitiative = Annotated["Initiative", strawberry.lazy("schema.initiatives")]
 
 NotificationKind = described_enum(
     NotificationKindModel,
@@ -44,6 +52,7 @@ NotificationKind = described_enum(
         "NEW_THREAD": "A new thread in a community you watch.",
         "REVIEW_DECISION": "A review decision on your submission.",
         "WEBINAR_REMINDER": "A webinar you registered for starts soon.",
+        "WEBINAR_UPDATE": "A webinar you registered for changed, or your seat did.",
         "SUPPORT_REQUEST_UPDATE": "A support request you take part in changed.",
     },
 )
@@ -77,6 +86,11 @@ class Notification(Node):
         key = self.subject.get("thread")
         return await load_thread(info, int(key)) if key else None
 
+    @strawberry.field(description="The webinar it is about, if any (null if not visible).")
+    async def webinar(self, info: Info) -> Webinar | None:
+        key = self.subject.get("webinar")
+        return await load_webinar(info, int(key)) if key else None
+
     @strawberry.field(description="The post it is about, if any (null if no longer visible).")
     async def post(self, info: Info) -> Post | None:
         key = self.subject.get("post")
@@ -93,6 +107,35 @@ class Notification(Node):
     async def support_request(self, info: Info) -> SupportRequest | None:
         key = self.subject.get("supportRequest")
         return await load_support_request(info, int(key)) if key else None
+
+    # --- curated knowledge: review decisions
+
+    @strawberry.field(
+        description="The reviewed resource it is about, if any (null if no longer visible)."
+    )
+    async def resource(self, info: Info) -> LazyResource | None:
+        from schema.resources import load_resource
+
+        if self.subject.get("item_kind") != "RESOURCE":
+            return None
+        return await load_resource(info, int(self.subject["item"]))
+
+    @strawberry.field(
+        description="The reviewed initiative it is about, if any (null if no longer visible)."
+    )
+    async def initiative(self, info: Info) -> LazyInitiative | None:
+        from schema.initiatives import load_initiative
+
+        if self.subject.get("item_kind") != "INITIATIVE":
+            return None
+        return await load_initiative(info, int(self.subject["item"]))
+
+    @strawberry.field(
+        description="For a review decision: the decision (APPROVE, REQUEST_CHANGES, REJECT)."
+    )
+    def review_decision(self) -> str | None:
+        decision = self.subject.get("decision")
+        return str(decision) if decision is not None else None
 
 
 async def resolve_notifications(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -13,7 +13,17 @@ from resolvers import reference
 from resolvers.validation import country_name
 from schema.context import Info
 from schema.enums import described_enum
-from schema.relay import Node, encode_id
+from schema.relay import AFTER, FIRST, Connection, Node, encode_id, page_request
+
+if TYPE_CHECKING:
+    from schema.initiatives import Initiative
+    from schema.members import Member
+    from schema.resources import Resource
+
+# An objective's page lists its resources and experts; those modules build on this one.
+LazyResource = Annotated["Resource", strawberry.lazy("schema.resources")]
+LazyInitiative = Annotated["Initiative", strawberry.lazy("schema.initiatives")]
+LazyMember = Annotated["Member", strawberry.lazy("schema.members")]
 
 UnRegion = described_enum(
     UnRegionModel,
@@ -42,6 +52,95 @@ class GcmObjective(Node):
             short_title=row.short_title,
             title=row.title,
         )
+
+    # --- an objective's page: counts and lists of what addresses it (only what you may see)
+
+    @strawberry.field(description="Published resources on this objective that you may see.")
+    async def resource_count(self, info: Info) -> int:
+        from resolvers.resources import ResourceFilter, count_resources
+
+        criteria = ResourceFilter(objectives=[self.number])
+        return await count_resources(info.context.db.sessions, info.context.viewer, criteria)
+
+    @strawberry.field(description="Published resources on this objective, newest first.")
+    async def resources(
+        self,
+        info: Info,
+        first: Annotated[int | None, FIRST] = None,
+        after: Annotated[str | None, AFTER] = None,
+    ) -> Connection[LazyResource]:
+        from resolvers.resources import ResourceFilter, ResourceOrder, resources_page
+        from schema.relay import connection
+        from schema.resources import Resource
+
+        page = await resources_page(
+            info.context.db.sessions,
+            info.context.viewer,
+            ResourceFilter(objectives=[self.number]),
+            ResourceOrder.NEWEST,
+            page_request(first, after, None, None),
+        )
+        return connection(page, Resource.from_row)
+
+    @strawberry.field(description="Published initiatives on this objective that you may see.")
+    async def initiative_count(self, info: Info) -> int:
+        from resolvers.initiatives import InitiativeFilter, count_initiatives
+
+        criteria = InitiativeFilter(objectives=[self.number])
+        return await count_initiatives(info.context.db.sessions, info.context.viewer, criteria)
+
+    @strawberry.field(description="Published initiatives on this objective, newest first.")
+    async def initiatives(
+        self,
+        info: Info,
+        first: Annotated[int | None, FIRST] = None,
+        after: Annotated[str | None, AFTER] = None,
+    ) -> Connection[LazyInitiative]:
+        from resolvers.initiatives import InitiativeFilter, InitiativeOrder, initiatives_page
+        from schema.initiatives import Initiative
+        from schema.relay import connection
+
+        page = await initiatives_page(
+            info.context.db.sessions,
+            info.context.viewer,
+            InitiativeFilter(objectives=[self.number]),
+            InitiativeOrder.NEWEST,
+            page_request(first, after, None, None),
+        )
+        return connection(page, Initiative.from_row)
+
+    @strawberry.field(description="Experts on this objective you may see in the directory.")
+    async def expert_count(self, info: Info) -> int:
+        from resolvers.members import MemberFilter, members_page
+
+        criteria = MemberFilter(objectives=[self.number], is_expert=True)
+        page = await members_page(
+            info.context.db.sessions,
+            info.context.viewer,
+            criteria,
+            page_request(0, None, None, None),
+        )
+        return await page.count()
+
+    @strawberry.field(description="Experts on this objective, by name.")
+    async def experts(
+        self,
+        info: Info,
+        first: Annotated[int | None, FIRST] = None,
+        after: Annotated[str | None, AFTER] = None,
+    ) -> Connection[LazyMember]:
+        from resolvers.members import MemberFilter, members_page
+        from schema.members import Member
+        from schema.relay import connection
+
+        criteria = MemberFilter(objectives=[self.number], is_expert=True)
+        page = await members_page(
+            info.context.db.sessions,
+            info.context.viewer,
+            criteria,
+            page_request(first, after, None, None),
+        )
+        return connection(page, Member.from_row)
 
 
 @strawberry.type(

@@ -39,3 +39,8 @@ def community_stream(community_id: int) -> str:
 
 def member_stream(member_id: int) -> str:
     return f"member:{member_id}"
+
+
+def webinar_stream(webinar_id: int) -> str:
+    """The event-log stream of a webinar's live events (chat, Q&A, status)."""
+    return f"webinar:{webinar_id}"

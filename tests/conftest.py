@@ -3,8 +3,11 @@ emptied after every test, the ASGI app behind httpx, members with tokens, a stat
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
+import threading
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -39,6 +42,20 @@ def database_url_for_tests(tmp_dir: Path) -> str:
 
 def broadcast_url_for_tests() -> str:
     return os.environ.get("HUB_BROADCAST_URL") or "memory://"
+
+
+@pytest.fixture(autouse=True)
+async def _driver_threads_end_with_the_test() -> AsyncIterator[None]:
+    """aiosqlite answers from a thread per connection. After a failed connect (the tests of an
+    unreachable database) that thread may still be finishing, and once this test's event loop
+    is closed its last answer raises in the thread, failing whichever test runs next. Wait,
+    briefly, for the threads this test started, while the loop still runs."""
+    before = set(threading.enumerate())
+    yield
+    deadline = time.monotonic() + 2.0
+    for thread in set(threading.enumerate()) - before:
+        if "_connection_worker_thread" in thread.name:
+            await asyncio.to_thread(thread.join, max(0.0, deadline - time.monotonic()))
 
 
 @pytest.fixture(scope="session")
@@ -236,3 +253,16 @@ async def gql(
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
+
+
+def without_cost(body: dict[str, Any]) -> dict[str, Any]:
+    """The response without `extensions.cost`, once checked that it is there and well formed
+    (every query and mutation result reports it; tests/test_cost.py checks the figures)."""
+    rest = dict(body)
+    extensions = dict(rest.pop("extensions"))
+    cost = extensions.pop("cost")
+    assert isinstance(cost["requested"], int), cost
+    assert 0 < cost["requested"] <= cost["maximum"], cost
+    if extensions:
+        rest["extensions"] = extensions
+    return rest

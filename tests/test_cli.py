@@ -55,6 +55,10 @@ async def test_seed_demo_adds_every_organisation_kind_and_members_with_expertise
         {"i": {"email": "admin@demo.hub", "password": DEMO_PASSWORD}},
     )
     assert body["data"]["login"]["token"].startswith("hub_")
+    # the demo webinars read through the API: one live, with its Q&A for participants
+    listing = await gql(client, "{ webinars { nodes { title status registeredCount } } }")
+    statuses = [(n["status"], n["registeredCount"]) for n in listing["data"]["webinars"]["nodes"]]
+    assert statuses == [("LIVE", 20), ("SCHEDULED", 20)]
     # and a second run adds nothing
     again = await hub("seed", "--demo", env=env_for(database_url))
     assert "already present" in again.output

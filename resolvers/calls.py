@@ -1,0 +1,112 @@
+"""Calls for practices: moderators open them on a theme with a deadline; initiatives answer
+them until the deadline, never after."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from models.base import utcnow
+from models.db import AnyRow
+from models.initiative import CallForPractices, CallObjective
+from resolvers import policy
+from resolvers.batching import values_by_owner
+from resolvers.errors import NOT_SIGNED_IN, ErrorCode, Problem, ProblemList
+from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
+from resolvers.policy import Viewer
+from resolvers.validation import clean_objectives, clean_text
+
+Sessions = async_sessionmaker[AsyncSession]
+
+CALL_COLUMNS = (
+    CallForPractices.id,
+    CallForPractices.theme,
+    CallForPractices.description,
+    CallForPractices.deadline,
+    CallForPractices.created_at,
+)
+# Calls by deadline, the next one to close first.
+DEADLINE_ORDER = Keyset("calls", (CallForPractices.deadline, CallForPractices.id))
+
+
+@dataclass(frozen=True)
+class CallResult:
+    call: AnyRow | None = None
+    problems: list[Problem] = field(default_factory=list)
+
+
+async def closed_call_problem(session: AsyncSession, call_id: int) -> Problem | None:
+    """Why an initiative cannot be submitted to this call now (missing or past its deadline)."""
+    deadline = await session.scalar(
+        select(CallForPractices.deadline).where(CallForPractices.id == call_id)
+    )
+    if deadline is None:
+        return Problem("callId", "No such call for practices.", ErrorCode.NOT_FOUND)
+    if not policy.is_open(deadline):
+        return Problem(
+            "callId", "This call for practices closed at its deadline.", ErrorCode.CLOSED
+        )
+    return None
+
+
+async def create_call(
+    sessions: Sessions,
+    viewer: Viewer,
+    theme: str,
+    description: str,
+    objectives: Sequence[int],
+    deadline: datetime,
+) -> CallResult:
+    if viewer.member_id is None:
+        return CallResult(problems=[NOT_SIGNED_IN])
+    if not policy.may_moderate_reviews(viewer):
+        return CallResult(
+            problems=[Problem(None, "Only moderators open calls.", ErrorCode.NOT_ALLOWED)]
+        )
+    problems = ProblemList()
+    theme = clean_text(problems, "theme", theme, max_length=200)
+    description = clean_text(
+        problems, "description", description, max_length=10_000, multiline=True, required=False
+    )
+    numbers = clean_objectives(problems, "objectives", objectives)
+    if deadline.tzinfo is None:
+        problems.add("deadline", "Give a time zone (for example 2027-03-31T23:59:59Z).")
+    elif deadline <= utcnow():
+        problems.add("deadline", "The deadline must be in the future.")
+    if problems:
+        return CallResult(problems=problems)
+    async with sessions.begin() as session:
+        call = CallForPractices(
+            theme=theme, description=description, deadline=deadline, created_by_id=viewer.member_id
+        )
+        session.add(call)
+        await session.flush()
+        session.add_all(CallObjective(call_id=call.id, objective_number=n) for n in numbers)
+    return CallResult(call=(await calls_by_ids(sessions, [call.id]))[0])
+
+
+async def calls_page(sessions: Sessions, open_only: bool, request: PageRequest) -> Page:
+    """Calls are public: they invite everyone to share their practices."""
+    statement = select(*CALL_COLUMNS)
+    if open_only:
+        statement = statement.where(CallForPractices.deadline > utcnow())
+    return await fetch_page(sessions, statement, DEADLINE_ORDER, request)
+
+
+async def calls_by_ids(sessions: Sessions, ids: Sequence[int]) -> list[AnyRow | None]:
+    async with sessions() as session:
+        rows = (
+            await session.execute(select(*CALL_COLUMNS).where(CallForPractices.id.in_(ids)))
+        ).all()
+    by_id = {row.id: row for row in rows}
+    return [by_id.get(i) for i in ids]
+
+
+async def objectives_by_call(sessions: Sessions, ids: Sequence[int]) -> list[list[int]]:
+    return await values_by_owner(
+        sessions, CallObjective.call_id, CallObjective.objective_number, ids
+    )

@@ -1,0 +1,175 @@
+"""Reading peer review: an item's reviews and reviewers (for those who may read them), and the
+review queue of reviewers and moderators."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from models.db import AnyRow, AnySelect
+from models.review import (
+    PrincipleAnswer,
+    Review,
+    ReviewAssignment,
+    ReviewItemKind,
+    ReviewPrincipleAnswer,
+)
+from resolvers import policy
+from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
+from resolvers.policy import Viewer
+from resolvers.review_rules import COLUMNS, MODELS, PENDING, S
+
+Sessions = async_sessionmaker[AsyncSession]
+
+
+async def reviews_by_item(
+    sessions: Sessions, viewer: Viewer, kind: ReviewItemKind, rows: Sequence[tuple[int, int | None]]
+) -> list[list[AnyRow]]:
+    """Reviews of each (item id, author id), oldest first; empty for viewers who may not read
+    them (the public, unassigned members)."""
+    ids = [i for i, _ in rows]
+    async with sessions() as session:
+        assigned = set()
+        if viewer.member_id is not None:
+            assigned = set(
+                (
+                    await session.execute(
+                        select(ReviewAssignment.item_id).where(
+                            ReviewAssignment.item_kind == kind,
+                            ReviewAssignment.item_id.in_(ids),
+                            ReviewAssignment.reviewer_id == viewer.member_id,
+                        )
+                    )
+                ).scalars()
+            )
+        readable = [
+            i for i, author in rows if policy.may_read_reviews(viewer, author, i in assigned)
+        ]
+        found = (
+            await session.execute(
+                select(
+                    Review.id,
+                    Review.item_id,
+                    Review.round,
+                    Review.reviewer_id,
+                    Review.decision,
+                    Review.comment,
+                    Review.relates_to_objective,
+                    Review.accurate_and_sourced,
+                    Review.up_to_date,
+                    Review.created_at,
+                )
+                .where(Review.item_kind == kind, Review.item_id.in_(readable))
+                .order_by(Review.id)
+            )
+        ).all()
+    by_item: dict[int, list[AnyRow]] = {i: [] for i in ids}
+    for row in found:
+        by_item[row.item_id].append(row)
+    return [by_item[i] for i in ids]
+
+
+async def principle_answers_by_review(
+    sessions: Sessions, review_ids: Sequence[int]
+) -> list[list[tuple[str, PrincipleAnswer]]]:
+    async with sessions() as session:
+        rows = (
+            await session.execute(
+                select(
+                    ReviewPrincipleAnswer.review_id,
+                    ReviewPrincipleAnswer.principle_letter,
+                    ReviewPrincipleAnswer.answer,
+                ).where(ReviewPrincipleAnswer.review_id.in_(review_ids))
+            )
+        ).all()
+    answers: dict[int, list[tuple[str, PrincipleAnswer]]] = {i: [] for i in review_ids}
+    for review_id, letter, answer in rows:
+        answers[review_id].append((letter, answer))
+    return [sorted(answers[i]) for i in review_ids]
+
+
+async def reviewers_by_item(
+    sessions: Sessions, viewer: Viewer, kind: ReviewItemKind, rows: Sequence[tuple[int, int | None]]
+) -> list[list[int]]:
+    """Assigned reviewers of each (item id, author id), for those who may read reviews."""
+    ids = [i for i, _ in rows]
+    async with sessions() as session:
+        found = (
+            await session.execute(
+                select(ReviewAssignment.item_id, ReviewAssignment.reviewer_id)
+                .where(ReviewAssignment.item_kind == kind, ReviewAssignment.item_id.in_(ids))
+                .order_by(ReviewAssignment.id)
+            )
+        ).all()
+    reviewers: dict[int, list[int]] = {i: [] for i in ids}
+    for item_id, reviewer_id in found:
+        reviewers[item_id].append(reviewer_id)
+    return [
+        reviewers[i]
+        if policy.may_read_reviews(viewer, author, viewer.member_id in reviewers[i])
+        else []
+        for i, author in rows
+    ]
+
+
+QUEUE_ORDERS = {
+    kind: Keyset(f"review-queue-{kind.value.lower()}", (model.submitted_at, model.id))
+    for kind, model in MODELS.items()
+}
+
+
+def _pending(model: Any) -> Any:
+    return or_(
+        model.state.in_(PENDING), and_(model.state == S.APPROVED, model.under_re_review.is_(True))
+    )
+
+
+def _queue(viewer: Viewer, kind: ReviewItemKind, *columns: Any) -> AnySelect:
+    """Reviewers: pending items assigned to them; moderators: every pending item."""
+    model = MODELS[kind]
+    statement = select(*columns).where(
+        _pending(model), policy.visible_reviewed_items(viewer, model, kind)
+    )
+    if not policy.may_moderate_reviews(viewer):
+        statement = statement.where(
+            exists().where(
+                ReviewAssignment.item_kind == kind,
+                ReviewAssignment.item_id == model.id,
+                ReviewAssignment.reviewer_id == viewer.member_id,
+            )
+        )
+    return statement
+
+
+def may_use_queue(viewer: Viewer) -> bool:
+    return viewer.member_id is not None and policy.may_review(viewer.role)
+
+
+async def review_queue(
+    sessions: Sessions, viewer: Viewer, kind: ReviewItemKind, request: PageRequest
+) -> Page | None:
+    """The queue's items of one kind, oldest submission first; None for non-reviewers."""
+    if not may_use_queue(viewer):
+        return None
+    statement = _queue(viewer, kind, *COLUMNS[kind])
+    return await fetch_page(sessions, statement, QUEUE_ORDERS[kind], request)
+
+
+async def queue_counts(sessions: Sessions, viewer: Viewer) -> list[tuple[str, int]]:
+    """How many pending items of every kind the queue holds in each state (published items
+    back in review count as UNDER_RE_REVIEW)."""
+    if not may_use_queue(viewer):
+        return []
+    counts: Counter[str] = Counter()
+    async with sessions() as session:
+        for kind, model in MODELS.items():
+            statement = _queue(viewer, kind, model.state, model.under_re_review, func.count())
+            grouped = statement.group_by(model.state, model.under_re_review)
+            for state, re_review, count in (await session.execute(grouped)).all():
+                label = "UNDER_RE_REVIEW" if re_review and state is S.APPROVED else state.value
+                counts[label] += int(count)
+    return sorted(counts.items())

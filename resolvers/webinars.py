@@ -1,0 +1,513 @@
+"""Webinars: reading, scheduling, changes and status. Registrations: webinar_registrations.py;
+hosts: webinar_hosts.py; what a viewer is to a webinar: webinar_access.py."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from sqlalchemy import ColumnElement, delete, false, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from models.base import utcnow
+from models.community import Community
+from models.db import AnyRow, AnySelect
+from models.webinar import (
+    RegistrationStatus,
+    Webinar,
+    WebinarHost,
+    WebinarHostRole,
+    WebinarLanguage,
+    WebinarObjective,
+    WebinarRegistration,
+    WebinarReminder,
+    WebinarStatus,
+    WebinarVisibility,
+)
+from resolvers import policy
+from resolvers.batching import values_by_owner
+from resolvers.communities import role_in
+from resolvers.errors import NOT_SIGNED_IN, ErrorCode, Problem, ProblemList
+from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
+from resolvers.policy import Viewer
+from resolvers.unit_of_work import Refused, UnitOfWork, unit_of_work
+from resolvers.validation import clean_languages, clean_objectives, clean_text
+from resolvers.webinar_access import access_to
+from resolvers.webinar_hosts import HostInput, clean_hosts, host_rows, require_members
+from resolvers.webinar_registrations import (
+    lock_webinar,
+    notify_attendees,
+    promote_waitlist,
+)
+from subscriptions.events import EventPublisher, webinar_stream
+
+Sessions = async_sessionmaker[AsyncSession]
+
+MAX_DESCRIPTION = 20_000
+MAX_CAPACITY = 100_000
+MAX_DURATION = timedelta(days=7)
+MAX_SLOW_MODE_SECONDS = 3_600
+
+WEBINAR_COLUMNS = (
+    Webinar.id,
+    Webinar.title,
+    Webinar.description,
+    Webinar.starts_at,
+    Webinar.ends_at,
+    Webinar.timezone,
+    Webinar.visibility,
+    Webinar.community_id,
+    Webinar.status,
+    Webinar.capacity,
+    Webinar.registered_count,
+    Webinar.registration_deadline,
+    Webinar.join_url,
+    Webinar.recording_url,
+    Webinar.slow_mode_seconds,
+    Webinar.revision,
+    Webinar.created_at,
+)
+WEBINAR_ORDER = Keyset("webinars", (Webinar.starts_at, Webinar.id))
+
+# Which status may follow which; ENDED and CANCELLED are final.
+TRANSITIONS = {
+    WebinarStatus.SCHEDULED: {WebinarStatus.LIVE, WebinarStatus.CANCELLED},
+    WebinarStatus.LIVE: {WebinarStatus.ENDED},
+    WebinarStatus.ENDED: set(),
+    WebinarStatus.CANCELLED: set(),
+}
+
+NOT_AN_ORGANISER = Problem(
+    None, "Only the webinar's organisers and moderators may do this.", ErrorCode.NOT_ALLOWED
+)
+
+
+# --- Reading --------------------------------------------------------------------------------
+
+
+def _visible(viewer: Viewer) -> AnySelect:
+    return select(*WEBINAR_COLUMNS).where(policy.visible_webinars(viewer))
+
+
+@dataclass(frozen=True)
+class WebinarFilter:
+    upcoming: bool = False
+    community_id: int | None = None
+    mine: bool = False  # registered, waitlisted or hosting
+
+
+async def webinars_page(
+    sessions: Sessions, viewer: Viewer, criteria: WebinarFilter, request: PageRequest
+) -> Page:
+    """Webinars the viewer may see, by start time."""
+    statement = _visible(viewer)
+    if criteria.upcoming:
+        statement = statement.where(
+            Webinar.ends_at > utcnow(),
+            Webinar.status.in_([WebinarStatus.SCHEDULED, WebinarStatus.LIVE]),
+        )
+    if criteria.community_id is not None:
+        statement = statement.where(Webinar.community_id == criteria.community_id)
+    if criteria.mine:
+        statement = statement.where(_taken_part_in(viewer, with_waitlist=True))
+    return await fetch_page(sessions, statement, WEBINAR_ORDER, request)
+
+
+def _taken_part_in(viewer: Viewer, *, with_waitlist: bool) -> ColumnElement[bool]:
+    """Webinars the viewer holds a seat in (or waits for) or hosts."""
+    if viewer.member_id is None:
+        return false()
+    statuses = [RegistrationStatus.REGISTERED]
+    if with_waitlist:
+        statuses.append(RegistrationStatus.WAITLISTED)
+    seats = select(WebinarRegistration.webinar_id).where(
+        WebinarRegistration.member_id == viewer.member_id,
+        WebinarRegistration.status.in_(statuses),
+    )
+    hosted = select(WebinarHost.webinar_id).where(WebinarHost.member_id == viewer.member_id)
+    return or_(Webinar.id.in_(seats), Webinar.id.in_(hosted))
+
+
+async def webinars_by_ids(
+    sessions: Sessions, viewer: Viewer, ids: Sequence[int]
+) -> list[AnyRow | None]:
+    async with sessions() as session:
+        rows = (await session.execute(_visible(viewer).where(Webinar.id.in_(ids)))).all()
+    by_id = {row.id: row for row in rows}
+    return [by_id.get(i) for i in ids]
+
+
+async def registered_webinars(sessions: Sessions, viewer: Viewer) -> list[AnyRow]:
+    """The webinars the viewer holds a seat in or hosts (for their calendar), by start."""
+    if viewer.member_id is None:
+        return []
+    async with sessions() as session:
+        rows = await session.execute(
+            _visible(viewer)
+            .where(_taken_part_in(viewer, with_waitlist=False))
+            .order_by(Webinar.starts_at, Webinar.id)
+            .limit(500)
+        )
+        return list(rows.all())
+
+
+async def objectives_by_webinar(sessions: Sessions, ids: Sequence[int]) -> list[list[int]]:
+    return await values_by_owner(
+        sessions, WebinarObjective.webinar_id, WebinarObjective.objective_number, ids
+    )
+
+
+async def languages_by_webinar(
+    sessions: Sessions, ids: Sequence[int]
+) -> list[tuple[list[str], list[str]]]:
+    """(spoken languages, interpretation languages) of each webinar, as given."""
+    async with sessions() as session:
+        rows = await session.execute(
+            select(WebinarLanguage.webinar_id, WebinarLanguage.tag, WebinarLanguage.interpretation)
+            .where(WebinarLanguage.webinar_id.in_(ids))
+            .order_by(WebinarLanguage.tag)
+        )
+        spoken: dict[int, list[str]] = defaultdict(list)
+        interpreted: dict[int, list[str]] = defaultdict(list)
+        for webinar_id, tag, interpretation in rows:
+            (interpreted if interpretation else spoken)[webinar_id].append(tag)
+    return [(spoken[i], interpreted[i]) for i in ids]
+
+
+# --- Scheduling -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewWebinar:
+    title: str
+    starts_at: datetime
+    ends_at: datetime
+    capacity: int
+    visibility: WebinarVisibility
+    description: str = ""
+    timezone: str = "UTC"
+    community_id: int | None = None
+    registration_deadline: datetime | None = None
+    objectives: Sequence[int] = ()
+    languages: Sequence[str] = ()
+    interpretation_languages: Sequence[str] = ()
+    join_url: str | None = None
+    organisers: Sequence[HostInput] = ()
+    speakers: Sequence[HostInput] = ()
+
+
+@dataclass(frozen=True)
+class WebinarResult:
+    webinar: AnyRow | None = None
+    problems: list[Problem] = field(default_factory=list)
+
+
+def _aware(problems: ProblemList, name: str, value: datetime | None) -> None:
+    if value is not None and (value.tzinfo is None or value.utcoffset() is None):
+        problems.add(name, "Give a time with its UTC offset, such as 2027-03-01T14:00:00+01:00.")
+
+
+def clean_url(problems: ProblemList, name: str, value: str | None) -> str | None:
+    """An absolute http(s) URL of at most 500 characters; empty means none."""
+    if value is None or not value.strip():
+        return None
+    url = clean_text(problems, name, value, max_length=500)
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in url):
+        problems.add(name, "Must be an http or https URL.")
+    return url
+
+
+def _check_schedule(
+    problems: ProblemList,
+    starts_at: datetime,
+    ends_at: datetime,
+    deadline: datetime | None,
+) -> None:
+    for name, value in (("startsAt", starts_at), ("endsAt", ends_at)):
+        _aware(problems, name, value)
+    _aware(problems, "registrationDeadline", deadline)
+    if problems:
+        return
+    if ends_at <= starts_at:
+        problems.add("endsAt", "Must be after the start.")
+    elif ends_at - starts_at > MAX_DURATION:
+        problems.add("endsAt", "A webinar lasts at most 7 days.")
+    if deadline is not None and deadline > starts_at:
+        problems.add("registrationDeadline", "Must not be after the start.")
+
+
+@lru_cache(maxsize=1)
+def _zone_names() -> frozenset[str]:
+    return frozenset(available_timezones()) | {"UTC"}
+
+
+def _clean_timezone(problems: ProblemList, value: str) -> str:
+    name = value.strip() or "UTC"
+    try:
+        if name not in _zone_names():
+            raise ZoneInfoNotFoundError(name)
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        problems.add("timezone", "Must be an IANA time zone, such as Africa/Nairobi.")
+    return name
+
+
+def _clean_capacity(problems: ProblemList, capacity: int) -> int:
+    if not 1 <= capacity <= MAX_CAPACITY:
+        problems.add("capacity", f"Must be between 1 and {MAX_CAPACITY}.")
+    return capacity
+
+
+async def create_webinar(
+    sessions: Sessions, events: EventPublisher, viewer: Viewer, data: NewWebinar
+) -> WebinarResult:
+    """Schedule a webinar; its creator becomes one of its organisers."""
+    if viewer.member_id is None:
+        return WebinarResult(problems=[NOT_SIGNED_IN])
+    problems = ProblemList()
+    title = clean_text(problems, "title", data.title, max_length=300)
+    description = clean_text(
+        problems,
+        "description",
+        data.description,
+        max_length=MAX_DESCRIPTION,
+        required=False,
+        multiline=True,
+    )
+    _check_schedule(problems, data.starts_at, data.ends_at, data.registration_deadline)
+    timezone = _clean_timezone(problems, data.timezone)
+    capacity = _clean_capacity(problems, data.capacity)
+    objectives = clean_objectives(problems, "objectives", data.objectives)
+    languages = clean_languages(problems, "languages", data.languages)
+    interpreted = clean_languages(
+        problems, "interpretationLanguages", data.interpretation_languages
+    )
+    join_url = clean_url(problems, "joinUrl", data.join_url)
+    organisers = clean_hosts(problems, "organisers", data.organisers)
+    speakers = clean_hosts(problems, "speakers", data.speakers)
+    if data.visibility is WebinarVisibility.COMMUNITY and data.community_id is None:
+        problems.add("communityId", "A community-only webinar needs its community.")
+    if problems:
+        return WebinarResult(problems=problems)
+    try:
+        async with unit_of_work(sessions, events) as work:
+            community_role = None
+            if data.community_id is not None:
+                community = await work.session.scalar(
+                    select(Community.id).where(
+                        Community.id == data.community_id, policy.visible_communities(viewer)
+                    )
+                )
+                if community is None:
+                    raise Refused(Problem("communityId", "No such community.", ErrorCode.NOT_FOUND))
+                community_role = await role_in(work.session, viewer.member_id, data.community_id)
+            if not policy.may_create_webinar(viewer, community_role):
+                raise Refused(
+                    Problem(
+                        None,
+                        "Global moderators, and community moderators in their community, "
+                        "schedule webinars.",
+                        ErrorCode.NOT_ALLOWED,
+                    )
+                )
+            await require_members(work.session, [*organisers, *speakers])
+            webinar = Webinar(
+                title=title,
+                description=description,
+                starts_at=data.starts_at,
+                ends_at=data.ends_at,
+                timezone=timezone,
+                visibility=data.visibility,
+                community_id=data.community_id,
+                capacity=capacity,
+                registered_count=0,
+                registration_deadline=data.registration_deadline,
+                join_url=join_url,
+                created_by_id=viewer.member_id,
+            )
+            work.session.add(webinar)
+            await work.session.flush()
+            if all(h.member_id != viewer.member_id for h in organisers):
+                organisers.insert(0, HostInput(member_id=viewer.member_id))
+            work.session.add_all(host_rows(webinar.id, WebinarHostRole.ORGANISER, organisers))
+            work.session.add_all(host_rows(webinar.id, WebinarHostRole.SPEAKER, speakers))
+            work.session.add_all(
+                WebinarObjective(webinar_id=webinar.id, objective_number=n) for n in objectives
+            )
+            work.session.add_all(
+                WebinarLanguage(webinar_id=webinar.id, tag=t, interpretation=False)
+                for t in languages
+            )
+            work.session.add_all(
+                WebinarLanguage(webinar_id=webinar.id, tag=t, interpretation=True)
+                for t in interpreted
+            )
+    except Refused as refusal:
+        return WebinarResult(problems=refusal.problems)
+    return WebinarResult(webinar=(await webinars_by_ids(sessions, viewer, [webinar.id]))[0])
+
+
+async def managed_webinar(work: UnitOfWork, viewer: Viewer, webinar_id: int) -> Webinar:
+    """The webinar, locked for this transaction, if the viewer manages it; else the refusal."""
+    webinar = await lock_webinar(work.session, viewer, webinar_id)
+    access = await access_to(work.session, viewer, webinar_id)
+    if not policy.manages_webinar(access):
+        raise Refused(NOT_AN_ORGANISER)
+    return webinar
+
+
+@dataclass(frozen=True)
+class WebinarChanges:
+    """What `updateWebinar` changes; None leaves a value as it is."""
+
+    title: str | None = None
+    description: str | None = None
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    registration_deadline: datetime | None = None
+    capacity: int | None = None
+    join_url: str | None = None
+    recording_url: str | None = None
+    slow_mode_seconds: int | None = None
+
+
+def _clean_changes(problems: ProblemList, changes: WebinarChanges) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    if changes.title is not None:
+        values["title"] = clean_text(problems, "title", changes.title, max_length=300)
+    if changes.description is not None:
+        values["description"] = clean_text(
+            problems,
+            "description",
+            changes.description,
+            max_length=MAX_DESCRIPTION,
+            required=False,
+            multiline=True,
+        )
+    if changes.capacity is not None:
+        values["capacity"] = _clean_capacity(problems, changes.capacity)
+    if changes.join_url is not None:
+        values["join_url"] = clean_url(problems, "joinUrl", changes.join_url)
+    if changes.recording_url is not None:
+        values["recording_url"] = clean_url(problems, "recordingUrl", changes.recording_url)
+    if changes.slow_mode_seconds is not None:
+        if not 0 <= changes.slow_mode_seconds <= MAX_SLOW_MODE_SECONDS:
+            problems.add("slowModeSeconds", f"Must be between 0 and {MAX_SLOW_MODE_SECONDS}.")
+        values["slow_mode_seconds"] = changes.slow_mode_seconds
+    for name, value in (
+        ("startsAt", changes.starts_at),
+        ("endsAt", changes.ends_at),
+        ("registrationDeadline", changes.registration_deadline),
+    ):
+        _aware(problems, name, value)
+    return values
+
+
+async def update_webinar(
+    sessions: Sessions,
+    events: EventPublisher,
+    viewer: Viewer,
+    webinar_id: int,
+    changes: WebinarChanges,
+) -> WebinarResult:
+    """Organisers and moderators change a webinar. A new schedule is announced to everyone
+    registered or waitlisted; more seats are given to the waitlist, in order."""
+    if viewer.member_id is None:
+        return WebinarResult(problems=[NOT_SIGNED_IN])
+    problems = ProblemList()
+    values = _clean_changes(problems, changes)
+    if problems:
+        return WebinarResult(problems=problems)
+    try:
+        async with unit_of_work(sessions, events) as work:
+            webinar = await managed_webinar(work, viewer, webinar_id)
+            if webinar.status in (WebinarStatus.ENDED, WebinarStatus.CANCELLED) and (
+                changes.starts_at or changes.ends_at or changes.capacity
+            ):
+                raise Refused(Problem(None, "The webinar is over.", ErrorCode.INVALID_TRANSITION))
+            if changes.recording_url is not None and webinar.status is not WebinarStatus.ENDED:
+                raise Refused(
+                    Problem(
+                        "recordingUrl",
+                        "The recording is added once the webinar has ended.",
+                        ErrorCode.INVALID_TRANSITION,
+                    )
+                )
+            starts_at = changes.starts_at or webinar.starts_at
+            ends_at = changes.ends_at or webinar.ends_at
+            deadline = changes.registration_deadline or webinar.registration_deadline
+            schedule = ProblemList()
+            _check_schedule(schedule, starts_at, ends_at, deadline)
+            if schedule:
+                raise Refused(*schedule)
+            capacity = values.get("capacity", webinar.capacity)
+            if capacity < webinar.registered_count:
+                raise Refused(
+                    Problem(
+                        "capacity",
+                        f"{webinar.registered_count} members hold a seat: the capacity cannot "
+                        "be lower.",
+                        ErrorCode.INVALID,
+                    )
+                )
+            rescheduled = (starts_at, ends_at) != (webinar.starts_at, webinar.ends_at)
+            for name, value in values.items():
+                setattr(webinar, name, value)
+            webinar.starts_at, webinar.ends_at = starts_at, ends_at
+            webinar.registration_deadline = deadline
+            if rescheduled:
+                webinar.revision += 1
+            await work.session.flush()
+            await promote_waitlist(work, webinar)
+            await work.emit(webinar_stream(webinar.id), "WEBINAR_UPDATED", {"webinar": webinar.id})
+            if rescheduled:
+                await notify_attendees(work, webinar.id, viewer.member_id, "RESCHEDULED")
+                # Reminders count from the new start: those sent for the old one are forgotten.
+                await work.session.execute(
+                    delete(WebinarReminder).where(WebinarReminder.webinar_id == webinar.id)
+                )
+    except Refused as refusal:
+        return WebinarResult(problems=refusal.problems)
+    return WebinarResult(webinar=(await webinars_by_ids(sessions, viewer, [webinar_id]))[0])
+
+
+async def set_status(
+    sessions: Sessions,
+    events: EventPublisher,
+    viewer: Viewer,
+    webinar_id: int,
+    status: WebinarStatus,
+) -> WebinarResult:
+    """SCHEDULED → LIVE → ENDED, or SCHEDULED → CANCELLED; anything else is refused."""
+    if viewer.member_id is None:
+        return WebinarResult(problems=[NOT_SIGNED_IN])
+    try:
+        async with unit_of_work(sessions, events) as work:
+            webinar = await managed_webinar(work, viewer, webinar_id)
+            if status not in TRANSITIONS[webinar.status]:
+                raise Refused(
+                    Problem(
+                        "status",
+                        f"A {webinar.status.value} webinar cannot become {status.value}.",
+                        ErrorCode.INVALID_TRANSITION,
+                    )
+                )
+            webinar.status = status
+            webinar.revision += 1
+            await work.emit(
+                webinar_stream(webinar.id),
+                "STATUS_CHANGED",
+                {"webinar": webinar.id, "status": status.value},
+            )
+            if status is WebinarStatus.CANCELLED:
+                await notify_attendees(work, webinar.id, viewer.member_id, "CANCELLED")
+    except Refused as refusal:
+        return WebinarResult(problems=refusal.problems)
+    return WebinarResult(webinar=(await webinars_by_ids(sessions, viewer, [webinar_id]))[0])
