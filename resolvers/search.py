@@ -294,8 +294,9 @@ async def search(
     *,
     counts_wanted: bool = False,
 ) -> SearchPage:
-    """One page of hits. With `counts_wanted`, the statement behind `count()` and `facets()`
-    starts at once, on a connection of its own, while the page is read."""
+    """One page of hits, best first. With `counts_wanted` (the client asked for `totalCount` or
+    `facets`), one statement reads the matches once and returns the page and every count;
+    otherwise `count()` and `facets()` run their statement when first awaited."""
     if request.backwards:
         raise ClientError("Search results page forwards only: use `first` and `after`.")
     if len(query) > MAX_QUERY:
