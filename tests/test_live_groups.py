@@ -61,16 +61,17 @@ async def slow_socket(app: ASGIApp) -> AsyncIterator[Socket]:
 async def test_a_socket_that_falls_behind_replays_and_loses_nothing(
     database_url, db, broadcast, factory
 ):
-    settings = make_settings(database_url, ws_live_outbox_limit=2)
+    # One frame may wait; the reader takes 0.2 s a frame while posts come every few ms.
+    settings = make_settings(database_url, ws_live_outbox_limit=1)
     hub = create_app(settings, db=db, broadcast=broadcast)
-    app = slow_reader_network(hub, delay=0.05)
+    app = slow_reader_network(hub, delay=0.2)
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://testserver"
     ) as client:
         community_id, moderator = await community(client, factory)
         thread_id = await thread(client, community_id, moderator)
         after = await thread_cursor(client, thread_id)
-        bodies = [f"post {n}" for n in range(12)]
+        bodies = [f"post {n}" for n in range(8)]
         async with connect(app) as fast, slow_socket(app) as slow:
             for socket in (fast, slow):
                 await socket.subscribe(THREAD_EVENTS, {"threadId": thread_id, "after": after})
