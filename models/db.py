@@ -31,6 +31,7 @@ from models import (  # noqa: F401
     review,
     thread,
     webinar,
+    webinar_record,
 )
 from models.base import Base
 
