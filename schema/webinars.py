@@ -42,6 +42,7 @@ from schema.relay import (
     encode_id,
     page_request,
 )
+from schema.resources import Resource
 from schema.webinar_live import (
     QuestionStatus,
     WebinarChatMessage,
@@ -288,6 +289,33 @@ class Webinar(Node):
             page_request(first, after, last, before),
         )
         return connection(page, WebinarQuestion.from_row) if page is not None else None
+
+    # --- its lasting record in the knowledge base (resolvers/webinar_record.py)
+
+    @strawberry.field(
+        description="The resource its organisers filed from it (recording and answered "
+        "questions), as you may see it: while a draft or in review, for its author, its "
+        "reviewers and moderators; once published, for everyone (null otherwise)."
+    )
+    async def record(self, info: Info) -> Resource | None:
+        row = await info.context.loaders.record_by_webinar.load(self.db_id)
+        return Resource.from_row(row) if row is not None else None
+
+    @strawberry.field(
+        description="Published resources linked to it by its organisers (its filed record "
+        "too, once published), in the order linked; only those you may see."
+    )
+    async def resources(
+        self,
+        info: Info,
+        first: Annotated[int | None, FIRST] = None,
+        after: Annotated[str | None, AFTER] = None,
+        last: Annotated[int | None, LAST] = None,
+        before: Annotated[str | None, BEFORE] = None,
+    ) -> Connection[Resource]:
+        request = page_request(first, after, last, before)
+        page = await info.context.loaders.linked_resources_by_webinar.load((self.db_id, request))
+        return connection(page, Resource.from_row)
 
     @strawberry.field(
         description="Cursor of the webinar's latest event: read it, then subscribe to "
