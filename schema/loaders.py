@@ -308,3 +308,9 @@ class Loaders:
         return DataLoader(
             partial(webinar_record.linked_resource_pages, self._sessions, self._viewer)
         )
+
+    @cached_property
+    def linked_resource_count_by_webinar(self) -> DataLoader[int, int]:
+        return DataLoader(
+            partial(webinar_record.linked_resource_counts, self._sessions, self._viewer)
+        )
