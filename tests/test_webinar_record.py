@@ -13,6 +13,8 @@ from models.member import Role
 from models.organization import OrganizationKind
 from models.resource import Resource
 from models.webinar_record import WebinarRecord
+from resolvers import webinar_record
+from resolvers.resources import MAX_BODY
 from tests.conftest import Factory, gql
 from tests.knowledge import (
     ARCHIVE,
@@ -287,8 +289,8 @@ async def test_every_refusal_of_filing_has_its_typed_error(client, factory, db):
     assert codes(await file(client, co, cancelled)) == ["INVALID_TRANSITION"]
 
 
-async def test_a_community_moderator_files_a_webinar_as_organiser(client, factory):
-    # global moderators are the webinar's moderators: they file without being an organiser
+async def test_a_moderator_who_is_not_an_organiser_files_it_as_author(client, factory):
+    # global moderators moderate every webinar: they file without being an organiser
     people = await cast(factory)
     lead, co, _ = await organisers(factory, people)
     webinar_id = await ended_with_recording(client, lead, co)
@@ -409,3 +411,14 @@ async def test_webinar_resources_page_by_keyset_cursors(client, factory):
     assert back["pageInfo"]["hasPreviousPage"] is True
     body = await gql(client, PAGES, {"id": webinar_id, "first": 2, "after": "bm90LWEtY3Vyc29y"})
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+def test_answered_questions_beyond_the_body_limit_are_counted_not_cut():
+    # the resource body holds at most MAX_BODY characters: whole questions that fit, then a note
+    sections = [f"### Question {i}\n\n" + "x" * 20_000 for i in range(1, 5)]
+    body = webinar_record._body("The description.", sections)
+    assert len(body) <= MAX_BODY
+    assert "### Question 2" in body
+    assert "### Question 3" not in body
+    assert body.endswith("*2 more answered questions are in the webinar's Q&A.*")
+    assert webinar_record._body("", []) == ""
