@@ -16,6 +16,7 @@ from models.webinar_record import WebinarRecord
 from resolvers import webinar_record
 from resolvers.resources import MAX_BODY
 from tests.conftest import Factory, gql
+from tests.discussions import community, join
 from tests.knowledge import (
     ARCHIVE,
     SUBMIT,
@@ -87,6 +88,11 @@ RESOURCE = "query($id: ID!) { resource(id: $id) { id state body bodyHtml } }"
 if TYPE_CHECKING:
     from tests.conftest import TestMember
 
+INVITE = """
+mutation($c: ID!, $m: ID!) {
+  inviteToCommunity(input: {communityId: $c, memberId: $m}) { ok errors { code } }
+}
+"""
 RECORDING = "https://video.example.org/fair-recruitment"
 
 
@@ -422,3 +428,43 @@ def test_answered_questions_beyond_the_body_limit_are_counted_not_cut():
     assert "### Question 3" not in body
     assert body.endswith("*2 more answered questions are in the webinar's Q&A.*")
     assert webinar_record._body("", []) == ""
+
+
+async def test_a_community_webinars_resources_and_record_stay_in_the_community(client, factory):
+    # given a community-only webinar, filed and published, with a linked resource
+    people = await cast(factory)
+    community_id, creator = await community(client, factory, private=True)
+    insider = await factory.member(name="Insider")
+    await kok(client, INVITE, {"c": community_id, "m": insider.global_id}, creator)
+    await join(client, community_id, insider)
+    webinar_id = await webinar(
+        client,
+        creator,
+        starts_in_hours=0.1,
+        objectives=[6],
+        languages=["en"],
+        communityId=community_id,
+        visibility="COMMUNITY",
+    )
+    await set_status(client, webinar_id, creator, "LIVE")
+    await set_status(client, webinar_id, creator, "ENDED")
+    await kok(client, UPDATE, {"id": webinar_id, "url": RECORDING}, creator)
+    filed = (await file(client, creator, webinar_id))["resource"]["id"]
+    await kok(client, SUBMIT, {"id": filed}, creator)
+    await assign(client, people.moderator, filed, people.un_reviewer, people.un_reviewer_2)
+    await review(client, people.un_reviewer, filed)
+    await review(client, people.un_reviewer_2, filed)
+    guide = await published(client, people)
+    await kok(client, LINK, {"webinar": webinar_id, "resource": guide}, creator)
+    # a member of the community who is no organiser does not link
+    variables = {"webinar": webinar_id, "resource": guide}
+    assert codes(await kcall(client, UNLINK, variables, insider)) == ["NOT_ALLOWED"]
+    # then the community's members read them through the webinar
+    view = await record_view(client, webinar_id, insider)
+    assert view["record"]["id"] == filed
+    assert [n["id"] for n in view["resources"]["nodes"]] == [filed, guide]
+    # outsiders find no webinar (the published resources stay public on their own)
+    for outsider in (None, people.member):
+        body = await gql(client, RECORD, {"id": webinar_id}, member=outsider)
+        assert body["data"]["webinar"] is None
+    assert codes(await kcall(client, LINK, variables, people.member)) == ["NOT_FOUND"]
