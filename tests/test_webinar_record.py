@@ -313,12 +313,13 @@ async def test_filing_is_idempotent_per_webinar_even_at_the_same_time(client, fa
     people = await cast(factory)
     lead, co, other = await organisers(factory, people)
     webinar_id = await ended_with_recording(client, lead, co, other)
-    # when the same organiser files five times at once
-    results = await asyncio.gather(*(file(client, co, webinar_id) for _ in range(5)))
+    # when the same organiser files three times at once (each filing waits for the webinar's
+    # row lock: a few, not dozens, stay within the statement timeout on a loaded machine)
+    results = await asyncio.gather(*(file(client, co, webinar_id) for _ in range(3)))
     # then one draft, the same for every answer, made by exactly one of them
     assert all(r["errors"] == [] for r in results), results
     assert len({r["resource"]["id"] for r in results}) == 1
-    assert sorted(r["alreadyFiled"] for r in results) == [False, True, True, True, True]
+    assert sorted(r["alreadyFiled"] for r in results) == [False, True, True]
     # a moderator (who sees drafts) gets the same one; another organiser is told it exists
     by_staff = await file(client, lead, webinar_id)
     assert by_staff["alreadyFiled"] is True
