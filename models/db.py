@@ -33,6 +33,7 @@ from models import (  # noqa: F401
     support,
     thread,
     webinar,
+    webinar_record,
 )
 from models.base import Base
 

@@ -401,3 +401,27 @@ def may_read_question(
     if takes_part_live(access):
         return True
     return status is WebinarStatus.ENDED and question_status is QuestionStatus.ANSWERED
+
+
+# --- Webinars: their lasting record in the knowledge base --------------------------------------
+
+
+def may_file_webinar_record(access: WebinarAccess) -> bool:
+    """File the recording and answered questions as a resource draft: organisers and
+    moderators of the webinar (the draft is theirs, and goes through the normal review)."""
+    return manages_webinar(access)
+
+
+def may_link_webinar_resources(access: WebinarAccess) -> bool:
+    """Link published resources to a webinar, or unlink them: organisers and moderators."""
+    return manages_webinar(access)
+
+
+def listed_webinar_resources(viewer: Viewer) -> ColumnElement[bool]:
+    """What `Webinar.resources` lists of the linked resources: the published ones the viewer
+    may see (a filed record shows there once it is published, never as a draft)."""
+    return and_(
+        visible_resources(viewer),
+        Resource.state == ReviewState.APPROVED,
+        Resource.revision_of_id.is_(None),
+    )

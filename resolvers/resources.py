@@ -392,18 +392,25 @@ async def create_resource(
         return ResourceResult(problems=[NOT_SIGNED_IN])
     try:
         async with unit_of_work(sessions, events) as work:
-            content = await _clean_content(work.session, data)
-            resource = Resource(
-                author_id=viewer.member_id,
-                organization_id=viewer.organization_id,
-                **content.columns,
-            )
-            work.session.add(resource)
-            await work.session.flush()
-            await _write_about(work.session, resource.id, content)
+            resource = await insert_draft(work.session, viewer, data)
     except Refused as refusal:
         return ResourceResult(problems=refusal.problems)
     return ResourceResult(resource=(await resources_by_ids(sessions, viewer, [resource.id]))[0])
+
+
+async def insert_draft(session: AsyncSession, viewer: Viewer, data: ResourceContent) -> Resource:
+    """Validate `data` and add it as a DRAFT by the signed-in viewer, for their organisation,
+    inside the caller's transaction (raises `Refused` with every problem of the content)."""
+    content = await _clean_content(session, data)
+    resource = Resource(
+        author_id=viewer.member_id,
+        organization_id=viewer.organization_id,
+        **content.columns,
+    )
+    session.add(resource)
+    await session.flush()
+    await _write_about(session, resource.id, content)
+    return resource
 
 
 EDITABLE = (ReviewState.DRAFT, ReviewState.CHANGES_REQUESTED)

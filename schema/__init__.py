@@ -40,6 +40,7 @@ from schema import support_messages as support_messages_api
 from schema import threads as threads_api
 from schema import webinar_events as webinar_events_api
 from schema import webinar_live as webinar_live_api
+from schema import webinar_record as webinar_record_api
 from schema import webinars as webinars_api
 from schema.context import Context
 from schema.extensions import ErrorCodes, IntrospectionPolicy, QueryCost, ReportingParserCache
@@ -463,6 +464,21 @@ class Mutation:
     dismiss_question: webinar_live_api.QuestionPayload = strawberry.mutation(
         resolver=webinar_live_api.dismiss_question,
         description="Organisers, speakers and moderators: dismiss an open question.",
+    )
+    # --- webinars: their lasting record in the knowledge base
+    file_webinar_record: webinar_record_api.FileWebinarRecordPayload = strawberry.mutation(
+        resolver=webinar_record_api.file_webinar_record,
+        description="Organisers and moderators: file an ENDED webinar with its recording and "
+        "answered questions as a resource DRAFT of yours, for the normal review; once per "
+        "webinar (filing again answers the record already filed).",
+    )
+    link_webinar_resource: webinar_record_api.WebinarResourcePayload = strawberry.mutation(
+        resolver=webinar_record_api.link_webinar_resource,
+        description="Organisers and moderators: link a published resource to a webinar.",
+    )
+    unlink_webinar_resource: webinar_record_api.WebinarResourcePayload = strawberry.mutation(
+        resolver=webinar_record_api.unlink_webinar_resource,
+        description="Organisers and moderators: take a resource off a webinar's resources.",
     )
 
 

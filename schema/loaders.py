@@ -31,9 +31,11 @@ from resolvers import (
     webinar_chat,
     webinar_hosts,
     webinar_questions,
+    webinar_record,
     webinar_registrations,
     webinars,
 )
+from resolvers.pagination import Page, PageRequest
 from resolvers.policy import Viewer, WebinarAccess
 
 
@@ -326,4 +328,22 @@ class Loaders:
     def upvoted_by_question(self) -> DataLoader[int, bool]:
         return DataLoader(
             partial(webinar_questions.upvoted_by_viewer, self._sessions, self._viewer)
+        )
+
+    # --- webinars: their record in the knowledge base
+
+    @cached_property
+    def record_by_webinar(self) -> DataLoader[int, AnyRow | None]:
+        return DataLoader(partial(webinar_record.records_by_webinar, self._sessions, self._viewer))
+
+    @cached_property
+    def linked_resources_by_webinar(self) -> DataLoader[tuple[int, PageRequest], Page]:
+        return DataLoader(
+            partial(webinar_record.linked_resource_pages, self._sessions, self._viewer)
+        )
+
+    @cached_property
+    def linked_resource_count_by_webinar(self) -> DataLoader[int, int]:
+        return DataLoader(
+            partial(webinar_record.linked_resource_counts, self._sessions, self._viewer)
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Annotated
 
@@ -42,6 +43,7 @@ from schema.relay import (
     encode_id,
     page_request,
 )
+from schema.resources import Resource
 from schema.webinar_live import (
     QuestionStatus,
     WebinarChatMessage,
@@ -288,6 +290,39 @@ class Webinar(Node):
             page_request(first, after, last, before),
         )
         return connection(page, WebinarQuestion.from_row) if page is not None else None
+
+    # --- its lasting record in the knowledge base (resolvers/webinar_record.py)
+
+    @strawberry.field(
+        description="The resource its organisers filed from it (recording and answered "
+        "questions), as you may see it: while a draft or in review, for its author, its "
+        "reviewers and moderators; once published, for everyone (null otherwise)."
+    )
+    async def record(self, info: Info) -> Resource | None:
+        row = await info.context.loaders.record_by_webinar.load(self.db_id)
+        return Resource.from_row(row) if row is not None else None
+
+    @strawberry.field(
+        description="Published resources linked to it by its organisers (its filed record "
+        "too, once published), in the order linked; only those you may see."
+    )
+    async def resources(
+        self,
+        info: Info,
+        first: Annotated[int | None, FIRST] = None,
+        after: Annotated[str | None, AFTER] = None,
+        last: Annotated[int | None, LAST] = None,
+        before: Annotated[str | None, BEFORE] = None,
+    ) -> Connection[Resource]:
+        request = page_request(first, after, last, before)
+        loaders = info.context.loaders
+        page = await loaders.linked_resources_by_webinar.load((self.db_id, request))
+
+        async def count() -> int:
+            return await loaders.linked_resource_count_by_webinar.load(self.db_id)
+
+        # Totals of every webinar on the page in one query too.
+        return connection(replace(page, count=count), Resource.from_row)
 
     @strawberry.field(
         description="Cursor of the webinar's latest event: read it, then subscribe to "
