@@ -10,7 +10,6 @@ from datetime import date
 from sqlalchemy import ColumnElement, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from models.base import utcnow
 from models.db import AnyRow, AnySelect
 from models.reference import GuidingPrinciple, UnRegion
 from models.resource import (
@@ -100,10 +99,6 @@ ORDERS = {
         "resources-title", (Resource.supersession_depth, Resource.title, Resource.id)
     ),
 }
-# Most overdue first, superseded resources after the others (they matter less).
-STALE_ORDER = Keyset(
-    "stale-resources", (Resource.supersession_depth, Resource.review_by, Resource.id)
-)
 REVISION_ORDER = Keyset("resource-revisions", (Resource.id,), descending=True)
 
 
@@ -242,18 +237,6 @@ async def revisions_page(
         Resource.revision_of_id == resource_id, policy.visible_resources(viewer)
     )
     return await fetch_page(sessions, statement, REVISION_ORDER, request)
-
-
-async def stale_page(sessions: Sessions, viewer: Viewer, request: PageRequest) -> Page:
-    """Published resources past their review-by date, most overdue first (superseded ones
-    after their successors, as in every listing)."""
-    statement = select(*RESOURCE_COLUMNS).where(
-        policy.visible_resources(viewer),
-        Resource.revision_of_id.is_(None),
-        Resource.state == ReviewState.APPROVED,
-        Resource.review_by < utcnow(),
-    )
-    return await fetch_page(sessions, statement, STALE_ORDER, request)
 
 
 # --- writing -------------------------------------------------------------------------------

@@ -369,19 +369,6 @@ async def resolve_resource(
     return await load_resource(info, key) if key is not None else None
 
 
-async def resolve_stale_content(
-    info: Info,
-    first: Annotated[int | None, FIRST] = None,
-    after: Annotated[str | None, AFTER] = None,
-    last: Annotated[int | None, LAST] = None,
-    before: Annotated[str | None, BEFORE] = None,
-) -> Connection[Resource]:
-    page = await resources.stale_page(
-        info.context.db.sessions, info.context.viewer, page_request(first, after, last, before)
-    )
-    return connection(page, Resource.from_row)
-
-
 # --- mutations --------------------------------------------------------------------------------
 
 
