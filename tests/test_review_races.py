@@ -1,0 +1,169 @@
+"""Simultaneous requests on one reviewed item or relation, through the API on PostgreSQL: the
+loser answers a typed error (CONFLICT, or INVALID_TRANSITION for a decision already taken),
+never an internal error, and the database keeps one copy.
+
+Each race is made certain: a blocking transaction holds what the requests need (the item's
+row lock, or an uncommitted copy of the row they insert) until every request waits on it,
+then lets go. SQLite has no row locks to wait on: these tests run on PostgreSQL only."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import func, insert, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from models.db import Database
+from models.resource import RelationKind, RelationStatus, Resource, ResourceRelation
+from models.review import Review, ReviewItemKind
+from schema.relay import decode_int_id
+from tests.knowledge import REVIEW, assign, call, cast, published, review_input, submitted
+from tests.test_resource_relations import DECIDE_RELATION, relate
+
+WAITING = text(
+    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+    " AND wait_event_type = 'Lock'"
+)
+
+
+@pytest.fixture(autouse=True)
+def _postgresql_only(db: Database) -> None:
+    if db.is_sqlite:
+        pytest.skip("row locks and lock waits are PostgreSQL's")
+
+
+async def all_at_once(
+    db: Database,
+    hold: Callable[[AsyncConnection], Awaitable[Any]],
+    requests: list[Callable[[], Awaitable[dict[str, Any]]]],
+) -> list[dict[str, Any]]:
+    """Run `requests` together while `hold` keeps them waiting; release once all wait."""
+    async with db.engine.connect() as blocker:
+        held = await blocker.begin()
+        await hold(blocker)
+        tasks = [asyncio.create_task(request()) for request in requests]
+        for _ in range(500):  # polled: the database tells nobody that a request now waits
+            await blocker.execute(text("SELECT pg_stat_clear_snapshot()"))
+            if await blocker.scalar(WAITING) == len(requests):
+                break
+            await asyncio.sleep(0.02)
+        else:
+            for task in tasks:
+                task.cancel()
+            pytest.fail("the requests never waited on the held lock")
+        await held.rollback()
+    return list(await asyncio.gather(*tasks))
+
+
+def lock_resource(resource_id: str) -> Callable[[AsyncConnection], Awaitable[Any]]:
+    key = decode_int_id(resource_id, "Resource")
+
+    async def hold(blocker: AsyncConnection) -> None:
+        await blocker.execute(select(Resource.id).where(Resource.id == key).with_for_update())
+
+    return hold
+
+
+async def reviews_of(db: Database, resource_id: str) -> int:
+    async with db.sessions() as session:
+        return int(
+            await session.scalar(
+                select(func.count()).where(
+                    Review.item_kind == ReviewItemKind.RESOURCE,
+                    Review.item_id == decode_int_id(resource_id, "Resource"),
+                )
+            )
+            or 0
+        )
+
+
+def sorted_codes(payloads: list[dict[str, Any]]) -> list[list[str]]:
+    return sorted([e["code"] for e in p["errors"]] for p in payloads)
+
+
+@pytest.mark.parametrize("closing", [False, True], ids=["first-review", "closing-review"])
+async def test_a_double_review_submission_answers_conflict_once(client, factory, db, closing):
+    # given a resource in review; with `closing`, the double-submitting reviewer's approval
+    # is the second one, which publishes it (the copy that loses finds it APPROVED)
+    people = await cast(factory)
+    resource_id = await submitted(client, people.author)
+    await assign(client, people.moderator, resource_id, people.un_reviewer, people.un_reviewer_2)
+    if closing:
+        await call(client, REVIEW, {"input": review_input(resource_id)}, people.un_reviewer)
+    variables = {"input": review_input(resource_id)}
+
+    async def submit() -> dict[str, Any]:
+        return await call(client, REVIEW, variables, people.un_reviewer_2)
+
+    # when the same reviewer submits the same review twice at the same time
+    payloads = await all_at_once(db, lock_resource(resource_id), [submit, submit])
+    # then one is taken, the other answers CONFLICT, and one review is stored
+    assert sorted_codes(payloads) == [[], ["CONFLICT"]]
+    assert await reviews_of(db, resource_id) == (2 if closing else 1)
+    taken = next(p for p in payloads if not p["errors"])
+    assert taken["item"]["state"] == ("APPROVED" if closing else "IN_REVIEW")
+
+
+async def test_the_same_relation_proposed_twice_at_once_answers_conflict(client, factory, db):
+    # given two published resources
+    people = await cast(factory)
+    old = await published(client, people, title="Old edition")
+    new = await published(client, people, title="New edition")
+    from_key, to_key = decode_int_id(new, "Resource"), decode_int_id(old, "Resource")
+
+    async def hold(blocker: AsyncConnection) -> None:
+        # an uncommitted copy of the relation: both requests find none and wait at their insert
+        await blocker.execute(
+            insert(ResourceRelation).values(
+                from_id=from_key, to_id=to_key, kind=RelationKind.SUPERSEDES, note=""
+            )
+        )
+
+    async def propose() -> dict[str, Any]:
+        return await relate(client, people.member, new, old, "SUPERSEDES", "Second edition.")
+
+    # when the same relation is proposed twice at the same time
+    payloads = await all_at_once(db, hold, [propose, propose])
+    # then one proposal is kept, the other answers CONFLICT
+    assert sorted_codes(payloads) == [[], ["CONFLICT"]]
+    async with db.sessions() as session:
+        kept = await session.scalar(select(func.count()).select_from(ResourceRelation))
+    assert kept == 1
+
+
+async def test_one_relation_decided_twice_at_once_is_decided_once(client, factory, db):
+    # given a proposed supersession
+    people = await cast(factory)
+    old = await published(client, people, title="Old edition")
+    new = await published(client, people, title="New edition")
+    proposed = await relate(client, people.member, new, old, "SUPERSEDES", "Second edition.")
+    relation_id = proposed["relation"]["id"]
+    relation_key = decode_int_id(relation_id, "ResourceRelation")
+
+    async def hold(blocker: AsyncConnection) -> None:
+        await blocker.execute(
+            select(ResourceRelation.id).where(ResourceRelation.id == relation_key).with_for_update()
+        )
+
+    def decide(member: Any, confirm: bool) -> Callable[[], Awaitable[dict[str, Any]]]:
+        async def run() -> dict[str, Any]:
+            variables = {"id": relation_id, "confirm": confirm}
+            return await call(client, DECIDE_RELATION, variables, member)
+
+        return run
+
+    # when two reviewers decide it at the same time, one confirming, one rejecting
+    payloads = await all_at_once(
+        db, hold, [decide(people.un_reviewer, True), decide(people.un_reviewer_2, False)]
+    )
+    # then one decision is taken, the other finds it decided
+    assert sorted_codes(payloads) == [[], ["INVALID_TRANSITION"]]
+    taken = next(p for p in payloads if not p["errors"])
+    async with db.sessions() as session:
+        status = await session.scalar(
+            select(ResourceRelation.status).where(ResourceRelation.id == relation_key)
+        )
+    assert status is RelationStatus[taken["relation"]["status"]]
