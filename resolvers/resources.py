@@ -225,6 +225,13 @@ async def languages_by_resource(sessions: Sessions, ids: Sequence[int]) -> list[
     )
 
 
+def successors_first(rows: Sequence[AnyRow | None]) -> list[AnyRow]:
+    """Loaded resources (missing ones dropped) with superseded ones after their successors,
+    otherwise in the order given: what every listing of resources does in SQL, for lists
+    loaded by id (linked resources, relations)."""
+    return sorted((r for r in rows if r is not None), key=lambda r: r.supersession_depth)
+
+
 async def themes_by_resource(sessions: Sessions, ids: Sequence[int]) -> list[list[str]]:
     return await values_by_owner(sessions, ResourceTheme.resource_id, ResourceTheme.theme, ids)
 

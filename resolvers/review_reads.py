@@ -119,9 +119,15 @@ async def reviewers_by_item(
     ]
 
 
+# Oldest submission first; superseded resources after their successors, as in every listing.
 QUEUE_ORDERS = {
-    kind: Keyset(f"review-queue-{kind.value.lower()}", (model.submitted_at, model.id))
-    for kind, model in MODELS.items()
+    ReviewItemKind.RESOURCE: Keyset(
+        "review-queue-resource",
+        (Resource.supersession_depth, Resource.submitted_at, Resource.id),
+    ),
+    ReviewItemKind.INITIATIVE: Keyset(
+        "review-queue-initiative", (Initiative.submitted_at, Initiative.id)
+    ),
 }
 
 

@@ -14,6 +14,7 @@ from resolvers import calls, initiatives
 from resolvers.initiatives import InitiativeContent, InitiativeFilter
 from resolvers.initiatives import InitiativeOrder as InitiativeOrderModel
 from resolvers.policy import is_open
+from resolvers.resources import successors_first
 from schema.context import Info
 from schema.enums import described_enum
 from schema.errors import INPUT, UserError, not_found, user_errors
@@ -177,11 +178,14 @@ class Initiative(Reviewable):
         found = [REGIONS[c] for c in codes if c in REGIONS]
         return [Region(region=r, m49=r.value, name=r.name.title()) for r in found]
 
-    @strawberry.field(description="Resources it links to (those you may see).")
+    @strawberry.field(
+        description="Resources it links to (those you may see), superseded ones after their "
+        "successors."
+    )
     async def resources(self, info: Info) -> list[Resource]:
         ids = await info.context.loaders.resources_by_initiative.load(self.db_id)
         rows = await info.context.loaders.resource_by_id.load_many(ids)
-        return [Resource.from_row(r) for r in rows if r is not None]
+        return [Resource.from_row(r) for r in successors_first(rows)]
 
     @strawberry.field(description="The call for practices it answers, if any.")
     async def call(self, info: Info) -> CallForPractices | None:

@@ -193,10 +193,11 @@ class Resource(Reviewable):
             if r.kind is kind and (r.to_id if incoming else r.from_id) == self.db_id
         ]
         rows = await info.context.loaders.resource_by_id.load_many([i for i, _ in ends])
+        notes = {row.id: note for row, (_, note) in zip(rows, ends, strict=True) if row}
+        # Superseded resources after their successors, as in every listing.
         return [
-            RelatedResource(resource=Resource.from_row(row), note=note)
-            for row, (_, note) in zip(rows, ends, strict=True)
-            if row is not None
+            RelatedResource(resource=Resource.from_row(row), note=notes[row.id])
+            for row in resources.successors_first(rows)
         ]
 
     @strawberry.field(description="Resources that supersede this one (confirmed).")

@@ -280,7 +280,10 @@ class ReviewQueue:
         description="How many items of the queue (of every kind) are in each state."
     )
 
-    @strawberry.field(description="Resources (and revisions of resources) waiting for review.")
+    @strawberry.field(
+        description="Resources (and revisions of resources) waiting for review, oldest "
+        "submission first; superseded ones after their successors."
+    )
     async def resources(
         self,
         info: Info,
