@@ -210,7 +210,11 @@ def _stale_items() -> Any:
         Initiative.id.label("id"),
         literal_column("0", Integer).label("depth"),
         Initiative.review_by.label("review_by"),
-    ).where(Initiative.state == S.APPROVED, Initiative.review_by < now)
+    ).where(
+        Initiative.revision_of_id.is_(None),
+        Initiative.state == S.APPROVED,
+        Initiative.review_by < now,
+    )
     return resources, initiatives
 
 

@@ -54,7 +54,7 @@ from resolvers.review_rules import (
     outcome,
     transition_problem,
 )
-from resolvers.revisions import merge_revision
+from resolvers.revisions import merge_initiative_revision, merge_revision
 from resolvers.unit_of_work import Refused, UnitOfWork, unit_of_work
 from resolvers.validation import clean_text
 from subscriptions.events import EventPublisher
@@ -359,6 +359,8 @@ async def _decide(
         item.review_by = now + timedelta(days=round(rule.review_by_months * 365.25 / 12))
         if isinstance(item, Resource) and item.revision_of_id is not None:
             await merge_revision(work.session, item, now)
+        if isinstance(item, Initiative) and item.revision_of_id is not None:
+            await merge_initiative_revision(work.session, item, now)
     if isinstance(item, Resource):
         await rerank_superseded_by(work.session, item.id)
 
