@@ -423,10 +423,12 @@ async def update_initiative(
         return InitiativeResult(problems=[NOT_SIGNED_IN])
     try:
         async with unit_of_work(sessions, events) as work:
+            # Locked (PostgreSQL): two edits at once are taken one after the other, so a
+            # published initiative never gets two open revisions.
             initiative = await work.session.scalar(
-                select(Initiative).where(
-                    Initiative.id == initiative_id, policy.visible_initiatives(viewer)
-                )
+                select(Initiative)
+                .where(Initiative.id == initiative_id, policy.visible_initiatives(viewer))
+                .with_for_update(of=Initiative)
             )
             if initiative is None:
                 raise Refused(Problem("initiativeId", "No such initiative.", ErrorCode.NOT_FOUND))

@@ -445,8 +445,12 @@ async def update_resource(
         return ResourceResult(problems=[NOT_SIGNED_IN])
     try:
         async with unit_of_work(sessions, events) as work:
+            # Locked (PostgreSQL): two edits at once are taken one after the other, so a
+            # published resource never gets two open revisions.
             resource = await work.session.scalar(
-                select(Resource).where(Resource.id == resource_id, policy.visible_resources(viewer))
+                select(Resource)
+                .where(Resource.id == resource_id, policy.visible_resources(viewer))
+                .with_for_update(of=Resource)
             )
             if resource is None:
                 raise Refused(Problem("resourceId", "No such resource.", ErrorCode.NOT_FOUND))

@@ -1,6 +1,7 @@
 """Simultaneous requests on one reviewed item or relation, through the API on PostgreSQL: the
 loser answers a typed error (CONFLICT, or INVALID_TRANSITION for a decision already taken),
-never an internal error, and the database keeps one copy.
+never an internal error, and the database keeps one copy; two edits of one published item at
+once open one revision, not two.
 
 Each race is made certain: a blocking transaction holds what the requests need (the item's
 row lock, or an uncommitted copy of the row they insert) until every request waits on it,
@@ -17,10 +18,22 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from models.db import Database
+from models.initiative import Initiative
 from models.resource import RelationKind, RelationStatus, Resource, ResourceRelation
 from models.review import Review, ReviewItemKind
 from schema.relay import decode_int_id
-from tests.knowledge import REVIEW, assign, call, cast, published, review_input, submitted
+from tests.knowledge import (
+    REVIEW,
+    UPDATE_RESOURCE,
+    assign,
+    call,
+    cast,
+    published,
+    resource_input,
+    review_input,
+    submitted,
+)
+from tests.test_initiatives import approved_initiative, initiative_input
 from tests.test_resource_relations import DECIDE_RELATION, relate
 
 WAITING = text(
@@ -167,3 +180,48 @@ async def test_one_relation_decided_twice_at_once_is_decided_once(client, factor
             select(ResourceRelation.status).where(ResourceRelation.id == relation_key)
         )
     assert status is RelationStatus[taken["relation"]["status"]]
+
+
+@pytest.mark.parametrize("kind", ["Resource", "Initiative"])
+async def test_two_edits_of_a_published_item_at_once_open_one_revision(client, factory, db, kind):
+    # given a published resource or initiative
+    people = await cast(factory)
+    model: Any
+    if kind == "Resource":
+        item = await published(client, people)
+        query, model = UPDATE_RESOURCE, Resource
+
+        def variables(title: str) -> dict[str, Any]:
+            return {"input": {"resourceId": item, "resource": resource_input(title)}}
+    else:
+        item = await approved_initiative(client, people)
+        query, model = UPDATE_INITIATIVE, Initiative
+
+        def variables(title: str) -> dict[str, Any]:
+            return {"input": {"initiativeId": item, "initiative": initiative_input(title)}}
+
+    key = decode_int_id(item, kind)
+
+    async def hold(blocker: AsyncConnection) -> None:
+        await blocker.execute(select(model.id).where(model.id == key).with_for_update())
+
+    def edit(title: str) -> Callable[[], Awaitable[dict[str, Any]]]:
+        async def run() -> dict[str, Any]:
+            return await call(client, query, variables(title), people.author)
+
+        return run
+
+    # when its author saves two edits at the same time
+    payloads = await all_at_once(db, hold, [edit("First wording"), edit("Second wording")])
+    # then both land in one revision (the later edit wins), never two open revisions
+    assert sorted_codes(payloads) == [[], []]
+    async with db.sessions() as session:
+        revisions = await session.scalar(select(func.count()).where(model.revision_of_id == key))
+    assert revisions == 1
+
+
+UPDATE_INITIATIVE = """
+mutation($input: UpdateInitiativeInput!) {
+  updateInitiative(input: $input) { initiative { id } errors { field code message } }
+}
+"""
