@@ -194,6 +194,16 @@ async def decide_relation(
     try:
         async with unit_of_work(sessions, events) as work:
             relation = await _decidable(work, viewer, relation_id)
+            if confirm and relation.kind is RelationKind.SUPERSEDES:
+                # Lock both ends, in id order (PostgreSQL): two supersessions of the same pair
+                # confirmed at once (A over B, B over A) are checked one after the other, so
+                # the second sees the first and is refused as a cycle.
+                await work.session.execute(
+                    select(Resource.id)
+                    .where(Resource.id.in_([relation.from_id, relation.to_id]))
+                    .order_by(Resource.id)
+                    .with_for_update()
+                )
             if (
                 confirm
                 and relation.kind is RelationKind.SUPERSEDES

@@ -21,7 +21,7 @@ from models.db import Database
 from models.initiative import Initiative
 from models.resource import RelationKind, RelationStatus, Resource, ResourceRelation
 from models.review import Review, ReviewItemKind
-from schema.relay import decode_int_id
+from schema.relay import decode_int_id, encode_id
 from tests.knowledge import (
     REVIEW,
     UPDATE_RESOURCE,
@@ -225,3 +225,56 @@ mutation($input: UpdateInitiativeInput!) {
   updateInitiative(input: $input) { initiative { id } errors { field code message } }
 }
 """
+
+
+async def test_opposite_supersessions_confirmed_at_once_never_make_a_cycle(client, factory, db):
+    # given "A supersedes B" proposed, then "B supersedes A" (refused as a cycle only once the
+    # first is confirmed, so this one is proposed first and the other inserted as proposed)
+    people = await cast(factory)
+    first = await published(client, people, title="A")
+    second = await published(client, people, title="B")
+    a_over_b = await relate(client, people.member, first, second, "SUPERSEDES")
+    keys = sorted(decode_int_id(i, "Resource") for i in (first, second))
+    async with db.sessions.begin() as session:
+        session.add(
+            ResourceRelation(
+                from_id=decode_int_id(second, "Resource"),
+                to_id=decode_int_id(first, "Resource"),
+                kind=RelationKind.SUPERSEDES,
+                note="",
+            )
+        )
+        await session.flush()
+        b_over_a_key = await session.scalar(
+            select(ResourceRelation.id).where(
+                ResourceRelation.from_id == decode_int_id(second, "Resource")
+            )
+        )
+    b_over_a = encode_id("ResourceRelation", b_over_a_key)
+
+    async def hold(blocker: AsyncConnection) -> None:
+        await blocker.execute(select(Resource.id).where(Resource.id == keys[0]).with_for_update())
+
+    def confirm(relation_id: str, member: Any) -> Callable[[], Awaitable[dict[str, Any]]]:
+        async def run() -> dict[str, Any]:
+            variables = {"id": relation_id, "confirm": True}
+            return await call(client, DECIDE_RELATION, variables, member)
+
+        return run
+
+    # when two reviewers confirm the opposite supersessions at the same time
+    payloads = await all_at_once(
+        db,
+        hold,
+        [
+            confirm(a_over_b["relation"]["id"], people.un_reviewer),
+            confirm(b_over_a, people.un_reviewer_2),
+        ],
+    )
+    # then one is confirmed, the other refused as a cycle
+    assert sorted_codes(payloads) == [[], ["SUPERSESSION_CYCLE"]]
+    async with db.sessions() as session:
+        confirmed = await session.scalar(
+            select(func.count()).where(ResourceRelation.status == RelationStatus.CONFIRMED)
+        )
+    assert confirmed == 1
