@@ -195,14 +195,14 @@ async def decide_relation(
         async with unit_of_work(sessions, events) as work:
             relation = await _decidable(work, viewer, relation_id)
             if confirm and relation.kind is RelationKind.SUPERSEDES:
-                # Lock both ends, in id order (PostgreSQL): two supersessions of the same pair
+                # Lock the pair's lower id (PostgreSQL): two supersessions of the same pair
                 # confirmed at once (A over B, B over A) are checked one after the other, so
-                # the second sees the first and is refused as a cycle.
+                # the second sees the first and is refused as a cycle. One row, not both: an
+                # approval holding the successor while it re-ranks what it supersedes cannot
+                # wait on us while we wait on it.
+                pair = min(relation.from_id, relation.to_id)
                 await work.session.execute(
-                    select(Resource.id)
-                    .where(Resource.id.in_([relation.from_id, relation.to_id]))
-                    .order_by(Resource.id)
-                    .with_for_update()
+                    select(Resource.id).where(Resource.id == pair).with_for_update()
                 )
             if (
                 confirm
