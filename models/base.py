@@ -29,6 +29,12 @@ class UTCDateTime(TypeDecorator[datetime]):
     impl = DateTime(timezone=True)
     cache_ok = True
 
+    @property
+    def python_type(self) -> type[datetime]:
+        # A TypeDecorator answers `object` unless told: keyset cursors read it to parse their
+        # datetimes back (without it, `after` a datetime cursor bound a string).
+        return datetime
+
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None

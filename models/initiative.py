@@ -71,6 +71,13 @@ class Initiative(ReviewedItem, Base):
     call_id: Mapped[int | None] = mapped_column(
         ForeignKey("call_for_practices.id", ondelete="SET NULL"), index=True
     )
+    # A row with `revision_of_id` is a proposed edit of a published initiative, reviewed on its
+    # own; once approved, its content replaces the published one's (as for resources).
+    revision_of_id: Mapped[int | None] = mapped_column(
+        ForeignKey("initiative.id", ondelete="CASCADE"), index=True
+    )
+    # When an approved revision replaced the published content.
+    merged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class InitiativePartner(Base):

@@ -52,6 +52,8 @@ INITIATIVE_COLUMNS = (
     Initiative.is_global,
     Initiative.featured,
     Initiative.call_id,
+    Initiative.revision_of_id,
+    Initiative.merged_at,
     Initiative.state,
     Initiative.review_round,
     Initiative.author_id,
@@ -109,7 +111,9 @@ def _any_of(table: Any, column: str, values: Sequence[object]) -> ColumnElement[
 
 def filtered_initiatives(viewer: Viewer, criteria: InitiativeFilter) -> AnySelect:
     problems = ProblemList()
-    statement = select(*INITIATIVE_COLUMNS).where(policy.visible_initiatives(viewer))
+    statement = select(*INITIATIVE_COLUMNS).where(
+        policy.visible_initiatives(viewer), Initiative.revision_of_id.is_(None)
+    )
     if criteria.states:
         statement = statement.where(Initiative.state.in_(list(criteria.states)))
     if criteria.objectives:
@@ -148,6 +152,19 @@ async def initiatives_page(
 ) -> Page:
     statement = filtered_initiatives(viewer, criteria)
     return await fetch_page(sessions, statement, ORDERS[order], request)
+
+
+REVISION_ORDER = Keyset("initiative-revisions", (Initiative.id,), descending=True)
+
+
+async def revisions_page(
+    sessions: Sessions, viewer: Viewer, initiative_id: int, request: PageRequest
+) -> Page:
+    """Proposed and merged revisions of an initiative, newest first, as the viewer may see them."""
+    statement = select(*INITIATIVE_COLUMNS).where(
+        Initiative.revision_of_id == initiative_id, policy.visible_initiatives(viewer)
+    )
+    return await fetch_page(sessions, statement, REVISION_ORDER, request)
 
 
 async def count_initiatives(sessions: Sessions, viewer: Viewer, criteria: InitiativeFilter) -> int:
@@ -363,6 +380,33 @@ async def create_initiative(
 
 
 EDITABLE = (ReviewState.DRAFT, ReviewState.CHANGES_REQUESTED)
+OPEN = (*EDITABLE, ReviewState.SUBMITTED, ReviewState.IN_REVIEW)
+
+
+async def _open_revision(session: AsyncSession, published: Initiative) -> Initiative:
+    """The revision an edit of a published initiative goes to: the one still being written (or
+    whose changes were requested), else a new DRAFT. One at a time: while one is in review,
+    edits wait (CONFLICT), so no revision is reviewed against stale content."""
+    current = await session.scalar(
+        select(Initiative).where(
+            Initiative.revision_of_id == published.id, Initiative.state.in_(OPEN)
+        )
+    )
+    if current is None:
+        return Initiative(
+            author_id=published.author_id,
+            organization_id=published.organization_id,
+            revision_of_id=published.id,
+        )
+    if current.state not in EDITABLE:
+        raise Refused(
+            Problem(
+                "initiativeId",
+                f"A revision of this initiative is {current.state.value}: wait for its review.",
+                ErrorCode.CONFLICT,
+            )
+        )
+    return current
 
 
 async def update_initiative(
@@ -372,15 +416,19 @@ async def update_initiative(
     initiative_id: int,
     data: InitiativeContent,
 ) -> InitiativeResult:
-    """The author edits a draft, or an initiative whose changes were requested."""
+    """The author edits a draft (or an initiative whose changes were requested) in place;
+    editing a published initiative creates a revision (a DRAFT of its own) that is reviewed
+    before it replaces the public content."""
     if viewer.member_id is None:
         return InitiativeResult(problems=[NOT_SIGNED_IN])
     try:
         async with unit_of_work(sessions, events) as work:
+            # Locked (PostgreSQL): two edits at once are taken one after the other, so a
+            # published initiative never gets two open revisions.
             initiative = await work.session.scalar(
-                select(Initiative).where(
-                    Initiative.id == initiative_id, policy.visible_initiatives(viewer)
-                )
+                select(Initiative)
+                .where(Initiative.id == initiative_id, policy.visible_initiatives(viewer))
+                .with_for_update(of=Initiative)
             )
             if initiative is None:
                 raise Refused(Problem("initiativeId", "No such initiative.", ErrorCode.NOT_FOUND))
@@ -388,23 +436,28 @@ async def update_initiative(
                 raise Refused(
                     Problem("initiativeId", "Only the author edits it.", ErrorCode.NOT_ALLOWED)
                 )
-            if initiative.state not in EDITABLE:
+            columns, about = await _clean(work.session, viewer, data)
+            if initiative.state in EDITABLE:
+                target = initiative
+            elif initiative.state is ReviewState.APPROVED and initiative.revision_of_id is None:
+                target = await _open_revision(work.session, initiative)
+                work.session.add(target)
+            else:
                 raise Refused(
                     Problem(
                         None,
-                        f"A {initiative.state.value} initiative cannot be edited.",
+                        f"A {initiative.state.value} initiative cannot be edited: withdraw it "
+                        "or wait for the review.",
                         ErrorCode.INVALID_TRANSITION,
                     )
                 )
-            columns, about = await _clean(work.session, viewer, data)
             for name, value in columns.items():
-                setattr(initiative, name, value)
-            await _write_about(work.session, initiative.id, about)
+                setattr(target, name, value)
+            await work.session.flush()
+            await _write_about(work.session, target.id, about)
     except Refused as refusal:
         return InitiativeResult(problems=refusal.problems)
-    return InitiativeResult(
-        initiative=(await initiatives_by_ids(sessions, viewer, [initiative_id]))[0]
-    )
+    return InitiativeResult(initiative=(await initiatives_by_ids(sessions, viewer, [target.id]))[0])
 
 
 async def set_featured(
@@ -426,7 +479,9 @@ async def set_featured(
                 raise Refused(
                     Problem(None, "Only moderators feature initiatives.", ErrorCode.NOT_ALLOWED)
                 )
-            if featured and initiative.state is not ReviewState.APPROVED:
+            if featured and (
+                initiative.state is not ReviewState.APPROVED or initiative.revision_of_id
+            ):
                 raise Refused(
                     Problem(
                         None,

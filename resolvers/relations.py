@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.base import utcnow
@@ -65,6 +66,7 @@ async def _supersedes_transitively(
     return False
 
 
+ALREADY_PROPOSED = Problem(None, "This relation was already proposed.", ErrorCode.CONFLICT)
 CYCLE = Problem(
     "toId",
     "This would make the resources supersede each other in a cycle.",
@@ -165,9 +167,7 @@ async def propose_relation(
                 )
             )
             if duplicate is not None:
-                raise Refused(
-                    Problem(None, "This relation was already proposed.", ErrorCode.CONFLICT)
-                )
+                raise Refused(ALREADY_PROPOSED)
             if kind is RelationKind.SUPERSEDES and await _supersedes_transitively(
                 work.session, to_id, from_id, [RelationStatus.CONFIRMED, RelationStatus.PROPOSED]
             ):
@@ -179,6 +179,9 @@ async def propose_relation(
             await work.session.flush()
     except Refused as refusal:
         return RelationResult(problems=refusal.problems)
+    except IntegrityError:
+        # The same relation proposed at the same time: the unique constraint keeps one.
+        return RelationResult(problems=[ALREADY_PROPOSED])
     return RelationResult(relation=await _relation_row(sessions, relation.id))
 
 
@@ -191,6 +194,16 @@ async def decide_relation(
     try:
         async with unit_of_work(sessions, events) as work:
             relation = await _decidable(work, viewer, relation_id)
+            if confirm and relation.kind is RelationKind.SUPERSEDES:
+                # Lock the pair's lower id (PostgreSQL): two supersessions of the same pair
+                # confirmed at once (A over B, B over A) are checked one after the other, so
+                # the second sees the first and is refused as a cycle. One row, not both: an
+                # approval holding the successor while it re-ranks what it supersedes cannot
+                # wait on us while we wait on it.
+                pair = min(relation.from_id, relation.to_id)
+                await work.session.execute(
+                    select(Resource.id).where(Resource.id == pair).with_for_update()
+                )
             if (
                 confirm
                 and relation.kind is RelationKind.SUPERSEDES
@@ -211,10 +224,12 @@ async def decide_relation(
 
 
 async def _decidable(work: UnitOfWork, viewer: Viewer, relation_id: int) -> ResourceRelation:
+    # Locked (PostgreSQL): two simultaneous decisions are taken one after the other, and the
+    # second finds the relation decided (INVALID_TRANSITION) instead of overwriting it.
     relation = await work.session.scalar(
-        select(ResourceRelation).where(
-            ResourceRelation.id == relation_id, policy.visible_relations(viewer)
-        )
+        select(ResourceRelation)
+        .where(ResourceRelation.id == relation_id, policy.visible_relations(viewer))
+        .with_for_update(of=ResourceRelation)
     )
     if relation is None or not policy.may_decide_relations(viewer):
         raise Refused(Problem("relationId", "No such proposed relation.", ErrorCode.NOT_FOUND))

@@ -10,7 +10,6 @@ from datetime import date
 from sqlalchemy import ColumnElement, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from models.base import utcnow
 from models.db import AnyRow, AnySelect
 from models.reference import GuidingPrinciple, UnRegion
 from models.resource import (
@@ -100,10 +99,6 @@ ORDERS = {
         "resources-title", (Resource.supersession_depth, Resource.title, Resource.id)
     ),
 }
-# Most overdue first, superseded resources after the others (they matter less).
-STALE_ORDER = Keyset(
-    "stale-resources", (Resource.supersession_depth, Resource.review_by, Resource.id)
-)
 REVISION_ORDER = Keyset("resource-revisions", (Resource.id,), descending=True)
 
 
@@ -230,6 +225,13 @@ async def languages_by_resource(sessions: Sessions, ids: Sequence[int]) -> list[
     )
 
 
+def successors_first(rows: Sequence[AnyRow | None]) -> list[AnyRow]:
+    """Loaded resources (missing ones dropped) with superseded ones after their successors,
+    otherwise in the order given: what every listing of resources does in SQL, for lists
+    loaded by id (linked resources, relations)."""
+    return sorted((r for r in rows if r is not None), key=lambda r: r.supersession_depth)
+
+
 async def themes_by_resource(sessions: Sessions, ids: Sequence[int]) -> list[list[str]]:
     return await values_by_owner(sessions, ResourceTheme.resource_id, ResourceTheme.theme, ids)
 
@@ -242,18 +244,6 @@ async def revisions_page(
         Resource.revision_of_id == resource_id, policy.visible_resources(viewer)
     )
     return await fetch_page(sessions, statement, REVISION_ORDER, request)
-
-
-async def stale_page(sessions: Sessions, viewer: Viewer, request: PageRequest) -> Page:
-    """Published resources past their review-by date, most overdue first (superseded ones
-    after their successors, as in every listing)."""
-    statement = select(*RESOURCE_COLUMNS).where(
-        policy.visible_resources(viewer),
-        Resource.revision_of_id.is_(None),
-        Resource.state == ReviewState.APPROVED,
-        Resource.review_by < utcnow(),
-    )
-    return await fetch_page(sessions, statement, STALE_ORDER, request)
 
 
 # --- writing -------------------------------------------------------------------------------
@@ -462,8 +452,12 @@ async def update_resource(
         return ResourceResult(problems=[NOT_SIGNED_IN])
     try:
         async with unit_of_work(sessions, events) as work:
+            # Locked (PostgreSQL): two edits at once are taken one after the other, so a
+            # published resource never gets two open revisions.
             resource = await work.session.scalar(
-                select(Resource).where(Resource.id == resource_id, policy.visible_resources(viewer))
+                select(Resource)
+                .where(Resource.id == resource_id, policy.visible_resources(viewer))
+                .with_for_update(of=Resource)
             )
             if resource is None:
                 raise Refused(Problem("resourceId", "No such resource.", ErrorCode.NOT_FOUND))

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import Integer, and_, exists, func, literal_column, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from models.base import utcnow
 from models.db import AnyRow, AnySelect
+from models.initiative import Initiative
+from models.resource import Resource
 from models.review import (
     PrincipleAnswer,
     Review,
@@ -116,9 +119,15 @@ async def reviewers_by_item(
     ]
 
 
+# Oldest submission first; superseded resources after their successors, as in every listing.
 QUEUE_ORDERS = {
-    kind: Keyset(f"review-queue-{kind.value.lower()}", (model.submitted_at, model.id))
-    for kind, model in MODELS.items()
+    ReviewItemKind.RESOURCE: Keyset(
+        "review-queue-resource",
+        (Resource.supersession_depth, Resource.submitted_at, Resource.id),
+    ),
+    ReviewItemKind.INITIATIVE: Keyset(
+        "review-queue-initiative", (Initiative.submitted_at, Initiative.id)
+    ),
 }
 
 
@@ -173,3 +182,61 @@ async def queue_counts(sessions: Sessions, viewer: Viewer) -> list[tuple[str, in
                 label = "UNDER_RE_REVIEW" if re_review and state is S.APPROVED else state.value
                 counts[label] += int(count)
     return sorted(counts.items())
+
+
+# --- freshness: stale content of every reviewed kind ---------------------------------------
+
+# The kinds in the stale listing, by the rank that orders them (and keys them) in it.
+STALE_KINDS = (ReviewItemKind.RESOURCE, ReviewItemKind.INITIATIVE)
+
+
+def _stale_items() -> Any:
+    """Published items of every kind past their review-by date: (kind rank, id, supersession
+    depth, review-by). Resources are visible before policy is applied; initiatives are never
+    superseded (depth 0)."""
+    now = utcnow()
+    resources = select(
+        literal_column("0", Integer).label("kind_rank"),
+        Resource.id.label("id"),
+        Resource.supersession_depth.label("depth"),
+        Resource.review_by.label("review_by"),
+    ).where(
+        Resource.revision_of_id.is_(None),
+        Resource.state == S.APPROVED,
+        Resource.review_by < now,
+    )
+    initiatives = select(
+        literal_column("1", Integer).label("kind_rank"),
+        Initiative.id.label("id"),
+        literal_column("0", Integer).label("depth"),
+        Initiative.review_by.label("review_by"),
+    ).where(
+        Initiative.revision_of_id.is_(None),
+        Initiative.state == S.APPROVED,
+        Initiative.review_by < now,
+    )
+    return resources, initiatives
+
+
+def _stale_statement(viewer: Viewer) -> tuple[AnySelect, Keyset]:
+    resources, initiatives = _stale_items()
+    stale = union_all(
+        resources.where(policy.visible_resources(viewer)),
+        initiatives.where(policy.visible_initiatives(viewer)),
+    ).subquery("stale")
+    columns = (stale.c.depth, stale.c.review_by, stale.c.kind_rank, stale.c.id)
+    # Most overdue first; superseded resources after the others (after their successors).
+    keyset = Keyset("stale-content", cast(Any, columns))
+    return select(*columns), keyset
+
+
+async def stale_page(sessions: Sessions, viewer: Viewer, request: PageRequest) -> Page:
+    """Published resources and initiatives past their review-by date that the viewer may see,
+    most overdue first, superseded resources after their successors. Rows are (depth,
+    review_by, kind_rank, id): `stale_kind(row)` names the kind, loaders fetch the items."""
+    statement, keyset = _stale_statement(viewer)
+    return await fetch_page(sessions, statement, keyset, request)
+
+
+def stale_kind(row: AnyRow) -> ReviewItemKind:
+    return STALE_KINDS[row.kind_rank]

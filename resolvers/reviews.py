@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import exists, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.base import utcnow
@@ -53,7 +54,7 @@ from resolvers.review_rules import (
     outcome,
     transition_problem,
 )
-from resolvers.revisions import merge_revision
+from resolvers.revisions import merge_initiative_revision, merge_revision
 from resolvers.unit_of_work import Refused, UnitOfWork, unit_of_work
 from resolvers.validation import clean_text
 from subscriptions.events import EventPublisher
@@ -82,6 +83,10 @@ def _not_found(field_name: str | None = "itemId") -> Problem:
 
 
 NOT_A_MODERATOR = Problem(None, "Only moderators do this.", ErrorCode.NOT_ALLOWED)
+# A unique constraint refused the change: the same thing was done at the same time.
+RACED = Problem(
+    None, "The same change was made at the same time; reload and try again.", ErrorCode.CONFLICT
+)
 
 
 async def _visible_item(work: UnitOfWork, viewer: Viewer, ref: ItemRef) -> ReviewedItem:
@@ -112,6 +117,10 @@ async def _run(
             await change(work, item)
     except Refused as refusal:
         return ItemResult(problems=refusal.problems)
+    except IntegrityError:
+        # The row lock serialises changes to one item on PostgreSQL; should two still meet
+        # at a unique constraint, the loser answers CONFLICT, not an internal error.
+        return ItemResult(problems=[RACED])
     return ItemResult(item=ref)
 
 
@@ -350,6 +359,8 @@ async def _decide(
         item.review_by = now + timedelta(days=round(rule.review_by_months * 365.25 / 12))
         if isinstance(item, Resource) and item.revision_of_id is not None:
             await merge_revision(work.session, item, now)
+        if isinstance(item, Initiative) and item.revision_of_id is not None:
+            await merge_initiative_revision(work.session, item, now)
     if isinstance(item, Resource):
         await rerank_superseded_by(work.session, item.id)
 
@@ -406,11 +417,8 @@ async def submit_review(
         reason = await _conflict(work.session, item, ref, reviewer)
         if reason is not None:
             raise Refused(Problem(None, reason, ErrorCode.CONFLICT_OF_INTEREST))
-        if not is_under_review(item):
-            raise Refused(transition_problem(item.state, OUTCOME_OF[review.decision]))
-        if item.state is S.SUBMITTED:
-            move(item, S.IN_REVIEW, DECISION_MOVES)
-        await _check_principles(work.session, review.checklist.principles)
+        # Before the state: a double submission whose first copy closed the round (published
+        # or rejected the item) is still a duplicate (CONFLICT), not an invalid transition.
         done = await work.session.scalar(
             select(Review.id).where(
                 Review.item_kind == ref.kind,
@@ -421,6 +429,11 @@ async def submit_review(
         )
         if done is not None:
             raise Refused(Problem(None, "You already reviewed this round.", ErrorCode.CONFLICT))
+        if not is_under_review(item):
+            raise Refused(transition_problem(item.state, OUTCOME_OF[review.decision]))
+        if item.state is S.SUBMITTED:
+            move(item, S.IN_REVIEW, DECISION_MOVES)
+        await _check_principles(work.session, review.checklist.principles)
         un_system = (
             reviewer.organization_id is not None
             and (

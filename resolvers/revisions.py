@@ -1,4 +1,5 @@
-"""Revisions of published resources: an approved revision's content replaces the public one."""
+"""Revisions of published resources and initiatives: an approved revision's content replaces
+the public one."""
 
 from __future__ import annotations
 
@@ -7,6 +8,15 @@ from datetime import datetime
 from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from models.initiative import (
+    Initiative,
+    InitiativeCountry,
+    InitiativeObjective,
+    InitiativePartner,
+    InitiativePrinciple,
+    InitiativeRegion,
+    InitiativeResource,
+)
 from models.resource import (
     Resource,
     ResourceCountry,
@@ -66,3 +76,49 @@ async def merge_revision(session: AsyncSession, revision: Resource, now: datetim
     published.review_by = revision.review_by
     revision.merged_at = now
     await copy_about(session, revision.id, published.id)
+
+
+# --- initiatives ---------------------------------------------------------------------------
+
+INITIATIVE_CONTENT_FIELDS = (
+    "title",
+    "summary",
+    "lead_organization_id",
+    "status",
+    "starts_on",
+    "ends_on",
+    "results",
+    "replicability",
+    "is_global",
+)
+INITIATIVE_ABOUT_TABLES = (
+    (InitiativeObjective, "objective_number"),
+    (InitiativePrinciple, "principle_letter"),
+    (InitiativeCountry, "code"),
+    (InitiativeRegion, "m49"),
+    (InitiativePartner, "organization_id"),
+    (InitiativeResource, "resource_id"),
+)
+
+
+async def merge_initiative_revision(
+    session: AsyncSession, revision: Initiative, now: datetime
+) -> None:
+    """The approved `revision` becomes the published content of the initiative it revises
+    (what it is about included); featured, call and lifecycle stay the published one's."""
+    assert revision.revision_of_id is not None
+    published = await session.get_one(Initiative, revision.revision_of_id)
+    for name in INITIATIVE_CONTENT_FIELDS:
+        setattr(published, name, getattr(revision, name))
+    published.reviewed_at = now
+    published.review_by = revision.review_by
+    revision.merged_at = now
+    for table, column in INITIATIVE_ABOUT_TABLES:
+        value = getattr(table, column)
+        await session.execute(delete(table).where(table.initiative_id == published.id))
+        rows = (
+            await session.execute(select(value).where(table.initiative_id == revision.id))
+        ).scalars()
+        values = [{"initiative_id": published.id, column: v} for v in rows]
+        if values:
+            await session.execute(insert(table), values)

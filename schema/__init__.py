@@ -33,6 +33,7 @@ from schema import reference as reference_api
 from schema import relations as relations_api
 from schema import resources as resources_api
 from schema import review_actions as review_api
+from schema import reviews as reviews_api
 from schema import search as search_api
 from schema import support as support_api
 from schema import support_events as support_events_api
@@ -170,10 +171,11 @@ class Query:
         description="Resources, filtered and ordered; published ones unless `filter.states` says "
         "otherwise (and only what you may see). Superseded resources rank after their successors.",
     )
-    stale_content: Connection[resources_api.Resource] = strawberry.field(
-        resolver=resources_api.resolve_stale_content,
-        description="Published resources past their review-by date, most overdue first "
-        "(superseded ones after their successors).",
+    stale_content: Connection[reviews_api.Reviewable] = strawberry.field(
+        resolver=review_api.resolve_stale_content,
+        description="Published resources and initiatives past their review-by date that you may "
+        "see, most overdue first (superseded resources after their successors); each is a "
+        "`Reviewable`: ask `... on Resource` or `... on Initiative` for the rest.",
     )
     review_queue: review_api.ReviewQueue | None = strawberry.field(
         resolver=review_api.resolve_review_queue,

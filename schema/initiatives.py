@@ -14,6 +14,7 @@ from resolvers import calls, initiatives
 from resolvers.initiatives import InitiativeContent, InitiativeFilter
 from resolvers.initiatives import InitiativeOrder as InitiativeOrderModel
 from resolvers.policy import is_open
+from resolvers.resources import successors_first
 from schema.context import Info
 from schema.enums import described_enum
 from schema.errors import INPUT, UserError, not_found, user_errors
@@ -115,10 +116,14 @@ class Initiative(Reviewable):
     is_global: bool = strawberry.field(description="Global in scope.")
     featured: bool = strawberry.field(description="In the flagship showcase (moderators' choice).")
     created_at: datetime = strawberry.field(description="When it was created (UTC).")
+    merged_at: datetime | None = strawberry.field(
+        description="For a revision: when its content replaced the published one (UTC)."
+    )
     db_id: strawberry.Private[int]
     author_id: strawberry.Private[int | None]
     lead_organization_id: strawberry.Private[int | None]
     call_id: strawberry.Private[int | None]
+    revision_of_id: strawberry.Private[int | None]
 
     @classmethod
     def from_row(cls, row: AnyRow) -> Initiative:
@@ -128,6 +133,8 @@ class Initiative(Reviewable):
             author_id=row.author_id,
             lead_organization_id=row.lead_organization_id,
             call_id=row.call_id,
+            revision_of_id=row.revision_of_id,
+            merged_at=row.merged_at,
             title=row.title,
             summary=row.summary,
             status=row.status,
@@ -144,6 +151,32 @@ class Initiative(Reviewable):
     @strawberry.field(description="Who submitted it; null if the account is gone or hidden.")
     async def author(self, info: Info) -> Member | None:
         return await load_member(info, self.author_id) if self.author_id else None
+
+    @strawberry.field(description="For a revision: the published initiative it revises.")
+    async def revision_of(self, info: Info) -> Initiative | None:
+        if self.revision_of_id is None:
+            return None
+        return await load_initiative(info, self.revision_of_id)
+
+    @strawberry.field(
+        description="Revisions (proposed edits) of this initiative, newest first: what you may "
+        "see of them (the author, reviewers and moderators see those not yet merged)."
+    )
+    async def revisions(
+        self,
+        info: Info,
+        first: Annotated[int | None, FIRST] = None,
+        after: Annotated[str | None, AFTER] = None,
+        last: Annotated[int | None, LAST] = None,
+        before: Annotated[str | None, BEFORE] = None,
+    ) -> Connection[Initiative]:
+        page = await initiatives.revisions_page(
+            info.context.db.sessions,
+            info.context.viewer,
+            self.db_id,
+            page_request(first, after, last, before),
+        )
+        return connection(page, Initiative.from_row)
 
     @strawberry.field(description="The lead organisation.")
     async def lead_organization(self, info: Info) -> Organization | None:
@@ -177,11 +210,14 @@ class Initiative(Reviewable):
         found = [REGIONS[c] for c in codes if c in REGIONS]
         return [Region(region=r, m49=r.value, name=r.name.title()) for r in found]
 
-    @strawberry.field(description="Resources it links to (those you may see).")
+    @strawberry.field(
+        description="Resources it links to (those you may see), superseded ones after their "
+        "successors."
+    )
     async def resources(self, info: Info) -> list[Resource]:
         ids = await info.context.loaders.resources_by_initiative.load(self.db_id)
         rows = await info.context.loaders.resource_by_id.load_many(ids)
-        return [Resource.from_row(r) for r in rows if r is not None]
+        return [Resource.from_row(r) for r in successors_first(rows)]
 
     @strawberry.field(description="The call for practices it answers, if any.")
     async def call(self, info: Info) -> CallForPractices | None:
@@ -384,7 +420,9 @@ class CreateInitiativeInput:
 
 
 @strawberry.input(
-    description="Edit your initiative (a draft, or one whose changes were requested)."
+    description="Edit your initiative: a draft, or one whose changes were requested, in place; "
+    "a published one gets a revision (a draft of its own, submitted and reviewed like any "
+    "initiative) whose content replaces the published one once approved."
 )
 class UpdateInitiativeInput:
     initiative_id: strawberry.ID = strawberry.field(description="Global ID of the initiative.")

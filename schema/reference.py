@@ -62,7 +62,10 @@ class GcmObjective(Node):
         criteria = ResourceFilter(objectives=[self.number])
         return await count_resources(info.context.db.sessions, info.context.viewer, criteria)
 
-    @strawberry.field(description="Published resources on this objective, newest first.")
+    @strawberry.field(
+        description="Published resources on this objective, newest first; superseded ones "
+        "after their successors."
+    )
     async def resources(
         self,
         info: Info,

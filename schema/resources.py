@@ -193,10 +193,11 @@ class Resource(Reviewable):
             if r.kind is kind and (r.to_id if incoming else r.from_id) == self.db_id
         ]
         rows = await info.context.loaders.resource_by_id.load_many([i for i, _ in ends])
+        notes = {row.id: note for row, (_, note) in zip(rows, ends, strict=True) if row}
+        # Superseded resources after their successors, as in every listing.
         return [
-            RelatedResource(resource=Resource.from_row(row), note=note)
-            for row, (_, note) in zip(rows, ends, strict=True)
-            if row is not None
+            RelatedResource(resource=Resource.from_row(row), note=notes[row.id])
+            for row in resources.successors_first(rows)
         ]
 
     @strawberry.field(description="Resources that supersede this one (confirmed).")
@@ -367,19 +368,6 @@ async def resolve_resource(
 ) -> Resource | None:
     key = resource_key(id)
     return await load_resource(info, key) if key is not None else None
-
-
-async def resolve_stale_content(
-    info: Info,
-    first: Annotated[int | None, FIRST] = None,
-    after: Annotated[str | None, AFTER] = None,
-    last: Annotated[int | None, LAST] = None,
-    before: Annotated[str | None, BEFORE] = None,
-) -> Connection[Resource]:
-    page = await resources.stale_page(
-        info.context.db.sessions, info.context.viewer, page_request(first, after, last, before)
-    )
-    return connection(page, Resource.from_row)
 
 
 # --- mutations --------------------------------------------------------------------------------

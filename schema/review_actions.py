@@ -5,6 +5,7 @@ Every action takes the global ID of any reviewed item (a `Resource` or an `Initi
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated
@@ -26,6 +27,8 @@ from schema.relay import (
     FIRST,
     LAST,
     Connection,
+    Edge,
+    PageInfo,
     connection,
     decode_id,
     decode_int_id,
@@ -277,7 +280,10 @@ class ReviewQueue:
         description="How many items of the queue (of every kind) are in each state."
     )
 
-    @strawberry.field(description="Resources (and revisions of resources) waiting for review.")
+    @strawberry.field(
+        description="Resources (and revisions of resources) waiting for review, oldest "
+        "submission first; superseded ones after their successors."
+    )
     async def resources(
         self,
         info: Info,
@@ -324,3 +330,36 @@ async def resolve_review_queue(info: Info) -> ReviewQueue | None:
         return None
     counts = await review_reads.queue_counts(c.db.sessions, c.viewer)
     return ReviewQueue(counts_by_state=[QueueStateCount(state=s, count=n) for s, n in counts])
+
+
+# --- freshness: stale content of every kind ----------------------------------------------
+
+
+async def resolve_stale_content(
+    info: Info,
+    first: Annotated[int | None, FIRST] = None,
+    after: Annotated[str | None, AFTER] = None,
+    last: Annotated[int | None, LAST] = None,
+    before: Annotated[str | None, BEFORE] = None,
+) -> Connection[Reviewable]:
+    """One page of stale items; each kind is loaded in one batch (a constant number of
+    statements whatever the page size)."""
+    c = info.context
+    page = await review_reads.stale_page(
+        c.db.sessions, c.viewer, page_request(first, after, last, before)
+    )
+    refs = [ItemRef(review_reads.stale_kind(row), row.id) for row in page.rows]
+    items = await asyncio.gather(*(load_item(info, ref) for ref in refs))
+    # An item that left publication between the page and its load is left out.
+    found = [(cursor, item) for cursor, item in zip(page.cursors, items, strict=True) if item]
+    return Connection(
+        edges=[Edge(cursor=cursor, node=item) for cursor, item in found],
+        nodes=[item for _, item in found],
+        page_info=PageInfo(
+            has_next_page=page.has_next_page,
+            has_previous_page=page.has_previous_page,
+            start_cursor=page.cursors[0] if page.cursors else None,
+            end_cursor=page.cursors[-1] if page.cursors else None,
+        ),
+        count=page.count,
+    )

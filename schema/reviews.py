@@ -48,9 +48,10 @@ PrincipleAnswer = described_enum(
 
 
 @strawberry.interface(
-    description="An item that is peer reviewed before it is published (resources)."
+    description="An item that is peer reviewed before it is published (resources, initiatives)."
 )
 class Reviewable(Node):
+    title: str = strawberry.field(description="Title.")
     state: ReviewState = strawberry.field(description="Where it is in its lifecycle.")  # type: ignore[valid-type]
     review_round: int = strawberry.field(
         description="The review round: a resubmission or a re-review starts the next one."
