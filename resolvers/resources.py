@@ -31,6 +31,8 @@ from resolvers.errors import NOT_SIGNED_IN, ClientError, ErrorCode, Problem, Pro
 from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
 from resolvers.policy import Viewer
 from resolvers.revisions import ABOUT_TABLES, CONTENT_FIELDS
+from resolvers.search_index import reindex
+from resolvers.search_sources import RESOURCES
 from resolvers.unit_of_work import Refused, unit_of_work
 from resolvers.validation import (
     clean_country,
@@ -401,6 +403,7 @@ async def create_resource(
             work.session.add(resource)
             await work.session.flush()
             await _write_about(work.session, resource.id, content)
+            await reindex(work.session, RESOURCES, [resource.id])
     except Refused as refusal:
         return ResourceResult(problems=refusal.problems)
     return ResourceResult(resource=(await resources_by_ids(sessions, viewer, [resource.id]))[0])
@@ -487,6 +490,8 @@ async def update_resource(
                     )
                 )
             await _write_about(work.session, target.id, content)
+            # An edit in place is searchable at once; a revision once it replaces the text.
+            await reindex(work.session, RESOURCES, [target.id])
     except Refused as refusal:
         return ResourceResult(problems=refusal.problems)
     return ResourceResult(resource=(await resources_by_ids(sessions, viewer, [target.id]))[0])
