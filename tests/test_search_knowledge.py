@@ -367,3 +367,44 @@ async def test_search_reindex_covers_resources_initiatives_and_webinars(
         ("diaspora", "diaspora"),
     ):
         assert ids(await run_search(client, query))[0] == corpus.id_of(best)
+
+
+async def test_the_demo_seed_makes_every_kind_searchable(
+    client: httpx.AsyncClient, db: Database, database_url: str
+) -> None:
+    from models.initiative import Initiative
+    from models.resource import Resource
+    from models.review import ReviewState
+    from tests.test_cli import env_for, hub
+
+    result = await hub("seed", "--demo", env=env_for(database_url))
+    assert result.exit_code == 0, result.output
+    async with db.sessions() as session:
+        published = {
+            "RESOURCE": len(
+                (
+                    await session.execute(
+                        select(Resource.id).where(
+                            Resource.state == ReviewState.APPROVED,
+                            Resource.revision_of_id.is_(None),
+                        )
+                    )
+                ).all()
+            ),
+            "INITIATIVE": len(
+                (
+                    await session.execute(
+                        select(Initiative.id).where(Initiative.state == ReviewState.APPROVED)
+                    )
+                ).all()
+            ),
+        }
+    assert published["RESOURCE"] > 0
+    assert published["INITIATIVE"] > 0
+    # every demo resource and initiative says "demo" in its summary: the public finds exactly
+    # the published ones
+    for kind, count in published.items():
+        found = await run_search(client, "demo", filter={"types": [kind]}, first=1)
+        assert found["totalCount"] == count
+    webinars = await run_search(client, "employers or clinic", filter={"types": ["WEBINAR"]})
+    assert webinars["totalCount"] == 2
