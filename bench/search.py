@@ -2,7 +2,9 @@
 
 Creates a fresh PostgreSQL database, migrates it, seeds the demo (organisations, 1,000 members,
 communities), then adds threads and posts with set-based `INSERT ... SELECT` (words drawn from a
-fixed vocabulary, deterministically), builds the search index through the app's own indexer
+fixed vocabulary, deterministically) and 10,000 resources with 500 initiatives (the demo's
+knowledge seeder: mostly published, some superseded; their summaries and bodies then rewritten
+from the same vocabulary), builds the search index through the app's own indexer
 (`resolvers.search_index.rebuild`, the code writers use), runs `VACUUM ANALYZE`, prints
 `EXPLAIN ANALYZE` of the real search statement, then starts the hub (`hub serve`, one worker,
 production settings) and drives it with 10 concurrent HTTP clients cycling through 10 queries,
@@ -10,7 +12,8 @@ each asking for the first 20 hits, their snippets, `totalCount` and every facet.
 p99 and req/s overall and per query. Everything it starts it stops by PID; the database is
 dropped at the end; a watchdog bounds the whole run.
 
-    .venv/bin/python bench/search.py [--posts 100000] [--threads 10000] [--duration 20]
+    .venv/bin/python bench/search.py [--posts 100000] [--threads 10000] [--resources 10000]
+        [--duration 20]
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import sys
 import time
 from pathlib import Path
@@ -45,7 +49,7 @@ from harness import (
 from sqlalchemy import event, text
 
 from app import migrate
-from app.seed import seed_demo
+from app.seed import seed_demo, seed_knowledge
 from models.db import create_database
 from resolvers import search, search_index
 from resolvers.pagination import PageRequest
@@ -67,10 +71,11 @@ GRAPHQL = """
 query($q: String!) {
   search(query: $q, first: 20) {
     totalCount
-    edges { score snippet node { __typename ... on Thread { id title } ... on Post { id }
-      ... on Member { id name } } }
-    facets { kinds { kind count } objectives { number count } countries { code count }
-      regions { region count } languages { tag count } }
+    edges { score snippet isStale isSuperseded node { __typename ... on Thread { id title }
+      ... on Post { id } ... on Member { id name } ... on Resource { id title }
+      ... on Initiative { id title } ... on Webinar { id title } } }
+    facets { kinds { kind count } objectives { number count } principles { letter count }
+      countries { code count } regions { region count } languages { tag count } }
   }
 }
 """
@@ -233,7 +238,36 @@ def _seed_sql(threads: int, posts: int) -> list[str]:
     ]
 
 
-async def prepare(url: str, threads: int, posts: int) -> dict[str, Any]:
+def _knowledge_sql() -> list[str]:
+    """Varied text for the seeded resources and initiatives (their titles name a topic), and
+    guiding principles for both, so the principles facet has something to count."""
+    words = "ARRAY[" + ",".join(f"'{w}'" for w in VOCABULARY) + "]"
+    n = len(VOCABULARY)
+
+    def phrase(seed: str, count: int) -> str:
+        key = f"({seed})::text || ':' || k"
+        return (
+            f"(SELECT string_agg(CASE WHEN abs(hashtext({key} || 't')) % 100 < 15 "
+            f"THEN ({words})[1 + abs(hashtext({key})) % {n}] "
+            f"ELSE 'w' || abs(hashtext({key})) % 3000 END, ' ') "
+            f"FROM generate_series(1, {count}) AS k)"
+        )
+
+    return [
+        f"UPDATE resource SET summary = {phrase('id + 500009', 25)}, "
+        f"body = {phrase('id + 700001', 120)}",
+        f"UPDATE initiative SET summary = {phrase('id + 900007', 25)}, "
+        f"results = {phrase('id + 910003', 60)}",
+        "INSERT INTO resource_principle (resource_id, principle_letter) "
+        "SELECT id, chr(97 + id % 10) FROM resource ON CONFLICT DO NOTHING",
+        "INSERT INTO initiative_principle (initiative_id, principle_letter) "
+        "SELECT id, chr(97 + (id * 3) % 10) FROM initiative ON CONFLICT DO NOTHING",
+    ]
+
+
+async def prepare(
+    url: str, threads: int, posts: int, resources: int, initiatives: int
+) -> dict[str, Any]:
     settings = bench_settings(url)
     await seed_demo(settings, members=1000)
     db = create_database(url)
@@ -241,6 +275,9 @@ async def prepare(url: str, threads: int, posts: int) -> dict[str, Any]:
         started = time.perf_counter()
         async with db.sessions.begin() as session:
             for statement in _seed_sql(threads, posts):
+                await session.execute(text(statement))
+            await seed_knowledge(session, random.Random(2026), resources, initiatives)
+            for statement in _knowledge_sql():
                 await session.execute(text(statement))
         generated = time.perf_counter() - started
         started = time.perf_counter()
@@ -252,7 +289,15 @@ async def prepare(url: str, threads: int, posts: int) -> dict[str, Any]:
                 table: int(
                     (await session.execute(text(f"SELECT count(*) FROM {table}"))).scalar_one()
                 )
-                for table in ("member", "thread", "post", "search_document", "search_facet")
+                for table in (
+                    "member",
+                    "thread",
+                    "post",
+                    "resource",
+                    "initiative",
+                    "search_document",
+                    "search_facet",
+                )
             }
     finally:
         await db.dispose()
@@ -358,6 +403,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--posts", type=int, default=100_000)
     parser.add_argument("--threads", type=int, default=10_000)
+    parser.add_argument("--resources", type=int, default=10_000)
+    parser.add_argument("--initiatives", type=int, default=500)
     parser.add_argument("--clients", type=int, default=10)
     parser.add_argument("--duration", type=float, default=20.0)
     parser.add_argument("--warmup", type=float, default=5.0)
@@ -370,7 +417,9 @@ def main() -> int:
     def body(workdir: Path, database: str, servers: list[Server]) -> str:
         dsn, url = database_urls(args.admin_url, database)
         migrate.upgrade(url)
-        prepared = asyncio.run(prepare(url, args.threads, args.posts))
+        prepared = asyncio.run(
+            prepare(url, args.threads, args.posts, args.resources, args.initiatives)
+        )
         asyncio.run(vacuum_analyze(dsn))
         plan = asyncio.run(explain(url, QUERIES[1]))
         settings = bench_settings(url)

@@ -33,6 +33,8 @@ from resolvers.calls import closed_call_problem
 from resolvers.errors import NOT_SIGNED_IN, ClientError, ErrorCode, Problem, ProblemList
 from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
 from resolvers.policy import Viewer
+from resolvers.search_index import reindex
+from resolvers.search_sources import INITIATIVES
 from resolvers.unit_of_work import Refused, unit_of_work
 from resolvers.validation import clean_country, clean_objectives, clean_text
 from subscriptions.events import EventPublisher
@@ -372,6 +374,7 @@ async def create_initiative(
             work.session.add(initiative)
             await work.session.flush()
             await _write_about(work.session, initiative.id, about)
+            await reindex(work.session, INITIATIVES, [initiative.id])
     except Refused as refusal:
         return InitiativeResult(problems=refusal.problems)
     return InitiativeResult(
@@ -455,6 +458,8 @@ async def update_initiative(
                 setattr(target, name, value)
             await work.session.flush()
             await _write_about(work.session, target.id, about)
+            if target is initiative:  # a revision is found once merged into it
+                await reindex(work.session, INITIATIVES, [initiative.id])
     except Refused as refusal:
         return InitiativeResult(problems=refusal.problems)
     return InitiativeResult(initiative=(await initiatives_by_ids(sessions, viewer, [target.id]))[0])

@@ -30,6 +30,8 @@ from resolvers.errors import NOT_SIGNED_IN, ClientError, ErrorCode, Problem, Pro
 from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
 from resolvers.policy import Viewer
 from resolvers.revisions import ABOUT_TABLES, CONTENT_FIELDS
+from resolvers.search_index import reindex
+from resolvers.search_sources import RESOURCES
 from resolvers.unit_of_work import Refused, unit_of_work
 from resolvers.validation import (
     clean_country,
@@ -400,6 +402,7 @@ async def insert_draft(session: AsyncSession, viewer: Viewer, data: ResourceCont
     session.add(resource)
     await session.flush()
     await _write_about(session, resource.id, content)
+    await reindex(session, RESOURCES, [resource.id])
     return resource
 
 
@@ -488,6 +491,8 @@ async def update_resource(
                     )
                 )
             await _write_about(work.session, target.id, content)
+            # An edit in place is searchable at once; a revision once it replaces the text.
+            await reindex(work.session, RESOURCES, [target.id])
     except Refused as refusal:
         return ResourceResult(problems=refusal.problems)
     return ResourceResult(resource=(await resources_by_ids(sessions, viewer, [target.id]))[0])

@@ -55,6 +55,8 @@ from resolvers.review_rules import (
     transition_problem,
 )
 from resolvers.revisions import merge_initiative_revision, merge_revision
+from resolvers.search_index import reindex
+from resolvers.search_sources import INITIATIVES, RESOURCES
 from resolvers.unit_of_work import Refused, UnitOfWork, unit_of_work
 from resolvers.validation import clean_text
 from subscriptions.events import EventPublisher
@@ -359,8 +361,11 @@ async def _decide(
         item.review_by = now + timedelta(days=round(rule.review_by_months * 365.25 / 12))
         if isinstance(item, Resource) and item.revision_of_id is not None:
             await merge_revision(work.session, item, now)
+            # The public text changed: the published resource's document follows.
+            await reindex(work.session, RESOURCES, [item.revision_of_id])
         if isinstance(item, Initiative) and item.revision_of_id is not None:
             await merge_initiative_revision(work.session, item, now)
+            await reindex(work.session, INITIATIVES, [item.revision_of_id])
     if isinstance(item, Resource):
         await rerank_superseded_by(work.session, item.id)
 

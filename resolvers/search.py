@@ -7,8 +7,10 @@ people type: words (all must match), "quoted phrases", -exclusion and `or`.
   every configuration in use, then exactly against the query in the document's own
   configuration; ranked by `ts_rank`.
 - SQLite: FTS5 with the query translated to FTS5 syntax; ranked by bm25 with the same weights.
-Documents in one of the viewer's languages are boosted. Every hit, snippet, facet count and
-total is restricted by the sources' own visibility (resolvers/policy.py).
+Documents in one of the viewer's languages are boosted. Results are ordered by the sources'
+standing first (superseded resources after their successors), then by relevance. Every hit,
+snippet, facet count and total is restricted by the sources' own visibility
+(resolvers/policy.py).
 """
 
 from __future__ import annotations
@@ -188,6 +190,18 @@ def _has_facet(dimension: str, values: Sequence[str]) -> ColumnElement[bool]:
     )
 
 
+def _standing() -> ColumnElement[int]:
+    """Each document's standing, from its source (0 for sources without one)."""
+    ranked = [
+        (SearchDocument.kind == kind, source.standing())
+        for kind, source in SOURCES.items()
+        if source.standing is not None
+    ]
+    if not ranked:
+        return literal_column("0", Integer)
+    return func.coalesce(case(*ranked, else_=0), 0)
+
+
 def _visible(viewer: Viewer, kinds: Sequence[str]) -> ColumnElement[bool]:
     """Documents of items the viewer may see, by each source's own policy."""
     return or_(
@@ -249,6 +263,7 @@ class Hit:
     score: float
     snippet: str
     cursor: str
+    standing: int = 0
 
 
 @dataclass(frozen=True)
@@ -332,6 +347,7 @@ async def search(
             SearchDocument.kind,
             SearchDocument.item_id,
             (rank * boost).label("score"),
+            _standing().label("standing"),
         )
         .select_from(source)
         .where(*conditions)
@@ -357,7 +373,8 @@ async def search(
             item_id=row.item_id,
             score=float(row.score),
             snippet=snippets.get(row.id, ""),
-            cursor=encode_cursor(LISTING, (repr(float(row.score)), row.id)),
+            cursor=encode_cursor(LISTING, (int(row.standing), repr(float(row.score)), row.id)),
+            standing=int(row.standing),
         )
         for row in rows
     ]
@@ -380,29 +397,42 @@ async def search(
     return SearchPage(hits, has_more, request.after is not None, count, facets)
 
 
-def _after(cursor: str | None) -> tuple[float, int] | None:
-    """The (score, document id) a page starts after."""
+After = tuple[int, float, int]
+
+
+def _after(cursor: str | None) -> After | None:
+    """The (standing, score, document id) a page starts after."""
     if cursor is None:
         return None
-    score_text, after_id = decode_cursor(LISTING, cursor, 2)
+    standing, score_text, after_id = decode_cursor(LISTING, cursor, 3)
     try:
-        return float(str(score_text)), int(str(after_id))
+        return int(str(standing)), float(str(score_text)), int(str(after_id))
     except ValueError as e:
         raise ClientError("Malformed cursor.") from e
 
 
-def _page_of(matched: Any, after: tuple[float, int] | None, request: PageRequest) -> AnySelect:
-    """Best first, ties by document id; one more row than asked, to tell if more follow."""
-    page = select(matched.c.id, matched.c.kind, matched.c.item_id, matched.c.score)
+def _page_of(matched: Any, after: After | None, request: PageRequest) -> AnySelect:
+    """Highest standing first, then best score, ties by document id; one more row than asked,
+    to tell if more follow."""
+    page = select(
+        matched.c.id, matched.c.kind, matched.c.item_id, matched.c.score, matched.c.standing
+    )
     if after is not None:
-        score, document_id = after
+        standing, score, document_id = after
         page = page.where(
             or_(
-                matched.c.score < score,
-                and_(matched.c.score == score, matched.c.id > document_id),
+                matched.c.standing < standing,
+                and_(matched.c.standing == standing, matched.c.score < score),
+                and_(
+                    matched.c.standing == standing,
+                    matched.c.score == score,
+                    matched.c.id > document_id,
+                ),
             )
         )
-    return page.order_by(matched.c.score.desc(), matched.c.id).limit(request.size + 1)
+    return page.order_by(matched.c.standing.desc(), matched.c.score.desc(), matched.c.id).limit(
+        request.size + 1
+    )
 
 
 def _counts_of(matched: Any) -> list[AnySelect]:
@@ -418,9 +448,7 @@ def _counts_of(matched: Any) -> list[AnySelect]:
     return [by_kind, by_value]
 
 
-def _page_and_counts(
-    scored: AnySelect, after: tuple[float, int] | None, request: PageRequest
-) -> Any:
+def _page_and_counts(scored: AnySelect, after: After | None, request: PageRequest) -> Any:
     """The page's rows (part 0) and every count (part 1) in one statement over one CTE."""
     matched = scored.cte("matched")
     page = _page_of(matched, after, request).subquery("page")
@@ -435,6 +463,7 @@ def _page_and_counts(
             page.c.id,
             page.c.item_id,
             page.c.score,
+            page.c.standing,
             page.c.kind.label("label"),
             none_text.label("value"),
             none_int.label("number"),
@@ -448,6 +477,7 @@ def _page_and_counts(
                 none_int,
                 none_int,
                 none_float,
+                none_int,
                 dimension,
                 value,
                 number,
@@ -462,16 +492,17 @@ class _Match(NamedTuple):
     kind: str
     item_id: int
     score: float
+    standing: int
 
 
 def _split(result: Any) -> tuple[list[Any], dict[str, list[FacetCount]]]:
     hits, counts = [], []
     for row in result:
         if row.part == 0:
-            hits.append(_Match(row.id, row.label, row.item_id, row.score))
+            hits.append(_Match(row.id, row.label, row.item_id, row.score, row.standing))
         else:
             counts.append((row.label, row.value, row.number))
-    hits.sort(key=lambda r: (-r.score, r.id))
+    hits.sort(key=lambda r: (-r.standing, -r.score, r.id))
     return hits, _grouped(counts)
 
 

@@ -89,6 +89,11 @@ class SearchSource:
     load: Callable[[AsyncSession, Sequence[int]], Awaitable[dict[int, IndexedItem]]]
     # Every id of the domain, for rebuilding the whole index.
     all_ids: Callable[[], AnySelect]
+    # The item's standing, read from the domain when searching (a scalar subquery correlated
+    # to SearchDocument): results are ordered by it before relevance, so a domain can rank some
+    # items below others whatever their score (superseded resources below their successors).
+    # None: every item of the source stands at 0.
+    standing: Callable[[], ColumnElement[int]] | None = None
 
 
 SOURCES: dict[str, SearchSource] = {}

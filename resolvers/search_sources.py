@@ -1,5 +1,5 @@
-"""What the hub can search today: threads, posts and members. Each registers a source whose
-visibility is the domain's own policy function (resolvers/policy.py).
+"""What the hub can search: threads, posts, members, resources, initiatives and webinars. Each
+registers a source whose visibility is the domain's own policy function (resolvers/policy.py).
 
 Threads and replies are read by whoever may read their community (`readable_communities`); a
 deleted thread or reply is read by nobody but global staff. The index holds only live threads and
@@ -18,15 +18,33 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.community import Community, CommunityLanguage
 from models.db import AnySelect
+from models.initiative import (
+    Initiative,
+    InitiativeCountry,
+    InitiativeObjective,
+    InitiativePrinciple,
+    InitiativeRegion,
+)
 from models.member import Member, MemberExpertise, MemberLanguage
+from models.resource import (
+    Resource,
+    ResourceCountry,
+    ResourceLanguage,
+    ResourceObjective,
+    ResourcePrinciple,
+    ResourceRegion,
+)
 from models.search import SearchDocument
 from models.thread import Post, Thread, ThreadObjective, ThreadTag
+from models.webinar import Webinar, WebinarLanguage, WebinarObjective
 from resolvers import policy
 from resolvers.policy import Viewer
 from resolvers.search_index import (
     COUNTRY,
     LANGUAGE,
     OBJECTIVE,
+    PRINCIPLE,
+    REGION,
     IndexedItem,
     SearchSource,
     register,
@@ -35,6 +53,9 @@ from resolvers.search_index import (
 THREAD = "THREAD"
 POST = "POST"
 MEMBER = "MEMBER"
+RESOURCE = "RESOURCE"
+INITIATIVE = "INITIATIVE"
+WEBINAR = "WEBINAR"
 
 
 async def _pairs(session: AsyncSession, statement: AnySelect) -> dict[int, list[object]]:
@@ -209,5 +230,188 @@ MEMBERS = register(
         visible=_visible_members,
         load=_load_members,
         all_ids=lambda: select(Member.id),
+    )
+)
+
+
+# --- curated knowledge: resources and initiatives (issue 4), webinars (issue 5) -------------
+#
+# Every resource and initiative is indexed whatever its review state: who finds it is decided
+# when searching, by `visible_resources`/`visible_initiatives` on the live rows, so a review
+# decision (approval, archiving, withdrawal) changes who finds it the moment it commits, with
+# no index write. Content is (re)indexed where it is written: creation, edits, and an approved
+# revision replacing the published text. A revision (a proposed edit, `revision_of_id`) is not
+# a search result of its own: the published resource it revises is.
+
+
+def _of_items(select_visible: AnySelect) -> ColumnElement[bool]:
+    return SearchDocument.item_id.in_(select_visible)
+
+
+async def _load_resources(session: AsyncSession, ids: Sequence[int]) -> dict[int, IndexedItem]:
+    rows = (
+        await session.execute(
+            select(
+                Resource.id,
+                Resource.title,
+                Resource.summary,
+                Resource.body,
+                Resource.publisher,
+                Resource.language,
+                Resource.created_at,
+            ).where(Resource.id.in_(ids), Resource.revision_of_id.is_(None))
+        )
+    ).all()
+    found = [row.id for row in rows]
+
+    def about(table: type, column: str) -> AnySelect:
+        owner = table.resource_id  # type: ignore[attr-defined]
+        return select(owner, getattr(table, column)).where(owner.in_(found))
+
+    objectives = await _pairs(session, about(ResourceObjective, "objective_number"))
+    principles = await _pairs(session, about(ResourcePrinciple, "principle_letter"))
+    countries = await _pairs(session, about(ResourceCountry, "code"))
+    regions = await _pairs(session, about(ResourceRegion, "m49"))
+    languages = await _pairs(session, about(ResourceLanguage, "tag"))
+    return {
+        row.id: IndexedItem(
+            title=row.title,
+            summary=row.summary,
+            body=" ".join(part for part in (row.body, row.publisher) if part),
+            created_at=row.created_at,
+            language=row.language,
+            facets={
+                OBJECTIVE: _strs(objectives[row.id]),
+                PRINCIPLE: _strs(principles[row.id]),
+                COUNTRY: _strs(countries[row.id]),
+                REGION: _strs(regions[row.id]),
+                LANGUAGE: [row.language, *_strs(languages[row.id])],
+            },
+        )
+        for row in rows
+    }
+
+
+RESOURCES = register(
+    SearchSource(
+        kind=RESOURCE,
+        visible=lambda viewer: _of_items(
+            select(Resource.id).where(policy.visible_resources(viewer))
+        ),
+        load=_load_resources,
+        all_ids=lambda: select(Resource.id).where(Resource.revision_of_id.is_(None)),
+        # Superseded resources come after their successors, as in every resource listing.
+        standing=lambda: (
+            select(Resource.currency)
+            .where(Resource.id == SearchDocument.item_id)
+            .correlate(SearchDocument)
+            .scalar_subquery()
+        ),
+    )
+)
+
+
+async def _load_initiatives(session: AsyncSession, ids: Sequence[int]) -> dict[int, IndexedItem]:
+    rows = (
+        await session.execute(
+            select(
+                Initiative.id,
+                Initiative.title,
+                Initiative.summary,
+                Initiative.results,
+                Initiative.replicability,
+                Initiative.created_at,
+            ).where(Initiative.id.in_(ids), Initiative.revision_of_id.is_(None))
+        )
+    ).all()
+    found = [row.id for row in rows]
+
+    def about(table: type, column: str) -> AnySelect:
+        owner = table.initiative_id  # type: ignore[attr-defined]
+        return select(owner, getattr(table, column)).where(owner.in_(found))
+
+    objectives = await _pairs(session, about(InitiativeObjective, "objective_number"))
+    principles = await _pairs(session, about(InitiativePrinciple, "principle_letter"))
+    countries = await _pairs(session, about(InitiativeCountry, "code"))
+    regions = await _pairs(session, about(InitiativeRegion, "m49"))
+    return {
+        row.id: IndexedItem(
+            title=row.title,
+            summary=row.summary,
+            body="\n\n".join(part for part in (row.results, row.replicability) if part),
+            created_at=row.created_at,
+            facets={
+                OBJECTIVE: _strs(objectives[row.id]),
+                PRINCIPLE: _strs(principles[row.id]),
+                COUNTRY: _strs(countries[row.id]),
+                REGION: _strs(regions[row.id]),
+            },
+        )
+        for row in rows
+    }
+
+
+INITIATIVES = register(
+    SearchSource(
+        kind=INITIATIVE,
+        visible=lambda viewer: _of_items(
+            select(Initiative.id).where(policy.visible_initiatives(viewer))
+        ),
+        load=_load_initiatives,
+        all_ids=lambda: select(Initiative.id).where(Initiative.revision_of_id.is_(None)),
+    )
+)
+
+
+async def _load_webinars(session: AsyncSession, ids: Sequence[int]) -> dict[int, IndexedItem]:
+    rows = (
+        await session.execute(
+            select(Webinar.id, Webinar.title, Webinar.description, Webinar.created_at).where(
+                Webinar.id.in_(ids)
+            )
+        )
+    ).all()
+    found = [row.id for row in rows]
+    objectives = await _pairs(
+        session,
+        select(WebinarObjective.webinar_id, WebinarObjective.objective_number).where(
+            WebinarObjective.webinar_id.in_(found)
+        ),
+    )
+    spoken = await _pairs(
+        session,
+        select(WebinarLanguage.webinar_id, WebinarLanguage.tag)
+        .where(WebinarLanguage.webinar_id.in_(found), WebinarLanguage.interpretation.is_(False))
+        .order_by(WebinarLanguage.tag),
+    )
+    offered = await _pairs(
+        session,
+        select(WebinarLanguage.webinar_id, WebinarLanguage.tag).where(
+            WebinarLanguage.webinar_id.in_(found)
+        ),
+    )
+    return {
+        row.id: IndexedItem(
+            title=row.title,
+            body=row.description,
+            created_at=row.created_at,
+            # Title and description are written in the spoken language when there is one.
+            language=_single(spoken[row.id]),
+            facets={
+                OBJECTIVE: _strs(objectives[row.id]),
+                # Spoken or interpreted: both are languages one can follow it in.
+                LANGUAGE: _strs(offered[row.id]),
+            },
+        )
+        for row in rows
+    }
+
+
+WEBINARS = register(
+    SearchSource(
+        kind=WEBINAR,
+        visible=lambda viewer: _of_items(select(Webinar.id).where(policy.visible_webinars(viewer))),
+        load=_load_webinars,
+        all_ids=lambda: select(Webinar.id),
     )
 )

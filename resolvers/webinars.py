@@ -36,6 +36,8 @@ from resolvers.communities import role_in
 from resolvers.errors import NOT_SIGNED_IN, ErrorCode, Problem, ProblemList
 from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
 from resolvers.policy import Viewer
+from resolvers.search_index import reindex
+from resolvers.search_sources import WEBINARS
 from resolvers.unit_of_work import Refused, UnitOfWork, unit_of_work
 from resolvers.validation import clean_languages, clean_objectives, clean_text
 from resolvers.webinar_access import access_to
@@ -349,6 +351,7 @@ async def create_webinar(
                 WebinarLanguage(webinar_id=webinar.id, tag=t, interpretation=True)
                 for t in interpreted
             )
+            await reindex(work.session, WEBINARS, [webinar.id])
     except Refused as refusal:
         return WebinarResult(problems=refusal.problems)
     return WebinarResult(webinar=(await webinars_by_ids(sessions, viewer, [webinar.id]))[0])
@@ -465,6 +468,7 @@ async def update_webinar(
             if rescheduled:
                 webinar.revision += 1
             await work.session.flush()
+            await reindex(work.session, WEBINARS, [webinar.id])
             await promote_waitlist(work, webinar)
             await work.emit(webinar_stream(webinar.id), "WEBINAR_UPDATED", {"webinar": webinar.id})
             if rescheduled:

@@ -13,25 +13,35 @@ from typing import Annotated
 
 import strawberry
 
+from models.base import utcnow
 from models.reference import UnRegion as UnRegionModel
+from models.review import ReviewState as ReviewStateModel
 from resolvers import search
-from resolvers.search_sources import MEMBER, POST, THREAD
+from resolvers.search_sources import INITIATIVE, MEMBER, POST, RESOURCE, THREAD, WEBINAR
 from schema.context import Info
+from schema.initiatives import Initiative, load_initiative
 from schema.members import Member, load_member
 from schema.reference import UnRegion
 from schema.relay import AFTER, FIRST, PageInfo, page_request
+from schema.resources import Resource, load_resource
+from schema.reviews import Reviewable
 from schema.threads import Post, Thread, load_post, load_thread
+from schema.webinars import Webinar, load_webinar
 
+Found = Thread | Post | Member | Resource | Initiative | Webinar
 SearchResult = Annotated[
-    Thread | Post | Member,
+    Found,
     strawberry.union("SearchResult", description="Anything search can find."),
 ]
 
 # How to load a hit of each kind: the loaders apply the same policy as every other read.
-RESULT_LOADERS: dict[str, Callable[[Info, int], Awaitable[Thread | Post | Member | None]]] = {
+RESULT_LOADERS: dict[str, Callable[[Info, int], Awaitable[Found | None]]] = {
     THREAD: load_thread,
     POST: load_post,
     MEMBER: load_member,
+    RESOURCE: load_resource,
+    INITIATIVE: load_initiative,
+    WEBINAR: load_webinar,
 }
 
 
@@ -40,6 +50,11 @@ class SearchType(enum.Enum):
     THREAD = strawberry.enum_value(THREAD, description="Discussion threads.")
     POST = strawberry.enum_value(POST, description="Replies in threads.")
     MEMBER = strawberry.enum_value(MEMBER, description="Members and experts.")
+    RESOURCE = strawberry.enum_value(RESOURCE, description="Curated knowledge resources.")
+    INITIATIVE = strawberry.enum_value(
+        INITIATIVE, description="Initiatives and practices (the repository of practices)."
+    )
+    WEBINAR = strawberry.enum_value(WEBINAR, description="Webinars.")
 
 
 @strawberry.input(description="Narrow a search; every list means 'any of these'.")
@@ -80,6 +95,14 @@ class SearchEdge:
     )
     snippet: str = strawberry.field(
         description="Where it matched: escaped text with the matching words in <mark>…</mark>."
+    )
+    is_stale: bool = strawberry.field(
+        description="A published resource or initiative past its review-by date (its node's "
+        "`isStale`); false for kinds that are never stale."
+    )
+    is_superseded: bool = strawberry.field(
+        description="A resource superseded by a published successor: ranked after the "
+        "results that are not."
     )
 
 
@@ -163,6 +186,16 @@ class SearchConnection:
         )
 
 
+def _is_stale(node: Found) -> bool:
+    """What the node's `isStale` says: published and past its review-by date."""
+    return (
+        isinstance(node, Reviewable)
+        and node.state is ReviewStateModel.APPROVED
+        and node.review_by is not None
+        and node.review_by < utcnow()
+    )
+
+
 async def resolve_search(
     info: Info,
     query: Annotated[
@@ -200,7 +233,14 @@ async def resolve_search(
     # Loaded together, so each kind's DataLoader answers the whole page in one query.
     nodes = await asyncio.gather(*(RESULT_LOADERS[h.kind](info, h.item_id) for h in page.hits))
     edges = [
-        SearchEdge(cursor=hit.cursor, node=node, score=hit.score, snippet=hit.snippet)
+        SearchEdge(
+            cursor=hit.cursor,
+            node=node,
+            score=hit.score,
+            snippet=hit.snippet,
+            is_stale=_is_stale(node),
+            is_superseded=hit.standing < 0,
+        )
         for hit, node in zip(page.hits, nodes, strict=True)
         if node is not None  # gone between the search and the load (deleted meanwhile)
     ]
