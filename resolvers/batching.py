@@ -10,6 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import InstrumentedAttribute
 
+from models.db import AnyRow, AnySelect
+
 V = TypeVar("V")
 
 
@@ -28,3 +30,14 @@ async def values_by_owner(
         for owner_id, item in rows:
             values[owner_id].append(item)
     return [sorted(values[i], key=sort_key) for i in owner_ids]  # type: ignore[type-var, arg-type]
+
+
+async def rows_by_ids(
+    sessions: async_sessionmaker[AsyncSession], statement: AnySelect, ids: Sequence[int]
+) -> list[AnyRow | None]:
+    """The rows of `statement` (already narrowed to `ids` and to what the viewer may see), one
+    per id in the order asked: None where a row is missing or hidden."""
+    async with sessions() as session:
+        rows = (await session.execute(statement)).all()
+    by_id = {row.id: row for row in rows}
+    return [by_id.get(i) for i in ids]

@@ -14,7 +14,7 @@ from models.base import utcnow
 from models.db import AnyRow
 from models.initiative import CallForPractices, CallObjective
 from resolvers import policy
-from resolvers.batching import values_by_owner
+from resolvers.batching import rows_by_ids, values_by_owner
 from resolvers.errors import NOT_SIGNED_IN, ErrorCode, Problem, ProblemList
 from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
 from resolvers.policy import Viewer
@@ -98,12 +98,9 @@ async def calls_page(sessions: Sessions, open_only: bool, request: PageRequest) 
 
 
 async def calls_by_ids(sessions: Sessions, ids: Sequence[int]) -> list[AnyRow | None]:
-    async with sessions() as session:
-        rows = (
-            await session.execute(select(*CALL_COLUMNS).where(CallForPractices.id.in_(ids)))
-        ).all()
-    by_id = {row.id: row for row in rows}
-    return [by_id.get(i) for i in ids]
+    return await rows_by_ids(
+        sessions, select(*CALL_COLUMNS).where(CallForPractices.id.in_(ids)), ids
+    )
 
 
 async def objectives_by_call(sessions: Sessions, ids: Sequence[int]) -> list[list[int]]:

@@ -27,7 +27,7 @@ from models.db import AnyRow, AnySelect
 from models.member import Member
 from models.moderation import AuditEntry, ModerationAction
 from resolvers import policy
-from resolvers.batching import values_by_owner
+from resolvers.batching import rows_by_ids, values_by_owner
 from resolvers.errors import NOT_SIGNED_IN, ErrorCode, Problem, ProblemList
 from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
 from resolvers.policy import Viewer
@@ -74,10 +74,7 @@ async def communities_page(sessions: Sessions, viewer: Viewer, request: PageRequ
 async def communities_by_ids(
     sessions: Sessions, viewer: Viewer, ids: Sequence[int]
 ) -> list[AnyRow | None]:
-    async with sessions() as session:
-        rows = (await session.execute(_visible(viewer).where(Community.id.in_(ids)))).all()
-    by_id = {row.id: row for row in rows}
-    return [by_id.get(i) for i in ids]
+    return await rows_by_ids(sessions, _visible(viewer).where(Community.id.in_(ids)), ids)
 
 
 async def community_by_slug(sessions: Sessions, viewer: Viewer, slug: str) -> AnyRow | None:

@@ -28,7 +28,7 @@ from models.reference import GuidingPrinciple, UnRegion
 from models.resource import Resource
 from models.review import ReviewState
 from resolvers import policy
-from resolvers.batching import values_by_owner
+from resolvers.batching import rows_by_ids, values_by_owner
 from resolvers.calls import closed_call_problem
 from resolvers.errors import NOT_SIGNED_IN, ClientError, ErrorCode, Problem, ProblemList
 from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
@@ -178,16 +178,13 @@ async def count_initiatives(sessions: Sessions, viewer: Viewer, criteria: Initia
 async def initiatives_by_ids(
     sessions: Sessions, viewer: Viewer, ids: Sequence[int]
 ) -> list[AnyRow | None]:
-    async with sessions() as session:
-        rows = (
-            await session.execute(
-                select(*INITIATIVE_COLUMNS).where(
-                    Initiative.id.in_(ids), policy.visible_initiatives(viewer)
-                )
-            )
-        ).all()
-    by_id = {row.id: row for row in rows}
-    return [by_id.get(i) for i in ids]
+    return await rows_by_ids(
+        sessions,
+        select(*INITIATIVE_COLUMNS).where(
+            Initiative.id.in_(ids), policy.visible_initiatives(viewer)
+        ),
+        ids,
+    )
 
 
 async def partners_by_initiative(sessions: Sessions, ids: Sequence[int]) -> list[list[int]]:

@@ -15,7 +15,7 @@ from models.member import Member, MemberExpertise, MemberLanguage, Role
 from models.organization import Organization, OrganizationKind
 from resolvers import policy
 from resolvers.auth import revoke_member_tokens
-from resolvers.batching import values_by_owner
+from resolvers.batching import rows_by_ids, values_by_owner
 from resolvers.errors import NOT_SIGNED_IN, ClientError, ErrorCode, Problem, ProblemList
 from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
 from resolvers.policy import Viewer
@@ -112,10 +112,7 @@ async def members_by_ids(
     sessions: Sessions, viewer: Viewer, ids: Sequence[int]
 ) -> list[AnyRow | None]:
     """Rows in the order of `ids`; None where a member does not exist or may not be seen."""
-    async with sessions() as session:
-        rows = (await session.execute(_visible(viewer).where(Member.id.in_(ids)))).all()
-    by_id = {row.id: row for row in rows}
-    return [by_id.get(member_id) for member_id in ids]
+    return await rows_by_ids(sessions, _visible(viewer).where(Member.id.in_(ids)), ids)
 
 
 async def languages_by_member(sessions: Sessions, member_ids: Sequence[int]) -> list[list[str]]:

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.base import utcnow
 from models.notification import Follow, FollowTarget, Notification, NotificationKind, WatchLevel
+from resolvers.batching import rows_by_ids
 from resolvers.errors import NOT_SIGNED_IN, Problem
 from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
 from resolvers.policy import Viewer
@@ -68,16 +69,13 @@ async def notifications_page(
 async def notifications_by_ids(
     sessions: Sessions, viewer: Viewer, ids: Sequence[int]
 ) -> list[Any | None]:
-    async with sessions() as session:
-        rows = (
-            await session.execute(
-                select(*NOTIFICATION_COLUMNS).where(
-                    Notification.id.in_(ids), Notification.member_id == viewer.member_id
-                )
-            )
-        ).all()
-    by_id = {row.id: row for row in rows}
-    return [by_id.get(i) for i in ids]
+    return await rows_by_ids(
+        sessions,
+        select(*NOTIFICATION_COLUMNS).where(
+            Notification.id.in_(ids), Notification.member_id == viewer.member_id
+        ),
+        ids,
+    )
 
 
 async def unread_count(sessions: Sessions, viewer: Viewer) -> int:

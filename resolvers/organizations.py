@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from models.db import AnyRow, AnySelect
 from models.organization import Organization, OrganizationKind
 from resolvers import policy
+from resolvers.batching import rows_by_ids
 from resolvers.errors import ErrorCode, Problem, ProblemList
 from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
 from resolvers.policy import Viewer
@@ -48,10 +49,7 @@ async def organizations_page(
 async def organizations_by_ids(
     sessions: Sessions, viewer: Viewer, ids: Sequence[int]
 ) -> list[AnyRow | None]:
-    async with sessions() as session:
-        rows = (await session.execute(_visible(viewer).where(Organization.id.in_(ids)))).all()
-    by_id = {row.id: row for row in rows}
-    return [by_id.get(organization_id) for organization_id in ids]
+    return await rows_by_ids(sessions, _visible(viewer).where(Organization.id.in_(ids)), ids)
 
 
 @dataclass(frozen=True)

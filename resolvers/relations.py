@@ -16,6 +16,7 @@ from models.db import AnyRow
 from models.resource import RelationKind, RelationStatus, Resource, ResourceRelation
 from models.review import ReviewState
 from resolvers import policy
+from resolvers.batching import rows_by_ids
 from resolvers.errors import NOT_SIGNED_IN, ErrorCode, Problem, ProblemList
 from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
 from resolvers.policy import Viewer
@@ -281,13 +282,10 @@ async def relations_by_resource(
 async def relations_by_ids(
     sessions: Sessions, viewer: Viewer, ids: Sequence[int]
 ) -> list[AnyRow | None]:
-    async with sessions() as session:
-        rows = (
-            await session.execute(
-                select(*RELATION_COLUMNS).where(
-                    ResourceRelation.id.in_(ids), policy.visible_relations(viewer)
-                )
-            )
-        ).all()
-    by_id = {row.id: row for row in rows}
-    return [by_id.get(i) for i in ids]
+    return await rows_by_ids(
+        sessions,
+        select(*RELATION_COLUMNS).where(
+            ResourceRelation.id.in_(ids), policy.visible_relations(viewer)
+        ),
+        ids,
+    )

@@ -25,7 +25,7 @@ from models.resource import (
 )
 from models.review import ReviewState
 from resolvers import policy
-from resolvers.batching import values_by_owner
+from resolvers.batching import rows_by_ids, values_by_owner
 from resolvers.errors import NOT_SIGNED_IN, ClientError, ErrorCode, Problem, ProblemList
 from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
 from resolvers.policy import Viewer
@@ -189,16 +189,11 @@ async def count_resources(sessions: Sessions, viewer: Viewer, criteria: Resource
 async def resources_by_ids(
     sessions: Sessions, viewer: Viewer, ids: Sequence[int]
 ) -> list[AnyRow | None]:
-    async with sessions() as session:
-        rows = (
-            await session.execute(
-                select(*RESOURCE_COLUMNS).where(
-                    Resource.id.in_(ids), policy.visible_resources(viewer)
-                )
-            )
-        ).all()
-    by_id = {row.id: row for row in rows}
-    return [by_id.get(i) for i in ids]
+    return await rows_by_ids(
+        sessions,
+        select(*RESOURCE_COLUMNS).where(Resource.id.in_(ids), policy.visible_resources(viewer)),
+        ids,
+    )
 
 
 async def objectives_by_resource(sessions: Sessions, ids: Sequence[int]) -> list[list[int]]:

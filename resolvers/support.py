@@ -25,7 +25,7 @@ from models.support import (
     SupportUrgency,
 )
 from resolvers import notifications, policy
-from resolvers.batching import values_by_owner
+from resolvers.batching import rows_by_ids, values_by_owner
 from resolvers.errors import NOT_SIGNED_IN, ErrorCode, Problem, ProblemList
 from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
 from resolvers.policy import Viewer
@@ -137,11 +137,9 @@ async def support_requests_page(
 async def support_requests_by_ids(
     sessions: Sessions, viewer: Viewer, ids: Sequence[int]
 ) -> list[AnyRow | None]:
-    async with sessions() as session:
-        statement = _visible_requests(viewer).where(SupportRequest.id.in_(ids))
-        rows = (await session.execute(statement)).all()
-    by_id = {row.id: row for row in rows}
-    return [by_id.get(i) for i in ids]
+    return await rows_by_ids(
+        sessions, _visible_requests(viewer).where(SupportRequest.id.in_(ids)), ids
+    )
 
 
 async def objectives_by_request(sessions: Sessions, ids: Sequence[int]) -> list[list[int]]:
@@ -179,14 +177,14 @@ async def timeline_page(
 async def timeline_entries_by_ids(
     sessions: Sessions, viewer: Viewer, ids: Sequence[int]
 ) -> list[AnyRow | None]:
-    async with sessions() as session:
-        statement = select(*TIMELINE_COLUMNS).where(
+    return await rows_by_ids(
+        sessions,
+        select(*TIMELINE_COLUMNS).where(
             SupportTimelineEntry.id.in_(ids),
             SupportTimelineEntry.request_id.in_(visible_request_ids(viewer)),
-        )
-        rows = (await session.execute(statement)).all()
-    by_id = {row.id: row for row in rows}
-    return [by_id.get(i) for i in ids]
+        ),
+        ids,
+    )
 
 
 async def watch_support_request(

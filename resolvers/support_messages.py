@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from models.db import AnyRow
 from models.support import SupportMessage
+from resolvers.batching import rows_by_ids
 from resolvers.errors import NOT_SIGNED_IN, Problem, ProblemList
 from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
 from resolvers.policy import Viewer
@@ -44,14 +45,14 @@ async def messages_page(
 async def messages_by_ids(
     sessions: Sessions, viewer: Viewer, ids: Sequence[int]
 ) -> list[AnyRow | None]:
-    async with sessions() as session:
-        statement = select(*MESSAGE_COLUMNS).where(
+    return await rows_by_ids(
+        sessions,
+        select(*MESSAGE_COLUMNS).where(
             SupportMessage.id.in_(ids),
             SupportMessage.request_id.in_(visible_request_ids(viewer)),
-        )
-        rows = (await session.execute(statement)).all()
-    by_id = {row.id: row for row in rows}
-    return [by_id.get(i) for i in ids]
+        ),
+        ids,
+    )
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from models.thread import (
     ThreadTag,
 )
 from resolvers import notifications, policy
-from resolvers.batching import values_by_owner
+from resolvers.batching import rows_by_ids, values_by_owner
 from resolvers.communities import role_in
 from resolvers.errors import NOT_SIGNED_IN, ErrorCode, Problem, ProblemList
 from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
@@ -126,10 +126,7 @@ async def threads_page(
 async def threads_by_ids(
     sessions: Sessions, viewer: Viewer, ids: Sequence[int]
 ) -> list[AnyRow | None]:
-    async with sessions() as session:
-        rows = (await session.execute(_visible_threads(viewer).where(Thread.id.in_(ids)))).all()
-    by_id = {row.id: row for row in rows}
-    return [by_id.get(i) for i in ids]
+    return await rows_by_ids(sessions, _visible_threads(viewer).where(Thread.id.in_(ids)), ids)
 
 
 async def watch_thread(sessions: Sessions, viewer: Viewer, thread_id: int) -> Watch | None:
@@ -164,10 +161,7 @@ async def posts_page(
 async def posts_by_ids(
     sessions: Sessions, viewer: Viewer, ids: Sequence[int]
 ) -> list[AnyRow | None]:
-    async with sessions() as session:
-        rows = (await session.execute(_visible_posts(viewer).where(Post.id.in_(ids)))).all()
-    by_id = {row.id: row for row in rows}
-    return [by_id.get(i) for i in ids]
+    return await rows_by_ids(sessions, _visible_posts(viewer).where(Post.id.in_(ids)), ids)
 
 
 async def tags_by_thread(sessions: Sessions, ids: Sequence[int]) -> list[list[str]]:

@@ -31,7 +31,7 @@ from models.webinar import (
     WebinarVisibility,
 )
 from resolvers import policy
-from resolvers.batching import values_by_owner
+from resolvers.batching import rows_by_ids, values_by_owner
 from resolvers.communities import role_in
 from resolvers.errors import NOT_SIGNED_IN, ErrorCode, Problem, ProblemList
 from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
@@ -139,10 +139,7 @@ def _taken_part_in(viewer: Viewer, *, with_waitlist: bool) -> ColumnElement[bool
 async def webinars_by_ids(
     sessions: Sessions, viewer: Viewer, ids: Sequence[int]
 ) -> list[AnyRow | None]:
-    async with sessions() as session:
-        rows = (await session.execute(_visible(viewer).where(Webinar.id.in_(ids)))).all()
-    by_id = {row.id: row for row in rows}
-    return [by_id.get(i) for i in ids]
+    return await rows_by_ids(sessions, _visible(viewer).where(Webinar.id.in_(ids)), ids)
 
 
 async def registered_webinars(sessions: Sessions, viewer: Viewer) -> list[AnyRow]:
