@@ -22,6 +22,8 @@ from app.auth import AuthenticationFailed, viewer_from_request
 from app.settings import Settings
 from models.db import Database
 from resolvers.policy import may_use_developer_tools
+from resolvers.search import Answer
+from resolvers.search_cache import SearchCache
 from schema import HubSchema
 from schema.context import Context
 
@@ -190,12 +192,18 @@ class GraphQLHTTP:
     """The `/graphql` endpoint for HTTP requests (WebSockets go to strawberry's view)."""
 
     def __init__(
-        self, schema: HubSchema, settings: Settings, db: Database, broadcast: Broadcast
+        self,
+        schema: HubSchema,
+        settings: Settings,
+        db: Database,
+        broadcast: Broadcast,
+        search_cache: SearchCache[Answer] | None = None,
     ) -> None:
         self.schema = schema
         self.settings = settings
         self.db = db
         self.broadcast = broadcast
+        self.search_cache = search_cache
         self.auth = settings.auth_config()
         self.allowed_origins = frozenset(o.rstrip("/") for o in settings.allowed_origins)
 
@@ -237,6 +245,7 @@ class GraphQLHTTP:
             development=self.settings.is_development,
             broadcast=self.broadcast,
             review_rule=self.settings.review_rule(),
+            search_cache=self.search_cache,
             viewer=viewer,
             client_address=request.client.host if request.client else "unknown",
         )

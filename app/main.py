@@ -22,6 +22,8 @@ from app.reminders import ReminderJob
 from app.settings import Settings
 from app.websocket import GraphQLWebSocket
 from models.db import Database, create_database
+from resolvers.search import Answer
+from resolvers.search_cache import SearchCache
 from schema import Limits, make_schema
 from subscriptions.broadcast import HubBroadcast, create_broadcast
 from subscriptions.broker import BrokerUnavailable, check_url, ping_broker
@@ -63,7 +65,8 @@ def create_app(
         settings.broadcast_url, namespace=settings.broadcast_namespace
     )
     schema = make_schema(_limits(settings))
-    websocket = GraphQLWebSocket(schema, settings, database, hub_broadcast)
+    search_cache = SearchCache[Answer](settings.search_cache_entries)
+    websocket = GraphQLWebSocket(schema, settings, database, hub_broadcast, search_cache)
 
     async def livez(_: Request) -> Response:
         return JSONResponse({"status": "alive"})
@@ -110,7 +113,7 @@ def create_app(
 
     app = Starlette(
         routes=[
-            Route("/graphql", GraphQLHTTP(schema, settings, database, hub_broadcast)),
+            Route("/graphql", GraphQLHTTP(schema, settings, database, hub_broadcast, search_cache)),
             WebSocketRoute("/graphql", websocket),
             Route("/livez", livez, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
@@ -131,4 +134,5 @@ def create_app(
     app.state.db = database
     app.state.broadcast = hub_broadcast
     app.state.live_groups = websocket.live_groups
+    app.state.search_cache = search_cache
     return app

@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     # uvicorn's WebSocket protocol: wsproto holds the least per idle socket (35 against 41 KB
     # per subscription with websockets-sansio in bench/fanout.py).
     ws_implementation: Literal["wsproto", "websockets-sansio", "websockets"] = "wsproto"
+    # Search answers each process keeps, valid until the next write that may change one
+    # (resolvers/search_cache.py); 0 turns the cache off.
+    search_cache_entries: int = Field(default=1000, ge=0)
     # How long the event log keeps events; a cursor older than that gets ResyncRequired.
     event_retention_days: int = Field(default=30, ge=1)
     # Peer review's publishing rule: approvals needed, of which from UN_SYSTEM reviewers, and

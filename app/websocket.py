@@ -30,6 +30,8 @@ from app.settings import Settings
 from models.db import Database
 from models.event import StoredEvent
 from resolvers.auth import SESSIONS_REVOKED
+from resolvers.search import Answer
+from resolvers.search_cache import SearchCache
 from schema import HubSchema
 from schema.context import Context
 from schema.extensions import public_error
@@ -167,7 +169,12 @@ class GraphQLWebSocket(GraphQL[Context, None]):
     graphql_transport_ws_handler_class = TransportHandler
 
     def __init__(
-        self, schema: HubSchema, settings: Settings, db: Database, broadcast: Broadcast
+        self,
+        schema: HubSchema,
+        settings: Settings,
+        db: Database,
+        broadcast: Broadcast,
+        search_cache: SearchCache[Answer] | None = None,
     ) -> None:
         super().__init__(
             schema,
@@ -182,6 +189,7 @@ class GraphQLWebSocket(GraphQL[Context, None]):
         self.settings = settings
         self.db = db
         self.broadcast = broadcast
+        self.search_cache = search_cache
         self.auth = settings.auth_config()
         # Sockets between handshake and `connection_init`, by id of their context.
         self._awaiting_init: dict[int, WebSocket] = {}
@@ -223,6 +231,7 @@ class GraphQLWebSocket(GraphQL[Context, None]):
             broadcast=self.broadcast,
             client_address=request.client.host if request.client else "unknown",
             review_rule=self.settings.review_rule(),
+            search_cache=self.search_cache,
         )
         if isinstance(request, WebSocket):
             self._awaiting_init[id(context)] = request

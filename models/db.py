@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any, TypeAlias
 
-from sqlalchemy import Row, Select, text
+from sqlalchemy import Row, Select, TextClause, text, update
 from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import (
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 from sqlalchemy.pool import ConnectionPoolEntry
 
 # Importing every model registers its table on Base.metadata (Alembic and tests rely on it).
@@ -36,6 +38,7 @@ from models import (  # noqa: F401
     webinar_record,
 )
 from models.base import Base
+from models.search import SEARCH_NEUTRAL_TABLES, SearchEpoch
 
 metadata = Base.metadata
 
@@ -63,6 +66,61 @@ class Database:
         await self.engine.dispose()
 
 
+class HubSession(Session):
+    """The sessions of every Database: a transaction that writes to a table a search may read
+    moves the search epoch on before it commits (models/search.py)."""
+
+
+_MOVES_SEARCH = "moves_search"
+
+
+def _moves_search(table_name: str) -> bool:
+    return table_name not in SEARCH_NEUTRAL_TABLES
+
+
+def _note_flush(session: Session, _: UOWTransaction, __: object) -> None:
+    objects = chain(session.new, session.dirty, session.deleted)
+    if any(_moves_search(getattr(o, "__tablename__", "")) for o in objects):
+        session.info[_MOVES_SEARCH] = True
+
+
+def _reads_only(statement: TextClause) -> bool:
+    """Raw SQL is not parsed: anything but a plain read counts as a write to every table."""
+    return str(statement).lstrip().upper().startswith("SELECT")
+
+
+def _note_statement(state: ORMExecuteState) -> None:
+    statement = state.statement
+    if state.is_insert or state.is_update or state.is_delete:
+        table = getattr(statement, "table", None)
+        if table is None or _moves_search(getattr(table, "name", "")):
+            state.session.info[_MOVES_SEARCH] = True
+    elif isinstance(statement, TextClause) and not _reads_only(statement):
+        state.session.info[_MOVES_SEARCH] = True
+
+
+def _move_epoch_on(session: Session) -> None:
+    pending = chain(session.new, session.dirty, session.deleted)
+    moves = session.info.pop(_MOVES_SEARCH, False) or any(
+        _moves_search(getattr(o, "__tablename__", "")) for o in pending
+    )
+    if moves:
+        # In the transaction, last: the row is locked only while this transaction commits.
+        session.execute(
+            update(SearchEpoch).where(SearchEpoch.id == 1).values(value=SearchEpoch.value + 1)
+        )
+
+
+def _forget_writes(session: Session) -> None:
+    session.info.pop(_MOVES_SEARCH, None)
+
+
+sqlalchemy_event.listen(HubSession, "before_flush", _note_flush)
+sqlalchemy_event.listen(HubSession, "do_orm_execute", _note_statement)
+sqlalchemy_event.listen(HubSession, "before_commit", _move_epoch_on)
+sqlalchemy_event.listen(HubSession, "after_rollback", _forget_writes)
+
+
 def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _: ConnectionPoolEntry) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
@@ -84,5 +142,7 @@ def create_database(url: str, *, statement_timeout_ms: int = 5_000, echo: bool =
     engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         sqlalchemy_event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-    sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+    sessions = async_sessionmaker(
+        engine, expire_on_commit=False, autoflush=False, sync_session_class=HubSession
+    )
     return Database(engine=engine, sessions=sessions)

@@ -1,14 +1,20 @@
-"""The search index: one document per searchable item, with its facet values.
+"""The search index: one document per searchable item, with its facet values; and the search
+epoch, which moves on whenever a committed write may change what a search answers.
 
-Writers keep it current in their own transaction (resolvers/search.py). Full-text columns are
-database-specific and made by the migration: on PostgreSQL a weighted `tsvector` column with a
-GIN index; on SQLite an FTS5 table `search_fts` whose rowid is the document id."""
+Writers keep the index current in their own transaction (resolvers/search_index.py). Full-text
+columns are database-specific and made by the migration: on PostgreSQL a weighted `tsvector`
+column with a GIN index; on SQLite an FTS5 table `search_fts` whose rowid is the document id.
+
+The epoch is what lets every process cache search answers (resolvers/search_cache.py) without
+serving one that is out of date: models/db.py adds one to it in the same transaction as every
+write to a table that is not listed in SEARCH_NEUTRAL_TABLES, and an answer is cached under the
+epoch it was read at."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, UTCDateTime
@@ -48,3 +54,52 @@ class SearchFacet(Base):
     )
     dimension: Mapped[str] = mapped_column(String(20), primary_key=True)
     value: Mapped[str] = mapped_column(String(35), primary_key=True)
+
+
+class SearchEpoch(Base):
+    """One row (id 1): how many committed transactions so far may have changed a search answer."""
+
+    __tablename__ = "search_epoch"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+# Tables no search answer (hits, scores, order, snippets, totals, facets, for any viewer) is
+# read from: writes to them leave the search epoch alone. Every other table moves it on, so a
+# table added later and not listed here can only cost cached answers, never serve a stale one.
+# tests/test_search_cache.py checks that no statement a search runs reads one of these.
+SEARCH_NEUTRAL_TABLES = frozenset(
+    {
+        "search_epoch",
+        "auth_token",
+        "rate_limit_counter",
+        "event_stream",
+        "event",
+        "audit_entry",
+        "flag",
+        "notification",
+        "follow",
+        "reaction",
+        "mention",
+        "thread_read",
+        "post_revision",
+        "community_join_request",
+        "review",
+        "review_principle_answer",
+        "conflict_of_interest",
+        "support_request",
+        "support_request_objective",
+        "support_request_country",
+        "support_request_language",
+        "support_proposal",
+        "support_timeline_entry",
+        "support_message",
+        "webinar_registration",
+        "webinar_reminder",
+        "webinar_chat_message",
+        "webinar_question",
+        "webinar_question_vote",
+        "calendar_feed",
+    }
+)

@@ -54,6 +54,7 @@ from resolvers import search_sources  # noqa: F401 - registers the built-in sour
 from resolvers.errors import ClientError, ProblemList
 from resolvers.pagination import PageRequest, decode_cursor, encode_cursor
 from resolvers.policy import Viewer
+from resolvers.search_cache import SearchCache, read_epoch
 from resolvers.search_index import (
     COUNTRY,
     DIMENSIONS,
@@ -300,6 +301,50 @@ def _empty_page() -> SearchPage:
     return SearchPage([], False, False, zero, no_facets)
 
 
+@dataclass(frozen=True)
+class Answer:
+    """What a search computes for one page: the hits (with snippets) and, when asked for, every
+    count. Immutable, so that the cache can hand the same answer to many requests."""
+
+    hits: tuple[Hit, ...]
+    has_next_page: bool
+    counts: dict[str, list[FacetCount]] | None
+
+
+@dataclass(frozen=True)
+class _Search:
+    """A search's matching documents (`source` filtered by `conditions`) and their rank."""
+
+    source: Any
+    conditions: list[ColumnElement[bool]]
+    rank: ColumnElement[float]
+    postgresql: bool
+    clauses: Sequence[Clause]
+
+
+def _matching(
+    viewer: Viewer,
+    postgresql: bool,
+    clauses: Sequence[Clause],
+    criteria: SearchFilter,
+    facet_values: dict[str, list[str]],
+) -> _Search:
+    source: Any = SearchDocument
+    if postgresql:
+        matches, rank = _postgresql_match(websearch_text(clauses))
+    else:
+        fts, rank = _sqlite_match(fts5_query(clauses))
+        source = fts.join(SearchDocument, SearchDocument.id == fts.c.document_id)
+        matches = literal_column("1", Float) == 1
+    conditions = [matches, _visible(viewer, criteria.kinds)]
+    conditions += [_has_facet(d, v) for d, v in facet_values.items() if v]
+    if criteria.created_after is not None:
+        conditions.append(SearchDocument.created_at >= criteria.created_after)
+    if criteria.created_before is not None:
+        conditions.append(SearchDocument.created_at < criteria.created_before)
+    return _Search(source, conditions, rank, postgresql, clauses)
+
+
 async def search(
     sessions: Sessions,
     viewer: Viewer,
@@ -308,10 +353,12 @@ async def search(
     request: PageRequest,
     *,
     counts_wanted: bool = False,
+    cache: SearchCache[Answer] | None = None,
 ) -> SearchPage:
     """One page of hits, best first. With `counts_wanted` (the client asked for `totalCount` or
     `facets`), one statement reads the matches once and returns the page and every count;
-    otherwise `count()` and `facets()` run their statement when first awaited."""
+    otherwise `count()` and `facets()` run their statement when first awaited. With a `cache`,
+    an answer computed at the current search epoch is reused (resolvers/search_cache.py)."""
     if request.backwards:
         raise ClientError("Search results page forwards only: use `first` and `after`.")
     if len(query) > MAX_QUERY:
@@ -320,54 +367,103 @@ async def search(
     clauses = parse_query(query)
     if not clauses:
         return _empty_page()
+    after = _after(request.after)
     async with sessions() as session:
         postgresql = session.get_bind().dialect.name == "postgresql"
-        languages = await _viewer_languages(session, viewer)
-    source: Any = SearchDocument
-    if postgresql:
-        matches, rank = _postgresql_match(websearch_text(clauses))
+        epoch = await read_epoch(session) if cache is not None and cache.enabled else None
+    # Everything the answer depends on besides the data (the epoch): who asks, as far as the
+    # policy looks (not which token), what, and which page.
+    key = (
+        (viewer.member_id, viewer.role, viewer.organization_id),
+        websearch_text(clauses),
+        tuple(sorted((d, tuple(v)) for d, v in facet_values.items())),
+        tuple(sorted(set(criteria.kinds))),
+        criteria.created_after,
+        criteria.created_before,
+        after,
+        request.size,
+    )
+
+    def matching() -> _Search:
+        return _matching(viewer, postgresql, clauses, criteria, facet_values)
+
+    async def compute() -> Answer:
+        return await _answer(sessions, viewer, matching(), after, request, counts_wanted)
+
+    if cache is None:
+        answer = await compute()
     else:
-        fts, rank = _sqlite_match(fts5_query(clauses))
-        source = fts.join(SearchDocument, SearchDocument.id == fts.c.document_id)
-        matches = literal_column("1", Float) == 1
-    boost: ColumnElement[float] = (
-        case((_has_facet(LANGUAGE, languages), LANGUAGE_BOOST), else_=1.0)
-        if languages
-        else literal_column("1.0", Float)
-    )
-    conditions = [matches, _visible(viewer, criteria.kinds)]
-    conditions += [_has_facet(d, v) for d, v in facet_values.items() if v]
-    if criteria.created_after is not None:
-        conditions.append(SearchDocument.created_at >= criteria.created_after)
-    if criteria.created_before is not None:
-        conditions.append(SearchDocument.created_at < criteria.created_before)
-    scored = (
-        select(
-            SearchDocument.id,
-            SearchDocument.kind,
-            SearchDocument.item_id,
-            (rank * boost).label("score"),
-            _standing().label("standing"),
+        answer = await cache.answer(
+            epoch, key, compute, usable=lambda a: a.counts is not None or not counts_wanted
         )
-        .select_from(source)
-        .where(*conditions)
+
+    # The total is the sum of the per-kind counts: one statement answers both, run once
+    # however many of the two fields the client asks for.
+    counting: asyncio.Future[dict[str, list[FacetCount]]] | None = None
+
+    async def facets() -> dict[str, list[FacetCount]]:
+        nonlocal counting
+        if answer.counts is not None:
+            return answer.counts
+        if counting is None:
+            # Totals and facets need the matching documents, not their rank.
+            matches = matching()
+            every = (
+                select(SearchDocument.id, SearchDocument.kind)
+                .select_from(matches.source)
+                .where(*matches.conditions)
+            )
+            counting = asyncio.ensure_future(_facets(sessions, every))
+        return await counting
+
+    async def count() -> int:
+        return sum(f.count for f in (await facets())["KIND"])
+
+    return SearchPage(
+        list(answer.hits), answer.has_next_page, request.after is not None, count, facets
     )
-    after = _after(request.after)
+
+
+async def _answer(
+    sessions: Sessions,
+    viewer: Viewer,
+    matching: _Search,
+    after: After | None,
+    request: PageRequest,
+    counts_wanted: bool,
+) -> Answer:
+    """The page (and the counts if wanted) as the database answers now."""
     counted: dict[str, list[FacetCount]] | None = None
     async with sessions() as session:
+        languages = await _viewer_languages(session, viewer)
+        boost: ColumnElement[float] = (
+            case((_has_facet(LANGUAGE, languages), LANGUAGE_BOOST), else_=1.0)
+            if languages
+            else literal_column("1.0", Float)
+        )
+        scored = (
+            select(
+                SearchDocument.id,
+                SearchDocument.kind,
+                SearchDocument.item_id,
+                (matching.rank * boost).label("score"),
+                _standing().label("standing"),
+            )
+            .select_from(matching.source)
+            .where(*matching.conditions)
+        )
         if counts_wanted:
             # One statement: the matches once, then the page and every count from them.
             rows, counted = _split(await session.execute(_page_and_counts(scored, after, request)))
         else:
-            matched = scored.subquery("matched")
-            page = _page_of(matched, after, request)
+            page = _page_of(scored.subquery("matched"), after, request)
             rows = list((await session.execute(page)).all())
         has_more = len(rows) > request.size
         rows = rows[: request.size]
-        snippets = await _snippets(session, postgresql, clauses, [r.id for r in rows])
-    # Totals and facets need the matching documents, not their rank.
-    every = select(SearchDocument.id, SearchDocument.kind).select_from(source).where(*conditions)
-    hits = [
+        snippets = await _snippets(
+            session, matching.postgresql, matching.clauses, [r.id for r in rows]
+        )
+    hits = tuple(
         Hit(
             kind=row.kind,
             item_id=row.item_id,
@@ -377,24 +473,8 @@ async def search(
             standing=int(row.standing),
         )
         for row in rows
-    ]
-
-    # The total is the sum of the per-kind counts: one statement answers both, run once
-    # however many of the two fields the client asks for.
-    counting: asyncio.Future[dict[str, list[FacetCount]]] | None = None
-
-    async def facets() -> dict[str, list[FacetCount]]:
-        nonlocal counting
-        if counted is not None:
-            return counted
-        if counting is None:
-            counting = asyncio.ensure_future(_facets(sessions, every))
-        return await counting
-
-    async def count() -> int:
-        return sum(f.count for f in (await facets())["KIND"])
-
-    return SearchPage(hits, has_more, request.after is not None, count, facets)
+    )
+    return Answer(hits, has_more, counted)
 
 
 After = tuple[int, float, int]
@@ -521,7 +601,7 @@ async def _facets(sessions: Sessions, every: AnySelect) -> dict[str, list[FacetC
     matched = every.cte("matched")
     async with sessions() as session:
         result = await session.execute(union_all(*_counts_of(matched)))
-        return _grouped(result.tuples())
+        return _grouped((str(d), v, int(n)) for d, v, n in result)
 
 
 def _highlighted(raw: str) -> str:

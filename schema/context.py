@@ -13,6 +13,8 @@ from models.db import Database
 from resolvers.auth import AuthConfig
 from resolvers.policy import ANONYMOUS, Viewer
 from resolvers.review_rules import ReviewRule
+from resolvers.search import Answer
+from resolvers.search_cache import SearchCache
 from schema.loaders import Loaders
 from subscriptions.events import EventPublisher
 
@@ -31,6 +33,8 @@ class Context:
     broadcast: Broadcast | None = None
     # The publishing rule of peer review (from the settings).
     review_rule: ReviewRule = field(default_factory=ReviewRule)
+    # The process's cache of search answers (None: every search computes its answer).
+    search_cache: SearchCache[Answer] | None = None
 
     @property
     def events(self) -> EventPublisher:

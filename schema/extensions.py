@@ -45,6 +45,9 @@ class ReportingParserCache(ParserCache):
             yield
 
 
+_INTROSPECTION_NAME = re.compile(r"\b__(?:schema|type)\b")
+
+
 class IntrospectionPolicy(SchemaExtension):
     """`__schema` and `__type` only for whom the policy allows (development, staff).
 
@@ -63,9 +66,9 @@ class IntrospectionPolicy(SchemaExtension):
             return
         if may_use_developer_tools(context.viewer, development=context.development):
             return
-        # GraphQL names cannot be escaped: a document without these words selects neither.
-        query = ctx.query or ""
-        if "__schema" not in query and "__type" not in query:
+        # GraphQL names cannot be escaped: a document without these names selects neither
+        # (`__typename`, which clients add everywhere, is not introspection).
+        if not _INTROSPECTION_NAME.search(ctx.query or ""):
             return
         assert ctx.graphql_document is not None
         errors = validate(

@@ -229,6 +229,7 @@ async def resolve_search(
         ),
         page_request(first, after, None, None),
         counts_wanted=bool(asked & {"totalCount", "facets"}),
+        cache=info.context.search_cache,
     )
     # Loaded together, so each kind's DataLoader answers the whole page in one query.
     nodes = await asyncio.gather(*(RESULT_LOADERS[h.kind](info, h.item_id) for h in page.hits))

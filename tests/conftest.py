@@ -31,7 +31,8 @@ from subscriptions.broadcast import HubBroadcast, create_broadcast
 
 pytest_plugins = ["tests.services"]  # fixtures of outside services (a private redis-server)
 
-REFERENCE_TABLES = {"gcm_objective", "guiding_principle"}
+# Filled by the migrations and kept between tests (the search epoch counts on across them).
+REFERENCE_TABLES = {"gcm_objective", "guiding_principle", "search_epoch"}
 TEST_SECRET = "test-secret-" + "x" * 40
 PASSWORD = "correct horse battery"
 

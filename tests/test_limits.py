@@ -250,6 +250,8 @@ INTROSPECTION = {
     "aliased": "{ s: __schema { queryType { name } } }",
     "in-a-fragment": "{ ...Peek } fragment Peek on Query { __schema { queryType { name } } }",
     "nested": '{ gcmObjectives { number } __type(name: "Query") { fields { name } } }',
+    "beside-typename": "{ __typename gcmObjectives { __typename } __schema { types { name } } }",
+    "without-spaces": "{__schema{queryType{name}}}",
 }
 
 
