@@ -348,6 +348,17 @@ def cpu_seconds(pid: int) -> float:
     return sum(cpu_times(pid))
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds of a process and of its children (uvicorn's worker processes)."""
+    total = cpu_seconds(pid)
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with suppress(OSError):
+            fields = stat.read_text().rpartition(")")[2].split()
+            if int(fields[1]) == pid:
+                total += cpu_seconds(int(stat.parent.name))
+    return total
+
+
 def rss_bytes(pid: int) -> int:
     """Resident set size of a process (VmRSS in /proc/<pid>/status)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -553,7 +564,17 @@ Body = Callable[[Path, str, list[Server]], str]
 def run_with_database(admin_url: str, budget_seconds: int, body: Body) -> int:
     """Create a database, run `body(workdir, database, servers)` under a watchdog, print its
     report; whatever happens, stop every server it started (by PID) and drop the database."""
-    database = f"hub_bench_{os.getpid()}_{secrets.token_hex(3)}"
+    return _run(admin_url, None, budget_seconds, body)
+
+
+def run_with_kept_database(admin_url: str, database: str, budget_seconds: int, body: Body) -> int:
+    """The same on an existing database, kept afterwards (to measure again without preparing
+    the data again)."""
+    return _run(admin_url, database, budget_seconds, body)
+
+
+def _run(admin_url: str, kept: str | None, budget_seconds: int, body: Body) -> int:
+    database = kept or f"hub_bench_{os.getpid()}_{secrets.token_hex(3)}"
     servers: list[Server] = []
     created = False
     with (
@@ -561,8 +582,9 @@ def run_with_database(admin_url: str, budget_seconds: int, body: Body) -> int:
         tempfile.TemporaryDirectory(prefix="hub-bench-") as tmp,
     ):
         try:
-            asyncio.run(create_bench_database(admin_url, database))
-            created = True
+            if kept is None:
+                asyncio.run(create_bench_database(admin_url, database))
+                created = True
             print(body(Path(tmp), database, servers))
             return 0
         except BenchError as e:

@@ -9,11 +9,19 @@ from the same vocabulary), builds the search index through the app's own indexer
 `EXPLAIN ANALYZE` of the real search statement, then starts the hub (`hub serve`, one worker,
 production settings) and drives it with 10 concurrent HTTP clients cycling through 10 queries,
 each asking for the first 20 hits, their snippets, `totalCount` and every facet. Reports p50,
-p99 and req/s overall and per query. Everything it starts it stops by PID; the database is
-dropped at the end; a watchdog bounds the whole run.
+p99 and req/s overall and per query, and the CPU the server (all its workers) and the client
+spent per request. Everything it starts it stops by PID; the database is dropped at the end
+(unless it was given with --database); a watchdog bounds the whole run.
 
     .venv/bin/python bench/search.py [--posts 100000] [--threads 10000] [--resources 10000]
-        [--duration 20]
+        [--duration 20] [--workers 1] [--cache-entries N] [--writes-per-second R]
+        [--database NAME]
+
+--cache-entries 0 measures every search computed by the database (no answer cache);
+--writes-per-second R adds a writer posting R replies a second during the run (each commit
+moves the search epoch on, so cached answers are computed again);
+--database NAME uses and keeps that existing database (`createdb -h 127.0.0.1 NAME` first): the
+first run prepares it, later runs measure on it as it is (minutes saved per run).
 """
 
 from __future__ import annotations
@@ -36,14 +44,15 @@ from harness import (
     Server,
     bench_settings,
     check_admin_url,
-    cpu_seconds,
     database_urls,
     hub_argv,
     issue_tokens,
     run_with_database,
+    run_with_kept_database,
     save_results,
     server_environment,
     start_and_wait,
+    tree_cpu_seconds,
     vacuum_analyze,
 )
 from sqlalchemy import event, text
@@ -54,6 +63,7 @@ from models.db import create_database
 from resolvers import search, search_index
 from resolvers.pagination import PageRequest
 from resolvers.policy import Viewer
+from schema.relay import encode_id
 
 QUERIES = [
     "recruitment fees",
@@ -304,6 +314,17 @@ async def prepare(
     return {"counts": counts, "generate_s": generated, "index_s": indexing, "indexed": indexed}
 
 
+async def is_empty(url: str) -> bool:
+    """Whether the search index of the database at `url` holds nothing yet."""
+    db = create_database(url)
+    try:
+        async with db.sessions() as session:
+            count = await session.scalar(text("SELECT count(*) FROM search_document"))
+            return not count
+    finally:
+        await db.dispose()
+
+
 async def explain(url: str, query: str) -> str:
     """EXPLAIN ANALYZE of the statement the app runs for one page of `query` with its counts
     (a signed-in member)."""
@@ -335,7 +356,68 @@ async def explain(url: str, query: str) -> str:
         await db.dispose()
 
 
-async def drive(url: str, token: str, duration: float, clients: int) -> dict[str, Any]:
+CREATE_POST = """
+mutation($input: CreatePostInput!) { createPost(input: $input) { post { id } errors { code } } }
+"""
+
+
+async def thread_to_write_in(url: str) -> str:
+    """A thread of a community member1 belongs to (the writer posts there as member1)."""
+    db = create_database(url)
+    try:
+        async with db.sessions() as session:
+            thread_id = (
+                await session.execute(
+                    text(
+                        "SELECT t.id FROM thread t JOIN community_member cm "
+                        "ON cm.community_id = t.community_id JOIN member m ON m.id = cm.member_id "
+                        "WHERE m.email = 'member1@demo.hub' ORDER BY t.id LIMIT 1"
+                    )
+                )
+            ).scalar_one()
+        return encode_id("Thread", int(thread_id))
+    finally:
+        await db.dispose()
+
+
+async def write_replies(
+    http: httpx.AsyncClient, url: str, token: str, thread: str, rate: float, deadline: float
+) -> dict[str, int]:
+    """One reply every 1/rate seconds until the deadline, with words the queries look for: each
+    commit moves the search epoch on, so every cached answer is computed again."""
+    headers = {**HEADERS, "Authorization": f"Bearer {token}"}
+    written = failed = 0
+    started = time.perf_counter()
+    while time.perf_counter() < deadline:
+        body = f"Reply {written}: remittances, diaspora bonds and recruitment fees."
+        response = await http.post(
+            f"{url}/graphql",
+            json={"query": CREATE_POST, "variables": {"input": {"threadId": thread, "body": body}}},
+            headers=headers,
+        )
+        answer = response.json()
+        if (
+            response.status_code == 200
+            and "errors" not in answer
+            and not (answer["data"]["createPost"]["errors"])
+        ):
+            written += 1
+        else:
+            failed += 1
+        pause = started + (written + failed) / rate - time.perf_counter()
+        if pause > 0:
+            await asyncio.sleep(pause)
+    return {"written": written, "failed": failed}
+
+
+async def drive(
+    url: str,
+    token: str,
+    duration: float,
+    clients: int,
+    writes_per_second: float = 0.0,
+    thread: str | None = None,
+) -> dict[str, Any]:
     latencies: dict[str, list[float]] = {q: [] for q in QUERIES}
     totals: dict[str, int] = {}
     errors = 0
@@ -362,18 +444,28 @@ async def drive(url: str, token: str, duration: float, clients: int) -> dict[str
             latencies[query].append(elapsed * 1000)
             totals[query] = body["data"]["search"]["totalCount"]
 
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    limits = httpx.Limits(max_connections=clients + 1, max_keepalive_connections=clients + 1)
+    writes = {"written": 0, "failed": 0}
     async with httpx.AsyncClient(limits=limits, timeout=30) as http:
         started = time.perf_counter()
-        await asyncio.gather(*(client_loop(i, http) for i in range(clients)))
+        cpu_started = time.process_time()
+        loops = [client_loop(i, http) for i in range(clients)]
+        if writes_per_second > 0 and thread is not None:
+            writer = write_replies(http, url, token, thread, writes_per_second, deadline)
+            *_, writes = await asyncio.gather(*loops, writer)
+        else:
+            await asyncio.gather(*loops)
         elapsed = time.perf_counter() - started
+        client_cpu = time.process_time() - cpu_started
     every = [x for values in latencies.values() for x in values]
 
     def p99(values: list[float]) -> float:
         return quantiles(values, n=100)[98] if len(values) >= 2 else values[0]
 
     return {
+        "writes": writes,
         "requests": len(every),
+        "client_cpu_ms_per_request": 1000 * client_cpu / max(len(every), 1),
         "errors": errors,
         "rps": len(every) / elapsed,
         "p50_ms": median(every),
@@ -408,50 +500,94 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=10)
     parser.add_argument("--duration", type=float, default=20.0)
     parser.add_argument("--warmup", type=float, default=5.0)
+    parser.add_argument("--workers", type=int, default=1, help="hub serve --workers")
+    parser.add_argument(
+        "--cache-entries",
+        type=int,
+        default=None,
+        help="HUB_SEARCH_CACHE_ENTRIES of the server (0: no cache; default: the app's)",
+    )
+    parser.add_argument(
+        "--writes-per-second",
+        type=float,
+        default=0.0,
+        help="a writer posting replies meanwhile (each one invalidates every cached answer)",
+    )
+    parser.add_argument(
+        "--database",
+        default=None,
+        help="measure on this existing, prepared database and keep it (default: a new one, "
+        "prepared, dropped at the end)",
+    )
     parser.add_argument("--admin-url", default=ADMIN_URL)
     args = parser.parse_args()
     if (problem := check_admin_url(args.admin_url)) is not None:
         print(problem, file=sys.stderr)
         return 2
 
+    def serve(port: int) -> list[str]:
+        argv = hub_argv(port)
+        argv[argv.index("--workers") + 1] = str(args.workers)
+        return argv
+
     def body(workdir: Path, database: str, servers: list[Server]) -> str:
         dsn, url = database_urls(args.admin_url, database)
         migrate.upgrade(url)
-        prepared = asyncio.run(
-            prepare(url, args.threads, args.posts, args.resources, args.initiatives)
-        )
+        prepared: dict[str, Any] = {"counts": {}, "generate_s": 0.0, "index_s": 0.0}
+        if args.database is None or asyncio.run(is_empty(url)):
+            prepared = asyncio.run(
+                prepare(url, args.threads, args.posts, args.resources, args.initiatives)
+            )
         asyncio.run(vacuum_analyze(dsn))
         plan = asyncio.run(explain(url, QUERIES[1]))
         settings = bench_settings(url)
         token = asyncio.run(issue_tokens(settings, ["member1@demo.hub"]))[0]
-        start_and_wait([("hub", hub_argv)], server_environment(settings), workdir, servers)
+        thread = asyncio.run(thread_to_write_in(url)) if args.writes_per_second else None
+        environment = server_environment(settings)
+        if args.cache_entries is not None:
+            environment["HUB_SEARCH_CACHE_ENTRIES"] = str(args.cache_entries)
+        start_and_wait([("hub", serve)], environment, workdir, servers)
         base = servers[0].url
         sample = asyncio.run(sample_answer(base, token))
         asyncio.run(drive(base, token, args.warmup, args.clients))
-        cpu_before = cpu_seconds(servers[0].process.pid)
-        result = asyncio.run(drive(base, token, args.duration, args.clients))
-        result["server_cpu_ms_per_request"] = (
-            1000 * (cpu_seconds(servers[0].process.pid) - cpu_before) / max(result["requests"], 1)
+        pid = servers[0].process.pid
+        cpu_before = tree_cpu_seconds(pid)
+        result = asyncio.run(
+            drive(base, token, args.duration, args.clients, args.writes_per_second, thread)
         )
+        result["server_cpu_ms_per_request"] = (
+            1000 * (tree_cpu_seconds(pid) - cpu_before) / max(result["requests"], 1)
+        )
+        setup = {
+            "workers": args.workers,
+            "cache_entries": args.cache_entries,
+            "writes_per_second": args.writes_per_second,
+        }
         document = {
             "prepared": prepared,
             "clients": args.clients,
             "duration_s": args.duration,
+            "setup": setup,
             "result": result,
             "sample_total": sample["data"]["search"]["totalCount"],
             "explain": plan,
         }
         path = save_results("search", document)
+        cache = "app default" if args.cache_entries is None else str(args.cache_entries)
         lines = [
             f"data: {json.dumps(prepared['counts'])}",
             f"generated in {prepared['generate_s']:.1f} s, indexed in {prepared['index_s']:.1f} s",
             f"EXPLAIN ANALYZE (query {QUERIES[1]!r}, signed-in member):",
             plan,
             "",
+            f"server: {args.workers} worker(s), search cache entries: {cache}; "
+            f"writes: {result['writes']['written']} replies written "
+            f"({result['writes']['failed']} failed) at {args.writes_per_second}/s",
             f"{args.clients} clients, {args.duration:.0f} s: {result['requests']} requests, "
             f"{result['errors']} errors, {result['rps']:.1f} req/s, "
             f"p50 {result['p50_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms, "
-            f"server CPU {result['server_cpu_ms_per_request']:.1f} ms per request "
+            f"server CPU {result['server_cpu_ms_per_request']:.1f} ms per request, "
+            f"client CPU {result['client_cpu_ms_per_request']:.1f} "
             f"(load average {os.getloadavg()[0]:.2f})",
             "| query | matches | requests | p50 ms | p99 ms |",
             "|---|---|---|---|---|",
@@ -463,6 +599,8 @@ def main() -> int:
         ]
         return "\n".join(lines)
 
+    if args.database is not None:
+        return run_with_kept_database(args.admin_url, args.database, 1800, body)
     return run_with_database(args.admin_url, 1800, body)
 
 
