@@ -157,3 +157,21 @@ class SupportMessage(Base):
     )
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SupportRequestPractice(Base):
+    """The initiative that documents a completed request as a practice: one per request (the
+    primary key), so documenting it twice finds the first draft instead of making another."""
+
+    __tablename__ = "support_request_practice"
+
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("support_request.id", ondelete="CASCADE"), primary_key=True
+    )
+    initiative_id: Mapped[int] = mapped_column(
+        ForeignKey("initiative.id", ondelete="CASCADE"), unique=True
+    )
+    documented_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("member.id", ondelete="SET NULL"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -344,6 +344,25 @@ async def _write_about(
         session.add_all(table(initiative_id=initiative_id, **{column: v}) for v in about[column])
 
 
+async def insert_draft(
+    session: AsyncSession, viewer: Viewer, data: InitiativeContent, call_id: int | None = None
+) -> Initiative:
+    """Validate `data` and add it as a DRAFT by the signed-in viewer, for their organisation,
+    inside the caller's transaction (raises `Refused` with every problem of the content)."""
+    columns, about = await _clean(session, viewer, data)
+    initiative = Initiative(
+        author_id=viewer.member_id,
+        organization_id=viewer.organization_id,
+        call_id=call_id,
+        **columns,
+    )
+    session.add(initiative)
+    await session.flush()
+    await _write_about(session, initiative.id, about)
+    await reindex(session, INITIATIVES, [initiative.id])
+    return initiative
+
+
 async def create_initiative(
     sessions: Sessions,
     events: EventPublisher,
@@ -361,17 +380,7 @@ async def create_initiative(
                 problem := await closed_call_problem(work.session, call_id)
             ):
                 raise Refused(problem)
-            columns, about = await _clean(work.session, viewer, data)
-            initiative = Initiative(
-                author_id=viewer.member_id,
-                organization_id=viewer.organization_id,
-                call_id=call_id,
-                **columns,
-            )
-            work.session.add(initiative)
-            await work.session.flush()
-            await _write_about(work.session, initiative.id, about)
-            await reindex(work.session, INITIATIVES, [initiative.id])
+            initiative = await insert_draft(work.session, viewer, data, call_id)
     except Refused as refusal:
         return InitiativeResult(problems=refusal.problems)
     return InitiativeResult(

@@ -195,6 +195,22 @@ def may_see_expert_suggestions(viewer: Viewer) -> bool:
     return viewer.is_staff
 
 
+def may_document_support_request(
+    viewer: Viewer, *, organization_id: int, requester_id: int | None, focal_point_id: int | None
+) -> bool:
+    """Turn a completed request into an initiative draft (a documented practice) of one's
+    own: the requesting government's members (the requester too, should they have moved),
+    its focal point, and moderators. Experts who helped see the request but do not publish
+    the government's story on their own."""
+    if viewer.member_id is None:
+        return False
+    return (
+        viewer.is_staff
+        or viewer.member_id in (requester_id, focal_point_id)
+        or (viewer.organization_id is not None and viewer.organization_id == organization_id)
+    )
+
+
 # --- Curated knowledge: reviewed items (resources) ---------------------------------------------
 
 REVIEWER_ROLES = frozenset({Role.REVIEWER, Role.MODERATOR, Role.ADMIN})

@@ -62,6 +62,7 @@ class SupportChange(enum.Enum):
     STARTED = "STARTED"
     COMPLETED = "COMPLETED"
     DECLINED = "DECLINED"
+    DOCUMENTED = "DOCUMENTED"
 
 
 # The workflow: from each status, where it may go next (COMPLETED and DECLINED are final).

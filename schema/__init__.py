@@ -38,6 +38,7 @@ from schema import search as search_api
 from schema import support as support_api
 from schema import support_events as support_events_api
 from schema import support_messages as support_messages_api
+from schema import support_practice as support_practice_api
 from schema import threads as threads_api
 from schema import webinar_events as webinar_events_api
 from schema import webinar_live as webinar_live_api
@@ -342,6 +343,15 @@ class Mutation:
     post_support_message: support_messages_api.SupportMessagePayload = strawberry.mutation(
         resolver=support_messages_api.post_support_message,
         description="Write in a support request's private thread (anyone who sees the request).",
+    )
+    document_support_request: support_practice_api.DocumentSupportRequestPayload = (
+        strawberry.mutation(
+            resolver=support_practice_api.document_support_request,
+            description="Members of the requesting government, its focal point and moderators: "
+            "document a COMPLETED support request as a practice, an initiative DRAFT of yours "
+            "prefilled from it and linked to it, which then goes through the normal review. "
+            "Once per request: again, it answers the same draft (`alreadyDocumented`).",
+        )
     )
     # --- curated knowledge: resources, peer review, relations
     create_resource: resources_api.ResourcePayload = strawberry.mutation(

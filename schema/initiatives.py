@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -36,6 +36,9 @@ from schema.relay import (
 from schema.resources import Resource
 from schema.reviews import Review, Reviewable, ReviewState, reviewable_fields
 
+if TYPE_CHECKING:
+    from schema.support import SupportRequest
+
 InitiativeStatus = described_enum(
     InitiativeStatusModel,
     "Where an initiative stands.",
@@ -51,6 +54,7 @@ InitiativeOrder = described_enum(
     },
 )
 REGIONS = {r.value: r for r in UnRegionModel}
+LazySupportRequest = Annotated["SupportRequest", strawberry.lazy("schema.support")]
 
 
 @strawberry.type(
@@ -222,6 +226,17 @@ class Initiative(Reviewable):
     @strawberry.field(description="The call for practices it answers, if any.")
     async def call(self, info: Info) -> CallForPractices | None:
         return await load_call(info, self.call_id) if self.call_id is not None else None
+
+    @strawberry.field(
+        description="The support request it documents (made by `documentSupportRequest`), "
+        "if you may see that request: members of the requesting government, its focal point, "
+        "its experts and moderators. Null for everyone else, even once the practice is public."
+    )
+    async def support_request(self, info: Info) -> LazySupportRequest | None:
+        from schema.support import SupportRequest
+
+        row = await info.context.loaders.support_request_by_practice.load(self.db_id)
+        return SupportRequest.from_row(row) if row is not None else None
 
     @strawberry.field(
         description="Reviews, oldest first: for its author, its reviewers and moderators."

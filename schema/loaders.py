@@ -25,6 +25,7 @@ from resolvers import (
     review_reads,
     support,
     support_messages,
+    support_practice,
     support_proposals,
     threads,
     webinar_access,
@@ -165,6 +166,18 @@ class Loaders:
     @cached_property
     def support_timeline_entry_by_id(self) -> DataLoader[int, AnyRow | None]:
         return DataLoader(partial(support.timeline_entries_by_ids, self._sessions, self._viewer))
+
+    @cached_property
+    def practice_by_support_request(self) -> DataLoader[int, AnyRow | None]:
+        return DataLoader(
+            partial(support_practice.practices_by_request, self._sessions, self._viewer)
+        )
+
+    @cached_property
+    def support_request_by_practice(self) -> DataLoader[int, AnyRow | None]:
+        return DataLoader(
+            partial(support_practice.requests_by_practice, self._sessions, self._viewer)
+        )
 
     # --- curated knowledge: resources and their reviews
 

@@ -20,6 +20,7 @@ from resolvers.support import SupportChange as SupportChangeModel
 from schema.context import Info
 from schema.enums import described_enum
 from schema.errors import INPUT, UserError, not_found, user_errors
+from schema.initiatives import Initiative
 from schema.members import Member, load_member
 from schema.organizations import Organization, load_organization
 from schema.reference import Country, GcmObjective, country, objectives_of
@@ -90,6 +91,8 @@ SupportChange = described_enum(
         "STARTED": "Work started (IN_PROGRESS).",
         "COMPLETED": "It was completed.",
         "DECLINED": "It was declined, with a reason.",
+        "DOCUMENTED": "It was documented as a practice: an initiative draft was made from it "
+        "(`documentedPractice`).",
     },
 )
 
@@ -252,6 +255,15 @@ class SupportRequest(Node):
             page_request(first, after, last, before),
         )
         return connection(page, SupportMessage.from_row)
+
+    @strawberry.field(
+        description="The practice (an initiative) documenting this request, once "
+        "`documentSupportRequest` made it and as far as you may see it: while a draft, its "
+        "author, its reviewers and moderators; everyone once published."
+    )
+    async def documented_practice(self, info: Info) -> Initiative | None:
+        row = await info.context.loaders.practice_by_support_request.load(self.db_id)
+        return Initiative.from_row(row) if row is not None else None
 
     @strawberry.field(
         description="Cursor of the request's latest event: read the request, then subscribe "
