@@ -38,6 +38,7 @@ from resolvers.auth import issue_token
 
 BENCH_DIR = Path(__file__).resolve().parent
 LUA_SCRIPT = BENCH_DIR / "post_graphql.lua"
+ROTATING_LUA_SCRIPT = BENCH_DIR / "post_graphql_rotating.lua"
 RESULTS_DIR = BENCH_DIR / "results"
 HOST = "127.0.0.1"
 ADMIN_URL = f"postgresql://root@{HOST}:5432/postgres"
@@ -173,7 +174,8 @@ class WrkRun:
     p50_ms: float
     p90_ms: float
     p99_ms: float
-    server_cpu_s: float  # user + system CPU the server process used during the run
+    server_cpu_s: float
+    max_ms: float = 0.0  # user + system CPU the server process used during the run
 
     @property
     def rps(self) -> float:
@@ -424,21 +426,30 @@ def load_plan(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Load
 
 
 def run_wrk(
-    server: Server, seconds: int, connections: int, body_file: Path, token: str | None
+    server: Server,
+    seconds: float,
+    connections: int,
+    body_file: Path,
+    token: str | None,
+    script: Path = LUA_SCRIPT,
 ) -> WrkRun:
+    """wrk with one thread and `connections` connections for `seconds`, POSTing the body in
+    `body_file` (post_graphql.lua), or each line of it in turn (post_graphql_rotating.lua).
+    Any socket error, non-2xx answer or GraphQL error fails the run."""
     argv = [
-        "wrk", "-t", "1", "-c", str(connections), "-d", f"{seconds}s",
-        "--timeout", "10s", "-s", str(LUA_SCRIPT), f"{server.url}/graphql",
+        "wrk", "-t", "1", "-c", str(connections), "-d", f"{seconds:g}s",
+        "--timeout", "10s", "-s", str(script), f"{server.url}/graphql",
     ]  # fmt: skip
     env = os.environ | {
         "BENCH_BODY_FILE": str(body_file),
+        "BENCH_BODIES_FILE": str(body_file),
         "BENCH_AUTHORIZATION": f"Bearer {token}" if token else "",
     }
-    cpu_before = cpu_seconds(server.process.pid)
+    cpu_before = tree_cpu_seconds(server.process.pid)
     done = subprocess.run(
         argv, env=env, capture_output=True, text=True, timeout=seconds + 30, check=False
     )
-    server_cpu_s = cpu_seconds(server.process.pid) - cpu_before
+    server_cpu_s = tree_cpu_seconds(server.process.pid) - cpu_before
     line = next((x for x in done.stdout.splitlines() if x.startswith("BENCH_JSON ")), None)
     if done.returncode != 0 or line is None:
         raise BenchError(f"wrk failed ({done.returncode}): {done.stderr or done.stdout}")
@@ -452,6 +463,7 @@ def run_wrk(
         p90_ms=latency["p90"] / 1000,
         p99_ms=latency["p99"] / 1000,
         server_cpu_s=server_cpu_s,
+        max_ms=latency["max"] / 1000,
     )
     if any(run.errors.values()) or server.process.poll() is not None:
         raise BenchError(f"{server.name}: errors under load {run.errors}:\n{log_tail(server)}")

@@ -33,15 +33,18 @@ import os
 import random
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
-from statistics import median, quantiles
 from typing import Any
 
 import httpx
 from harness import (
     ADMIN_URL,
     HEADERS,
+    ROTATING_LUA_SCRIPT,
+    BenchError,
     Server,
+    WrkRun,
     bench_settings,
     check_admin_url,
     database_urls,
@@ -49,10 +52,10 @@ from harness import (
     issue_tokens,
     run_with_database,
     run_with_kept_database,
+    run_wrk,
     save_results,
     server_environment,
     start_and_wait,
-    tree_cpu_seconds,
     vacuum_analyze,
 )
 from sqlalchemy import event, text
@@ -325,9 +328,10 @@ async def is_empty(url: str) -> bool:
         await db.dispose()
 
 
-async def explain(url: str, query: str) -> str:
-    """EXPLAIN ANALYZE of the statement the app runs for one page of `query` with its counts
-    (a signed-in member)."""
+async def explain(url: str, queries: list[str]) -> dict[str, list[str]]:
+    """EXPLAIN (ANALYZE, BUFFERS) of the statement the app runs for one page of each query with
+    its counts, for a signed-in member, as the cache computes it (each run three times: the
+    last plan is kept, warm)."""
     db = create_database(url)
     captured: list[tuple[str, Any]] = []
 
@@ -336,24 +340,32 @@ async def explain(url: str, query: str) -> str:
             captured.append((statement, parameters))
 
     event.listen(db.engine.sync_engine, "before_cursor_execute", capture)
+    plans: dict[str, list[str]] = {}
     try:
-        viewer = Viewer(member_id=2)
-        await search.search(
-            db.sessions,
-            viewer,
-            query,
-            search.SearchFilter(),
-            PageRequest(first=20),
-            counts_wanted=True,  # as for the benchmark's operation, which asks for facets
-        )
-        statement, parameters = captured[0]
-        async with db.engine.connect() as connection:
-            rows = await connection.exec_driver_sql(
-                "EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters
+        for query in queries:
+            captured.clear()
+            await search.search(
+                db.sessions,
+                Viewer(member_id=2),
+                query,
+                search.SearchFilter(),
+                PageRequest(first=20),
+                counts_wanted=True,  # as for the benchmark's operation, which asks for facets
             )
-            return "\n".join(str(r[0]) for r in rows)
+            statement, parameters = captured[0]
+            async with db.engine.connect() as connection:
+                for _ in range(3):
+                    rows = await connection.exec_driver_sql(
+                        "EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters
+                    )
+                plans[query] = [str(r[0]) for r in rows]
     finally:
         await db.dispose()
+    return plans
+
+
+def execution_ms(plan: list[str]) -> float:
+    return float(plan[-1].split()[-2])  # "Execution Time: 12.345 ms"
 
 
 CREATE_POST = """
@@ -410,85 +422,43 @@ async def write_replies(
     return {"written": written, "failed": failed}
 
 
-async def drive(
-    url: str,
+async def measure(
+    server: Server,
+    bodies: Path,
     token: str,
     duration: float,
     clients: int,
     writes_per_second: float = 0.0,
     thread: str | None = None,
-) -> dict[str, Any]:
-    latencies: dict[str, list[float]] = {q: [] for q in QUERIES}
-    totals: dict[str, int] = {}
-    errors = 0
-    headers = {**HEADERS, "Authorization": f"Bearer {token}"}
-    deadline = time.perf_counter() + duration
+) -> tuple[WrkRun, dict[str, int]]:
+    """wrk (one thread, `clients` connections) POSTing the 10 queries in turn for `duration`,
+    with the writer posting replies meanwhile if asked."""
+    run = asyncio.to_thread(run_wrk, server, duration, clients, bodies, token, ROTATING_LUA_SCRIPT)
+    if writes_per_second <= 0 or thread is None:
+        return await run, {"written": 0, "failed": 0}
+    async with httpx.AsyncClient(timeout=30) as http:
+        deadline = time.perf_counter() + duration
+        return await asyncio.gather(
+            run, write_replies(http, server.url, token, thread, writes_per_second, deadline)
+        )
 
-    async def client_loop(index: int, http: httpx.AsyncClient) -> None:
-        nonlocal errors
-        turn = index
-        while time.perf_counter() < deadline:
-            query = QUERIES[turn % len(QUERIES)]
-            turn += 1
-            started = time.perf_counter()
+
+async def totals(url: str, token: str) -> dict[str, int]:
+    """Each query's `totalCount` for the member (after checking the answer has no error)."""
+    headers = {**HEADERS, "Authorization": f"Bearer {token}"}
+    found: dict[str, int] = {}
+    async with httpx.AsyncClient(timeout=30) as http:
+        for query in QUERIES:
             response = await http.post(
                 f"{url}/graphql",
                 json={"query": GRAPHQL, "variables": {"q": query}},
                 headers=headers,
             )
-            elapsed = time.perf_counter() - started
-            body = response.json()
+            body: dict[str, Any] = response.json()
             if response.status_code != 200 or "errors" in body:
-                errors += 1
-                continue
-            latencies[query].append(elapsed * 1000)
-            totals[query] = body["data"]["search"]["totalCount"]
-
-    limits = httpx.Limits(max_connections=clients + 1, max_keepalive_connections=clients + 1)
-    writes = {"written": 0, "failed": 0}
-    async with httpx.AsyncClient(limits=limits, timeout=30) as http:
-        started = time.perf_counter()
-        cpu_started = time.process_time()
-        loops = [client_loop(i, http) for i in range(clients)]
-        if writes_per_second > 0 and thread is not None:
-            writer = write_replies(http, url, token, thread, writes_per_second, deadline)
-            *_, writes = await asyncio.gather(*loops, writer)
-        else:
-            await asyncio.gather(*loops)
-        elapsed = time.perf_counter() - started
-        client_cpu = time.process_time() - cpu_started
-    every = [x for values in latencies.values() for x in values]
-
-    def p99(values: list[float]) -> float:
-        return quantiles(values, n=100)[98] if len(values) >= 2 else values[0]
-
-    return {
-        "writes": writes,
-        "requests": len(every),
-        "client_cpu_ms_per_request": 1000 * client_cpu / max(len(every), 1),
-        "errors": errors,
-        "rps": len(every) / elapsed,
-        "p50_ms": median(every),
-        "p99_ms": p99(every),
-        "per_query": {
-            q: {"n": len(v), "hits": totals.get(q), "p50_ms": median(v), "p99_ms": p99(v)}
-            for q, v in latencies.items()
-        },
-    }
-
-
-async def sample_answer(url: str, token: str) -> dict[str, Any]:
-    headers = {**HEADERS, "Authorization": f"Bearer {token}"}
-    async with httpx.AsyncClient(timeout=30) as http:
-        response = await http.post(
-            f"{url}/graphql",
-            json={"query": GRAPHQL, "variables": {"q": QUERIES[0]}},
-            headers=headers,
-        )
-    body: dict[str, Any] = response.json()
-    if "errors" in body:
-        raise RuntimeError(f"search failed: {body}")
-    return body
+                raise BenchError(f"search {query!r} failed: {body}")
+            found[query] = int(body["data"]["search"]["totalCount"])
+    return found
 
 
 def main() -> int:
@@ -539,7 +509,7 @@ def main() -> int:
                 prepare(url, args.threads, args.posts, args.resources, args.initiatives)
             )
         asyncio.run(vacuum_analyze(dsn))
-        plan = asyncio.run(explain(url, QUERIES[1]))
+        plans = asyncio.run(explain(url, QUERIES))
         settings = bench_settings(url)
         token = asyncio.run(issue_tokens(settings, ["member1@demo.hub"]))[0]
         thread = asyncio.run(thread_to_write_in(url)) if args.writes_per_second else None
@@ -547,54 +517,60 @@ def main() -> int:
         if args.cache_entries is not None:
             environment["HUB_SEARCH_CACHE_ENTRIES"] = str(args.cache_entries)
         start_and_wait([("hub", serve)], environment, workdir, servers)
-        base = servers[0].url
-        sample = asyncio.run(sample_answer(base, token))
-        asyncio.run(drive(base, token, args.warmup, args.clients))
-        pid = servers[0].process.pid
-        cpu_before = tree_cpu_seconds(pid)
-        result = asyncio.run(
-            drive(base, token, args.duration, args.clients, args.writes_per_second, thread)
+        server = servers[0]
+        matches = asyncio.run(totals(server.url, token))
+        bodies = workdir / "bodies.jsonl"
+        bodies.write_text(
+            "".join(json.dumps({"query": GRAPHQL, "variables": {"q": q}}) + "\n" for q in QUERIES)
         )
-        result["server_cpu_ms_per_request"] = (
-            1000 * (tree_cpu_seconds(pid) - cpu_before) / max(result["requests"], 1)
+        load_before = os.getloadavg()[0]
+        asyncio.run(measure(server, bodies, token, args.warmup, args.clients))
+        run, writes = asyncio.run(
+            measure(
+                server,
+                bodies,
+                token,
+                args.duration,
+                args.clients,
+                args.writes_per_second,
+                thread,
+            )
         )
         setup = {
             "workers": args.workers,
             "cache_entries": args.cache_entries,
             "writes_per_second": args.writes_per_second,
+            "load_average_before": load_before,
         }
         document = {
             "prepared": prepared,
             "clients": args.clients,
             "duration_s": args.duration,
             "setup": setup,
-            "result": result,
-            "sample_total": sample["data"]["search"]["totalCount"],
-            "explain": plan,
+            "result": asdict(run) | {"rps": run.rps, "cpu_ms_per_request": run.cpu_ms_per_request},
+            "writes": writes,
+            "matches": matches,
+            "explain": plans,
         }
         path = save_results("search", document)
         cache = "app default" if args.cache_entries is None else str(args.cache_entries)
         lines = [
             f"data: {json.dumps(prepared['counts'])}",
             f"generated in {prepared['generate_s']:.1f} s, indexed in {prepared['index_s']:.1f} s",
-            f"EXPLAIN ANALYZE (query {QUERIES[1]!r}, signed-in member):",
-            plan,
+            f"EXPLAIN (ANALYZE, BUFFERS) (query {QUERIES[1]!r}, signed-in member):",
+            *plans[QUERIES[1]],
             "",
-            f"server: {args.workers} worker(s), search cache entries: {cache}; "
-            f"writes: {result['writes']['written']} replies written "
-            f"({result['writes']['failed']} failed) at {args.writes_per_second}/s",
-            f"{args.clients} clients, {args.duration:.0f} s: {result['requests']} requests, "
-            f"{result['errors']} errors, {result['rps']:.1f} req/s, "
-            f"p50 {result['p50_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms, "
-            f"server CPU {result['server_cpu_ms_per_request']:.1f} ms per request, "
-            f"client CPU {result['client_cpu_ms_per_request']:.1f} "
-            f"(load average {os.getloadavg()[0]:.2f})",
-            "| query | matches | requests | p50 ms | p99 ms |",
-            "|---|---|---|---|---|",
-            *(
-                f"| `{q}` | {v['hits']} | {v['n']} | {v['p50_ms']:.1f} | {v['p99_ms']:.1f} |"
-                for q, v in result["per_query"].items()
-            ),
+            "| query | matches (member1) | database time of its statement (ms) |",
+            "|---|---|---|",
+            *(f"| `{q}` | {matches[q]:,} | {execution_ms(plans[q]):.1f} |" for q in QUERIES),
+            "",
+            f"server: {args.workers} worker(s), search cache entries: {cache}; writer: "
+            f"{writes['written']} replies ({writes['failed']} failed) at "
+            f"{args.writes_per_second:g}/s; load average before {load_before:.2f}",
+            f"wrk, {args.clients} connections, {args.duration:g} s: {run.requests} requests, "
+            f"{run.rps:.1f} req/s, p50 {run.p50_ms:.1f} ms, p90 {run.p90_ms:.1f} ms, "
+            f"p99 {run.p99_ms:.1f} ms, max {run.max_ms:.1f} ms, "
+            f"server CPU {run.cpu_ms_per_request:.2f} ms per request, errors {run.errors}",
             f"saved {path}",
         ]
         return "\n".join(lines)

@@ -1,8 +1,8 @@
 """A completed support request documented as a practice: the initiative drafted from it.
 
-Revision ID: 0008
-Revises: 0007
-Create Date: 2026-12-01
+Revision ID: 0009
+Revises: 0008
+Create Date: 2026-11-29
 """
 
 from collections.abc import Sequence
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0008"
-down_revision: str | None = "0007"
+revision: str = "0009"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
