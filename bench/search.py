@@ -374,16 +374,15 @@ mutation($input: CreatePostInput!) { createPost(input: $input) { post { id } err
 
 
 async def thread_to_write_in(url: str) -> str:
-    """A thread of a community member1 belongs to (the writer posts there as member1)."""
+    """A thread of a public community (the writer, a moderator, posts there)."""
     db = create_database(url)
     try:
         async with db.sessions() as session:
             thread_id = (
                 await session.execute(
                     text(
-                        "SELECT t.id FROM thread t JOIN community_member cm "
-                        "ON cm.community_id = t.community_id JOIN member m ON m.id = cm.member_id "
-                        "WHERE m.email = 'member1@demo.hub' ORDER BY t.id LIMIT 1"
+                        "SELECT t.id FROM thread t JOIN community c ON c.id = t.community_id "
+                        "WHERE c.visibility = 'PUBLIC' ORDER BY t.id LIMIT 1"
                     )
                 )
             ).scalar_one()
@@ -430,16 +429,17 @@ async def measure(
     clients: int,
     writes_per_second: float = 0.0,
     thread: str | None = None,
+    writer: str | None = None,
 ) -> tuple[WrkRun, dict[str, int]]:
     """wrk (one thread, `clients` connections) POSTing the 10 queries in turn for `duration`,
     with the writer posting replies meanwhile if asked."""
     run = asyncio.to_thread(run_wrk, server, duration, clients, bodies, token, ROTATING_LUA_SCRIPT)
-    if writes_per_second <= 0 or thread is None:
+    if writes_per_second <= 0 or thread is None or writer is None:
         return await run, {"written": 0, "failed": 0}
     async with httpx.AsyncClient(timeout=30) as http:
         deadline = time.perf_counter() + duration
         return await asyncio.gather(
-            run, write_replies(http, server.url, token, thread, writes_per_second, deadline)
+            run, write_replies(http, server.url, writer, thread, writes_per_second, deadline)
         )
 
 
@@ -511,7 +511,9 @@ def main() -> int:
         asyncio.run(vacuum_analyze(dsn))
         plans = asyncio.run(explain(url, QUERIES))
         settings = bench_settings(url)
-        token = asyncio.run(issue_tokens(settings, ["member1@demo.hub"]))[0]
+        token, writer = asyncio.run(
+            issue_tokens(settings, ["member1@demo.hub", "moderator@demo.hub"])
+        )
         thread = asyncio.run(thread_to_write_in(url)) if args.writes_per_second else None
         environment = server_environment(settings)
         if args.cache_entries is not None:
@@ -534,6 +536,7 @@ def main() -> int:
                 args.clients,
                 args.writes_per_second,
                 thread,
+                writer,
             )
         )
         setup = {
