@@ -6,15 +6,16 @@ fixed vocabulary, deterministically) and 10,000 resources with 500 initiatives (
 knowledge seeder: mostly published, some superseded; their summaries and bodies then rewritten
 from the same vocabulary), builds the search index through the app's own indexer
 (`resolvers.search_index.rebuild`, the code writers use), runs `VACUUM ANALYZE`, prints
-`EXPLAIN ANALYZE` of the real search statement, then starts the hub (`hub serve`, one worker,
-production settings) and drives it with 10 concurrent HTTP clients cycling through 10 queries,
-each asking for the first 20 hits, their snippets, `totalCount` and every facet. Reports p50,
-p99 and req/s overall and per query, and the CPU the server (all its workers) and the client
-spent per request. Everything it starts it stops by PID; the database is dropped at the end
-(unless it was given with --database); a watchdog bounds the whole run.
+`EXPLAIN ANALYZE` of the real search statement of each query, then starts the hub (`hub serve`,
+one worker per core unless told, production settings) and measures it with wrk (one thread, 10
+connections) POSTing the 10 queries in turn, each asking for the first 20 hits, their snippets,
+`totalCount` and every facet (bench/post_graphql_rotating.lua; any GraphQL error fails the
+run). Reports req/s, p50/p90/p99/max latency and the CPU the server (all its workers) spent per
+request. Everything it starts it stops by PID; the database is dropped at the end (unless it
+was given with --database); a watchdog bounds the whole run.
 
     .venv/bin/python bench/search.py [--posts 100000] [--threads 10000] [--resources 10000]
-        [--duration 20] [--workers 1] [--cache-entries N] [--writes-per-second R]
+        [--duration 20] [--workers CORES] [--cache-entries N] [--writes-per-second R]
         [--database NAME]
 
 --cache-entries 0 measures every search computed by the database (no answer cache);
@@ -58,11 +59,12 @@ from harness import (
     start_and_wait,
     vacuum_analyze,
 )
-from sqlalchemy import event, text
+from sqlalchemy import event, select, text
 
 from app import migrate
 from app.seed import seed_demo, seed_knowledge
 from models.db import create_database
+from models.member import Member
 from resolvers import search, search_index
 from resolvers.pagination import PageRequest
 from resolvers.policy import Viewer
@@ -330,7 +332,7 @@ async def is_empty(url: str) -> bool:
 
 async def explain(url: str, queries: list[str]) -> dict[str, list[str]]:
     """EXPLAIN (ANALYZE, BUFFERS) of the statement the app runs for one page of each query with
-    its counts, for a signed-in member, as the cache computes it (each run three times: the
+    its counts, for member1 (the member the load is measured for), as the cache computes it (each run three times: the
     last plan is kept, warm)."""
     db = create_database(url)
     captured: list[tuple[str, Any]] = []
@@ -339,14 +341,25 @@ async def explain(url: str, queries: list[str]) -> dict[str, list[str]]:
         if "search_document" in statement and "ORDER BY" in statement:
             captured.append((statement, parameters))
 
-    event.listen(db.engine.sync_engine, "before_cursor_execute", capture)
     plans: dict[str, list[str]] = {}
     try:
+        async with db.sessions() as session:
+            member = (
+                await session.execute(
+                    select(Member.id, Member.role, Member.organization_id).where(
+                        Member.email == "member1@demo.hub"
+                    )
+                )
+            ).one()
+        viewer = Viewer(
+            member_id=member.id, role=member.role, organization_id=member.organization_id
+        )
+        event.listen(db.engine.sync_engine, "before_cursor_execute", capture)
         for query in queries:
             captured.clear()
             await search.search(
                 db.sessions,
-                Viewer(member_id=2),
+                viewer,
                 query,
                 search.SearchFilter(),
                 PageRequest(first=20),
@@ -470,7 +483,12 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=10)
     parser.add_argument("--duration", type=float, default=20.0)
     parser.add_argument("--warmup", type=float, default=5.0)
-    parser.add_argument("--workers", type=int, default=1, help="hub serve --workers")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="hub serve --workers (default: one per core, as deployed)",
+    )
     parser.add_argument(
         "--cache-entries",
         type=int,
