@@ -160,6 +160,36 @@ async def test_no_process_serves_an_answer_from_before_another_process_s_write(
     assert ids(await run_search(second_client, "kafala", corpus.author)) == [post_id]
 
 
+async def test_writes_racing_with_cached_searches_on_two_processes_are_never_missed(
+    client: httpx.AsyncClient, second_client: httpx.AsyncClient, corpus: Corpus
+) -> None:
+    """Each writer searches a word of its own on one process (nothing, and cached), posts it on
+    the other, then searches again on the first: found every time, while readers keep both
+    caches busy with a common query."""
+    stop = asyncio.Event()
+
+    async def keep_searching(http: httpx.AsyncClient) -> int:
+        searches = 0
+        while not stop.is_set():
+            await run_search(http, "recruitment", corpus.author)
+            searches += 1
+        return searches
+
+    async def write_then_find(index: int) -> list[str]:
+        writer, reader = (client, second_client) if index % 2 else (second_client, client)
+        word = f"zqword{index}x"
+        assert ids(await run_search(reader, word, corpus.author)) == []  # cached, empty
+        post_id = await create_post(writer, corpus.threads["fees"], corpus.author, f"On {word}.")
+        found = ids(await run_search(reader, word, corpus.author))
+        return [] if found == [post_id] else [f"{word}: {found} instead of {post_id}"]
+
+    readers = [asyncio.ensure_future(keep_searching(c)) for c in (client, second_client)]
+    misses = [m for ms in await asyncio.gather(*map(write_then_find, range(8))) for m in ms]
+    stop.set()
+    assert all(await asyncio.gather(*readers))  # the readers did search meanwhile
+    assert misses == []
+
+
 async def test_with_the_cache_off_every_search_reads_the_index(
     settings: Settings,
     db: Database,
