@@ -10,6 +10,7 @@ import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -134,10 +135,23 @@ def app(settings: Settings, db: Database, broadcast: HubBroadcast) -> Starlette:
     return create_app(settings, db, broadcast)
 
 
+@asynccontextmanager
+async def api_client(
+    app: Starlette, address: str | None = None
+) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client calling `app` in process (requests from `address` if given)."""
+    transport = (
+        httpx.ASGITransport(app=app)
+        if address is None
+        else httpx.ASGITransport(app=app, client=(address, 40000))
+    )
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield client
+
+
 @pytest.fixture
 async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+    async with api_client(app) as c:
         yield c
 
 

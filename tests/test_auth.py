@@ -6,8 +6,6 @@ from __future__ import annotations
 import asyncio
 import re
 import secrets
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +20,7 @@ from models.base import utcnow
 from models.db import Database
 from models.member import Member, Role
 from resolvers.auth import AuthConfig, issue_token
-from tests.conftest import PASSWORD, Factory, gql, make_settings, without_cost
+from tests.conftest import PASSWORD, Factory, api_client, gql, make_settings, without_cost
 
 if TYPE_CHECKING:  # imported by name, pytest would try to collect it as a test class
     from tests.conftest import TestMember
@@ -465,16 +463,8 @@ def limited_app(database_url: str, db: Database) -> Starlette:
     return create_app(settings, db)
 
 
-@asynccontextmanager
-async def client_at(app: Starlette, address: str) -> AsyncIterator[httpx.AsyncClient]:
-    """A client whose requests come from `address`."""
-    transport = httpx.ASGITransport(app=app, client=(address, 40000))
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-        yield client
-
-
 async def login_from(app: Starlette, address: str, email: str, password: str) -> httpx.Response:
-    async with client_at(app, address) as client:
+    async with api_client(app, address) as client:
         return await login(client, email, password)
 
 
@@ -527,7 +517,7 @@ async def test_register_is_rate_limited_per_address_and_per_account(
     limited_app: Starlette, db: Database
 ) -> None:
     # given: refused attempts (weak passwords: no hashing needed) use up the address's budget
-    async with client_at(limited_app, "198.51.100.20") as client:
+    async with api_client(limited_app, "198.51.100.20") as client:
         for attempt in range(ADDRESS_LIMIT):
             weak = await register(client, f"r{attempt}@example.org", "short")
             assert error_codes(weak, "register") == ["WEAK_PASSWORD"]
@@ -540,11 +530,11 @@ async def test_register_is_rate_limited_per_address_and_per_account(
 
     # given: one email tried from many addresses
     for attempt in range(ACCOUNT_LIMIT):
-        async with client_at(limited_app, f"203.0.113.{100 + attempt}") as client:
+        async with api_client(limited_app, f"203.0.113.{100 + attempt}") as client:
             weak = await register(client, "target@example.org", "short")
             assert error_codes(weak, "register") == ["WEAK_PASSWORD"]
     # when
-    async with client_at(limited_app, "203.0.113.200") as client:
+    async with api_client(limited_app, "203.0.113.200") as client:
         limited = await register(client, "target@example.org", PASSWORD)
     # then
     assert error_codes(limited, "register") == ["RATE_LIMITED"]

@@ -10,13 +10,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 
 import asyncpg
-import httpx
 
 from app.main import create_app
 from subscriptions.broadcast import HubBroadcast
 from subscriptions.postgres_backend import PostgresNotifyBackend, asyncpg_url
 from subscriptions.redis_backend import RedisBackend
-from tests.conftest import make_settings
+from tests.conftest import api_client, make_settings
 from tests.discussions import community, post, thread
 from tests.live import THREAD_EVENTS, connect, thread_cursor
 from tests.services import PrivateRedis, postgres_url
@@ -37,9 +36,7 @@ async def app_with(broadcast: HubBroadcast, database_url: str, db) -> AsyncItera
 
 async def posts_survive(app, factory, fault: Callable[[], Awaitable[None]]) -> None:
     """Subscribers watch a thread while posts are written; `fault` strikes part-way."""
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
-    ) as api:
+    async with api_client(app) as api:
         community_id, moderator = await community(api, factory)
         thread_id = await thread(api, community_id, moderator)
         after = await thread_cursor(api, thread_id)

@@ -10,7 +10,7 @@ import pytest
 
 from app.main import create_app
 from models.db import Database
-from tests.conftest import make_settings
+from tests.conftest import api_client, make_settings
 
 # members: 1 + 5 x (edges: 1 + node: 1 + id, name: 2) = 21
 FIVE_MEMBERS = "{ members(first: 5) { edges { node { id name } } } }"
@@ -74,8 +74,7 @@ async def test_an_operation_above_the_maximum_is_refused_before_it_runs(client, 
 
 async def test_the_maximum_is_a_setting(database_url: str, db: Database):
     app = create_app(make_settings(database_url, max_query_cost=100), db)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+    async with api_client(app) as client:
         within = (await post(client, DEFAULT_PAGE)).json()
         beyond = await post(client, BY_VARIABLE, {"n": 30})
     assert within["extensions"]["cost"] == {"requested": 81, "maximum": 100}

@@ -14,7 +14,7 @@ import pytest
 from app.main import create_app
 from app.settings import Settings
 from models.db import Database
-from tests.conftest import Factory, gql, make_settings, without_cost
+from tests.conftest import Factory, api_client, gql, make_settings, without_cost
 
 if TYPE_CHECKING:  # a class named Test* imported at runtime would be collected
     from tests.conftest import TestMember
@@ -82,8 +82,7 @@ async def client_for(
     """A client for an app built from `settings`; disposes the engine the app created."""
     app = create_app(settings, db)
     try:
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        async with api_client(app) as client:
             yield client
     finally:
         if db is None:

@@ -16,7 +16,7 @@ from app.main import create_app
 from app.settings import DEFAULT_SECRET_KEY, Settings
 from models.db import Database
 from models.member import Role
-from tests.conftest import Factory, make_settings, without_cost
+from tests.conftest import Factory, api_client, make_settings, without_cost
 
 PRODUCTION_SECRET = "p" * 40
 ALLOWED_ORIGIN = "https://hub.example.org"
@@ -30,8 +30,7 @@ async def client_for(
     database_url: str, db: Database, **overrides: Any
 ) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(make_settings(database_url, **overrides), db)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+    async with api_client(app) as client:
         yield client
 
 

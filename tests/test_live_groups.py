@@ -15,7 +15,7 @@ from httpx_ws.transport import ASGIWebSocketTransport
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.main import create_app
-from tests.conftest import make_settings
+from tests.conftest import api_client, make_settings
 from tests.discussions import community, post, thread
 from tests.live import THREAD_EVENTS, Socket, connect, thread_cursor
 
@@ -65,9 +65,7 @@ async def test_a_socket_that_falls_behind_replays_and_loses_nothing(
     settings = make_settings(database_url, ws_live_outbox_limit=1)
     hub = create_app(settings, db=db, broadcast=broadcast)
     app = slow_reader_network(hub, delay=0.2)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
-    ) as client:
+    async with api_client(app) as client:
         community_id, moderator = await community(client, factory)
         thread_id = await thread(client, community_id, moderator)
         after = await thread_cursor(client, thread_id)

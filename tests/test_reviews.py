@@ -17,7 +17,7 @@ from models.organization import OrganizationKind
 from models.resource import Resource
 from models.review import ReviewState
 from resolvers.review_rules import ReviewRule, Tally, outcome
-from tests.conftest import gql, make_settings
+from tests.conftest import api_client, gql, make_settings
 from tests.knowledge import (
     ARCHIVE,
     ASSIGN,
@@ -401,8 +401,7 @@ async def lenient_client(database_url, db, broadcast) -> AsyncIterator[httpx.Asy
     settings = make_settings(
         database_url, review_min_approvals=1, review_min_un_system_approvals=0, review_by_months=6
     )
-    transport = httpx.ASGITransport(app=create_app(settings, db, broadcast))
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+    async with api_client(create_app(settings, db, broadcast)) as c:
         yield c
 
 

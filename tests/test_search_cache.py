@@ -21,7 +21,7 @@ from resolvers.pagination import PageRequest
 from resolvers.policy import Viewer
 from resolvers.search_cache import SearchCache
 from subscriptions.broadcast import HubBroadcast
-from tests.conftest import Factory, StatementCounter, make_settings
+from tests.conftest import Factory, StatementCounter, api_client, make_settings
 from tests.discussions import join, ok
 from tests.search_corpus import (
     Corpus,
@@ -142,8 +142,7 @@ async def second_client(
     settings: Settings, db: Database, broadcast: HubBroadcast
 ) -> AsyncIterator[httpx.AsyncClient]:
     """Another process's server: its own cache, the same database."""
-    transport = httpx.ASGITransport(app=create_app(settings, db, broadcast))
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+    async with api_client(create_app(settings, db, broadcast)) as c:
         yield c
 
 
@@ -198,8 +197,7 @@ async def test_with_the_cache_off_every_search_reads_the_index(
     statements: StatementCounter,
 ) -> None:
     off = create_app(make_settings(settings.database_url, search_cache_entries=0), db, broadcast)
-    transport = httpx.ASGITransport(app=off)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+    async with api_client(off) as c:
         await run_search(c, "recruitment", corpus.author)
         statements.reset()
         await run_search(c, "recruitment", corpus.author)
