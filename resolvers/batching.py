@@ -33,11 +33,15 @@ async def values_by_owner(
 
 
 async def rows_by_ids(
-    sessions: async_sessionmaker[AsyncSession], statement: AnySelect, ids: Sequence[int]
+    sessions: async_sessionmaker[AsyncSession],
+    statement: AnySelect,
+    ids: Sequence[int],
+    key: str = "id",
 ) -> list[AnyRow | None]:
     """The rows of `statement` (already narrowed to `ids` and to what the viewer may see), one
-    per id in the order asked: None where a row is missing or hidden."""
+    per id in the order asked, the id read from the row's column `key`: None where a row is
+    missing or hidden."""
     async with sessions() as session:
         rows = (await session.execute(statement)).all()
-    by_id = {row.id: row for row in rows}
+    by_id = {getattr(row, key): row for row in rows}
     return [by_id.get(i) for i in ids]

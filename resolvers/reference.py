@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.db import AnyRow
 from models.reference import GcmObjective, GuidingPrinciple
+from resolvers.batching import rows_by_ids
 
 Sessions = async_sessionmaker[AsyncSession]
 
@@ -22,11 +23,8 @@ async def all_objectives(sessions: Sessions) -> list[AnyRow]:
 
 
 async def objectives_by_numbers(sessions: Sessions, numbers: Sequence[int]) -> list[AnyRow | None]:
-    async with sessions() as session:
-        statement = select(*OBJECTIVE_COLUMNS).where(GcmObjective.number.in_(numbers))
-        rows = (await session.execute(statement)).all()
-    by_number = {row.number: row for row in rows}
-    return [by_number.get(number) for number in numbers]
+    statement = select(*OBJECTIVE_COLUMNS).where(GcmObjective.number.in_(numbers))
+    return await rows_by_ids(sessions, statement, numbers, key="number")
 
 
 async def all_guiding_principles(sessions: Sessions) -> list[AnyRow]:

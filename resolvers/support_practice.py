@@ -27,6 +27,7 @@ from models.support import (
     SupportTimelineEntry,
 )
 from resolvers import policy
+from resolvers.batching import rows_by_ids
 from resolvers.errors import NOT_SIGNED_IN, ErrorCode, Problem
 from resolvers.initiatives import (
     INITIATIVE_COLUMNS,
@@ -69,18 +70,14 @@ async def practices_by_request(
 ) -> list[AnyRow | None]:
     """The initiative documenting each request, as the viewer may see it (else None): the
     draft to its author (reviewers, moderators), everyone once published."""
-    async with sessions() as session:
-        rows = (
-            await session.execute(
-                select(*INITIATIVE_COLUMNS, SupportRequestPractice.request_id.label("practice_of"))
-                .join(SupportRequestPractice, SupportRequestPractice.initiative_id == Initiative.id)
-                .where(
-                    SupportRequestPractice.request_id.in_(ids), policy.visible_initiatives(viewer)
-                )
-            )
-        ).all()
-    by_request = {row.practice_of: row for row in rows}
-    return [by_request.get(i) for i in ids]
+    return await rows_by_ids(
+        sessions,
+        select(*INITIATIVE_COLUMNS, SupportRequestPractice.request_id.label("practice_of"))
+        .join(SupportRequestPractice, SupportRequestPractice.initiative_id == Initiative.id)
+        .where(SupportRequestPractice.request_id.in_(ids), policy.visible_initiatives(viewer)),
+        ids,
+        key="practice_of",
+    )
 
 
 async def requests_by_practice(
@@ -88,21 +85,17 @@ async def requests_by_practice(
 ) -> list[AnyRow | None]:
     """The support request each initiative documents, if the viewer may see the request (a
     published practice is public; the request behind it stays private)."""
-    async with sessions() as session:
-        rows = (
-            await session.execute(
-                select(*REQUEST_COLUMNS, SupportRequestPractice.initiative_id.label("documents"))
-                .join(
-                    SupportRequestPractice, SupportRequestPractice.request_id == SupportRequest.id
-                )
-                .where(
-                    SupportRequestPractice.initiative_id.in_(ids),
-                    policy.visible_support_requests(viewer),
-                )
-            )
-        ).all()
-    by_initiative = {row.documents: row for row in rows}
-    return [by_initiative.get(i) for i in ids]
+    return await rows_by_ids(
+        sessions,
+        select(*REQUEST_COLUMNS, SupportRequestPractice.initiative_id.label("documents"))
+        .join(SupportRequestPractice, SupportRequestPractice.request_id == SupportRequest.id)
+        .where(
+            SupportRequestPractice.initiative_id.in_(ids),
+            policy.visible_support_requests(viewer),
+        ),
+        ids,
+        key="documents",
+    )
 
 
 # --- Documenting a request --------------------------------------------------------------------
