@@ -78,9 +78,13 @@ def _moves_search(table_name: str) -> bool:
     return table_name not in SEARCH_NEUTRAL_TABLES
 
 
-def _note_flush(session: Session, _: UOWTransaction, __: object) -> None:
+def _pending_changes_move_search(session: Session) -> bool:
     objects = chain(session.new, session.dirty, session.deleted)
-    if any(_moves_search(getattr(o, "__tablename__", "")) for o in objects):
+    return any(_moves_search(getattr(o, "__tablename__", "")) for o in objects)
+
+
+def _note_flush(session: Session, _: UOWTransaction, __: object) -> None:
+    if _pending_changes_move_search(session):
         session.info[_MOVES_SEARCH] = True
 
 
@@ -100,10 +104,8 @@ def _note_statement(state: ORMExecuteState) -> None:
 
 
 def _move_epoch_on(session: Session) -> None:
-    pending = chain(session.new, session.dirty, session.deleted)
-    moves = session.info.pop(_MOVES_SEARCH, False) or any(
-        _moves_search(getattr(o, "__tablename__", "")) for o in pending
-    )
+    # Changes still pending are flushed by the commit, after this hook.
+    moves = session.info.pop(_MOVES_SEARCH, False) or _pending_changes_move_search(session)
     if moves:
         # In the transaction, last: the row is locked only while this transaction commits.
         session.execute(
