@@ -111,6 +111,19 @@ async def role_in(
     )
 
 
+async def readable(sessions: Sessions, viewer: Viewer, ids: Sequence[int]) -> list[bool]:
+    """For each community, whether the viewer reads its threads and follows its activity."""
+    async with sessions() as session:
+        found = set(
+            await session.scalars(
+                select(Community.id).where(
+                    Community.id.in_(ids), policy.readable_communities(viewer)
+                )
+            )
+        )
+    return [i in found for i in ids]
+
+
 async def objectives_by_community(sessions: Sessions, ids: Sequence[int]) -> list[list[int]]:
     return await values_by_owner(
         sessions, CommunityObjective.community_id, CommunityObjective.objective_number, ids

@@ -5,15 +5,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.base import utcnow
+from models.member import Member
 from models.notification import Follow, FollowTarget, Notification, NotificationKind, WatchLevel
+from resolvers import policy
 from resolvers.batching import rows_by_ids
-from resolvers.errors import NOT_SIGNED_IN, Problem
+from resolvers.errors import NOT_SIGNED_IN, ErrorCode, Problem
 from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
 from resolvers.policy import Viewer
 from resolvers.unit_of_work import UnitOfWork, unit_of_work
@@ -30,6 +32,7 @@ NOTIFICATION_COLUMNS = (
     Notification.created_at,
     Notification.read_at,
 )
+NO_SUCH_TARGET = Problem("targetId", "No such thread or community.", ErrorCode.NOT_FOUND)
 NEWEST_FIRST = Keyset("notifications", (Notification.id,), descending=True)
 
 
@@ -41,18 +44,38 @@ async def notify(
     actor_id: int | None,
     subject: dict[str, Any],
 ) -> None:
-    """Store a notification for each recipient (never the actor) and stream it to them live."""
-    for member_id in sorted(set(recipients) - {actor_id}):
+    """Store a notification for each recipient (never the actor) who may see its subject now,
+    and stream it to them live."""
+    for viewer in await _recipients(work.session, set(recipients) - {actor_id}):
+        if not await work.session.scalar(
+            select(literal(True)).where(policy.may_be_notified(viewer, subject))
+        ):
+            continue
+        assert viewer.member_id is not None
         notification = Notification(
-            member_id=member_id, kind=kind, actor_id=actor_id, subject=subject
+            member_id=viewer.member_id, kind=kind, actor_id=actor_id, subject=subject
         )
         work.session.add(notification)
         await work.session.flush()
         await work.emit(
-            member_stream(member_id),
+            member_stream(viewer.member_id),
             "NOTIFICATION",
             {"notification": notification.id, "kind": kind.value, **subject},
         )
+
+
+async def _recipients(session: AsyncSession, member_ids: set[int]) -> list[Viewer]:
+    """The recipients as the policy sees them, in a stable order."""
+    if not member_ids:
+        return []
+    rows = await session.execute(
+        select(Member.id, Member.role, Member.organization_id)
+        .where(Member.id.in_(member_ids))
+        .order_by(Member.id)
+    )
+    return [
+        Viewer(member_id=row.id, role=row.role, organization_id=row.organization_id) for row in rows
+    ]
 
 
 async def notifications_page(
@@ -60,7 +83,7 @@ async def notifications_page(
 ) -> Page | None:
     if viewer.member_id is None:
         return None
-    statement = select(*NOTIFICATION_COLUMNS).where(Notification.member_id == viewer.member_id)
+    statement = select(*NOTIFICATION_COLUMNS).where(policy.visible_notifications(viewer))
     if unread_only:
         statement = statement.where(Notification.read_at.is_(None))
     return await fetch_page(sessions, statement, NEWEST_FIRST, request)
@@ -72,10 +95,20 @@ async def notifications_by_ids(
     return await rows_by_ids(
         sessions,
         select(*NOTIFICATION_COLUMNS).where(
-            Notification.id.in_(ids), Notification.member_id == viewer.member_id
+            Notification.id.in_(ids), policy.visible_notifications(viewer)
         ),
         ids,
     )
+
+
+async def is_visible(sessions: Sessions, viewer: Viewer, notification_id: int) -> bool:
+    async with sessions() as session:
+        found = await session.scalar(
+            select(Notification.id).where(
+                Notification.id == notification_id, policy.visible_notifications(viewer)
+            )
+        )
+    return found is not None
 
 
 async def unread_count(sessions: Sessions, viewer: Viewer) -> int:
@@ -84,7 +117,7 @@ async def unread_count(sessions: Sessions, viewer: Viewer) -> int:
     async with sessions() as session:
         count = await session.scalar(
             select(func.count()).where(
-                Notification.member_id == viewer.member_id, Notification.read_at.is_(None)
+                policy.visible_notifications(viewer), Notification.read_at.is_(None)
             )
         )
     return int(count or 0)
@@ -158,6 +191,8 @@ async def follow(
     if viewer.member_id is None:
         return [NOT_SIGNED_IN]
     async with unit_of_work(sessions, events) as work:
+        if not await work.session.scalar(select(policy.followable(viewer, target, target_id))):
+            return [NO_SUCH_TARGET]
         await set_follow(work.session, viewer.member_id, target, target_id, level)
     return []
 

@@ -2,15 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    String,
+    and_,
+    exists,
+    false,
+    literal,
+    null,
+    or_,
+    select,
+    true,
+)
 
 from models.base import utcnow
 from models.community import Community, CommunityMember, CommunityRole, CommunityVisibility
 from models.initiative import Initiative
 from models.member import Member, Role
+from models.notification import FollowTarget, Notification
 from models.organization import OrganizationKind
 from models.resource import RelationStatus, Resource, ResourceRelation
 from models.review import ReviewAssignment, ReviewedItem, ReviewItemKind, ReviewState
@@ -441,3 +456,78 @@ def listed_webinar_resources(viewer: Viewer) -> ColumnElement[bool]:
         Resource.state == ReviewState.APPROVED,
         Resource.revision_of_id.is_(None),
     )
+
+
+# --- Notifications and follows: only about what the recipient may see, at every moment -------
+
+# How a notification's subject names what it is about: a key of `Notification.subject`.
+SubjectValue = Callable[[str, bool], ColumnElement[Any]]
+
+
+def _subject_gates(viewer: Viewer, value: SubjectValue) -> list[ColumnElement[bool]]:
+    """One condition per kind of thing a notification can be about: absent, or visible to the
+    viewer. A thread counts by its community (the author of a thread that moderators deleted is
+    still told so); a post by its thread, always named beside it."""
+    thread, community = value("thread", True), value("community", True)
+    webinar, request = value("webinar", True), value("supportRequest", True)
+    item, item_kind = value("item", True), value("item_kind", False)
+    readable = select(Community.id).where(readable_communities(viewer))
+    return [
+        or_(
+            thread.is_(None), thread.in_(select(Thread.id).where(Thread.community_id.in_(readable)))
+        ),
+        or_(community.is_(None), community.in_(readable)),
+        or_(webinar.is_(None), webinar.in_(select(Webinar.id).where(visible_webinars(viewer)))),
+        or_(
+            request.is_(None),
+            request.in_(select(SupportRequest.id).where(visible_support_requests(viewer))),
+        ),
+        or_(
+            item.is_(None),
+            and_(
+                item_kind == ReviewItemKind.RESOURCE.value,
+                item.in_(select(Resource.id).where(visible_resources(viewer))),
+            ),
+            and_(
+                item_kind == ReviewItemKind.INITIATIVE.value,
+                item.in_(select(Initiative.id).where(visible_initiatives(viewer))),
+            ),
+        ),
+    ]
+
+
+def _stored_subject(key: str, number: bool) -> ColumnElement[Any]:
+    element = Notification.subject[key]
+    return element.as_integer() if number else element.as_string()
+
+
+def visible_notifications(viewer: Viewer) -> ColumnElement[bool]:
+    """The viewer's own notifications about what they may see now: one about a private
+    community they left, a request they no longer take part in, reads as gone (in lists,
+    counts and live)."""
+    if viewer.member_id is None:
+        return false()
+    return and_(
+        Notification.member_id == viewer.member_id, *_subject_gates(viewer, _stored_subject)
+    )
+
+
+def may_be_notified(viewer: Viewer, subject: Mapping[str, Any]) -> ColumnElement[bool]:
+    """Whether a notification about `subject` may be created for `viewer` (a recipient): the
+    same rule as `visible_notifications`, for a subject not stored yet."""
+
+    def given(key: str, number: bool) -> ColumnElement[Any]:
+        value = subject.get(key)
+        if value is None:
+            return null()
+        return literal(int(value), Integer()) if number else literal(str(value), String())
+
+    return and_(*_subject_gates(viewer, given))
+
+
+def followable(viewer: Viewer, target: FollowTarget, target_id: int) -> ColumnElement[bool]:
+    """Following is reading what comes: threads the viewer reads, communities whose threads
+    the viewer reads (a private community's name alone is no licence to its activity)."""
+    if target is FollowTarget.THREAD:
+        return exists().where(Thread.id == target_id, visible_threads(viewer))
+    return exists().where(Community.id == target_id, readable_communities(viewer))

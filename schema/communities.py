@@ -107,9 +107,12 @@ class Community(Node):
         return is_open(self.ends_at)
 
     @strawberry.field(
-        description="Cursor of the community's latest event, for `communityActivity(after:)`."
+        description="Cursor of the community's latest event, for `communityActivity(after:)`. "
+        "Null unless you may follow its activity (a private community: its members)."
     )
-    async def event_cursor(self, info: Info) -> str:
+    async def event_cursor(self, info: Info) -> str | None:
+        if not await info.context.loaders.readable_by_community.load(self.db_id):
+            return None
         stream = community_stream(self.db_id)
         return encode_event_cursor(
             stream, await info.context.loaders.position_by_stream.load(stream)

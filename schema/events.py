@@ -14,7 +14,7 @@ from typing import Annotated
 import strawberry
 
 from models.event import StoredEvent, stream_position
-from resolvers import communities, threads
+from resolvers import communities, notifications, threads
 from resolvers.errors import ClientError
 from resolvers.watch import ACCESS_EVENTS, Watch
 from schema.communities import Community, load_community
@@ -205,6 +205,8 @@ async def _message(event: StoredEvent, member: LiveMember, to_message: Mapper) -
         if watch is None:
             return _ACCESS_LOST
         member.watch = watch
+    if await member.watch.refuses(event):
+        return None
     return to_message(event, _share_key(event, member.watch))
 
 
@@ -239,6 +241,8 @@ async def _follow_alone(
             if answer is None:
                 return
             watch = answer
+        if await watch.refuses(item):
+            continue
         message = to_message(item, _share_key(item, watch))
         if message is not None:
             context.reset_loaders()
@@ -322,9 +326,17 @@ async def notification_received(
     if member_id is None:
         raise ClientError("Sign in to receive notifications.", code="UNAUTHENTICATED")
 
+    async def admits(event: StoredEvent) -> bool:
+        """Each notification is asked about again as it is sent: one about something the
+        member may no longer see is gone, live as in the list."""
+        if event.kind != "NOTIFICATION":
+            return True
+        notification_id = int(event.payload["notification"])
+        return await notifications.is_visible(context.db.sessions, context.viewer, notification_id)
+
     async def watcher() -> Watch:
         # A member's own stream: theirs for as long as the session lasts.
-        return Watch(scope=("member", member_id), stable=True)
+        return Watch(scope=("member", member_id), stable=True, admits=admits)
 
     async for message in _watch(
         info, member_stream(member_id), after, watcher, _notification_message

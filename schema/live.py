@@ -221,6 +221,10 @@ class LiveGroup:
         for member in members:
             if member.ending is not None:
                 continue
+            if await member.watch.refuses(event):
+                if member.ending is None:
+                    member.socket.deliver(member, event.seq, None)
+                continue
             audience = (member.execution_key, member.watch.scope)
             if audience not in payloads:
                 share_key = (event.stream, event.seq, event.created_at, member.watch.scope)

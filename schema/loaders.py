@@ -130,6 +130,10 @@ class Loaders:
         )
 
     @cached_property
+    def readable_by_community(self) -> DataLoader[int, bool]:
+        return DataLoader(partial(communities.readable, self._sessions, self._viewer))
+
+    @cached_property
     def position_by_stream(self) -> DataLoader[str, int]:
         return DataLoader(partial(positions.stream_positions, self._sessions))
 

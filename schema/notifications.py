@@ -203,19 +203,16 @@ class FollowPayload:
     errors: list[UserError] = strawberry.field(description="Why not, if so.")
 
 
+FOLLOW_TARGETS = {"Thread": FollowTarget.THREAD, "Community": FollowTarget.COMMUNITY}
+
+
 async def follow(info: Info, input: Annotated[FollowInput, INPUT]) -> FollowPayload:
     decoded = decode_id(input.target_id)
-    target = None
+    kind = FOLLOW_TARGETS.get(decoded[0]) if decoded is not None else None
     key = int_key(decoded[1]) if decoded is not None else None
-    if decoded is not None and key is not None:
-        kind = decoded[0]
-        if kind == "Thread" and await load_thread(info, key) is not None:
-            target = (FollowTarget.THREAD, key)
-        elif kind == "Community" and await load_community(info, key) is not None:
-            target = (FollowTarget.COMMUNITY, key)
-    if target is None:
+    if kind is None or key is None:
         return FollowPayload(level=None, errors=not_found("targetId", "thread or community"))
     problems = await notifications.follow(
-        info.context.db.sessions, info.context.events, info.context.viewer, *target, input.level
+        info.context.db.sessions, info.context.events, info.context.viewer, kind, key, input.level
     )
     return FollowPayload(level=None if problems else input.level, errors=user_errors(problems))

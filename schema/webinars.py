@@ -326,9 +326,13 @@ class Webinar(Node):
 
     @strawberry.field(
         description="Cursor of the webinar's latest event: read it, then subscribe to "
-        "`webinarEvents(after: eventCursor)` to miss nothing."
+        "`webinarEvents(after: eventCursor)` to miss nothing. Null unless you may follow "
+        "the webinar live (registered, a host or a moderator)."
     )
-    async def event_cursor(self, info: Info) -> str:
+    async def event_cursor(self, info: Info) -> str | None:
+        access = await info.context.loaders.access_by_webinar.load(self.db_id)
+        if not policy.takes_part_live(access):
+            return None
         stream = webinar_stream(self.db_id)
         return encode_event_cursor(
             stream, await info.context.loaders.position_by_stream.load(stream)

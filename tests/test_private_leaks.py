@@ -33,6 +33,10 @@ RECEIVED = """
 subscription { notificationReceived {
   __typename ... on NotificationEvent { notification { kind thread { title } } } } }
 """
+RECEIVED_AFTER = """
+subscription($after: String) { notificationReceived(after: $after) {
+  __typename ... on NotificationEvent { notification { kind thread { title } } } } }
+"""
 CURSOR = "query($c: ID!) { node(id: $c) { ... on Community { name eventCursor } } }"
 NOWHERE = encode_id("Community", 999_999)
 
@@ -80,24 +84,33 @@ async def test_following_a_private_community_one_is_not_in_answers_like_a_missin
 
 
 async def test_a_follower_who_left_a_private_community_hears_nothing_more_from_it(
-    client: httpx.AsyncClient, factory: Factory
+    app: Starlette, client: httpx.AsyncClient, factory: Factory
 ) -> None:
     member = await factory.member(name="Former Member")
     community_id, founder = await private_community(client, factory, member)
+    public_id, _ = await community(client, factory, slug="open-forum")
+    public_thread = await thread(client, public_id, founder, "Open to all")
+    await ok(client, FOLLOW, {"t": public_thread}, member)
     await ok(client, FOLLOW, {"t": community_id}, member)
+    before = (await gql(client, "{ notificationCursor }", member=member))["data"]
     await thread(client, community_id, founder, "While a member")
-    assert [
-        n["kind"] for n in (await notifications_of(client, member))["notifications"]["nodes"]
-    ] == ["NEW_THREAD"]
+    kinds = [n["kind"] for n in (await notifications_of(client, member))["notifications"]["nodes"]]
+    assert kinds == ["NEW_THREAD"]
 
     await ok(client, LEAVE, {"c": community_id}, member)
     await thread(client, community_id, founder, "After leaving")
     # Neither the new thread nor, now, the old one: a notification about what one may no
-    # longer see reads as gone, in the list, its count and the unread count.
+    # longer see reads as gone, in the list, its count and the unread count...
     assert await notifications_of(client, member) == {
         "unreadNotificationCount": 0,
         "notifications": {"totalCount": 0, "nodes": []},
     }
+    # ... and live: replaying from before it, the first notification sent is the next visible one.
+    async with connect(app, member.token) as socket:
+        await socket.subscribe(RECEIVED_AFTER, {"after": before["notificationCursor"]})
+        await post(client, public_thread, founder, "A public reply")
+        [event] = await socket.next_payloads(1)
+    assert event["notificationReceived"]["notification"]["thread"] == {"title": "Open to all"}
 
 
 async def test_mentioning_a_non_member_in_a_private_community_tells_them_nothing(
