@@ -498,7 +498,8 @@ def _subject_gates(viewer: Viewer, value: SubjectValue) -> list[ColumnElement[bo
 
 def _stored_subject(key: str, number: bool) -> ColumnElement[Any]:
     element = Notification.subject[key]
-    return element.as_integer() if number else element.as_string()
+    stored: ColumnElement[Any] = element.as_integer() if number else element.as_string()
+    return stored
 
 
 def visible_notifications(viewer: Viewer) -> ColumnElement[bool]:
