@@ -295,9 +295,8 @@ async def join_community(
             if await role_in(work.session, viewer.member_id, community_id) is not None:
                 return MembershipResult(joined=True)
             pending = await _pending(work.session, community_id, viewer.member_id)
-            if community.visibility is CommunityVisibility.PUBLIC or (
-                pending is not None and pending.kind is JoinRequestKind.INVITATION
-            ):
+            invited = pending is not None and pending.kind is JoinRequestKind.INVITATION
+            if policy.may_join_at_once(community.visibility, invited=invited):
                 if pending is not None:
                     pending.status, pending.decided_at = JoinRequestStatus.ACCEPTED, utcnow()
                 await _add_member(work, community_id, viewer.member_id)

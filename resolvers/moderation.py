@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.base import utcnow
-from models.community import Community, CommunityMember, CommunityRole
+from models.community import Community
 from models.moderation import AuditEntry, Flag, ModerationAction
 from models.notification import NotificationKind
 from models.thread import Post, Thread
@@ -204,8 +204,8 @@ async def delete_post(
                 raise Refused(NO_SUCH_POST)
             thread = await work.session.get_one(Thread, post.thread_id)
             role = await role_in(work.session, viewer.member_id, thread.community_id)
-            own = post.author_id == viewer.member_id
-            if not own and not policy.moderates_community(viewer, role):
+            own = policy.may_edit_post(viewer, post.author_id)
+            if not policy.may_delete_post(viewer, post.author_id, role):
                 raise Refused(
                     Problem("postId", "You may not delete this post.", ErrorCode.NOT_ALLOWED)
                 )
@@ -265,14 +265,8 @@ async def moderation_queue(sessions: Sessions, viewer: Viewer, request: PageRequ
         select(Flag.id, Flag.post_id, Flag.member_id, Flag.reason, Flag.created_at)
         .join(Post, Post.id == Flag.post_id)
         .join(Thread, Thread.id == Post.thread_id)
-        .where(Flag.resolved_at.is_(None))
+        .where(Flag.resolved_at.is_(None), policy.moderated_by(viewer, Thread.community_id))
     )
-    if not viewer.is_staff:
-        moderated = select(CommunityMember.community_id).where(
-            CommunityMember.member_id == viewer.member_id,
-            CommunityMember.role == CommunityRole.MODERATOR,
-        )
-        statement = statement.where(Thread.community_id.in_(moderated))
     return await fetch_page(sessions, statement, FLAG_ORDER, request)
 
 
@@ -325,12 +319,11 @@ async def audit_log(
         AuditEntry.reason,
         AuditEntry.created_at,
     )
+    role = None
     if community_id is not None:
         async with sessions() as session:
             role = await role_in(session, viewer.member_id, community_id)
-        if not policy.moderates_community(viewer, role):
-            return None
         statement = statement.where(AuditEntry.community_id == community_id)
-    elif not viewer.is_staff:
+    if not policy.may_read_audit_log(viewer, role, whole=community_id is None):
         return None
     return await fetch_page(sessions, statement, AUDIT_ORDER, request)

@@ -9,7 +9,9 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Exists,
     Integer,
+    SQLColumnExpression,
     String,
     and_,
     exists,
@@ -160,6 +162,41 @@ def may_read_deleted_text(viewer: Viewer, role: CommunityRole | None) -> bool:
     return moderates_community(viewer, role)
 
 
+def moderated_by(viewer: Viewer, community_id: SQLColumnExpression[int]) -> ColumnElement[bool]:
+    """Rows of communities the viewer moderates (`community_id` names the column): every
+    community for global staff, their own for community moderators."""
+    if viewer.is_staff:
+        return true()
+    if viewer.member_id is None:
+        return false()
+    return community_id.in_(
+        select(CommunityMember.community_id).where(
+            CommunityMember.member_id == viewer.member_id,
+            CommunityMember.role == CommunityRole.MODERATOR,
+        )
+    )
+
+
+def may_read_audit_log(
+    viewer: Viewer, community_role: CommunityRole | None, *, whole: bool
+) -> bool:
+    """The whole audit log: global staff. One community's: those who moderate it."""
+    if whole:
+        return viewer.is_staff
+    return moderates_community(viewer, community_role)
+
+
+def may_delete_post(viewer: Viewer, author_id: int | None, role: CommunityRole | None) -> bool:
+    """Authors delete their own posts; moderators of the community any post (with a reason)."""
+    return may_edit_post(viewer, author_id) or moderates_community(viewer, role)
+
+
+def may_join_at_once(visibility: CommunityVisibility, *, invited: bool) -> bool:
+    """A public community is joined at once; a private one on an invitation, else by asking
+    its moderators."""
+    return visibility is CommunityVisibility.PUBLIC or invited
+
+
 def may_edit_post(viewer: Viewer, author_id: int | None) -> bool:
     """Only authors change their words; moderators delete, they do not rewrite."""
     return viewer.member_id is not None and viewer.member_id == author_id
@@ -206,6 +243,11 @@ def may_manage_support_request(viewer: Viewer, focal_point_id: int | None) -> bo
     return viewer.is_staff or (viewer.member_id is not None and viewer.member_id == focal_point_id)
 
 
+def may_triage_support_requests(viewer: Viewer) -> bool:
+    """Network focal points (moderators and admins) take submitted requests."""
+    return viewer.is_staff
+
+
 def may_see_expert_suggestions(viewer: Viewer) -> bool:
     return viewer.is_staff
 
@@ -241,16 +283,44 @@ def visible_reviewed_items(
     published = model.state == ReviewState.APPROVED
     if viewer.member_id is None:
         return published
-    assigned = (
-        exists()
-        .where(
-            ReviewAssignment.item_kind == kind,
-            ReviewAssignment.item_id == model.id,
-            ReviewAssignment.reviewer_id == viewer.member_id,
-        )
-        .correlate(model)
+    return or_(
+        published, model.author_id == viewer.member_id, assigned_to_review(viewer, model, kind)
     )
-    return or_(published, model.author_id == viewer.member_id, assigned)
+
+
+def is_assigned_reviewer(
+    viewer: Viewer, kind: ReviewItemKind, item_id: SQLColumnExpression[int] | int
+) -> ColumnElement[bool]:
+    """The viewer is one of the item's assigned reviewers."""
+    if viewer.member_id is None:
+        return false()
+    return exists().where(
+        ReviewAssignment.item_kind == kind,
+        ReviewAssignment.item_id == item_id,
+        ReviewAssignment.reviewer_id == viewer.member_id,
+    )
+
+
+def assigned_to_review(
+    viewer: Viewer, model: type[ReviewedItem], kind: ReviewItemKind
+) -> ColumnElement[bool]:
+    """Items (rows of `model`) the viewer is assigned to review."""
+    clause = is_assigned_reviewer(viewer, kind, model.id)
+    return clause.correlate(model) if isinstance(clause, Exists) else clause
+
+
+def in_review_queue(
+    viewer: Viewer, model: type[ReviewedItem], kind: ReviewItemKind
+) -> ColumnElement[bool]:
+    """Whose pending items a queue shows: moderators every one, reviewers those assigned to
+    them."""
+    if may_moderate_reviews(viewer):
+        return true()
+    return assigned_to_review(viewer, model, kind)
+
+
+def may_use_review_queue(viewer: Viewer) -> bool:
+    return viewer.member_id is not None and may_review(viewer.role)
 
 
 def visible_resources(viewer: Viewer) -> ColumnElement[bool]:
@@ -337,6 +407,21 @@ class WebinarAccess:
     host_role: WebinarHostRole | None = None
     community_role: CommunityRole | None = None
     staff: bool = False
+
+
+def webinar_access(
+    viewer: Viewer,
+    *,
+    registration: RegistrationStatus | None,
+    host_role: WebinarHostRole | None,
+    community_role: CommunityRole | None,
+) -> WebinarAccess:
+    return WebinarAccess(registration, host_role, community_role, staff=viewer.is_staff)
+
+
+def stronger_host_role(held: WebinarHostRole | None, other: WebinarHostRole) -> WebinarHostRole:
+    """A member who both organises and speaks is an organiser."""
+    return WebinarHostRole.ORGANISER if held is WebinarHostRole.ORGANISER else other
 
 
 def visible_webinars(viewer: Viewer) -> ColumnElement[bool]:

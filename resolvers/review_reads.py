@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any, cast
 
-from sqlalchemy import Integer, and_, exists, func, literal_column, or_, select, union_all
+from sqlalchemy import Integer, and_, func, literal_column, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.base import utcnow
@@ -140,29 +140,18 @@ def _pending(model: Any) -> Any:
 def _queue(viewer: Viewer, kind: ReviewItemKind, *columns: Any) -> AnySelect:
     """Reviewers: pending items assigned to them; moderators: every pending item."""
     model = MODELS[kind]
-    statement = select(*columns).where(
-        _pending(model), policy.visible_reviewed_items(viewer, model, kind)
+    return select(*columns).where(
+        _pending(model),
+        policy.visible_reviewed_items(viewer, model, kind),
+        policy.in_review_queue(viewer, model, kind),
     )
-    if not policy.may_moderate_reviews(viewer):
-        statement = statement.where(
-            exists().where(
-                ReviewAssignment.item_kind == kind,
-                ReviewAssignment.item_id == model.id,
-                ReviewAssignment.reviewer_id == viewer.member_id,
-            )
-        )
-    return statement
-
-
-def may_use_queue(viewer: Viewer) -> bool:
-    return viewer.member_id is not None and policy.may_review(viewer.role)
 
 
 async def review_queue(
     sessions: Sessions, viewer: Viewer, kind: ReviewItemKind, request: PageRequest
 ) -> Page | None:
     """The queue's items of one kind, oldest submission first; None for non-reviewers."""
-    if not may_use_queue(viewer):
+    if not policy.may_use_review_queue(viewer):
         return None
     statement = _queue(viewer, kind, *COLUMNS[kind])
     return await fetch_page(sessions, statement, QUEUE_ORDERS[kind], request)
@@ -171,7 +160,7 @@ async def review_queue(
 async def queue_counts(sessions: Sessions, viewer: Viewer) -> list[tuple[str, int]]:
     """How many pending items of every kind the queue holds in each state (published items
     back in review count as UNDER_RE_REVIEW)."""
-    if not may_use_queue(viewer):
+    if not policy.may_use_review_queue(viewer):
         return []
     counts: Counter[str] = Counter()
     async with sessions() as session:

@@ -408,14 +408,9 @@ async def submit_review(
     async def change(work: UnitOfWork, item: ReviewedItem) -> None:
         assert viewer.member_id is not None
         reviewer = await work.session.get_one(Member, viewer.member_id)
-        assigned = await work.session.scalar(
-            select(ReviewAssignment.id).where(
-                ReviewAssignment.item_kind == ref.kind,
-                ReviewAssignment.item_id == ref.id,
-                ReviewAssignment.reviewer_id == viewer.member_id,
-            )
-        )
-        if assigned is None:
+        if not await work.session.scalar(
+            select(policy.is_assigned_reviewer(viewer, ref.kind, ref.id))
+        ):
             raise Refused(
                 Problem(None, "You are not assigned to review this item.", ErrorCode.NOT_ALLOWED)
             )

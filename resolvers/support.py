@@ -381,7 +381,7 @@ async def triage_support_request(
     try:
         async with unit_of_work(sessions, events) as work:
             request = await request_for_change(work, viewer, request_id)
-            if not viewer.is_staff:
+            if not policy.may_triage_support_requests(viewer):
                 raise Refused(
                     Problem(
                         "requestId",

@@ -47,8 +47,7 @@ async def access_of(
             WebinarHost.webinar_id.in_(ids), WebinarHost.member_id == viewer.member_id
         )
     ):
-        if host_roles.get(webinar_id) is not WebinarHostRole.ORGANISER:
-            host_roles[webinar_id] = role
+        host_roles[webinar_id] = policy.stronger_host_role(host_roles.get(webinar_id), role)
     community_roles = dict(
         (
             await session.execute(
@@ -59,11 +58,11 @@ async def access_of(
         ).all()
     )
     return [
-        WebinarAccess(
+        policy.webinar_access(
+            viewer,
             registration=registrations.get(i),
             host_role=host_roles.get(i),
             community_role=community_roles.get(i),
-            staff=viewer.is_staff,
         )
         for i in ids
     ]

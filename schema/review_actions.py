@@ -13,7 +13,7 @@ from typing import Annotated
 import strawberry
 
 from models.review import ReviewItemKind
-from resolvers import review_reads, reviews
+from resolvers import policy, review_reads, reviews
 from resolvers.errors import ErrorCode
 from resolvers.pagination import Page
 from resolvers.review_rules import ReviewRule
@@ -326,7 +326,7 @@ async def _queue_page(
 
 async def resolve_review_queue(info: Info) -> ReviewQueue | None:
     c = info.context
-    if not review_reads.may_use_queue(c.viewer):
+    if not policy.may_use_review_queue(c.viewer):
         return None
     counts = await review_reads.queue_counts(c.db.sessions, c.viewer)
     return ReviewQueue(counts_by_state=[QueueStateCount(state=s, count=n) for s, n in counts])

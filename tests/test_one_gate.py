@@ -1,0 +1,70 @@
+"""Every access decision is made in resolvers/policy.py: a lint over the application's code
+finds role and staff checks written anywhere else."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+LAYERS = ("app", "schema", "resolvers", "subscriptions", "models")
+POLICY = ROOT / "resolvers" / "policy.py"
+# Files that use roles as data, not to decide who may do what.
+NOT_DECIDING = {ROOT / "app" / "seed.py"}  # the demo data casts its members by role
+ROLE_ENUMS = {"Role", "CommunityRole", "WebinarHostRole"}
+STAFF_PROPERTIES = {"is_staff", "is_admin"}
+DECIDING = (ast.Eq, ast.NotEq, ast.Is, ast.IsNot, ast.In, ast.NotIn)
+
+
+def _is_role_value(node: ast.expr) -> bool:
+    """`Role.ADMIN`, `CommunityRole.MODERATOR`, ... or something's `.role`."""
+    if isinstance(node, ast.Attribute):
+        if isinstance(node.value, ast.Name) and node.value.id in ROLE_ENUMS:
+            return True
+        return node.attr in {"role", "host_role", "community_role"}
+    return False
+
+
+def access_decisions(source: str) -> list[tuple[int, str]]:
+    """Lines of `source` that decide access on their own: reading a viewer's staff flags, or
+    comparing a role with a role constant."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Attribute) and node.attr in STAFF_PROPERTIES:
+            found.append((node.lineno, f".{node.attr}"))
+        elif isinstance(node, ast.Compare) and any(isinstance(op, DECIDING) for op in node.ops):
+            sides = [node.left, *node.comparators]
+            enum_side = any(
+                isinstance(side, ast.Attribute)
+                and isinstance(side.value, ast.Name)
+                and side.value.id in ROLE_ENUMS
+                for side in sides
+            )
+            if enum_side and any(_is_role_value(side) for side in sides):
+                found.append((node.lineno, ast.unparse(node)))
+    return found
+
+
+def test_no_access_decision_is_made_outside_the_policy_module() -> None:
+    offences = [
+        f"{path.relative_to(ROOT)}:{line}: {what}"
+        for layer in LAYERS
+        for path in sorted((ROOT / layer).rglob("*.py"))
+        if path != POLICY and path not in NOT_DECIDING
+        for line, what in access_decisions(path.read_text())
+    ]
+    assert not offences, "access decided outside resolvers/policy.py:\n" + "\n".join(offences)
+
+
+def test_the_lint_finds_what_it_is_for() -> None:
+    """The lint itself: each kind of check written outside the policy is found; building data
+    with roles, or comparing other things, is not."""
+    assert [line for line, _ in access_decisions("if not viewer.is_staff:\n    pass\n")] == [1]
+    assert access_decisions("ok = viewer.is_admin or mine")
+    assert access_decisions("if member.role is Role.MODERATOR: pass")
+    assert access_decisions("q = q.where(CommunityMember.role == CommunityRole.MODERATOR)")
+    assert access_decisions("if access.host_role is not WebinarHostRole.ORGANISER: pass")
+    assert not access_decisions("row = CommunityMember(role=CommunityRole.MODERATOR)")
+    assert not access_decisions("if member.role is not role: changed = True")
+    assert not access_decisions("scope = (viewer.role, role)")
+    assert not access_decisions("if status is WebinarStatus.LIVE: pass")
