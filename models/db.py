@@ -8,6 +8,8 @@ from typing import Any, TypeAlias
 
 from sqlalchemy import Row, Select, TextClause, text, update
 from sqlalchemy import event as sqlalchemy_event
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -130,6 +132,21 @@ def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _: ConnectionPoolEntry) -
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
+
+
+def upsert(session: AsyncSession, model: type[Base]) -> Any:
+    """An INSERT of `model` that speaks the session's dialect's ON CONFLICT (PostgreSQL and
+    SQLite share the syntax, SQLAlchemy spells it per dialect)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql_insert(model)
+    return sqlite_insert(model)
+
+
+async def insert_ignoring_duplicates(
+    session: AsyncSession, model: type[Base], **values: Any
+) -> None:
+    """Insert a row unless one with the same unique key exists (at the same moment too)."""
+    await session.execute(upsert(session, model).values(**values).on_conflict_do_nothing())
 
 
 def create_database(url: str, *, statement_timeout_ms: int = 5_000, echo: bool = False) -> Database:

@@ -5,23 +5,23 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.base import utcnow
 from models.community import Community
+from models.db import insert_ignoring_duplicates
 from models.moderation import AuditEntry, Flag, ModerationAction
 from models.notification import NotificationKind
 from models.thread import Post, Thread
 from resolvers import notifications, policy
 from resolvers.communities import NOT_A_MODERATOR, role_in
-from resolvers.errors import NOT_SIGNED_IN, ErrorCode, Problem, ProblemList
+from resolvers.errors import ErrorCode, Problem, ProblemList
 from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
 from resolvers.policy import Viewer
 from resolvers.search_index import reindex
 from resolvers.search_sources import POSTS, THREADS, posts_of_thread
 from resolvers.threads import NO_SUCH_POST, NO_SUCH_THREAD
-from resolvers.unit_of_work import Refused, UnitOfWork, unit_of_work
+from resolvers.unit_of_work import Refused, UnitOfWork, mutation
 from resolvers.validation import clean_text
 from subscriptions.events import EventPublisher, community_stream, thread_stream
 
@@ -43,8 +43,6 @@ def _reason(problems: ProblemList, reason: str) -> str:
 
 
 async def _moderated_thread(work: UnitOfWork, viewer: Viewer, thread_id: int) -> Thread:
-    if viewer.member_id is None:
-        raise Refused(NOT_SIGNED_IN)  # a moderator whose session ended: sign in, not "not allowed"
     thread = await work.session.scalar(
         select(Thread).where(Thread.id == thread_id, policy.visible_threads(viewer))
     )
@@ -102,32 +100,25 @@ async def moderate_thread(
     """Pin, unpin, lock, unlock or delete a thread; the reason lands in the audit log."""
     problems = ProblemList()
     reason = _reason(problems, reason)
-    if problems:
-        return problems
-    try:
-        async with unit_of_work(sessions, events) as work:
-            thread = await _moderated_thread(work, viewer, thread_id)
-            subject = {
-                "thread": thread.id,
-                "community": thread.community_id,
-                "action": action.value,
-            }
-            if action is ModerationAction.DELETE_THREAD:
-                thread.deleted_at = utcnow()
-                kind = "THREAD_DELETED"
-                await reindex(work.session, THREADS, [thread.id])
-                posts = await work.session.scalars(posts_of_thread(thread.id))
-                await reindex(work.session, POSTS, list(posts))
-            else:
-                attribute, value, kind = _THREAD_CHANGES[action]
-                setattr(thread, attribute, value)
-            _audit(work, viewer, action, ("Thread", thread.id), thread.community_id, reason)
-            await work.emit(thread_stream(thread.id), kind, subject)
-            await work.emit(community_stream(thread.community_id), kind, subject)
-            await _tell_author(work, viewer, thread.author_id, subject)
-    except Refused as refusal:
-        return refusal.problems
-    return []
+
+    async def change(work: UnitOfWork) -> None:
+        thread = await _moderated_thread(work, viewer, thread_id)
+        subject = {"thread": thread.id, "community": thread.community_id, "action": action.value}
+        if action is ModerationAction.DELETE_THREAD:
+            thread.deleted_at = utcnow()
+            kind = "THREAD_DELETED"
+            await reindex(work.session, THREADS, [thread.id])
+            posts = await work.session.scalars(posts_of_thread(thread.id))
+            await reindex(work.session, POSTS, list(posts))
+        else:
+            attribute, value, kind = _THREAD_CHANGES[action]
+            setattr(thread, attribute, value)
+        _audit(work, viewer, action, ("Thread", thread.id), thread.community_id, reason)
+        await work.emit(thread_stream(thread.id), kind, subject)
+        await work.emit(community_stream(thread.community_id), kind, subject)
+        await _tell_author(work, viewer, thread.author_id, subject)
+
+    return (await mutation(sessions, events, viewer, change, problems=problems)).problems
 
 
 async def move_thread(
@@ -141,45 +132,40 @@ async def move_thread(
     """Move a thread to another community the moderator also moderates."""
     problems = ProblemList()
     reason = _reason(problems, reason)
-    if problems:
-        return problems
-    try:
-        async with unit_of_work(sessions, events) as work:
-            thread = await _moderated_thread(work, viewer, thread_id)
-            target = await work.session.get(Community, to_community_id)
-            target_role = await role_in(work.session, viewer.member_id, to_community_id)
-            if target is None or not policy.moderates_community(viewer, target_role):
-                raise Refused(
-                    Problem(
-                        "toCommunityId",
-                        "You do not moderate that community.",
-                        ErrorCode.NOT_ALLOWED,
-                    )
+
+    async def change(work: UnitOfWork) -> None:
+        thread = await _moderated_thread(work, viewer, thread_id)
+        target = await work.session.get(Community, to_community_id)
+        target_role = await role_in(work.session, viewer.member_id, to_community_id)
+        if target is None or not policy.moderates_community(viewer, target_role):
+            raise Refused(
+                Problem(
+                    "toCommunityId", "You do not moderate that community.", ErrorCode.NOT_ALLOWED
                 )
-            source = thread.community_id
-            thread.community_id = to_community_id
-            # The community's languages are the thread's and its replies' languages.
-            await reindex(work.session, THREADS, [thread.id])
-            posts = await work.session.scalars(posts_of_thread(thread.id))
-            await reindex(work.session, POSTS, list(posts))
-            details = {"from": source, "to": to_community_id}
-            _audit(
-                work,
-                viewer,
-                ModerationAction.MOVE_THREAD,
-                ("Thread", thread.id),
-                source,
-                reason,
-                details,
             )
-            subject = {"thread": thread.id, **details}
-            await work.emit(thread_stream(thread.id), "THREAD_MOVED", subject)
-            await work.emit(community_stream(source), "THREAD_MOVED", subject)
-            await work.emit(community_stream(to_community_id), "THREAD_MOVED", subject)
-            await _tell_author(work, viewer, thread.author_id, subject)
-    except Refused as refusal:
-        return refusal.problems
-    return []
+        source = thread.community_id
+        thread.community_id = to_community_id
+        # The community's languages are the thread's and its replies' languages.
+        await reindex(work.session, THREADS, [thread.id])
+        posts = await work.session.scalars(posts_of_thread(thread.id))
+        await reindex(work.session, POSTS, list(posts))
+        details = {"from": source, "to": to_community_id}
+        _audit(
+            work,
+            viewer,
+            ModerationAction.MOVE_THREAD,
+            ("Thread", thread.id),
+            source,
+            reason,
+            details,
+        )
+        subject = {"thread": thread.id, **details}
+        await work.emit(thread_stream(thread.id), "THREAD_MOVED", subject)
+        await work.emit(community_stream(source), "THREAD_MOVED", subject)
+        await work.emit(community_stream(to_community_id), "THREAD_MOVED", subject)
+        await _tell_author(work, viewer, thread.author_id, subject)
+
+    return (await mutation(sessions, events, viewer, change, problems=problems)).problems
 
 
 async def delete_post(
@@ -187,74 +173,62 @@ async def delete_post(
 ) -> list[Problem]:
     """Authors delete their own posts; moderators delete any, with a reason (audited). The post
     stays as a placeholder; its text is shown to moderators only."""
-    if viewer.member_id is None:
-        return [NOT_SIGNED_IN]
     problems = ProblemList()
     reason = clean_text(
         problems, "reason", reason, max_length=2_000, required=False, multiline=True
     )
-    if problems:
-        return problems
-    try:
-        async with unit_of_work(sessions, events) as work:
-            post = await work.session.scalar(
-                select(Post).where(Post.id == post_id, policy.visible_posts(viewer))
+
+    async def change(work: UnitOfWork) -> None:
+        post = await work.session.scalar(
+            select(Post).where(Post.id == post_id, policy.visible_posts(viewer))
+        )
+        if post is None or post.deleted_at is not None:
+            raise Refused(NO_SUCH_POST)
+        thread = await work.session.get_one(Thread, post.thread_id)
+        role = await role_in(work.session, viewer.member_id, thread.community_id)
+        own = policy.may_edit_post(viewer, post.author_id)
+        if not policy.may_delete_post(viewer, post.author_id, role):
+            raise Refused(Problem("postId", "You may not delete this post.", ErrorCode.NOT_ALLOWED))
+        if not own and not reason:
+            raise Refused(Problem("reason", "Moderators give a reason.", ErrorCode.REQUIRED))
+        post.deleted_at, post.deleted_by_id = utcnow(), viewer.member_id
+        await reindex(work.session, POSTS, [post.id])
+        thread.reply_count = max(thread.reply_count - 1, 0)
+        subject = {"thread": thread.id, "post": post.id}
+        if not own:
+            _audit(
+                work,
+                viewer,
+                ModerationAction.DELETE_POST,
+                ("Post", post.id),
+                thread.community_id,
+                reason,
             )
-            if post is None or post.deleted_at is not None:
-                raise Refused(NO_SUCH_POST)
-            thread = await work.session.get_one(Thread, post.thread_id)
-            role = await role_in(work.session, viewer.member_id, thread.community_id)
-            own = policy.may_edit_post(viewer, post.author_id)
-            if not policy.may_delete_post(viewer, post.author_id, role):
-                raise Refused(
-                    Problem("postId", "You may not delete this post.", ErrorCode.NOT_ALLOWED)
-                )
-            if not own and not reason:
-                raise Refused(Problem("reason", "Moderators give a reason.", ErrorCode.REQUIRED))
-            post.deleted_at, post.deleted_by_id = utcnow(), viewer.member_id
-            await reindex(work.session, POSTS, [post.id])
-            thread.reply_count = max(thread.reply_count - 1, 0)
-            subject = {"thread": thread.id, "post": post.id}
-            if not own:
-                _audit(
-                    work,
-                    viewer,
-                    ModerationAction.DELETE_POST,
-                    ("Post", post.id),
-                    thread.community_id,
-                    reason,
-                )
-                await _tell_author(
-                    work, viewer, post.author_id, {**subject, "action": "DELETE_POST"}
-                )
-            await work.emit(thread_stream(thread.id), "POST_DELETED", subject)
-    except Refused as refusal:
-        return refusal.problems
-    return []
+            await _tell_author(work, viewer, post.author_id, {**subject, "action": "DELETE_POST"})
+        await work.emit(thread_stream(thread.id), "POST_DELETED", subject)
+
+    return (await mutation(sessions, events, viewer, change, problems=problems)).problems
 
 
 async def flag_content(
     sessions: Sessions, viewer: Viewer, post_id: int, reason: str
 ) -> list[Problem]:
-    """A member asks moderators to look at a post (once per member and post)."""
-    if viewer.member_id is None:
-        return [NOT_SIGNED_IN]
+    """A member asks moderators to look at a post (once per member and post: flagging again,
+    even at the same moment, changes nothing)."""
     problems = ProblemList()
     reason = clean_text(problems, "reason", reason, max_length=2_000, multiline=True)
-    if problems:
-        return problems
-    async with sessions() as session:
-        visible = await session.scalar(
+
+    async def change(work: UnitOfWork) -> None:
+        visible = await work.session.scalar(
             select(Post.id).where(Post.id == post_id, policy.visible_posts(viewer))
         )
-    if visible is None:
-        return [NO_SUCH_POST]
-    try:
-        async with sessions.begin() as session:
-            session.add(Flag(post_id=post_id, member_id=viewer.member_id, reason=reason))
-    except IntegrityError:
-        return []  # flagged already: once is enough
-    return []
+        if visible is None:
+            raise Refused(NO_SUCH_POST)
+        await insert_ignoring_duplicates(
+            work.session, Flag, post_id=post_id, member_id=viewer.member_id, reason=reason
+        )
+
+    return (await mutation(sessions, None, viewer, change, problems=problems)).problems
 
 
 async def moderation_queue(sessions: Sessions, viewer: Viewer, request: PageRequest) -> Page | None:
@@ -275,31 +249,28 @@ async def resolve_flag(
 ) -> list[Problem]:
     problems = ProblemList()
     reason = _reason(problems, reason)
-    if problems:
-        return problems
     missing = Problem("flagId", "No such open flag.", ErrorCode.NOT_FOUND)
-    try:
-        async with unit_of_work(sessions, events) as work:
-            flag = await work.session.get(Flag, flag_id)
-            if flag is None or flag.resolved_at is not None:
-                raise Refused(missing)
-            post = await work.session.get_one(Post, flag.post_id)
-            thread = await work.session.get_one(Thread, post.thread_id)
-            role = await role_in(work.session, viewer.member_id, thread.community_id)
-            if not policy.moderates_community(viewer, role):
-                raise Refused(missing)
-            flag.resolved_at, flag.resolved_by_id = utcnow(), viewer.member_id
-            _audit(
-                work,
-                viewer,
-                ModerationAction.RESOLVE_FLAG,
-                ("Flag", flag.id),
-                thread.community_id,
-                reason,
-            )
-    except Refused as refusal:
-        return refusal.problems
-    return []
+
+    async def change(work: UnitOfWork) -> None:
+        flag = await work.session.get(Flag, flag_id)
+        if flag is None or flag.resolved_at is not None:
+            raise Refused(missing)
+        post = await work.session.get_one(Post, flag.post_id)
+        thread = await work.session.get_one(Thread, post.thread_id)
+        role = await role_in(work.session, viewer.member_id, thread.community_id)
+        if not policy.moderates_community(viewer, role):
+            raise Refused(missing)
+        flag.resolved_at, flag.resolved_by_id = utcnow(), viewer.member_id
+        _audit(
+            work,
+            viewer,
+            ModerationAction.RESOLVE_FLAG,
+            ("Flag", flag.id),
+            thread.community_id,
+            reason,
+        )
+
+    return (await mutation(sessions, events, viewer, change, problems=problems)).problems
 
 
 AUDIT_ORDER = Keyset("audit", (AuditEntry.id,), descending=True)

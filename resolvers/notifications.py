@@ -6,11 +6,10 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import func, literal, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.base import utcnow
+from models.db import insert_ignoring_duplicates, upsert
 from models.member import Member
 from models.notification import Follow, FollowTarget, Notification, NotificationKind, WatchLevel
 from resolvers import policy
@@ -142,9 +141,8 @@ async def mark_read(sessions: Sessions, viewer: Viewer, ids: Sequence[int] | Non
 async def set_follow(
     session: AsyncSession, member_id: int, target: FollowTarget, target_id: int, level: WatchLevel
 ) -> None:
-    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     await session.execute(
-        insert(Follow)
+        upsert(session, Follow)
         .values(member_id=member_id, target=target, target_id=target_id, level=level)
         .on_conflict_do_update(
             index_elements=[Follow.member_id, Follow.target, Follow.target_id],
@@ -157,11 +155,13 @@ async def follow_unless_set(
     session: AsyncSession, member_id: int, target: FollowTarget, target_id: int
 ) -> None:
     """Taking part in a thread follows it (NORMAL), unless the member chose a level already."""
-    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    await session.execute(
-        insert(Follow)
-        .values(member_id=member_id, target=target, target_id=target_id, level=WatchLevel.NORMAL)
-        .on_conflict_do_nothing()
+    await insert_ignoring_duplicates(
+        session,
+        Follow,
+        member_id=member_id,
+        target=target,
+        target_id=target_id,
+        level=WatchLevel.NORMAL,
     )
 
 

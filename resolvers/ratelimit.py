@@ -5,12 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.auth import RateLimitCounter
 from models.base import utcnow
+from models.db import upsert
 
 
 def _window_start(now: datetime, window: timedelta) -> datetime:
@@ -22,9 +21,8 @@ def _window_start(now: datetime, window: timedelta) -> datetime:
 async def hit(session: AsyncSession, key: str, *, limit: int, window: timedelta) -> bool:
     """Count one attempt under `key`; True when this attempt is over `limit` for the window."""
     start = _window_start(utcnow(), window)
-    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     statement = (
-        insert(RateLimitCounter)
+        upsert(session, RateLimitCounter)
         .values(key=key, window_start=start, count=1)
         .on_conflict_do_update(
             index_elements=[RateLimitCounter.key, RateLimitCounter.window_start],

@@ -6,13 +6,12 @@ checklist, the publishing rule applied, moderators' decisions. Its rules are in
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import exists, func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.base import utcnow
@@ -36,7 +35,7 @@ from models.review import (
 )
 from resolvers import notifications, policy
 from resolvers.calls import closed_call_problem
-from resolvers.errors import NOT_SIGNED_IN, ErrorCode, Problem, ProblemList
+from resolvers.errors import ErrorCode, Problem, ProblemList
 from resolvers.policy import Viewer
 from resolvers.relations import rerank_superseded_by
 from resolvers.review_rules import (
@@ -57,7 +56,7 @@ from resolvers.review_rules import (
 from resolvers.revisions import merge_initiative_revision, merge_revision
 from resolvers.search_index import reindex
 from resolvers.search_sources import INITIATIVES, RESOURCES
-from resolvers.unit_of_work import Refused, UnitOfWork, unit_of_work
+from resolvers.unit_of_work import Refused, UnitOfWork, mutation
 from resolvers.validation import clean_text
 from subscriptions.events import EventPublisher
 
@@ -86,9 +85,6 @@ def _not_found(field_name: str | None = "itemId") -> Problem:
 
 NOT_A_MODERATOR = Problem(None, "Only moderators do this.", ErrorCode.NOT_ALLOWED)
 # A unique constraint refused the change: the same thing was done at the same time.
-RACED = Problem(
-    None, "The same change was made at the same time; reload and try again.", ErrorCode.CONFLICT
-)
 
 
 async def _visible_item(work: UnitOfWork, viewer: Viewer, ref: ItemRef) -> ReviewedItem:
@@ -107,23 +103,23 @@ Change = Callable[[UnitOfWork, ReviewedItem], Awaitable[None]]
 
 
 async def _run(
-    sessions: Sessions, events: EventPublisher, viewer: Viewer, ref: ItemRef, change: Change
+    sessions: Sessions,
+    events: EventPublisher,
+    viewer: Viewer,
+    ref: ItemRef,
+    change: Change,
+    problems: Sequence[Problem] = (),
 ) -> ItemResult:
     """One change to an item in one unit of work, the item's row locked (PostgreSQL) so that
-    two reviews never tally at once; a refusal rolls everything back."""
-    if viewer.member_id is None:
-        return ItemResult(problems=[NOT_SIGNED_IN])
-    try:
-        async with unit_of_work(sessions, events) as work:
-            item = await _visible_item(work, viewer, ref)
-            await change(work, item)
-    except Refused as refusal:
-        return ItemResult(problems=refusal.problems)
-    except IntegrityError:
-        # The row lock serialises changes to one item on PostgreSQL; should two still meet
-        # at a unique constraint, the loser answers CONFLICT, not an internal error.
-        return ItemResult(problems=[RACED])
-    return ItemResult(item=ref)
+    two reviews never tally at once; a refusal rolls everything back. Should two still meet at
+    a unique constraint, the loser answers CONFLICT, not an internal error."""
+
+    async def on_item(work: UnitOfWork) -> ItemRef:
+        await change(work, await _visible_item(work, viewer, ref))
+        return ref
+
+    done = await mutation(sessions, events, viewer, on_item, problems=problems)
+    return ItemResult(item=done.value, problems=done.problems)
 
 
 # --- the author ----------------------------------------------------------------------------
@@ -247,8 +243,6 @@ async def declare_conflict(
     assigned to this item again."""
     problems = ProblemList()
     reason = clean_text(problems, "reason", reason, max_length=2_000, multiline=True)
-    if problems:
-        return ItemResult(problems=problems)
 
     async def change(work: UnitOfWork, item: ReviewedItem) -> None:
         if not policy.may_review(viewer.role):
@@ -277,7 +271,7 @@ async def declare_conflict(
         if assignment is not None:
             await work.session.delete(assignment)
 
-    return await _run(sessions, events, viewer, ref, change)
+    return await _run(sessions, events, viewer, ref, change, problems)
 
 
 # --- reviews and the publishing rule ------------------------------------------------------
@@ -402,8 +396,6 @@ async def submit_review(
     comment = clean_text(
         problems, "comment", review.comment, max_length=MAX_COMMENT, multiline=True
     )
-    if problems:
-        return ItemResult(problems=problems)
 
     async def change(work: UnitOfWork, item: ReviewedItem) -> None:
         assert viewer.member_id is not None
@@ -471,7 +463,7 @@ async def submit_review(
             work, viewer, item, ref, {"review": row.id, "decision": review.decision.value}
         )
 
-    return await _run(sessions, events, viewer, ref, change)
+    return await _run(sessions, events, viewer, ref, change, problems)
 
 
 def _audit(
@@ -511,8 +503,6 @@ async def decide_alone(
     """A moderator decides without (more) reviews, with a written reason (audited)."""
     problems = ProblemList()
     reason = _clean_reason(problems, reason)
-    if problems:
-        return ItemResult(problems=problems)
 
     async def change(work: UnitOfWork, item: ReviewedItem) -> None:
         if not policy.may_moderate_reviews(viewer):
@@ -529,7 +519,7 @@ async def decide_alone(
         _audit(work, viewer, ModerationAction.DECIDE_REVIEW_ITEM, ref, reason, details)
         await _tell_author(work, viewer, item, ref, {"decision": decision.value})
 
-    return await _run(sessions, events, viewer, ref, change)
+    return await _run(sessions, events, viewer, ref, change, problems)
 
 
 async def archive(
@@ -537,8 +527,6 @@ async def archive(
 ) -> ItemResult:
     problems = ProblemList()
     reason = _clean_reason(problems, reason)
-    if problems:
-        return ItemResult(problems=problems)
 
     async def change(work: UnitOfWork, item: ReviewedItem) -> None:
         if not policy.may_moderate_reviews(viewer):
@@ -553,7 +541,7 @@ async def archive(
         )
         await _tell_author(work, viewer, item, ref, {"archived": True})
 
-    return await _run(sessions, events, viewer, ref, change)
+    return await _run(sessions, events, viewer, ref, change, problems)
 
 
 async def send_back_to_review(
@@ -562,8 +550,6 @@ async def send_back_to_review(
     """A published item goes back to review (a new round) and stays visible meanwhile."""
     problems = ProblemList()
     reason = _clean_reason(problems, reason)
-    if problems:
-        return ItemResult(problems=problems)
 
     async def change(work: UnitOfWork, item: ReviewedItem) -> None:
         if not policy.may_moderate_reviews(viewer):
@@ -584,7 +570,7 @@ async def send_back_to_review(
         _audit(work, viewer, ModerationAction.SEND_BACK_TO_REVIEW, ref, reason, {})
         await _tell_author(work, viewer, item, ref, {"under_re_review": True})
 
-    return await _run(sessions, events, viewer, ref, change)
+    return await _run(sessions, events, viewer, ref, change, problems)
 
 
 async def set_review_by(

@@ -1,17 +1,30 @@
-"""One mutation, one transaction; its events are published only after the commit."""
+"""One mutation, one transaction; its events are published only after the commit.
+
+`mutation(...)` is the one way to write a mutation: the sign-in check, the input's problems,
+one unit of work, typed refusals (`Refused`), integrity conflicts answered as `CONFLICT`, and the
+events published after the commit."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.event import StoredEvent, append_event
-from resolvers.errors import Problem
+from resolvers.errors import NOT_SIGNED_IN, ErrorCode, Problem
+from resolvers.policy import Viewer
 from subscriptions.events import EventPublisher
+
+T = TypeVar("T")
+
+# Two requests made the same change at once and met at a unique constraint: the loser's answer.
+RACED = Problem(
+    None, "The same change was made at the same time; reload and try again.", ErrorCode.CONFLICT
+)
 
 
 class Refused(Exception):
@@ -36,10 +49,59 @@ class UnitOfWork:
 
 @asynccontextmanager
 async def unit_of_work(
-    sessions: async_sessionmaker[AsyncSession], publisher: EventPublisher
+    sessions: async_sessionmaker[AsyncSession], publisher: EventPublisher | None
 ) -> AsyncIterator[UnitOfWork]:
-    """Commit on normal exit, then publish; roll back on an exception and publish nothing."""
+    """Commit on normal exit, then publish; roll back on an exception and publish nothing.
+    A change that emits no events may go without a publisher."""
     async with sessions.begin() as session:
         work = UnitOfWork(session)
         yield work
-    await publisher.publish_committed(work.events)
+    if publisher is not None:
+        await publisher.publish_committed(work.events)
+    elif work.events:
+        raise RuntimeError("events were emitted in a unit of work without a publisher")
+
+
+@dataclass(frozen=True)
+class Outcome(Generic[T]):
+    """What a mutation did: its value, or the problems that stopped it (nothing was changed)."""
+
+    value: T | None = None
+    problems: list[Problem] = field(default_factory=list)
+
+
+Change = Callable[[UnitOfWork], Awaitable[T]]
+
+
+async def mutation(
+    sessions: async_sessionmaker[AsyncSession],
+    events: EventPublisher | None,
+    viewer: Viewer,
+    change: Change[T],
+    *,
+    problems: Sequence[Problem] = (),
+    sign_in: bool = True,
+    conflict: Problem | None = RACED,
+) -> Outcome[T]:
+    """Run `change` as one mutation.
+
+    - `sign_in`: anonymous callers get NOT_SIGNED_IN before anything else is said.
+    - `problems`: what the input's validation found; nothing runs when there are any.
+    - `change` runs in one transaction; raising `Refused` rolls it back and answers its problems.
+    - An integrity error (two requests meeting at a unique constraint) rolls back and answers
+      `conflict` (None: let it raise, it would be a bug).
+    - The events the change emitted are published after the commit, never before."""
+    if sign_in and viewer.member_id is None:
+        return Outcome(problems=[NOT_SIGNED_IN])
+    if problems:
+        return Outcome(problems=list(problems))
+    try:
+        async with unit_of_work(sessions, events) as work:
+            value = await change(work)
+    except Refused as refusal:
+        return Outcome(problems=refusal.problems)
+    except IntegrityError:
+        if conflict is None:
+            raise
+        return Outcome(problems=[conflict])
+    return Outcome(value=value)
