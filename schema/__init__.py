@@ -45,7 +45,13 @@ from schema import webinar_live as webinar_live_api
 from schema import webinar_record as webinar_record_api
 from schema import webinars as webinars_api
 from schema.context import Context
-from schema.extensions import ErrorCodes, IntrospectionPolicy, QueryCost, ReportingParserCache
+from schema.extensions import (
+    ErrorCodes,
+    IntrospectionPolicy,
+    QueryCost,
+    ReportingParserCache,
+    RequestShape,
+)
 from schema.fanout import SharedEventExecutor
 from schema.relay import Connection, Node
 
@@ -573,6 +579,7 @@ def make_schema(limits: Limits = Limits()) -> HubSchema:
         lambda: ReportingParserCache(maxsize=512),
         lambda: AddValidationRules(rules),
         lambda: ValidationCache(maxsize=512),
+        RequestShape,
         IntrospectionPolicy,
         lambda: QueryCost(maximum=limits.max_cost),
     ]

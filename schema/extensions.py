@@ -8,12 +8,17 @@ from collections.abc import Iterator
 from typing import Any
 
 from graphql import (
+    DocumentNode,
     FragmentDefinitionNode,
     GraphQLError,
     GraphQLSyntaxError,
     NoSchemaIntrospectionCustomRule,
+    OperationDefinitionNode,
+    StringValueNode,
+    Visitor,
     get_operation_ast,
     validate,
+    visit,
 )
 from strawberry.exceptions import MissingQueryError
 from strawberry.extensions import ParserCache, SchemaExtension
@@ -46,6 +51,91 @@ class ReportingParserCache(ParserCache):
 
 
 _INTROSPECTION_NAME = re.compile(r"\b__(?:schema|type)\b")
+
+
+NUL = "\x00"
+
+
+def _nul_at(value: object, path: str) -> str | None:
+    """Where a JSON value (the variables) holds a NUL character, in any string, key or item."""
+    if isinstance(value, str):
+        return path if NUL in value else None
+    items: list[tuple[str, object]] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if NUL in key:
+                return path
+            items.append((f"{path}.{key}", item))
+    elif isinstance(value, list):
+        items = [(f"{path}[{i}]", item) for i, item in enumerate(value)]
+    for where, item in items:
+        found = _nul_at(item, where)
+        if found is not None:
+            return found
+    return None
+
+
+def _nul_literals(document: DocumentNode) -> list[StringValueNode]:
+    found: list[StringValueNode] = []
+
+    class Finder(Visitor):
+        def enter_string_value(self, node: StringValueNode, *_: Any) -> None:
+            if NUL in node.value:
+                found.append(node)
+
+    visit(document, Finder())
+    return found
+
+
+class RequestShape(SchemaExtension):
+    """Refuses, before anything runs, what no operation can mean:
+
+    - a NUL character in any string argument or variable (no text here holds one, and
+      PostgreSQL refuses them in text): `BAD_USER_INPUT`, on every database alike;
+    - several operations with no `operationName` to choose one (the GraphQL spec's request
+      error; graphql-core would otherwise run the first).
+
+    Listed after the validation cache, like IntrospectionPolicy: errors are set before the
+    yield."""
+
+    def on_validate(self) -> Iterator[None]:
+        ctx = self.execution_context
+        document = ctx.graphql_document
+        if document is not None:
+            # NUL first, over any validation error: the one thing to fix is the text.
+            errors = self._nul(document) or ctx.pre_execution_errors or self._unnamed(document)
+            ctx.pre_execution_errors = errors or None
+        yield
+
+    def _nul(self, document: DocumentNode) -> list[GraphQLError]:
+        literals = _nul_literals(document)
+        variables = self.execution_context.variables or {}
+        where = next((f for f in (_nul_at(v, f"${k}") for k, v in variables.items()) if f), None)
+        if not literals and where is None:
+            return []
+        named = f" (in `{where}`)" if where else ""
+        return [
+            GraphQLError(
+                f"Text may not contain NUL characters (U+0000){named}.",
+                nodes=literals or None,
+                extensions={"code": "BAD_USER_INPUT"},
+            )
+        ]
+
+    def _unnamed(self, document: DocumentNode) -> list[GraphQLError]:
+        # strawberry's `operation_name` falls back to the first operation's name; what the
+        # client sent is kept apart (strawberry internals: pinned by tests/test_request_shape).
+        if self.execution_context.__dict__["_provided_operation_name"] is not None:
+            return []
+        operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+        if len(operations) < 2:
+            return []
+        return [
+            GraphQLError(
+                "The document has several operations: name the one to run in `operationName`.",
+                extensions={"code": "BAD_REQUEST"},
+            )
+        ]
 
 
 class IntrospectionPolicy(SchemaExtension):
