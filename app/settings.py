@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     login_attempts_per_address: int = Field(default=30, ge=1)
     login_attempts_per_account: int = Field(default=10, ge=1)
     login_window_seconds: int = Field(default=900, ge=1)
+    login_delay_seconds: float = Field(default=1.0, gt=0)
 
     max_body_bytes: int = Field(default=100_000, ge=1_000)
     max_query_depth: int = Field(default=10, ge=1)
@@ -130,4 +131,5 @@ class Settings(BaseSettings):
             login_attempts_per_address=self.login_attempts_per_address,
             login_attempts_per_account=self.login_attempts_per_account,
             login_window=timedelta(seconds=self.login_window_seconds),
+            login_delay=timedelta(seconds=self.login_delay_seconds),
         )

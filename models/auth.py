@@ -1,4 +1,5 @@
-"""Sign-in state: session tokens (stored hashed) and rate-limit counters."""
+"""Sign-in state: session tokens (stored hashed), rate-limit counters, and the slowing down of
+sign-in to an account that keeps failing."""
 
 from __future__ import annotations
 
@@ -33,3 +34,25 @@ class RateLimitCounter(Base):
     key: Mapped[str] = mapped_column(String(300), primary_key=True)
     window_start: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
     count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class LoginThrottle(Base):
+    """Failed sign-ins to one account (keyed by a hash of its email, known or not), for growing
+    delays: counted until a whole window passes without one."""
+
+    __tablename__ = "login_throttle"
+
+    account_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class LoginKnownAddress(Base):
+    """An address (hashed) from which an account signed in: not slowed by other addresses'
+    failures on that account."""
+
+    __tablename__ = "login_known_address"
+
+    account_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    address_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_success_at: Mapped[datetime] = mapped_column(UTCDateTime)

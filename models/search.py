@@ -74,6 +74,8 @@ SEARCH_NEUTRAL_TABLES = frozenset(
         "search_epoch",
         "auth_token",
         "rate_limit_counter",
+        "login_throttle",
+        "login_known_address",
         "event_stream",
         "event",
         "audit_entry",

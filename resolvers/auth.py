@@ -7,16 +7,17 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select, update
+from sqlalchemy import case, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from models.auth import AuthToken
+from models.auth import AuthToken, LoginKnownAddress, LoginThrottle
 from models.base import utcnow
+from models.db import upsert
 from models.member import Member, Role
 from resolvers import ratelimit
 from resolvers.errors import NOT_SIGNED_IN, ErrorCode, Problem, ProblemList
@@ -45,6 +46,7 @@ class AuthConfig:
     login_attempts_per_address: int = 30
     login_attempts_per_account: int = 10
     login_window: timedelta = timedelta(minutes=15)
+    login_delay: timedelta = timedelta(seconds=1)
 
 
 @dataclass(frozen=True)
@@ -193,8 +195,11 @@ async def login(
     password: str,
     client_address: str,
 ) -> SignInResult:
+    """Sign in. Only failures count against the address and the account: an office behind one
+    address signs in as often as it needs, and nobody can lock a member out (see `_slowed`)."""
     email = email.strip().lower()[:254]
-    if await _rate_limited(sessions, config, "login", email=email, address=client_address):
+    keys = _LoginKeys.of(config, email, client_address)
+    if await _login_refused(sessions, config, keys):
         return SignInResult(problems=[TOO_MANY_ATTEMPTS])
     async with sessions.begin() as session:
         member = (
@@ -207,15 +212,97 @@ async def login(
             not await verify_password(password_hash, password[:MAX_PASSWORD_LENGTH])
             or member is None
         ):
-            return SignInResult(
-                problems=[
-                    Problem(None, "Email or password is incorrect.", ErrorCode.INVALID_CREDENTIALS)
-                ]
-            )
+            await _record_failure(session, config, keys)
+            return SignInResult(problems=[WRONG_CREDENTIALS])
         if _hasher.check_needs_rehash(member.password_hash):
             member.password_hash = await hash_password(password)
+        await _record_success(session, keys)
         token = await issue_token(session, config, member.id)
     return SignInResult(token=token, viewer=_viewer_of(member))
+
+
+WRONG_CREDENTIALS = Problem(None, "Email or password is incorrect.", ErrorCode.INVALID_CREDENTIALS)
+KNOWN_ADDRESS_FOR = timedelta(days=30)
+
+
+@dataclass(frozen=True)
+class _LoginKeys:
+    """What sign-in limits are kept under: hashes, never the email or address itself."""
+
+    address: str
+    account: str
+    known: str  # this address for this account
+
+    @classmethod
+    def of(cls, config: AuthConfig, email: str, address: str) -> _LoginKeys:
+        def digest(*parts: str) -> str:
+            return hmac.new(config.secret_key, "\x1f".join(parts).encode(), "sha256").hexdigest()
+
+        return cls(
+            address=f"login:address:{address}",
+            account=digest("account", email),
+            known=digest("address", address),
+        )
+
+
+async def _login_refused(
+    sessions: async_sessionmaker[AsyncSession], config: AuthConfig, keys: _LoginKeys
+) -> bool:
+    """Too many failures from this address; or the account is being slowed and this address
+    is not one it signed in from."""
+    async with sessions() as session:
+        address_failures = await ratelimit.count(session, keys.address, window=config.login_window)
+        if address_failures >= config.login_attempts_per_address:
+            return True
+        throttle = await session.get(LoginThrottle, keys.account)
+        if throttle is None or _slowed_until(config, throttle) <= utcnow():
+            return False
+        known = await session.get(LoginKnownAddress, (keys.account, keys.known))
+        return known is None or known.last_success_at < utcnow() - KNOWN_ADDRESS_FOR
+
+
+def _slowed_until(config: AuthConfig, throttle: LoginThrottle) -> datetime:
+    """Growing delays instead of a lock: the first `login_attempts_per_account` failures cost
+    nothing; each further one doubles the wait before the account's password is tried again
+    (from an address it never signed in from), up to the window."""
+    if throttle.last_failure_at < utcnow() - config.login_window:
+        return throttle.last_failure_at  # a quiet window: the count starts again
+    beyond = throttle.failures - config.login_attempts_per_account
+    if beyond < 0:
+        return throttle.last_failure_at
+    wait = min(config.login_delay * (1 << min(beyond, 30)), config.login_window)
+    return throttle.last_failure_at + wait
+
+
+async def _record_failure(session: AsyncSession, config: AuthConfig, keys: _LoginKeys) -> None:
+    await ratelimit.hit(
+        session, keys.address, limit=config.login_attempts_per_address, window=config.login_window
+    )
+    now = utcnow()
+    quiet = LoginThrottle.last_failure_at < now - config.login_window
+    await session.execute(
+        upsert(session, LoginThrottle)
+        .values(account_key=keys.account, failures=1, last_failure_at=now)
+        .on_conflict_do_update(
+            index_elements=[LoginThrottle.account_key],
+            set_={
+                "failures": case((quiet, 1), else_=LoginThrottle.failures + 1),
+                "last_failure_at": now,
+            },
+        )
+    )
+
+
+async def _record_success(session: AsyncSession, keys: _LoginKeys) -> None:
+    now = utcnow()
+    await session.execute(
+        upsert(session, LoginKnownAddress)
+        .values(account_key=keys.account, address_key=keys.known, last_success_at=now)
+        .on_conflict_do_update(
+            index_elements=[LoginKnownAddress.account_key, LoginKnownAddress.address_key],
+            set_={"last_success_at": now},
+        )
+    )
 
 
 def _viewer_of(member: Member) -> Viewer:

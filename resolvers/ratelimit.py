@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.auth import RateLimitCounter
@@ -37,3 +37,14 @@ async def hit(session: AsyncSession, key: str, *, limit: int, window: timedelta)
         )
     )
     return int(count) > limit
+
+
+async def count(session: AsyncSession, key: str, *, window: timedelta) -> int:
+    """What was counted under `key` in the current window (nothing is counted by asking)."""
+    start = _window_start(utcnow(), window)
+    found = await session.scalar(
+        select(RateLimitCounter.count).where(
+            RateLimitCounter.key == key, RateLimitCounter.window_start == start
+        )
+    )
+    return int(found or 0)

@@ -15,7 +15,7 @@ from sqlalchemy import func, insert, select, text, update
 from starlette.applications import Starlette
 
 from app.main import create_app
-from models.auth import AuthToken
+from models.auth import AuthToken, LoginThrottle
 from models.base import utcnow
 from models.db import Database
 from models.member import Member, Role
@@ -449,16 +449,19 @@ async def test_an_admin_cannot_change_their_own_role(
 
 ACCOUNT_LIMIT = 3
 ADDRESS_LIMIT = 5
+DELAY_SECONDS = 10**6
 
 
 @pytest.fixture
 def limited_app(database_url: str, db: Database) -> Starlette:
-    """An app with small sign-in limits; a window of ~30 years, so no test straddles two."""
+    """An app with small sign-in limits; a window of ~30 years, so no test straddles two, and
+    a first delay of ~11 days, so that no slowed account is tried again during a test."""
     settings = make_settings(
         database_url,
         login_attempts_per_account=ACCOUNT_LIMIT,
         login_attempts_per_address=ADDRESS_LIMIT,
         login_window_seconds=10**9,
+        login_delay_seconds=DELAY_SECONDS,
     )
     return create_app(settings, db)
 
@@ -511,6 +514,77 @@ async def test_login_is_limited_per_client_address(
     assert from_busy.json()["data"]["login"]["token"] is None
     assert error_codes(from_other, "login") == []
     assert TOKEN_SHAPE.fullmatch(from_other.json()["data"]["login"]["token"])
+
+
+async def test_only_failures_count_so_an_office_behind_one_address_signs_in_all_day(
+    limited_app: Starlette, factory: Factory
+) -> None:
+    members = [await factory.member() for _ in range(2)]
+    answers = [
+        await login_from(limited_app, "198.51.100.9", member.email, PASSWORD)
+        for _ in range(ADDRESS_LIMIT + ACCOUNT_LIMIT)
+        for member in members
+    ]
+    assert all(error_codes(answer, "login") == [] for answer in answers)
+
+
+async def test_a_member_signs_in_while_an_attacker_hammers_their_account_from_50_addresses(
+    limited_app: Starlette, factory: Factory
+) -> None:
+    # given: the member signed in from home once
+    member = await factory.member()
+    assert (
+        error_codes(await login_from(limited_app, "192.0.2.10", member.email, PASSWORD), "login")
+        == []
+    )
+    # when: 50 addresses try passwords, twice each
+    answers = [
+        error_codes(
+            await login_from(limited_app, f"198.51.100.{i}", member.email, "guess"), "login"
+        )
+        for _ in range(2)
+        for i in range(50)
+    ]
+    # then: the attacker had ACCOUNT_LIMIT guesses; the rest waited (and cost nothing)
+    assert answers.count(["INVALID_CREDENTIALS"]) == ACCOUNT_LIMIT
+    assert answers.count(["RATE_LIMITED"]) == 100 - ACCOUNT_LIMIT
+    # and the member still signs in from home; from an address never used, they are slowed too
+    home = await login_from(limited_app, "192.0.2.10", member.email, PASSWORD)
+    assert error_codes(home, "login") == []
+    assert TOKEN_SHAPE.fullmatch(home.json()["data"]["login"]["token"])
+    cafe = await login_from(limited_app, "192.0.2.77", member.email, PASSWORD)
+    assert error_codes(cafe, "login") == ["RATE_LIMITED"]
+
+
+async def test_each_further_failure_doubles_the_wait(
+    limited_app: Starlette, factory: Factory, db: Database
+) -> None:
+    member = await factory.member()
+    for i in range(ACCOUNT_LIMIT):
+        await login_from(limited_app, f"203.0.113.{i}", member.email, "guess")
+
+    async def seconds_since_last_failure(seconds: float) -> None:
+        async with db.sessions.begin() as session:
+            await session.execute(
+                update(LoginThrottle).values(last_failure_at=utcnow() - timedelta(seconds=seconds))
+            )
+
+    async def attempt() -> list[str]:
+        return error_codes(
+            await login_from(limited_app, "203.0.113.99", member.email, "x"), "login"
+        )
+
+    # one delay after the last failure, a guess is tried again; then the wait is twice as long
+    await seconds_since_last_failure(DELAY_SECONDS * 0.9)
+    assert await attempt() == ["RATE_LIMITED"]
+    await seconds_since_last_failure(DELAY_SECONDS * 1.1)
+    assert await attempt() == ["INVALID_CREDENTIALS"]
+    await seconds_since_last_failure(DELAY_SECONDS * 1.5)
+    assert await attempt() == ["RATE_LIMITED"]
+    await seconds_since_last_failure(DELAY_SECONDS * 2.1)
+    assert await attempt() == ["INVALID_CREDENTIALS"]
+    await seconds_since_last_failure(DELAY_SECONDS * 3.9)
+    assert await attempt() == ["RATE_LIMITED"]
 
 
 async def test_register_is_rate_limited_per_address_and_per_account(
