@@ -100,6 +100,9 @@ async def _visible_item(work: UnitOfWork, viewer: Viewer, ref: ItemRef) -> Revie
 
 
 Change = Callable[[UnitOfWork, ReviewedItem], Awaitable[None]]
+SUMMARY_REQUIRED = Problem(
+    "summary", "Write the practice's public summary before submitting it.", ErrorCode.REQUIRED
+)
 
 
 async def _run(
@@ -135,6 +138,8 @@ async def submit(
             raise Refused(Problem(None, "Only the author submits an item.", ErrorCode.NOT_ALLOWED))
         resubmission = item.state is S.CHANGES_REQUESTED
         move(item, S.SUBMITTED, AUTHOR_MOVES)
+        if isinstance(item, Initiative) and not item.summary.strip():
+            raise Refused(SUMMARY_REQUIRED)
         # A call for practices takes no new submissions after its deadline (resubmissions of
         # initiatives already under review are not new).
         if isinstance(item, Initiative) and item.call_id is not None and not resubmission:

@@ -47,7 +47,6 @@ from subscriptions.events import EventPublisher
 
 Sessions = async_sessionmaker[AsyncSession]
 
-MAX_SUMMARY = 2_000  # the initiative's summary; a request's description may be longer
 
 NOT_A_DOCUMENTER = Problem(
     "requestId",
@@ -128,15 +127,6 @@ class PracticeResult:
     problems: list[Problem] = field(default_factory=list)
 
 
-def _summary(description: str) -> str:
-    """The request's description as the summary, cut at a word to fit when it is longer."""
-    text = description.strip()
-    if len(text) <= MAX_SUMMARY:
-        return text
-    cut = text[: MAX_SUMMARY - 1].rsplit(maxsplit=1)[0]
-    return f"{cut}…"
-
-
 async def _request_scope(session: AsyncSession, request_id: int) -> tuple[list[int], list[str]]:
     """The request's GCM objectives and countries, in order."""
     objectives = await session.scalars(
@@ -197,7 +187,10 @@ async def _practice_content(
     return InitiativeContent(
         title=details.title if details.title is not None else request.title,
         status=details.status or InitiativeStatus.COMPLETED,
-        summary=details.summary if details.summary is not None else _summary(request.description),
+        # Never the request's description: it is private, and a public summary is written by a
+        # person (the author reads the description through `supportRequest`; submitting for
+        # review requires a summary).
+        summary=details.summary or "",
         lead_organization_id=request.organization_id,
         partner_ids=partners,
         starts_on=details.starts_on or started,

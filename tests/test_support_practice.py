@@ -150,7 +150,9 @@ async def test_a_completed_request_becomes_a_prefilled_draft_linked_both_ways(
     practice = payload["initiative"]
     assert practice["state"] == "DRAFT"
     assert practice["title"] == "Labour migration data system"
-    assert practice["summary"] == DESCRIPTION
+    # the request's description is private: never copied into what will be public
+    assert practice["summary"] == ""
+    assert DESCRIPTION not in str(practice)
     assert practice["status"] == "COMPLETED"
     assert practice["startsOn"] is not None
     assert practice["endsOn"] is not None
@@ -266,20 +268,25 @@ async def completed_in_the_database(db: Database, request_id: str) -> None:
         )
 
 
-async def test_a_long_description_is_cut_at_a_word_to_fit_the_summary(
+async def test_nothing_private_is_submitted_for_review_without_a_summary_written_by_a_person(
     client: httpx.AsyncClient, factory: Factory, db: Database
 ) -> None:
-    # given a request described in 8,000 characters
+    # given a request whose description holds what must stay private
     gov = await government(factory)
-    request_id = await submit(client, gov.requester, description="fairly " * 1_000)
+    secret = "(confidential: budget MXN 4M) " * 10
+    request_id = await submit(client, gov.requester, description=secret)
     await completed_in_the_database(db, request_id)
-    # when
+    # when it is documented without a summary
     payload = await document(client, gov.requester, request_id)
-    # then the summary is as much as fits, ending at a word
+    # then the draft's summary is empty, and it cannot go to review (and so to the public) so
     assert payload["errors"] == []
-    summary = payload["initiative"]["summary"]
-    assert len(summary) <= 2_000
-    assert summary.endswith("fairly…")
+    assert payload["initiative"]["summary"] == ""
+    assert "confidential" not in str(payload)
+    refused = await payload_of(
+        client, SUBMIT_FOR_REVIEW, {"id": payload["initiative"]["id"]}, gov.requester
+    )
+    assert [(e["field"], e["code"]) for e in refused["errors"]] == [("summary", "REQUIRED")]
+    assert refused["item"] is None
     # dates default to the request's own when it never went IN_PROGRESS through the workflow
     assert payload["initiative"]["startsOn"] is not None
 
