@@ -46,6 +46,15 @@ def serve(
     import uvicorn
 
     settings = load_settings()
+    local = settings.broker_is_process_local and not settings.allow_process_local
+    if workers > 1 and not reload and local:
+        typer.echo(
+            "memory:// reaches one process: with --workers above 1, live updates written on one "
+            "worker would never reach subscribers on another. Set HUB_BROADCAST_URL to "
+            "redis://... or postgres://... (or HUB_ALLOW_PROCESS_LOCAL=1 if no one subscribes).",
+            err=True,
+        )
+        raise typer.Exit(2)
     if migrate if migrate is not None else settings.is_development:
         migrations.upgrade(settings.database_url)
     typer.echo(f"Migration Network Hub ({settings.env}) on http://{host}:{port}/graphql")
@@ -96,6 +105,12 @@ def seed(
         typer.echo("Reference data is seeded by `hub migrate upgrade`; pass --demo for demo data.")
         raise typer.Exit(0)
     settings = load_settings()
+    if settings.env == "production":
+        typer.echo(
+            "Refusing to add demo data (60 members with one known password) in production.",
+            err=True,
+        )
+        raise typer.Exit(2)
     migrations.upgrade(settings.database_url)
     summary = asyncio.run(seed_demo(settings))
     typer.echo(summary)

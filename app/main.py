@@ -85,7 +85,11 @@ def create_app(
             checks["broker"] = "unavailable"
         ready = all(v == "ok" for v in checks.values())
         status = "ready" if ready else "unavailable"
-        return JSONResponse({"status": status, **checks}, status_code=200 if ready else 503)
+        # memory:// works, but for this process alone: say so, as a shared broker is expected.
+        scope = "process-local" if settings.broker_is_process_local else "shared"
+        return JSONResponse(
+            {"status": status, **checks, "brokerScope": scope}, status_code=200 if ready else 503
+        )
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:

@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     review_by_months: int = Field(default=24, ge=1)
     # Webinar reminders: how often the in-process job looks for due reminders (0: never).
     webinar_reminder_interval_seconds: float = Field(default=60.0, ge=0)
+    # Production refuses SQLite and memory://, which reach one machine and one process; a trial
+    # on one process (and the tests of production behaviour) may allow them explicitly.
+    allow_process_local: bool = False
     broadcast_namespace_override: str | None = Field(
         default=None, validation_alias="HUB_BROADCAST_NAMESPACE"
     )
@@ -96,9 +99,32 @@ class Settings(BaseSettings):
                 "set HUB_ALLOWED_ORIGINS to the comma-separated origins of your web clients "
                 "(for example: https://hub.example.org); '*' is not allowed in production"
             )
+        if not self.allow_process_local:
+            problems += self._process_local_problems()
         if problems:
             raise ValueError("refusing to start in production: " + "; ".join(problems))
         return self
+
+    def _process_local_problems(self) -> list[str]:
+        problems = []
+        if self.database_url.startswith("sqlite"):
+            problems.append(
+                "HUB_DATABASE_URL is SQLite, a file on this machine: set it to PostgreSQL "
+                "(for example: postgresql+asyncpg://hub@db.example.org/hub)"
+            )
+        if self.broker_is_process_local:
+            problems.append(
+                "HUB_BROADCAST_URL is memory://, which reaches only this process (live updates "
+                "written on one worker never reach the others): set it to redis://... or "
+                "postgres://..."
+            )
+        if problems:
+            problems.append("or set HUB_ALLOW_PROCESS_LOCAL=1 for a trial on one process")
+        return problems
+
+    @property
+    def broker_is_process_local(self) -> bool:
+        return self.broadcast_url.startswith("memory")
 
     @property
     def broadcast_namespace(self) -> str:

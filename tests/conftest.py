@@ -78,6 +78,10 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "allowed_origins": ["https://hub.example.org"],
     }
     values.update(overrides)
+    if values["env"] == "production":
+        # Production behaviour (masking, introspection, origins) is tested on the test's own
+        # database and broker, SQLite and memory:// included.
+        values.setdefault("allow_process_local", True)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 

@@ -133,6 +133,20 @@ async def test_production_without_a_secret_refuses_with_what_to_set(database_url
     assert "HUB_ALLOWED_ORIGINS" in result.output
 
 
+async def test_demo_data_is_refused_in_production(database_url):
+    env = env_for(database_url, HUB_ENV="production", HUB_ALLOWED_ORIGINS="https://hub.example.org")
+    result = await hub("seed", "--demo", env={**env, "HUB_ALLOW_PROCESS_LOCAL": "1"})
+    assert result.exit_code == 2
+    assert "Refusing to add demo data" in result.output
+
+
+async def test_serve_refuses_several_workers_on_a_process_local_broker(database_url):
+    env = {**env_for(database_url), "HUB_BROADCAST_URL": "memory://"}
+    result = await hub("serve", "--workers", "2", "--no-migrate", env=env)
+    assert result.exit_code == 2
+    assert "memory:// reaches one process" in result.output
+
+
 async def test_export_schema_writes_the_sdl(tmp_path: Path, database_url):
     target = tmp_path / "schema.graphql"
     result = await hub("export-schema", "--output", str(target), env=env_for(database_url))

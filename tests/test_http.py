@@ -540,10 +540,22 @@ async def test_livez_is_200_even_when_nothing_is_reachable(database_url, tmp_pat
     assert response.json() == {"status": "alive"}
 
 
-async def test_readyz_is_200_when_database_and_broker_answer(client):
+async def test_readyz_is_200_when_database_and_broker_answer(client, settings):
     response = await client.get("/readyz")
     assert response.status_code == 200, response.text
-    assert response.json() == {"status": "ready", "database": "ok", "broker": "ok"}
+    scope = "process-local" if settings.broadcast_url.startswith("memory") else "shared"
+    assert response.json() == {
+        "status": "ready",
+        "database": "ok",
+        "broker": "ok",
+        "brokerScope": scope,
+    }
+
+
+async def test_readyz_says_when_the_broker_reaches_this_process_only(database_url, db):
+    async with client_for(make_settings(database_url, broadcast_url="memory://"), db) as client:
+        response = await client.get("/readyz")
+    assert response.json()["brokerScope"] == "process-local"
 
 
 async def test_readyz_is_503_when_the_broker_is_unreachable(database_url, db):
@@ -552,7 +564,12 @@ async def test_readyz_is_503_when_the_broker_is_unreachable(database_url, db):
     async with client_for(settings, db) as client:
         response = await client.get("/readyz")
     assert response.status_code == 503
-    assert response.json() == {"status": "unavailable", "database": "ok", "broker": "unavailable"}
+    assert response.json() == {
+        "status": "unavailable",
+        "database": "ok",
+        "broker": "unavailable",
+        "brokerScope": "shared",
+    }
 
 
 async def test_readyz_is_503_when_the_database_is_unreachable(database_url, tmp_path: Path):
@@ -560,4 +577,9 @@ async def test_readyz_is_503_when_the_database_is_unreachable(database_url, tmp_
     async with client_for(settings) as client:
         response = await client.get("/readyz")
     assert response.status_code == 503
-    assert response.json() == {"status": "unavailable", "database": "unavailable", "broker": "ok"}
+    body = response.json()
+    assert {k: body[k] for k in ("status", "database", "broker")} == {
+        "status": "unavailable",
+        "database": "unavailable",
+        "broker": "ok",
+    }

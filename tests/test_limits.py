@@ -328,13 +328,47 @@ async def test_graphiql_is_served_in_production_to_a_moderator(production, facto
 
 @pytest.fixture
 def clean_environment(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    for name in ("HUB_ENV", "HUB_SECRET_KEY", "HUB_ALLOWED_ORIGINS"):
+    for name in (
+        "HUB_ENV",
+        "HUB_SECRET_KEY",
+        "HUB_ALLOWED_ORIGINS",
+        "HUB_DATABASE_URL",
+        "HUB_BROADCAST_URL",
+        "HUB_ALLOW_PROCESS_LOCAL",
+    ):
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
 
 
+SHARED_SERVICES = {
+    "database_url": "postgresql+asyncpg://hub@db.example.org/hub",
+    "broadcast_url": "redis://broker.example.org:6379",
+}
+
+
 def production_settings(**values: Any) -> Settings:
-    return Settings(_env_file=None, env="production", **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, env="production", **SHARED_SERVICES | values)  # type: ignore[call-arg]
+
+
+@pytest.mark.usefixtures("clean_environment")
+def test_production_refuses_services_that_reach_one_process():
+    safe = {"secret_key": PRODUCTION_SECRET, "allowed_origins": [ALLOWED_ORIGIN]}
+    with pytest.raises(ValidationError) as refused:
+        production_settings(database_url="sqlite+aiosqlite:///./hub.db", **safe)
+    assert "HUB_DATABASE_URL is SQLite" in str(refused.value)
+    assert "HUB_BROADCAST_URL" not in str(refused.value)
+    with pytest.raises(ValidationError) as refused:
+        production_settings(broadcast_url="memory://", **safe)
+    assert "HUB_BROADCAST_URL is memory://" in str(refused.value)
+    assert "HUB_ALLOW_PROCESS_LOCAL" in str(refused.value)
+    # a trial on one process says so explicitly
+    trial = production_settings(
+        database_url="sqlite+aiosqlite:///./hub.db",
+        broadcast_url="memory://",
+        allow_process_local=True,
+        **safe,
+    )
+    assert trial.broker_is_process_local
 
 
 @pytest.mark.usefixtures("clean_environment")
@@ -376,6 +410,8 @@ def test_production_starts_with_a_secret_and_origins_from_the_environment(
     clean_environment.setenv("HUB_ENV", "production")
     clean_environment.setenv("HUB_SECRET_KEY", PRODUCTION_SECRET)
     clean_environment.setenv("HUB_ALLOWED_ORIGINS", f"{ALLOWED_ORIGIN}, https://app.example.org")
+    clean_environment.setenv("HUB_DATABASE_URL", SHARED_SERVICES["database_url"])
+    clean_environment.setenv("HUB_BROADCAST_URL", SHARED_SERVICES["broadcast_url"])
     # when
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
     # then
