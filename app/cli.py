@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import getpass
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -71,7 +72,26 @@ def serve(
         # keep a zlib state per socket and compress every copy again.
         ws_per_message_deflate=settings.ws_per_message_deflate,
         ws=settings.ws_implementation,
+        log_config=log_config(),
     )
+
+
+def log_config() -> dict[str, Any]:
+    """uvicorn's logging, with each line's request id, and the hub's own loggers (client
+    errors as one line each, internal errors with their traceback) beside uvicorn's."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config: dict[str, Any] = copy.deepcopy(LOGGING_CONFIG)
+    config["filters"] = {"request_id": {"()": "schema.request_id.RequestIdFilter"}}
+    for handler in config["handlers"].values():
+        handler["filters"] = ["request_id"]
+    formatters = config["formatters"]
+    formatters["default"]["fmt"] = "%(levelprefix)s [%(request_id)s] %(name)s: %(message)s"
+    formatters["access"]["fmt"] = (
+        '%(levelprefix)s [%(request_id)s] %(client_addr)s - "%(request_line)s" %(status_code)s'
+    )
+    config["loggers"]["hub"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    return config
 
 
 @migrate_cli.command("upgrade")

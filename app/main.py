@@ -19,6 +19,7 @@ from starlette.routing import Route, WebSocketRoute
 from app.calendar import calendar_routes
 from app.http import GraphQLHTTP
 from app.reminders import ReminderJob
+from app.request_id import RequestIdMiddleware
 from app.settings import Settings
 from app.websocket import GraphQLWebSocket
 from models.db import Database, create_database
@@ -124,13 +125,15 @@ def create_app(
             *calendar_routes(settings, database),
         ],
         middleware=[
+            Middleware(RequestIdMiddleware),
             Middleware(
                 CORSMiddleware,
                 allow_origins=settings.allowed_origins,
                 allow_methods=["GET", "POST"],
-                allow_headers=["Authorization", "Content-Type"],
+                allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+                expose_headers=["X-Request-ID"],
                 max_age=600,
-            )
+            ),
         ],
         lifespan=lifespan,
     )

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import (
     AddValidationRules,
     MaxAliasesLimiter,
@@ -19,6 +20,7 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
 
 from schema import auth as auth_api
 from schema import communities as communities_api
@@ -51,6 +53,7 @@ from schema.extensions import (
     QueryCost,
     ReportingParserCache,
     RequestShape,
+    log_client_errors,
 )
 from schema.fanout import SharedEventExecutor
 from schema.relay import Connection, Node
@@ -558,6 +561,12 @@ class HubSchema(strawberry.Schema):
     async def stream(self, query: str | None, *args: Any, **kwargs: Any) -> Any:
         _fork_context(kwargs)
         return await super().stream(query, *args, **kwargs)
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """Not strawberry's default (every error with its traceback): see log_client_errors."""
+        log_client_errors(errors)
 
 
 def _fork_context(kwargs: dict[str, Any]) -> None:

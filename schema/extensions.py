@@ -29,6 +29,7 @@ from resolvers.errors import ClientError
 from resolvers.policy import may_use_developer_tools
 from schema.context import Context
 from schema.cost import operation_cost
+from schema.request_id import current_request_id
 
 logger = logging.getLogger("hub.errors")
 
@@ -242,6 +243,10 @@ def public_error(error: GraphQLError, *, expose_internal: bool) -> GraphQLError:
         logger.error("internal error at %s", error.path, exc_info=error.original_error or error)
     message = INTERNAL_MESSAGE if internal and not expose_internal else error.message
     message = SUGGESTION.sub("", message)
+    extensions = {"code": code}
+    request_id = current_request_id()
+    if internal and request_id is not None:
+        extensions["requestId"] = request_id  # what a user quotes to find it in the logs
     return GraphQLError(
         message,
         nodes=error.nodes,
@@ -249,8 +254,20 @@ def public_error(error: GraphQLError, *, expose_internal: bool) -> GraphQLError:
         positions=error.positions,
         path=error.path,
         original_error=error.original_error,  # kept for the server (never serialised)
-        extensions={"code": code},
+        extensions=extensions,
     )
+
+
+def log_client_errors(errors: list[GraphQLError]) -> None:
+    """A client's mistakes (syntax, validation, bad variables or cursors, refusals) are one
+    line each with their code; internal errors are logged, with their traceback, by
+    `public_error`."""
+    for error in errors:
+        code, internal = classify(error)
+        if error.extensions and "code" in error.extensions:
+            code = str(error.extensions["code"])
+        if not internal:
+            logger.info("client error %s: %s", code, SUGGESTION.sub("", error.message))
 
 
 class ErrorCodes(SchemaExtension):

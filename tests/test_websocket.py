@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -349,6 +350,9 @@ async def test_internal_errors_over_the_socket_are_masked_in_production(
         await app.state.db.dispose()
     # then
     assert result["data"] is None
+    [error] = result["errors"]
+    request_id = error["extensions"].pop("requestId")  # the socket's, quoted for the logs
+    assert re.fullmatch(r"[0-9a-f]{32}", request_id)
     assert result["errors"] == [
         {
             "message": "Internal server error.",
