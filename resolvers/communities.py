@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.base import utcnow
@@ -28,10 +27,10 @@ from models.member import Member
 from models.moderation import AuditEntry, ModerationAction
 from resolvers import policy
 from resolvers.batching import rows_by_ids, values_by_owner
-from resolvers.errors import NOT_SIGNED_IN, ErrorCode, Problem, ProblemList
+from resolvers.errors import ErrorCode, Problem, ProblemList
 from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
 from resolvers.policy import Viewer
-from resolvers.unit_of_work import Refused, UnitOfWork, unit_of_work
+from resolvers.unit_of_work import Refused, UnitOfWork, mutation
 from resolvers.validation import (
     clean_languages,
     clean_objectives,
@@ -61,6 +60,9 @@ NO_SUCH_COMMUNITY = Problem("communityId", "No such community.", ErrorCode.NOT_F
 NOT_A_MODERATOR = Problem(
     None, "Only moderators of this community may do this.", ErrorCode.NOT_ALLOWED
 )
+ONLY_MODERATORS_CREATE = Problem(None, "Only moderators create communities.", ErrorCode.NOT_ALLOWED)
+SLUG_TAKEN = Problem("slug", "A community with this slug exists.", ErrorCode.CONFLICT)
+NOT_A_MEMBER = Problem("memberId", "Not a member of this community.", ErrorCode.NOT_FOUND)
 
 
 def _visible(viewer: Viewer) -> AnySelect:
@@ -193,49 +195,44 @@ def _clean_new_community(data: NewCommunity, problems: ProblemList) -> NewCommun
 async def create_community(
     sessions: Sessions, events: EventPublisher, viewer: Viewer, data: NewCommunity
 ) -> CommunityResult:
-    if viewer.member_id is None:
-        return CommunityResult(problems=[NOT_SIGNED_IN])
-    if not policy.may_create_communities(viewer):
-        return CommunityResult(
-            problems=[Problem(None, "Only moderators create communities.", ErrorCode.NOT_ALLOWED)]
-        )
     problems = ProblemList()
     clean = _clean_new_community(data, problems)
-    if problems:
-        return CommunityResult(problems=problems)
-    try:
-        async with unit_of_work(sessions, events) as work:
-            community = Community(
-                slug=clean.slug,
-                name=clean.name,
-                description=clean.description,
-                visibility=clean.visibility,
-                ends_at=clean.ends_at,
-                created_by_id=viewer.member_id,
-            )
-            work.session.add(community)
-            await work.session.flush()
-            work.session.add_all(
-                CommunityObjective(community_id=community.id, objective_number=n)
-                for n in clean.objectives
-            )
-            work.session.add_all(
-                CommunityLanguage(community_id=community.id, tag=t) for t in clean.languages
-            )
-            work.session.add(
-                CommunityMember(
-                    community_id=community.id,
-                    member_id=viewer.member_id,
-                    role=CommunityRole.MODERATOR,
-                )
-            )
-    except IntegrityError:
-        return CommunityResult(
-            problems=[Problem("slug", "A community with this slug exists.", ErrorCode.CONFLICT)]
+    # Who may not create communities hears that, not what is wrong with the input.
+    not_allowed = [] if policy.may_create_communities(viewer) else [ONLY_MODERATORS_CREATE]
+
+    async def change(work: UnitOfWork) -> int:
+        community = Community(
+            slug=clean.slug,
+            name=clean.name,
+            description=clean.description,
+            visibility=clean.visibility,
+            ends_at=clean.ends_at,
+            created_by_id=viewer.member_id,
         )
-    return CommunityResult(
-        community=(await communities_by_ids(sessions, viewer, [community.id]))[0]
+        work.session.add(community)
+        await work.session.flush()
+        work.session.add_all(
+            CommunityObjective(community_id=community.id, objective_number=n)
+            for n in clean.objectives
+        )
+        work.session.add_all(
+            CommunityLanguage(community_id=community.id, tag=t) for t in clean.languages
+        )
+        work.session.add(
+            CommunityMember(
+                community_id=community.id,
+                member_id=viewer.member_id,
+                role=CommunityRole.MODERATOR,
+            )
+        )
+        return community.id
+
+    done = await mutation(
+        sessions, events, viewer, change, problems=not_allowed or problems, conflict=SLUG_TAKEN
     )
+    if done.value is None:
+        return CommunityResult(problems=done.problems)
+    return CommunityResult(community=(await communities_by_ids(sessions, viewer, [done.value]))[0])
 
 
 async def _community(session: AsyncSession, community_id: int) -> Community:
@@ -281,47 +278,43 @@ async def join_community(
     sessions: Sessions, events: EventPublisher, viewer: Viewer, community_id: int, message: str
 ) -> MembershipResult:
     """Join a public community; ask to join a private one (or accept an invitation to it)."""
-    if viewer.member_id is None:
-        return MembershipResult(problems=[NOT_SIGNED_IN])
     problems = ProblemList()
     message = clean_text(
         problems, "message", message, max_length=2_000, required=False, multiline=True
     )
-    if problems:
-        return MembershipResult(problems=problems)
-    try:
-        async with unit_of_work(sessions, events) as work:
-            community = await _community(work.session, community_id)
-            if await role_in(work.session, viewer.member_id, community_id) is not None:
-                return MembershipResult(joined=True)
-            pending = await _pending(work.session, community_id, viewer.member_id)
-            invited = pending is not None and pending.kind is JoinRequestKind.INVITATION
-            if policy.may_join_at_once(community.visibility, invited=invited):
-                if pending is not None:
-                    pending.status, pending.decided_at = JoinRequestStatus.ACCEPTED, utcnow()
-                await _add_member(work, community_id, viewer.member_id)
-                return MembershipResult(joined=True)
-            if pending is None:
-                work.session.add(
-                    CommunityJoinRequest(
-                        community_id=community_id,
-                        member_id=viewer.member_id,
-                        kind=JoinRequestKind.REQUEST,
-                        message=message,
-                        created_by_id=viewer.member_id,
-                    )
+
+    async def change(work: UnitOfWork) -> MembershipResult:
+        assert viewer.member_id is not None
+        community = await _community(work.session, community_id)
+        if await role_in(work.session, viewer.member_id, community_id) is not None:
+            return MembershipResult(joined=True)
+        pending = await _pending(work.session, community_id, viewer.member_id)
+        invited = pending is not None and pending.kind is JoinRequestKind.INVITATION
+        if policy.may_join_at_once(community.visibility, invited=invited):
+            if pending is not None:
+                pending.status, pending.decided_at = JoinRequestStatus.ACCEPTED, utcnow()
+            await _add_member(work, community_id, viewer.member_id)
+            return MembershipResult(joined=True)
+        if pending is None:
+            work.session.add(
+                CommunityJoinRequest(
+                    community_id=community_id,
+                    member_id=viewer.member_id,
+                    kind=JoinRequestKind.REQUEST,
+                    message=message,
+                    created_by_id=viewer.member_id,
                 )
-            return MembershipResult(pending=True)
-    except Refused as refusal:
-        return MembershipResult(problems=refusal.problems)
+            )
+        return MembershipResult(pending=True)
+
+    done = await mutation(sessions, events, viewer, change, problems=problems)
+    return done.value or MembershipResult(problems=done.problems)
 
 
 async def leave_community(
     sessions: Sessions, events: EventPublisher, viewer: Viewer, community_id: int
 ) -> list[Problem]:
-    if viewer.member_id is None:
-        return [NOT_SIGNED_IN]
-    async with unit_of_work(sessions, events) as work:
+    async def change(work: UnitOfWork) -> None:
         result = await work.session.execute(
             delete(CommunityMember).where(
                 CommunityMember.community_id == community_id,
@@ -329,13 +322,14 @@ async def leave_community(
             )
         )
         if not result.rowcount:  # type: ignore[attr-defined]
-            return [NO_SUCH_COMMUNITY]
+            raise Refused(NO_SUCH_COMMUNITY)
         await work.emit(
             community_stream(community_id),
             "MEMBER_LEFT",
             {"community": community_id, "member": viewer.member_id},
         )
-    return []
+
+    return (await mutation(sessions, events, viewer, change)).problems
 
 
 async def _require_moderator(work: UnitOfWork, viewer: Viewer, community_id: int) -> Community:
@@ -351,51 +345,49 @@ async def decide_join_request(
 ) -> list[Problem]:
     """A community moderator accepts or declines a member's request to join."""
     missing = Problem("requestId", "No such pending request.", ErrorCode.NOT_FOUND)
-    try:
-        async with unit_of_work(sessions, events) as work:
-            request = await work.session.get(CommunityJoinRequest, request_id)
-            if request is None or request.status is not JoinRequestStatus.PENDING:
-                raise Refused(missing)
-            if request.kind is not JoinRequestKind.REQUEST:
-                raise Refused(missing)
-            await _require_moderator(work, viewer, request.community_id)
-            request.status = JoinRequestStatus.ACCEPTED if accept else JoinRequestStatus.DECLINED
-            request.decided_at = utcnow()
-            if accept:
-                await _add_member(work, request.community_id, request.member_id)
-    except Refused as refusal:
-        return refusal.problems
-    return []
+
+    async def change(work: UnitOfWork) -> None:
+        request = await work.session.get(CommunityJoinRequest, request_id)
+        if request is None or request.status is not JoinRequestStatus.PENDING:
+            raise Refused(missing)
+        if request.kind is not JoinRequestKind.REQUEST:
+            raise Refused(missing)
+        await _require_moderator(work, viewer, request.community_id)
+        request.status = JoinRequestStatus.ACCEPTED if accept else JoinRequestStatus.DECLINED
+        request.decided_at = utcnow()
+        if accept:
+            await _add_member(work, request.community_id, request.member_id)
+
+    return (await mutation(sessions, events, viewer, change)).problems
 
 
 async def invite_member(
     sessions: Sessions, events: EventPublisher, viewer: Viewer, community_id: int, member_id: int
 ) -> list[Problem]:
     """A community moderator invites a member; the member joins with `joinCommunity`."""
-    try:
-        async with unit_of_work(sessions, events) as work:
-            await _require_moderator(work, viewer, community_id)
-            if await work.session.get(Member, member_id) is None:
-                raise Refused(Problem("memberId", "No such member.", ErrorCode.NOT_FOUND))
-            if await role_in(work.session, member_id, community_id) is not None:
-                return []
-            pending = await _pending(work.session, community_id, member_id)
-            if pending is not None and pending.kind is JoinRequestKind.REQUEST:
-                # They asked already: an invitation is an acceptance.
-                pending.status, pending.decided_at = JoinRequestStatus.ACCEPTED, utcnow()
-                await _add_member(work, community_id, member_id)
-            elif pending is None:
-                work.session.add(
-                    CommunityJoinRequest(
-                        community_id=community_id,
-                        member_id=member_id,
-                        kind=JoinRequestKind.INVITATION,
-                        created_by_id=viewer.member_id,
-                    )
+
+    async def change(work: UnitOfWork) -> None:
+        await _require_moderator(work, viewer, community_id)
+        if await work.session.get(Member, member_id) is None:
+            raise Refused(Problem("memberId", "No such member.", ErrorCode.NOT_FOUND))
+        if await role_in(work.session, member_id, community_id) is not None:
+            return
+        pending = await _pending(work.session, community_id, member_id)
+        if pending is not None and pending.kind is JoinRequestKind.REQUEST:
+            # They asked already: an invitation is an acceptance.
+            pending.status, pending.decided_at = JoinRequestStatus.ACCEPTED, utcnow()
+            await _add_member(work, community_id, member_id)
+        elif pending is None:
+            work.session.add(
+                CommunityJoinRequest(
+                    community_id=community_id,
+                    member_id=member_id,
+                    kind=JoinRequestKind.INVITATION,
+                    created_by_id=viewer.member_id,
                 )
-    except Refused as refusal:
-        return refusal.problems
-    return []
+            )
+
+    return (await mutation(sessions, events, viewer, change)).problems
 
 
 async def remove_community_member(
@@ -409,37 +401,32 @@ async def remove_community_member(
     """A moderator removes a member: from the commit on, the member reads nothing private."""
     problems = ProblemList()
     reason = clean_text(problems, "reason", reason, max_length=2_000, multiline=True)
-    if problems:
-        return problems
-    try:
-        async with unit_of_work(sessions, events) as work:
-            await _require_moderator(work, viewer, community_id)
-            result = await work.session.execute(
-                delete(CommunityMember).where(
-                    CommunityMember.community_id == community_id,
-                    CommunityMember.member_id == member_id,
-                )
+
+    async def change(work: UnitOfWork) -> None:
+        await _require_moderator(work, viewer, community_id)
+        result = await work.session.execute(
+            delete(CommunityMember).where(
+                CommunityMember.community_id == community_id,
+                CommunityMember.member_id == member_id,
             )
-            if not result.rowcount:  # type: ignore[attr-defined]
-                raise Refused(
-                    Problem("memberId", "Not a member of this community.", ErrorCode.NOT_FOUND)
-                )
-            work.session.add(
-                AuditEntry(
-                    actor_id=viewer.member_id,
-                    action=ModerationAction.REMOVE_COMMUNITY_MEMBER,
-                    subject_type="Member",
-                    subject_id=member_id,
-                    community_id=community_id,
-                    reason=reason,
-                )
+        )
+        if not result.rowcount:  # type: ignore[attr-defined]
+            raise Refused(NOT_A_MEMBER)
+        work.session.add(
+            AuditEntry(
+                actor_id=viewer.member_id,
+                action=ModerationAction.REMOVE_COMMUNITY_MEMBER,
+                subject_type="Member",
+                subject_id=member_id,
+                community_id=community_id,
+                reason=reason,
             )
-            payload = {"community": community_id, "member": member_id}
-            await work.emit(community_stream(community_id), "MEMBER_REMOVED", payload)
-            await work.emit(member_stream(member_id), "REMOVED_FROM_COMMUNITY", payload)
-    except Refused as refusal:
-        return refusal.problems
-    return []
+        )
+        payload = {"community": community_id, "member": member_id}
+        await work.emit(community_stream(community_id), "MEMBER_REMOVED", payload)
+        await work.emit(member_stream(member_id), "REMOVED_FROM_COMMUNITY", payload)
+
+    return (await mutation(sessions, events, viewer, change, problems=problems)).problems
 
 
 async def set_community_role(
@@ -450,18 +437,14 @@ async def set_community_role(
     member_id: int,
     role: CommunityRole,
 ) -> list[Problem]:
-    try:
-        async with unit_of_work(sessions, events) as work:
-            await _require_moderator(work, viewer, community_id)
-            membership = await work.session.get(CommunityMember, (community_id, member_id))
-            if membership is None:
-                raise Refused(
-                    Problem("memberId", "Not a member of this community.", ErrorCode.NOT_FOUND)
-                )
-            membership.role = role
-    except Refused as refusal:
-        return refusal.problems
-    return []
+    async def change(work: UnitOfWork) -> None:
+        await _require_moderator(work, viewer, community_id)
+        membership = await work.session.get(CommunityMember, (community_id, member_id))
+        if membership is None:
+            raise Refused(NOT_A_MEMBER)
+        membership.role = role
+
+    return (await mutation(sessions, events, viewer, change)).problems
 
 
 async def join_requests_page(

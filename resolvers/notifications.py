@@ -14,10 +14,10 @@ from models.member import Member
 from models.notification import Follow, FollowTarget, Notification, NotificationKind, WatchLevel
 from resolvers import policy
 from resolvers.batching import rows_by_ids
-from resolvers.errors import NOT_SIGNED_IN, ErrorCode, Problem
+from resolvers.errors import ErrorCode, Problem
 from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
 from resolvers.policy import Viewer
-from resolvers.unit_of_work import UnitOfWork, unit_of_work
+from resolvers.unit_of_work import Refused, UnitOfWork, mutation
 from subscriptions.events import EventPublisher, member_stream
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -124,18 +124,18 @@ async def unread_count(sessions: Sessions, viewer: Viewer) -> int:
 
 async def mark_read(sessions: Sessions, viewer: Viewer, ids: Sequence[int] | None) -> list[Problem]:
     """Mark the given notifications (or all, when `ids` is None) of the viewer read."""
-    if viewer.member_id is None:
-        return [NOT_SIGNED_IN]
-    statement = (
-        update(Notification)
-        .where(Notification.member_id == viewer.member_id, Notification.read_at.is_(None))
-        .values(read_at=utcnow())
-    )
-    if ids is not None:
-        statement = statement.where(Notification.id.in_(ids))
-    async with sessions.begin() as session:
-        await session.execute(statement)
-    return []
+
+    async def change(work: UnitOfWork) -> None:
+        statement = (
+            update(Notification)
+            .where(Notification.member_id == viewer.member_id, Notification.read_at.is_(None))
+            .values(read_at=utcnow())
+        )
+        if ids is not None:
+            statement = statement.where(Notification.id.in_(ids))
+        await work.session.execute(statement)
+
+    return (await mutation(sessions, None, viewer, change)).problems
 
 
 async def set_follow(
@@ -188,13 +188,13 @@ async def follow(
     target_id: int,
     level: WatchLevel,
 ) -> list[Problem]:
-    if viewer.member_id is None:
-        return [NOT_SIGNED_IN]
-    async with unit_of_work(sessions, events) as work:
+    async def change(work: UnitOfWork) -> None:
+        assert viewer.member_id is not None
         if not await work.session.scalar(select(policy.followable(viewer, target, target_id))):
-            return [NO_SUCH_TARGET]
+            raise Refused(NO_SUCH_TARGET)
         await set_follow(work.session, viewer.member_id, target, target_id, level)
-    return []
+
+    return (await mutation(sessions, events, viewer, change)).problems
 
 
 async def follow_levels(

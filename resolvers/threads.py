@@ -9,12 +9,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import and_, case, func, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.base import utcnow
 from models.community import Community, CommunityRole, CommunityVisibility
-from models.db import AnyRow, AnySelect
+from models.db import AnyRow, AnySelect, upsert
 from models.member import Member
 from models.notification import FollowTarget, NotificationKind, WatchLevel
 from models.thread import (
@@ -31,12 +30,12 @@ from models.thread import (
 from resolvers import notifications, policy
 from resolvers.batching import rows_by_ids, values_by_owner
 from resolvers.communities import role_in
-from resolvers.errors import NOT_SIGNED_IN, ErrorCode, Problem, ProblemList
+from resolvers.errors import ErrorCode, Problem, ProblemList
 from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
 from resolvers.policy import Viewer
 from resolvers.search_index import reindex
 from resolvers.search_sources import POSTS, THREADS
-from resolvers.unit_of_work import Refused, UnitOfWork, unit_of_work
+from resolvers.unit_of_work import Refused, UnitOfWork, mutation
 from resolvers.validation import clean_objectives, clean_text
 from resolvers.watch import Watch
 from subscriptions.events import EventPublisher, community_stream, thread_stream
@@ -340,55 +339,58 @@ def _clean_tags(problems: ProblemList, tags: Sequence[str]) -> list[str]:
 async def create_thread(
     sessions: Sessions, events: EventPublisher, viewer: Viewer, data: NewThread
 ) -> ThreadResult:
-    if viewer.member_id is None:
-        return ThreadResult(problems=[NOT_SIGNED_IN])
     problems = ProblemList()
-    title = clean_text(problems, "title", data.title, max_length=300)
-    body = clean_text(problems, "body", data.body, max_length=MAX_BODY, multiline=True)
-    tags = _clean_tags(problems, data.tags)
-    objectives = clean_objectives(problems, "objectives", data.objectives)
-    if problems:
-        return ThreadResult(problems=problems)
-    try:
-        async with unit_of_work(sessions, events) as work:
-            # Visible, not readable: an outsider who sees a private community learns to join it
-            # (NOT_ALLOWED below), not that it is missing.
-            community = await work.session.scalar(
-                select(Community).where(
-                    Community.id == data.community_id, policy.visible_communities(viewer)
-                )
-            )
-            if community is None:
-                raise Refused(Problem("communityId", "No such community.", ErrorCode.NOT_FOUND))
-            await require_posting_rights(work.session, viewer, community)
-            thread = Thread(
-                community_id=community.id, author_id=viewer.member_id, title=title, body=body
-            )
-            work.session.add(thread)
-            await work.session.flush()
-            work.session.add_all(ThreadTag(thread_id=thread.id, tag=t) for t in tags)
-            work.session.add_all(
-                ThreadObjective(thread_id=thread.id, objective_number=n) for n in objectives
-            )
-            await reindex(work.session, THREADS, [thread.id])
-            await notifications.follow_unless_set(
-                work.session, viewer.member_id, FollowTarget.THREAD, thread.id
-            )
-            payload = {"thread": thread.id, "community": community.id, "author": viewer.member_id}
-            await work.emit(community_stream(community.id), "THREAD_CREATED", payload)
-            watchers = await notifications.followers(
-                work.session, FollowTarget.COMMUNITY, community.id, [WatchLevel.WATCHING]
-            )
-            await notifications.notify(
-                work,
-                watchers,
-                NotificationKind.NEW_THREAD,
-                actor_id=viewer.member_id,
-                subject=payload,
-            )
-    except Refused as refusal:
-        return ThreadResult(problems=refusal.problems)
-    return ThreadResult(thread=(await threads_by_ids(sessions, viewer, [thread.id]))[0])
+    clean = NewThread(
+        community_id=data.community_id,
+        title=clean_text(problems, "title", data.title, max_length=300),
+        body=clean_text(problems, "body", data.body, max_length=MAX_BODY, multiline=True),
+        tags=_clean_tags(problems, data.tags),
+        objectives=clean_objectives(problems, "objectives", data.objectives),
+    )
+
+    async def change(work: UnitOfWork) -> int:
+        return await _write_thread(work, viewer, clean)
+
+    done = await mutation(sessions, events, viewer, change, problems=problems)
+    if done.value is None:
+        return ThreadResult(problems=done.problems)
+    return ThreadResult(thread=(await threads_by_ids(sessions, viewer, [done.value]))[0])
+
+
+async def _write_thread(work: UnitOfWork, viewer: Viewer, data: NewThread) -> int:
+    assert viewer.member_id is not None
+    # Visible, not readable: an outsider who sees a private community learns to join it
+    # (NOT_ALLOWED below), not that it is missing.
+    community = await work.session.scalar(
+        select(Community).where(
+            Community.id == data.community_id, policy.visible_communities(viewer)
+        )
+    )
+    if community is None:
+        raise Refused(Problem("communityId", "No such community.", ErrorCode.NOT_FOUND))
+    await require_posting_rights(work.session, viewer, community)
+    thread = Thread(
+        community_id=community.id, author_id=viewer.member_id, title=data.title, body=data.body
+    )
+    work.session.add(thread)
+    await work.session.flush()
+    work.session.add_all(ThreadTag(thread_id=thread.id, tag=t) for t in data.tags)
+    work.session.add_all(
+        ThreadObjective(thread_id=thread.id, objective_number=n) for n in data.objectives
+    )
+    await reindex(work.session, THREADS, [thread.id])
+    await notifications.follow_unless_set(
+        work.session, viewer.member_id, FollowTarget.THREAD, thread.id
+    )
+    payload = {"thread": thread.id, "community": community.id, "author": viewer.member_id}
+    await work.emit(community_stream(community.id), "THREAD_CREATED", payload)
+    watchers = await notifications.followers(
+        work.session, FollowTarget.COMMUNITY, community.id, [WatchLevel.WATCHING]
+    )
+    await notifications.notify(
+        work, watchers, NotificationKind.NEW_THREAD, actor_id=viewer.member_id, subject=payload
+    )
+    return thread.id
 
 
 @dataclass(frozen=True)
@@ -406,12 +408,10 @@ class PostResult:
     current_version: int | None = None
 
 
-async def _existing_post(sessions: Sessions, viewer: Viewer, key: str) -> AnyRow | None:
-    async with sessions() as session:
-        post_id = await session.scalar(
-            select(Post.id).where(Post.author_id == viewer.member_id, Post.idempotency_key == key)
-        )
-    return None if post_id is None else (await posts_by_ids(sessions, viewer, [post_id]))[0]
+async def _post_by_key(session: AsyncSession, author_id: int, key: str) -> int | None:
+    return await session.scalar(
+        select(Post.id).where(Post.author_id == author_id, Post.idempotency_key == key)
+    )
 
 
 async def create_post(
@@ -422,34 +422,29 @@ async def create_post(
     decode_member_id: Any,
 ) -> PostResult:
     """Reply in a thread. With an `idempotency_key`, a retry returns the first post."""
-    if viewer.member_id is None:
-        return PostResult(problems=[NOT_SIGNED_IN])
     problems = ProblemList()
     body = clean_text(problems, "body", data.body, max_length=MAX_BODY, multiline=True)
     key = None
     if data.idempotency_key is not None:
         key = clean_text(problems, "idempotencyKey", data.idempotency_key, max_length=100)
-    if problems:
-        return PostResult(problems=problems)
-    if key is not None and (existing := await _existing_post(sessions, viewer, key)) is not None:
-        return PostResult(post=existing)
-    try:
-        async with unit_of_work(sessions, events) as work:
-            post = await _write_post(work, viewer, data, body, key, decode_member_id)
-    except Refused as refusal:
-        return PostResult(problems=refusal.problems)
-    except IntegrityError:
-        # The same key raced in from another request: that request's post is the answer.
-        existing = await _existing_post(sessions, viewer, key) if key is not None else None
-        if existing is None:
-            raise
-        return PostResult(post=existing)
-    return PostResult(post=(await posts_by_ids(sessions, viewer, [post.id]))[0])
+
+    async def change(work: UnitOfWork) -> int:
+        assert viewer.member_id is not None
+        if key is not None:
+            first = await _post_by_key(work.session, viewer.member_id, key)
+            if first is not None:
+                return first
+        return await _write_post(work, viewer, data, body, key, decode_member_id)
+
+    done = await mutation(sessions, events, viewer, change, problems=problems)
+    if done.value is None:
+        return PostResult(problems=done.problems)
+    return PostResult(post=(await posts_by_ids(sessions, viewer, [done.value]))[0])
 
 
 async def _write_post(
     work: UnitOfWork, viewer: Viewer, data: NewPost, body: str, key: str | None, decode: Any
-) -> Post:
+) -> int:
     assert viewer.member_id is not None
     thread, community, _ = await _writable_thread(work, viewer, data.thread_id)
     reply_to = None
@@ -458,15 +453,26 @@ async def _write_post(
         if reply_to is None or reply_to.thread_id != thread.id:
             raise Refused(Problem("replyToId", "No such post in this thread.", ErrorCode.NOT_FOUND))
     mentioned = await _resolve_mentions(work.session, body, decode)
-    post = Post(
-        thread_id=thread.id,
-        author_id=viewer.member_id,
-        reply_to_id=data.reply_to_id,
-        body=body,
-        idempotency_key=key,
-    )
-    work.session.add(post)
-    await work.session.flush()
+    post = (
+        await work.session.execute(
+            upsert(work.session, Post)
+            .values(
+                thread_id=thread.id,
+                author_id=viewer.member_id,
+                reply_to_id=data.reply_to_id,
+                body=body,
+                idempotency_key=key,
+            )
+            .on_conflict_do_nothing(index_elements=[Post.author_id, Post.idempotency_key])
+            .returning(Post.id, Post.created_at)
+        )
+    ).first()
+    if post is None:
+        # The same key raced in from another request: that request's post is the answer.
+        assert key is not None
+        first = await _post_by_key(work.session, viewer.member_id, key)
+        assert first is not None
+        return first
     work.session.add_all(Mention(post_id=post.id, member_id=m) for m in mentioned)
     await reindex(work.session, POSTS, [post.id])
     thread.reply_count += 1
@@ -480,7 +486,7 @@ async def _write_post(
     )
     await work.emit(community_stream(community.id), "THREAD_ACTIVITY", subject)
     await _notify_about_post(work, viewer.member_id, thread, reply_to, mentioned, subject)
-    return post
+    return int(post.id)
 
 
 async def _notify_about_post(
@@ -505,6 +511,16 @@ async def _notify_about_post(
     )
 
 
+async def _live_post(work: UnitOfWork, viewer: Viewer, post_id: int) -> Post:
+    """The post if the viewer sees it and it is not deleted; otherwise NO_SUCH_POST."""
+    post = await work.session.scalar(
+        select(Post).where(Post.id == post_id, policy.visible_posts(viewer))
+    )
+    if post is None or post.deleted_at is not None:
+        raise Refused(NO_SUCH_POST)
+    return post
+
+
 async def edit_post(
     sessions: Sessions,
     events: EventPublisher,
@@ -514,64 +530,55 @@ async def edit_post(
     expected_version: int,
 ) -> PostResult:
     """Optimistic concurrency: the edit applies only to the version the author saw."""
-    if viewer.member_id is None:
-        return PostResult(problems=[NOT_SIGNED_IN])
     problems = ProblemList()
     body = clean_text(problems, "body", body, max_length=MAX_BODY, multiline=True)
-    if problems:
-        return PostResult(problems=problems)
-    try:
-        async with unit_of_work(sessions, events) as work:
-            post = await work.session.scalar(
-                select(Post).where(Post.id == post_id, policy.visible_posts(viewer))
-            )
-            if post is None or post.deleted_at is not None:
-                raise Refused(NO_SUCH_POST)
-            if not policy.may_edit_post(viewer, post.author_id):
-                raise Refused(
-                    Problem("postId", "Only the author edits a post.", ErrorCode.NOT_ALLOWED)
-                )
-            await _writable_thread(work, viewer, post.thread_id)
-            changed = await work.session.execute(
-                update(Post)
-                .where(Post.id == post_id, Post.version == expected_version)
-                .values(body=body, version=Post.version + 1, edited_at=utcnow())
-                .execution_options(synchronize_session=False)
-            )
-            if changed.rowcount != 1:  # type: ignore[attr-defined]
-                current = await work.session.scalar(select(Post.version).where(Post.id == post_id))
-                raise Refused(
-                    Problem(
-                        "expectedVersion",
-                        f"Someone else edited this post first: it is now at version {current}.",
-                        ErrorCode.EDIT_CONFLICT,
-                    )
-                )
-            work.session.add(
-                PostRevision(
-                    post_id=post.id,
-                    version=expected_version,
-                    body=post.body,
-                    editor_id=viewer.member_id,
-                )
-            )
-            await reindex(work.session, POSTS, [post.id])
-            await work.emit(
-                thread_stream(post.thread_id),
-                "POST_EDITED",
-                {"thread": post.thread_id, "post": post.id, "version": expected_version + 1},
-            )
-    except Refused as refusal:
-        current_version = None
-        if any(p.code is ErrorCode.EDIT_CONFLICT for p in refusal.problems):
-            rows = await posts_by_ids(sessions, viewer, [post_id])
-            current_version = rows[0].version if rows[0] is not None else None
-        return PostResult(problems=refusal.problems, current_version=current_version)
-    return PostResult(post=(await posts_by_ids(sessions, viewer, [post_id]))[0])
+
+    async def change(work: UnitOfWork) -> None:
+        await _edit_post(work, viewer, post_id, body, expected_version)
+
+    done = await mutation(sessions, events, viewer, change, problems=problems)
+    if not done.problems:
+        return PostResult(post=(await posts_by_ids(sessions, viewer, [post_id]))[0])
+    current_version = None
+    if any(p.code is ErrorCode.EDIT_CONFLICT for p in done.problems):
+        rows = await posts_by_ids(sessions, viewer, [post_id])
+        current_version = rows[0].version if rows[0] is not None else None
+    return PostResult(problems=done.problems, current_version=current_version)
 
 
-class _Unchanged(Exception):
-    """Nothing to do (the reaction is already as asked): end the unit of work untouched."""
+async def _edit_post(
+    work: UnitOfWork, viewer: Viewer, post_id: int, body: str, expected_version: int
+) -> None:
+    post = await _live_post(work, viewer, post_id)
+    if not policy.may_edit_post(viewer, post.author_id):
+        raise Refused(Problem("postId", "Only the author edits a post.", ErrorCode.NOT_ALLOWED))
+    await _writable_thread(work, viewer, post.thread_id)
+    changed = await work.session.execute(
+        update(Post)
+        .where(Post.id == post_id, Post.version == expected_version)
+        .values(body=body, version=Post.version + 1, edited_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if changed.rowcount != 1:  # type: ignore[attr-defined]
+        current = await work.session.scalar(select(Post.version).where(Post.id == post_id))
+        raise Refused(
+            Problem(
+                "expectedVersion",
+                f"Someone else edited this post first: it is now at version {current}.",
+                ErrorCode.EDIT_CONFLICT,
+            )
+        )
+    work.session.add(
+        PostRevision(
+            post_id=post.id, version=expected_version, body=post.body, editor_id=viewer.member_id
+        )
+    )
+    await reindex(work.session, POSTS, [post.id])
+    await work.emit(
+        thread_stream(post.thread_id),
+        "POST_EDITED",
+        {"thread": post.thread_id, "post": post.id, "version": expected_version + 1},
+    )
 
 
 async def set_reaction(
@@ -583,62 +590,60 @@ async def set_reaction(
     on: bool,
 ) -> PostResult:
     """Add or take back one reaction of a kind (one of each kind per member and post)."""
-    if viewer.member_id is None:
-        return PostResult(problems=[NOT_SIGNED_IN])
-    try:
-        async with unit_of_work(sessions, events) as work:
-            post = await work.session.scalar(
-                select(Post).where(Post.id == post_id, policy.visible_posts(viewer))
+
+    async def change(work: UnitOfWork) -> None:
+        post = await _live_post(work, viewer, post_id)
+        thread, _, _ = await _writable_thread(work, viewer, post.thread_id)
+        existing = await work.session.get(Reaction, (post_id, viewer.member_id, kind))
+        if on == (existing is not None):
+            return  # the reaction is already as asked: nothing to do
+        if on:
+            work.session.add(Reaction(post_id=post_id, member_id=viewer.member_id, kind=kind))
+        else:
+            await work.session.delete(existing)
+        await work.session.flush()
+        count = await work.session.scalar(
+            select(func.count()).where(Reaction.post_id == post_id, Reaction.kind == kind)
+        )
+        subject = {"thread": thread.id, "post": post_id}
+        await work.emit(
+            thread_stream(thread.id),
+            "REACTION_CHANGED",
+            {**subject, "kind": kind.value, "count": int(count or 0)},
+        )
+        if on and post.author_id is not None:
+            await notifications.notify(
+                work,
+                [post.author_id],
+                NotificationKind.REACTION,
+                actor_id=viewer.member_id,
+                subject={**subject, "reaction": kind.value},
             )
-            if post is None or post.deleted_at is not None:
-                raise Refused(NO_SUCH_POST)
-            thread, _, _ = await _writable_thread(work, viewer, post.thread_id)
-            existing = await work.session.get(Reaction, (post_id, viewer.member_id, kind))
-            if on == (existing is not None):
-                raise _Unchanged
-            if on:
-                work.session.add(Reaction(post_id=post_id, member_id=viewer.member_id, kind=kind))
-            else:
-                await work.session.delete(existing)
-            await work.session.flush()
-            count = await work.session.scalar(
-                select(func.count()).where(Reaction.post_id == post_id, Reaction.kind == kind)
-            )
-            subject = {"thread": thread.id, "post": post_id}
-            await work.emit(
-                thread_stream(thread.id),
-                "REACTION_CHANGED",
-                {**subject, "kind": kind.value, "count": int(count or 0)},
-            )
-            if on and post.author_id is not None:
-                await notifications.notify(
-                    work,
-                    [post.author_id],
-                    NotificationKind.REACTION,
-                    actor_id=viewer.member_id,
-                    subject={**subject, "reaction": kind.value},
-                )
-    except _Unchanged:
-        pass
-    except Refused as refusal:
-        return PostResult(problems=refusal.problems)
+
+    done = await mutation(sessions, events, viewer, change)
+    if done.problems:
+        return PostResult(problems=done.problems)
     return PostResult(post=(await posts_by_ids(sessions, viewer, [post_id]))[0])
 
 
 async def mark_thread_read(sessions: Sessions, viewer: Viewer, thread_id: int) -> list[Problem]:
-    if viewer.member_id is None:
-        return [NOT_SIGNED_IN]
-    if not await may_read_thread(sessions, viewer, thread_id):
-        return [NO_SUCH_THREAD]
-    async with sessions.begin() as session:
-        last = await session.scalar(select(func.max(Post.id)).where(Post.thread_id == thread_id))
-        mark = await session.get(ThreadRead, (thread_id, viewer.member_id))
+    async def change(work: UnitOfWork) -> None:
+        visible = await work.session.scalar(
+            select(Thread.id).where(Thread.id == thread_id, policy.visible_threads(viewer))
+        )
+        if visible is None:
+            raise Refused(NO_SUCH_THREAD)
+        last = await work.session.scalar(
+            select(func.max(Post.id)).where(Post.thread_id == thread_id)
+        )
+        mark = await work.session.get(ThreadRead, (thread_id, viewer.member_id))
         if mark is None:
-            session.add(
+            work.session.add(
                 ThreadRead(
                     thread_id=thread_id, member_id=viewer.member_id, last_read_post_id=last or 0
                 )
             )
         else:
             mark.last_read_post_id = max(mark.last_read_post_id, last or 0)
-    return []
+
+    return (await mutation(sessions, None, viewer, change)).problems
