@@ -5,7 +5,7 @@ lands in the request's timeline. Its private thread is resolvers/support_message
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -26,10 +26,10 @@ from models.support import (
 )
 from resolvers import notifications, policy
 from resolvers.batching import rows_by_ids, values_by_owner
-from resolvers.errors import NOT_SIGNED_IN, ErrorCode, Problem, ProblemList
+from resolvers.errors import ErrorCode, Problem, ProblemList
 from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
 from resolvers.policy import Viewer
-from resolvers.unit_of_work import Refused, UnitOfWork, unit_of_work
+from resolvers.unit_of_work import Refused, UnitOfWork, mutation
 from resolvers.validation import (
     clean_country,
     clean_languages,
@@ -279,57 +279,61 @@ def _clean_new_request(data: NewSupportRequest, problems: ProblemList) -> NewSup
     )
 
 
+async def _submitting_organization(work: UnitOfWork, viewer: Viewer) -> Organization:
+    organization = (
+        await work.session.get(Organization, viewer.organization_id)
+        if viewer.organization_id is not None
+        else None
+    )
+    kind = organization.kind if organization is not None else None
+    if organization is None or not policy.may_submit_support_request(viewer, kind):
+        raise Refused(
+            Problem(
+                None,
+                "Support requests are submitted by members of a government.",
+                ErrorCode.NOT_ALLOWED,
+            )
+        )
+    return organization
+
+
 async def submit_support_request(
     sessions: Sessions, events: EventPublisher, viewer: Viewer, data: NewSupportRequest
 ) -> SupportResult:
-    if viewer.member_id is None:
-        return SupportResult(problems=[NOT_SIGNED_IN])
     problems = ProblemList()
     clean = _clean_new_request(data, problems)
-    if problems:
-        return SupportResult(problems=problems)
-    try:
-        async with unit_of_work(sessions, events) as work:
-            organization = (
-                await work.session.get(Organization, viewer.organization_id)
-                if viewer.organization_id is not None
-                else None
-            )
-            kind = organization.kind if organization is not None else None
-            if organization is None or not policy.may_submit_support_request(viewer, kind):
-                raise Refused(
-                    Problem(
-                        None,
-                        "Support requests are submitted by members of a government.",
-                        ErrorCode.NOT_ALLOWED,
-                    )
-                )
-            request = SupportRequest(
-                requester_id=viewer.member_id,
-                organization_id=organization.id,
-                title=clean.title,
-                description=clean.description,
-                category=clean.category,
-                urgency=clean.urgency,
-                desired_timeframe=clean.desired_timeframe,
-                status=SupportStatus.SUBMITTED,
-            )
-            work.session.add(request)
-            await work.session.flush()
-            work.session.add_all(
-                SupportRequestObjective(request_id=request.id, objective_number=n)
-                for n in clean.objectives
-            )
-            work.session.add_all(
-                SupportRequestCountry(request_id=request.id, country=c) for c in clean.countries
-            )
-            work.session.add_all(
-                SupportRequestLanguage(request_id=request.id, tag=t) for t in clean.languages
-            )
-            await record_change(work, viewer, request, SupportChange.SUBMITTED)
-    except Refused as refusal:
-        return SupportResult(problems=refusal.problems)
-    return await result_of(sessions, viewer, request.id)
+
+    async def change(work: UnitOfWork) -> int:
+        organization = await _submitting_organization(work, viewer)
+        request = SupportRequest(
+            requester_id=viewer.member_id,
+            organization_id=organization.id,
+            title=clean.title,
+            description=clean.description,
+            category=clean.category,
+            urgency=clean.urgency,
+            desired_timeframe=clean.desired_timeframe,
+            status=SupportStatus.SUBMITTED,
+        )
+        work.session.add(request)
+        await work.session.flush()
+        work.session.add_all(
+            SupportRequestObjective(request_id=request.id, objective_number=n)
+            for n in clean.objectives
+        )
+        work.session.add_all(
+            SupportRequestCountry(request_id=request.id, country=c) for c in clean.countries
+        )
+        work.session.add_all(
+            SupportRequestLanguage(request_id=request.id, tag=t) for t in clean.languages
+        )
+        await record_change(work, viewer, request, SupportChange.SUBMITTED)
+        return request.id
+
+    done = await mutation(sessions, events, viewer, change, problems=problems)
+    if done.value is None:
+        return SupportResult(problems=done.problems)
+    return await result_of(sessions, viewer, done.value)
 
 
 async def result_of(sessions: Sessions, viewer: Viewer, request_id: int) -> SupportResult:
@@ -372,29 +376,48 @@ def move_to(request: SupportRequest, to: SupportStatus) -> None:
     request.status = to
 
 
+RequestChange = Callable[[UnitOfWork, SupportRequest], Awaitable[None]]
+
+
+async def change_request(
+    sessions: Sessions,
+    events: EventPublisher,
+    viewer: Viewer,
+    request_id: int,
+    change: RequestChange,
+    problems: Sequence[Problem] = (),
+) -> SupportResult:
+    """One change to a request (locked, if the viewer may see it) in one mutation: the request
+    as it is after the commit, or why nothing changed."""
+
+    async def on_request(work: UnitOfWork) -> None:
+        await change(work, await request_for_change(work, viewer, request_id))
+
+    done = await mutation(sessions, events, viewer, on_request, problems=problems)
+    if done.problems:
+        return SupportResult(problems=done.problems)
+    return await result_of(sessions, viewer, request_id)
+
+
 async def triage_support_request(
     sessions: Sessions, events: EventPublisher, viewer: Viewer, request_id: int
 ) -> SupportResult:
     """A network focal point (a moderator) takes a submitted request."""
-    if viewer.member_id is None:
-        return SupportResult(problems=[NOT_SIGNED_IN])
-    try:
-        async with unit_of_work(sessions, events) as work:
-            request = await request_for_change(work, viewer, request_id)
-            if not policy.may_triage_support_requests(viewer):
-                raise Refused(
-                    Problem(
-                        "requestId",
-                        "Focal points (moderators) take requests.",
-                        ErrorCode.NOT_ALLOWED,
-                    )
+
+    async def change(work: UnitOfWork, request: SupportRequest) -> None:
+        if not policy.may_triage_support_requests(viewer):
+            raise Refused(
+                Problem(
+                    "requestId",
+                    "Focal points (moderators) take requests.",
+                    ErrorCode.NOT_ALLOWED,
                 )
-            move_to(request, SupportStatus.TRIAGED)
-            request.focal_point_id = viewer.member_id
-            await record_change(work, viewer, request, SupportChange.TRIAGED)
-    except Refused as refusal:
-        return SupportResult(problems=refusal.problems)
-    return await result_of(sessions, viewer, request_id)
+            )
+        move_to(request, SupportStatus.TRIAGED)
+        request.focal_point_id = viewer.member_id
+        await record_change(work, viewer, request, SupportChange.TRIAGED)
+
+    return await change_request(sessions, events, viewer, request_id, change)
 
 
 # Statuses a focal point sets directly; TRIAGED and MATCHED come from taking and accepting.
@@ -412,8 +435,6 @@ async def change_support_status(
     reason: str,
 ) -> SupportResult:
     """Start, complete or decline (with a reason) a request, along the workflow."""
-    if viewer.member_id is None:
-        return SupportResult(problems=[NOT_SIGNED_IN])
     problems = ProblemList()
     reason = clean_text(
         problems, "reason", reason, max_length=2_000, required=False, multiline=True
@@ -427,16 +448,12 @@ async def change_support_status(
         )
     elif to is SupportStatus.DECLINED and not reason:
         problems.add("reason", "Say why the request is declined.", ErrorCode.REQUIRED)
-    if problems:
-        return SupportResult(problems=problems)
-    try:
-        async with unit_of_work(sessions, events) as work:
-            request = await request_for_change(work, viewer, request_id)
-            require_manager(viewer, request)
-            move_to(request, to)
-            if to is SupportStatus.DECLINED:
-                request.decline_reason = reason
-            await record_change(work, viewer, request, STATUS_CHANGES[to], note=reason)
-    except Refused as refusal:
-        return SupportResult(problems=refusal.problems)
-    return await result_of(sessions, viewer, request_id)
+
+    async def change(work: UnitOfWork, request: SupportRequest) -> None:
+        require_manager(viewer, request)
+        move_to(request, to)
+        if to is SupportStatus.DECLINED:
+            request.decline_reason = reason
+        await record_change(work, viewer, request, STATUS_CHANGES[to], note=reason)
+
+    return await change_request(sessions, events, viewer, request_id, change, problems)

@@ -10,11 +10,11 @@ from sqlalchemy import select
 from models.db import AnyRow
 from models.support import SupportMessage
 from resolvers.batching import rows_by_ids
-from resolvers.errors import NOT_SIGNED_IN, Problem, ProblemList
+from resolvers.errors import Problem, ProblemList
 from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
 from resolvers.policy import Viewer
 from resolvers.support import Sessions, request_for_change, support_stream, visible_request_ids
-from resolvers.unit_of_work import Refused, unit_of_work
+from resolvers.unit_of_work import UnitOfWork, mutation
 from resolvers.validation import clean_text
 from subscriptions.events import EventPublisher
 
@@ -65,23 +65,22 @@ async def post_support_message(
     sessions: Sessions, events: EventPublisher, viewer: Viewer, request_id: int, body: str
 ) -> MessageResult:
     """A message in the request's private thread, by anyone who may see the request."""
-    if viewer.member_id is None:
-        return MessageResult(problems=[NOT_SIGNED_IN])
     problems = ProblemList()
     body = clean_text(problems, "body", body, max_length=MAX_MESSAGE, multiline=True)
-    if problems:
-        return MessageResult(problems=problems)
-    try:
-        async with unit_of_work(sessions, events) as work:
-            request = await request_for_change(work, viewer, request_id)
-            message = SupportMessage(request_id=request.id, author_id=viewer.member_id, body=body)
-            work.session.add(message)
-            await work.session.flush()
-            await work.emit(
-                support_stream(request.id),
-                MESSAGE_POSTED,
-                {"request": request.id, "message": message.id, "author": viewer.member_id},
-            )
-    except Refused as refusal:
-        return MessageResult(problems=refusal.problems)
-    return MessageResult(message=(await messages_by_ids(sessions, viewer, [message.id]))[0])
+
+    async def change(work: UnitOfWork) -> int:
+        request = await request_for_change(work, viewer, request_id)
+        message = SupportMessage(request_id=request.id, author_id=viewer.member_id, body=body)
+        work.session.add(message)
+        await work.session.flush()
+        await work.emit(
+            support_stream(request.id),
+            MESSAGE_POSTED,
+            {"request": request.id, "message": message.id, "author": viewer.member_id},
+        )
+        return message.id
+
+    done = await mutation(sessions, events, viewer, change, problems=problems)
+    if done.value is None:
+        return MessageResult(problems=done.problems)
+    return MessageResult(message=(await messages_by_ids(sessions, viewer, [done.value]))[0])

@@ -10,20 +10,19 @@ from sqlalchemy import select
 from models.base import utcnow
 from models.db import AnyRow
 from models.member import Member
-from models.support import ProposalStatus, SupportProposal, SupportStatus
-from resolvers.errors import NOT_SIGNED_IN, ErrorCode, Problem
+from models.support import ProposalStatus, SupportProposal, SupportRequest, SupportStatus
+from resolvers.errors import ErrorCode, Problem
 from resolvers.policy import Viewer
 from resolvers.support import (
     Sessions,
     SupportChange,
     SupportResult,
+    change_request,
     move_to,
     record_change,
-    request_for_change,
     require_manager,
-    result_of,
 )
-from resolvers.unit_of_work import Refused, unit_of_work
+from resolvers.unit_of_work import Refused, UnitOfWork
 from subscriptions.events import EventPublisher
 
 # Experts are proposed and answer while the request is being matched or worked on.
@@ -55,42 +54,63 @@ async def proposals_by_request(sessions: Sessions, ids: Sequence[int]) -> list[l
 async def propose_expert(
     sessions: Sessions, events: EventPublisher, viewer: Viewer, request_id: int, expert_id: int
 ) -> SupportResult:
-    if viewer.member_id is None:
-        return SupportResult(problems=[NOT_SIGNED_IN])
-    try:
-        async with unit_of_work(sessions, events) as work:
-            request = await request_for_change(work, viewer, request_id)
-            require_manager(viewer, request)
-            if request.status not in PROPOSING_STATUSES:
-                raise Refused(
-                    Problem(
-                        None,
-                        f"Experts are proposed once a request is triaged and until it ends; "
-                        f"this one is {request.status.value}.",
-                        ErrorCode.INVALID_TRANSITION,
-                    )
+    async def change(work: UnitOfWork, request: SupportRequest) -> None:
+        require_manager(viewer, request)
+        if request.status not in PROPOSING_STATUSES:
+            raise Refused(
+                Problem(
+                    None,
+                    f"Experts are proposed once a request is triaged and until it ends; "
+                    f"this one is {request.status.value}.",
+                    ErrorCode.INVALID_TRANSITION,
                 )
-            expert = await work.session.scalar(
-                select(Member).where(Member.id == expert_id, Member.is_expert.is_(True))
             )
-            if expert is None:
-                raise Refused(Problem("expertId", "No such expert.", ErrorCode.NOT_FOUND))
-            proposal = await work.session.get(SupportProposal, (request.id, expert_id))
-            if proposal is not None and proposal.status is not ProposalStatus.DECLINED:
-                raise Refused(
-                    Problem("expertId", "This expert is already proposed.", ErrorCode.CONFLICT)
-                )
-            if proposal is None:
-                proposal = SupportProposal(request_id=request.id, expert_id=expert_id)
-                work.session.add(proposal)
-            proposal.status, proposal.proposed_by_id = ProposalStatus.PROPOSED, viewer.member_id
-            proposal.proposed_at, proposal.decided_at = utcnow(), None
-            await record_change(
-                work, viewer, request, SupportChange.EXPERT_PROPOSED, expert_id=expert_id
+        expert = await work.session.scalar(
+            select(Member).where(Member.id == expert_id, Member.is_expert.is_(True))
+        )
+        if expert is None:
+            raise Refused(Problem("expertId", "No such expert.", ErrorCode.NOT_FOUND))
+        proposal = await work.session.get(SupportProposal, (request.id, expert_id))
+        if proposal is not None and proposal.status is not ProposalStatus.DECLINED:
+            raise Refused(
+                Problem("expertId", "This expert is already proposed.", ErrorCode.CONFLICT)
             )
-    except Refused as refusal:
-        return SupportResult(problems=refusal.problems)
-    return await result_of(sessions, viewer, request_id)
+        if proposal is None:
+            proposal = SupportProposal(request_id=request.id, expert_id=expert_id)
+            work.session.add(proposal)
+        proposal.status, proposal.proposed_by_id = ProposalStatus.PROPOSED, viewer.member_id
+        proposal.proposed_at, proposal.decided_at = utcnow(), None
+        await record_change(
+            work, viewer, request, SupportChange.EXPERT_PROPOSED, expert_id=expert_id
+        )
+
+    return await change_request(sessions, events, viewer, request_id, change)
+
+
+async def _own_proposal(
+    work: UnitOfWork, viewer: Viewer, request: SupportRequest
+) -> SupportProposal:
+    """The viewer's open proposal for the request (which still takes answers), or the refusal."""
+    proposal = await work.session.get(SupportProposal, (request.id, viewer.member_id))
+    if proposal is None:
+        raise Refused(
+            Problem(
+                "requestId",
+                "You were not proposed for this request.",
+                ErrorCode.NOT_ALLOWED,
+            )
+        )
+    if proposal.status is not ProposalStatus.PROPOSED:
+        raise Refused(Problem(None, "You have answered already.", ErrorCode.INVALID_TRANSITION))
+    if request.status not in PROPOSING_STATUSES:
+        raise Refused(
+            Problem(
+                None,
+                f"This request is {request.status.value}.",
+                ErrorCode.INVALID_TRANSITION,
+            )
+        )
+    return proposal
 
 
 async def respond_to_proposal(
@@ -98,46 +118,22 @@ async def respond_to_proposal(
 ) -> SupportResult:
     """The proposed expert accepts (the first acceptance matches a triaged request) or declines
     (and no longer sees the request)."""
-    if viewer.member_id is None:
-        return SupportResult(problems=[NOT_SIGNED_IN])
-    try:
-        async with unit_of_work(sessions, events) as work:
-            request = await request_for_change(work, viewer, request_id)
-            proposal = await work.session.get(SupportProposal, (request.id, viewer.member_id))
-            if proposal is None:
-                raise Refused(
-                    Problem(
-                        "requestId",
-                        "You were not proposed for this request.",
-                        ErrorCode.NOT_ALLOWED,
-                    )
-                )
-            if proposal.status is not ProposalStatus.PROPOSED:
-                raise Refused(
-                    Problem(None, "You have answered already.", ErrorCode.INVALID_TRANSITION)
-                )
-            if request.status not in PROPOSING_STATUSES:
-                raise Refused(
-                    Problem(
-                        None,
-                        f"This request is {request.status.value}.",
-                        ErrorCode.INVALID_TRANSITION,
-                    )
-                )
-            proposal.decided_at = utcnow()
-            if accept:
-                proposal.status = ProposalStatus.ACCEPTED
-                await record_change(
-                    work, viewer, request, SupportChange.EXPERT_ACCEPTED, expert_id=viewer.member_id
-                )
-                if request.status is SupportStatus.TRIAGED:
-                    move_to(request, SupportStatus.MATCHED)
-                    await record_change(work, viewer, request, SupportChange.MATCHED)
-            else:
-                proposal.status = ProposalStatus.DECLINED
-                await record_change(
-                    work, viewer, request, SupportChange.EXPERT_DECLINED, expert_id=viewer.member_id
-                )
-    except Refused as refusal:
-        return SupportResult(problems=refusal.problems)
-    return await result_of(sessions, viewer, request_id)
+
+    async def change(work: UnitOfWork, request: SupportRequest) -> None:
+        proposal = await _own_proposal(work, viewer, request)
+        proposal.decided_at = utcnow()
+        if accept:
+            proposal.status = ProposalStatus.ACCEPTED
+            await record_change(
+                work, viewer, request, SupportChange.EXPERT_ACCEPTED, expert_id=viewer.member_id
+            )
+            if request.status is SupportStatus.TRIAGED:
+                move_to(request, SupportStatus.MATCHED)
+                await record_change(work, viewer, request, SupportChange.MATCHED)
+        else:
+            proposal.status = ProposalStatus.DECLINED
+            await record_change(
+                work, viewer, request, SupportChange.EXPERT_DECLINED, expert_id=viewer.member_id
+            )
+
+    return await change_request(sessions, events, viewer, request_id, change)

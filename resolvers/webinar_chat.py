@@ -14,10 +14,10 @@ from models.member import Member
 from models.moderation import AuditEntry, ModerationAction
 from models.webinar import Webinar, WebinarChatMessage, WebinarStatus
 from resolvers import policy
-from resolvers.errors import NOT_SIGNED_IN, ErrorCode, Problem, ProblemList
+from resolvers.errors import ErrorCode, Problem, ProblemList
 from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
 from resolvers.policy import Viewer, WebinarAccess
-from resolvers.unit_of_work import Refused, unit_of_work
+from resolvers.unit_of_work import Refused, UnitOfWork, mutation
 from resolvers.validation import clean_text
 from resolvers.webinar_live import (
     LiveResult,
@@ -78,39 +78,35 @@ async def send_chat_message(
     """Write in the chat of a LIVE webinar (organisers also before it): at most 500
     characters, rate limited per member, and slowed by the webinar's slow mode (organisers
     and moderators are not slowed)."""
-    if viewer.member_id is None:
-        return LiveResult(problems=[NOT_SIGNED_IN])
     problems = ProblemList()
     text = clean_text(problems, "body", body, max_length=MAX_CHAT_MESSAGE, multiline=True)
-    if problems:
-        return LiveResult(problems=problems)
-    try:
-        async with unit_of_work(sessions, events) as work:
-            webinar, access = await taking_part(work, viewer, webinar_id)
-            if not policy.may_chat_now(access, webinar.status):
-                raise Refused(
-                    Problem(
-                        "webinarId",
-                        "The chat is open while the webinar is live.",
-                        ErrorCode.INVALID_TRANSITION,
-                    )
+
+    async def change(work: UnitOfWork) -> int:
+        assert viewer.member_id is not None  # mutation() lets members only in
+        webinar, access = await taking_part(work, viewer, webinar_id)
+        if not policy.may_chat_now(access, webinar.status):
+            raise Refused(
+                Problem(
+                    "webinarId",
+                    "The chat is open while the webinar is live.",
+                    ErrorCode.INVALID_TRANSITION,
                 )
-            await rate_limit(work, f"webinar-chat:{viewer.member_id}", CHAT_LIMIT)
-            if webinar.slow_mode_seconds and not policy.manages_webinar(access):
-                await _check_slow_mode(work.session, webinar, viewer.member_id)
-            message = WebinarChatMessage(
-                webinar_id=webinar_id, author_id=viewer.member_id, body=text
             )
-            work.session.add(message)
-            await work.session.flush()
-            await work.emit(
-                webinar_stream(webinar_id),
-                "CHAT_MESSAGE_SENT",
-                {"webinar": webinar_id, "message": message.id},
-            )
-    except Refused as refusal:
-        return LiveResult(problems=refusal.problems)
-    return LiveResult(id=message.id)
+        await rate_limit(work, f"webinar-chat:{viewer.member_id}", CHAT_LIMIT)
+        if webinar.slow_mode_seconds and not policy.manages_webinar(access):
+            await _check_slow_mode(work.session, webinar, viewer.member_id)
+        message = WebinarChatMessage(webinar_id=webinar_id, author_id=viewer.member_id, body=text)
+        work.session.add(message)
+        await work.session.flush()
+        await work.emit(
+            webinar_stream(webinar_id),
+            "CHAT_MESSAGE_SENT",
+            {"webinar": webinar_id, "message": message.id},
+        )
+        return message.id
+
+    done = await mutation(sessions, events, viewer, change, problems=problems)
+    return LiveResult(id=done.value, problems=done.problems)
 
 
 async def _check_slow_mode(session: AsyncSession, webinar: Webinar, member_id: int) -> None:
@@ -143,48 +139,45 @@ async def delete_chat_message(
 ) -> LiveResult:
     """Organisers and moderators delete a chat message; the deletion is an event, and is
     recorded in the audit log (with the webinar's community, if it has one)."""
-    if viewer.member_id is None:
-        return LiveResult(problems=[NOT_SIGNED_IN])
     problems = ProblemList()
     reason = clean_text(problems, "reason", reason, max_length=500, required=False)
-    if problems:
-        return LiveResult(problems=problems)
-    try:
-        async with unit_of_work(sessions, events) as work:
-            message = await work.session.get(WebinarChatMessage, message_id)
-            if message is None:
-                raise Refused(NO_SUCH_MESSAGE)
-            try:
-                webinar, access = await taking_part(work, viewer, message.webinar_id)
-            except Refused:
-                raise Refused(NO_SUCH_MESSAGE) from None
-            if not policy.manages_webinar(access):
-                raise Refused(
-                    Problem(
-                        "messageId",
-                        "Only organisers and moderators delete chat messages.",
-                        ErrorCode.NOT_ALLOWED,
-                    )
+
+    async def change(work: UnitOfWork) -> int:
+        message = await work.session.get(WebinarChatMessage, message_id)
+        if message is None:
+            raise Refused(NO_SUCH_MESSAGE)
+        try:
+            webinar, access = await taking_part(work, viewer, message.webinar_id)
+        except Refused:
+            raise Refused(NO_SUCH_MESSAGE) from None
+        if not policy.manages_webinar(access):
+            raise Refused(
+                Problem(
+                    "messageId",
+                    "Only organisers and moderators delete chat messages.",
+                    ErrorCode.NOT_ALLOWED,
                 )
-            if message.deleted_at is None:
-                message.deleted_at = utcnow()
-                message.deleted_by_id = viewer.member_id
-                work.session.add(
-                    AuditEntry(
-                        actor_id=viewer.member_id,
-                        action=ModerationAction.DELETE_WEBINAR_CHAT_MESSAGE,
-                        subject_type="WebinarChatMessage",
-                        subject_id=message.id,
-                        community_id=webinar.community_id,
-                        reason=reason,
-                        details={"webinar": webinar.id, "author": message.author_id},
-                    )
+            )
+        if message.deleted_at is None:
+            message.deleted_at = utcnow()
+            message.deleted_by_id = viewer.member_id
+            work.session.add(
+                AuditEntry(
+                    actor_id=viewer.member_id,
+                    action=ModerationAction.DELETE_WEBINAR_CHAT_MESSAGE,
+                    subject_type="WebinarChatMessage",
+                    subject_id=message.id,
+                    community_id=webinar.community_id,
+                    reason=reason,
+                    details={"webinar": webinar.id, "author": message.author_id},
                 )
-                await work.emit(
-                    webinar_stream(message.webinar_id),
-                    "CHAT_MESSAGE_DELETED",
-                    {"webinar": message.webinar_id, "message": message.id},
-                )
-    except Refused as refusal:
-        return LiveResult(problems=refusal.problems)
-    return LiveResult(id=message_id)
+            )
+            await work.emit(
+                webinar_stream(message.webinar_id),
+                "CHAT_MESSAGE_DELETED",
+                {"webinar": message.webinar_id, "message": message.id},
+            )
+        return message_id
+
+    done = await mutation(sessions, events, viewer, change, problems=problems)
+    return LiveResult(id=done.value, problems=done.problems)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 
 from models.base import utcnow
 from models.db import AnyRow
@@ -17,10 +16,10 @@ from models.webinar import (
     WebinarStatus,
 )
 from resolvers import policy
-from resolvers.errors import NOT_SIGNED_IN, ErrorCode, Problem, ProblemList
+from resolvers.errors import ErrorCode, Problem, ProblemList
 from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
 from resolvers.policy import Viewer, WebinarAccess
-from resolvers.unit_of_work import Refused, UnitOfWork, unit_of_work
+from resolvers.unit_of_work import Refused, UnitOfWork, mutation
 from resolvers.validation import clean_text
 from resolvers.webinar_live import (
     LiveResult,
@@ -122,43 +121,40 @@ async def ask_question(
 ) -> LiveResult:
     """Ask before or during the webinar; anonymous hides you from participants and speakers,
     never from organisers and moderators."""
-    if viewer.member_id is None:
-        return LiveResult(problems=[NOT_SIGNED_IN])
     problems = ProblemList()
     text = clean_text(problems, "body", body, max_length=MAX_QUESTION, multiline=True)
-    if problems:
-        return LiveResult(problems=problems)
-    try:
-        async with unit_of_work(sessions, events) as work:
-            webinar, access = await taking_part(work, viewer, webinar_id)
-            if not policy.may_ask_now(access, webinar.status):
-                raise Refused(
-                    Problem(
-                        "webinarId",
-                        "Questions are asked before and during the webinar.",
-                        ErrorCode.INVALID_TRANSITION,
-                    )
+
+    async def change(work: UnitOfWork) -> int:
+        webinar, access = await taking_part(work, viewer, webinar_id)
+        if not policy.may_ask_now(access, webinar.status):
+            raise Refused(
+                Problem(
+                    "webinarId",
+                    "Questions are asked before and during the webinar.",
+                    ErrorCode.INVALID_TRANSITION,
                 )
-            await rate_limit(work, f"webinar-question:{viewer.member_id}", QUESTION_LIMIT)
-            question = WebinarQuestion(
-                webinar_id=webinar_id,
-                author_id=viewer.member_id,
-                anonymous=anonymous,
-                body=text,
-                vote_count=0,
-                order_key=0,
             )
-            work.session.add(question)
-            await work.session.flush()
-            question.order_key = -question.id
-            await work.emit(
-                webinar_stream(webinar_id),
-                "QUESTION_ASKED",
-                {"webinar": webinar_id, "question": question.id},
-            )
-    except Refused as refusal:
-        return LiveResult(problems=refusal.problems)
-    return LiveResult(id=question.id)
+        await rate_limit(work, f"webinar-question:{viewer.member_id}", QUESTION_LIMIT)
+        question = WebinarQuestion(
+            webinar_id=webinar_id,
+            author_id=viewer.member_id,
+            anonymous=anonymous,
+            body=text,
+            vote_count=0,
+            order_key=0,
+        )
+        work.session.add(question)
+        await work.session.flush()
+        question.order_key = -question.id
+        await work.emit(
+            webinar_stream(webinar_id),
+            "QUESTION_ASKED",
+            {"webinar": webinar_id, "question": question.id},
+        )
+        return question.id
+
+    done = await mutation(sessions, events, viewer, change, problems=problems)
+    return LiveResult(id=done.value, problems=done.problems)
 
 
 async def _question_taking_part(
@@ -178,53 +174,49 @@ async def upvote_question(
     sessions: Sessions, events: EventPublisher, viewer: Viewer, question_id: int
 ) -> LiveResult:
     """One vote per member and question; a second is refused (CONFLICT)."""
-    if viewer.member_id is None:
-        return LiveResult(problems=[NOT_SIGNED_IN])
     already = Problem("questionId", "You upvoted this question already.", ErrorCode.CONFLICT)
-    try:
-        async with unit_of_work(sessions, events) as work:
-            question, webinar, access = await _question_taking_part(work, viewer, question_id)
-            if not policy.may_ask_now(access, webinar.status):
-                raise Refused(
-                    Problem(
-                        "questionId",
-                        "Questions are upvoted before and during the webinar.",
-                        ErrorCode.INVALID_TRANSITION,
-                    )
+
+    async def change(work: UnitOfWork) -> int:
+        question, webinar, access = await _question_taking_part(work, viewer, question_id)
+        if not policy.may_ask_now(access, webinar.status):
+            raise Refused(
+                Problem(
+                    "questionId",
+                    "Questions are upvoted before and during the webinar.",
+                    ErrorCode.INVALID_TRANSITION,
                 )
-            if question.status is not QuestionStatus.OPEN:
-                raise Refused(
-                    Problem(
-                        "questionId",
-                        "Only open questions are upvoted.",
-                        ErrorCode.INVALID_TRANSITION,
-                    )
-                )
-            if await work.session.get(WebinarQuestionVote, (question_id, viewer.member_id)):
-                raise Refused(already)
-            work.session.add(
-                WebinarQuestionVote(question_id=question_id, member_id=viewer.member_id)
             )
-            await work.session.flush()
-            votes = (
-                await work.session.execute(
-                    update(WebinarQuestion)
-                    .where(WebinarQuestion.id == question_id)
-                    .values(vote_count=WebinarQuestion.vote_count + 1)
-                    .returning(WebinarQuestion.vote_count)
-                    .execution_options(synchronize_session=False)
+        if question.status is not QuestionStatus.OPEN:
+            raise Refused(
+                Problem(
+                    "questionId",
+                    "Only open questions are upvoted.",
+                    ErrorCode.INVALID_TRANSITION,
                 )
-            ).scalar_one()
-            await work.emit(
-                webinar_stream(question.webinar_id),
-                "QUESTION_UPVOTED",
-                {"webinar": question.webinar_id, "question": question_id, "votes": votes},
             )
-    except Refused as refusal:
-        return LiveResult(problems=refusal.problems)
-    except IntegrityError:
-        return LiveResult(problems=[already])  # the same vote raced in from another request
-    return LiveResult(id=question_id)
+        if await work.session.get(WebinarQuestionVote, (question_id, viewer.member_id)):
+            raise Refused(already)
+        work.session.add(WebinarQuestionVote(question_id=question_id, member_id=viewer.member_id))
+        await work.session.flush()
+        votes = (
+            await work.session.execute(
+                update(WebinarQuestion)
+                .where(WebinarQuestion.id == question_id)
+                .values(vote_count=WebinarQuestion.vote_count + 1)
+                .returning(WebinarQuestion.vote_count)
+                .execution_options(synchronize_session=False)
+            )
+        ).scalar_one()
+        await work.emit(
+            webinar_stream(question.webinar_id),
+            "QUESTION_UPVOTED",
+            {"webinar": question.webinar_id, "question": question_id, "votes": votes},
+        )
+        return question_id
+
+    # The same vote raced in from another request: it meets this one at the vote's key.
+    done = await mutation(sessions, events, viewer, change, conflict=already)
+    return LiveResult(id=done.value, problems=done.problems)
 
 
 async def answer_question(
@@ -237,33 +229,30 @@ async def answer_question(
 ) -> LiveResult:
     """Organisers, speakers and moderators answer: live (text optional) or in writing; a
     written answer may be added or corrected later, also after the webinar."""
-    if viewer.member_id is None:
-        return LiveResult(problems=[NOT_SIGNED_IN])
     problems = ProblemList()
     text = None
     if answer is not None and answer.strip():
         text = clean_text(problems, "answer", answer, max_length=MAX_ANSWER, multiline=True)
     elif not live:
         problems.add("answer", "A written answer needs its text.", ErrorCode.REQUIRED)
-    if problems:
-        return LiveResult(problems=problems)
-    try:
-        async with unit_of_work(sessions, events) as work:
-            question, webinar, access = await _question_taking_part(work, viewer, question_id)
-            _require_answering(access, webinar, question)
-            question.status = QuestionStatus.ANSWERED
-            question.answer = text if text is not None else question.answer
-            question.answered_live = live
-            question.answered_by_id = viewer.member_id
-            question.answered_at = utcnow()
-            await work.emit(
-                webinar_stream(question.webinar_id),
-                "QUESTION_ANSWERED",
-                {"webinar": question.webinar_id, "question": question_id},
-            )
-    except Refused as refusal:
-        return LiveResult(problems=refusal.problems)
-    return LiveResult(id=question_id)
+
+    async def change(work: UnitOfWork) -> int:
+        question, webinar, access = await _question_taking_part(work, viewer, question_id)
+        _require_answering(access, webinar, question)
+        question.status = QuestionStatus.ANSWERED
+        question.answer = text if text is not None else question.answer
+        question.answered_live = live
+        question.answered_by_id = viewer.member_id
+        question.answered_at = utcnow()
+        await work.emit(
+            webinar_stream(question.webinar_id),
+            "QUESTION_ANSWERED",
+            {"webinar": question.webinar_id, "question": question_id},
+        )
+        return question_id
+
+    done = await mutation(sessions, events, viewer, change, problems=problems)
+    return LiveResult(id=done.value, problems=done.problems)
 
 
 def _require_answering(access: WebinarAccess, webinar: Webinar, question: WebinarQuestion) -> None:
@@ -289,26 +278,25 @@ async def dismiss_question(
     sessions: Sessions, events: EventPublisher, viewer: Viewer, question_id: int
 ) -> LiveResult:
     """Set an open question aside (off topic, duplicate, answered elsewhere)."""
-    if viewer.member_id is None:
-        return LiveResult(problems=[NOT_SIGNED_IN])
-    try:
-        async with unit_of_work(sessions, events) as work:
-            question, webinar, access = await _question_taking_part(work, viewer, question_id)
-            _require_answering(access, webinar, question)
-            if question.status is not QuestionStatus.OPEN:
-                raise Refused(
-                    Problem(
-                        "questionId",
-                        "Only open questions are dismissed.",
-                        ErrorCode.INVALID_TRANSITION,
-                    )
+
+    async def change(work: UnitOfWork) -> int:
+        question, webinar, access = await _question_taking_part(work, viewer, question_id)
+        _require_answering(access, webinar, question)
+        if question.status is not QuestionStatus.OPEN:
+            raise Refused(
+                Problem(
+                    "questionId",
+                    "Only open questions are dismissed.",
+                    ErrorCode.INVALID_TRANSITION,
                 )
-            question.status = QuestionStatus.DISMISSED
-            await work.emit(
-                webinar_stream(question.webinar_id),
-                "QUESTION_DISMISSED",
-                {"webinar": question.webinar_id, "question": question_id},
             )
-    except Refused as refusal:
-        return LiveResult(problems=refusal.problems)
-    return LiveResult(id=question_id)
+        question.status = QuestionStatus.DISMISSED
+        await work.emit(
+            webinar_stream(question.webinar_id),
+            "QUESTION_DISMISSED",
+            {"webinar": question.webinar_id, "question": question_id},
+        )
+        return question_id
+
+    done = await mutation(sessions, events, viewer, change)
+    return LiveResult(id=done.value, problems=done.problems)

@@ -7,16 +7,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.base import utcnow
+from models.db import upsert
 from models.notification import NotificationKind
 from models.webinar import RegistrationStatus, Webinar, WebinarRegistration, WebinarStatus
 from resolvers import notifications, policy
-from resolvers.errors import NOT_SIGNED_IN, ErrorCode, Problem
+from resolvers.errors import ErrorCode, Problem
 from resolvers.policy import Viewer
-from resolvers.unit_of_work import Refused, UnitOfWork, unit_of_work
+from resolvers.unit_of_work import RACED, Outcome, Refused, UnitOfWork, mutation
 from subscriptions.events import EventPublisher, webinar_stream
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -107,51 +107,61 @@ async def _active_registration(
     )
 
 
+def _registration(done: Outcome[RegistrationStatus], webinar_id: int) -> RegistrationResult:
+    if done.value is None:
+        return RegistrationResult(problems=done.problems)
+    return RegistrationResult(status=done.value, webinar_id=webinar_id)
+
+
+async def _take_place(work: UnitOfWork, webinar: Webinar, member_id: int) -> RegistrationStatus:
+    """A seat if one is free, else a place on the waitlist. Should the same member's other
+    request have registered at the same moment, its registration is the answer."""
+    status = RegistrationStatus.WAITLISTED
+    if webinar.registered_count < webinar.capacity:
+        status = RegistrationStatus.REGISTERED
+    inserted = await work.session.scalar(
+        upsert(work.session, WebinarRegistration)
+        .values(webinar_id=webinar.id, member_id=member_id, status=status)
+        .on_conflict_do_nothing()
+        .returning(WebinarRegistration.id)
+    )
+    if inserted is None:
+        held = await _active_registration(work.session, webinar.id, member_id)
+        if held is None:
+            raise Refused(RACED)
+        return held.status
+    if status is RegistrationStatus.REGISTERED:
+        webinar.registered_count += 1
+    return status
+
+
 async def register(
     sessions: Sessions, events: EventPublisher, viewer: Viewer, webinar_id: int
 ) -> RegistrationResult:
     """Take a seat if one is free, else join the waitlist. Seats are counted under the
     webinar's row lock, so simultaneous requests never take more seats than the capacity.
     Registering again answers with the registration already held."""
-    if viewer.member_id is None:
-        return RegistrationResult(problems=[NOT_SIGNED_IN])
-    try:
-        async with unit_of_work(sessions, events) as work:
-            webinar = await lock_webinar(work.session, viewer, webinar_id)
-            existing = await _active_registration(work.session, webinar_id, viewer.member_id)
-            if existing is not None:
-                return RegistrationResult(status=existing.status, webinar_id=webinar_id)
-            deadline = webinar.registration_deadline
-            if webinar.status not in (WebinarStatus.SCHEDULED, WebinarStatus.LIVE) or (
-                deadline is not None and utcnow() > deadline
-            ):
-                raise Refused(
-                    Problem(
-                        "webinarId",
-                        "Registration for this webinar is closed.",
-                        ErrorCode.REGISTRATION_CLOSED,
-                    )
-                )
-            status = RegistrationStatus.WAITLISTED
-            if webinar.registered_count < webinar.capacity:
-                status = RegistrationStatus.REGISTERED
-                webinar.registered_count += 1
-            work.session.add(
-                WebinarRegistration(
-                    webinar_id=webinar_id, member_id=viewer.member_id, status=status
+
+    async def change(work: UnitOfWork) -> RegistrationStatus:
+        assert viewer.member_id is not None  # mutation() lets members only in
+        webinar = await lock_webinar(work.session, viewer, webinar_id)
+        existing = await _active_registration(work.session, webinar_id, viewer.member_id)
+        if existing is not None:
+            return existing.status
+        deadline = webinar.registration_deadline
+        if webinar.status not in (WebinarStatus.SCHEDULED, WebinarStatus.LIVE) or (
+            deadline is not None and utcnow() > deadline
+        ):
+            raise Refused(
+                Problem(
+                    "webinarId",
+                    "Registration for this webinar is closed.",
+                    ErrorCode.REGISTRATION_CLOSED,
                 )
             )
-            await work.session.flush()
-    except Refused as refusal:
-        return RegistrationResult(problems=refusal.problems)
-    except IntegrityError:
-        # The same member registering twice at once: the other request's seat is the answer.
-        async with sessions() as session:
-            held = await _active_registration(session, webinar_id, viewer.member_id)
-        if held is None:
-            raise
-        return RegistrationResult(status=held.status, webinar_id=webinar_id)
-    return RegistrationResult(status=status, webinar_id=webinar_id)
+        return await _take_place(work, webinar, viewer.member_id)
+
+    return _registration(await mutation(sessions, events, viewer, change), webinar_id)
 
 
 async def cancel_registration(
@@ -159,32 +169,31 @@ async def cancel_registration(
 ) -> RegistrationResult:
     """Give up a seat (the first on the waitlist gets it) or a place on the waitlist. Live
     events stop for the member at once (an access event on the webinar's stream)."""
-    if viewer.member_id is None:
-        return RegistrationResult(problems=[NOT_SIGNED_IN])
-    try:
-        async with unit_of_work(sessions, events) as work:
-            webinar = await lock_webinar(work.session, viewer, webinar_id)
-            registration = await _active_registration(work.session, webinar_id, viewer.member_id)
-            if registration is None:
-                raise Refused(
-                    Problem("webinarId", "You are not registered for it.", ErrorCode.NOT_FOUND)
-                )
-            held_seat = registration.status is RegistrationStatus.REGISTERED
-            registration.status = RegistrationStatus.CANCELLED
-            registration.changed_at = utcnow()
-            if held_seat:
-                webinar.registered_count -= 1
-            await work.session.flush()
-            if webinar.status in (WebinarStatus.SCHEDULED, WebinarStatus.LIVE):
-                await promote_waitlist(work, webinar)
-            await work.emit(
-                webinar_stream(webinar_id),
-                "WEBINAR_REGISTRATION_CANCELLED",
-                {"webinar": webinar_id, "member": viewer.member_id},
+
+    async def change(work: UnitOfWork) -> RegistrationStatus:
+        assert viewer.member_id is not None  # mutation() lets members only in
+        webinar = await lock_webinar(work.session, viewer, webinar_id)
+        registration = await _active_registration(work.session, webinar_id, viewer.member_id)
+        if registration is None:
+            raise Refused(
+                Problem("webinarId", "You are not registered for it.", ErrorCode.NOT_FOUND)
             )
-    except Refused as refusal:
-        return RegistrationResult(problems=refusal.problems)
-    return RegistrationResult(status=RegistrationStatus.CANCELLED, webinar_id=webinar_id)
+        held_seat = registration.status is RegistrationStatus.REGISTERED
+        registration.status = RegistrationStatus.CANCELLED
+        registration.changed_at = utcnow()
+        if held_seat:
+            webinar.registered_count -= 1
+        await work.session.flush()
+        if webinar.status in (WebinarStatus.SCHEDULED, WebinarStatus.LIVE):
+            await promote_waitlist(work, webinar)
+        await work.emit(
+            webinar_stream(webinar_id),
+            "WEBINAR_REGISTRATION_CANCELLED",
+            {"webinar": webinar_id, "member": viewer.member_id},
+        )
+        return RegistrationStatus.CANCELLED
+
+    return _registration(await mutation(sessions, events, viewer, change), webinar_id)
 
 
 async def promote_waitlist(work: UnitOfWork, webinar: Webinar) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
@@ -33,12 +33,12 @@ from models.webinar import (
 from resolvers import policy
 from resolvers.batching import rows_by_ids, values_by_owner
 from resolvers.communities import role_in
-from resolvers.errors import NOT_SIGNED_IN, ErrorCode, Problem, ProblemList
+from resolvers.errors import ErrorCode, Problem, ProblemList
 from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
 from resolvers.policy import Viewer
 from resolvers.search_index import reindex
 from resolvers.search_sources import WEBINARS
-from resolvers.unit_of_work import Refused, UnitOfWork, unit_of_work
+from resolvers.unit_of_work import Outcome, Refused, UnitOfWork, mutation
 from resolvers.validation import clean_languages, clean_objectives, clean_text
 from resolvers.webinar_access import access_to
 from resolvers.webinar_hosts import HostInput, clean_hosts, host_rows, require_members
@@ -264,13 +264,8 @@ def _clean_capacity(problems: ProblemList, capacity: int) -> int:
     return capacity
 
 
-async def create_webinar(
-    sessions: Sessions, events: EventPublisher, viewer: Viewer, data: NewWebinar
-) -> WebinarResult:
-    """Schedule a webinar; its creator becomes one of its organisers."""
-    if viewer.member_id is None:
-        return WebinarResult(problems=[NOT_SIGNED_IN])
-    problems = ProblemList()
+def _clean_new_webinar(problems: ProblemList, data: NewWebinar) -> NewWebinar:
+    """The webinar as it is stored; what is wrong with it lands in `problems`."""
     title = clean_text(problems, "title", data.title, max_length=300)
     description = clean_text(
         problems,
@@ -293,65 +288,103 @@ async def create_webinar(
     speakers = clean_hosts(problems, "speakers", data.speakers)
     if data.visibility is WebinarVisibility.COMMUNITY and data.community_id is None:
         problems.add("communityId", "A community-only webinar needs its community.")
-    if problems:
-        return WebinarResult(problems=problems)
-    try:
-        async with unit_of_work(sessions, events) as work:
-            community_role = None
-            if data.community_id is not None:
-                community = await work.session.scalar(
-                    select(Community.id).where(
-                        Community.id == data.community_id, policy.visible_communities(viewer)
-                    )
-                )
-                if community is None:
-                    raise Refused(Problem("communityId", "No such community.", ErrorCode.NOT_FOUND))
-                community_role = await role_in(work.session, viewer.member_id, data.community_id)
-            if not policy.may_create_webinar(viewer, community_role):
-                raise Refused(
-                    Problem(
-                        None,
-                        "Global moderators, and community moderators in their community, "
-                        "schedule webinars.",
-                        ErrorCode.NOT_ALLOWED,
-                    )
-                )
-            await require_members(work.session, [*organisers, *speakers])
-            webinar = Webinar(
-                title=title,
-                description=description,
-                starts_at=data.starts_at,
-                ends_at=data.ends_at,
-                timezone=timezone,
-                visibility=data.visibility,
-                community_id=data.community_id,
-                capacity=capacity,
-                registered_count=0,
-                registration_deadline=data.registration_deadline,
-                join_url=join_url,
-                created_by_id=viewer.member_id,
+    return replace(
+        data,
+        title=title,
+        description=description,
+        timezone=timezone,
+        capacity=capacity,
+        objectives=objectives,
+        languages=languages,
+        interpretation_languages=interpreted,
+        join_url=join_url,
+        organisers=organisers,
+        speakers=speakers,
+    )
+
+
+async def _require_creator(work: UnitOfWork, viewer: Viewer, community_id: int | None) -> None:
+    """Refused unless the viewer may schedule a webinar (in that community, if any)."""
+    community_role = None
+    if community_id is not None:
+        community = await work.session.scalar(
+            select(Community.id).where(
+                Community.id == community_id, policy.visible_communities(viewer)
             )
-            work.session.add(webinar)
-            await work.session.flush()
-            if all(h.member_id != viewer.member_id for h in organisers):
-                organisers.insert(0, HostInput(member_id=viewer.member_id))
-            work.session.add_all(host_rows(webinar.id, WebinarHostRole.ORGANISER, organisers))
-            work.session.add_all(host_rows(webinar.id, WebinarHostRole.SPEAKER, speakers))
-            work.session.add_all(
-                WebinarObjective(webinar_id=webinar.id, objective_number=n) for n in objectives
+        )
+        if community is None:
+            raise Refused(Problem("communityId", "No such community.", ErrorCode.NOT_FOUND))
+        community_role = await role_in(work.session, viewer.member_id, community_id)
+    if not policy.may_create_webinar(viewer, community_role):
+        raise Refused(
+            Problem(
+                None,
+                "Global moderators, and community moderators in their community, "
+                "schedule webinars.",
+                ErrorCode.NOT_ALLOWED,
             )
-            work.session.add_all(
-                WebinarLanguage(webinar_id=webinar.id, tag=t, interpretation=False)
-                for t in languages
-            )
-            work.session.add_all(
-                WebinarLanguage(webinar_id=webinar.id, tag=t, interpretation=True)
-                for t in interpreted
-            )
-            await reindex(work.session, WEBINARS, [webinar.id])
-    except Refused as refusal:
-        return WebinarResult(problems=refusal.problems)
-    return WebinarResult(webinar=(await webinars_by_ids(sessions, viewer, [webinar.id]))[0])
+        )
+
+
+def _add_details(work: UnitOfWork, webinar_id: int, creator_id: int, data: NewWebinar) -> None:
+    """Hosts (the creator among the organisers), objectives and languages of a new webinar."""
+    organisers = list(data.organisers)
+    if all(h.member_id != creator_id for h in organisers):
+        organisers.insert(0, HostInput(member_id=creator_id))
+    work.session.add_all(host_rows(webinar_id, WebinarHostRole.ORGANISER, organisers))
+    work.session.add_all(host_rows(webinar_id, WebinarHostRole.SPEAKER, data.speakers))
+    work.session.add_all(
+        WebinarObjective(webinar_id=webinar_id, objective_number=n) for n in data.objectives
+    )
+    work.session.add_all(
+        WebinarLanguage(webinar_id=webinar_id, tag=t, interpretation=False) for t in data.languages
+    )
+    work.session.add_all(
+        WebinarLanguage(webinar_id=webinar_id, tag=t, interpretation=True)
+        for t in data.interpretation_languages
+    )
+
+
+async def _webinar_result(sessions: Sessions, viewer: Viewer, done: Outcome[int]) -> WebinarResult:
+    """The webinar as it is after the commit, or why nothing changed."""
+    if done.value is None:
+        return WebinarResult(problems=done.problems)
+    return WebinarResult(webinar=(await webinars_by_ids(sessions, viewer, [done.value]))[0])
+
+
+async def create_webinar(
+    sessions: Sessions, events: EventPublisher, viewer: Viewer, data: NewWebinar
+) -> WebinarResult:
+    """Schedule a webinar; its creator becomes one of its organisers."""
+    problems = ProblemList()
+    clean = _clean_new_webinar(problems, data)
+
+    async def change(work: UnitOfWork) -> int:
+        assert viewer.member_id is not None  # mutation() lets members only in
+        await _require_creator(work, viewer, clean.community_id)
+        await require_members(work.session, [*clean.organisers, *clean.speakers])
+        webinar = Webinar(
+            title=clean.title,
+            description=clean.description,
+            starts_at=clean.starts_at,
+            ends_at=clean.ends_at,
+            timezone=clean.timezone,
+            visibility=clean.visibility,
+            community_id=clean.community_id,
+            capacity=clean.capacity,
+            registered_count=0,
+            registration_deadline=clean.registration_deadline,
+            join_url=clean.join_url,
+            created_by_id=viewer.member_id,
+        )
+        work.session.add(webinar)
+        await work.session.flush()
+        _add_details(work, webinar.id, viewer.member_id, clean)
+        await reindex(work.session, WEBINARS, [webinar.id])
+        return webinar.id
+
+    done = await mutation(sessions, events, viewer, change, problems=problems)
+    return await _webinar_result(sessions, viewer, done)
 
 
 async def managed_webinar(work: UnitOfWork, viewer: Viewer, webinar_id: int) -> Webinar:
@@ -410,6 +443,41 @@ def _clean_changes(problems: ProblemList, changes: WebinarChanges) -> dict[str, 
     return values
 
 
+def _new_schedule(
+    webinar: Webinar, changes: WebinarChanges, values: dict[str, Any]
+) -> tuple[datetime, datetime, datetime | None]:
+    """(start, end, registration deadline) after the changes, or the refusal."""
+    if webinar.status in (WebinarStatus.ENDED, WebinarStatus.CANCELLED) and (
+        changes.starts_at or changes.ends_at or changes.capacity
+    ):
+        raise Refused(Problem(None, "The webinar is over.", ErrorCode.INVALID_TRANSITION))
+    if changes.recording_url is not None and webinar.status is not WebinarStatus.ENDED:
+        raise Refused(
+            Problem(
+                "recordingUrl",
+                "The recording is added once the webinar has ended.",
+                ErrorCode.INVALID_TRANSITION,
+            )
+        )
+    starts_at = changes.starts_at or webinar.starts_at
+    ends_at = changes.ends_at or webinar.ends_at
+    deadline = changes.registration_deadline or webinar.registration_deadline
+    schedule = ProblemList()
+    _check_schedule(schedule, starts_at, ends_at, deadline)
+    if schedule:
+        raise Refused(*schedule)
+    capacity = values.get("capacity", webinar.capacity)
+    if capacity < webinar.registered_count:
+        raise Refused(
+            Problem(
+                "capacity",
+                f"{webinar.registered_count} members hold a seat: the capacity cannot be lower.",
+                ErrorCode.INVALID,
+            )
+        )
+    return starts_at, ends_at, deadline
+
+
 async def update_webinar(
     sessions: Sessions,
     events: EventPublisher,
@@ -419,64 +487,34 @@ async def update_webinar(
 ) -> WebinarResult:
     """Organisers and moderators change a webinar. A new schedule is announced to everyone
     registered or waitlisted; more seats are given to the waitlist, in order."""
-    if viewer.member_id is None:
-        return WebinarResult(problems=[NOT_SIGNED_IN])
     problems = ProblemList()
     values = _clean_changes(problems, changes)
-    if problems:
-        return WebinarResult(problems=problems)
-    try:
-        async with unit_of_work(sessions, events) as work:
-            webinar = await managed_webinar(work, viewer, webinar_id)
-            if webinar.status in (WebinarStatus.ENDED, WebinarStatus.CANCELLED) and (
-                changes.starts_at or changes.ends_at or changes.capacity
-            ):
-                raise Refused(Problem(None, "The webinar is over.", ErrorCode.INVALID_TRANSITION))
-            if changes.recording_url is not None and webinar.status is not WebinarStatus.ENDED:
-                raise Refused(
-                    Problem(
-                        "recordingUrl",
-                        "The recording is added once the webinar has ended.",
-                        ErrorCode.INVALID_TRANSITION,
-                    )
-                )
-            starts_at = changes.starts_at or webinar.starts_at
-            ends_at = changes.ends_at or webinar.ends_at
-            deadline = changes.registration_deadline or webinar.registration_deadline
-            schedule = ProblemList()
-            _check_schedule(schedule, starts_at, ends_at, deadline)
-            if schedule:
-                raise Refused(*schedule)
-            capacity = values.get("capacity", webinar.capacity)
-            if capacity < webinar.registered_count:
-                raise Refused(
-                    Problem(
-                        "capacity",
-                        f"{webinar.registered_count} members hold a seat: the capacity cannot "
-                        "be lower.",
-                        ErrorCode.INVALID,
-                    )
-                )
-            rescheduled = (starts_at, ends_at) != (webinar.starts_at, webinar.ends_at)
-            for name, value in values.items():
-                setattr(webinar, name, value)
-            webinar.starts_at, webinar.ends_at = starts_at, ends_at
-            webinar.registration_deadline = deadline
-            if rescheduled:
-                webinar.revision += 1
-            await work.session.flush()
-            await reindex(work.session, WEBINARS, [webinar.id])
-            await promote_waitlist(work, webinar)
-            await work.emit(webinar_stream(webinar.id), "WEBINAR_UPDATED", {"webinar": webinar.id})
-            if rescheduled:
-                await notify_attendees(work, webinar.id, viewer.member_id, "RESCHEDULED")
-                # Reminders count from the new start: those sent for the old one are forgotten.
-                await work.session.execute(
-                    delete(WebinarReminder).where(WebinarReminder.webinar_id == webinar.id)
-                )
-    except Refused as refusal:
-        return WebinarResult(problems=refusal.problems)
-    return WebinarResult(webinar=(await webinars_by_ids(sessions, viewer, [webinar_id]))[0])
+
+    async def change(work: UnitOfWork) -> int:
+        assert viewer.member_id is not None  # mutation() lets members only in
+        webinar = await managed_webinar(work, viewer, webinar_id)
+        starts_at, ends_at, deadline = _new_schedule(webinar, changes, values)
+        rescheduled = (starts_at, ends_at) != (webinar.starts_at, webinar.ends_at)
+        for name, value in values.items():
+            setattr(webinar, name, value)
+        webinar.starts_at, webinar.ends_at = starts_at, ends_at
+        webinar.registration_deadline = deadline
+        if rescheduled:
+            webinar.revision += 1
+        await work.session.flush()
+        await reindex(work.session, WEBINARS, [webinar.id])
+        await promote_waitlist(work, webinar)
+        await work.emit(webinar_stream(webinar.id), "WEBINAR_UPDATED", {"webinar": webinar.id})
+        if rescheduled:
+            await notify_attendees(work, webinar.id, viewer.member_id, "RESCHEDULED")
+            # Reminders count from the new start: those sent for the old one are forgotten.
+            await work.session.execute(
+                delete(WebinarReminder).where(WebinarReminder.webinar_id == webinar.id)
+            )
+        return webinar_id
+
+    done = await mutation(sessions, events, viewer, change, problems=problems)
+    return await _webinar_result(sessions, viewer, done)
 
 
 async def set_status(
@@ -487,28 +525,27 @@ async def set_status(
     status: WebinarStatus,
 ) -> WebinarResult:
     """SCHEDULED → LIVE → ENDED, or SCHEDULED → CANCELLED; anything else is refused."""
-    if viewer.member_id is None:
-        return WebinarResult(problems=[NOT_SIGNED_IN])
-    try:
-        async with unit_of_work(sessions, events) as work:
-            webinar = await managed_webinar(work, viewer, webinar_id)
-            if status not in TRANSITIONS[webinar.status]:
-                raise Refused(
-                    Problem(
-                        "status",
-                        f"A {webinar.status.value} webinar cannot become {status.value}.",
-                        ErrorCode.INVALID_TRANSITION,
-                    )
+
+    async def change(work: UnitOfWork) -> int:
+        assert viewer.member_id is not None  # mutation() lets members only in
+        webinar = await managed_webinar(work, viewer, webinar_id)
+        if status not in TRANSITIONS[webinar.status]:
+            raise Refused(
+                Problem(
+                    "status",
+                    f"A {webinar.status.value} webinar cannot become {status.value}.",
+                    ErrorCode.INVALID_TRANSITION,
                 )
-            webinar.status = status
-            webinar.revision += 1
-            await work.emit(
-                webinar_stream(webinar.id),
-                "STATUS_CHANGED",
-                {"webinar": webinar.id, "status": status.value},
             )
-            if status is WebinarStatus.CANCELLED:
-                await notify_attendees(work, webinar.id, viewer.member_id, "CANCELLED")
-    except Refused as refusal:
-        return WebinarResult(problems=refusal.problems)
-    return WebinarResult(webinar=(await webinars_by_ids(sessions, viewer, [webinar_id]))[0])
+        webinar.status = status
+        webinar.revision += 1
+        await work.emit(
+            webinar_stream(webinar.id),
+            "STATUS_CHANGED",
+            {"webinar": webinar.id, "status": status.value},
+        )
+        if status is WebinarStatus.CANCELLED:
+            await notify_attendees(work, webinar.id, viewer.member_id, "CANCELLED")
+        return webinar_id
+
+    return await _webinar_result(sessions, viewer, await mutation(sessions, events, viewer, change))
