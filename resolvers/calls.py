@@ -15,9 +15,10 @@ from models.db import AnyRow
 from models.initiative import CallForPractices, CallObjective
 from resolvers import policy
 from resolvers.batching import rows_by_ids, values_by_owner
-from resolvers.errors import NOT_SIGNED_IN, ErrorCode, Problem, ProblemList
+from resolvers.errors import ErrorCode, Problem, ProblemList
 from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
 from resolvers.policy import Viewer
+from resolvers.unit_of_work import UnitOfWork, mutation
 from resolvers.validation import clean_objectives, clean_text
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -31,6 +32,7 @@ CALL_COLUMNS = (
 )
 # Calls by deadline, the next one to close first.
 DEADLINE_ORDER = Keyset("calls", (CallForPractices.deadline, CallForPractices.id))
+ONLY_MODERATORS = Problem(None, "Only moderators open calls.", ErrorCode.NOT_ALLOWED)
 
 
 @dataclass(frozen=True)
@@ -61,12 +63,6 @@ async def create_call(
     objectives: Sequence[int],
     deadline: datetime,
 ) -> CallResult:
-    if viewer.member_id is None:
-        return CallResult(problems=[NOT_SIGNED_IN])
-    if not policy.may_moderate_reviews(viewer):
-        return CallResult(
-            problems=[Problem(None, "Only moderators open calls.", ErrorCode.NOT_ALLOWED)]
-        )
     problems = ProblemList()
     theme = clean_text(problems, "theme", theme, max_length=200)
     description = clean_text(
@@ -77,16 +73,23 @@ async def create_call(
         problems.add("deadline", "Give a time zone (for example 2027-03-31T23:59:59Z).")
     elif deadline <= utcnow():
         problems.add("deadline", "The deadline must be in the future.")
-    if problems:
-        return CallResult(problems=problems)
-    async with sessions.begin() as session:
+    if not policy.may_moderate_reviews(viewer):
+        # Members who may not open calls hear that, not what is wrong with the call.
+        problems = ProblemList([ONLY_MODERATORS])
+
+    async def change(work: UnitOfWork) -> int:
         call = CallForPractices(
             theme=theme, description=description, deadline=deadline, created_by_id=viewer.member_id
         )
-        session.add(call)
-        await session.flush()
-        session.add_all(CallObjective(call_id=call.id, objective_number=n) for n in numbers)
-    return CallResult(call=(await calls_by_ids(sessions, [call.id]))[0])
+        work.session.add(call)
+        await work.session.flush()
+        work.session.add_all(CallObjective(call_id=call.id, objective_number=n) for n in numbers)
+        return call.id
+
+    done = await mutation(sessions, None, viewer, change, problems=problems)
+    if done.value is None:
+        return CallResult(problems=done.problems)
+    return CallResult(call=(await calls_by_ids(sessions, [done.value]))[0])
 
 
 async def calls_page(sessions: Sessions, open_only: bool, request: PageRequest) -> Page:

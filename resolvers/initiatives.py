@@ -30,12 +30,12 @@ from models.review import ReviewState
 from resolvers import policy
 from resolvers.batching import rows_by_ids, values_by_owner
 from resolvers.calls import closed_call_problem
-from resolvers.errors import NOT_SIGNED_IN, ClientError, ErrorCode, Problem, ProblemList
+from resolvers.errors import ClientError, ErrorCode, Problem, ProblemList
 from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
 from resolvers.policy import Viewer
 from resolvers.search_index import reindex
 from resolvers.search_sources import INITIATIVES
-from resolvers.unit_of_work import Refused, unit_of_work
+from resolvers.unit_of_work import Outcome, Refused, UnitOfWork, mutation
 from resolvers.validation import clean_country, clean_objectives, clean_text
 from subscriptions.events import EventPublisher
 
@@ -70,6 +70,7 @@ INITIATIVE_COLUMNS = (
 )
 MAX_TEXT = 20_000
 MAX_PARTNERS = 50
+NO_SUCH_INITIATIVE = Problem("initiativeId", "No such initiative.", ErrorCode.NOT_FOUND)
 
 
 class InitiativeOrder(enum.Enum):
@@ -363,6 +364,15 @@ async def insert_draft(
     return initiative
 
 
+async def _result(sessions: Sessions, viewer: Viewer, done: Outcome[int]) -> InitiativeResult:
+    """The initiative a mutation wrote, as the viewer now sees it, or why nothing changed."""
+    if done.value is None:
+        return InitiativeResult(problems=done.problems)
+    return InitiativeResult(
+        initiative=(await initiatives_by_ids(sessions, viewer, [done.value]))[0]
+    )
+
+
 async def create_initiative(
     sessions: Sessions,
     events: EventPublisher,
@@ -372,20 +382,13 @@ async def create_initiative(
 ) -> InitiativeResult:
     """A new DRAFT by the viewer, for their organisation, answering a call if one is given
     (refused after the call's deadline)."""
-    if viewer.member_id is None:
-        return InitiativeResult(problems=[NOT_SIGNED_IN])
-    try:
-        async with unit_of_work(sessions, events) as work:
-            if call_id is not None and (
-                problem := await closed_call_problem(work.session, call_id)
-            ):
-                raise Refused(problem)
-            initiative = await insert_draft(work.session, viewer, data, call_id)
-    except Refused as refusal:
-        return InitiativeResult(problems=refusal.problems)
-    return InitiativeResult(
-        initiative=(await initiatives_by_ids(sessions, viewer, [initiative.id]))[0]
-    )
+
+    async def change(work: UnitOfWork) -> int:
+        if call_id is not None and (problem := await closed_call_problem(work.session, call_id)):
+            raise Refused(problem)
+        return (await insert_draft(work.session, viewer, data, call_id)).id
+
+    return await _result(sessions, viewer, await mutation(sessions, events, viewer, change))
 
 
 EDITABLE = (ReviewState.DRAFT, ReviewState.CHANGES_REQUESTED)
@@ -428,81 +431,73 @@ async def update_initiative(
     """The author edits a draft (or an initiative whose changes were requested) in place;
     editing a published initiative creates a revision (a DRAFT of its own) that is reviewed
     before it replaces the public content."""
-    if viewer.member_id is None:
-        return InitiativeResult(problems=[NOT_SIGNED_IN])
-    try:
-        async with unit_of_work(sessions, events) as work:
-            # Locked (PostgreSQL): two edits at once are taken one after the other, so a
-            # published initiative never gets two open revisions.
-            initiative = await work.session.scalar(
-                select(Initiative)
-                .where(Initiative.id == initiative_id, policy.visible_initiatives(viewer))
-                .with_for_update(of=Initiative)
+
+    async def change(work: UnitOfWork) -> int:
+        # Locked (PostgreSQL): two edits at once are taken one after the other, so a
+        # published initiative never gets two open revisions.
+        initiative = await work.session.scalar(
+            select(Initiative)
+            .where(Initiative.id == initiative_id, policy.visible_initiatives(viewer))
+            .with_for_update(of=Initiative)
+        )
+        if initiative is None:
+            raise Refused(NO_SUCH_INITIATIVE)
+        if not policy.may_act_as_author(viewer, initiative.author_id):
+            raise Refused(
+                Problem("initiativeId", "Only the author edits it.", ErrorCode.NOT_ALLOWED)
             )
-            if initiative is None:
-                raise Refused(Problem("initiativeId", "No such initiative.", ErrorCode.NOT_FOUND))
-            if not policy.may_act_as_author(viewer, initiative.author_id):
-                raise Refused(
-                    Problem("initiativeId", "Only the author edits it.", ErrorCode.NOT_ALLOWED)
+        columns, about = await _clean(work.session, viewer, data)
+        if initiative.state in EDITABLE:
+            target = initiative
+        elif initiative.state is ReviewState.APPROVED and initiative.revision_of_id is None:
+            target = await _open_revision(work.session, initiative)
+            work.session.add(target)
+        else:
+            raise Refused(
+                Problem(
+                    None,
+                    f"A {initiative.state.value} initiative cannot be edited: withdraw it "
+                    "or wait for the review.",
+                    ErrorCode.INVALID_TRANSITION,
                 )
-            columns, about = await _clean(work.session, viewer, data)
-            if initiative.state in EDITABLE:
-                target = initiative
-            elif initiative.state is ReviewState.APPROVED and initiative.revision_of_id is None:
-                target = await _open_revision(work.session, initiative)
-                work.session.add(target)
-            else:
-                raise Refused(
-                    Problem(
-                        None,
-                        f"A {initiative.state.value} initiative cannot be edited: withdraw it "
-                        "or wait for the review.",
-                        ErrorCode.INVALID_TRANSITION,
-                    )
-                )
-            for name, value in columns.items():
-                setattr(target, name, value)
-            await work.session.flush()
-            await _write_about(work.session, target.id, about)
-            if target is initiative:  # a revision is found once merged into it
-                await reindex(work.session, INITIATIVES, [initiative.id])
-    except Refused as refusal:
-        return InitiativeResult(problems=refusal.problems)
-    return InitiativeResult(initiative=(await initiatives_by_ids(sessions, viewer, [target.id]))[0])
+            )
+        for name, value in columns.items():
+            setattr(target, name, value)
+        await work.session.flush()
+        await _write_about(work.session, target.id, about)
+        if target is initiative:  # a revision is found once merged into it
+            await reindex(work.session, INITIATIVES, [initiative.id])
+        return target.id
+
+    return await _result(sessions, viewer, await mutation(sessions, events, viewer, change))
 
 
 async def set_featured(
     sessions: Sessions, events: EventPublisher, viewer: Viewer, initiative_id: int, featured: bool
 ) -> InitiativeResult:
     """Moderators showcase published initiatives (the flagship showcase)."""
-    if viewer.member_id is None:
-        return InitiativeResult(problems=[NOT_SIGNED_IN])
-    try:
-        async with unit_of_work(sessions, events) as work:
-            initiative = await work.session.scalar(
-                select(Initiative).where(
-                    Initiative.id == initiative_id, policy.visible_initiatives(viewer)
+
+    async def change(work: UnitOfWork) -> int:
+        initiative = await work.session.scalar(
+            select(Initiative).where(
+                Initiative.id == initiative_id, policy.visible_initiatives(viewer)
+            )
+        )
+        if initiative is None:
+            raise Refused(NO_SUCH_INITIATIVE)
+        if not policy.may_feature(viewer):
+            raise Refused(
+                Problem(None, "Only moderators feature initiatives.", ErrorCode.NOT_ALLOWED)
+            )
+        if featured and (initiative.state is not ReviewState.APPROVED or initiative.revision_of_id):
+            raise Refused(
+                Problem(
+                    None,
+                    f"Only published initiatives are featured (it is {initiative.state.value}).",
+                    ErrorCode.INVALID_TRANSITION,
                 )
             )
-            if initiative is None:
-                raise Refused(Problem("initiativeId", "No such initiative.", ErrorCode.NOT_FOUND))
-            if not policy.may_feature(viewer):
-                raise Refused(
-                    Problem(None, "Only moderators feature initiatives.", ErrorCode.NOT_ALLOWED)
-                )
-            if featured and (
-                initiative.state is not ReviewState.APPROVED or initiative.revision_of_id
-            ):
-                raise Refused(
-                    Problem(
-                        None,
-                        f"Only published initiatives are featured (it is {initiative.state.value}).",
-                        ErrorCode.INVALID_TRANSITION,
-                    )
-                )
-            initiative.featured = featured
-    except Refused as refusal:
-        return InitiativeResult(problems=refusal.problems)
-    return InitiativeResult(
-        initiative=(await initiatives_by_ids(sessions, viewer, [initiative_id]))[0]
-    )
+        initiative.featured = featured
+        return initiative.id
+
+    return await _result(sessions, viewer, await mutation(sessions, events, viewer, change))

@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.base import utcnow
@@ -17,10 +16,10 @@ from models.resource import RelationKind, RelationStatus, Resource, ResourceRela
 from models.review import ReviewState
 from resolvers import policy
 from resolvers.batching import rows_by_ids
-from resolvers.errors import NOT_SIGNED_IN, ErrorCode, Problem, ProblemList
+from resolvers.errors import ErrorCode, Problem, ProblemList
 from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
 from resolvers.policy import Viewer
-from resolvers.unit_of_work import Refused, UnitOfWork, unit_of_work
+from resolvers.unit_of_work import Outcome, Refused, UnitOfWork, mutation
 from resolvers.validation import clean_text
 from subscriptions.events import EventPublisher
 
@@ -130,6 +129,13 @@ async def _relation_row(sessions: Sessions, relation_id: int) -> AnyRow | None:
         ).first()
 
 
+async def _result(sessions: Sessions, done: Outcome[int]) -> RelationResult:
+    """The relation a mutation wrote, or why nothing changed."""
+    if done.value is None:
+        return RelationResult(problems=done.problems)
+    return RelationResult(relation=await _relation_row(sessions, done.value))
+
+
 async def propose_relation(
     sessions: Sessions,
     events: EventPublisher,
@@ -140,88 +146,83 @@ async def propose_relation(
     note: str,
 ) -> RelationResult:
     """Any member proposes a relation between two resources they can see."""
-    if viewer.member_id is None:
-        return RelationResult(problems=[NOT_SIGNED_IN])
     problems = ProblemList()
     note = clean_text(problems, "note", note, max_length=2_000, multiline=True, required=False)
     if from_id == to_id:
         problems.add("toId", "A resource does not relate to itself.")
-    if problems:
-        return RelationResult(problems=problems)
-    try:
-        async with unit_of_work(sessions, events) as work:
-            for name, key in (("fromId", from_id), ("toId", to_id)):
-                found = await work.session.scalar(
-                    select(Resource.id).where(
-                        Resource.id == key,
-                        Resource.revision_of_id.is_(None),
-                        policy.visible_resources(viewer),
-                    )
-                )
-                if found is None:
-                    raise Refused(Problem(name, "No such resource.", ErrorCode.NOT_FOUND))
-            duplicate = await work.session.scalar(
-                select(ResourceRelation.id).where(
-                    ResourceRelation.from_id == from_id,
-                    ResourceRelation.to_id == to_id,
-                    ResourceRelation.kind == kind,
+
+    async def change(work: UnitOfWork) -> int:
+        for name, key in (("fromId", from_id), ("toId", to_id)):
+            found = await work.session.scalar(
+                select(Resource.id).where(
+                    Resource.id == key,
+                    Resource.revision_of_id.is_(None),
+                    policy.visible_resources(viewer),
                 )
             )
-            if duplicate is not None:
-                raise Refused(ALREADY_PROPOSED)
-            if kind is RelationKind.SUPERSEDES and await _supersedes_transitively(
-                work.session, to_id, from_id, [RelationStatus.CONFIRMED, RelationStatus.PROPOSED]
-            ):
-                raise Refused(CYCLE)
-            relation = ResourceRelation(
-                from_id=from_id, to_id=to_id, kind=kind, note=note, proposed_by_id=viewer.member_id
+            if found is None:
+                raise Refused(Problem(name, "No such resource.", ErrorCode.NOT_FOUND))
+        duplicate = await work.session.scalar(
+            select(ResourceRelation.id).where(
+                ResourceRelation.from_id == from_id,
+                ResourceRelation.to_id == to_id,
+                ResourceRelation.kind == kind,
             )
-            work.session.add(relation)
-            await work.session.flush()
-    except Refused as refusal:
-        return RelationResult(problems=refusal.problems)
-    except IntegrityError:
-        # The same relation proposed at the same time: the unique constraint keeps one.
-        return RelationResult(problems=[ALREADY_PROPOSED])
-    return RelationResult(relation=await _relation_row(sessions, relation.id))
+        )
+        if duplicate is not None:
+            raise Refused(ALREADY_PROPOSED)
+        if kind is RelationKind.SUPERSEDES and await _supersedes_transitively(
+            work.session, to_id, from_id, [RelationStatus.CONFIRMED, RelationStatus.PROPOSED]
+        ):
+            raise Refused(CYCLE)
+        relation = ResourceRelation(
+            from_id=from_id, to_id=to_id, kind=kind, note=note, proposed_by_id=viewer.member_id
+        )
+        work.session.add(relation)
+        await work.session.flush()
+        return relation.id
+
+    # The same relation proposed at the same time: the unique constraint keeps one.
+    done = await mutation(
+        sessions, events, viewer, change, problems=problems, conflict=ALREADY_PROPOSED
+    )
+    return await _result(sessions, done)
 
 
 async def decide_relation(
     sessions: Sessions, events: EventPublisher, viewer: Viewer, relation_id: int, confirm: bool
 ) -> RelationResult:
     """Reviewers and moderators confirm or reject a proposed relation."""
-    if viewer.member_id is None:
-        return RelationResult(problems=[NOT_SIGNED_IN])
-    try:
-        async with unit_of_work(sessions, events) as work:
-            relation = await _decidable(work, viewer, relation_id)
-            if confirm and relation.kind is RelationKind.SUPERSEDES:
-                # Lock the pair's lower id (PostgreSQL): two supersessions of the same pair
-                # confirmed at once (A over B, B over A) are checked one after the other, so
-                # the second sees the first and is refused as a cycle. One row, not both: an
-                # approval holding the successor while it re-ranks what it supersedes cannot
-                # wait on us while we wait on it.
-                pair = min(relation.from_id, relation.to_id)
-                await work.session.execute(
-                    select(Resource.id).where(Resource.id == pair).with_for_update()
-                )
-            if (
-                confirm
-                and relation.kind is RelationKind.SUPERSEDES
-                and await _supersedes_transitively(
-                    work.session, relation.to_id, relation.from_id, [RelationStatus.CONFIRMED]
-                )
-            ):
-                raise Refused(CYCLE)
-            relation.status = RelationStatus.CONFIRMED if confirm else RelationStatus.REJECTED
-            relation.decided_by_id = viewer.member_id
-            relation.decided_at = utcnow()
-            await work.session.flush()
-            if relation.kind is RelationKind.SUPERSEDES and confirm:
-                await _rerank(work.session, relation.to_id)
-    except Refused as refusal:
-        return RelationResult(problems=refusal.problems)
-    return RelationResult(relation=await _relation_row(sessions, relation_id))
+
+    async def change(work: UnitOfWork) -> int:
+        relation = await _decidable(work, viewer, relation_id)
+        if confirm and relation.kind is RelationKind.SUPERSEDES:
+            # Lock the pair's lower id (PostgreSQL): two supersessions of the same pair
+            # confirmed at once (A over B, B over A) are checked one after the other, so
+            # the second sees the first and is refused as a cycle. One row, not both: an
+            # approval holding the successor while it re-ranks what it supersedes cannot
+            # wait on us while we wait on it.
+            pair = min(relation.from_id, relation.to_id)
+            await work.session.execute(
+                select(Resource.id).where(Resource.id == pair).with_for_update()
+            )
+        if (
+            confirm
+            and relation.kind is RelationKind.SUPERSEDES
+            and await _supersedes_transitively(
+                work.session, relation.to_id, relation.from_id, [RelationStatus.CONFIRMED]
+            )
+        ):
+            raise Refused(CYCLE)
+        relation.status = RelationStatus.CONFIRMED if confirm else RelationStatus.REJECTED
+        relation.decided_by_id = viewer.member_id
+        relation.decided_at = utcnow()
+        await work.session.flush()
+        if relation.kind is RelationKind.SUPERSEDES and confirm:
+            await _rerank(work.session, relation.to_id)
+        return relation.id
+
+    return await _result(sessions, await mutation(sessions, events, viewer, change))
 
 
 async def _decidable(work: UnitOfWork, viewer: Viewer, relation_id: int) -> ResourceRelation:

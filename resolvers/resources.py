@@ -26,13 +26,13 @@ from models.resource import (
 from models.review import ReviewState
 from resolvers import policy
 from resolvers.batching import rows_by_ids, values_by_owner
-from resolvers.errors import NOT_SIGNED_IN, ClientError, ErrorCode, Problem, ProblemList
+from resolvers.errors import ClientError, ErrorCode, Problem, ProblemList
 from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
 from resolvers.policy import Viewer
 from resolvers.revisions import ABOUT_TABLES, CONTENT_FIELDS
 from resolvers.search_index import reindex
 from resolvers.search_sources import RESOURCES
-from resolvers.unit_of_work import Refused, unit_of_work
+from resolvers.unit_of_work import Outcome, Refused, UnitOfWork, mutation
 from resolvers.validation import (
     clean_country,
     clean_languages,
@@ -371,18 +371,22 @@ async def _write_about(session: AsyncSession, resource_id: int, content: CleanCo
         )
 
 
+async def _result(sessions: Sessions, viewer: Viewer, done: Outcome[int]) -> ResourceResult:
+    """The resource a mutation wrote, as the viewer now sees it, or why nothing changed."""
+    if done.value is None:
+        return ResourceResult(problems=done.problems)
+    return ResourceResult(resource=(await resources_by_ids(sessions, viewer, [done.value]))[0])
+
+
 async def create_resource(
     sessions: Sessions, events: EventPublisher, viewer: Viewer, data: ResourceContent
 ) -> ResourceResult:
     """A new DRAFT by the viewer, for their organisation; `submitResource` sends it to review."""
-    if viewer.member_id is None:
-        return ResourceResult(problems=[NOT_SIGNED_IN])
-    try:
-        async with unit_of_work(sessions, events) as work:
-            resource = await insert_draft(work.session, viewer, data)
-    except Refused as refusal:
-        return ResourceResult(problems=refusal.problems)
-    return ResourceResult(resource=(await resources_by_ids(sessions, viewer, [resource.id]))[0])
+
+    async def change(work: UnitOfWork) -> int:
+        return (await insert_draft(work.session, viewer, data)).id
+
+    return await _result(sessions, viewer, await mutation(sessions, events, viewer, change))
 
 
 async def insert_draft(session: AsyncSession, viewer: Viewer, data: ResourceContent) -> Resource:
@@ -446,48 +450,44 @@ async def update_resource(
     """The author edits a draft (or an item whose changes were requested) in place; editing a
     published resource creates a revision (a DRAFT of its own) that is reviewed before it
     replaces the public content."""
-    if viewer.member_id is None:
-        return ResourceResult(problems=[NOT_SIGNED_IN])
-    try:
-        async with unit_of_work(sessions, events) as work:
-            # Locked (PostgreSQL): two edits at once are taken one after the other, so a
-            # published resource never gets two open revisions.
-            resource = await work.session.scalar(
-                select(Resource)
-                .where(Resource.id == resource_id, policy.visible_resources(viewer))
-                .with_for_update(of=Resource)
+
+    async def change(work: UnitOfWork) -> int:
+        # Locked (PostgreSQL): two edits at once are taken one after the other, so a
+        # published resource never gets two open revisions.
+        resource = await work.session.scalar(
+            select(Resource)
+            .where(Resource.id == resource_id, policy.visible_resources(viewer))
+            .with_for_update(of=Resource)
+        )
+        if resource is None:
+            raise Refused(Problem("resourceId", "No such resource.", ErrorCode.NOT_FOUND))
+        if not policy.may_act_as_author(viewer, resource.author_id):
+            raise Refused(
+                Problem("resourceId", "Only the author edits a resource.", ErrorCode.NOT_ALLOWED)
             )
-            if resource is None:
-                raise Refused(Problem("resourceId", "No such resource.", ErrorCode.NOT_FOUND))
-            if not policy.may_act_as_author(viewer, resource.author_id):
-                raise Refused(
-                    Problem(
-                        "resourceId", "Only the author edits a resource.", ErrorCode.NOT_ALLOWED
-                    )
+        content = await _clean_content(work.session, data)
+        if resource.state in EDITABLE:
+            target = resource
+            for name, value in content.columns.items():
+                setattr(resource, name, value)
+        elif resource.state is ReviewState.APPROVED and resource.revision_of_id is None:
+            target = await _open_revision(work.session, resource)
+            for name, value in content.columns.items():
+                setattr(target, name, value)
+            work.session.add(target)
+            await work.session.flush()
+        else:
+            raise Refused(
+                Problem(
+                    None,
+                    f"A {resource.state.value} resource cannot be edited: withdraw it or "
+                    "wait for the review.",
+                    ErrorCode.INVALID_TRANSITION,
                 )
-            content = await _clean_content(work.session, data)
-            if resource.state in EDITABLE:
-                target = resource
-                for name, value in content.columns.items():
-                    setattr(resource, name, value)
-            elif resource.state is ReviewState.APPROVED and resource.revision_of_id is None:
-                target = await _open_revision(work.session, resource)
-                for name, value in content.columns.items():
-                    setattr(target, name, value)
-                work.session.add(target)
-                await work.session.flush()
-            else:
-                raise Refused(
-                    Problem(
-                        None,
-                        f"A {resource.state.value} resource cannot be edited: withdraw it or "
-                        "wait for the review.",
-                        ErrorCode.INVALID_TRANSITION,
-                    )
-                )
-            await _write_about(work.session, target.id, content)
-            # An edit in place is searchable at once; a revision once it replaces the text.
-            await reindex(work.session, RESOURCES, [target.id])
-    except Refused as refusal:
-        return ResourceResult(problems=refusal.problems)
-    return ResourceResult(resource=(await resources_by_ids(sessions, viewer, [target.id]))[0])
+            )
+        await _write_about(work.session, target.id, content)
+        # An edit in place is searchable at once; a revision once it replaces the text.
+        await reindex(work.session, RESOURCES, [target.id])
+        return target.id
+
+    return await _result(sessions, viewer, await mutation(sessions, events, viewer, change))

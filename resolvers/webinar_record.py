@@ -13,7 +13,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
-from models.db import AnyRow
+from models.db import AnyRow, insert_ignoring_duplicates
 from models.member import Member
 from models.organization import Organization
 from models.reference import UnRegion
@@ -29,7 +29,7 @@ from models.webinar import (
 )
 from models.webinar_record import WebinarRecord, WebinarResource
 from resolvers import policy
-from resolvers.errors import NOT_SIGNED_IN, ClientError, ErrorCode, Problem
+from resolvers.errors import ClientError, ErrorCode, Problem
 from resolvers.pagination import Page, PageRequest, decode_cursor, encode_cursor
 from resolvers.policy import Viewer
 from resolvers.resources import (
@@ -39,7 +39,7 @@ from resolvers.resources import (
     insert_draft,
     resources_by_ids,
 )
-from resolvers.unit_of_work import Refused, unit_of_work
+from resolvers.unit_of_work import Outcome, Refused, UnitOfWork, mutation
 from resolvers.webinar_access import access_to
 from resolvers.webinar_registrations import lock_webinar
 from subscriptions.events import EventPublisher
@@ -325,6 +325,50 @@ async def _record_content(
     )
 
 
+async def _file(
+    work: UnitOfWork, viewer: Viewer, webinar_id: int, details: RecordDetails
+) -> tuple[int, bool]:
+    """The resource filed from the webinar, and whether it was filed before."""
+    # The webinar's row lock serialises concurrent filings of the same webinar.
+    webinar = await lock_webinar(work.session, viewer, webinar_id)
+    access = await access_to(work.session, viewer, webinar_id)
+    if not policy.may_file_webinar_record(access):
+        raise Refused(NOT_AN_ORGANISER)
+    filed = await work.session.scalar(
+        select(WebinarRecord.resource_id).where(WebinarRecord.webinar_id == webinar_id)
+    )
+    if filed is not None:
+        return filed, True
+    if webinar.status is not WebinarStatus.ENDED:
+        raise Refused(
+            Problem(
+                "webinarId",
+                f"A {webinar.status.value} webinar is filed once it has ENDED.",
+                ErrorCode.INVALID_TRANSITION,
+            )
+        )
+    if not webinar.recording_url:
+        raise Refused(
+            Problem(
+                "recordingUrl",
+                "Add the recording link first (updateWebinar), then file it.",
+                ErrorCode.REQUIRED,
+            )
+        )
+    content = await _record_content(work.session, viewer, webinar, details)
+    resource = await insert_draft(work.session, viewer, content)
+    work.session.add(
+        WebinarRecord(webinar_id=webinar_id, resource_id=resource.id, filed_by_id=viewer.member_id)
+    )
+    # Linked at once: it shows among the webinar's resources when published.
+    work.session.add(
+        WebinarResource(
+            webinar_id=webinar_id, resource_id=resource.id, linked_by_id=viewer.member_id
+        )
+    )
+    return resource.id, False
+
+
 async def file_record(
     sessions: Sessions,
     events: EventPublisher,
@@ -335,58 +379,14 @@ async def file_record(
     """Organisers and moderators file an ENDED webinar with a recording as a resource DRAFT,
     authored by them (then `submitForReview` as any resource). Once per webinar: filing again
     answers the record already filed (`already_filed`), never a second one."""
-    if viewer.member_id is None:
-        return RecordResult(problems=[NOT_SIGNED_IN])
-    already_filed = False
-    try:
-        async with unit_of_work(sessions, events) as work:
-            # The webinar's row lock serialises concurrent filings of the same webinar.
-            webinar = await lock_webinar(work.session, viewer, webinar_id)
-            access = await access_to(work.session, viewer, webinar_id)
-            if not policy.may_file_webinar_record(access):
-                raise Refused(NOT_AN_ORGANISER)
-            resource_id = await work.session.scalar(
-                select(WebinarRecord.resource_id).where(WebinarRecord.webinar_id == webinar_id)
-            )
-            if resource_id is not None:
-                already_filed = True
-            else:
-                if webinar.status is not WebinarStatus.ENDED:
-                    raise Refused(
-                        Problem(
-                            "webinarId",
-                            f"A {webinar.status.value} webinar is filed once it has ENDED.",
-                            ErrorCode.INVALID_TRANSITION,
-                        )
-                    )
-                if not webinar.recording_url:
-                    raise Refused(
-                        Problem(
-                            "recordingUrl",
-                            "Add the recording link first (updateWebinar), then file it.",
-                            ErrorCode.REQUIRED,
-                        )
-                    )
-                content = await _record_content(work.session, viewer, webinar, details)
-                resource = await insert_draft(work.session, viewer, content)
-                resource_id = resource.id
-                work.session.add(
-                    WebinarRecord(
-                        webinar_id=webinar_id,
-                        resource_id=resource_id,
-                        filed_by_id=viewer.member_id,
-                    )
-                )
-                # Linked at once: it shows among the webinar's resources when published.
-                work.session.add(
-                    WebinarResource(
-                        webinar_id=webinar_id,
-                        resource_id=resource_id,
-                        linked_by_id=viewer.member_id,
-                    )
-                )
-    except Refused as refusal:
-        return RecordResult(problems=refusal.problems)
+
+    async def change(work: UnitOfWork) -> tuple[int, bool]:
+        return await _file(work, viewer, webinar_id, details)
+
+    done = await mutation(sessions, events, viewer, change)
+    if done.value is None:
+        return RecordResult(problems=done.problems)
+    resource_id, already_filed = done.value
     row = (await resources_by_ids(sessions, viewer, [resource_id]))[0]
     if row is None:
         # Filed by another organiser and still theirs alone to see (a draft in the making).
@@ -415,6 +415,14 @@ class LinkResult:
     problems: list[Problem] = field(default_factory=list)
 
 
+async def _organised(work: UnitOfWork, viewer: Viewer, webinar_id: int) -> None:
+    """Lock the webinar; refuse unless the viewer may change its list of resources."""
+    await lock_webinar(work.session, viewer, webinar_id)
+    access = await access_to(work.session, viewer, webinar_id)
+    if not policy.may_link_webinar_resources(access):
+        raise Refused(NOT_AN_ORGANISER)
+
+
 async def link_resource(
     sessions: Sessions,
     events: EventPublisher,
@@ -424,49 +432,35 @@ async def link_resource(
 ) -> LinkResult:
     """Organisers and moderators link a published resource to a webinar, before or after it;
     linking one already linked changes nothing."""
-    if viewer.member_id is None:
-        return LinkResult(problems=[NOT_SIGNED_IN])
-    try:
-        async with unit_of_work(sessions, events) as work:
-            await lock_webinar(work.session, viewer, webinar_id)
-            access = await access_to(work.session, viewer, webinar_id)
-            if not policy.may_link_webinar_resources(access):
-                raise Refused(NOT_AN_ORGANISER)
-            resource = (
-                await work.session.execute(
-                    select(Resource.state, Resource.revision_of_id).where(
-                        Resource.id == resource_id, policy.visible_resources(viewer)
-                    )
-                )
-            ).first()
-            if resource is None:
-                raise Refused(Problem("resourceId", "No such resource.", ErrorCode.NOT_FOUND))
-            if resource.state is not ReviewState.APPROVED or resource.revision_of_id is not None:
-                raise Refused(
-                    Problem(
-                        "resourceId",
-                        f"Only published resources are linked (this one is "
-                        f"{resource.state.value}).",
-                        ErrorCode.INVALID_TRANSITION,
-                    )
-                )
-            linked = await work.session.scalar(
-                select(WebinarResource.id).where(
-                    WebinarResource.webinar_id == webinar_id,
-                    WebinarResource.resource_id == resource_id,
+
+    async def change(work: UnitOfWork) -> None:
+        await _organised(work, viewer, webinar_id)
+        resource = (
+            await work.session.execute(
+                select(Resource.state, Resource.revision_of_id).where(
+                    Resource.id == resource_id, policy.visible_resources(viewer)
                 )
             )
-            if linked is None:
-                work.session.add(
-                    WebinarResource(
-                        webinar_id=webinar_id,
-                        resource_id=resource_id,
-                        linked_by_id=viewer.member_id,
-                    )
+        ).first()
+        if resource is None:
+            raise Refused(Problem("resourceId", "No such resource.", ErrorCode.NOT_FOUND))
+        if resource.state is not ReviewState.APPROVED or resource.revision_of_id is not None:
+            raise Refused(
+                Problem(
+                    "resourceId",
+                    f"Only published resources are linked (this one is {resource.state.value}).",
+                    ErrorCode.INVALID_TRANSITION,
                 )
-    except Refused as refusal:
-        return LinkResult(problems=refusal.problems)
-    return LinkResult(webinar_id=webinar_id, resource_id=resource_id)
+            )
+        await insert_ignoring_duplicates(
+            work.session,
+            WebinarResource,
+            webinar_id=webinar_id,
+            resource_id=resource_id,
+            linked_by_id=viewer.member_id,
+        )
+
+    return _linked(await mutation(sessions, events, viewer, change), webinar_id, resource_id)
 
 
 async def unlink_resource(
@@ -477,30 +471,30 @@ async def unlink_resource(
     resource_id: int,
 ) -> LinkResult:
     """Organisers and moderators take a resource off a webinar's list."""
-    if viewer.member_id is None:
-        return LinkResult(problems=[NOT_SIGNED_IN])
-    try:
-        async with unit_of_work(sessions, events) as work:
-            await lock_webinar(work.session, viewer, webinar_id)
-            access = await access_to(work.session, viewer, webinar_id)
-            if not policy.may_link_webinar_resources(access):
-                raise Refused(NOT_AN_ORGANISER)
-            removed = await work.session.execute(
-                delete(WebinarResource)
-                .where(
-                    WebinarResource.webinar_id == webinar_id,
-                    WebinarResource.resource_id == resource_id,
-                )
-                .returning(WebinarResource.id)
+
+    async def change(work: UnitOfWork) -> None:
+        await _organised(work, viewer, webinar_id)
+        removed = await work.session.execute(
+            delete(WebinarResource)
+            .where(
+                WebinarResource.webinar_id == webinar_id,
+                WebinarResource.resource_id == resource_id,
             )
-            if removed.first() is None:
-                raise Refused(
-                    Problem(
-                        "resourceId",
-                        "That resource is not linked to this webinar.",
-                        ErrorCode.NOT_FOUND,
-                    )
+            .returning(WebinarResource.id)
+        )
+        if removed.first() is None:
+            raise Refused(
+                Problem(
+                    "resourceId",
+                    "That resource is not linked to this webinar.",
+                    ErrorCode.NOT_FOUND,
                 )
-    except Refused as refusal:
-        return LinkResult(problems=refusal.problems)
+            )
+
+    return _linked(await mutation(sessions, events, viewer, change), webinar_id, resource_id)
+
+
+def _linked(done: Outcome[None], webinar_id: int, resource_id: int) -> LinkResult:
+    if done.problems:
+        return LinkResult(problems=done.problems)
     return LinkResult(webinar_id=webinar_id, resource_id=resource_id)
