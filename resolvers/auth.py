@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import case, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.auth import AuthToken, LoginKnownAddress, LoginThrottle
@@ -21,10 +20,10 @@ from models.db import upsert
 from models.member import Member, Role
 from resolvers import ratelimit
 from resolvers.errors import NOT_SIGNED_IN, ErrorCode, Problem, ProblemList
-from resolvers.policy import Viewer
+from resolvers.policy import ANONYMOUS, Viewer
 from resolvers.search_index import reindex
 from resolvers.search_sources import MEMBERS
-from resolvers.unit_of_work import UnitOfWork, unit_of_work
+from resolvers.unit_of_work import Refused, UnitOfWork, mutation
 from resolvers.validation import clean_email, clean_text
 from subscriptions.events import EventPublisher, member_stream
 
@@ -172,19 +171,19 @@ async def register(
     if problems:
         return problems
     password_hash = await hash_password(data.password)  # hashed either way: same timing
-    try:
-        async with sessions.begin() as session:
-            taken = await session.scalar(select(Member.id).where(Member.email == email))
-            if taken is None:
-                member = Member(
-                    name=name, email=email, password_hash=password_hash, role=Role.MEMBER
-                )
-                session.add(member)
-                await session.flush()
-                await reindex(session, MEMBERS, [member.id])
-    except IntegrityError:
-        pass  # registered by a concurrent request since our check: taken, same answer
-    return []
+
+    async def change(work: UnitOfWork) -> None:
+        # A taken email (also by a request at the same moment) inserts nothing.
+        member_id = await work.session.scalar(
+            upsert(work.session, Member)
+            .values(name=name, email=email, password_hash=password_hash, role=Role.MEMBER)
+            .on_conflict_do_nothing(index_elements=[Member.email])
+            .returning(Member.id)
+        )
+        if member_id is not None:
+            await reindex(work.session, MEMBERS, [member_id])
+
+    return (await mutation(sessions, None, ANONYMOUS, change, sign_in=False)).problems
 
 
 async def login(
@@ -201,23 +200,31 @@ async def login(
     keys = _LoginKeys.of(config, email, client_address)
     if await _login_refused(sessions, config, keys):
         return SignInResult(problems=[TOO_MANY_ATTEMPTS])
-    async with sessions.begin() as session:
-        member = (
-            await session.scalar(select(Member).where(Member.email == email))
-            if "\x00" not in email  # no account has one; PostgreSQL text cannot even hold it
-            else None
-        )
-        password_hash = member.password_hash if member is not None else _DUMMY_HASH
-        if (
-            not await verify_password(password_hash, password[:MAX_PASSWORD_LENGTH])
-            or member is None
-        ):
-            await _record_failure(session, config, keys)
-            return SignInResult(problems=[WRONG_CREDENTIALS])
-        if _hasher.check_needs_rehash(member.password_hash):
-            member.password_hash = await hash_password(password)
-        await _record_success(session, keys)
-        token = await issue_token(session, config, member.id)
+
+    async def change(work: UnitOfWork) -> SignInResult:
+        # A wrong password is an answer, not a refusal: its failure is recorded and committed.
+        return await _sign_in(work.session, config, keys, email=email, password=password)
+
+    done = await mutation(sessions, None, ANONYMOUS, change, sign_in=False)
+    return done.value or SignInResult(problems=done.problems)
+
+
+async def _sign_in(
+    session: AsyncSession, config: AuthConfig, keys: _LoginKeys, *, email: str, password: str
+) -> SignInResult:
+    member = (
+        await session.scalar(select(Member).where(Member.email == email))
+        if "\x00" not in email  # no account has one; PostgreSQL text cannot even hold it
+        else None
+    )
+    password_hash = member.password_hash if member is not None else _DUMMY_HASH
+    if not await verify_password(password_hash, password[:MAX_PASSWORD_LENGTH]) or member is None:
+        await _record_failure(session, config, keys)
+        return SignInResult(problems=[WRONG_CREDENTIALS])
+    if _hasher.check_needs_rehash(member.password_hash):
+        member.password_hash = await hash_password(password)
+    await _record_success(session, keys)
+    token = await issue_token(session, config, member.id)
     return SignInResult(token=token, viewer=_viewer_of(member))
 
 
@@ -339,15 +346,18 @@ async def logout(
     sessions: async_sessionmaker[AsyncSession], events: EventPublisher, viewer: Viewer
 ) -> list[Problem]:
     """Revoke the token of this request; sockets opened with it close."""
-    if viewer.token_id is None or viewer.member_id is None:
+    if viewer.token_id is None:
         return [NOT_SIGNED_IN]
-    async with unit_of_work(sessions, events) as work:
+
+    async def change(work: UnitOfWork) -> None:
+        assert viewer.member_id is not None
         await work.session.execute(
             update(AuthToken).where(AuthToken.id == viewer.token_id).values(revoked_at=utcnow())
         )
         payload = {"member": viewer.member_id, "token": viewer.token_id}
         await work.emit(member_stream(viewer.member_id), SESSIONS_REVOKED, payload)
-    return []
+
+    return (await mutation(sessions, events, viewer, change)).problems
 
 
 async def change_password(
@@ -360,20 +370,24 @@ async def change_password(
     new_password: str,
 ) -> SignInResult:
     """Change the viewer's password, end every session, and sign this client in again."""
-    if viewer.member_id is None:
-        return SignInResult(problems=[NOT_SIGNED_IN])
     problems = ProblemList()
     check_new_password(problems, "newPassword", new_password)
-    if problems:
-        return SignInResult(problems=problems)
-    async with unit_of_work(sessions, events) as work:
+
+    async def change(work: UnitOfWork) -> SignInResult:
+        assert viewer.member_id is not None
         member = await work.session.get_one(Member, viewer.member_id)
         if not await verify_password(member.password_hash, current_password[:MAX_PASSWORD_LENGTH]):
-            wrong = Problem(
-                "currentPassword", "Current password is incorrect.", ErrorCode.INVALID_CREDENTIALS
+            raise Refused(
+                Problem(
+                    "currentPassword",
+                    "Current password is incorrect.",
+                    ErrorCode.INVALID_CREDENTIALS,
+                )
             )
-            return SignInResult(problems=[wrong])
         member.password_hash = await hash_password(new_password)
         await revoke_member_tokens(work, member.id)
         token = await issue_token(work.session, config, member.id)
-    return SignInResult(token=token, viewer=_viewer_of(member))
+        return SignInResult(token=token, viewer=_viewer_of(member))
+
+    done = await mutation(sessions, events, viewer, change, problems=problems)
+    return done.value or SignInResult(problems=done.problems)

@@ -13,8 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from models.member import Member
 from models.webinar import CalendarFeed
 from resolvers.auth import AuthConfig, token_digest
-from resolvers.errors import NOT_SIGNED_IN, Problem
+from resolvers.errors import Problem
 from resolvers.policy import Viewer
+from resolvers.unit_of_work import UnitOfWork, mutation
 
 Sessions = async_sessionmaker[AsyncSession]
 
@@ -32,17 +33,20 @@ async def reset_feed(
 ) -> FeedResult:
     """A new feed token for the viewer (shown once), or none when not `enabled`; the previous
     one stops working either way."""
-    if viewer.member_id is None:
-        return FeedResult(problems=[NOT_SIGNED_IN])
     token = FEED_PREFIX + secrets.token_urlsafe(32) if enabled else None
-    async with sessions.begin() as session:
-        await session.execute(
+
+    async def change(work: UnitOfWork) -> str | None:
+        assert viewer.member_id is not None
+        await work.session.execute(
             delete(CalendarFeed).where(CalendarFeed.member_id == viewer.member_id)
         )
         if token is not None:
             digest = token_digest(config, token)
-            session.add(CalendarFeed(member_id=viewer.member_id, token_hash=digest))
-    return FeedResult(token=token)
+            work.session.add(CalendarFeed(member_id=viewer.member_id, token_hash=digest))
+        return token
+
+    done = await mutation(sessions, None, viewer, change)
+    return FeedResult(token=done.value, problems=done.problems)
 
 
 async def viewer_for_feed(sessions: Sessions, config: AuthConfig, token: str) -> Viewer | None:

@@ -16,12 +16,12 @@ from models.organization import Organization, OrganizationKind
 from resolvers import policy
 from resolvers.auth import revoke_member_tokens
 from resolvers.batching import rows_by_ids, values_by_owner
-from resolvers.errors import NOT_SIGNED_IN, ClientError, ErrorCode, Problem, ProblemList
+from resolvers.errors import ClientError, ErrorCode, Problem, ProblemList
 from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
 from resolvers.policy import Viewer
 from resolvers.search_index import reindex
 from resolvers.search_sources import MEMBERS
-from resolvers.unit_of_work import unit_of_work
+from resolvers.unit_of_work import Outcome, Refused, UnitOfWork, mutation
 from resolvers.validation import (
     clean_country,
     clean_languages,
@@ -189,67 +189,80 @@ def _clean_profile(changes: ProfileChanges, problems: ProblemList) -> dict[str, 
 async def update_profile(
     sessions: Sessions, viewer: Viewer, changes: ProfileChanges
 ) -> MemberResult:
-    if viewer.member_id is None:
-        return MemberResult(problems=[NOT_SIGNED_IN])
     problems = ProblemList()
     clean = _clean_profile(changes, problems)
-    if problems:
-        return MemberResult(problems=problems)
-    async with sessions.begin() as session:
-        member = await session.get_one(Member, viewer.member_id)
+
+    async def change(work: UnitOfWork) -> int:
+        assert viewer.member_id is not None
+        member = await work.session.get_one(Member, viewer.member_id)
         if "languages" in clean:
-            await replace_languages(session, member.id, clean.pop("languages"))
+            await replace_languages(work.session, member.id, clean.pop("languages"))
         if "expertise" in clean:
-            await replace_expertise(session, member.id, clean.pop("expertise"))
+            await replace_expertise(work.session, member.id, clean.pop("expertise"))
         for name, value in clean.items():
             setattr(member, name, value)
         member.updated_at = utcnow()
-        await reindex(session, MEMBERS, [member.id])
-    return MemberResult(member=(await members_by_ids(sessions, viewer, [viewer.member_id]))[0])
+        await reindex(work.session, MEMBERS, [member.id])
+        return member.id
+
+    return await _member_result(
+        sessions, viewer, await mutation(sessions, None, viewer, change, problems=problems)
+    )
+
+
+NO_SUCH_MEMBER = Problem("memberId", "No such member.", ErrorCode.NOT_FOUND)
+
+
+async def _member_result(sessions: Sessions, viewer: Viewer, done: Outcome[int]) -> MemberResult:
+    if done.value is None:
+        return MemberResult(problems=done.problems)
+    return MemberResult(member=(await members_by_ids(sessions, viewer, [done.value]))[0])
 
 
 async def set_member_role(
     sessions: Sessions, events: EventPublisher, viewer: Viewer, member_id: int | None, role: Role
 ) -> MemberResult:
     """Admins change roles; the member's sessions end so the new role takes effect at once."""
+    refusals = []
     if not policy.may_set_roles(viewer):
-        return MemberResult(
-            problems=[Problem(None, "Only admins set roles.", ErrorCode.NOT_ALLOWED)]
+        refusals.append(Problem(None, "Only admins set roles.", ErrorCode.NOT_ALLOWED))
+    elif member_id == viewer.member_id:
+        refusals.append(
+            Problem("memberId", "Admins cannot change their own role.", ErrorCode.NOT_ALLOWED)
         )
-    if member_id == viewer.member_id:
-        return MemberResult(
-            problems=[
-                Problem("memberId", "Admins cannot change their own role.", ErrorCode.NOT_ALLOWED)
-            ]
-        )
-    async with unit_of_work(sessions, events) as work:
+
+    async def change(work: UnitOfWork) -> int:
         member = await work.session.get(Member, member_id) if member_id is not None else None
         if member is None:
-            return MemberResult(
-                problems=[Problem("memberId", "No such member.", ErrorCode.NOT_FOUND)]
-            )
+            raise Refused(NO_SUCH_MEMBER)
         if member.role is not role:
             member.role = role
             await revoke_member_tokens(work, member.id)
-    return MemberResult(member=(await members_by_ids(sessions, viewer, [member.id]))[0])
+        return member.id
+
+    done = await mutation(sessions, events, viewer, change, problems=refusals, sign_in=False)
+    return await _member_result(sessions, viewer, done)
 
 
 async def assign_member_organization(
     sessions: Sessions, viewer: Viewer, *, member_id: int, organization_id: int | None
 ) -> MemberResult:
     """Admins say which organisation a member speaks for (it weighs in reviews later)."""
+    refusals = []
     if not policy.may_manage_organizations(viewer):
-        return MemberResult(
-            problems=[Problem(None, "Only admins assign organisations.", ErrorCode.NOT_ALLOWED)]
-        )
-    async with sessions.begin() as session:
-        member = await session.get(Member, member_id)
+        refusals.append(Problem(None, "Only admins assign organisations.", ErrorCode.NOT_ALLOWED))
+
+    async def change(work: UnitOfWork) -> int:
+        member = await work.session.get(Member, member_id)
         if member is None:
-            return MemberResult(
-                problems=[Problem("memberId", "No such member.", ErrorCode.NOT_FOUND)]
-            )
-        if organization_id is not None and await session.get(Organization, organization_id) is None:
-            missing = Problem("organizationId", "No such organisation.", ErrorCode.NOT_FOUND)
-            return MemberResult(problems=[missing])
+            raise Refused(NO_SUCH_MEMBER)
+        if (
+            organization_id is not None
+            and await work.session.get(Organization, organization_id) is None
+        ):
+            raise Refused(Problem("organizationId", "No such organisation.", ErrorCode.NOT_FOUND))
         member.organization_id = organization_id
-    return MemberResult(member=(await members_by_ids(sessions, viewer, [member_id]))[0])
+        return member.id
+
+    done = await mutation(sessions, None, viewer, change, problems=refusals, sign_in=False)
+    return await _member_result(sessions, viewer, done)

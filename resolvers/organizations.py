@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.db import AnyRow, AnySelect
@@ -16,6 +15,7 @@ from resolvers.batching import rows_by_ids
 from resolvers.errors import ErrorCode, Problem, ProblemList
 from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
 from resolvers.policy import Viewer
+from resolvers.unit_of_work import UnitOfWork, mutation
 from resolvers.validation import clean_country, clean_text
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -61,21 +61,25 @@ class OrganizationResult:
 async def create_organization(
     sessions: Sessions, viewer: Viewer, *, name: str, kind: OrganizationKind, country: str | None
 ) -> OrganizationResult:
-    if not policy.may_manage_organizations(viewer):
-        return OrganizationResult(
-            problems=[Problem(None, "Only admins add organisations.", ErrorCode.NOT_ALLOWED)]
-        )
     problems = ProblemList()
-    name = clean_text(problems, "name", name, max_length=200)
-    country = clean_country(problems, "country", country)
-    if problems:
-        return OrganizationResult(problems=problems)
-    try:
-        async with sessions.begin() as session:
-            organization = Organization(name=name, kind=kind, country=country)
-            session.add(organization)
-    except IntegrityError:
-        return OrganizationResult(
-            problems=[Problem("name", "An organisation with this name exists.", ErrorCode.CONFLICT)]
-        )
-    return OrganizationResult((await organizations_by_ids(sessions, viewer, [organization.id]))[0])
+    if not policy.may_manage_organizations(viewer):
+        problems.add(None, "Only admins add organisations.", ErrorCode.NOT_ALLOWED)
+    else:
+        name = clean_text(problems, "name", name, max_length=200)
+        country = clean_country(problems, "country", country)
+
+    async def change(work: UnitOfWork) -> int:
+        organization = Organization(name=name, kind=kind, country=country)
+        work.session.add(organization)
+        await work.session.flush()
+        return organization.id
+
+    done = await mutation(
+        sessions, None, viewer, change, problems=problems, sign_in=False, conflict=NAME_TAKEN
+    )
+    if done.value is None:
+        return OrganizationResult(problems=done.problems)
+    return OrganizationResult((await organizations_by_ids(sessions, viewer, [done.value]))[0])
+
+
+NAME_TAKEN = Problem("name", "An organisation with this name exists.", ErrorCode.CONFLICT)

@@ -33,6 +33,7 @@ from models.review import (
     ReviewPrincipleAnswer,
     ReviewState,
 )
+from models.support import SupportRequestPractice
 from resolvers import notifications, policy
 from resolvers.calls import closed_call_problem
 from resolvers.errors import ErrorCode, Problem, ProblemList
@@ -139,7 +140,7 @@ async def submit(
         resubmission = item.state is S.CHANGES_REQUESTED
         move(item, S.SUBMITTED, AUTHOR_MOVES)
         if isinstance(item, Initiative) and not item.summary.strip():
-            raise Refused(SUMMARY_REQUIRED)
+            await _refuse_unwritten_practice(work, item)
         # A call for practices takes no new submissions after its deadline (resubmissions of
         # initiatives already under review are not new).
         if isinstance(item, Initiative) and item.call_id is not None and not resubmission:
@@ -152,6 +153,18 @@ async def submit(
         item.submitted_at = utcnow()
 
     return await _run(sessions, events, viewer, ref, change)
+
+
+async def _refuse_unwritten_practice(work: UnitOfWork, item: Initiative) -> None:
+    """A practice documented from a support request starts with no summary (the request's
+    description is private): a person writes one before anyone reviews it for the public."""
+    documented = await work.session.scalar(
+        select(SupportRequestPractice.request_id).where(
+            SupportRequestPractice.initiative_id == item.id
+        )
+    )
+    if documented is not None:
+        raise Refused(SUMMARY_REQUIRED)
 
 
 async def withdraw(

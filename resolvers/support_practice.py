@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.db import AnyRow
@@ -28,7 +27,7 @@ from models.support import (
 )
 from resolvers import policy
 from resolvers.batching import rows_by_ids
-from resolvers.errors import NOT_SIGNED_IN, ErrorCode, Problem
+from resolvers.errors import ErrorCode, Problem
 from resolvers.initiatives import (
     INITIATIVE_COLUMNS,
     InitiativeContent,
@@ -42,7 +41,7 @@ from resolvers.support import (
     record_change,
     request_for_change,
 )
-from resolvers.unit_of_work import Refused, unit_of_work
+from resolvers.unit_of_work import Outcome, Refused, UnitOfWork, mutation
 from subscriptions.events import EventPublisher
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -213,6 +212,35 @@ async def _documenting_initiative(session: AsyncSession, request_id: int) -> int
     )
 
 
+LOST_THE_RACE = Problem(
+    "requestId", "The request was documented at the same moment; reload it.", ErrorCode.CONFLICT
+)
+
+
+async def _document(
+    work: UnitOfWork, viewer: Viewer, request: SupportRequest, details: PracticeDetails
+) -> int:
+    """The practice's draft, linked to the request and on its timeline."""
+    if request.status is not SupportStatus.COMPLETED:
+        raise Refused(
+            Problem(
+                "requestId",
+                f"A {request.status.value} request is documented once it is COMPLETED.",
+                ErrorCode.INVALID_TRANSITION,
+            )
+        )
+    content = await _practice_content(work.session, request, details)
+    initiative = await insert_draft(work.session, viewer, content)
+    work.session.add(
+        SupportRequestPractice(
+            request_id=request.id, initiative_id=initiative.id, documented_by_id=viewer.member_id
+        )
+    )
+    await work.session.flush()
+    await record_change(work, viewer, request, SupportChange.DOCUMENTED)
+    return initiative.id
+
+
 async def document_support_request(
     sessions: Sessions,
     events: EventPublisher,
@@ -223,55 +251,34 @@ async def document_support_request(
     """Turn a COMPLETED request into an initiative DRAFT of the viewer's, linked to it (then
     `submitForReview` as any initiative). Once per request: documenting it again answers the
     draft already made (`already_documented`), never a second one."""
-    if viewer.member_id is None:
-        return PracticeResult(problems=[NOT_SIGNED_IN])
-    already_documented = False
-    try:
-        async with unit_of_work(sessions, events) as work:
-            # The request's row lock (PostgreSQL) takes simultaneous calls one after the other,
-            # so the second finds the first one's practice.
-            request = await request_for_change(work, viewer, request_id)
-            if not policy.may_document_support_request(
-                viewer,
-                organization_id=request.organization_id,
-                requester_id=request.requester_id,
-                focal_point_id=request.focal_point_id,
-            ):
-                raise Refused(NOT_A_DOCUMENTER)
-            initiative_id = await _documenting_initiative(work.session, request_id)
-            if initiative_id is not None:
-                already_documented = True
-            else:
-                if request.status is not SupportStatus.COMPLETED:
-                    raise Refused(
-                        Problem(
-                            "requestId",
-                            f"A {request.status.value} request is documented once it is COMPLETED.",
-                            ErrorCode.INVALID_TRANSITION,
-                        )
-                    )
-                content = await _practice_content(work.session, request, details)
-                initiative = await insert_draft(work.session, viewer, content)
-                initiative_id = initiative.id
-                work.session.add(
-                    SupportRequestPractice(
-                        request_id=request_id,
-                        initiative_id=initiative_id,
-                        documented_by_id=viewer.member_id,
-                    )
-                )
-                await work.session.flush()
-                await record_change(work, viewer, request, SupportChange.DOCUMENTED)
-    except Refused as refusal:
-        return PracticeResult(problems=refusal.problems)
-    except IntegrityError:
+
+    async def change(work: UnitOfWork) -> tuple[int, bool]:
+        # The request's row lock (PostgreSQL) takes simultaneous calls one after the other,
+        # so the second finds the first one's practice.
+        request = await request_for_change(work, viewer, request_id)
+        if not policy.may_document_support_request(
+            viewer,
+            organization_id=request.organization_id,
+            requester_id=request.requester_id,
+            focal_point_id=request.focal_point_id,
+        ):
+            raise Refused(NOT_A_DOCUMENTER)
+        documented = await _documenting_initiative(work.session, request_id)
+        if documented is not None:
+            return documented, True
+        return await _document(work, viewer, request, details), False
+
+    done = await mutation(sessions, events, viewer, change, conflict=LOST_THE_RACE)
+    if done.problems == [LOST_THE_RACE]:
         # Should two calls still meet at the primary key (no row lock: SQLite), the loser
         # answers the practice the winner made, as a repeated call does.
         async with sessions() as session:
-            initiative_id = await _documenting_initiative(session, request_id)
-        if initiative_id is None:
-            raise
-        already_documented = True
+            winner = await _documenting_initiative(session, request_id)
+        if winner is not None:
+            done = Outcome(value=(winner, True))
+    if done.value is None:
+        return PracticeResult(problems=done.problems)
+    initiative_id, already_documented = done.value
     row = (await initiatives_by_ids(sessions, viewer, [initiative_id]))[0]
     if row is None:
         # Documented by someone else, and still a draft only they (and reviewers) see.

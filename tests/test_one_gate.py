@@ -4,6 +4,7 @@ finds role and staff checks written anywhere else."""
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,3 +69,42 @@ def test_the_lint_finds_what_it_is_for() -> None:
     assert not access_decisions("if member.role is not role: changed = True")
     assert not access_decisions("scope = (viewer.role, role)")
     assert not access_decisions("if status is WebinarStatus.LIVE: pass")
+
+
+# --- one way to write a mutation -------------------------------------------------------------
+
+TRANSACTION = re.compile(r"\bunit_of_work\(|\bsessions\.begin\(\)|except IntegrityError")
+# Writes that are not a client's mutation, each for its reason.
+NOT_MUTATIONS = {
+    ROOT / "resolvers" / "unit_of_work.py": "the helper itself",
+    ROOT / "resolvers" / "webinar_reminders.py": "the reminder job, run by the server",
+    ROOT / "resolvers" / "auth.py": "registration's attempt counter, kept before the mutation",
+}
+
+
+def hand_written_transactions(source: str) -> list[int]:
+    return [n for n, line in enumerate(source.splitlines(), 1) if TRANSACTION.search(line)]
+
+
+def test_every_mutation_goes_through_the_one_helper() -> None:
+    """Sign-in, the transaction, refusals, integrity conflicts and events after commit are
+    written once (resolvers/unit_of_work.mutation); a resolver opening its own transaction,
+    or catching integrity errors itself, is found here."""
+    offences = [
+        f"{path.relative_to(ROOT)}:{line}"
+        for layer in ("resolvers", "schema")
+        for path in sorted((ROOT / layer).rglob("*.py"))
+        if path not in NOT_MUTATIONS
+        for line in hand_written_transactions(path.read_text())
+    ]
+    assert not offences, "transactions written by hand:\n" + "\n".join(offences)
+    auth = (ROOT / "resolvers" / "auth.py").read_text()
+    assert len(hand_written_transactions(auth)) == 1  # the counter, nothing more
+
+
+def test_the_mutation_lint_finds_what_it_is_for() -> None:
+    assert hand_written_transactions("    async with unit_of_work(sessions, events) as work:")
+    assert hand_written_transactions("async with sessions.begin() as session:")
+    assert hand_written_transactions("    except IntegrityError:")
+    assert not hand_written_transactions("async with sessions() as session:")
+    assert not hand_written_transactions("done = await mutation(sessions, events, viewer, change)")
