@@ -26,6 +26,8 @@ from graphql import (
     get_named_type,
 )
 
+from models.notification import NotificationKind
+
 SDL_PATH = Path(__file__).resolve().parents[1] / "schema.graphql"
 
 
@@ -254,18 +256,5 @@ REGISTRY: dict[str, Entry] = {
     "WebinarEvent.voteCount": WEBINAR_LIVE,
     "WebinarQuestion.voteCount": WEBINAR_LIVE,
     # --- notifications: created, listed, counted and sent live only about what one may see
-    **{
-        f"NotificationKind.{kind}": NOTIFICATION_SUBJECTS
-        for kind in (
-            "MENTION",
-            "REPLY",
-            "REACTION",
-            "MODERATION",
-            "NEW_THREAD",
-            "REVIEW_DECISION",
-            "WEBINAR_REMINDER",
-            "WEBINAR_UPDATE",
-            "SUPPORT_REQUEST_UPDATE",
-        )
-    },
+    **{f"NotificationKind.{kind.value}": NOTIFICATION_SUBJECTS for kind in NotificationKind},
 }
