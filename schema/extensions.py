@@ -109,7 +109,10 @@ class RequestShape(SchemaExtension):
         yield
 
     def _nul(self, document: DocumentNode) -> list[GraphQLError]:
-        literals = _nul_literals(document)
+        # A string literal holds NUL only through an escape (\u0000, \u{0}): most documents
+        # have no escape at all and need no walk.
+        query = self.execution_context.query or ""
+        literals = _nul_literals(document) if "\\u" in query else []
         variables = self.execution_context.variables or {}
         where = next((f for f in (_nul_at(v, f"${k}") for k, v in variables.items()) if f), None)
         if not literals and where is None:

@@ -103,6 +103,7 @@ async def test_nul_in_any_text_argument_is_bad_user_input(
         '{ community(slug: "a\\u0000") { id } }',
         '{ threads(filter: {tag: "x\\u0000"}) { totalCount } }',
         '{ search(query: "mig\\u0000ration") { totalCount } }',
+        '{ community(slug: "a\\u{0}") { id } }',
     ],
 )
 async def test_nul_in_a_literal_is_bad_user_input(client: httpx.AsyncClient, query: str) -> None:
