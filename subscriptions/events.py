@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 from broadcaster import Broadcast
@@ -13,6 +14,8 @@ from subscriptions.broadcast import GAP
 # a gap instead; subscribers then read it from the log, where it is already committed.
 MAX_MESSAGE_BYTES = 7_000
 
+logger = logging.getLogger("hub.publication")
+
 
 class EventPublisher:
     """Publishes events that are already committed to the log. Publishing anything else would
@@ -22,11 +25,23 @@ class EventPublisher:
         self.broadcast = broadcast
 
     async def publish_committed(self, events: Sequence[StoredEvent]) -> None:
+        """Publish each event; never raise. The change is committed: a broker failing now
+        (even in a way no backend's retry knows) must not answer the mutation as failed, nor
+        keep the transaction's other events from going out. What is lost here is in the log,
+        and subscribers repair it from there."""
         for event in events:
             message = event.to_json()
             if len(message.encode()) > MAX_MESSAGE_BYTES:
                 message = GAP
-            await self.broadcast.publish(event.stream, message)
+            try:
+                await self.broadcast.publish(event.stream, message)
+            except Exception:
+                logger.exception(
+                    "publishing %s #%d after its commit failed; subscribers repair it from "
+                    "the event log",
+                    event.stream,
+                    event.seq,
+                )
 
 
 def thread_stream(thread_id: int) -> str:

@@ -1,0 +1,94 @@
+"""After the commit, nothing the publisher does turns a success into an error (issue 12, point
+1): a broker failing in a way no retry knows (asyncpg's `InternalClientError` when the listening
+connection is terminated mid-publish) is logged, the other events of the transaction are still
+published, and subscribers repair the lost one from the event log."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+import pytest
+from broadcaster import BroadcastBackend, Event
+from starlette.applications import Starlette
+
+from app.main import create_app
+from app.settings import Settings
+from models.db import Database
+from subscriptions.broadcast import HubBroadcast, _backend_for
+from subscriptions.events import member_stream
+from tests.conftest import Factory, api_client, broadcast_url_for_tests, gql
+from tests.discussions import community, join, post, thread
+
+
+class FailsOnThreads(BroadcastBackend):
+    """The configured broker, whose publishes to a thread's stream fail the way asyncpg fails
+    when its connection is terminated during an operation (fault injection at the broker's
+    boundary: every other call goes to the real backend)."""
+
+    def __init__(self, url: str) -> None:
+        self.real = _backend_for(url)
+        self.failed = 0
+
+    async def connect(self) -> None:
+        await self.real.connect()
+
+    async def disconnect(self) -> None:
+        await self.real.disconnect()
+
+    async def subscribe(self, channel: str) -> None:
+        await self.real.subscribe(channel)
+
+    async def unsubscribe(self, channel: str) -> None:
+        await self.real.unsubscribe(channel)
+
+    async def publish(self, channel: str, message: Any) -> None:
+        if ":thread:" in f":{channel}":
+            self.failed += 1
+            raise asyncpg.exceptions.InternalClientError(
+                "cannot switch to state 12; another operation (2) is in progress"
+            )
+        await self.real.publish(channel, message)
+
+    async def next_published(self) -> Event:
+        return await self.real.next_published()
+
+
+@pytest.fixture
+async def failing(settings: Settings) -> AsyncIterator[tuple[HubBroadcast, FailsOnThreads]]:
+    backend = FailsOnThreads(broadcast_url_for_tests())
+    hub = HubBroadcast(backend=backend, namespace=settings.broadcast_namespace)
+    await hub.connect()
+    yield hub, backend
+    await hub.disconnect()
+
+
+async def test_a_committed_post_is_answered_as_a_success_whatever_the_broker_does(
+    settings: Settings, db: Database, factory: Factory, failing: tuple[HubBroadcast, FailsOnThreads]
+) -> None:
+    hub, backend = failing
+    app: Starlette = create_app(settings, db, hub)
+    async with api_client(app) as client:
+        community_id, moderator = await community(client, factory)
+        member = await factory.member()
+        await join(client, community_id, member)
+        thread_id = await thread(client, community_id, member)  # its events: thread and community
+        async with hub.subscribe(member_stream(member.id)) as subscriber:
+            reply = await post(client, thread_id, moderator, "Stored and answered")
+            # answered as the success it is (the helper asserts no error of any kind)
+            assert reply["body"] == "Stored and answered"
+            # and the transaction's other events went out: the author's notification
+            async with asyncio.timeout(5):
+                event = await subscriber.get()
+        assert json.loads(event.message)["kind"] == "NOTIFICATION"
+        stored = await gql(
+            client,
+            "query($id: ID!) { thread(id: $id) { posts { totalCount } } }",
+            {"id": thread_id},
+            member=member,
+        )
+    assert stored["data"]["thread"]["posts"]["totalCount"] == 1  # the reply, stored
+    assert backend.failed >= 1
