@@ -60,7 +60,10 @@ def create_app(
     settings = settings or Settings()
     check_url(settings.broadcast_url)
     database = db or create_database(
-        settings.database_url, statement_timeout_ms=settings.statement_timeout_ms
+        settings.database_url,
+        statement_timeout_ms=settings.statement_timeout_ms,
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
     )
     hub_broadcast = broadcast or create_broadcast(
         settings.broadcast_url, namespace=settings.broadcast_namespace

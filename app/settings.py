@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     # Fields an operation may select, counting once per item of every paginated list.
     max_query_cost: int = Field(default=10_000, ge=100)
     statement_timeout_ms: int = Field(default=5_000, ge=100)
+    # Connections one process may hold: pool_size kept open, max_overflow more under load.
+    database_pool_size: int = Field(default=10, ge=1)
+    database_max_overflow: int = Field(default=5, ge=0)
     ws_connection_init_timeout_seconds: float = Field(default=10.0, gt=0)
     ws_max_subscriptions: int = Field(default=20, ge=1)
     ws_per_message_deflate: bool = False

@@ -149,14 +149,23 @@ async def insert_ignoring_duplicates(
     await session.execute(upsert(session, model).values(**values).on_conflict_do_nothing())
 
 
-def create_database(url: str, *, statement_timeout_ms: int = 5_000, echo: bool = False) -> Database:
+def create_database(
+    url: str,
+    *,
+    statement_timeout_ms: int = 5_000,
+    echo: bool = False,
+    pool_size: int = 10,
+    max_overflow: int = 5,
+) -> Database:
+    """The engine and session factory. On PostgreSQL a process holds at most `pool_size +
+    max_overflow` connections (plus the broker's own two with `postgres://` broadcasting)."""
     kwargs: dict[str, Any] = {"echo": echo}
     if url.startswith("postgresql"):
         kwargs["connect_args"] = {
             "server_settings": {"statement_timeout": str(statement_timeout_ms)}
         }
-        kwargs["pool_size"] = 10
-        kwargs["max_overflow"] = 10
+        kwargs["pool_size"] = pool_size
+        kwargs["max_overflow"] = max_overflow
         kwargs["pool_pre_ping"] = True
     engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":

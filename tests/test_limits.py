@@ -430,3 +430,16 @@ def test_development_runs_with_the_defaults():
     assert settings.max_body_bytes == 100_000
     assert settings.ws_max_subscriptions == 20
     assert settings.ws_connection_init_timeout_seconds == 10
+
+
+async def test_the_database_pool_is_sized_by_the_settings(database_url: str) -> None:
+    """On PostgreSQL a process holds at most pool + overflow connections, as configured."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has no connection pool to size")
+    settings = make_settings(database_url, database_pool_size=3, database_max_overflow=1)
+    app = create_app(settings)
+    try:
+        pool = app.state.db.engine.pool
+        assert (pool.size(), pool._max_overflow) == (3, 1)
+    finally:
+        await app.state.db.dispose()
