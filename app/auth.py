@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import HTTPConnection
 
 from models.db import Database
@@ -14,6 +15,13 @@ from resolvers.policy import ANONYMOUS, Viewer
 
 class AuthenticationFailed(Exception):
     """A token was sent but signs nobody in (unknown, expired, revoked or malformed)."""
+
+
+class ServiceUnavailable(Exception):
+    """The database could not be asked who a token signs in: nothing is wrong with the
+    request, retry shortly."""
+
+    retry_after_seconds = 5
 
 
 def bearer_token(header: str | None) -> str | None:
@@ -28,7 +36,10 @@ def bearer_token(header: str | None) -> str | None:
 async def viewer_for(db: Database, config: AuthConfig, token: str | None) -> Viewer:
     if token is None:
         return ANONYMOUS
-    viewer = await viewer_for_token(db.sessions, config, token)
+    try:
+        viewer = await viewer_for_token(db.sessions, config, token)
+    except (SQLAlchemyError, OSError, TimeoutError) as e:
+        raise ServiceUnavailable("The database is unavailable: retry shortly.") from e
     if viewer is None:
         raise AuthenticationFailed("The token is invalid, expired or revoked: sign in again.")
     return viewer

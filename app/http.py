@@ -18,7 +18,7 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UnsetType
 
-from app.auth import AuthenticationFailed, viewer_from_request
+from app.auth import AuthenticationFailed, ServiceUnavailable, viewer_from_request
 from app.settings import Settings
 from models.db import Database
 from resolvers.policy import may_use_developer_tools
@@ -238,6 +238,9 @@ class GraphQLHTTP:
             raise RequestError(
                 401, str(e), "UNAUTHENTICATED", {"WWW-Authenticate": 'Bearer error="invalid_token"'}
             ) from e
+        except ServiceUnavailable as e:
+            retry = {"Retry-After": str(e.retry_after_seconds)}
+            raise RequestError(503, str(e), "SERVICE_UNAVAILABLE", retry) from e
         params = await parse_request(request, self.settings.max_body_bytes)
         context = Context(
             db=self.db,
@@ -267,7 +270,7 @@ class GraphQLHTTP:
         """The GraphiQL page, for whom the policy lets use developer tools; else not found."""
         try:
             viewer = await viewer_from_request(request, self.db, self.auth)
-        except AuthenticationFailed:
+        except (AuthenticationFailed, ServiceUnavailable):
             viewer = None
         development = self.settings.is_development
         if viewer is not None and may_use_developer_tools(viewer, development=development):

@@ -23,8 +23,14 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
     Operation,
 )
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage
 
-from app.auth import AuthenticationFailed, token_from_connection_params, viewer_for
+from app.auth import (
+    AuthenticationFailed,
+    ServiceUnavailable,
+    token_from_connection_params,
+    viewer_for,
+)
 from app.http import loads_text
 from app.settings import Settings
 from models.db import Database
@@ -54,6 +60,14 @@ class TransportHandler(BaseGraphQLTransportWSHandler[Context, None]):
         # Frames and endings to write, in order; allocated only while there are some.
         self._outbox: deque[tuple[LiveMember, int, str | Ending]] | None = None
         self._writer: asyncio.Task[None] | None = None
+
+    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
+        """strawberry's, but a database that cannot say who the token signs in closes the
+        socket with 1013 (Try Again Later) and a reason, instead of an internal error."""
+        try:
+            await super().handle_connection_init(message)
+        except ServiceUnavailable as e:
+            await self.websocket.close(code=1013, reason=str(e))
         self._resume: dict[str, int] = {}  # operations restarted after falling behind
 
     async def run_operation(self, operation: Operation[Context, None]) -> None:
