@@ -28,6 +28,8 @@ from resolvers.search_cache import SearchCache
 from schema import Limits, make_schema
 from subscriptions.broadcast import HubBroadcast, create_broadcast
 from subscriptions.broker import BrokerUnavailable, check_url, ping_broker
+from subscriptions.heads import HeadWatcher
+from subscriptions.tasks import stop_task
 
 logger = logging.getLogger("hub")
 
@@ -101,6 +103,13 @@ def create_app(
         if broadcast is None:
             await hub_broadcast.connect()
         # webinars: the reminder job runs inside the process for as long as it serves
+        background: list[asyncio.Task[None]] = []
+        if settings.live_repair_interval_seconds > 0:
+            heads = HeadWatcher(
+                database.sessions, hub_broadcast, settings.live_repair_interval_seconds
+            )
+            app.state.head_watcher = heads
+            background.append(asyncio.create_task(heads.run(), name="live repair"))
         reminders = None
         if settings.webinar_reminder_interval_seconds > 0:
             job = ReminderJob(database, hub_broadcast, settings.webinar_reminder_interval_seconds)
@@ -110,6 +119,8 @@ def create_app(
             yield
         finally:
             await websocket.live_groups.close()
+            for task in background:
+                await stop_task(task)
             if reminders is not None:
                 reminders.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     review_min_approvals: int = Field(default=2, ge=1)
     review_min_un_system_approvals: int = Field(default=1, ge=0)
     review_by_months: int = Field(default=24, ge=1)
+    # How often each process compares the log's heads with what reached its live subscribers,
+    # to repair publishes the broker lost (subscriptions/heads.py; 0: never).
+    live_repair_interval_seconds: float = Field(default=1.0, ge=0)
     # Webinar reminders: how often the in-process job looks for due reminders (0: never).
     webinar_reminder_interval_seconds: float = Field(default=60.0, ge=0)
     # Production refuses SQLite and memory://, which reach one machine and one process; a trial

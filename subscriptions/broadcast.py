@@ -60,6 +60,10 @@ class HubBroadcast(Broadcast):
         # Channels the backend is subscribed to; changed only under the channel's lock, so
         # backend.subscribe and backend.unsubscribe alternate, once each, per channel.
         self._backend_channels: set[str] = set()
+        # The highest seq known to have reached this process's followers of a stream, live or
+        # from the log (noted by subscriptions/streams.follow; subscriptions/heads.py compares
+        # it with the log's head to repair what the broker lost).
+        self._seen: dict[str, int] = {}
 
     def _create_backend(self, url: str) -> BroadcastBackend:
         return _backend_for(url)
@@ -141,6 +145,28 @@ class HubBroadcast(Broadcast):
             event = Event(channel, event.message)
         for queue in self._subscribers.get(channel, ()):
             self._offer(queue, event)
+
+    # --- what reached this process, for the repair of lost publishes (subscriptions/heads.py)
+
+    def note_seen(self, channel: str, seq: int) -> None:
+        if seq > self._seen.get(channel, 0):
+            self._seen[channel] = seq
+
+    def seen(self, channel: str) -> int:
+        return self._seen.get(channel, 0)
+
+    def local_channels(self) -> list[str]:
+        """Channels with subscribers in this process (forgetting what the others saw)."""
+        for channel in [c for c in self._seen if not self._subscribers.get(c)]:
+            del self._seen[channel]
+        return [channel for channel, queues in self._subscribers.items() if queues]
+
+    def repair(self, channel: str, head: int) -> None:
+        """The log holds events up to `head` that the broker never brought: tell this
+        process's subscribers of `channel` to replay (each from where it is)."""
+        self.note_seen(channel, head)
+        for queue in self._subscribers.get(channel, ()):
+            self._offer(queue, Event(channel, GAP))
 
     def _offer(self, queue: Queue, event: Event) -> None:
         """Queue `event`, unless the subscriber is already `queue_size` events behind: then its

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 
@@ -13,6 +14,9 @@ from subscriptions.broadcast import GAP
 # Brokers limit message size (PostgreSQL NOTIFY: 8,000 bytes). A larger event is announced as
 # a gap instead; subscribers then read it from the log, where it is already committed.
 MAX_MESSAGE_BYTES = 7_000
+# How long a mutation's answer may wait for the broker after its commit; what is not published
+# by then reaches subscribers through the live repair, within its interval.
+PUBLISH_BUDGET_SECONDS = 2.0
 
 logger = logging.getLogger("hub.publication")
 
@@ -29,19 +33,30 @@ class EventPublisher:
         (even in a way no backend's retry knows) must not answer the mutation as failed, nor
         keep the transaction's other events from going out. What is lost here is in the log,
         and subscribers repair it from there."""
-        for event in events:
-            message = event.to_json()
-            if len(message.encode()) > MAX_MESSAGE_BYTES:
-                message = GAP
-            try:
-                await self.broadcast.publish(event.stream, message)
-            except Exception:
-                logger.exception(
-                    "publishing %s #%d after its commit failed; subscribers repair it from "
-                    "the event log",
-                    event.stream,
-                    event.seq,
-                )
+        try:
+            async with asyncio.timeout(PUBLISH_BUDGET_SECONDS):
+                for event in events:
+                    await self._publish(event)
+        except TimeoutError:
+            logger.warning(
+                "publishing stalled for %.0f s after a commit: the rest of its %d event(s) is "
+                "left to the live repair (subscriptions/heads.py)",
+                PUBLISH_BUDGET_SECONDS,
+                len(events),
+            )
+
+    async def _publish(self, event: StoredEvent) -> None:
+        message = event.to_json()
+        if len(message.encode()) > MAX_MESSAGE_BYTES:
+            message = GAP
+        try:
+            await self.broadcast.publish(event.stream, message)
+        except Exception:
+            logger.exception(
+                "publishing %s #%d after its commit failed; subscribers repair it from the log",
+                event.stream,
+                event.seq,
+            )
 
 
 def thread_stream(thread_id: int) -> str:

@@ -15,7 +15,7 @@ from broadcaster._base import Unsubscribed
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.event import StoredEvent, events_after, stream_position
-from subscriptions.broadcast import GAP
+from subscriptions.broadcast import GAP, HubBroadcast
 
 REPLAY_PAGE = 200
 
@@ -83,6 +83,7 @@ async def follow(
         async for event in _replay(sessions, stream, last):
             yield event
             last = event.seq
+        _read_up_to(broadcast, stream, last)
         while True:
             try:
                 message = (await subscriber.get()).message
@@ -94,8 +95,16 @@ async def follow(
             if live is not None and live.seq == last + 1:
                 yield live
                 last = live.seq
+                _read_up_to(broadcast, stream, last)
                 continue
             # A gap: the broker said so, or a seq was skipped. The log has everything.
             async for event in _replay(sessions, stream, last):
                 yield event
                 last = event.seq
+            _read_up_to(broadcast, stream, last)
+
+
+def _read_up_to(broadcast: Broadcast, stream: str, seq: int) -> None:
+    """The log was read up to `seq`: what the broker lost before it is repaired already."""
+    if isinstance(broadcast, HubBroadcast):
+        broadcast.note_seen(stream, seq)
