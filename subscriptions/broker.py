@@ -22,15 +22,20 @@ def check_url(url: str) -> str:
     return scheme
 
 
+PROBE_CHANNEL = "hub:readiness-probe"  # nobody subscribes to it
+
+
 async def ping_broker(url: str, within_seconds: float = 3.0) -> None:
-    """Raise BrokerUnavailable unless the broker answers within `within_seconds`."""
+    """Raise BrokerUnavailable unless the broker takes a message within `within_seconds`: a
+    Redis that answers PING but accepts no writes (`CLIENT PAUSE WRITE`, a full memory with
+    `noeviction`) blocks PUBLISH, so that is what is asked."""
     scheme = check_url(url)
     try:
         async with asyncio.timeout(within_seconds):
             if scheme in ("redis", "rediss"):
                 client = redis.from_url(url)
                 try:
-                    await client.ping()
+                    await client.publish(PROBE_CHANNEL, "ready?")
                 finally:
                     await client.aclose()
             elif scheme.startswith("postgres"):

@@ -10,9 +10,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 
 import asyncpg
+import pytest
 
 from app.main import create_app
 from subscriptions.broadcast import HubBroadcast
+from subscriptions.broker import BrokerUnavailable, ping_broker
 from subscriptions.postgres_backend import PostgresNotifyBackend, asyncpg_url
 from subscriptions.redis_backend import RedisBackend
 from tests.conftest import api_client, make_settings
@@ -99,3 +101,11 @@ async def test_posts_reach_every_subscriber_after_the_listen_connection_is_termi
 
     async with app_with(broadcast, database_url, db) as app:
         await posts_survive(app, factory, terminate_listener)
+
+
+async def test_a_redis_that_takes_no_writes_is_not_ready(private_redis: PrivateRedis) -> None:
+    """PING still answers under `CLIENT PAUSE WRITE`; readiness asks for a PUBLISH (issue 12)."""
+    await ping_broker(private_redis.url, within_seconds=2)
+    await private_redis.command("CLIENT", "PAUSE", "4000", "WRITE")
+    with pytest.raises(BrokerUnavailable):
+        await ping_broker(private_redis.url, within_seconds=1)
