@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections import deque
 from datetime import timedelta
 from typing import Any
@@ -46,6 +47,17 @@ from subscriptions.broadcast import GAP
 from subscriptions.events import member_stream
 from subscriptions.tasks import stop_task
 
+logger = logging.getLogger("hub.websocket")
+
+
+def _is_disconnect(error: BaseException | None) -> bool:
+    """Whether `error` is, or was caused by, the socket's peer being gone."""
+    while error is not None:
+        if isinstance(error, (WebSocketDisconnected, WebSocketDisconnect, ConnectionError)):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
+
 
 class TransportHandler(BaseGraphQLTransportWSHandler[Context, None]):
     """strawberry's graphql-transport-ws handler, and the socket of live groups: subscriptions
@@ -60,6 +72,7 @@ class TransportHandler(BaseGraphQLTransportWSHandler[Context, None]):
         # Frames and endings to write, in order; allocated only while there are some.
         self._outbox: deque[tuple[LiveMember, int, str | Ending]] | None = None
         self._writer: asyncio.Task[None] | None = None
+        self._resume: dict[str, int] = {}  # operations restarted after falling behind
 
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
         """strawberry's, but a database that cannot say who the token signs in closes the
@@ -68,7 +81,14 @@ class TransportHandler(BaseGraphQLTransportWSHandler[Context, None]):
             await super().handle_connection_init(message)
         except ServiceUnavailable as e:
             await self.websocket.close(code=1013, reason=str(e))
-        self._resume: dict[str, int] = {}  # operations restarted after falling behind
+
+    async def handle_task_exception(self, error: Exception) -> None:
+        """A peer going away while an operation answers is normal: one line at debug, not
+        strawberry's traceback; anything else keeps its traceback."""
+        if _is_disconnect(error):
+            logger.debug("websocket: the client left while an operation answered (%r)", error)
+            return
+        await super().handle_task_exception(error)
 
     async def run_operation(self, operation: Operation[Context, None]) -> None:
         # Set inside the operation's own task: seen only by this operation's resolvers.

@@ -7,6 +7,7 @@ import os
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import httpx
 
@@ -15,8 +16,11 @@ from tests.services import free_port
 
 
 @asynccontextmanager
-async def server(database_url: str, broadcast_url: str) -> AsyncIterator[str]:
-    """One `uvicorn app.main:create_app` process; yields its base URL once it is ready."""
+async def server(
+    database_url: str, broadcast_url: str, log: Path | None = None
+) -> AsyncIterator[str]:
+    """One `uvicorn app.main:create_app` process; yields its base URL once it is ready. Its
+    output goes to `log` when given (at warning level: what an operator would see)."""
     port = free_port()
     env = {
         **os.environ,
@@ -26,11 +30,14 @@ async def server(database_url: str, broadcast_url: str) -> AsyncIterator[str]:
         "HUB_SECRET_KEY": TEST_SECRET,
         "HUB_ALLOWED_ORIGINS": "https://hub.example.org",
     }
+    output = log.open("wb") if log is not None else None
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         *("-m", "uvicorn", "app.main:create_app", "--factory", "--host", "127.0.0.1"),
         *("--port", str(port), "--log-level", "warning"),
         env=env,
+        stdout=output,
+        stderr=asyncio.subprocess.STDOUT if output is not None else None,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -44,6 +51,8 @@ async def server(database_url: str, broadcast_url: str) -> AsyncIterator[str]:
         except TimeoutError:
             process.kill()
             await process.wait()
+        if output is not None:
+            output.close()
 
 
 async def _wait_ready(base: str, process: asyncio.subprocess.Process) -> None:
