@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from itertools import chain
 from typing import Any, TypeAlias
 
-from sqlalchemy import Row, Select, TextClause, text, update
+from sqlalchemy import Row, Select, TextClause, make_url, text, update
 from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -149,6 +150,38 @@ async def insert_ignoring_duplicates(
     await session.execute(upsert(session, model).values(**values).on_conflict_do_nothing())
 
 
+PGBOUNCER = "pgbouncer"  # `?pgbouncer=1` on a PostgreSQL URL: connections go through PgBouncer
+
+
+def connection_arguments(
+    url: str, *, statement_timeout_ms: int | None = None
+) -> tuple[str, dict[str, Any]]:
+    """The URL as SQLAlchemy takes it and the driver's connection arguments.
+
+    Behind PgBouncer in transaction mode (`?pgbouncer=1`), a transaction may run on any server
+    connection: asyncpg keeps no statement cache and names each prepared statement uniquely,
+    and no startup parameter is sent (PgBouncer refuses them: set the statement timeout on the
+    role instead, `ALTER ROLE hub SET statement_timeout = '5s'`)."""
+    parsed = make_url(url)
+    through_pgbouncer = parsed.query.get(PGBOUNCER) in ("1", "true")
+    parsed = parsed.difference_update_query([PGBOUNCER])
+    arguments: dict[str, Any] = {}
+    if parsed.drivername.startswith("postgresql"):
+        if through_pgbouncer:
+            arguments = {
+                "statement_cache_size": 0,
+                "prepared_statement_cache_size": 0,
+                "prepared_statement_name_func": _unique_statement_name,
+            }
+        elif statement_timeout_ms is not None:
+            arguments["server_settings"] = {"statement_timeout": str(statement_timeout_ms)}
+    return parsed.render_as_string(hide_password=False), arguments
+
+
+def _unique_statement_name() -> str:
+    return f"__asyncpg_{uuid.uuid4()}__"
+
+
 def create_database(
     url: str,
     *,
@@ -159,11 +192,9 @@ def create_database(
 ) -> Database:
     """The engine and session factory. On PostgreSQL a process holds at most `pool_size +
     max_overflow` connections (plus the broker's own two with `postgres://` broadcasting)."""
-    kwargs: dict[str, Any] = {"echo": echo}
+    url, connect_args = connection_arguments(url, statement_timeout_ms=statement_timeout_ms)
+    kwargs: dict[str, Any] = {"echo": echo, "connect_args": connect_args}
     if url.startswith("postgresql"):
-        kwargs["connect_args"] = {
-            "server_settings": {"statement_timeout": str(statement_timeout_ms)}
-        }
         kwargs["pool_size"] = pool_size
         kwargs["max_overflow"] = max_overflow
         kwargs["pool_pre_ping"] = True

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from app.main import create_app
 from app.settings import DEFAULT_SECRET_KEY, Settings
-from models.db import Database
+from models.db import Database, connection_arguments
 from models.member import Role
 from tests.conftest import Factory, api_client, make_settings, without_cost
 
@@ -443,3 +443,18 @@ async def test_the_database_pool_is_sized_by_the_settings(database_url: str) -> 
         assert (pool.size(), pool._max_overflow) == (3, 1)
     finally:
         await app.state.db.dispose()
+
+
+def test_behind_pgbouncer_no_statement_is_cached_and_none_named_twice() -> None:
+    """`?pgbouncer=1` (PgBouncer in transaction mode): the flag leaves the URL, asyncpg keeps no
+    statement cache, prepared statements get unique names, no startup parameter is sent."""
+    url, arguments = connection_arguments(
+        "postgresql+asyncpg://hub@db:6432/hub?pgbouncer=1", statement_timeout_ms=5000
+    )
+    assert url == "postgresql+asyncpg://hub@db:6432/hub"
+    assert arguments["statement_cache_size"] == arguments["prepared_statement_cache_size"] == 0
+    names = {arguments["prepared_statement_name_func"]() for _ in range(3)}
+    assert len(names) == 3
+    assert "server_settings" not in arguments
+    direct = connection_arguments("postgresql+asyncpg://hub@db/hub", statement_timeout_ms=5000)
+    assert direct[1] == {"server_settings": {"statement_timeout": "5000"}}
