@@ -22,6 +22,7 @@ class ErrorCode(enum.Enum):
     LOCKED = "LOCKED"
     CLOSED = "CLOSED"
     EDIT_CONFLICT = "EDIT_CONFLICT"
+    IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
     # Curated knowledge: reviewed items and their relations.
     INVALID_TRANSITION = "INVALID_TRANSITION"
     CONFLICT_OF_INTEREST = "CONFLICT_OF_INTEREST"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.base import utcnow
@@ -20,7 +20,7 @@ from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
 from resolvers.policy import Viewer
 from resolvers.search_index import reindex
 from resolvers.search_sources import POSTS, THREADS, posts_of_thread
-from resolvers.threads import NO_SUCH_POST, NO_SUCH_THREAD
+from resolvers.threads import NO_SUCH_POST, NO_SUCH_THREAD, count_replies
 from resolvers.unit_of_work import Refused, UnitOfWork, mutation
 from resolvers.validation import clean_text
 from subscriptions.events import EventPublisher, community_stream, thread_stream
@@ -191,10 +191,21 @@ async def delete_post(
             raise Refused(Problem("postId", "You may not delete this post.", ErrorCode.NOT_ALLOWED))
         if not own and not reason:
             raise Refused(Problem("reason", "Moderators give a reason.", ErrorCode.REQUIRED))
-        post.deleted_at, post.deleted_by_id = utcnow(), viewer.member_id
+        # Of simultaneous deletions of a post, the first takes it off the count; the others
+        # find it deleted (the row they wait for has changed).
+        deleted = await work.session.execute(
+            update(Post)
+            .where(Post.id == post.id, Post.deleted_at.is_(None))
+            .values(deleted_at=utcnow(), deleted_by_id=viewer.member_id)
+            .execution_options(synchronize_session=False)
+        )
+        if deleted.rowcount != 1:  # type: ignore[attr-defined]
+            raise Refused(NO_SUCH_POST)
         await reindex(work.session, POSTS, [post.id])
-        thread.reply_count = max(thread.reply_count - 1, 0)
         subject = {"thread": thread.id, "post": post.id}
+        # The thread's stream before the thread's row (its count, last), as a new reply
+        # takes them: one order, no lock cycle between the two.
+        await work.emit(thread_stream(thread.id), "POST_DELETED", subject)
         if not own:
             _audit(
                 work,
@@ -205,7 +216,7 @@ async def delete_post(
                 reason,
             )
             await _tell_author(work, viewer, post.author_id, {**subject, "action": "DELETE_POST"})
-        await work.emit(thread_stream(thread.id), "POST_DELETED", subject)
+        await count_replies(work.session, thread.id, -1)
 
     return (await mutation(sessions, events, viewer, change, problems=problems)).problems
 

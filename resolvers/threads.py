@@ -6,6 +6,7 @@ import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, case, func, select, update
@@ -31,6 +32,7 @@ from resolvers import notifications, policy
 from resolvers.batching import rows_by_ids, values_by_owner
 from resolvers.communities import role_in
 from resolvers.errors import ErrorCode, Problem, ProblemList
+from resolvers.idempotency import PostRequest, first_post
 from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
 from resolvers.policy import Viewer
 from resolvers.search_index import reindex
@@ -408,12 +410,6 @@ class PostResult:
     current_version: int | None = None
 
 
-async def _post_by_key(session: AsyncSession, author_id: int, key: str) -> int | None:
-    return await session.scalar(
-        select(Post.id).where(Post.author_id == author_id, Post.idempotency_key == key)
-    )
-
-
 async def create_post(
     sessions: Sessions,
     events: EventPublisher,
@@ -421,20 +417,22 @@ async def create_post(
     data: NewPost,
     decode_member_id: Any,
 ) -> PostResult:
-    """Reply in a thread. With an `idempotency_key`, a retry returns the first post."""
+    """Reply in a thread. With an `idempotency_key`, a retry returns the first post; the same
+    key with other input is refused (IDEMPOTENCY_KEY_REUSED)."""
     problems = ProblemList()
     body = clean_text(problems, "body", data.body, max_length=MAX_BODY, multiline=True)
     key = None
     if data.idempotency_key is not None:
         key = clean_text(problems, "idempotencyKey", data.idempotency_key, max_length=100)
+    request = PostRequest(data.thread_id, data.reply_to_id, body)
 
     async def change(work: UnitOfWork) -> int:
         assert viewer.member_id is not None
         if key is not None:
-            first = await _post_by_key(work.session, viewer.member_id, key)
+            first = await first_post(work.session, viewer.member_id, key, request)
             if first is not None:
                 return first
-        return await _write_post(work, viewer, data, body, key, decode_member_id)
+        return await _write_post(work, viewer, request, key, decode_member_id)
 
     done = await mutation(sessions, events, viewer, change, problems=problems)
     if done.value is None:
@@ -443,9 +441,10 @@ async def create_post(
 
 
 async def _write_post(
-    work: UnitOfWork, viewer: Viewer, data: NewPost, body: str, key: str | None, decode: Any
+    work: UnitOfWork, viewer: Viewer, data: PostRequest, key: str | None, decode: Any
 ) -> int:
     assert viewer.member_id is not None
+    body = data.body
     thread, community, _ = await _writable_thread(work, viewer, data.thread_id)
     reply_to = None
     if data.reply_to_id is not None:
@@ -468,15 +467,14 @@ async def _write_post(
         )
     ).first()
     if post is None:
-        # The same key raced in from another request: that request's post is the answer.
+        # The same key raced in from another request: its post is the answer, if it asked
+        # for the same.
         assert key is not None
-        first = await _post_by_key(work.session, viewer.member_id, key)
+        first = await first_post(work.session, viewer.member_id, key, data)
         assert first is not None
         return first
     work.session.add_all(Mention(post_id=post.id, member_id=m) for m in mentioned)
     await reindex(work.session, POSTS, [post.id])
-    thread.reply_count += 1
-    thread.last_activity_at = post.created_at
     await notifications.follow_unless_set(
         work.session, viewer.member_id, FollowTarget.THREAD, thread.id
     )
@@ -486,7 +484,27 @@ async def _write_post(
     )
     await work.emit(community_stream(community.id), "THREAD_ACTIVITY", subject)
     await _notify_about_post(work, viewer.member_id, thread, reply_to, mentioned, subject)
+    await count_replies(work.session, thread.id, 1, activity_at=post.created_at)
     return int(post.id)
+
+
+async def count_replies(
+    session: AsyncSession, thread_id: int, added: int, *, activity_at: datetime | None = None
+) -> None:
+    """Add `added` (or take away) live replies from the thread's count, in SQL
+    (`reply_count = reply_count + added`): simultaneous posts and deletions each count, where
+    a count read first and written back loses the others'. Called last in the transaction:
+    posting and deleting replies lock the thread's event stream (their first event) before
+    the thread's row, one order for both, so they never wait for each other in a cycle."""
+    values: dict[str, Any] = {"reply_count": Thread.reply_count + added}
+    if activity_at is not None:
+        values["last_activity_at"] = activity_at
+    await session.execute(
+        update(Thread)
+        .where(Thread.id == thread_id)
+        .values(values)
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def _notify_about_post(
@@ -636,14 +654,20 @@ async def mark_thread_read(sessions: Sessions, viewer: Viewer, thread_id: int) -
         last = await work.session.scalar(
             select(func.max(Post.id)).where(Post.thread_id == thread_id)
         )
-        mark = await work.session.get(ThreadRead, (thread_id, viewer.member_id))
-        if mark is None:
-            work.session.add(
-                ThreadRead(
-                    thread_id=thread_id, member_id=viewer.member_id, last_read_post_id=last or 0
-                )
+        # One statement writes the mark or moves it on, never back: the member's devices may
+        # mark the thread read at the same moment.
+        await work.session.execute(
+            upsert(work.session, ThreadRead)
+            .values(thread_id=thread_id, member_id=viewer.member_id, last_read_post_id=last or 0)
+            .on_conflict_do_update(
+                index_elements=[ThreadRead.thread_id, ThreadRead.member_id],
+                set_={
+                    "last_read_post_id": case(
+                        (ThreadRead.last_read_post_id < (last or 0), last or 0),
+                        else_=ThreadRead.last_read_post_id,
+                    )
+                },
             )
-        else:
-            mark.last_read_post_id = max(mark.last_read_post_id, last or 0)
+        )
 
     return (await mutation(sessions, None, viewer, change)).problems

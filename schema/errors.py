@@ -26,6 +26,9 @@ UserErrorCode = described_enum(
         "LOCKED": "The thread is locked: only moderators post in it.",
         "CLOSED": "The community's consultation has ended: posting is closed.",
         "EDIT_CONFLICT": "Someone edited first: reload, then edit the current version.",
+        "IDEMPOTENCY_KEY_REUSED": "The idempotency key was used before with other input (another "
+        "target or content): a retry sends exactly what the first request sent; new content "
+        "takes a new key.",
         "INVALID_TRANSITION": "Not possible in the current state of the item, webinar, question "
         "or support request (the message names the state it is in and, where there is one, the "
         "step asked for).",

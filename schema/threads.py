@@ -332,7 +332,9 @@ class CreatePostInput:
     )
     idempotency_key: str | None = strawberry.field(
         default=None,
-        description="Any unique string of yours: retrying with it returns the first post.",
+        description="Any unique string of yours: retrying with it returns the first post; "
+        "sent again with another thread, reply or body it answers IDEMPOTENCY_KEY_REUSED "
+        "and writes nothing.",
     )
 
 

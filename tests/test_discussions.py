@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
+from sqlalchemy import func, select
+
+from models.thread import Post
 from tests.conftest import gql
 from tests.discussions import CREATE_COMMUNITY, CREATE_POST, community, join, ok, post, thread
 
@@ -89,6 +92,93 @@ async def test_retrying_a_create_with_the_same_idempotency_key_returns_the_same_
     assert len(ids) == 1
     page = (await gql(client, THREAD_PAGE, {"id": thread_id}, member=moderator))["data"]["thread"]
     assert page["replyCount"] == 1
+
+
+def reused(body: dict) -> list[dict]:
+    """The createPost payload's errors, once checked that nothing came back with them."""
+    payload = body["data"]["createPost"]
+    assert payload["post"] is None, payload
+    return [{"field": e["field"], "code": e["code"]} for e in payload["errors"]]
+
+
+REUSED = [{"field": "idempotencyKey", "code": "IDEMPOTENCY_KEY_REUSED"}]
+
+
+async def test_an_idempotency_key_reused_with_other_input_is_refused_and_writes_nothing(
+    client, factory, db
+):
+    # given a reply written with a key, and a second thread
+    community_id, moderator = await community(client, factory)
+    first_thread = await thread(client, community_id, moderator)
+    other_thread = await thread(client, community_id, moderator, title="Visa costs")
+    first = await post(client, first_thread, moderator, "once", idempotencyKey="k-1")
+    # when the key comes back with another thread, another body, or as an answer to a post
+    others = [
+        {"threadId": other_thread, "body": "once"},
+        {"threadId": first_thread, "body": "twice"},
+        {"threadId": first_thread, "body": "once", "replyToId": first["id"]},
+    ]
+    answers = [
+        await gql(client, CREATE_POST, {"input": {**o, "idempotencyKey": "k-1"}}, member=moderator)
+        for o in others
+    ]
+    # then each is refused with IDEMPOTENCY_KEY_REUSED, and nothing was written
+    assert [reused(a) for a in answers] == [REUSED] * 3
+    async with db.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Post)) == 1
+    for thread_id, replies in ((first_thread, 1), (other_thread, 0)):
+        page = (await gql(client, THREAD_PAGE, {"id": thread_id}, member=moderator))["data"]
+        assert page["thread"]["replyCount"] == replies
+        assert len(page["thread"]["posts"]["nodes"]) == replies
+
+
+async def test_the_same_key_with_the_same_input_returns_the_first_post_even_once_edited(
+    client, factory
+):
+    # given a reply written with a key, then edited
+    community_id, moderator = await community(client, factory)
+    thread_id = await thread(client, community_id, moderator)
+    variables = {"input": {"threadId": thread_id, "body": "once", "idempotencyKey": "k-1"}}
+    first = (await ok(client, CREATE_POST, variables, moderator))["post"]
+    await ok(
+        client,
+        EDIT,
+        {"input": {"postId": first["id"], "body": "edited", "expectedVersion": 1}},
+        moderator,
+    )
+    # when the first request is retried as it was sent
+    again = await ok(client, CREATE_POST, variables, moderator)
+    # then its answer is the first post (as it is now), and no second one
+    assert again["post"]["id"] == first["id"]
+    assert again["post"]["body"] == "edited"
+    page = (await gql(client, THREAD_PAGE, {"id": thread_id}, member=moderator))["data"]
+    assert page["thread"]["replyCount"] == 1
+
+
+async def test_one_key_sent_to_several_threads_at_once_writes_one_post(client, factory, db):
+    # given five threads
+    community_id, moderator = await community(client, factory)
+    threads = [await thread(client, community_id, moderator, title=f"T{i}") for i in range(5)]
+    # when one key is sent with each of them at the same moment
+    answers = await asyncio.gather(
+        *(
+            gql(
+                client,
+                CREATE_POST,
+                {"input": {"threadId": t, "body": "once", "idempotencyKey": "k-1"}},
+                member=moderator,
+            )
+            for t in threads
+        )
+    )
+    # then one of them wrote the post, the others are refused
+    written = [a["data"]["createPost"] for a in answers if a["data"]["createPost"]["post"]]
+    assert len(written) == 1
+    assert written[0]["errors"] == []
+    refused = [reused(a) for a in answers if a["data"]["createPost"]["post"] is None]
+    assert refused == [REUSED] * 4
+    async with db.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Post)) == 1
 
 
 MARK_READ = """
