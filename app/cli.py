@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import copy
 import getpass
+import os
+import tempfile
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -58,6 +60,8 @@ def serve(
         raise typer.Exit(2)
     if migrate if migrate is not None else settings.is_development:
         migrations.upgrade(settings.database_url)
+    if workers > 1 and not reload:
+        _share_metrics_between_workers()
     typer.echo(f"Migration Network Hub ({settings.env}) on http://{host}:{port}/graphql")
     uvicorn.run(
         "app.main:create_app",
@@ -74,6 +78,13 @@ def serve(
         ws=settings.ws_implementation,
         log_config=log_config(),
     )
+
+
+def _share_metrics_between_workers() -> None:
+    """prometheus-client's multiprocess mode: every worker writes its metrics to files in one
+    directory, and /metrics sums them. A directory of this run's own, unless one is given."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="hub-metrics-")
 
 
 def log_config() -> dict[str, Any]:

@@ -18,6 +18,7 @@ from starlette.routing import Route, WebSocketRoute
 
 from app.calendar import calendar_routes
 from app.http import GraphQLHTTP
+from app.metrics import MetricsEndpoint, OperationMetrics, measure_sql
 from app.reminders import ReminderJob
 from app.request_id import RequestIdMiddleware
 from app.settings import Settings
@@ -70,7 +71,8 @@ def create_app(
     hub_broadcast = broadcast or create_broadcast(
         settings.broadcast_url, namespace=settings.broadcast_namespace
     )
-    schema = make_schema(_limits(settings))
+    measure_sql(database.engine)
+    schema = make_schema(_limits(settings), measured_by=OperationMetrics)
     search_cache = SearchCache[Answer](settings.search_cache_entries)
     websocket = GraphQLWebSocket(schema, settings, database, hub_broadcast, search_cache)
 
@@ -136,6 +138,15 @@ def create_app(
             WebSocketRoute("/graphql", websocket),
             Route("/livez", livez, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
+            Route(
+                "/metrics",
+                MetricsEndpoint(
+                    database.engine,
+                    settings.metrics_token.get_secret_value() if settings.metrics_token else None,
+                    settings.metrics_allowed_addresses,
+                ).respond,
+                methods=["GET"],
+            ),
             *calendar_routes(settings, database),
         ],
         middleware=[

@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     live_repair_interval_seconds: float = Field(default=1.0, ge=0)
     # Webinar reminders: how often the in-process job looks for due reminders (0: never).
     webinar_reminder_interval_seconds: float = Field(default=60.0, ge=0)
+    # /metrics: loopback, these addresses, and whoever sends `Authorization: Bearer <token>`.
+    metrics_token: SecretStr | None = None
+    metrics_allowed_addresses: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # Production refuses SQLite and memory://, which reach one machine and one process; a trial
     # on one process (and the tests of production behaviour) may allow them explicitly.
     allow_process_local: bool = False
@@ -84,9 +87,10 @@ class Settings(BaseSettings):
     @classmethod
     def _split_origins(cls, data: object) -> object:
         if isinstance(data, dict):
-            origins = data.get("allowed_origins")
-            if isinstance(origins, str):
-                data["allowed_origins"] = [o.strip() for o in origins.split(",") if o.strip()]
+            for name in ("allowed_origins", "metrics_allowed_addresses"):
+                value = data.get(name)
+                if isinstance(value, str):
+                    data[name] = [v.strip() for v in value.split(",") if v.strip()]
         return data
 
     @model_validator(mode="after")

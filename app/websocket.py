@@ -43,6 +43,7 @@ from schema import HubSchema
 from schema.context import Context
 from schema.extensions import public_error
 from schema.live import LIVE_SINK, Ending, LiveGroups, LiveMember, LiveSink
+from subscriptions import metrics
 from subscriptions.broadcast import GAP
 from subscriptions.events import member_stream
 from subscriptions.tasks import stop_task
@@ -73,6 +74,13 @@ class TransportHandler(BaseGraphQLTransportWSHandler[Context, None]):
         self._outbox: deque[tuple[LiveMember, int, str | Ending]] | None = None
         self._writer: asyncio.Task[None] | None = None
         self._resume: dict[str, int] = {}  # operations restarted after falling behind
+
+    async def handle(self) -> None:
+        metrics.WEBSOCKETS.inc()
+        try:
+            await super().handle()
+        finally:
+            metrics.WEBSOCKETS.dec()
 
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
         """strawberry's, but a database that cannot say who the token signs in closes the
@@ -121,6 +129,7 @@ class TransportHandler(BaseGraphQLTransportWSHandler[Context, None]):
                 member.sent_seq = seq
             return
         if member.pending >= self.view.settings.ws_live_outbox_limit:
+            metrics.SLOW_READERS.inc()
             self.view.live_groups.end(member, Ending.BEHIND)
             return
         member.pending += 1

@@ -25,6 +25,7 @@ from resolvers.search_index import reindex
 from resolvers.search_sources import MEMBERS
 from resolvers.unit_of_work import Refused, UnitOfWork, mutation
 from resolvers.validation import clean_email, clean_text
+from subscriptions import metrics
 from subscriptions.events import EventPublisher, member_stream
 
 TOKEN_PREFIX = "hub_"  # noqa: S105 - a marker, not a secret
@@ -163,6 +164,7 @@ async def register(
     a taken email creates nothing, and the caller only learns it by failing to sign in."""
     email_key = data.email.strip().lower()[:254]
     if await _rate_limited(sessions, config, "register", email=email_key, address=client_address):
+        metrics.RATE_LIMITED.labels("register").inc()
         return [TOO_MANY_ATTEMPTS]
     problems = ProblemList()
     name = clean_text(problems, "name", data.name, max_length=200)
@@ -199,6 +201,7 @@ async def login(
     email = email.strip().lower()[:254]
     keys = _LoginKeys.of(config, email, client_address)
     if await _login_refused(sessions, config, keys):
+        metrics.RATE_LIMITED.labels("login").inc()
         return SignInResult(problems=[TOO_MANY_ATTEMPTS])
 
     async def change(work: UnitOfWork) -> SignInResult:

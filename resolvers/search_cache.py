@@ -26,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.search import SearchEpoch
+from subscriptions import metrics
 
 Answer = TypeVar("Answer")
 
@@ -81,6 +82,7 @@ class SearchCache(Generic[Answer]):
         if cached is not None and usable(cached):
             self._answers.move_to_end(key)
             self.stats.hits += 1
+            metrics.SEARCH_CACHE.labels("hit").inc()
             return cached
         running = self._computing.get(key)
         if running is not None:
@@ -89,6 +91,7 @@ class SearchCache(Generic[Answer]):
                 result = running.result()
                 if usable(result):
                     self.stats.shared += 1
+                    metrics.SEARCH_CACHE.labels("shared").inc()
                     return result
         return await self._compute(epoch, key, compute)
 
@@ -96,6 +99,7 @@ class SearchCache(Generic[Answer]):
         self, epoch: int, key: Hashable, compute: Callable[[], Awaitable[Answer]]
     ) -> Answer:
         self.stats.misses += 1
+        metrics.SEARCH_CACHE.labels("miss").inc()
         future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
         self._computing[key] = future
         try:

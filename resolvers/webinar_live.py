@@ -20,6 +20,7 @@ from resolvers.policy import Viewer, WebinarAccess
 from resolvers.unit_of_work import Refused, UnitOfWork
 from resolvers.webinar_access import access_of, access_to
 from resolvers.webinar_registrations import NO_SUCH_WEBINAR
+from subscriptions import metrics
 
 Sessions = async_sessionmaker[AsyncSession]
 
@@ -92,4 +93,5 @@ async def taking_part(
 
 async def rate_limit(work: UnitOfWork, key: str, limit: int) -> None:
     if await ratelimit.hit(work.session, key, limit=limit, window=LIVE_WINDOW):
+        metrics.RATE_LIMITED.labels("webinar_live").inc()
         raise Refused(Problem(None, "Too many messages: wait a moment.", ErrorCode.RATE_LIMITED))

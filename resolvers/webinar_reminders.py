@@ -22,6 +22,7 @@ from models.webinar import (
 )
 from resolvers import notifications
 from resolvers.unit_of_work import unit_of_work
+from subscriptions import metrics
 from subscriptions.events import EventPublisher
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -62,6 +63,7 @@ async def send_due_reminders(
         kind = due_reminder(starts_at, now)
         if kind is not None:
             sent += await _remind(sessions, events, webinar_id, kind)
+    metrics.REMINDERS_SENT.inc(sent)
     return sent
 
 

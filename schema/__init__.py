@@ -575,7 +575,11 @@ def _fork_context(kwargs: dict[str, Any]) -> None:
         kwargs["context_value"] = context.for_operation()
 
 
-def make_schema(limits: Limits = Limits()) -> HubSchema:
+def make_schema(
+    limits: Limits = Limits(), measured_by: Callable[[], SchemaExtension] | None = None
+) -> HubSchema:
+    """The schema with its limits. `measured_by`: an extension that sees each operation from
+    outside every other (it runs first, and resumes last: codes and masking are set)."""
     # The limit rules are built once: ValidationCache keys on the rule classes, so rules
     # created per request would never hit the cache.
     rules = [
@@ -583,6 +587,7 @@ def make_schema(limits: Limits = Limits()) -> HubSchema:
         *MaxAliasesLimiter(max_alias_count=limits.max_aliases).validation_rules,
     ]
     extensions: list[Callable[[], SchemaExtension]] = [
+        *([measured_by] if measured_by is not None else []),
         ErrorCodes,
         lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
         lambda: ReportingParserCache(maxsize=512),

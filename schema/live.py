@@ -38,6 +38,7 @@ from resolvers.watch import ACCESS_EVENTS, Watch
 from schema.context import Context
 from schema.extensions import public_error
 from schema.fanout import SHARED_RESULTS
+from subscriptions import metrics
 from subscriptions.streams import ResyncRequired, follow
 
 logger = logging.getLogger(__name__)
@@ -202,6 +203,7 @@ class LiveGroup:
         try:
             async for item in follow(sessions, broadcast, self.stream, self.last_seq):
                 if isinstance(item, ResyncRequired):
+                    metrics.RESYNCS.inc()
                     ending = Ending.RESYNC
                     break
                 # Recorded before delivering, with no await between: a later joiner replays it.

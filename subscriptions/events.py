@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from broadcaster import Broadcast
 
 from models.event import StoredEvent
+from subscriptions import metrics
 from subscriptions.broadcast import GAP
 
 # Brokers limit message size (PostgreSQL NOTIFY: 8,000 bytes). A larger event is announced as
@@ -51,7 +52,9 @@ class EventPublisher:
             message = GAP
         try:
             await self.broadcast.publish(event.stream, message)
+            metrics.EVENTS_PUBLISHED.labels("ok").inc()
         except Exception:
+            metrics.EVENTS_PUBLISHED.labels("failed").inc()
             logger.exception(
                 "publishing %s #%d after its commit failed; subscribers repair it from the log",
                 event.stream,

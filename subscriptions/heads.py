@@ -17,6 +17,7 @@ import logging
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.event import last_seqs
+from subscriptions import metrics
 from subscriptions.broadcast import HubBroadcast
 
 logger = logging.getLogger("hub.live")
@@ -61,6 +62,7 @@ class HeadWatcher:
             self.broadcast.repair(stream, behind.pop(stream))
         if repaired:
             self.repairs += len(repaired)
+            metrics.LIVE_REPAIRS.inc(len(repaired))
             logger.warning("live repair: %d stream(s) had events the broker lost", len(repaired))
         self._behind = behind
         return repaired

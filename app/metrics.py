@@ -1,0 +1,171 @@
+"""`/metrics` (Prometheus text format, prometheus-client) and what is measured from hooks: each
+GraphQL operation (a schema extension), the SQL it ran (SQLAlchemy's cursor events) and the
+database pool. The metrics themselves are named in subscriptions/metrics.py.
+
+Never public by default: `/metrics` answers loopback addresses, the addresses listed in
+`HUB_METRICS_ALLOWED_ADDRESSES`, and anyone sending `Authorization: Bearer $HUB_METRICS_TOKEN`;
+everyone else gets 404."""
+
+from __future__ import annotations
+
+import hmac
+import os
+import re
+import time
+from collections.abc import Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import GraphQLError
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import multiprocess as prometheus_multiprocess
+from sqlalchemy import event as sqlalchemy_event
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.requests import Request
+from starlette.responses import Response
+from strawberry.extensions import SchemaExtension
+
+from subscriptions import metrics
+
+LOOPBACK = ("127.0.0.1", "::1")
+OPERATION_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+MAX_OPERATION_NAMES = 200  # distinct names kept as labels per process; the rest are "other"
+
+
+@dataclass
+class _Work:
+    statements: int = 0
+    seconds: float = 0.0
+
+
+# The SQL of the operation being executed; child tasks (DataLoader batches) share the object.
+_WORK: ContextVar[_Work | None] = ContextVar("sql_work", default=None)
+
+
+def measure_sql(engine: AsyncEngine) -> None:
+    """Count each statement, and its time, against the operation that ran it."""
+    sync_engine = engine.sync_engine
+
+    def before(conn: Any, _cursor: Any, _statement: str, *_: Any) -> None:
+        conn.info.setdefault("hub_started", []).append(time.perf_counter())
+
+    def after(conn: Any, _cursor: Any, _statement: str, *_: Any) -> None:
+        started = conn.info.get("hub_started")
+        work = _WORK.get()
+        if started and work is not None:
+            work.statements += 1
+            work.seconds += time.perf_counter() - started.pop()
+
+    if not sqlalchemy_event.contains(sync_engine, "before_cursor_execute", before):
+        sqlalchemy_event.listen(sync_engine, "before_cursor_execute", before)
+        sqlalchemy_event.listen(sync_engine, "after_cursor_execute", after)
+
+
+_names: set[str] = set()
+
+
+def operation_label(name: str | None) -> str:
+    """The client's operation name as a label, bounded: well formed, and at most
+    MAX_OPERATION_NAMES distinct ones (anonymous operations are "anonymous")."""
+    if not name:
+        return "anonymous"
+    if not OPERATION_NAME.fullmatch(name):
+        return "other"
+    if name not in _names:
+        if len(_names) >= MAX_OPERATION_NAMES:
+            return "other"
+        _names.add(name)
+    return name
+
+
+def outcome_of(result: Any, pre_execution_errors: list[GraphQLError] | None) -> str:
+    """ok, user_error (a payload's `errors`), request_error (nothing ran) or internal. The
+    result is graphql-core's or strawberry's; a subscription's is its stream (set up: ok)."""
+    errors = list(getattr(result, "errors", None) or pre_execution_errors or ())
+    data = getattr(result, "data", None)
+    codes = [(e.extensions or {}).get("code") for e in errors]
+    if "INTERNAL_SERVER_ERROR" in codes:
+        return "internal"
+    if errors and data is None:
+        return "request_error"
+    if errors or _payload_errors(data):
+        return "user_error"
+    return "ok"
+
+
+def _payload_errors(data: Any) -> bool:
+    """Whether a mutation's payload (a root field's object) carries `errors`."""
+    if not isinstance(data, dict):
+        return False
+    return any(isinstance(v, dict) and v.get("errors") for v in data.values())
+
+
+class OperationMetrics(SchemaExtension):
+    """Counts and times each GraphQL operation, with the SQL it ran."""
+
+    def on_operation(self) -> Iterator[None]:
+        work = _Work()
+        token = _WORK.set(work)
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            _WORK.reset(token)
+            self._record(time.perf_counter() - started, work)
+
+    def _record(self, seconds: float, work: _Work) -> None:
+        ctx = self.execution_context
+        try:
+            kind = ctx.operation_type.value
+        except RuntimeError:  # no document: it did not parse
+            kind = "unknown"
+        name = operation_label(ctx.operation_name if ctx.graphql_document else None)
+        outcome = outcome_of(ctx.result, ctx.pre_execution_errors)
+        metrics.OPERATIONS.labels(name, kind, outcome).inc()
+        metrics.OPERATION_SECONDS.labels(kind).observe(seconds)
+        metrics.STATEMENTS.observe(work.statements)
+        metrics.SQL_SECONDS.observe(work.seconds)
+        database = getattr(ctx.context, "db", None)
+        if database is not None:
+            record_pool(database.engine)
+
+
+def record_pool(engine: AsyncEngine) -> None:
+    pool = engine.sync_engine.pool
+    checked_out = getattr(pool, "checkedout", None)
+    size = getattr(pool, "size", None)
+    if callable(checked_out) and callable(size):
+        metrics.POOL_CONNECTIONS.labels("in_use").set(checked_out())
+        metrics.POOL_CONNECTIONS.labels("size").set(size())
+
+
+def _registry() -> CollectorRegistry | None:
+    """With several workers, a registry summing what every worker wrote to the shared
+    directory; alone, prometheus-client's default registry (None)."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return None
+    registry = CollectorRegistry()
+    prometheus_multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    return registry
+
+
+class MetricsEndpoint:
+    def __init__(self, engine: AsyncEngine, token: str | None, allowed: list[str]) -> None:
+        self.engine = engine
+        self.token = token
+        self.allowed = {*LOOPBACK, *allowed}
+
+    def _may_read(self, request: Request) -> bool:
+        header = request.headers.get("authorization", "")
+        if self.token and hmac.compare_digest(header.encode(), f"Bearer {self.token}".encode()):
+            return True
+        return request.client is not None and request.client.host in self.allowed
+
+    async def respond(self, request: Request) -> Response:
+        if not self._may_read(request):
+            return Response("Not found.", status_code=404, media_type="text/plain")
+        record_pool(self.engine)
+        registry = _registry()
+        body = generate_latest(registry) if registry is not None else generate_latest()
+        return Response(body, media_type=CONTENT_TYPE_LATEST)

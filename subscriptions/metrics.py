@@ -1,0 +1,71 @@
+"""Every Prometheus metric of the hub, named in this one module (the house plan: domain code
+records nothing itself beyond what libraries' hooks see, except the counters named here).
+
+It sits in the lowest layer that records one (live delivery), so that every layer above may
+import it. The values are read by `app/metrics.py`, which serves `/metrics`. With several
+worker processes (`hub serve --workers N`), prometheus-client's multiprocess mode is on
+(`PROMETHEUS_MULTIPROC_DIR`, set by `hub serve`): counters and histograms are summed over the
+workers, gauges are summed over the live ones. Labels are bounded: no IDs, no free text."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+# --- requests (recorded by app/metrics.py from the GraphQL execution's hooks)
+OPERATIONS = Counter(
+    "hub_graphql_operations",
+    "GraphQL operations by name (the client's, bounded), type and outcome "
+    "(ok, user_error, request_error, internal).",
+    ["operation", "type", "outcome"],
+)
+OPERATION_SECONDS = Histogram(
+    "hub_graphql_operation_seconds",
+    "Time to answer a GraphQL query or mutation (subscriptions: to set up).",
+    ["type"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+STATEMENTS = Histogram(
+    "hub_sql_statements_per_operation",
+    "SQL statements one GraphQL operation ran.",
+    buckets=(1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144),
+)
+SQL_SECONDS = Histogram(
+    "hub_sql_seconds_per_operation",
+    "Database time of one GraphQL operation (sum over its statements).",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0),
+)
+POOL_CONNECTIONS = Gauge(
+    "hub_db_pool_connections",
+    "Database connections of the pool: in use, and the pool's size.",
+    ["state"],
+    multiprocess_mode="livesum",
+)
+WEBSOCKETS = Gauge(
+    "hub_websocket_connections",
+    "Open WebSocket connections.",
+    multiprocess_mode="livesum",
+)
+
+# --- live delivery
+EVENTS_PUBLISHED = Counter(
+    "hub_events_published",
+    "Events handed to the broker after their commit, by outcome.",
+    ["outcome"],
+)
+LIVE_REPAIRS = Counter(
+    "hub_live_repairs", "Streams whose subscribers replayed events the broker lost."
+)
+SLOW_READERS = Counter(
+    "hub_slow_reader_handoffs",
+    "Subscriptions that fell behind their stream and went on replaying at their own pace.",
+)
+RESYNCS = Counter(
+    "hub_resync_required", "Subscriptions told to resync (their cursor is older than the log)."
+)
+
+# --- the rest
+RATE_LIMITED = Counter(
+    "hub_rate_limit_refusals", "Requests refused by a rate limit, by what was limited.", ["limit"]
+)
+SEARCH_CACHE = Counter("hub_search_cache", "Search answers by cache result.", ["result"])
+REMINDERS_SENT = Counter("hub_webinar_reminders_sent", "Webinar reminders sent.")
