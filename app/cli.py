@@ -15,6 +15,7 @@ import typer
 from pydantic import ValidationError
 
 from app import migrate as migrations
+from app.readiness import redacted
 from app.settings import Settings
 from models.member import Role
 
@@ -63,6 +64,10 @@ def serve(
     if workers > 1 and not reload:
         _share_metrics_between_workers()
     typer.echo(f"Migration Network Hub ({settings.env}) on http://{host}:{port}/graphql")
+    typer.echo(
+        f"  database {redacted(settings.database_url)} (schema revision {migrations.head()}), "
+        f"broker {redacted(settings.broadcast_url)}"
+    )
     uvicorn.run(
         "app.main:create_app",
         factory=True,

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 
 import migrations
 
@@ -28,3 +29,9 @@ def downgrade(database_url: str, revision: str) -> None:
 
 def current(database_url: str) -> None:
     command.current(alembic_config(database_url), verbose=False)
+
+
+def head() -> str:
+    """The newest revision this code knows (what `hub migrate upgrade` brings a database to)."""
+    revision = ScriptDirectory.from_config(alembic_config("")).get_current_head()
+    return revision or "none"

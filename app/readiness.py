@@ -17,17 +17,17 @@ async def _problems(settings: Settings) -> list[str]:
         async with asyncio.timeout(5):
             await db.ping()
     except Exception as e:
-        problems.append(f"database at {_redacted(settings.database_url)}: {type(e).__name__}: {e}")
+        problems.append(f"database at {redacted(settings.database_url)}: {type(e).__name__}: {e}")
     finally:
         await db.dispose()
     try:
         await ping_broker(settings.broadcast_url)
     except BrokerUnavailable as e:
-        problems.append(f"broker at {_redacted(settings.broadcast_url)}: {e}")
+        problems.append(f"broker at {redacted(settings.broadcast_url)}: {e}")
     return problems
 
 
-def _redacted(url: str) -> str:
+def redacted(url: str) -> str:
     """The URL without its password."""
     scheme, sep, rest = url.partition("://")
     credentials, at, location = rest.rpartition("@")
