@@ -237,5 +237,22 @@ def check(
     typer.echo("database and broker are reachable")
 
 
+@cli.command()
+def doctor(
+    workers: Annotated[
+        int, typer.Option(min=1, help="Processes that will serve (pool sizing).")
+    ] = 1,
+) -> None:
+    """Check the settings, the database and the broker; one line per problem, exit 1 if any."""
+    from app.doctor import examine
+
+    problems = asyncio.run(examine(load_settings(), workers))
+    for problem in problems:
+        typer.secho(problem, fg="red", err=True)
+    if problems:
+        raise typer.Exit(1)
+    typer.echo("no problem found")
+
+
 def main() -> None:
     cli()

@@ -6,6 +6,7 @@ import asyncio
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select, update
 from typer.testing import CliRunner, Result
 
@@ -174,3 +175,55 @@ async def test_prune_events_deletes_old_events_and_keeps_recent_ones(database_ur
     async with db.sessions() as session:
         remaining = list((await session.execute(select(Event.seq))).scalars())
     assert remaining == [3]
+
+
+# --- hub doctor: each problem it checks, made real -------------------------------------------
+
+
+def healthy_production_env(database_url: str) -> dict[str, str]:
+    return env_for(
+        database_url,
+        HUB_ENV="production",
+        HUB_ALLOWED_ORIGINS="https://hub.example.org",
+        HUB_ALLOW_PROCESS_LOCAL="1",
+    )
+
+
+async def test_doctor_finds_nothing_wrong_with_a_sound_set_up(database_url, db):
+    result = await hub("doctor", env=healthy_production_env(database_url))
+    assert result.exit_code == 0, result.output
+    assert "no problem found" in result.output
+
+
+async def test_doctor_names_weak_settings(database_url, db):
+    env = env_for(database_url, HUB_SECRET_KEY="short", HUB_ALLOWED_ORIGINS="*")
+    result = await hub("doctor", env=env)
+    assert result.exit_code == 1
+    assert "HUB_SECRET_KEY is the default or shorter" in result.output
+    assert "HUB_ALLOWED_ORIGINS is empty or '*'" in result.output
+    assert "HUB_ENV is 'test'" in result.output
+
+
+async def test_doctor_names_an_unmigrated_database(tmp_path: Path, database_url, db):
+    if not database_url.startswith("sqlite"):
+        pytest.skip("an empty SQLite file stands for a database nobody migrated")
+    empty = f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
+    result = await hub("doctor", env=healthy_production_env(empty))
+    assert result.exit_code == 1
+    assert "schema at revision none" in result.output
+    assert "run `hub migrate upgrade`" in result.output
+
+
+async def test_doctor_names_an_unreachable_broker(database_url, db):
+    env = {**healthy_production_env(database_url), "HUB_BROADCAST_URL": "redis://127.0.0.1:1"}
+    result = await hub("doctor", env=env)
+    assert result.exit_code == 1
+    assert "broker at redis://127.0.0.1:1: no round trip" in result.output
+
+
+async def test_doctor_names_a_pool_too_big_for_the_processes(database_url, db):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("max_connections is PostgreSQL's")
+    result = await hub("doctor", "--workers", "50", env=healthy_production_env(database_url))
+    assert result.exit_code == 1
+    assert "50 process(es) may open 900 connections, above max_connections" in result.output
