@@ -152,7 +152,8 @@ class Query:
     # --- search
     search: search_api.SearchConnection = strawberry.field(
         resolver=search_api.resolve_search,
-        description="Search threads, posts and members by text, with filters and facet counts; "
+        description="Search threads, posts, members, resources, initiatives and webinars by "
+        "text, with filters and facet counts; "
         "best first. Finds only what you may see: nothing else shows in hits, snippets, counts "
         "or facets.",
     )
