@@ -34,7 +34,7 @@ from resolvers.edits import Changes, patched
 from resolvers.errors import ClientError, ErrorCode, Problem, ProblemList
 from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
 from resolvers.policy import Viewer
-from resolvers.revisions import edit_target, stored_content
+from resolvers.revisions import INITIATIVE_ABOUT_TABLES, edit_target, stored_content
 from resolvers.search_index import reindex
 from resolvers.search_sources import INITIATIVES
 from resolvers.unit_of_work import Outcome, Refused, UnitOfWork, mutation
@@ -254,16 +254,6 @@ class InitiativeResult:
     problems: list[Problem] = field(default_factory=list)
 
 
-ABOUT = (
-    (InitiativeObjective, "objective_number"),
-    (InitiativePrinciple, "principle_letter"),
-    (InitiativeCountry, "code"),
-    (InitiativeRegion, "m49"),
-    (InitiativePartner, "organization_id"),
-    (InitiativeResource, "resource_id"),
-)
-
-
 async def _existing(
     session: AsyncSession, column: Any, keys: Sequence[int], *where: Any
 ) -> set[int]:
@@ -349,7 +339,7 @@ async def _clean(
 async def _write_about(
     session: AsyncSession, initiative_id: int, about: dict[str, list[object]]
 ) -> None:
-    for table, column in ABOUT:
+    for table, column in INITIATIVE_ABOUT_TABLES:
         await session.execute(delete(table).where(table.initiative_id == initiative_id))
         session.add_all(table(initiative_id=initiative_id, **{column: v}) for v in about[column])
 
