@@ -30,9 +30,11 @@ from models.review import ReviewState
 from resolvers import policy
 from resolvers.batching import rows_by_ids, values_by_owner
 from resolvers.calls import closed_call_problem
+from resolvers.edits import Changes, patched
 from resolvers.errors import ClientError, ErrorCode, Problem, ProblemList
 from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
 from resolvers.policy import Viewer
+from resolvers.revisions import INITIATIVE_ABOUT_TABLES, edit_target, stored_content
 from resolvers.search_index import reindex
 from resolvers.search_sources import INITIATIVES
 from resolvers.unit_of_work import Outcome, Refused, UnitOfWork, mutation
@@ -252,16 +254,6 @@ class InitiativeResult:
     problems: list[Problem] = field(default_factory=list)
 
 
-ABOUT = (
-    (InitiativeObjective, "objective_number"),
-    (InitiativePrinciple, "principle_letter"),
-    (InitiativeCountry, "code"),
-    (InitiativeRegion, "m49"),
-    (InitiativePartner, "organization_id"),
-    (InitiativeResource, "resource_id"),
-)
-
-
 async def _existing(
     session: AsyncSession, column: Any, keys: Sequence[int], *where: Any
 ) -> set[int]:
@@ -271,9 +263,16 @@ async def _existing(
 
 
 async def _clean(
-    session: AsyncSession, viewer: Viewer, data: InitiativeContent
+    session: AsyncSession,
+    viewer: Viewer,
+    data: InitiativeContent,
+    problems: ProblemList | None = None,
+    linked: Sequence[int] = (),
 ) -> tuple[dict[str, object], dict[str, list[object]]]:
-    problems = ProblemList()
+    """Columns and what it is about, as stored; or `Refused` with every problem (those already
+    in `problems` too). Resources already `linked` stay linked even if the viewer no longer
+    sees them; new ones must be visible to the viewer."""
+    problems = ProblemList() if problems is None else problems
     objectives = clean_objectives(problems, "objectives", data.objectives)
     if not objectives:
         problems.add("objectives", "Name at least one GCM objective.", ErrorCode.REQUIRED)
@@ -300,7 +299,7 @@ async def _clean(
     visible = await _existing(
         session, Resource.id, list(resources), policy.visible_resources(viewer)
     )
-    if resources - visible:
+    if resources - visible - set(linked):
         problems.add("resourceIds", "No such resource.", ErrorCode.NOT_FOUND)
     columns: dict[str, object] = {
         "title": clean_text(problems, "title", data.title, max_length=300),
@@ -340,7 +339,7 @@ async def _clean(
 async def _write_about(
     session: AsyncSession, initiative_id: int, about: dict[str, list[object]]
 ) -> None:
-    for table, column in ABOUT:
+    for table, column in INITIATIVE_ABOUT_TABLES:
         await session.execute(delete(table).where(table.initiative_id == initiative_id))
         session.add_all(table(initiative_id=initiative_id, **{column: v}) for v in about[column])
 
@@ -391,46 +390,17 @@ async def create_initiative(
     return await _result(sessions, viewer, await mutation(sessions, events, viewer, change))
 
 
-EDITABLE = (ReviewState.DRAFT, ReviewState.CHANGES_REQUESTED)
-OPEN = (*EDITABLE, ReviewState.SUBMITTED, ReviewState.IN_REVIEW)
-
-
-async def _open_revision(session: AsyncSession, published: Initiative) -> Initiative:
-    """The revision an edit of a published initiative goes to: the one still being written (or
-    whose changes were requested), else a new DRAFT. One at a time: while one is in review,
-    edits wait (CONFLICT), so no revision is reviewed against stale content."""
-    current = await session.scalar(
-        select(Initiative).where(
-            Initiative.revision_of_id == published.id, Initiative.state.in_(OPEN)
-        )
-    )
-    if current is None:
-        return Initiative(
-            author_id=published.author_id,
-            organization_id=published.organization_id,
-            revision_of_id=published.id,
-        )
-    if current.state not in EDITABLE:
-        raise Refused(
-            Problem(
-                "initiativeId",
-                f"A revision of this initiative is {current.state.value}: wait for its review.",
-                ErrorCode.CONFLICT,
-            )
-        )
-    return current
-
-
 async def update_initiative(
     sessions: Sessions,
     events: EventPublisher,
     viewer: Viewer,
     initiative_id: int,
-    data: InitiativeContent,
+    changes: Changes,
 ) -> InitiativeResult:
-    """The author edits a draft (or an initiative whose changes were requested) in place;
-    editing a published initiative creates a revision (a DRAFT of its own) that is reviewed
-    before it replaces the public content."""
+    """The author changes the fields sent (those of `InitiativeContent`; `resolvers/edits.py`),
+    the others keep their value. A draft (or an initiative whose changes were requested)
+    changes in place; editing a published initiative creates a revision (a DRAFT of its own)
+    that is reviewed before it replaces the public content."""
 
     async def change(work: UnitOfWork) -> int:
         # Locked (PostgreSQL): two edits at once are taken one after the other, so a
@@ -446,23 +416,16 @@ async def update_initiative(
             raise Refused(
                 Problem("initiativeId", "Only the author edits it.", ErrorCode.NOT_ALLOWED)
             )
-        columns, about = await _clean(work.session, viewer, data)
-        if initiative.state in EDITABLE:
-            target = initiative
-        elif initiative.state is ReviewState.APPROVED and initiative.revision_of_id is None:
-            target = await _open_revision(work.session, initiative)
-            work.session.add(target)
-        else:
-            raise Refused(
-                Problem(
-                    None,
-                    f"A {initiative.state.value} initiative cannot be edited: withdraw it "
-                    "or wait for the review.",
-                    ErrorCode.INVALID_TRANSITION,
-                )
-            )
+        target, base = await edit_target(work.session, initiative, "initiative")
+        current = await stored_content(work.session, base, InitiativeContent)
+        problems = ProblemList()
+        data = patched(current, changes, problems)
+        columns, about = await _clean(
+            work.session, viewer, data, problems, linked=current.resource_ids
+        )
         for name, value in columns.items():
             setattr(target, name, value)
+        work.session.add(target)
         await work.session.flush()
         await _write_about(work.session, target.id, about)
         if target is initiative:  # a revision is found once merged into it

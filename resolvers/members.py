@@ -16,6 +16,7 @@ from models.organization import Organization, OrganizationKind
 from resolvers import policy
 from resolvers.auth import revoke_member_tokens
 from resolvers.batching import rows_by_ids, values_by_owner
+from resolvers.edits import Changes, sent
 from resolvers.errors import ClientError, ErrorCode, Problem, ProblemList
 from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
 from resolvers.policy import Viewer
@@ -147,48 +148,25 @@ class MemberResult:
     problems: list[Problem] = field(default_factory=list)
 
 
-class Keep:
-    """Marks a profile field the client left out: keep its current value."""
-
-    def __repr__(self) -> str:
-        return "KEEP"
-
-
-KEEP = Keep()
-
-
-@dataclass(frozen=True)
-class ProfileChanges:
-    name: str | Keep = KEEP
-    country: str | Keep | None = KEEP
-    bio: str | Keep = KEEP
-    languages: Sequence[str] | Keep = KEEP
-    expertise: Sequence[int] | Keep = KEEP
-    is_expert: bool | Keep = KEEP
-
-
-def _clean_profile(changes: ProfileChanges, problems: ProblemList) -> dict[str, Any]:
-    clean: dict[str, Any] = {}
-    if not isinstance(changes.name, Keep):
-        clean["name"] = clean_text(problems, "name", changes.name, max_length=200)
-    if not isinstance(changes.country, Keep):
-        clean["country"] = clean_country(problems, "country", changes.country)
-    if not isinstance(changes.bio, Keep):
+def _clean_profile(changes: Changes, problems: ProblemList) -> dict[str, Any]:
+    clean = sent(changes, problems, clearable=("country",))
+    if "name" in clean:
+        clean["name"] = clean_text(problems, "name", clean["name"], max_length=200)
+    if "country" in clean:
+        clean["country"] = clean_country(problems, "country", clean["country"])
+    if "bio" in clean:
         clean["bio"] = clean_text(
-            problems, "bio", changes.bio, max_length=5_000, required=False, multiline=True
+            problems, "bio", clean["bio"], max_length=5_000, required=False, multiline=True
         )
-    if not isinstance(changes.is_expert, Keep):
-        clean["is_expert"] = changes.is_expert
-    if not isinstance(changes.languages, Keep):
-        clean["languages"] = clean_languages(problems, "languages", changes.languages)
-    if not isinstance(changes.expertise, Keep):
-        clean["expertise"] = clean_objectives(problems, "expertise", changes.expertise)
+    if "languages" in clean:
+        clean["languages"] = clean_languages(problems, "languages", clean["languages"])
+    if "expertise" in clean:
+        clean["expertise"] = clean_objectives(problems, "expertise", clean["expertise"])
     return clean
 
 
-async def update_profile(
-    sessions: Sessions, viewer: Viewer, changes: ProfileChanges
-) -> MemberResult:
+async def update_profile(sessions: Sessions, viewer: Viewer, changes: Changes) -> MemberResult:
+    """The viewer changes the fields of their profile that they sent (`resolvers/edits.py`)."""
     problems = ProblemList()
     clean = _clean_profile(changes, problems)
 
@@ -245,17 +223,22 @@ async def set_member_role(
 
 
 async def assign_member_organization(
-    sessions: Sessions, viewer: Viewer, *, member_id: int, organization_id: int | None
+    sessions: Sessions, viewer: Viewer, *, member_id: int, changes: Changes
 ) -> MemberResult:
-    """Admins say which organisation a member speaks for (it weighs in reviews later)."""
-    refusals = []
+    """Admins say which organisation a member speaks for (it weighs in reviews later):
+    `organization_id` None removes the member from theirs; left out, it stays."""
+    refusals = ProblemList()
     if not policy.may_manage_organizations(viewer):
-        refusals.append(Problem(None, "Only admins assign organisations.", ErrorCode.NOT_ALLOWED))
+        refusals.add(None, "Only admins assign organisations.", ErrorCode.NOT_ALLOWED)
+    values = sent(changes, refusals, clearable=("organization_id",))
 
     async def change(work: UnitOfWork) -> int:
         member = await work.session.get(Member, member_id)
         if member is None:
             raise Refused(NO_SUCH_MEMBER)
+        if "organization_id" not in values:
+            return member.id
+        organization_id = values["organization_id"]
         if (
             organization_id is not None
             and await work.session.get(Organization, organization_id) is None

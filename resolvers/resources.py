@@ -26,10 +26,11 @@ from models.resource import (
 from models.review import ReviewState
 from resolvers import policy
 from resolvers.batching import rows_by_ids, values_by_owner
+from resolvers.edits import Changes, patched
 from resolvers.errors import ClientError, ErrorCode, Problem, ProblemList
 from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
 from resolvers.policy import Viewer
-from resolvers.revisions import ABOUT_TABLES, CONTENT_FIELDS
+from resolvers.revisions import ABOUT_TABLES, CONTENT_FIELDS, edit_target, stored_content
 from resolvers.search_index import reindex
 from resolvers.search_sources import RESOURCES
 from resolvers.unit_of_work import Outcome, Refused, UnitOfWork, mutation
@@ -300,8 +301,11 @@ def _clean_themes(problems: ProblemList, themes: Sequence[str]) -> list[str]:
     return clean
 
 
-async def _clean_content(session: AsyncSession, data: ResourceContent) -> CleanContent:
-    problems = ProblemList()
+async def _clean_content(
+    session: AsyncSession, data: ResourceContent, problems: ProblemList | None = None
+) -> CleanContent:
+    """The content as it is stored, or `Refused` with its problems (and those in `problems`)."""
+    problems = ProblemList() if problems is None else problems
     objectives = clean_objectives(problems, "objectives", data.objectives)
     if not objectives and not data.is_general:
         problems.add(
@@ -405,51 +409,17 @@ async def insert_draft(session: AsyncSession, viewer: Viewer, data: ResourceCont
     return resource
 
 
-EDITABLE = (ReviewState.DRAFT, ReviewState.CHANGES_REQUESTED)
-
-
-OPEN = (
-    ReviewState.DRAFT,
-    ReviewState.SUBMITTED,
-    ReviewState.IN_REVIEW,
-    ReviewState.CHANGES_REQUESTED,
-)
-
-
-async def _open_revision(session: AsyncSession, published: Resource) -> Resource:
-    """The revision an edit of a published resource goes to: the one still being written (or
-    whose changes were requested), else a new one. One revision at a time: while one is in
-    review, edits wait (CONFLICT), so no revision is reviewed against stale content."""
-    current = await session.scalar(
-        select(Resource).where(Resource.revision_of_id == published.id, Resource.state.in_(OPEN))
-    )
-    if current is None:
-        return Resource(
-            author_id=published.author_id,
-            organization_id=published.organization_id,
-            revision_of_id=published.id,
-        )
-    if current.state not in EDITABLE:
-        raise Refused(
-            Problem(
-                "resourceId",
-                f"A revision of this resource is {current.state.value}: wait for its review.",
-                ErrorCode.CONFLICT,
-            )
-        )
-    return current
-
-
 async def update_resource(
     sessions: Sessions,
     events: EventPublisher,
     viewer: Viewer,
     resource_id: int,
-    data: ResourceContent,
+    changes: Changes,
 ) -> ResourceResult:
-    """The author edits a draft (or an item whose changes were requested) in place; editing a
-    published resource creates a revision (a DRAFT of its own) that is reviewed before it
-    replaces the public content."""
+    """The author changes the fields sent (those of `ResourceContent`; `resolvers/edits.py`),
+    the others keep their value. A draft (or an item whose changes were requested) changes in
+    place; editing a published resource creates a revision (a DRAFT of its own) that is
+    reviewed before it replaces the public content."""
 
     async def change(work: UnitOfWork) -> int:
         # Locked (PostgreSQL): two edits at once are taken one after the other, so a
@@ -465,26 +435,15 @@ async def update_resource(
             raise Refused(
                 Problem("resourceId", "Only the author edits a resource.", ErrorCode.NOT_ALLOWED)
             )
-        content = await _clean_content(work.session, data)
-        if resource.state in EDITABLE:
-            target = resource
-            for name, value in content.columns.items():
-                setattr(resource, name, value)
-        elif resource.state is ReviewState.APPROVED and resource.revision_of_id is None:
-            target = await _open_revision(work.session, resource)
-            for name, value in content.columns.items():
-                setattr(target, name, value)
-            work.session.add(target)
-            await work.session.flush()
-        else:
-            raise Refused(
-                Problem(
-                    None,
-                    f"A {resource.state.value} resource cannot be edited: withdraw it or "
-                    "wait for the review.",
-                    ErrorCode.INVALID_TRANSITION,
-                )
-            )
+        target, base = await edit_target(work.session, resource, "resource")
+        problems = ProblemList()
+        current = await stored_content(work.session, base, ResourceContent)
+        data = patched(current, changes, problems)
+        content = await _clean_content(work.session, data, problems)
+        for name, value in content.columns.items():
+            setattr(target, name, value)
+        work.session.add(target)
+        await work.session.flush()
         await _write_about(work.session, target.id, content)
         # An edit in place is searchable at once; a revision once it replaces the text.
         await reindex(work.session, RESOURCES, [target.id])

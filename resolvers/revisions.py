@@ -1,9 +1,11 @@
-"""Revisions of published resources and initiatives: an approved revision's content replaces
-the public one."""
+"""Where an author's edit of a resource or an initiative goes (in place, or a revision of a
+published one), and revisions: an approved revision's content replaces the public one."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Any, TypeVar
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,6 +19,7 @@ from models.initiative import (
     InitiativeRegion,
     InitiativeResource,
 )
+from models.reference import UnRegion
 from models.resource import (
     Resource,
     ResourceCountry,
@@ -26,6 +29,9 @@ from models.resource import (
     ResourceRegion,
     ResourceTheme,
 )
+from models.review import ReviewState
+from resolvers.errors import ErrorCode, Problem
+from resolvers.unit_of_work import Refused
 
 # What a revision may change: the content, never the lifecycle or the relations.
 CONTENT_FIELDS = (
@@ -50,6 +56,15 @@ ABOUT_TABLES = (
     (ResourceRegion, "m49"),
     (ResourceLanguage, "tag"),
     (ResourceTheme, "theme"),
+)
+# The fields of `ResourceContent` kept in those tables, in their order.
+RESOURCE_ABOUT_FIELDS = (
+    "objectives",
+    "principles",
+    "countries",
+    "regions",
+    "other_languages",
+    "themes",
 )
 
 
@@ -99,6 +114,15 @@ INITIATIVE_ABOUT_TABLES = (
     (InitiativePartner, "organization_id"),
     (InitiativeResource, "resource_id"),
 )
+# The fields of `InitiativeContent` kept in those tables, in their order.
+INITIATIVE_ABOUT_FIELDS = (
+    "objectives",
+    "principles",
+    "countries",
+    "regions",
+    "partner_ids",
+    "resource_ids",
+)
 
 
 async def merge_initiative_revision(
@@ -122,3 +146,75 @@ async def merge_initiative_revision(
         values = [{"initiative_id": published.id, column: v} for v in rows]
         if values:
             await session.execute(insert(table), values)
+
+
+# --- where an edit goes ----------------------------------------------------------------------
+
+Revisable = TypeVar("Revisable", Resource, Initiative)
+Content = TypeVar("Content")
+EDITABLE = (ReviewState.DRAFT, ReviewState.CHANGES_REQUESTED)
+OPEN = (*EDITABLE, ReviewState.SUBMITTED, ReviewState.IN_REVIEW)
+
+
+async def edit_target(
+    session: AsyncSession, item: Revisable, kind: str
+) -> tuple[Revisable, Revisable]:
+    """(where the author's edit of `item` is written, whose content it starts from).
+
+    A draft, or an item whose changes were requested, is edited in place. An edit of a
+    published item goes to its revision still being written (or whose changes were
+    requested), else to a new DRAFT revision (not yet added to the session) that starts from
+    the published content. One revision at a time: while one is in review, edits wait
+    (CONFLICT), so no revision is reviewed against stale content. Anything else is refused."""
+    if item.state in EDITABLE:
+        return item, item
+    if item.state is not ReviewState.APPROVED or item.revision_of_id is not None:
+        raise Refused(
+            Problem(
+                None,
+                f"A {item.state.value} {kind} cannot be edited: withdraw it or wait for the "
+                "review.",
+                ErrorCode.INVALID_TRANSITION,
+            )
+        )
+    model = type(item)
+    current = await session.scalar(
+        select(model).where(model.revision_of_id == item.id, model.state.in_(OPEN))
+    )
+    if current is None:
+        revision = model(
+            author_id=item.author_id, organization_id=item.organization_id, revision_of_id=item.id
+        )
+        return revision, item
+    if current.state not in EDITABLE:
+        raise Refused(
+            Problem(
+                f"{kind}Id",
+                f"A revision of this {kind} is {current.state.value}: wait for its review.",
+                ErrorCode.CONFLICT,
+            )
+        )
+    return current, current
+
+
+async def stored_content(
+    session: AsyncSession, item: Resource | Initiative, content_type: Callable[..., Content]
+) -> Content:
+    """The whole content of a stored resource or initiative (`content_type`: `ResourceContent`
+    or `InitiativeContent`), what it is about included, each list sorted."""
+    columns: Sequence[str]
+    tables: Sequence[tuple[Any, str]]
+    if isinstance(item, Resource):
+        columns, tables, fields = CONTENT_FIELDS, ABOUT_TABLES, RESOURCE_ABOUT_FIELDS
+        owner = "resource_id"
+    else:
+        columns, tables = INITIATIVE_CONTENT_FIELDS, INITIATIVE_ABOUT_TABLES
+        fields, owner = INITIATIVE_ABOUT_FIELDS, "initiative_id"
+    values = {name: getattr(item, name) for name in columns}
+    for name, (table, column) in zip(fields, tables, strict=True):
+        stored = await session.scalars(
+            select(getattr(table, column)).where(getattr(table, owner) == item.id)
+        )
+        values[name] = sorted(stored)
+    values["regions"] = [UnRegion(m49) for m49 in values["regions"]]  # kept by M49 code
+    return content_type(**values)

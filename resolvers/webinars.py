@@ -33,6 +33,7 @@ from models.webinar import (
 from resolvers import policy
 from resolvers.batching import rows_by_ids, values_by_owner
 from resolvers.communities import role_in
+from resolvers.edits import Changes, field_name, sent
 from resolvers.errors import ErrorCode, Problem, ProblemList
 from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
 from resolvers.policy import Viewer
@@ -396,62 +397,43 @@ async def managed_webinar(work: UnitOfWork, viewer: Viewer, webinar_id: int) -> 
     return webinar
 
 
-@dataclass(frozen=True)
-class WebinarChanges:
-    """What `updateWebinar` changes; None leaves a value as it is."""
-
-    title: str | None = None
-    description: str | None = None
-    starts_at: datetime | None = None
-    ends_at: datetime | None = None
-    registration_deadline: datetime | None = None
-    capacity: int | None = None
-    join_url: str | None = None
-    recording_url: str | None = None
-    slow_mode_seconds: int | None = None
+# What a null clears in `updateWebinar`; any other field is required (`resolvers/edits.py`).
+CLEARABLE = ("registration_deadline", "join_url", "recording_url")
 
 
-def _clean_changes(problems: ProblemList, changes: WebinarChanges) -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    if changes.title is not None:
-        values["title"] = clean_text(problems, "title", changes.title, max_length=300)
-    if changes.description is not None:
+def _clean_changes(problems: ProblemList, changes: Changes) -> dict[str, Any]:
+    """The columns sent, as stored (the schedule is checked against the webinar later)."""
+    values = sent(changes, problems, CLEARABLE)
+    if "title" in values:
+        values["title"] = clean_text(problems, "title", values["title"], max_length=300)
+    if "description" in values:
         values["description"] = clean_text(
             problems,
             "description",
-            changes.description,
+            values["description"],
             max_length=MAX_DESCRIPTION,
             required=False,
             multiline=True,
         )
-    if changes.capacity is not None:
-        values["capacity"] = _clean_capacity(problems, changes.capacity)
-    if changes.join_url is not None:
-        values["join_url"] = clean_url(problems, "joinUrl", changes.join_url)
-    if changes.recording_url is not None:
-        values["recording_url"] = clean_url(problems, "recordingUrl", changes.recording_url)
-    if changes.slow_mode_seconds is not None:
-        if not 0 <= changes.slow_mode_seconds <= MAX_SLOW_MODE_SECONDS:
-            problems.add("slowModeSeconds", f"Must be between 0 and {MAX_SLOW_MODE_SECONDS}.")
-        values["slow_mode_seconds"] = changes.slow_mode_seconds
-    for name, value in (
-        ("startsAt", changes.starts_at),
-        ("endsAt", changes.ends_at),
-        ("registrationDeadline", changes.registration_deadline),
-    ):
-        _aware(problems, name, value)
+    if "capacity" in values:
+        values["capacity"] = _clean_capacity(problems, values["capacity"])
+    for name in ("join_url", "recording_url"):
+        if name in values:
+            values[name] = clean_url(problems, field_name(name), values[name])
+    if not 0 <= values.get("slow_mode_seconds", 0) <= MAX_SLOW_MODE_SECONDS:
+        problems.add("slowModeSeconds", f"Must be between 0 and {MAX_SLOW_MODE_SECONDS}.")
+    for name in ("starts_at", "ends_at", "registration_deadline"):
+        _aware(problems, field_name(name), values.get(name))
     return values
 
 
-def _new_schedule(
-    webinar: Webinar, changes: WebinarChanges, values: dict[str, Any]
-) -> tuple[datetime, datetime, datetime | None]:
-    """(start, end, registration deadline) after the changes, or the refusal."""
+def _new_schedule(webinar: Webinar, values: dict[str, Any]) -> tuple[datetime, datetime]:
+    """(start, end) after the changes, or the refusal."""
     if webinar.status in (WebinarStatus.ENDED, WebinarStatus.CANCELLED) and (
-        changes.starts_at or changes.ends_at or changes.capacity
+        values.keys() & {"starts_at", "ends_at", "capacity"}
     ):
         raise Refused(Problem(None, "The webinar is over.", ErrorCode.INVALID_TRANSITION))
-    if changes.recording_url is not None and webinar.status is not WebinarStatus.ENDED:
+    if values.get("recording_url") is not None and webinar.status is not WebinarStatus.ENDED:
         raise Refused(
             Problem(
                 "recordingUrl",
@@ -459,9 +441,9 @@ def _new_schedule(
                 ErrorCode.INVALID_TRANSITION,
             )
         )
-    starts_at = changes.starts_at or webinar.starts_at
-    ends_at = changes.ends_at or webinar.ends_at
-    deadline = changes.registration_deadline or webinar.registration_deadline
+    starts_at = values.get("starts_at", webinar.starts_at)
+    ends_at = values.get("ends_at", webinar.ends_at)
+    deadline = values.get("registration_deadline", webinar.registration_deadline)
     schedule = ProblemList()
     _check_schedule(schedule, starts_at, ends_at, deadline)
     if schedule:
@@ -475,7 +457,7 @@ def _new_schedule(
                 ErrorCode.INVALID,
             )
         )
-    return starts_at, ends_at, deadline
+    return starts_at, ends_at
 
 
 async def update_webinar(
@@ -483,22 +465,21 @@ async def update_webinar(
     events: EventPublisher,
     viewer: Viewer,
     webinar_id: int,
-    changes: WebinarChanges,
+    changes: Changes,
 ) -> WebinarResult:
-    """Organisers and moderators change a webinar. A new schedule is announced to everyone
-    registered or waitlisted; more seats are given to the waitlist, in order."""
+    """Organisers and moderators change the fields of a webinar they sent (its columns, by
+    name; `resolvers/edits.py`). A new schedule is announced to everyone registered or
+    waitlisted; more seats are given to the waitlist, in order."""
     problems = ProblemList()
     values = _clean_changes(problems, changes)
 
     async def change(work: UnitOfWork) -> int:
         assert viewer.member_id is not None  # mutation() lets members only in
         webinar = await managed_webinar(work, viewer, webinar_id)
-        starts_at, ends_at, deadline = _new_schedule(webinar, changes, values)
+        starts_at, ends_at = _new_schedule(webinar, values)
         rescheduled = (starts_at, ends_at) != (webinar.starts_at, webinar.ends_at)
         for name, value in values.items():
             setattr(webinar, name, value)
-        webinar.starts_at, webinar.ends_at = starts_at, ends_at
-        webinar.registration_deadline = deadline
         if rescheduled:
             webinar.revision += 1
         await work.session.flush()

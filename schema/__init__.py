@@ -240,7 +240,8 @@ class Mutation:
         description="Change your password: all your sessions end, this one gets a new token.",
     )
     update_profile: members_api.MemberPayload = strawberry.mutation(
-        resolver=members_api.update_profile, description="Change your own profile."
+        resolver=members_api.update_profile,
+        description="Change your own profile (only the fields sent change).",
     )
     set_member_role: members_api.MemberPayload = strawberry.mutation(
         resolver=members_api.set_member_role,
@@ -370,7 +371,8 @@ class Mutation:
     )
     update_resource: resources_api.ResourcePayload = strawberry.mutation(
         resolver=resources_api.update_resource,
-        description="Edit your resource; editing a published one creates a revision to review.",
+        description="Edit your resource (only the fields sent change); editing a published one "
+        "creates a revision to review.",
     )
     submit_for_review: review_api.ReviewItemPayload = strawberry.mutation(
         resolver=review_api.submit_for_review,
@@ -418,7 +420,8 @@ class Mutation:
     )
     update_initiative: initiatives_api.InitiativePayload = strawberry.mutation(
         resolver=initiatives_api.update_initiative,
-        description="Edit your initiative while it is a DRAFT or CHANGES_REQUESTED.",
+        description="Edit your initiative (only the fields sent change); editing a published one "
+        "creates a revision to review.",
     )
     set_initiative_featured: initiatives_api.InitiativePayload = strawberry.mutation(
         resolver=initiatives_api.set_initiative_featured,
@@ -444,8 +447,8 @@ class Mutation:
     )
     update_webinar: webinars_api.WebinarPayload = strawberry.mutation(
         resolver=webinars_api.update_webinar,
-        description="Organisers and moderators: change a webinar (registrants are told of a "
-        "new schedule).",
+        description="Organisers and moderators: change a webinar (only the fields sent change; "
+        "registrants are told of a new schedule).",
     )
     set_webinar_status: webinars_api.WebinarPayload = strawberry.mutation(
         resolver=webinars_api.set_webinar_status,

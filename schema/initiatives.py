@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
@@ -16,6 +17,7 @@ from resolvers.initiatives import InitiativeOrder as InitiativeOrderModel
 from resolvers.policy import is_open
 from resolvers.resources import successors_first
 from schema.context import Info
+from schema.edits import changes_input, sent_fields
 from schema.enums import described_enum
 from schema.errors import INPUT, UserError, not_found, user_errors
 from schema.members import Member, load_member
@@ -402,17 +404,14 @@ class InitiativeInput:
     )
 
     def content(self) -> InitiativeContent:
-        def key(global_id: str, type_name: str) -> int:
-            return decode_int_id(global_id, type_name) or 0  # 0: never a row, reads as missing
-
         return InitiativeContent(
             title=self.title,
             status=self.status,
             summary=self.summary,
-            lead_organization_id=key(self.lead_organization_id, "Organization")
+            lead_organization_id=_organization_key(self.lead_organization_id)
             if self.lead_organization_id
             else None,
-            partner_ids=[key(p, "Organization") for p in self.partner_ids],
+            partner_ids=_organization_keys(self.partner_ids),
             starts_on=self.starts_on,
             ends_on=self.ends_on,
             results=self.results,
@@ -422,8 +421,32 @@ class InitiativeInput:
             principles=self.principles,
             countries=self.countries,
             regions=self.regions,
-            resource_ids=[key(r, "Resource") for r in self.resource_ids],
+            resource_ids=_resource_keys(self.resource_ids),
         )
+
+
+def _key(global_id: str, type_name: str) -> int:
+    return decode_int_id(global_id, type_name) or 0  # 0: never a row, reads as missing
+
+
+def _organization_key(global_id: str) -> int:
+    return _key(global_id, "Organization")
+
+
+def _organization_keys(global_ids: list[strawberry.ID]) -> list[int]:
+    return [_key(i, "Organization") for i in global_ids]
+
+
+def _resource_keys(global_ids: list[strawberry.ID]) -> list[int]:
+    return [_key(i, "Resource") for i in global_ids]
+
+
+InitiativeChangesInput = changes_input(InitiativeInput, "InitiativeChangesInput", "an initiative")
+ID_FIELDS: dict[str, Callable[[Any], int | list[int]]] = {
+    "lead_organization_id": _organization_key,
+    "partner_ids": _organization_keys,
+    "resource_ids": _resource_keys,
+}
 
 
 @strawberry.input(description="Create an initiative as a DRAFT (then `submitForReview`).")
@@ -437,11 +460,14 @@ class CreateInitiativeInput:
 @strawberry.input(
     description="Edit your initiative: a draft, or one whose changes were requested, in place; "
     "a published one gets a revision (a draft of its own, submitted and reviewed like any "
-    "initiative) whose content replaces the published one once approved."
+    "initiative) whose content replaces the published one once approved. Only the fields "
+    "sent change."
 )
 class UpdateInitiativeInput:
     initiative_id: strawberry.ID = strawberry.field(description="Global ID of the initiative.")
-    initiative: InitiativeInput = strawberry.field(description="Its new content (all of it).")
+    initiative: InitiativeChangesInput = strawberry.field(  # type: ignore[valid-type]
+        description="The changes: fields left out stay as they are."
+    )
 
 
 @strawberry.input(description="Put a published initiative in the showcase, or take it out.")
@@ -484,7 +510,7 @@ async def update_initiative(
         return InitiativePayload(initiative=None, errors=not_found("initiativeId", "initiative"))
     c = info.context
     result = await initiatives.update_initiative(
-        c.db.sessions, c.events, c.viewer, key, input.initiative.content()
+        c.db.sessions, c.events, c.viewer, key, sent_fields(input.initiative, ID_FIELDS)
     )
     return _payload(result)
 

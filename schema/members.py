@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import strawberry
 
 from models.db import AnyRow
 from models.member import Role as RoleModel
 from resolvers import members, policy
-from resolvers.members import KEEP, MemberFilter, ProfileChanges
+from resolvers.members import MemberFilter
 from resolvers.policy import Viewer
 from schema.context import Info
+from schema.edits import sent_fields
 from schema.enums import described_enum
 from schema.errors import INPUT, UserError, not_found, user_errors
 from schema.organizations import (
@@ -164,7 +165,10 @@ async def resolve_viewer(info: Info) -> Member | None:
     return await load_member(info, member_id) if member_id is not None else None
 
 
-@strawberry.input(description="Changes to your own profile; fields left out stay as they are.")
+@strawberry.input(
+    description="Changes to your own profile: fields left out stay as they are; null clears "
+    "`country`, and is refused (REQUIRED) for the others."
+)
 class UpdateProfileInput:
     name: str | None = strawberry.field(default=strawberry.UNSET, description="Full name (≤200).")
     country: str | None = strawberry.field(
@@ -190,23 +194,10 @@ class MemberPayload:
     errors: list[UserError] = strawberry.field(description="Why nothing was changed, if so.")
 
 
-def _given(value: Any, *, nullable: bool = False) -> Any:
-    """UNSET (left out) keeps the value; null keeps it too unless the field may be cleared."""
-    if value is strawberry.UNSET or (value is None and not nullable):
-        return KEEP
-    return value
-
-
 async def update_profile(info: Info, input: Annotated[UpdateProfileInput, INPUT]) -> MemberPayload:
-    changes = ProfileChanges(
-        name=_given(input.name),
-        country=_given(input.country, nullable=True),
-        bio=_given(input.bio),
-        languages=_given(input.languages),
-        expertise=_given(input.expertise),
-        is_expert=_given(input.is_expert),
+    result = await members.update_profile(
+        info.context.db.sessions, info.context.viewer, sent_fields(input)
     )
-    result = await members.update_profile(info.context.db.sessions, info.context.viewer, changes)
     return _member_payload(result)
 
 
@@ -237,7 +228,9 @@ async def set_member_role(info: Info, input: Annotated[SetMemberRoleInput, INPUT
 class AssignMemberOrganizationInput:
     member_id: strawberry.ID = strawberry.field(description="Global ID of the member.")
     organization_id: strawberry.ID | None = strawberry.field(
-        description="Global ID of the organisation; null removes the member from theirs."
+        default=strawberry.UNSET,
+        description="Global ID of the organisation; null removes the member from theirs; "
+        "left out, it stays as it is.",
     )
 
 
@@ -245,15 +238,15 @@ async def assign_member_organization(
     info: Info, input: Annotated[AssignMemberOrganizationInput, INPUT]
 ) -> MemberPayload:
     member_key = decode_int_id(input.member_id, "Member")
-    organization_id, errors = organization_key(info, input.organization_id)
+    changes = dict(sent_fields(input, leave_out=("member_id",)))
+    errors: list[UserError] = []
+    if changes.get("organization_id") is not None:
+        changes["organization_id"], errors = organization_key(info, changes["organization_id"])
     if member_key is None:
         errors = [*not_found("memberId", "member"), *errors]
     if errors or member_key is None:
         return MemberPayload(member=None, errors=errors)
     result = await members.assign_member_organization(
-        info.context.db.sessions,
-        info.context.viewer,
-        member_id=member_key,
-        organization_id=organization_id,
+        info.context.db.sessions, info.context.viewer, member_id=member_key, changes=changes
     )
     return _member_payload(result)

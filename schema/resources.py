@@ -18,6 +18,7 @@ from resolvers.markdown import render
 from resolvers.resources import ResourceContent, ResourceFilter
 from resolvers.resources import ResourceOrder as ResourceOrderModel
 from schema.context import Info
+from schema.edits import changes_input, sent_fields
 from schema.enums import described_enum
 from schema.errors import INPUT, UserError, not_found, user_errors
 from schema.members import Member, load_member
@@ -438,13 +439,19 @@ class CreateResourceInput:
     resource: ResourceInput = strawberry.field(description="Its content.")
 
 
+ResourceChangesInput = changes_input(ResourceInput, "ResourceChangesInput", "a resource")
+
+
 @strawberry.input(
     description="Edit your resource: a draft or one whose changes were requested changes in "
-    "place; a published one gets a revision, reviewed before it replaces the public content."
+    "place; a published one gets a revision, reviewed before it replaces the public content. "
+    "Only the fields sent change."
 )
 class UpdateResourceInput:
     resource_id: strawberry.ID = strawberry.field(description="Global ID of the resource.")
-    resource: ResourceInput = strawberry.field(description="Its new content (all of it).")
+    resource: ResourceChangesInput = strawberry.field(  # type: ignore[valid-type]
+        description="The changes: fields left out stay as they are."
+    )
 
 
 @strawberry.type(description="Result of a change to a resource.")
@@ -483,6 +490,6 @@ async def update_resource(
         info.context.events,
         info.context.viewer,
         key,
-        input.resource.content(),
+        sent_fields(input.resource),
     )
     return _payload(result)

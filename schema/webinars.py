@@ -26,6 +26,7 @@ from resolvers.markdown import render
 from resolvers.policy import WebinarAccess
 from schema.communities import Community, load_community
 from schema.context import Info
+from schema.edits import sent_fields
 from schema.enums import described_enum
 from schema.errors import INPUT, UserError, not_found, user_errors
 from schema.members import Member, load_member
@@ -503,31 +504,41 @@ async def create_webinar(info: Info, input: Annotated[CreateWebinarInput, INPUT]
     return _payload(result)
 
 
-@strawberry.input(description="Change a webinar; fields left out stay as they are.")
+@strawberry.input(
+    description="Change a webinar: fields left out stay as they are; null clears "
+    "`registrationDeadline`, `joinUrl` and `recordingUrl`, and is refused (REQUIRED) for the "
+    "others."
+)
 class UpdateWebinarInput:
     webinar_id: strawberry.ID = strawberry.field(description="Global ID of the webinar.")
-    title: str | None = strawberry.field(default=None, description="New title.")
-    description: str | None = strawberry.field(default=None, description="New description.")
+    title: str | None = strawberry.field(default=strawberry.UNSET, description="New title.")
+    description: str | None = strawberry.field(
+        default=strawberry.UNSET, description="New description."
+    )
     starts_at: datetime | None = strawberry.field(
-        default=None, description="New start (with offset): registrants are told."
+        default=strawberry.UNSET, description="New start (with offset): registrants are told."
     )
     ends_at: datetime | None = strawberry.field(
-        default=None, description="New end (with offset): registrants are told."
+        default=strawberry.UNSET, description="New end (with offset): registrants are told."
     )
     registration_deadline: datetime | None = strawberry.field(
-        default=None, description="New registration deadline (with offset)."
+        default=strawberry.UNSET,
+        description="New registration deadline (with offset); null: open until the end.",
     )
     capacity: int | None = strawberry.field(
-        default=None,
+        default=strawberry.UNSET,
         description="New capacity (not below the seats taken); new seats go to "
         "the waitlist in order.",
     )
-    join_url: str | None = strawberry.field(default=None, description="New join link.")
+    join_url: str | None = strawberry.field(
+        default=strawberry.UNSET, description="New join link; null removes it."
+    )
     recording_url: str | None = strawberry.field(
-        default=None, description="The recording (once the webinar has ended)."
+        default=strawberry.UNSET,
+        description="The recording (once the webinar has ended); null removes it.",
     )
     slow_mode_seconds: int | None = strawberry.field(
-        default=None, description="Chat slow mode, 0 (off) to 3,600 seconds."
+        default=strawberry.UNSET, description="Chat slow mode, 0 (off) to 3,600 seconds."
     )
 
 
@@ -540,17 +551,7 @@ async def update_webinar(info: Info, input: Annotated[UpdateWebinarInput, INPUT]
         info.context.events,
         info.context.viewer,
         key,
-        webinars.WebinarChanges(
-            title=input.title,
-            description=input.description,
-            starts_at=input.starts_at,
-            ends_at=input.ends_at,
-            registration_deadline=input.registration_deadline,
-            capacity=input.capacity,
-            join_url=input.join_url,
-            recording_url=input.recording_url,
-            slow_mode_seconds=input.slow_mode_seconds,
-        ),
+        sent_fields(input, leave_out=("webinar_id",)),
     )
     return _payload(result)
 

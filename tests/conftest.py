@@ -274,6 +274,13 @@ async def gql(
     return body
 
 
+def refusals(payload: dict[str, Any]) -> list[tuple[str | None, str]]:
+    """A refused mutation's errors as sorted (field, code), once checked that its payload
+    carries nothing else."""
+    assert all(value is None for key, value in payload.items() if key != "errors"), payload
+    return sorted((e["field"], e["code"]) for e in payload["errors"])
+
+
 def without_cost(body: dict[str, Any]) -> dict[str, Any]:
     """The response without `extensions.cost`, once checked that it is there and well formed
     (every query and mutation result reports it; tests/test_cost.py checks the figures)."""

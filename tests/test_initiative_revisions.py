@@ -8,8 +8,15 @@ from typing import Any
 
 from schema.relay import encode_id
 from tests.conftest import gql
-from tests.knowledge import SUBMIT, assign, call, cast, codes, ok, review
-from tests.test_initiatives import FEATURE, approved_initiative, initiative_input
+from tests.knowledge import SUBMIT, approve, assign, call, cast, codes, ok, review
+from tests.test_initiatives import (
+    FEATURE,
+    approved_initiative,
+    content,
+    every_field,
+    filled_in,
+    initiative_input,
+)
 
 UPDATE = """
 mutation($input: UpdateInitiativeInput!) {
@@ -149,3 +156,31 @@ async def test_a_rejected_revision_leaves_the_published_initiative_as_it_was(cli
     # and a new edit opens a new revision
     again = (await edit(client, people.author, published, "Measured results"))["initiative"]
     assert again["id"] not in (revision["id"], published)
+
+
+async def test_a_partial_edit_of_a_published_initiative_keeps_every_field_not_sent(client, factory):
+    # given a published initiative with every field filled in
+    people = await cast(factory)
+    fields = await every_field(client, factory, people)
+    published = await approved_initiative(client, people, **fields)
+    before = await content(client, published)
+    assert filled_in(before), before
+
+    async def change(**changes: Any) -> str:
+        variables = {"input": {"initiativeId": published, "initiative": changes}}
+        payload = await ok(client, UPDATE, variables, people.author)
+        return str(payload["initiative"]["id"])
+
+    # when its author sends only a new title
+    revision = await change(title="Skills partnership, second phase")
+    # then the revision is the published content with that title
+    expected = {**before, "title": "Skills partnership, second phase"}
+    assert await content(client, revision, people.author) == expected
+    # when the author then sends only an end date, to the same revision
+    assert await change(endsOn="2026-06-30") == revision
+    # then the revision keeps the first edit and everything else
+    expected["endsOn"] = "2026-06-30"
+    assert await content(client, revision, people.author) == expected
+    # and once approved, the published initiative reads exactly so
+    await approve(client, people, revision)
+    assert await content(client, published) == expected

@@ -20,14 +20,17 @@ from models.initiative import (
 )
 from models.review import ReviewAssignment, ReviewItemKind, ReviewState
 from schema.relay import decode_int_id, encode_id
-from tests.conftest import gql
+from tests.conftest import gql, refusals
 from tests.knowledge import (
+    ARCHIVE,
     ASSIGN,
+    DECIDE,
     SUBMIT,
     assign,
     call,
     cast,
     codes,
+    draft,
     ok,
     published,
     review,
@@ -271,6 +274,106 @@ async def test_only_the_author_edits_a_draft_initiative(client, factory):
     assert codes(await call(client, UPDATE, {"input": edit}, people.author)) == [
         "INVALID_TRANSITION"
     ]
+
+
+# --- partial edits: left out keeps, null clears a nullable field, null for a required one is
+# refused ----------------------------------------------------------------------------------
+
+CONTENT = """
+query($id: ID!) {
+  initiative(id: $id) {
+    title summary status startsOn endsOn results replicability isGlobal
+    leadOrganization { name } partners { name } objectives { number } principles
+    countries { code } regions { region } resources { title }
+  }
+}
+"""
+
+
+async def every_field(client: Any, factory: Any, people: Any) -> dict[str, Any]:
+    """What `create` needs besides its defaults to fill in every field of an initiative."""
+    lead = await factory.organization(name="Lead agency")
+    partner = await factory.organization(name="Partner NGO")
+    toolkit = await published(client, people, title="Pre-departure toolkit")
+    return {
+        "leadOrganizationId": encode_id("Organization", lead),
+        "partnerIds": [encode_id("Organization", partner)],
+        "resourceIds": [toolkit],
+        "regions": ["ASIA"],
+        "endsOn": "2025-12-31",
+    }
+
+
+async def content(client: Any, initiative_id: str, member: Any = None) -> dict[str, Any]:
+    body = await gql(client, CONTENT, {"id": initiative_id}, member=member)
+    assert "errors" not in body, body
+    found: dict[str, Any] = body["data"]["initiative"]
+    return found
+
+
+def filled_in(initiative: dict[str, Any]) -> bool:
+    return all(value not in (None, "", []) for value in initiative.values())
+
+
+async def test_an_edit_sending_one_field_keeps_every_other_field(client, factory):
+    # given a draft with every field filled in
+    people = await cast(factory)
+    fields = await every_field(client, factory, people)
+    initiative_id = (await create(client, people.author, **fields))["initiative"]["id"]
+    before = await content(client, initiative_id, people.author)
+    assert filled_in(before), before
+    # when its author sends only a new title
+    edit = {"initiativeId": initiative_id, "initiative": {"title": "Skills partnership II"}}
+    await ok(client, UPDATE, {"input": edit}, people.author)
+    # then the title changed and nothing else
+    after = await content(client, initiative_id, people.author)
+    assert after == {**before, "title": "Skills partnership II"}
+
+
+async def test_an_explicit_null_clears_a_nullable_field_of_an_initiative(client, factory):
+    people = await cast(factory)
+    fields = await every_field(client, factory, people)
+    initiative_id = (await create(client, people.author, **fields))["initiative"]["id"]
+    before = await content(client, initiative_id, people.author)
+    edit = {
+        "initiativeId": initiative_id,
+        "initiative": {"leadOrganizationId": None, "endsOn": None},
+    }
+    await ok(client, UPDATE, {"input": edit}, people.author)
+    after = await content(client, initiative_id, people.author)
+    assert after == {**before, "leadOrganization": None, "endsOn": None}
+
+
+async def test_a_null_for_a_required_field_of_an_initiative_is_refused_and_changes_nothing(
+    client, factory
+):
+    people = await cast(factory)
+    fields = await every_field(client, factory, people)
+    initiative_id = (await create(client, people.author, **fields))["initiative"]["id"]
+    before = await content(client, initiative_id, people.author)
+    changes = {"title": None, "objectives": None, "summary": "Changed as well."}
+    edit = {"initiativeId": initiative_id, "initiative": changes}
+    refused = await call(client, UPDATE, {"input": edit}, people.author)
+    assert refusals(refused) == [("objectives", "REQUIRED"), ("title", "REQUIRED")]
+    assert await content(client, initiative_id, people.author) == before
+
+
+async def test_a_partial_edit_keeps_a_linked_resource_its_author_no_longer_sees(client, factory):
+    # given a draft linking another member's published resource, since archived
+    people = await cast(factory)
+    resource_id = await draft(client, people.member, title="Archived toolkit")
+    await ok(client, SUBMIT, {"id": resource_id}, people.member)
+    decision = {"id": resource_id, "decision": "APPROVE", "reason": "Well sourced."}
+    await ok(client, DECIDE, decision, people.moderator)
+    created = await create(client, people.author, resourceIds=[resource_id])
+    initiative_id = created["initiative"]["id"]
+    await ok(client, ARCHIVE, {"id": resource_id}, people.moderator)
+    # when its author sends only a new title
+    edit = {"initiativeId": initiative_id, "initiative": {"title": "Renamed"}}
+    await ok(client, UPDATE, {"input": edit}, people.author)
+    # then the link is kept, for those who may see the resource
+    linked = await content(client, initiative_id, people.moderator)
+    assert linked["resources"] == [{"title": "Archived toolkit"}]
 
 
 # --- the visibility matrix, for initiatives --------------------------------------------------

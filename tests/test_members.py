@@ -8,7 +8,7 @@ import pytest
 
 from models.member import Role
 from models.organization import OrganizationKind
-from tests.conftest import Factory, StatementCounter, gql, without_cost
+from tests.conftest import Factory, StatementCounter, gql, refusals, without_cost
 
 DIRECTORY = """
 query Directory($first: Int, $after: String, $last: Int, $before: String,
@@ -295,6 +295,81 @@ async def test_update_profile_clears_country_with_null(client, factory):
     viewer = await factory.member(country="KE")
     body = await gql(client, UPDATE_PROFILE, {"input": {"country": None}}, member=viewer)
     assert body["data"]["updateProfile"]["member"]["country"] is None
+
+
+PROFILE = "{ viewer { name bio country { code } languages expertise { number } isExpert } }"
+
+
+async def profile(client: Any, member: Any) -> dict[str, Any]:
+    body = await gql(client, PROFILE, member=member)
+    assert "errors" not in body, body
+    found: dict[str, Any] = body["data"]["viewer"]
+    return found
+
+
+async def filled_in_profile(client: Any, factory: Factory) -> Any:
+    viewer = await factory.member(name="Ada", country="KE", languages=("en",), expertise=(6,))
+    bio = {"input": {"bio": "Labour migration."}}
+    assert (await gql(client, UPDATE_PROFILE, bio, member=viewer))["data"]["updateProfile"][
+        "errors"
+    ] == []
+    return viewer
+
+
+async def test_update_profile_sending_one_field_keeps_every_other_field(client, factory):
+    # given a profile with every field filled in
+    viewer = await filled_in_profile(client, factory)
+    before = await profile(client, viewer)
+    # when the member sends only the expert flag
+    body = await gql(client, UPDATE_PROFILE, {"input": {"isExpert": True}}, member=viewer)
+    assert body["data"]["updateProfile"]["errors"] == []
+    # then it changed and nothing else
+    assert await profile(client, viewer) == {**before, "isExpert": True}
+
+
+async def test_update_profile_refuses_null_for_a_required_field_and_changes_nothing(
+    client, factory
+):
+    viewer = await filled_in_profile(client, factory)
+    before = await profile(client, viewer)
+    changes = {"name": None, "languages": None, "bio": "Changed as well."}
+    body = await gql(client, UPDATE_PROFILE, {"input": changes}, member=viewer)
+    refused = body["data"]["updateProfile"]
+    assert refusals(refused) == [("languages", "REQUIRED"), ("name", "REQUIRED")]
+    assert await profile(client, viewer) == before
+
+
+ASSIGN_ORGANIZATION = """
+mutation($input: AssignMemberOrganizationInput!) {
+  assignMemberOrganization(input: $input) {
+    member { organization { name } } errors { field code message }
+  }
+}
+"""
+
+
+async def test_assigning_an_organisation_keeps_it_when_left_out_and_removes_it_with_null(
+    client, factory
+):
+    # given a member of an organisation
+    admin = await factory.member(role=Role.ADMIN)
+    organization = await factory.organization(name="Ministry A")
+    member = await factory.member(organization_id=organization)
+    # when an admin leaves the organisation out, it stays
+    body = await gql(
+        client, ASSIGN_ORGANIZATION, {"input": {"memberId": member.global_id}}, member=admin
+    )
+    assert body["data"]["assignMemberOrganization"] == {
+        "member": {"organization": {"name": "Ministry A"}},
+        "errors": [],
+    }
+    # when the admin sends null, it is removed
+    removal = {"input": {"memberId": member.global_id, "organizationId": None}}
+    body = await gql(client, ASSIGN_ORGANIZATION, removal, member=admin)
+    assert body["data"]["assignMemberOrganization"] == {
+        "member": {"organization": None},
+        "errors": [],
+    }
 
 
 async def test_update_profile_needs_a_signed_in_member(client):

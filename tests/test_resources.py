@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from models.member import Role
-from tests.conftest import gql
+from tests.conftest import gql, refusals
 from tests.knowledge import (
     CREATE_RESOURCE,
     DECIDE,
@@ -14,6 +14,7 @@ from tests.knowledge import (
     SET_REVIEW_BY,
     SUBMIT,
     UPDATE_RESOURCE,
+    approve,
     assign,
     call,
     cast,
@@ -288,6 +289,92 @@ async def test_only_the_author_edits_and_never_while_in_review(client, factory):
     assert codes(await call(client, UPDATE_RESOURCE, {"input": edit}, people.colleague)) == [
         "NOT_FOUND"
     ]
+
+
+# --- partial edits: left out keeps, null clears a nullable field, null for a required one is
+# refused ----------------------------------------------------------------------------------
+
+EVERY_FIELD = {
+    "regions": ["AFRICA"],
+    "doi": "10.1000/xyz123",
+    "principles": ["c", "e"],
+    "isGeneral": True,
+}
+
+
+async def full(client: Any, resource_id: str, member: Any = None) -> dict[str, Any]:
+    """Everything the API says about a resource's content (its state left out)."""
+    body = await gql(client, FULL, {"id": resource_id}, member=member)
+    assert "errors" not in body, body
+    found: dict[str, Any] = body["data"]["resource"]
+    return {name: value for name, value in found.items() if name != "state"}
+
+
+def filled_in(resource: dict[str, Any]) -> bool:
+    return all(value not in (None, "", []) for value in resource.values())
+
+
+def edit(resource_id: str, **changes: Any) -> dict[str, Any]:
+    return {"input": {"resourceId": resource_id, "resource": changes}}
+
+
+async def test_an_edit_sending_one_field_keeps_every_other_field_of_a_resource(client, factory):
+    # given a draft with every field filled in
+    people = await cast(factory)
+    resource_id = await draft(client, people.author, **EVERY_FIELD)
+    before = await full(client, resource_id, people.author)
+    assert filled_in(before), before
+    # when its author sends only a new summary
+    await ok(client, UPDATE_RESOURCE, edit(resource_id, summary="Shorter."), people.author)
+    # then the summary changed and nothing else
+    assert await full(client, resource_id, people.author) == {**before, "summary": "Shorter."}
+
+
+async def test_an_explicit_null_clears_a_nullable_field_of_a_resource(client, factory):
+    people = await cast(factory)
+    resource_id = await draft(client, people.author, **EVERY_FIELD)
+    before = await full(client, resource_id, people.author)
+    changes = edit(resource_id, link=None, doi=None, publishedOn=None)
+    await ok(client, UPDATE_RESOURCE, changes, people.author)
+    after = await full(client, resource_id, people.author)
+    assert after == {**before, "link": None, "doi": None, "publishedOn": None}
+
+
+async def test_a_null_for_a_required_field_of_a_resource_is_refused_and_changes_nothing(
+    client, factory
+):
+    people = await cast(factory)
+    resource_id = await draft(client, people.author, **EVERY_FIELD)
+    before = await full(client, resource_id, people.author)
+    changes = edit(resource_id, title=None, themes=None, body="Changed as well.")
+    refused = await call(client, UPDATE_RESOURCE, changes, people.author)
+    assert refusals(refused) == [("themes", "REQUIRED"), ("title", "REQUIRED")]
+    assert await full(client, resource_id, people.author) == before
+
+
+async def test_a_partial_edit_of_a_published_resource_keeps_every_field_not_sent(client, factory):
+    # given a published resource with every field filled in
+    people = await cast(factory)
+    resource_id = await published(client, people, **EVERY_FIELD)
+    before = await full(client, resource_id, people.author)
+    assert filled_in(before), before
+    # when its author sends only a new title
+    changed = await ok(
+        client, UPDATE_RESOURCE, edit(resource_id, title="Toolkit, 2025"), people.author
+    )
+    revision = changed["resource"]["id"]
+    # then the revision is the published content with that title
+    expected = {**before, "title": "Toolkit, 2025"}
+    assert await full(client, revision, people.author) == expected
+    # when the author then sends only a new publisher, to the same revision
+    again = await ok(client, UPDATE_RESOURCE, edit(resource_id, publisher="IOM"), people.author)
+    assert again["resource"]["id"] == revision
+    # then the revision keeps the first edit and everything else
+    expected["publisher"] = "IOM"
+    assert await full(client, revision, people.author) == expected
+    # and once approved, the published resource reads exactly so
+    await approve(client, people, revision)
+    assert await full(client, resource_id, people.author) == expected
 
 
 STALE = "{ staleContent(first: 10) { nodes { title isStale underReReview } } }"

@@ -6,10 +6,13 @@ from pathlib import Path
 
 from graphql import (
     GraphQLEnumType,
+    GraphQLID,
     GraphQLInputObjectType,
     GraphQLInterfaceType,
+    GraphQLNonNull,
     GraphQLObjectType,
     GraphQLSchema,
+    Undefined,
 )
 
 from schema import schema
@@ -49,3 +52,46 @@ def test_committed_schema_graphql_is_current():
     assert committed.strip() == schema.as_str().strip(), (
         "schema.graphql is stale: run `hub export-schema` and review the diff"
     )
+
+
+def changes_fields(input_type: GraphQLInputObjectType) -> dict[str, GraphQLInputObjectType]:
+    """The input objects of an update's input that carry changes (itself, nested ones), each
+    checked: besides the non-null ID of what is edited, every field may be left out, and a
+    field left out has no default, so that it never reads as a null (which clears)."""
+    found = {input_type.name: input_type}
+    for name, field in input_type.fields.items():
+        if isinstance(field.type, GraphQLNonNull):
+            inner = field.type.of_type
+            if isinstance(inner, GraphQLInputObjectType):
+                found |= changes_fields(inner)
+            else:
+                assert inner is GraphQLID, f"{input_type.name}.{name} must be sent"
+        else:
+            assert field.default_value is Undefined, f"{input_type.name}.{name} has a default"
+    return found
+
+
+def test_every_update_changes_only_the_fields_sent():
+    mutation = schema._schema.mutation_type
+    assert mutation is not None
+    updates = {
+        name: changes_fields(field.args["input"].type.of_type)
+        for name, field in mutation.fields.items()
+        if name.startswith("update") or name == "assignMemberOrganization"
+    }
+    assert sorted(updates) == [
+        "assignMemberOrganization",
+        "updateInitiative",
+        "updateProfile",
+        "updateResource",
+        "updateWebinar",
+    ]
+    # and an edit can change every field its creation sets
+    types = schema._schema.type_map
+    for created, changes in (
+        ("ResourceInput", updates["updateResource"]["ResourceChangesInput"]),
+        ("InitiativeInput", updates["updateInitiative"]["InitiativeChangesInput"]),
+    ):
+        creation = types[created]
+        assert isinstance(creation, GraphQLInputObjectType)
+        assert list(changes.fields) == list(creation.fields)

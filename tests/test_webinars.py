@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+from typing import Any
 
 import pytest
 
-from tests.conftest import gql
+from tests.conftest import gql, refusals
 from tests.discussions import community, ok
 from tests.webinars import (
     CANCEL,
@@ -129,6 +130,88 @@ async def test_members_cannot_schedule_but_community_moderators_can_in_their_com
     assert body["data"]["createWebinar"]["errors"][0]["code"] == "NOT_ALLOWED"
     body = await gql(client, CREATE_WEBINAR, {"input": values}, member=moderator)
     assert body["data"]["createWebinar"]["errors"] == []
+
+
+# --- partial edits: left out keeps, null clears a nullable field, null for a required one is
+# refused ----------------------------------------------------------------------------------
+
+UPDATE_WEBINAR = """
+mutation($input: UpdateWebinarInput!) {
+  updateWebinar(input: $input) { webinar { id } errors { field code message } }
+}
+"""
+EDITABLE = """
+query($id: ID!) {
+  webinar(id: $id) {
+    title description startsAt endsAt timezone visibility capacity registrationDeadline
+    slowModeSeconds joinUrl objectives { number } languages interpretationLanguages
+    organisers { name } speakers { name affiliation }
+  }
+}
+"""
+
+
+async def every_field(client: Any, factory: Any) -> tuple[str, Any]:
+    """A webinar with every field an organiser sets filled in, and its organiser."""
+    organiser = await staff(factory)
+    details = {
+        "description": "What **fair** recruitment takes.",
+        "timezone": "Africa/Nairobi",
+        "registrationDeadline": in_hours(24),
+        "objectives": [6],
+        "languages": ["en"],
+        "interpretationLanguages": ["fr"],
+        "speakers": [{"name": "Guest Expert", "affiliation": "ILO"}],
+    }
+    webinar_id = await webinar(client, organiser, **details)
+    await ok(
+        client,
+        UPDATE_WEBINAR,
+        {"input": {"webinarId": webinar_id, "slowModeSeconds": 30}},
+        organiser,
+    )
+    return webinar_id, organiser
+
+
+async def editable(client: Any, webinar_id: str, member: Any) -> dict[str, Any]:
+    body = await gql(client, EDITABLE, {"id": webinar_id}, member=member)
+    assert "errors" not in body, body
+    found: dict[str, Any] = body["data"]["webinar"]
+    return found
+
+
+async def test_an_edit_sending_one_field_keeps_every_other_field_of_a_webinar(client, factory):
+    # given a webinar with every field filled in
+    webinar_id, organiser = await every_field(client, factory)
+    before = await editable(client, webinar_id, organiser)
+    assert all(value not in (None, "", [], 0) for value in before.values()), before
+    # when an organiser sends only a new title
+    changes = {"webinarId": webinar_id, "title": "Fair recruitment, in practice"}
+    await ok(client, UPDATE_WEBINAR, {"input": changes}, organiser)
+    # then the title changed and nothing else
+    after = await editable(client, webinar_id, organiser)
+    assert after == {**before, "title": "Fair recruitment, in practice"}
+
+
+async def test_an_explicit_null_clears_a_nullable_field_of_a_webinar(client, factory):
+    webinar_id, organiser = await every_field(client, factory)
+    before = await editable(client, webinar_id, organiser)
+    changes = {"webinarId": webinar_id, "joinUrl": None, "registrationDeadline": None}
+    await ok(client, UPDATE_WEBINAR, {"input": changes}, organiser)
+    after = await editable(client, webinar_id, organiser)
+    assert after == {**before, "joinUrl": None, "registrationDeadline": None}
+
+
+async def test_a_null_for_a_required_field_of_a_webinar_is_refused_and_changes_nothing(
+    client, factory
+):
+    webinar_id, organiser = await every_field(client, factory)
+    before = await editable(client, webinar_id, organiser)
+    changes = {"webinarId": webinar_id, "title": None, "capacity": None, "description": "New."}
+    body = await gql(client, UPDATE_WEBINAR, {"input": changes}, member=organiser)
+    refused = body["data"]["updateWebinar"]
+    assert refusals(refused) == [("capacity", "REQUIRED"), ("title", "REQUIRED")]
+    assert await editable(client, webinar_id, organiser) == before
 
 
 async def test_status_moves_only_along_valid_transitions(client, factory):
