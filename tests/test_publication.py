@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
@@ -60,13 +61,23 @@ class FailsOnThreads(BroadcastBackend):
         return await self.real.next_published()
 
 
+@asynccontextmanager
+async def broadcast_over(
+    backend: FailsOnThreads, settings: Settings
+) -> AsyncIterator[HubBroadcast]:
+    hub = HubBroadcast(backend=backend, namespace=settings.broadcast_namespace)
+    await hub.connect()
+    try:
+        yield hub
+    finally:
+        await hub.disconnect()
+
+
 @pytest.fixture
 async def failing(settings: Settings) -> AsyncIterator[tuple[HubBroadcast, FailsOnThreads]]:
     backend = FailsOnThreads(broadcast_url_for_tests())
-    hub = HubBroadcast(backend=backend, namespace=settings.broadcast_namespace)
-    await hub.connect()
-    yield hub, backend
-    await hub.disconnect()
+    async with broadcast_over(backend, settings) as hub:
+        yield hub, backend
 
 
 async def test_a_committed_post_is_answered_as_a_success_whatever_the_broker_does(
@@ -111,10 +122,8 @@ class DropsThreads(FailsOnThreads):
 @pytest.fixture
 async def dropping(settings: Settings) -> AsyncIterator[tuple[HubBroadcast, DropsThreads]]:
     backend = DropsThreads(broadcast_url_for_tests())
-    hub = HubBroadcast(backend=backend, namespace=settings.broadcast_namespace)
-    await hub.connect()
-    yield hub, backend
-    await hub.disconnect()
+    async with broadcast_over(backend, settings) as hub:
+        yield hub, backend
 
 
 async def test_the_last_event_of_a_quiet_thread_arrives_though_the_broker_lost_it(
