@@ -33,6 +33,7 @@ from graphql import DocumentNode, ExecutionResult, GraphQLError, OperationDefini
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from strawberry.schema.schema import Schema, StrawberryGraphQLCoreExecutionContext
 
+from models.base import utcnow
 from models.event import StoredEvent
 from resolvers.watch import ACCESS_EVENTS, Watch
 from schema.context import Context
@@ -209,6 +210,8 @@ class LiveGroup:
                 # Recorded before delivering, with no await between: a later joiner replays it.
                 self.last_seq = item.seq
                 await self._deliver(item, list(self.members.values()))
+                lag = (utcnow() - item.created_at).total_seconds()
+                metrics.LIVE_LAG_SECONDS.observe(max(lag, 0.0))
         except Exception:
             logger.exception("live group of %s failed", self.stream)
             ending = Ending.FAILED
@@ -256,6 +259,11 @@ class LiveGroup:
                     member.watch = watch
 
 
+def stream_kind(stream: str) -> str:
+    """`thread:12` → `thread`: a bounded label."""
+    return stream.split(":", 1)[0]
+
+
 class LiveGroups:
     """The groups of one application (one database, one broadcast), by stream."""
 
@@ -291,6 +299,7 @@ class LiveGroups:
         member.ending = None
         member.group = group
         group.members[id(member)] = member
+        metrics.LIVE_SUBSCRIPTIONS.labels(stream_kind(member.stream)).inc()
         return True
 
     def end(self, member: LiveMember, ending: Ending) -> None:
@@ -303,6 +312,7 @@ class LiveGroups:
             self.behind += 1
         group, member.group = member.group, None
         if group is not None:
+            metrics.LIVE_SUBSCRIPTIONS.labels(stream_kind(member.stream)).dec()
             group.members.pop(id(member), None)
             if not group.members and self._groups.get(group.stream) is group:
                 del self._groups[group.stream]

@@ -40,6 +40,13 @@ POOL_CONNECTIONS = Gauge(
     ["state"],
     multiprocess_mode="livesum",
 )
+LIVE_SUBSCRIPTIONS = Gauge(
+    "hub_live_subscriptions",
+    "Subscriptions following their stream live, by kind of stream (thread, community, "
+    "member, support, webinar).",
+    ["stream"],
+    multiprocess_mode="livesum",
+)
 WEBSOCKETS = Gauge(
     "hub_websocket_connections",
     "Open WebSocket connections.",
@@ -47,6 +54,11 @@ WEBSOCKETS = Gauge(
 )
 
 # --- live delivery
+LIVE_LAG_SECONDS = Histogram(
+    "hub_live_delivery_lag_seconds",
+    "From an event's write (in its transaction) to its frames being handed to the sockets.",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
 EVENTS_PUBLISHED = Counter(
     "hub_events_published",
     "Events handed to the broker after their commit, by outcome.",

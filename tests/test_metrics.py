@@ -178,3 +178,37 @@ async def test_two_workers_sum_their_counters(
     per_worker = counted_per_file(multiprocess_dir, tmp_path)
     assert sum(per_worker) == 40
     assert len(per_worker) >= 2
+
+
+async def test_live_subscriptions_are_counted_by_kind_of_stream(
+    app: Starlette, client: httpx.AsyncClient, factory: Factory
+) -> None:
+    from tests.discussions import community, post, thread
+    from tests.live import THREAD_EVENTS, thread_cursor
+
+    community_id, moderator = await community(client, factory)
+    thread_id = await thread(client, community_id, moderator)
+    cursor = await thread_cursor(client, thread_id, moderator.token)
+    name = "hub_live_subscriptions"
+    before = value(await scrape(app), name, stream="thread")
+    async with connect(app, moderator.token) as socket:
+        await socket.subscribe(THREAD_EVENTS, {"threadId": thread_id, "after": cursor})
+        # the server joins it to its stream's group ...
+        assert await settles(app, name, before + 1, stream="thread")
+        # and an event's way to the sockets is timed
+        lag = "hub_live_delivery_lag_seconds_count"
+        delivered = value(await scrape(app), lag)
+        await post(client, thread_id, moderator, "Timed on its way")
+        await socket.next_payloads(1)
+        assert value(await scrape(app), lag) == delivered + 1
+    # ... and lets it go when the socket closes
+    assert await settles(app, name, before, stream="thread")
+
+
+async def settles(app: Starlette, name: str, expected: float, **labels: str) -> bool:
+    """Whether the metric comes to `expected` within 5 s (the server works on its own time)."""
+    for _ in range(500):
+        if value(await scrape(app), name, **labels) == expected:
+            return True
+        await asyncio.sleep(0.01)
+    return False
