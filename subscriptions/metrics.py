@@ -71,6 +71,13 @@ SLOW_READERS = Counter(
     "hub_slow_reader_handoffs",
     "Subscriptions that fell behind their stream and went on replaying at their own pace.",
 )
+BROKER_RECONNECTS = Counter(
+    "hub_broker_reconnects", "Broker listening connections reopened after a loss.", ["broker"]
+)
+GAPS_REPAIRED = Counter(
+    "hub_gaps_repaired",
+    "Times a stream's follower replayed from the log after a gap (broker loss, slow reader).",
+)
 RESYNCS = Counter(
     "hub_resync_required", "Subscriptions told to resync (their cursor is older than the log)."
 )

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 from broadcaster import BroadcastBackend, Event
 
+from subscriptions import metrics
 from subscriptions.broadcast import GAP
 from subscriptions.retry import (
     RECONNECT_BACKOFF,
@@ -200,6 +201,7 @@ class PostgresNotifyBackend(BroadcastBackend):
             )
             for channel in sorted(self._channels):
                 self._events.put_nowait(Event(channel, GAP))
+            metrics.BROKER_RECONNECTS.labels("postgres").inc()
             logger.info(
                 "postgres broadcast: reconnected; LISTENing on %d channel(s)", len(self._channels)
             )

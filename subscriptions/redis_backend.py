@@ -32,6 +32,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from subscriptions import metrics
 from subscriptions.broadcast import GAP
 from subscriptions.retry import (
     RECONNECT_BACKOFF,
@@ -211,6 +212,7 @@ class RedisBackend(BroadcastBackend):
                 backoff=self._backoff,
                 what="redis broadcast: reconnecting pub/sub",
             )
+            metrics.BROKER_RECONNECTS.labels("redis").inc()
             logger.info(
                 "redis broadcast: reconnected; resubscribed %d channel(s)", len(self._channels)
             )

@@ -15,6 +15,7 @@ from broadcaster._base import Unsubscribed
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.event import StoredEvent, events_after, stream_position
+from subscriptions import metrics
 from subscriptions.broadcast import GAP, HubBroadcast
 
 REPLAY_PAGE = 200
@@ -98,6 +99,7 @@ async def follow(
                 _read_up_to(broadcast, stream, last)
                 continue
             # A gap: the broker said so, or a seq was skipped. The log has everything.
+            metrics.GAPS_REPAIRED.inc()
             async for event in _replay(sessions, stream, last):
                 yield event
                 last = event.seq

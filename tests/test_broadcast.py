@@ -18,6 +18,7 @@ import pytest
 from broadcaster import Broadcast, Event
 from broadcaster._backends.memory import MemoryBackend
 from broadcaster._base import Subscriber, Unsubscribed
+from prometheus_client import REGISTRY
 
 from subscriptions.broadcast import GAP, HubBroadcast, create_broadcast
 from subscriptions.postgres_backend import PostgresNotifyBackend, asyncpg_url
@@ -358,6 +359,10 @@ def test_backend_is_chosen_by_url_scheme() -> None:
 # -- Redis faults --------------------------------------------------------------------------
 
 
+def reconnects_of(broker: str) -> float:
+    return REGISTRY.get_sample_value("hub_broker_reconnects_total", {"broker": broker}) or 0.0
+
+
 async def test_redis_subscribers_get_a_gap_then_new_messages_when_their_connection_is_killed(
     private_redis: PrivateRedis,
 ) -> None:
@@ -369,12 +374,14 @@ async def test_redis_subscribers_get_a_gap_then_new_messages_when_their_connecti
         readers = await readers_of(stack, broadcast, channel)
         await broadcast.publish(channel, "before")
         await all_read(readers, ["before"])
+        reconnects = reconnects_of("redis")
         # when
         assert await private_redis.command("CLIENT", "KILL", "TYPE", "pubsub") == 1
         # then
         await all_read(readers, ["before", GAP])
         await broadcast.publish(channel, "after")
         await all_read(readers, ["before", GAP, "after"])
+        assert reconnects_of("redis") == reconnects + 1  # and /metrics says so
 
 
 async def test_redis_subscribers_get_a_gap_then_new_messages_when_the_server_restarts(
@@ -414,6 +421,7 @@ async def test_postgres_subscribers_get_a_gap_then_new_messages_when_listener_is
         readers = await readers_of(stack, broadcast, channel)
         await broadcast.publish(channel, "before")
         await all_read(readers, ["before"])
+        reconnects = reconnects_of("postgres")
         # when
         admin = await asyncpg.connect(url)
         try:
@@ -429,6 +437,7 @@ async def test_postgres_subscribers_get_a_gap_then_new_messages_when_listener_is
         await all_read(readers, ["before", GAP])
         await broadcast.publish(channel, "after")
         await all_read(readers, ["before", GAP, "after"])
+        assert reconnects_of("postgres") == reconnects + 1
 
 
 async def test_postgres_silent_listener_is_replaced_and_subscribers_get_a_gap() -> None:

@@ -14,6 +14,7 @@ from typing import Any
 import asyncpg
 import pytest
 from broadcaster import BroadcastBackend, Event
+from prometheus_client import REGISTRY
 from starlette.applications import Starlette
 
 from app.main import create_app
@@ -148,7 +149,9 @@ async def test_the_last_event_of_a_quiet_thread_arrives_though_the_broker_lost_i
             # a look at the heads, then the next: still not arrived, so repaired
             assert await watcher.check() == []
             assert await watcher.check() == [stream]
+            gaps = REGISTRY.get_sample_value("hub_gaps_repaired_total") or 0.0
             events = await socket.next_payloads(3)
+            assert REGISTRY.get_sample_value("hub_gaps_repaired_total") == gaps + 1
             # and nothing twice: a further look repairs nothing
             assert await watcher.check() == []
     bodies = [e["threadEvents"]["post"]["body"] for e in events]
