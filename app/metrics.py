@@ -48,14 +48,15 @@ def measure_sql(engine: AsyncEngine) -> None:
     sync_engine = engine.sync_engine
 
     def before(conn: Any, _cursor: Any, _statement: str, *_: Any) -> None:
-        conn.info.setdefault("hub_started", []).append(time.perf_counter())
+        # One statement at a time per connection; a failed one is overwritten by the next.
+        conn.info["hub_started"] = time.perf_counter()
 
     def after(conn: Any, _cursor: Any, _statement: str, *_: Any) -> None:
-        started = conn.info.get("hub_started")
+        started = conn.info.pop("hub_started", None)
         work = _WORK.get()
-        if started and work is not None:
+        if started is not None and work is not None:
             work.statements += 1
-            work.seconds += time.perf_counter() - started.pop()
+            work.seconds += time.perf_counter() - started
 
     if not sqlalchemy_event.contains(sync_engine, "before_cursor_execute", before):
         sqlalchemy_event.listen(sync_engine, "before_cursor_execute", before)
