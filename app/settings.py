@@ -73,6 +73,22 @@ class Settings(BaseSettings):
     live_repair_interval_seconds: float = Field(default=1.0, ge=0)
     # Webinar reminders: how often the in-process job looks for due reminders (0: never).
     webinar_reminder_interval_seconds: float = Field(default=60.0, ge=0)
+    # Delivery (issue 14): the outbox's workers run in every `hub serve` process (and alone
+    # as `hub worker`); how often each looks for due deliveries (0: not in `hub serve`), how
+    # many it claims at once and for how long, and the retries before a delivery is dead.
+    delivery_poll_seconds: float = Field(default=1.0, ge=0)
+    delivery_batch_size: int = Field(default=50, ge=1, le=1000)
+    delivery_lease_seconds: float = Field(default=300.0, gt=0)
+    delivery_max_attempts: int = Field(default=8, ge=1)
+    delivery_retry_base_seconds: float = Field(default=30.0, gt=0)
+    # Email: smtp://user:password@host:port (smtps:// for TLS, ?starttls=1 to upgrade); without
+    # it mail is written to the Maildir at `maildir_path` (`hub mail list` shows it).
+    smtp_url: SecretStr | None = None
+    maildir_path: str = "./mail"
+    mail_from: str = "Migration Network Hub <hub@localhost>"
+    # Links in mail: the web client's pages, and this hub's own address (unsubscribe links).
+    web_base_url: str = "http://localhost:3000"
+    public_url: str = "http://127.0.0.1:8000"
     # /metrics: loopback, these addresses, and whoever sends `Authorization: Bearer <token>`.
     metrics_token: SecretStr | None = None
     metrics_allowed_addresses: Annotated[list[str], NoDecode] = Field(default_factory=list)

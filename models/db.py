@@ -31,6 +31,7 @@ from models import (  # noqa: F401
     moderation,
     notification,
     organization,
+    outbox,
     reference,
     resource,
     review,

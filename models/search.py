@@ -82,6 +82,10 @@ SEARCH_NEUTRAL_TABLES = frozenset(
         "flag",
         "notification",
         "follow",
+        # delivery (issue 14): the outbox, email preferences, used unsubscribe links
+        "delivery",
+        "email_preference",
+        "used_unsubscribe_token",
         "reaction",
         "mention",
         "thread_read",

@@ -95,6 +95,16 @@ def may_manage_organizations(viewer: Viewer) -> bool:
     return viewer.is_admin
 
 
+def may_manage_deliveries(viewer: Viewer) -> bool:
+    """The outbox (every member's deliveries and their failures) is for admins."""
+    return viewer.is_admin
+
+
+def may_read_notification_preferences(viewer: Viewer, member_id: int) -> bool:
+    """A member's email preferences are their own business."""
+    return viewer.member_id is not None and viewer.member_id == member_id
+
+
 def may_use_developer_tools(viewer: Viewer, *, development: bool) -> bool:
     """Introspection and GraphiQL: always in development, else for moderators and admins."""
     return development or viewer.is_staff

@@ -24,6 +24,7 @@ from strawberry.types import ExecutionContext
 
 from schema import auth as auth_api
 from schema import communities as communities_api
+from schema import deliveries as deliveries_api
 from schema import events as events_api
 from schema import initiatives as initiatives_api
 from schema import members as members_api
@@ -148,6 +149,11 @@ class Query:
     unread_notification_count: int = strawberry.field(
         resolver=notifications_api.resolve_unread_notification_count,
         description="How many of your notifications are unread (0 when not signed in).",
+    )
+    deliveries: Connection[deliveries_api.Delivery] | None = strawberry.field(
+        resolver=deliveries_api.resolve_deliveries,
+        description="Admins: the outbox's deliveries (emails, digests, push messages, webhook "
+        "calls), newest first; `state: DEAD` lists the dead letters. Null for others.",
     )
     # --- search
     search: search_api.SearchConnection = strawberry.field(
@@ -328,6 +334,17 @@ class Mutation:
     mark_notifications_read: notifications_api.MarkNotificationsReadPayload = strawberry.mutation(
         resolver=notifications_api.mark_notifications_read,
         description="Mark some or all of your notifications read.",
+    )
+    update_notification_preferences: deliveries_api.UpdateNotificationPreferencesPayload = (
+        strawberry.mutation(
+            resolver=deliveries_api.update_notification_preferences,
+            description="Choose when each kind of notification reaches you by email.",
+        )
+    )
+    retry_delivery: deliveries_api.RetryDeliveryPayload = strawberry.mutation(
+        resolver=deliveries_api.retry_delivery,
+        description="Admins: send a dead delivery again, with a fresh count of attempts (the "
+        "same delivery id, so receivers that got it after all drop the duplicate).",
     )
     # --- support requests
     submit_support_request: support_api.SupportRequestPayload = strawberry.mutation(

@@ -76,6 +76,9 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "broadcast_url": broadcast_url_for_tests(),
         "secret_key": TEST_SECRET,
         "allowed_origins": ["https://hub.example.org"],
+        # The outbox's worker runs where a test starts it (tests/test_outbox.py), never behind
+        # another test's back (it would write their mail to the working directory).
+        "delivery_poll_seconds": 0,
     }
     values.update(overrides)
     if values["env"] == "production":
