@@ -71,7 +71,7 @@ async def enqueue_notification_emails(
 
 async def _addresses(session: AsyncSession, member_ids: set[int]) -> dict[int, str]:
     rows = await session.execute(select(Member.id, Member.email).where(Member.id.in_(member_ids)))
-    return dict(rows)
+    return dict(rows.all())
 
 
 @dataclass(frozen=True)
