@@ -27,6 +27,7 @@ from models.webinar import Webinar
 from resolvers import policy
 from resolvers.email_preferences import frequencies
 from resolvers.markdown import plain_text
+from resolvers.notification_changes import what_happened
 from resolvers.outbox import Claimed, Dropped
 from resolvers.policy import Viewer
 from resolvers.unit_of_work import UnitOfWork
@@ -34,8 +35,6 @@ from resolvers.unit_of_work import UnitOfWork
 Sessions = async_sessionmaker[AsyncSession]
 
 SNIPPET_LENGTH = 300
-# Keys of a notification's subject that say what happened (shown as they are).
-CHANGE_KEYS = ("change", "status", "decision", "state", "note", "reason")
 
 RECIPIENT_DELETED = Dropped("the recipient's account was deleted")
 ADDRESS_CHANGED = Dropped("the recipient's email address changed after the mail was written")
@@ -89,6 +88,7 @@ class EmailFacts:
     # conversation under this reference.
     conversation: str | None
     titles: dict[str, str] = field(default_factory=dict)
+    # What happened, labelled ("Status": "IN_PROGRESS", "Note": "...").
     change: dict[str, str] = field(default_factory=dict)
     actor_name: str | None = None
     snippet: str | None = None
@@ -124,7 +124,7 @@ async def prepare_email(sessions: Sessions, claimed: Claimed) -> EmailFacts | Dr
             link=_link(notification.subject),
             conversation=_conversation(notification.subject),
             titles=await _titles(session, notification.subject),
-            change={k: str(v) for k in CHANGE_KEYS if (v := notification.subject.get(k))},
+            change=what_happened(notification.subject).as_lines(),
             actor_name=await _actor_name(session, viewer, notification.actor_id),
             snippet=await _snippet(session, notification.subject),
         )

@@ -535,7 +535,7 @@ async def decide_alone(
             raise Refused(transition_problem(before, wanted)) from None
         details = {"decision": decision.value, "from": before.value, "to": item.state.value}
         _audit(work, viewer, ModerationAction.DECIDE_REVIEW_ITEM, ref, reason, details)
-        await _tell_author(work, viewer, item, ref, {"decision": decision.value})
+        await _tell_author(work, viewer, item, ref, {"decision": decision.value, "reason": reason})
 
     return await _run(sessions, events, viewer, ref, change, problems)
 
@@ -557,7 +557,7 @@ async def archive(
         _audit(
             work, viewer, ModerationAction.ARCHIVE_REVIEW_ITEM, ref, reason, {"from": before.value}
         )
-        await _tell_author(work, viewer, item, ref, {"archived": True})
+        await _tell_author(work, viewer, item, ref, {"archived": True, "reason": reason})
 
     return await _run(sessions, events, viewer, ref, change, problems)
 
@@ -586,7 +586,7 @@ async def send_back_to_review(
         item.needs_additional_reviewer = False
         item.submitted_at = utcnow()
         _audit(work, viewer, ModerationAction.SEND_BACK_TO_REVIEW, ref, reason, {})
-        await _tell_author(work, viewer, item, ref, {"under_re_review": True})
+        await _tell_author(work, viewer, item, ref, {"under_re_review": True, "reason": reason})
 
     return await _run(sessions, events, viewer, ref, change, problems)
 

@@ -242,7 +242,9 @@ async def record_change(
     await work.session.flush()
     payload = {"request": request.id, "entry": entry.id, "status": request.status.value}
     await work.emit(support_stream(request.id), change.value, payload)
-    subject = {"supportRequest": request.id, "change": change.value}
+    subject = {"supportRequest": request.id, "change": change.value, "status": request.status.value}
+    if note:
+        subject["note"] = note
     recipients = [request.requester_id] if request.requester_id is not None else []
     if expert_id is not None and change is SupportChange.EXPERT_PROPOSED:
         recipients.append(expert_id)

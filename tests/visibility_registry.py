@@ -130,8 +130,10 @@ REGISTRY: dict[str, Entry] = {
     "Query.moderationQueue": Covered(
         "test_moderation::test_flags_appear_in_the_moderation_queue_of_the_communitys_moderators"
     ),
-    "Query.deliveries": Covered("test_outbox::test_only_admins_list_and_retry_dead_deliveries"),
-    "Node:Delivery": Covered("test_outbox::test_only_admins_list_and_retry_dead_deliveries"),
+    "Query.deliveries": Covered(
+        "test_outbox::test_failures_back_off_then_die_and_an_admin_retries"
+    ),
+    "Node:Delivery": Covered("test_outbox::test_failures_back_off_then_die_and_an_admin_retries"),
     "Query.auditLog": Covered(
         "test_moderation::test_members_cannot_moderate_or_read_the_audit_log"
     ),
