@@ -8,6 +8,7 @@ import asyncio
 import random
 from datetime import timedelta
 from email.message import EmailMessage
+from email.utils import parseaddr
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -345,3 +346,63 @@ def test_backoff_grows_exponentially_with_jitter_up_to_its_cap():
         delays = [retry.delay(attempt, rng).total_seconds() for _ in range(200)]
         assert all(ceiling / 2 <= d < ceiling for d in delays)
         assert len({round(d, 3) for d in delays}) > 100  # jittered, not all alike
+
+
+async def test_server_processes_run_the_worker_and_send_each_mail_once(
+    database_url, db, client, factory, tmp_path
+):
+    import contextlib
+
+    from app.main import create_app
+
+    # given: three members mentioned, and two server processes with their workers
+    community_id, moderator = await community(client, factory)
+    members = [await factory.member() for _ in range(3)]
+    for member in members:
+        await join(client, community_id, member)
+    thread_id = await thread(client, community_id, moderator)
+    await post(client, thread_id, moderator, " ".join(f"@[x]({m.global_id})" for m in members))
+    assert len(await deliveries(db)) == 3
+    maildir = tmp_path / "mail"
+    settings = make_settings(database_url, delivery_poll_seconds=0.01, maildir_path=str(maildir))
+
+    async def serve_until(apps: list[Any], rounds: int) -> None:
+        async with asyncio.timeout(20), contextlib.AsyncExitStack() as stack:
+            for app in apps:
+                await stack.enter_async_context(app.router.lifespan_context(app))
+            # polling another task's counter: nothing to await on
+            while min(a.state.delivery_worker.rounds for a in apps) < rounds:  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
+
+    # when: both serve for a while, then one restarts
+    await serve_until([create_app(settings), create_app(settings)], rounds=3)
+    await serve_until([create_app(settings)], rounds=3)
+    # then: each member got one message
+    recipients = sorted(parseaddr(to)[1] for _, to, _ in list_maildir(maildir))
+    assert recipients == sorted(m.email for m in members)
+
+
+async def test_hub_worker_delivers_alone(database_url, db, client, factory, tmp_path):
+    from tests.test_cli import env_for, hub
+
+    await a_reply_to(client, factory, "A reply")
+    env = env_for(database_url, HUB_MAILDIR_PATH=str(tmp_path / "mail"))
+    result = await hub("worker", "--rounds", "2", env=env)
+    assert result.exit_code == 0, result.output
+    assert "handled 1 deliveries" in result.output
+    assert len(list_maildir(tmp_path / "mail")) == 1
+
+
+async def test_the_oldest_undelivered_age_is_measured(database_url, db, client, factory):
+    def oldest() -> float | None:
+        return REGISTRY.get_sample_value("hub_oldest_undelivered_seconds")
+
+    await a_reply_to(client, factory, "A reply")
+    down = make_settings(database_url, smtp_url=f"smtp://127.0.0.1:{free_port()}")
+    assert await worker_for(db, down).run_round() == 1
+    assert (oldest() or 0) > 0  # it failed and waits
+    async with db.sessions.begin() as session:
+        await session.execute(update(Delivery).values(due_at=Delivery.created_at))
+    with smtp_server() as (_, url):
+        assert await worker_for(db, make_settings(database_url, smtp_url=url)).run_round() == 1
+    assert oldest() == 0
