@@ -8,18 +8,23 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from email.message import EmailMessage
 
-from app.mail import SEND_ERRORS, MailConfig, MailSender, compose, mail_sender
+from app.mail import SEND_ERRORS, MailConfig, MailSender, compose, compose_digest, mail_sender
 from app.settings import Settings
+from models.base import utcnow
 from models.db import Database
 from models.outbox import DeliveryChannel
 from resolvers import outbox
+from resolvers.digests import prepare_digest, schedule_digests
 from resolvers.email_deliveries import prepare_email
 from resolvers.outbox import Claimed, Dropped, Failed, Result, RetryPolicy, Sent
 from subscriptions import metrics
 
 logger = logging.getLogger("hub.delivery")
+# How often a worker looks for digests to write (the periods end at midnight UTC).
+DIGEST_CHECK = timedelta(minutes=5)
 
 
 @dataclass
@@ -36,6 +41,7 @@ class DeliveryWorker:
     interval: float = 1.0
     rounds: int = 0
     handled: int = 0
+    digests_checked: datetime | None = None
 
     @classmethod
     def from_settings(cls, db: Database, settings: Settings) -> DeliveryWorker:
@@ -64,7 +70,12 @@ class DeliveryWorker:
                 await asyncio.sleep(self.interval or 1.0)
 
     async def run_round(self) -> int:
-        """Claim a batch of due deliveries and handle each; returns how many were claimed."""
+        """Claim a batch of due deliveries and handle each; returns how many were claimed.
+        Now and then, first write the digests of the periods that ended."""
+        now = utcnow()
+        if self.digests_checked is None or now - self.digests_checked >= DIGEST_CHECK:
+            await schedule_digests(self.db.sessions, now)
+            self.digests_checked = now
         claimed = await outbox.claim_due(self.db.sessions, limit=self.batch_size, lease=self.lease)
         for delivery in claimed:
             await self._handle(delivery)
@@ -84,16 +95,24 @@ class DeliveryWorker:
         metrics.DELIVERIES.labels(claimed.channel.value.lower(), outcome).inc()
 
     async def _deliver(self, claimed: Claimed) -> Result:
-        if claimed.channel is not DeliveryChannel.EMAIL:
-            return Failed(f"no sender for {claimed.channel.value} deliveries yet")
-        facts = await prepare_email(self.db.sessions, claimed)
-        if isinstance(facts, Dropped):
-            return facts
+        message = await self._compose(claimed)
+        if not isinstance(message, EmailMessage):
+            return message
         try:
-            await self.mail.send(compose(self.config, facts))
+            await self.mail.send(message)
         except SEND_ERRORS as error:
             return Failed(f"{type(error).__name__}: {error}")
         return Sent()
+
+    async def _compose(self, claimed: Claimed) -> EmailMessage | Dropped | Failed:
+        """The message to send for a claimed delivery, decided now."""
+        if claimed.channel is DeliveryChannel.EMAIL:
+            facts = await prepare_email(self.db.sessions, claimed)
+            return facts if isinstance(facts, Dropped) else compose(self.config, facts)
+        if claimed.channel is DeliveryChannel.DIGEST:
+            digest = await prepare_digest(self.db.sessions, claimed)
+            return digest if isinstance(digest, Dropped) else compose_digest(self.config, digest)
+        return Failed(f"no sender for {claimed.channel.value} deliveries yet")
 
 
 def _outcome(result: Result, claimed: Claimed, retry: RetryPolicy) -> str:

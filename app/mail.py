@@ -19,7 +19,9 @@ import aiosmtplib
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from app.settings import Settings
-from resolvers.email_deliveries import EmailFacts
+from models.notification import NotificationKind
+from resolvers.digests import DigestFacts
+from resolvers.email_deliveries import EmailFacts, NotificationFacts, Recipient
 from resolvers.email_preferences import UnsubscribeLink, unsubscribe_token
 from schema.relay import encode_id
 
@@ -54,48 +56,63 @@ class MailConfig:
         return urlsplit(self.public_url).hostname or "localhost"
 
 
-def unsubscribe_url(config: MailConfig, facts: EmailFacts) -> str:
-    link = UnsubscribeLink(facts.delivery_key, facts.member_id, facts.kind)
-    return f"{config.public_url}/unsubscribe/{unsubscribe_token(config.secret, link)}"
+def _web_link(config: MailConfig, facts: NotificationFacts) -> str | None:
+    if facts.link is None:
+        return None
+    type_name, key = facts.link
+    return f"{config.web_base_url}/{type_name.lower()}/{encode_id(type_name, key)}"
 
 
-def _context(config: MailConfig, facts: EmailFacts) -> dict[str, Any]:
-    link = None
-    if facts.link is not None:
-        type_name, key = facts.link
-        link = f"{config.web_base_url}/{type_name.lower()}/{encode_id(type_name, key)}"
+def _context(
+    config: MailConfig, recipient: Recipient, kinds: tuple[NotificationKind, ...]
+) -> dict[str, Any]:
+    link = UnsubscribeLink(recipient.delivery_key, recipient.member_id, kinds)
     return {
-        "facts": facts,
-        "kind": facts.kind.value,
-        "link": link,
+        "link_of": lambda facts: _web_link(config, facts),
         "notifications_link": f"{config.web_base_url}/notifications",
-        "unsubscribe": unsubscribe_url(config, facts),
+        "unsubscribe": f"{config.public_url}/unsubscribe/{unsubscribe_token(config.secret, link)}",
     }
 
 
-def compose(config: MailConfig, facts: EmailFacts) -> EmailMessage:
-    """The notification email: headers, a plain-text part and an HTML part."""
-    context = _context(config, facts)
+def _message(
+    config: MailConfig, recipient: Recipient, template: str, context: dict[str, Any]
+) -> EmailMessage:
+    """A message from `template`'s subject, text and HTML files, with the headers every mail
+    of the hub carries."""
+    subject = TEMPLATES.get_template(f"email/{template}_subject.txt").render(context)
     message = EmailMessage()
-    message["Subject"] = " ".join(
-        TEMPLATES.get_template("email/subject.txt").render(context).split()
-    )
+    message["Subject"] = " ".join(subject.split())
     message["From"] = config.sender
-    message["To"] = formataddr((facts.recipient_name, facts.address))
+    message["To"] = formataddr((recipient.name, recipient.address))
     message["Date"] = formatdate(usegmt=True)
-    message["Message-ID"] = f"<{facts.delivery_key}@{config.domain}>"
-    if facts.conversation is not None:
-        conversation = f"<{facts.conversation}@{config.domain}>"
-        message["In-Reply-To"] = conversation
-        message["References"] = conversation
+    message["Message-ID"] = f"<{recipient.delivery_key}@{config.domain}>"
     message["List-Unsubscribe"] = f"<{context['unsubscribe']}>"
     message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message["Auto-Submitted"] = "auto-generated"
-    message.set_content(TEMPLATES.get_template("email/notification.txt").render(context))
+    message.set_content(TEMPLATES.get_template(f"email/{template}.txt").render(context))
     message.add_alternative(
-        TEMPLATES.get_template("email/notification.html").render(context), subtype="html"
+        TEMPLATES.get_template(f"email/{template}.html").render(context), subtype="html"
     )
     return message
+
+
+def compose(config: MailConfig, facts: EmailFacts) -> EmailMessage:
+    """A notification's email; mails about one thing (a thread, a request) group together."""
+    context = _context(config, facts.recipient, (facts.notification.kind,))
+    message = _message(config, facts.recipient, "notification", {**context, "facts": facts})
+    if facts.notification.conversation is not None:
+        conversation = f"<{facts.notification.conversation}@{config.domain}>"
+        message["In-Reply-To"] = conversation
+        message["References"] = conversation
+    return message
+
+
+def compose_digest(config: MailConfig, facts: DigestFacts) -> EmailMessage:
+    """A daily or weekly digest: its notifications grouped by community and kind."""
+    context = _context(config, facts.recipient, facts.kinds)
+    return _message(
+        config, facts.recipient, "digest", {**context, "facts": facts, "groups": facts.groups}
+    )
 
 
 class MailSender(Protocol):

@@ -1,7 +1,7 @@
 """One-click unsubscribe (RFC 8058): `POST /unsubscribe/<token>` (what mail clients send for
-`List-Unsubscribe-Post: List-Unsubscribe=One-Click`) stops the emails of one notification
-kind, once per link; a second use answers 410 Gone. `GET` only shows a button that posts: link
-checkers and previews that open the URL unsubscribe nobody."""
+`List-Unsubscribe-Post: List-Unsubscribe=One-Click`) stops the emails of the notification kinds
+the mail was about, once per link; a second use answers 410 Gone. `GET` only shows a button
+that posts: link checkers and previews that open the URL unsubscribe nobody."""
 
 from __future__ import annotations
 
@@ -36,7 +36,8 @@ def unsubscribe_routes(settings: Settings, db: Database) -> list[Route]:
         if USED_LINK in outcome.problems:
             return PlainTextResponse("This link was used already.", status_code=410)
         assert outcome.value is not None
-        return PlainTextResponse(f"Unsubscribed from {outcome.value.value} emails.")
+        kinds = ", ".join(kind.value for kind in outcome.value)
+        return PlainTextResponse(f"You will get no more emails about: {kinds}.")
 
     return [
         Route("/unsubscribe/{token}", confirm, methods=["GET"]),

@@ -74,13 +74,20 @@ async def _addresses(session: AsyncSession, member_ids: set[int]) -> dict[int, s
 
 
 @dataclass(frozen=True)
-class EmailFacts:
-    """What one notification email says, each fact checked against the policy."""
+class Recipient:
+    """Who a mail goes to, checked at send time, and its delivery's stable key."""
 
     delivery_key: str
     member_id: int
     address: str
-    recipient_name: str
+    name: str
+    viewer: Viewer
+
+
+@dataclass(frozen=True)
+class NotificationFacts:
+    """What one notification says, each fact checked against the policy for the recipient."""
+
     kind: NotificationKind
     # The web client's page of what it is about: (GraphQL type name, integer key).
     link: tuple[str, int] | None
@@ -94,40 +101,62 @@ class EmailFacts:
     snippet: str | None = None
 
 
+@dataclass(frozen=True)
+class EmailFacts:
+    """One notification's email."""
+
+    recipient: Recipient
+    notification: NotificationFacts
+
+
+async def recipient_of(session: AsyncSession, claimed: Claimed) -> Recipient | Dropped:
+    """The claimed delivery's recipient as of now: still there, at the same address."""
+    member = await session.get(Member, claimed.member_id) if claimed.member_id else None
+    if member is None:
+        return RECIPIENT_DELETED
+    if member.email != claimed.address:
+        return ADDRESS_CHANGED
+    viewer = Viewer(member_id=member.id, role=member.role, organization_id=member.organization_id)
+    return Recipient(claimed.key, member.id, member.email, member.name, viewer)
+
+
 async def prepare_email(sessions: Sessions, claimed: Claimed) -> EmailFacts | Dropped:
     """The email to send now for a claimed delivery, or why it is dropped."""
-    if claimed.member_id is None or claimed.notification_id is None:
-        return RECIPIENT_DELETED if claimed.member_id is None else NOTIFICATION_GONE
     async with sessions() as session:
-        member = await session.get(Member, claimed.member_id)
-        notification = await session.get(Notification, claimed.notification_id)
-        if member is None:
-            return RECIPIENT_DELETED
-        if member.email != claimed.address:
-            return ADDRESS_CHANGED
+        recipient = await recipient_of(session, claimed)
+        if isinstance(recipient, Dropped):
+            return recipient
+        notification = (
+            await session.get(Notification, claimed.notification_id)
+            if claimed.notification_id
+            else None
+        )
         if notification is None:
             return NOTIFICATION_GONE
-        chosen = await frequencies(session, [member.id], notification.kind)
-        if chosen[member.id] is not EmailFrequency.IMMEDIATE:
+        chosen = await frequencies(session, [recipient.member_id], notification.kind)
+        if chosen[recipient.member_id] is not EmailFrequency.IMMEDIATE:
             return UNSUBSCRIBED
-        viewer = Viewer(
-            member_id=member.id, role=member.role, organization_id=member.organization_id
-        )
-        if not await session.scalar(select(policy.may_be_notified(viewer, notification.subject))):
+        subject = notification.subject
+        if not await session.scalar(select(policy.may_be_notified(recipient.viewer, subject))):
             return NOT_VISIBLE
-        return EmailFacts(
-            delivery_key=claimed.key,
-            member_id=member.id,
-            address=member.email,
-            recipient_name=member.name,
-            kind=notification.kind,
-            link=_link(notification.subject),
-            conversation=_conversation(notification.subject),
-            titles=await _titles(session, notification.subject),
-            change=what_happened(notification.subject).as_lines(),
-            actor_name=await _actor_name(session, viewer, notification.actor_id),
-            snippet=await _snippet(session, notification.subject),
-        )
+        facts = await notification_facts(session, recipient.viewer, notification)
+        return EmailFacts(recipient, facts)
+
+
+async def notification_facts(
+    session: AsyncSession, viewer: Viewer, notification: Notification
+) -> NotificationFacts:
+    """What `notification` says to `viewer` (whom the policy lets see its subject)."""
+    subject = notification.subject
+    return NotificationFacts(
+        kind=notification.kind,
+        link=_link(subject),
+        conversation=_conversation(subject),
+        titles=await _titles(session, subject),
+        change=what_happened(subject).as_lines(),
+        actor_name=await _actor_name(session, viewer, notification.actor_id),
+        snippet=await _snippet(session, subject),
+    )
 
 
 def _link(subject: dict[str, Any]) -> tuple[str, int] | None:

@@ -109,11 +109,12 @@ async def update_preferences(
 
 @dataclass(frozen=True)
 class UnsubscribeLink:
-    """What an unsubscribe token says: this delivery's recipient wants no more of this kind."""
+    """What an unsubscribe token says: this delivery's recipient wants no more mail of these
+    kinds (one for a notification's email, those it gathered for a digest)."""
 
     delivery_key: str
     member_id: int
-    kind: NotificationKind
+    kinds: tuple[NotificationKind, ...]
 
 
 def _signature(secret: bytes, body: bytes) -> str:
@@ -122,7 +123,8 @@ def _signature(secret: bytes, body: bytes) -> str:
 
 
 def unsubscribe_token(secret: bytes, link: UnsubscribeLink) -> str:
-    body = json.dumps([link.delivery_key, link.member_id, link.kind.value]).encode()
+    kinds = [kind.value for kind in link.kinds]
+    body = json.dumps([link.delivery_key, link.member_id, kinds]).encode()
     encoded = base64.urlsafe_b64encode(body).rstrip(b"=").decode()
     return f"{encoded}.{_signature(secret, encoded.encode())}"
 
@@ -133,17 +135,19 @@ def read_unsubscribe_token(secret: bytes, token: str) -> UnsubscribeLink | None:
     if not hmac.compare_digest(signature, _signature(secret, encoded.encode())):
         return None
     try:
-        key, member_id, kind = json.loads(base64.urlsafe_b64decode(encoded + "=" * 4))
-        return UnsubscribeLink(str(key), int(member_id), NotificationKind(kind))
+        key, member_id, kinds = json.loads(base64.urlsafe_b64decode(encoded + "=" * 4))
+        return UnsubscribeLink(str(key), int(member_id), tuple(NotificationKind(k) for k in kinds))
     except (binascii.Error, ValueError, TypeError):
         return None
 
 
-async def unsubscribe(sessions: Sessions, secret: bytes, token: str) -> Outcome[NotificationKind]:
-    """Set the link's kind to NEVER for its member, once: a second use is refused."""
+async def unsubscribe(
+    sessions: Sessions, secret: bytes, token: str
+) -> Outcome[tuple[NotificationKind, ...]]:
+    """Set the link's kinds to NEVER for its member, once: a second use is refused."""
     link = read_unsubscribe_token(secret, token)
 
-    async def change(work: UnitOfWork) -> NotificationKind:
+    async def change(work: UnitOfWork) -> tuple[NotificationKind, ...]:
         assert link is not None
         used = await work.session.get(UsedUnsubscribeToken, link.delivery_key)
         if used is not None:
@@ -151,8 +155,9 @@ async def unsubscribe(sessions: Sessions, secret: bytes, token: str) -> Outcome[
         # Two clicks at once meet at the primary key: the second is answered USED_LINK.
         work.session.add(UsedUnsubscribeToken(delivery_key=link.delivery_key))
         await work.session.flush()
-        await _choose(work.session, link.member_id, link.kind, EmailFrequency.NEVER)
-        return link.kind
+        for kind in link.kinds:
+            await _choose(work.session, link.member_id, kind, EmailFrequency.NEVER)
+        return link.kinds
 
     problems = [BAD_LINK] if link is None else []
     # The token is the credential (RFC 8058: the mail client posts it without signing in).
