@@ -13,6 +13,7 @@ from email.message import EmailMessage
 
 from app.mail import SEND_ERRORS, MailConfig, MailSender, compose, compose_digest, mail_sender
 from app.settings import Settings
+from app.webhooks import WebhookSender
 from models.base import utcnow
 from models.db import Database
 from models.outbox import DeliveryChannel
@@ -20,6 +21,7 @@ from resolvers import outbox
 from resolvers.digests import prepare_digest, schedule_digests
 from resolvers.email_deliveries import prepare_email
 from resolvers.outbox import Claimed, Dropped, Failed, Result, RetryPolicy, Sent
+from resolvers.webhooks import prepare_webhook
 from subscriptions import metrics
 
 logger = logging.getLogger("hub.delivery")
@@ -35,6 +37,7 @@ class DeliveryWorker:
     db: Database
     mail: MailSender
     config: MailConfig
+    webhooks: WebhookSender
     retry: RetryPolicy
     batch_size: int = 50
     lease: timedelta = timedelta(minutes=5)
@@ -49,6 +52,9 @@ class DeliveryWorker:
             db=db,
             mail=mail_sender(settings),
             config=MailConfig.from_settings(settings),
+            webhooks=WebhookSender(
+                settings.webhook_rules(), web_base_url=settings.web_base_url.rstrip("/")
+            ),
             retry=RetryPolicy(
                 max_attempts=settings.delivery_max_attempts,
                 base=timedelta(seconds=settings.delivery_retry_base_seconds),
@@ -95,6 +101,9 @@ class DeliveryWorker:
         metrics.DELIVERIES.labels(claimed.channel.value.lower(), outcome).inc()
 
     async def _deliver(self, claimed: Claimed) -> Result:
+        if claimed.channel is DeliveryChannel.WEBHOOK:
+            call = await prepare_webhook(self.db.sessions, claimed)
+            return call if isinstance(call, Dropped) else await self.webhooks.send(call)
         message = await self._compose(claimed)
         if not isinstance(message, EmailMessage):
             return message

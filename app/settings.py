@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 
 from resolvers.auth import AuthConfig
 from resolvers.review_rules import ReviewRule
+from resolvers.webhooks import AddressRules
 
 DEFAULT_SECRET_KEY = "development-only-secret-change-me"  # noqa: S105 - refused in production
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./hub.db"
@@ -89,6 +90,9 @@ class Settings(BaseSettings):
     # Links in mail: the web client's pages, and this hub's own address (unsubscribe links).
     web_base_url: str = "http://localhost:3000"
     public_url: str = "http://127.0.0.1:8000"
+    # Webhooks may call loopback, link-local and private addresses only when this is set (a
+    # deployment whose consumers live on its own network); http only outside production.
+    webhook_allow_private_addresses: bool = False
     # /metrics: loopback, these addresses, and whoever sends `Authorization: Bearer <token>`.
     metrics_token: SecretStr | None = None
     metrics_allowed_addresses: Annotated[list[str], NoDecode] = Field(default_factory=list)
@@ -174,6 +178,11 @@ class Settings(BaseSettings):
             min_approvals=self.review_min_approvals,
             min_un_system_approvals=self.review_min_un_system_approvals,
             review_by_months=self.review_by_months,
+        )
+
+    def webhook_rules(self) -> AddressRules:
+        return AddressRules(
+            allow_http=self.env != "production", allow_private=self.webhook_allow_private_addresses
         )
 
     def auth_config(self) -> AuthConfig:

@@ -38,6 +38,7 @@ from models import (  # noqa: F401
     search,
     support,
     thread,
+    webhook,
     webinar,
     webinar_record,
 )

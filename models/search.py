@@ -86,6 +86,7 @@ SEARCH_NEUTRAL_TABLES = frozenset(
         "delivery",
         "email_preference",
         "used_unsubscribe_token",
+        "webhook_endpoint",
         "reaction",
         "mention",
         "thread_read",

@@ -218,12 +218,17 @@ async def retry_dead_delivery(
             raise Refused(NO_SUCH_DELIVERY)
         if state is not DeliveryState.DEAD:
             raise Refused(NOT_DEAD)
-        await work.session.execute(
-            update(Delivery)
-            .where(Delivery.id == delivery_id)
-            .values(state=DeliveryState.PENDING, attempts=0, due_at=utcnow(), finished_at=None)
-            .execution_options(synchronize_session=False)
-        )
+        await send_again(work.session, delivery_id)
         return delivery_id
 
     return await mutation(sessions, None, viewer, change)
+
+
+async def send_again(session: AsyncSession, delivery_id: int) -> None:
+    """Make a finished delivery due now, with a fresh count of attempts and the same key."""
+    await session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id)
+        .values(state=DeliveryState.PENDING, attempts=0, due_at=utcnow(), finished_at=None)
+        .execution_options(synchronize_session=False)
+    )

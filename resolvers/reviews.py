@@ -34,7 +34,7 @@ from models.review import (
     ReviewState,
 )
 from models.support import SupportRequestPractice
-from resolvers import notifications, policy
+from resolvers import notifications, policy, webhooks
 from resolvers.calls import closed_call_problem
 from resolvers.errors import ErrorCode, Problem, ProblemList
 from resolvers.policy import Viewer
@@ -378,6 +378,8 @@ async def _decide(
         if isinstance(item, Initiative) and item.revision_of_id is not None:
             await merge_initiative_revision(work.session, item, now)
             await reindex(work.session, INITIATIVES, [item.revision_of_id])
+        if isinstance(item, Resource | Initiative) and item.revision_of_id is None:
+            await webhooks.announce_published(work, ref.kind, ref.id, item.title)
     if isinstance(item, Resource):
         await rerank_superseded_by(work.session, item.id)
 

@@ -43,6 +43,7 @@ from schema import support_events as support_events_api
 from schema import support_messages as support_messages_api
 from schema import support_practice as support_practice_api
 from schema import threads as threads_api
+from schema import webhooks as webhooks_api
 from schema import webinar_events as webinar_events_api
 from schema import webinar_live as webinar_live_api
 from schema import webinar_record as webinar_record_api
@@ -154,6 +155,10 @@ class Query:
         resolver=deliveries_api.resolve_deliveries,
         description="Admins: the outbox's deliveries (emails, digests, push messages, webhook "
         "calls), newest first; `state: DEAD` lists the dead letters. Null for others.",
+    )
+    webhook_endpoints: Connection[webhooks_api.WebhookEndpoint] | None = strawberry.field(
+        resolver=webhooks_api.resolve_webhook_endpoints,
+        description="Admins: the registered webhook endpoints, newest first; null for others.",
     )
     # --- search
     search: search_api.SearchConnection = strawberry.field(
@@ -345,6 +350,15 @@ class Mutation:
         resolver=deliveries_api.retry_delivery,
         description="Admins: send a dead delivery again, with a fresh count of attempts (the "
         "same delivery id, so receivers that got it after all drop the duplicate).",
+    )
+    create_webhook_endpoint: webhooks_api.CreateWebhookEndpointPayload = strawberry.mutation(
+        resolver=webhooks_api.create_webhook_endpoint,
+        description="Admins: register an endpoint to be called, signed (Standard Webhooks), "
+        "when the chosen events happen; its secret is shown once.",
+    )
+    redeliver_webhook: webhooks_api.RedeliverWebhookPayload = strawberry.mutation(
+        resolver=webhooks_api.redeliver_webhook,
+        description="Admins: call an endpoint again with one of its deliveries (same webhook-id).",
     )
     # --- support requests
     submit_support_request: support_api.SupportRequestPayload = strawberry.mutation(

@@ -1,5 +1,6 @@
 """The delivery outbox (issue 14): deliveries written with what causes them, members' email
-preferences per notification kind, and the one-click unsubscribe links already used.
+preferences per notification kind, the one-click unsubscribe links already used, and the
+webhook endpoints admins register.
 
 Revision ID: 0013
 Revises: 0011
@@ -102,9 +103,37 @@ def upgrade() -> None:
         sa.Column("used_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("delivery_key", name=op.f("pk_used_unsubscribe_token")),
     )
+    op.create_table(
+        "webhook_endpoint",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("url", sa.String(length=2000), nullable=False),
+        sa.Column("secret", sa.String(length=100), nullable=False),
+        sa.Column("events", JSON, nullable=False),
+        sa.Column("organization_id", sa.Integer(), nullable=True),
+        sa.Column("created_by_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["organization_id"],
+            ["organization.id"],
+            name=op.f("fk_webhook_endpoint_organization_id_organization"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["created_by_id"],
+            ["member.id"],
+            name=op.f("fk_webhook_endpoint_created_by_id_member"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_webhook_endpoint")),
+    )
+    op.create_index(
+        op.f("ix_webhook_endpoint_organization_id"), "webhook_endpoint", ["organization_id"]
+    )
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_webhook_endpoint_organization_id"), table_name="webhook_endpoint")
+    op.drop_table("webhook_endpoint")
     op.drop_table("used_unsubscribe_token")
     op.drop_table("email_preference")
     op.drop_index(op.f("ix_delivery_notification_id"), table_name="delivery")
