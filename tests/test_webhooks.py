@@ -257,3 +257,25 @@ async def test_only_admins_manage_webhooks(database_url, db, trusting_client, fa
         )
         redone = (await gql(client, REDELIVER, {"id": entry["id"]}, member=someone))["data"]
         assert redone["redeliverWebhook"]["errors"][0]["code"] in ("NOT_FOUND", "UNAUTHENTICATED")
+
+
+async def test_a_published_resource_is_announced_once_and_a_draft_never(
+    database_url, db, trusting_client, factory
+):
+    from tests.knowledge import cast, draft, published
+
+    client = trusting_client
+    admin = await factory.member(role=Role.ADMIN)
+    people = await cast(factory)
+    with http_receiver() as receiver:
+        created = await ok(
+            client, CREATE, {"url": receiver.url, "events": ["RESOURCE_PUBLISHED"]}, admin
+        )
+        await draft(client, people.author, title="Still a draft")
+        resource_id = await published(client, people)
+        while await worker(database_url, db).run_round():
+            pass
+    bodies = receiver.verified(created["secret"])
+    assert [(b["type"], b["data"]["id"], b["data"]["title"]) for b in bodies] == [
+        ("resource.published", resource_id, "Fair recruitment toolkit")
+    ]
