@@ -346,7 +346,7 @@ class Mutation:
             description="Choose when each kind of notification reaches you by email.",
         )
     )
-    retry_delivery: deliveries_api.RetryDeliveryPayload = strawberry.mutation(
+    retry_delivery: deliveries_api.DeliveryPayload = strawberry.mutation(
         resolver=deliveries_api.retry_delivery,
         description="Admins: send a dead delivery again, with a fresh count of attempts (the "
         "same delivery id, so receivers that got it after all drop the duplicate).",
@@ -356,7 +356,7 @@ class Mutation:
         description="Admins: register an endpoint to be called, signed (Standard Webhooks), "
         "when the chosen events happen; its secret is shown once.",
     )
-    redeliver_webhook: webhooks_api.RedeliverWebhookPayload = strawberry.mutation(
+    redeliver_webhook: deliveries_api.DeliveryPayload = strawberry.mutation(
         resolver=webhooks_api.redeliver_webhook,
         description="Admins: call an endpoint again with one of its deliveries (same webhook-id).",
     )

@@ -3,6 +3,7 @@ members set how each kind of notification reaches them by email."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated
 
@@ -13,7 +14,9 @@ from models.outbox import DeliveryChannel as DeliveryChannelModel
 from models.outbox import DeliveryState as DeliveryStateModel
 from models.outbox import EmailFrequency as EmailFrequencyModel
 from resolvers import email_preferences, outbox, policy
+from resolvers.outbox import Sessions
 from resolvers.policy import Viewer
+from resolvers.unit_of_work import Outcome
 from schema.context import Info
 from schema.enums import described_enum
 from schema.errors import INPUT, UserError, user_errors
@@ -129,22 +132,29 @@ class RetryDeliveryInput:
     delivery_id: strawberry.ID = strawberry.field(description="Global ID of a DEAD Delivery.")
 
 
-@strawberry.type(description="Result of `retryDelivery`.")
-class RetryDeliveryPayload:
+@strawberry.type(description="Result of `retryDelivery` and `redeliverWebhook`.")
+class DeliveryPayload:
     delivery: Delivery | None = strawberry.field(description="The delivery, pending again.")
     errors: list[UserError] = strawberry.field(description="Why not, if so.")
 
 
+SendAgain = Callable[[Sessions, Viewer, int | None], Awaitable[Outcome[int]]]
+
+
+async def send_again(info: Info, delivery_id: strawberry.ID, how: SendAgain) -> DeliveryPayload:
+    """Make a delivery pending again (`how` decides which may be) and answer with it."""
+    sessions, viewer = info.context.db.sessions, info.context.viewer
+    outcome = await how(sessions, viewer, decode_int_id(delivery_id, "Delivery"))
+    if outcome.value is None:
+        return DeliveryPayload(delivery=None, errors=user_errors(outcome.problems))
+    [row] = await outbox.deliveries_by_ids(sessions, viewer, [outcome.value])
+    return DeliveryPayload(delivery=Delivery.from_row(row), errors=[])
+
+
 async def retry_delivery(
     info: Info, input: Annotated[RetryDeliveryInput, INPUT]
-) -> RetryDeliveryPayload:
-    sessions, viewer = info.context.db.sessions, info.context.viewer
-    key = decode_int_id(input.delivery_id, "Delivery")
-    outcome = await outbox.retry_dead_delivery(sessions, viewer, key)
-    if outcome.value is None:
-        return RetryDeliveryPayload(delivery=None, errors=user_errors(outcome.problems))
-    rows = await outbox.deliveries_by_ids(sessions, viewer, [outcome.value])
-    return RetryDeliveryPayload(delivery=Delivery.from_row(rows[0]), errors=[])
+) -> DeliveryPayload:
+    return await send_again(info, input.delivery_id, outbox.retry_dead_delivery)
 
 
 # --- email preferences -----------------------------------------------------------------------

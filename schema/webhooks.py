@@ -9,10 +9,10 @@ import strawberry
 
 from models.db import AnyRow
 from models.webhook import WebhookEvent as WebhookEventModel
-from resolvers import outbox, webhooks
+from resolvers import webhooks
 from resolvers.webhooks import NewEndpoint
 from schema.context import Info
-from schema.deliveries import Delivery
+from schema.deliveries import Delivery, DeliveryPayload, send_again
 from schema.enums import described_enum
 from schema.errors import INPUT, UserError, not_found, user_errors
 from schema.organizations import Organization, load_organization
@@ -150,19 +150,7 @@ class RedeliverWebhookInput:
     )
 
 
-@strawberry.type(description="Result of `redeliverWebhook`.")
-class RedeliverWebhookPayload:
-    delivery: Delivery | None = strawberry.field(description="The delivery, pending again.")
-    errors: list[UserError] = strawberry.field(description="Why not, if so.")
-
-
 async def redeliver_webhook(
     info: Info, input: Annotated[RedeliverWebhookInput, INPUT]
-) -> RedeliverWebhookPayload:
-    sessions, viewer = info.context.db.sessions, info.context.viewer
-    key = decode_int_id(input.delivery_id, "Delivery")
-    outcome = await webhooks.redeliver(sessions, viewer, key)
-    if outcome.value is None:
-        return RedeliverWebhookPayload(delivery=None, errors=user_errors(outcome.problems))
-    [row] = await outbox.deliveries_by_ids(sessions, viewer, [outcome.value])
-    return RedeliverWebhookPayload(delivery=Delivery.from_row(row), errors=[])
+) -> DeliveryPayload:
+    return await send_again(info, input.delivery_id, webhooks.redeliver)
