@@ -643,7 +643,6 @@ def webhook_may_carry(
     """Whether a webhook endpoint (of `organization_id`, or of nobody) may be told about
     `subject` now: public data for every endpoint (a public webinar, a published item), and a
     support request for its own organisation's endpoints only."""
-    anonymous = ANONYMOUS
     if subject.get("supportRequest") is not None:
         if organization_id is None:
             return false()
@@ -652,12 +651,12 @@ def webhook_may_carry(
             SupportRequest.organization_id == organization_id,
         )
     if subject.get("webinar") is not None:
-        return exists().where(Webinar.id == int(subject["webinar"]), visible_webinars(anonymous))
+        return exists().where(Webinar.id == int(subject["webinar"]), visible_webinars(ANONYMOUS))
     if subject.get("item") is not None:
         model, visible = (
             (Resource, visible_resources)
             if subject.get("item_kind") == ReviewItemKind.RESOURCE.value
             else (Initiative, visible_initiatives)
         )
-        return exists().where(model.id == int(subject["item"]), visible(anonymous))
+        return exists().where(model.id == int(subject["item"]), visible(ANONYMOUS))
     return false()
