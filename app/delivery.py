@@ -42,6 +42,7 @@ class DeliveryWorker:
     batch_size: int = 50
     lease: timedelta = timedelta(minutes=5)
     interval: float = 1.0
+    concurrency: int = 8
     rounds: int = 0
     handled: int = 0
     digests_checked: datetime | None = None
@@ -62,6 +63,7 @@ class DeliveryWorker:
             batch_size=settings.delivery_batch_size,
             lease=timedelta(seconds=settings.delivery_lease_seconds),
             interval=settings.delivery_poll_seconds,
+            concurrency=settings.delivery_concurrency,
         )
 
     async def run(self) -> None:
@@ -83,8 +85,14 @@ class DeliveryWorker:
             await schedule_digests(self.db.sessions, now)
             self.digests_checked = now
         claimed = await outbox.claim_due(self.db.sessions, limit=self.batch_size, lease=self.lease)
-        for delivery in claimed:
-            await self._handle(delivery)
+        # Sending waits on the network: a round's deliveries go out side by side, a few at a time.
+        limit = asyncio.Semaphore(self.concurrency)
+
+        async def handle(delivery: Claimed) -> None:
+            async with limit:
+                await self._handle(delivery)
+
+        await asyncio.gather(*(handle(delivery) for delivery in claimed))
         self.rounds += 1
         self.handled += len(claimed)
         metrics.OLDEST_UNDELIVERED_SECONDS.set(

@@ -101,8 +101,9 @@ async def main() -> None:
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="hub-outbox-bench-"))
     url = os.environ.get("HUB_DATABASE_URL") or f"sqlite+aiosqlite:///{tmp / 'bench.db'}"
-    migrate.downgrade(url, "base")
-    migrate.upgrade(url)
+    # Alembic runs its own event loop: off this one.
+    await asyncio.to_thread(migrate.downgrade, url, "base")
+    await asyncio.to_thread(migrate.upgrade, url)
     _, _, write_seconds = await seed(url, args.members)
     with smtp_server() as (inbox, smtp_url):
         env = {
