@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from email.message import EmailMessage
 
 from app.mail import SEND_ERRORS, MailConfig, MailSender, compose, compose_digest, mail_sender
@@ -18,15 +18,13 @@ from models.base import utcnow
 from models.db import Database
 from models.outbox import DeliveryChannel
 from resolvers import outbox
-from resolvers.digests import prepare_digest, schedule_digests
+from resolvers.digests import ended_periods, prepare_digest, schedule_digests
 from resolvers.email_deliveries import prepare_email
 from resolvers.outbox import Claimed, Dropped, Failed, Result, RetryPolicy, Sent
 from resolvers.webhooks import prepare_webhook
 from subscriptions import metrics
 
 logger = logging.getLogger("hub.delivery")
-# How often a worker looks for digests to write (the periods end at midnight UTC).
-DIGEST_CHECK = timedelta(minutes=5)
 
 
 @dataclass
@@ -45,7 +43,9 @@ class DeliveryWorker:
     concurrency: int = 8
     rounds: int = 0
     handled: int = 0
-    digests_checked: datetime | None = None
+    # The periods whose digests this worker wrote: a restart writes them again (the digests'
+    # keys make that a no-op), then only a new day or week does.
+    digests_scheduled: tuple[str, ...] | None = None
 
     @classmethod
     def from_settings(cls, db: Database, settings: Settings) -> DeliveryWorker:
@@ -79,11 +79,12 @@ class DeliveryWorker:
 
     async def run_round(self) -> int:
         """Claim a batch of due deliveries and handle each; returns how many were claimed.
-        Now and then, first write the digests of the periods that ended."""
+        When a day or a week has ended, first write its digests."""
         now = utcnow()
-        if self.digests_checked is None or now - self.digests_checked >= DIGEST_CHECK:
+        periods = ended_periods(now)
+        if periods != self.digests_scheduled:
             await schedule_digests(self.db.sessions, now)
-            self.digests_checked = now
+            self.digests_scheduled = periods
         claimed = await outbox.claim_due(self.db.sessions, limit=self.batch_size, lease=self.lease)
         # Sending waits on the network: a round's deliveries go out side by side, a few at a time.
         limit = asyncio.Semaphore(self.concurrency)

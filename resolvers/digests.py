@@ -59,6 +59,11 @@ def last_complete_period(frequency: EmailFrequency, now: datetime) -> Period:
     return Period(frequency, monday - timedelta(weeks=1), monday)
 
 
+def ended_periods(now: datetime) -> tuple[str, ...]:
+    """The labels of the periods that ended last: when they change, digests are due."""
+    return tuple(last_complete_period(f, now).label for f in DIGEST_FREQUENCIES)
+
+
 def digest_key(member_id: int, period: Period) -> str:
     """The delivery key of a member's digest for a period: one digest, whoever writes it."""
     return f"digest-{period.label}-{member_id}"
