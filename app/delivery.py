@@ -102,7 +102,13 @@ class DeliveryWorker:
         return len(claimed)
 
     async def _handle(self, claimed: Claimed) -> None:
-        result = await self._deliver(claimed)
+        try:
+            result = await self._deliver(claimed)
+        except Exception as error:
+            # A bug or an unreadable row fails this attempt like any other failure, so that it
+            # ends dead (for an admin to see) instead of coming back with every lease.
+            logger.exception("delivery %s: internal error", claimed.key)
+            result = Failed(f"internal error: {type(error).__name__}")
         recorded = await outbox.record(self.db.sessions, claimed, result, self.retry)
         outcome = _outcome(result, claimed, self.retry) if recorded else "lost"
         if isinstance(result, Failed):

@@ -22,7 +22,7 @@ from app.settings import Settings
 from models.community import CommunityMember
 from models.db import Database, create_database
 from models.member import Member, Role
-from models.outbox import Delivery, DeliveryState
+from models.outbox import Delivery, DeliveryChannel, DeliveryState
 from resolvers.outbox import RetryPolicy
 from schema.relay import decode_int_id
 from tests.conftest import gql, make_settings
@@ -406,3 +406,24 @@ async def test_the_oldest_undelivered_age_is_measured(database_url, db, client, 
     with smtp_server() as (_, url):
         assert await worker_for(db, make_settings(database_url, smtp_url=url)).run_round() == 1
     assert oldest() == 0
+
+
+async def test_a_delivery_that_cannot_be_read_fails_and_ends_dead(database_url, db, factory):
+    # given: a digest row without its period (as a bug might write it)
+    member = await factory.member()
+    async with db.sessions.begin() as session:
+        session.add(
+            Delivery(
+                channel=DeliveryChannel.DIGEST,
+                member_id=member.id,
+                address=member.email,
+                payload={},
+            )
+        )
+    settings = make_settings(database_url, delivery_max_attempts=1)
+    # when
+    assert await worker_for(db, settings).run_round() == 1
+    # then: it is dead with the reason, not claimed again and again
+    [dead] = await deliveries(db)
+    assert dead.state is DeliveryState.DEAD
+    assert dead.last_error == "internal error: KeyError"
