@@ -22,6 +22,7 @@ from models.base import utcnow
 from models.db import AnyRow, Database
 from models.webinar import WebinarStatus
 from resolvers import calendar_feeds, policy, webinar_access, webinars
+from resolvers.markdown import plain_text
 from resolvers.policy import Viewer
 from schema.relay import decode_int_id
 
@@ -44,7 +45,7 @@ def _event(row: AnyRow, join_url: str | None) -> Event:
     cancelled = row.status is WebinarStatus.CANCELLED
     event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
     if row.description:
-        event.add("description", row.description)
+        event.add("description", plain_text(row.description))
     if join_url:
         event.add("url", join_url)
         event.add("location", join_url)

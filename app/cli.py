@@ -1,4 +1,4 @@
-"""The `hub` command: serve, migrate, seed, create-member, export-schema, check."""
+"""The `hub` command: serve, worker, migrate, seed, create-member, mail, export-schema, check."""
 
 from __future__ import annotations
 
@@ -24,6 +24,8 @@ migrate_cli = typer.Typer(
     help="Apply or inspect database migrations (Alembic).", no_args_is_help=True
 )
 cli.add_typer(migrate_cli, name="migrate")
+mail_cli = typer.Typer(help="Mail the hub wrote (without SMTP: to a local Maildir).")
+cli.add_typer(mail_cli, name="mail")
 
 
 def load_settings() -> Settings:
@@ -252,6 +254,33 @@ def doctor(
     if problems:
         raise typer.Exit(1)
     typer.echo("no problem found")
+
+
+@cli.command()
+def worker(
+    rounds: Annotated[
+        int | None, typer.Option(min=1, help="Stop after this many rounds (default: never).")
+    ] = None,
+) -> None:
+    """Deliver the outbox (email; the same worker runs inside every `hub serve` process).
+    Any number may run on PostgreSQL; on SQLite run one."""
+    from app.delivery import run_worker
+
+    settings = load_settings()
+    handled = asyncio.run(run_worker(settings, rounds))
+    typer.echo(f"handled {handled} deliveries")
+
+
+@mail_cli.command("list")
+def mail_list() -> None:
+    """The messages in the Maildir (HUB_MAILDIR_PATH), oldest first: date, to, subject."""
+    from app.mail import list_maildir
+
+    settings = load_settings()
+    messages = list_maildir(Path(settings.maildir_path))
+    for date, to, subject in messages:
+        typer.echo(f"{date}\t{to}\t{subject}")
+    typer.echo(f"{len(messages)} messages in {settings.maildir_path}")
 
 
 def main() -> None:

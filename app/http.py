@@ -248,6 +248,7 @@ class GraphQLHTTP:
             development=self.settings.is_development,
             broadcast=self.broadcast,
             review_rule=self.settings.review_rule(),
+            webhook_rules=self.settings.webhook_rules(),
             search_cache=self.search_cache,
             viewer=viewer,
             client_address=request.client.host if request.client else "unknown",

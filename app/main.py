@@ -17,11 +17,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
 from app.calendar import calendar_routes
+from app.delivery import DeliveryWorker
 from app.http import GraphQLHTTP
 from app.metrics import MetricsEndpoint, OperationMetrics, measure_sql
 from app.reminders import ReminderJob
 from app.request_id import RequestIdMiddleware
 from app.settings import Settings
+from app.unsubscribe import unsubscribe_routes
 from app.websocket import GraphQLWebSocket
 from models.db import Database, create_database
 from resolvers.search import Answer
@@ -112,6 +114,10 @@ def create_app(
             )
             app.state.head_watcher = heads
             background.append(asyncio.create_task(heads.run(), name="live repair"))
+        if settings.delivery_poll_seconds > 0:
+            deliveries = DeliveryWorker.from_settings(database, settings)
+            app.state.delivery_worker = deliveries
+            background.append(asyncio.create_task(deliveries.run(), name="delivery"))
         reminders = None
         if settings.webinar_reminder_interval_seconds > 0:
             job = ReminderJob(database, hub_broadcast, settings.webinar_reminder_interval_seconds)
@@ -148,6 +154,7 @@ def create_app(
                 methods=["GET"],
             ),
             *calendar_routes(settings, database),
+            *unsubscribe_routes(settings, database),
         ],
         middleware=[
             Middleware(RequestIdMiddleware),

@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 
 from resolvers.auth import AuthConfig
 from resolvers.review_rules import ReviewRule
+from resolvers.webhooks import AddressRules
 
 DEFAULT_SECRET_KEY = "development-only-secret-change-me"  # noqa: S105 - refused in production
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./hub.db"
@@ -73,6 +74,28 @@ class Settings(BaseSettings):
     live_repair_interval_seconds: float = Field(default=1.0, ge=0)
     # Webinar reminders: how often the in-process job looks for due reminders (0: never).
     webinar_reminder_interval_seconds: float = Field(default=60.0, ge=0)
+    # Delivery (issue 14): the outbox's workers run in every `hub serve` process (and alone
+    # as `hub worker`); how often each looks for due deliveries (0: not in `hub serve`), how
+    # many it claims at once and for how long, and the retries before a delivery is dead.
+    delivery_poll_seconds: float = Field(default=1.0, ge=0)
+    delivery_batch_size: int = Field(default=50, ge=1, le=1000)
+    # Deliveries one worker sends at once (each holds a database connection while it is
+    # decided and recorded: keep it under the pool's size).
+    delivery_concurrency: int = Field(default=8, ge=1, le=64)
+    delivery_lease_seconds: float = Field(default=300.0, gt=0)
+    delivery_max_attempts: int = Field(default=8, ge=1)
+    delivery_retry_base_seconds: float = Field(default=30.0, gt=0)
+    # Email: smtp://user:password@host:port (smtps:// for TLS, ?starttls=1 to upgrade); without
+    # it mail is written to the Maildir at `maildir_path` (`hub mail list` shows it).
+    smtp_url: SecretStr | None = None
+    maildir_path: str = "./mail"
+    mail_from: str = "Migration Network Hub <hub@localhost>"
+    # Links in mail: the web client's pages, and this hub's own address (unsubscribe links).
+    web_base_url: str = "http://localhost:3000"
+    public_url: str = "http://127.0.0.1:8000"
+    # Webhooks may call loopback, link-local and private addresses only when this is set (a
+    # deployment whose consumers live on its own network); http only outside production.
+    webhook_allow_private_addresses: bool = False
     # /metrics: loopback, these addresses, and whoever sends `Authorization: Bearer <token>`.
     metrics_token: SecretStr | None = None
     metrics_allowed_addresses: Annotated[list[str], NoDecode] = Field(default_factory=list)
@@ -158,6 +181,11 @@ class Settings(BaseSettings):
             min_approvals=self.review_min_approvals,
             min_un_system_approvals=self.review_min_un_system_approvals,
             review_by_months=self.review_by_months,
+        )
+
+    def webhook_rules(self) -> AddressRules:
+        return AddressRules(
+            allow_http=self.env != "production", allow_private=self.webhook_allow_private_addresses
         )
 
     def auth_config(self) -> AuthConfig:

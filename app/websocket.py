@@ -274,6 +274,7 @@ class GraphQLWebSocket(GraphQL[Context, None]):
             broadcast=self.broadcast,
             client_address=request.client.host if request.client else "unknown",
             review_rule=self.settings.review_rule(),
+            webhook_rules=self.settings.webhook_rules(),
             search_cache=self.search_cache,
         )
         if isinstance(request, WebSocket):

@@ -82,6 +82,11 @@ SEARCH_NEUTRAL_TABLES = frozenset(
         "flag",
         "notification",
         "follow",
+        # delivery (issue 14): the outbox, email preferences, used unsubscribe links
+        "delivery",
+        "email_preference",
+        "used_unsubscribe_token",
+        "webhook_endpoint",
         "reaction",
         "mention",
         "thread_read",

@@ -33,3 +33,36 @@ def render(markdown: str) -> str:
         link_rel=LINK_REL,
         strip_comments=True,
     )
+
+
+_BLOCK_ENDS = {
+    "paragraph_close",
+    "heading_close",
+    "list_item_close",
+    "tr_close",
+    "fence",
+    "code_block",
+}
+_INLINE_TEXT = {"text", "code_inline", "image"}
+
+
+@lru_cache(maxsize=4096)
+def plain_text(markdown: str) -> str:
+    """The text of a Markdown body without its markup, for every place that is not HTML
+    (email text parts, snippets, calendar descriptions, push payloads): blocks become lines,
+    emphasis and headings' marks go, a link keeps its text, an image its alternative text."""
+    lines: list[str] = []
+    current: list[str] = []
+    for token in _markdown.parse(markdown):
+        if token.type == "inline":
+            for child in token.children or ():
+                if child.type in _INLINE_TEXT:
+                    current.append(child.content)
+                elif child.type in ("softbreak", "hardbreak"):
+                    current.append(" " if child.type == "softbreak" else "\n")
+        elif token.type in ("fence", "code_block"):
+            current.append(token.content.rstrip("\n"))
+        if token.type in _BLOCK_ENDS:
+            lines.append("".join(current).strip())
+            current = []
+    return "\n".join(line for line in lines if line)

@@ -77,15 +77,16 @@ def _audit(
 
 
 async def _tell_author(
-    work: UnitOfWork, viewer: Viewer, author_id: int | None, subject: dict[str, Any]
+    work: UnitOfWork, viewer: Viewer, author_id: int | None, subject: dict[str, Any], reason: str
 ) -> None:
+    """The author learns what was done to their content, and the moderator's reason."""
     if author_id is not None:
         await notifications.notify(
             work,
             [author_id],
             NotificationKind.MODERATION,
             actor_id=viewer.member_id,
-            subject=subject,
+            subject={**subject, "reason": reason},
         )
 
 
@@ -116,7 +117,7 @@ async def moderate_thread(
         _audit(work, viewer, action, ("Thread", thread.id), thread.community_id, reason)
         await work.emit(thread_stream(thread.id), kind, subject)
         await work.emit(community_stream(thread.community_id), kind, subject)
-        await _tell_author(work, viewer, thread.author_id, subject)
+        await _tell_author(work, viewer, thread.author_id, subject, reason)
 
     return (await mutation(sessions, events, viewer, change, problems=problems)).problems
 
@@ -163,7 +164,7 @@ async def move_thread(
         await work.emit(thread_stream(thread.id), "THREAD_MOVED", subject)
         await work.emit(community_stream(source), "THREAD_MOVED", subject)
         await work.emit(community_stream(to_community_id), "THREAD_MOVED", subject)
-        await _tell_author(work, viewer, thread.author_id, subject)
+        await _tell_author(work, viewer, thread.author_id, subject, reason)
 
     return (await mutation(sessions, events, viewer, change, problems=problems)).problems
 
@@ -215,7 +216,9 @@ async def delete_post(
                 thread.community_id,
                 reason,
             )
-            await _tell_author(work, viewer, post.author_id, {**subject, "action": "DELETE_POST"})
+            await _tell_author(
+                work, viewer, post.author_id, {**subject, "action": "DELETE_POST"}, reason
+            )
         await count_replies(work.session, thread.id, -1)
 
     return (await mutation(sessions, events, viewer, change, problems=problems)).problems

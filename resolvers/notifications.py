@@ -14,6 +14,7 @@ from models.member import Member
 from models.notification import Follow, FollowTarget, Notification, NotificationKind, WatchLevel
 from resolvers import policy
 from resolvers.batching import rows_by_ids
+from resolvers.email_deliveries import enqueue_notification_emails
 from resolvers.errors import ErrorCode, Problem
 from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
 from resolvers.policy import Viewer
@@ -44,19 +45,24 @@ async def notify(
     subject: dict[str, Any],
 ) -> None:
     """Store a notification for each recipient (never the actor) who may see its subject now,
-    and stream it to them live."""
+    stream it to them live, and write the emails of those who want it mailed at once to the
+    outbox (all in the caller's transaction)."""
     viewers = await _recipients(work.session, set(recipients) - {actor_id})
+    created = []
     for member_id in await _may_be_notified(work.session, viewers, subject):
         notification = Notification(
             member_id=member_id, kind=kind, actor_id=actor_id, subject=subject
         )
         work.session.add(notification)
         await work.session.flush()
+        created.append(notification)
         await work.emit(
             member_stream(member_id),
             "NOTIFICATION",
             {"notification": notification.id, "kind": kind.value, **subject},
         )
+    if created:
+        await enqueue_notification_emails(work, created)
 
 
 CHECKS_PER_STATEMENT = 200  # SQLite allows 500 terms in a compound SELECT

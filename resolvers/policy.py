@@ -95,6 +95,16 @@ def may_manage_organizations(viewer: Viewer) -> bool:
     return viewer.is_admin
 
 
+def may_manage_deliveries(viewer: Viewer) -> bool:
+    """The outbox (every member's deliveries and their failures) is for admins."""
+    return viewer.is_admin
+
+
+def may_read_notification_preferences(viewer: Viewer, member_id: int) -> bool:
+    """A member's email preferences are their own business."""
+    return viewer.member_id is not None and viewer.member_id == member_id
+
+
 def may_use_developer_tools(viewer: Viewer, *, development: bool) -> bool:
     """Introspection and GraphiQL: always in development, else for moderators and admins."""
     return development or viewer.is_staff
@@ -617,3 +627,36 @@ def followable(viewer: Viewer, target: FollowTarget, target_id: int) -> ColumnEl
     if target is FollowTarget.THREAD:
         return exists().where(Thread.id == target_id, visible_threads(viewer))
     return exists().where(Community.id == target_id, readable_communities(viewer))
+
+
+# --- Webhooks: what an organisation's system may be told ----------------------------------
+
+
+def may_manage_webhooks(viewer: Viewer) -> bool:
+    """Registering endpoints, reading their delivery log and redelivering is for admins."""
+    return viewer.is_admin
+
+
+def webhook_may_carry(
+    organization_id: int | None, subject: Mapping[str, Any]
+) -> ColumnElement[bool]:
+    """Whether a webhook endpoint (of `organization_id`, or of nobody) may be told about
+    `subject` now: public data for every endpoint (a public webinar, a published item), and a
+    support request for its own organisation's endpoints only."""
+    if subject.get("supportRequest") is not None:
+        if organization_id is None:
+            return false()
+        return exists().where(
+            SupportRequest.id == int(subject["supportRequest"]),
+            SupportRequest.organization_id == organization_id,
+        )
+    if subject.get("webinar") is not None:
+        return exists().where(Webinar.id == int(subject["webinar"]), visible_webinars(ANONYMOUS))
+    if subject.get("item") is not None:
+        model, visible = (
+            (Resource, visible_resources)
+            if subject.get("item_kind") == ReviewItemKind.RESOURCE.value
+            else (Initiative, visible_initiatives)
+        )
+        return exists().where(model.id == int(subject["item"]), visible(ANONYMOUS))
+    return false()

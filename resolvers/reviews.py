@@ -34,7 +34,7 @@ from models.review import (
     ReviewState,
 )
 from models.support import SupportRequestPractice
-from resolvers import notifications, policy
+from resolvers import notifications, policy, webhooks
 from resolvers.calls import closed_call_problem
 from resolvers.errors import ErrorCode, Problem, ProblemList
 from resolvers.policy import Viewer
@@ -378,6 +378,8 @@ async def _decide(
         if isinstance(item, Initiative) and item.revision_of_id is not None:
             await merge_initiative_revision(work.session, item, now)
             await reindex(work.session, INITIATIVES, [item.revision_of_id])
+        if isinstance(item, Resource | Initiative) and item.revision_of_id is None:
+            await webhooks.announce_published(work, ref.kind, ref.id, item.title)
     if isinstance(item, Resource):
         await rerank_superseded_by(work.session, item.id)
 
@@ -535,7 +537,7 @@ async def decide_alone(
             raise Refused(transition_problem(before, wanted)) from None
         details = {"decision": decision.value, "from": before.value, "to": item.state.value}
         _audit(work, viewer, ModerationAction.DECIDE_REVIEW_ITEM, ref, reason, details)
-        await _tell_author(work, viewer, item, ref, {"decision": decision.value})
+        await _tell_author(work, viewer, item, ref, {"decision": decision.value, "reason": reason})
 
     return await _run(sessions, events, viewer, ref, change, problems)
 
@@ -557,7 +559,7 @@ async def archive(
         _audit(
             work, viewer, ModerationAction.ARCHIVE_REVIEW_ITEM, ref, reason, {"from": before.value}
         )
-        await _tell_author(work, viewer, item, ref, {"archived": True})
+        await _tell_author(work, viewer, item, ref, {"archived": True, "reason": reason})
 
     return await _run(sessions, events, viewer, ref, change, problems)
 
@@ -586,7 +588,7 @@ async def send_back_to_review(
         item.needs_additional_reviewer = False
         item.submitted_at = utcnow()
         _audit(work, viewer, ModerationAction.SEND_BACK_TO_REVIEW, ref, reason, {})
-        await _tell_author(work, viewer, item, ref, {"under_re_review": True})
+        await _tell_author(work, viewer, item, ref, {"under_re_review": True, "reason": reason})
 
     return await _run(sessions, events, viewer, ref, change, problems)
 

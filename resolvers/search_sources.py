@@ -38,6 +38,7 @@ from models.search import SearchDocument
 from models.thread import Post, Thread, ThreadObjective, ThreadTag
 from models.webinar import Webinar, WebinarLanguage, WebinarObjective
 from resolvers import policy
+from resolvers.markdown import plain_text
 from resolvers.policy import Viewer
 from resolvers.search_index import (
     COUNTRY,
@@ -120,7 +121,7 @@ async def _load_threads(session: AsyncSession, ids: Sequence[int]) -> dict[int, 
             scope_id=row.community_id,
             title=row.title,
             summary=" ".join(sorted(_strs(tags[row.id]))),
-            body=row.body,
+            body=plain_text(row.body),
             created_at=row.created_at,
             language=_single(languages[row.id]),
             facets={OBJECTIVE: map(str, objectives[row.id]), LANGUAGE: map(str, languages[row.id])},
@@ -155,7 +156,7 @@ async def _load_posts(session: AsyncSession, ids: Sequence[int]) -> dict[int, In
         row.id: IndexedItem(
             scope_id=row.community_id,
             title="",
-            body=row.body,
+            body=plain_text(row.body),
             created_at=row.created_at,
             language=_single(languages[row.thread_id]),
             facets={
@@ -277,7 +278,7 @@ async def _load_resources(session: AsyncSession, ids: Sequence[int]) -> dict[int
         row.id: IndexedItem(
             title=row.title,
             summary=row.summary,
-            body=" ".join(part for part in (row.body, row.publisher) if part),
+            body=" ".join(part for part in (plain_text(row.body), row.publisher) if part),
             created_at=row.created_at,
             language=row.language,
             facets={
@@ -393,7 +394,7 @@ async def _load_webinars(session: AsyncSession, ids: Sequence[int]) -> dict[int,
     return {
         row.id: IndexedItem(
             title=row.title,
-            body=row.description,
+            body=plain_text(row.description),
             created_at=row.created_at,
             # Title and description are written in the spoken language when there is one.
             language=_single(spoken[row.id]),

@@ -24,7 +24,7 @@ from models.support import (
     SupportTimelineEntry,
     SupportUrgency,
 )
-from resolvers import notifications, policy
+from resolvers import notifications, policy, webhooks
 from resolvers.batching import rows_by_ids, values_by_owner
 from resolvers.errors import ErrorCode, Problem, ProblemList
 from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
@@ -242,7 +242,10 @@ async def record_change(
     await work.session.flush()
     payload = {"request": request.id, "entry": entry.id, "status": request.status.value}
     await work.emit(support_stream(request.id), change.value, payload)
-    subject = {"supportRequest": request.id, "change": change.value}
+    await webhooks.announce_support_update(work, request, change.value)
+    subject = {"supportRequest": request.id, "change": change.value, "status": request.status.value}
+    if note:
+        subject["note"] = note
     recipients = [request.requester_id] if request.requester_id is not None else []
     if expert_id is not None and change is SupportChange.EXPERT_PROPOSED:
         recipients.append(expert_id)

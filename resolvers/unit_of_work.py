@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.event import StoredEvent, append_event
+from models.outbox import Delivery
 from resolvers.errors import NOT_SIGNED_IN, ErrorCode, Problem
 from resolvers.policy import Viewer
 from subscriptions.events import EventPublisher
@@ -39,12 +40,20 @@ class Refused(Exception):
 class UnitOfWork:
     session: AsyncSession
     events: list[StoredEvent] = field(default_factory=list)
+    deliveries: int = 0
 
     async def emit(self, stream: str, kind: str, payload: dict[str, Any]) -> StoredEvent:
         """Append an event to the log in this transaction; it is published after commit."""
         event = await append_event(self.session, stream, kind, payload)
         self.events.append(event)
         return event
+
+    def deliver(self, delivery: Delivery) -> None:
+        """Write a delivery (an email, a push message, a webhook call) to the outbox in this
+        transaction: it exists if and only if the change commits, and no worker sees it
+        before; the workers send it, the mutation never waits for the sending."""
+        self.session.add(delivery)
+        self.deliveries += 1
 
 
 @asynccontextmanager

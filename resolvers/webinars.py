@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from models.base import utcnow
 from models.community import Community
 from models.db import AnyRow, AnySelect
+from models.webhook import WebhookEvent
 from models.webinar import (
     RegistrationStatus,
     Webinar,
@@ -30,7 +31,7 @@ from models.webinar import (
     WebinarStatus,
     WebinarVisibility,
 )
-from resolvers import policy
+from resolvers import policy, webhooks
 from resolvers.batching import rows_by_ids, values_by_owner
 from resolvers.communities import role_in
 from resolvers.edits import Changes, field_name, sent
@@ -382,6 +383,7 @@ async def create_webinar(
         await work.session.flush()
         _add_details(work, webinar.id, viewer.member_id, clean)
         await reindex(work.session, WEBINARS, [webinar.id])
+        await webhooks.announce_webinar(work, webinar, WebhookEvent.WEBINAR_SCHEDULED)
         return webinar.id
 
     done = await mutation(sessions, events, viewer, change, problems=problems)
@@ -486,6 +488,8 @@ async def update_webinar(
         await reindex(work.session, WEBINARS, [webinar.id])
         await promote_waitlist(work, webinar)
         await work.emit(webinar_stream(webinar.id), "WEBINAR_UPDATED", {"webinar": webinar.id})
+        change = "RESCHEDULED" if rescheduled else "UPDATED"
+        await webhooks.announce_webinar(work, webinar, WebhookEvent.WEBINAR_CHANGED, change)
         if rescheduled:
             await notify_attendees(work, webinar.id, viewer.member_id, "RESCHEDULED")
             # Reminders count from the new start: those sent for the old one are forgotten.
@@ -525,6 +529,7 @@ async def set_status(
             "STATUS_CHANGED",
             {"webinar": webinar.id, "status": status.value},
         )
+        await webhooks.announce_webinar(work, webinar, WebhookEvent.WEBINAR_CHANGED, status.value)
         if status is WebinarStatus.CANCELLED:
             await notify_attendees(work, webinar.id, viewer.member_id, "CANCELLED")
         return webinar_id

@@ -24,6 +24,7 @@ from strawberry.types import ExecutionContext
 
 from schema import auth as auth_api
 from schema import communities as communities_api
+from schema import deliveries as deliveries_api
 from schema import events as events_api
 from schema import initiatives as initiatives_api
 from schema import members as members_api
@@ -42,6 +43,7 @@ from schema import support_events as support_events_api
 from schema import support_messages as support_messages_api
 from schema import support_practice as support_practice_api
 from schema import threads as threads_api
+from schema import webhooks as webhooks_api
 from schema import webinar_events as webinar_events_api
 from schema import webinar_live as webinar_live_api
 from schema import webinar_record as webinar_record_api
@@ -148,6 +150,15 @@ class Query:
     unread_notification_count: int = strawberry.field(
         resolver=notifications_api.resolve_unread_notification_count,
         description="How many of your notifications are unread (0 when not signed in).",
+    )
+    deliveries: Connection[deliveries_api.Delivery] | None = strawberry.field(
+        resolver=deliveries_api.resolve_deliveries,
+        description="Admins: the outbox's deliveries (emails, digests, push messages, webhook "
+        "calls), newest first; `state: DEAD` lists the dead letters. Null for others.",
+    )
+    webhook_endpoints: Connection[webhooks_api.WebhookEndpoint] | None = strawberry.field(
+        resolver=webhooks_api.resolve_webhook_endpoints,
+        description="Admins: the registered webhook endpoints, newest first; null for others.",
     )
     # --- search
     search: search_api.SearchConnection = strawberry.field(
@@ -328,6 +339,26 @@ class Mutation:
     mark_notifications_read: notifications_api.MarkNotificationsReadPayload = strawberry.mutation(
         resolver=notifications_api.mark_notifications_read,
         description="Mark some or all of your notifications read.",
+    )
+    update_notification_preferences: deliveries_api.UpdateNotificationPreferencesPayload = (
+        strawberry.mutation(
+            resolver=deliveries_api.update_notification_preferences,
+            description="Choose when each kind of notification reaches you by email.",
+        )
+    )
+    retry_delivery: deliveries_api.DeliveryPayload = strawberry.mutation(
+        resolver=deliveries_api.retry_delivery,
+        description="Admins: send a dead delivery again, with a fresh count of attempts (the "
+        "same delivery id, so receivers that got it after all drop the duplicate).",
+    )
+    create_webhook_endpoint: webhooks_api.CreateWebhookEndpointPayload = strawberry.mutation(
+        resolver=webhooks_api.create_webhook_endpoint,
+        description="Admins: register an endpoint to be called, signed (Standard Webhooks), "
+        "when the chosen events happen; its secret is shown once.",
+    )
+    redeliver_webhook: deliveries_api.DeliveryPayload = strawberry.mutation(
+        resolver=webhooks_api.redeliver_webhook,
+        description="Admins: call an endpoint again with one of its deliveries (same webhook-id).",
     )
     # --- support requests
     submit_support_request: support_api.SupportRequestPayload = strawberry.mutation(

@@ -15,6 +15,7 @@ from resolvers.policy import ANONYMOUS, Viewer
 from resolvers.review_rules import ReviewRule
 from resolvers.search import Answer
 from resolvers.search_cache import SearchCache
+from resolvers.webhooks import AddressRules
 from schema.loaders import Loaders
 from subscriptions.events import EventPublisher
 
@@ -33,6 +34,8 @@ class Context:
     broadcast: Broadcast | None = None
     # The publishing rule of peer review (from the settings).
     review_rule: ReviewRule = field(default_factory=ReviewRule)
+    # Where webhooks may point (from the settings).
+    webhook_rules: AddressRules = field(default_factory=AddressRules)
     # The process's cache of search answers (None: every search computes its answer).
     search_cache: SearchCache[Answer] | None = None
 

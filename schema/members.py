@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -35,6 +35,9 @@ from schema.relay import (
     encode_id,
     page_request,
 )
+
+if TYPE_CHECKING:
+    from schema.deliveries import NotificationPreference
 
 Role = described_enum(
     RoleModel,
@@ -86,6 +89,17 @@ class Member(Node):
     def email(self, info: Info) -> str | None:
         viewer = self.reader or info.context.viewer
         return self.email_address if policy.may_see_email(viewer, self.db_id) else None
+
+    @strawberry.field(
+        description="How each kind of notification reaches the member by email; the member "
+        "alone reads it (null for everyone else)."
+    )
+    async def notification_preferences(
+        self, info: Info
+    ) -> list[Annotated[NotificationPreference, strawberry.lazy("schema.deliveries")]] | None:
+        from schema.deliveries import resolve_notification_preferences
+
+        return await resolve_notification_preferences(info, self.db_id, self.reader)
 
     @strawberry.field(description="The organisation the member speaks for, if any.")
     async def organization(self, info: Info) -> Organization | None:

@@ -11,6 +11,7 @@ from models.db import AnyRow
 from models.notification import FollowTarget
 from models.notification import NotificationKind as NotificationKindModel
 from resolvers import notifications
+from resolvers.notification_changes import what_happened
 from schema.communities import Community, WatchLevel, load_community
 from schema.context import Info
 from schema.enums import described_enum
@@ -129,6 +130,29 @@ class Notification(Node):
         if self.subject.get("item_kind") != "INITIATIVE":
             return None
         return await load_initiative(info, int(self.subject["item"]))
+
+    @strawberry.field(
+        description="What happened, as a code: a support request's change (TRIAGED, STARTED, "
+        "EXPERT_PROPOSED, ...), a webinar's (SEAT_GRANTED, RESCHEDULED, CANCELLED, ...), a "
+        "moderator's action (LOCK_THREAD, DELETE_POST, ...), ARCHIVED or SENT_BACK_TO_REVIEW "
+        "for a reviewed item; null when the kind says it all."
+    )
+    def change(self) -> str | None:
+        return what_happened(self.subject).change
+
+    @strawberry.field(
+        description="The status the subject moved to: a support request's status, a reviewed "
+        "item's review state; null when none."
+    )
+    def status(self) -> str | None:
+        return what_happened(self.subject).status
+
+    @strawberry.field(
+        description="The note or reason given with the change (a support request's note, a "
+        "moderator's reason), as written; null when none."
+    )
+    def note(self) -> str | None:
+        return what_happened(self.subject).note
 
     @strawberry.field(
         description="For a review decision: the decision (APPROVE, REQUEST_CHANGES, REJECT)."

@@ -88,3 +88,17 @@ RATE_LIMITED = Counter(
 )
 SEARCH_CACHE = Counter("hub_search_cache", "Search answers by cache result.", ["result"])
 REMINDERS_SENT = Counter("hub_webinar_reminders_sent", "Webinar reminders sent.")
+
+# --- delivery (the outbox's workers: app/delivery.py)
+DELIVERIES = Counter(
+    "hub_deliveries",
+    "Delivery attempts by channel (email, digest, push, webhook) and outcome (sent, dropped: "
+    "the recipient may no longer receive it, retry, dead: no attempt left, lost: the lease "
+    "ended first and another worker took it over).",
+    ["channel", "outcome"],
+)
+OLDEST_UNDELIVERED_SECONDS = Gauge(
+    "hub_oldest_undelivered_seconds",
+    "Age of the oldest delivery still waiting to be sent (0: none), as a worker last saw it.",
+    multiprocess_mode="livemax",
+)

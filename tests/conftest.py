@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import tempfile
 import threading
 import time
 import uuid
@@ -36,6 +37,7 @@ pytest_plugins = ["tests.services"]  # fixtures of outside services (a private r
 REFERENCE_TABLES = {"gcm_objective", "guiding_principle", "search_epoch"}
 TEST_SECRET = "test-secret-" + "x" * 40
 PASSWORD = "correct horse battery"
+TEST_MAILDIR = Path(tempfile.gettempdir()) / f"hub-test-mail-{os.getpid()}"
 
 
 def database_url_for_tests(tmp_dir: Path) -> str:
@@ -76,6 +78,11 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "broadcast_url": broadcast_url_for_tests(),
         "secret_key": TEST_SECRET,
         "allowed_origins": ["https://hub.example.org"],
+        # The outbox's worker runs where a test starts it (tests/test_outbox.py), never behind
+        # another test's back (it would write their mail to the working directory).
+        "delivery_poll_seconds": 0,
+        # Mail sent without an SMTP server given lands here, never in the working directory.
+        "maildir_path": str(TEST_MAILDIR),
     }
     values.update(overrides)
     if values["env"] == "production":

@@ -113,3 +113,20 @@ def test_markdown_structure_survives_sanitizing():
     )
     for tag in ("<h1>", "<ul>", "<li>", "<strong>", "<code>", "<table>", "<td>"):
         assert tag in html
+
+
+def test_plain_text_keeps_the_words_and_drops_the_markup():
+    from resolvers.markdown import plain_text
+
+    source = (
+        "# Fair recruitment\n\n**Employers** pay the _fees_, see [the guide](https://ilo.org).\n\n"
+        "- one\n- two\n\n```\ncode <b>kept</b>\n```\n\n![a chart](c.png) <script>x</script>"
+    )
+    assert plain_text(source) == (
+        "Fair recruitment\n"
+        "Employers pay the fees, see the guide.\n"
+        "one\n"
+        "two\n"
+        "code <b>kept</b>\n"
+        "a chart <script>x</script>"
+    )

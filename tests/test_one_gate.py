@@ -78,6 +78,8 @@ TRANSACTION = re.compile(r"\bunit_of_work\(|\bsessions\.begin\(\)|except Integri
 NOT_MUTATIONS = {
     ROOT / "resolvers" / "unit_of_work.py": "the helper itself",
     ROOT / "resolvers" / "webinar_reminders.py": "the reminder job, run by the server",
+    ROOT / "resolvers" / "outbox.py": "the outbox's claims and outcomes, by its workers",
+    ROOT / "resolvers" / "digests.py": "digests written once a period, by the outbox's workers",
     ROOT / "resolvers" / "auth.py": "registration's attempt counter, kept before the mutation",
 }
 

@@ -82,6 +82,7 @@ def test_every_update_changes_only_the_fields_sent():
     assert sorted(updates) == [
         "assignMemberOrganization",
         "updateInitiative",
+        "updateNotificationPreferences",
         "updateProfile",
         "updateResource",
         "updateWebinar",

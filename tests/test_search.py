@@ -295,3 +295,26 @@ async def test_a_page_is_the_same_whether_or_not_counts_are_asked_for(
         assert alone["pageInfo"] == with_counts["pageInfo"]
         assert alone["pageInfo"]["hasNextPage"]
         after = alone["pageInfo"]["endCursor"]
+
+
+async def test_snippets_show_the_text_of_markdown_not_its_markup(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    from models.member import Role
+
+    moderator = await factory.member(role=Role.MODERATOR)
+    community_id = await create_community(client, moderator, "markup")
+    thread_id = await create_thread(
+        client, community_id, moderator, "Cooperation", "Opening words about cooperation."
+    )
+    await create_post(
+        client,
+        thread_id,
+        moderator,
+        "# Quarantine rules\n\n**Bold** claims about _quarantine_ and [a link](https://who.int).",
+    )
+    result = await run_search(client, "quarantine", moderator)
+    [snippet] = [edge["snippet"] for edge in result["edges"]]
+    assert "<mark>" in snippet.lower()
+    for markup in ("#", "**", "_quarantine_", "](", "https://who.int"):
+        assert markup not in snippet, snippet

@@ -104,3 +104,12 @@ async def test_a_secret_feed_url_serves_calendar_apps_until_it_is_reset(client, 
     assert (await ok(client, RESET_FEED, {"enabled": False}, member))["path"] is None
     assert (await client.get(second)).status_code == 404
     assert (await client.get("/calendar/feeds/cal_guess.ics")).status_code == 404
+
+
+async def test_the_ics_description_is_the_plain_text_of_the_markdown(client, factory):
+    organiser = await staff(factory)
+    webinar_id = await webinar(
+        client, organiser, description="## Agenda\n\n- **Opening** by the _chair_\n- Q&A"
+    )
+    [event] = events_of(await client.get(f"/calendar/webinars/{webinar_id}.ics"))
+    assert str(event["description"]) == "Agenda\nOpening by the chair\nQ&A"

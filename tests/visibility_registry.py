@@ -130,6 +130,13 @@ REGISTRY: dict[str, Entry] = {
     "Query.moderationQueue": Covered(
         "test_moderation::test_flags_appear_in_the_moderation_queue_of_the_communitys_moderators"
     ),
+    "Query.webhookEndpoints": Covered("test_webhooks::test_only_admins_manage_webhooks"),
+    "Node:WebhookEndpoint": Covered("test_webhooks::test_only_admins_manage_webhooks"),
+    "WebhookEndpoint.deliveries": Covered("test_webhooks::test_only_admins_manage_webhooks"),
+    "Query.deliveries": Covered(
+        "test_outbox::test_failures_back_off_then_die_and_an_admin_retries"
+    ),
+    "Node:Delivery": Covered("test_outbox::test_failures_back_off_then_die_and_an_admin_retries"),
     "Query.auditLog": Covered(
         "test_moderation::test_members_cannot_moderate_or_read_the_audit_log"
     ),

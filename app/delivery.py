@@ -1,0 +1,168 @@
+"""The outbox's worker: a task of every `hub serve` process (and the whole of `hub worker`).
+It claims due deliveries, decides each one again at send time (resolvers/), hands it to its
+channel's sender and records the outcome. Any number of workers share the outbox on
+PostgreSQL (SKIP LOCKED claims); on SQLite, run one."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from email.message import EmailMessage
+
+from app.mail import SEND_ERRORS, MailConfig, MailSender, compose, compose_digest, mail_sender
+from app.settings import Settings
+from app.webhooks import WebhookSender
+from models.base import utcnow
+from models.db import Database
+from models.outbox import DeliveryChannel
+from resolvers import outbox
+from resolvers.digests import ended_periods, prepare_digest, schedule_digests
+from resolvers.email_deliveries import prepare_email
+from resolvers.outbox import Claimed, Dropped, Failed, Result, RetryPolicy, Sent
+from resolvers.webhooks import prepare_webhook
+from subscriptions import metrics
+
+logger = logging.getLogger("hub.delivery")
+
+
+@dataclass
+class DeliveryWorker:
+    """Runs rounds every `interval` seconds (at once again while a round fills its batch);
+    `rounds` and `handled` count what it did."""
+
+    db: Database
+    mail: MailSender
+    config: MailConfig
+    webhooks: WebhookSender
+    retry: RetryPolicy
+    batch_size: int = 50
+    lease: timedelta = timedelta(minutes=5)
+    interval: float = 1.0
+    concurrency: int = 8
+    rounds: int = 0
+    handled: int = 0
+    # The periods whose digests this worker wrote: a restart writes them again (the digests'
+    # keys make that a no-op), then only a new day or week does.
+    digests_scheduled: tuple[str, ...] | None = None
+
+    @classmethod
+    def from_settings(cls, db: Database, settings: Settings) -> DeliveryWorker:
+        return cls(
+            db=db,
+            mail=mail_sender(settings),
+            config=MailConfig.from_settings(settings),
+            webhooks=WebhookSender(
+                settings.webhook_rules(), web_base_url=settings.web_base_url.rstrip("/")
+            ),
+            retry=RetryPolicy(
+                max_attempts=settings.delivery_max_attempts,
+                base=timedelta(seconds=settings.delivery_retry_base_seconds),
+            ),
+            batch_size=settings.delivery_batch_size,
+            lease=timedelta(seconds=settings.delivery_lease_seconds),
+            interval=settings.delivery_poll_seconds,
+            concurrency=settings.delivery_concurrency,
+        )
+
+    async def run(self) -> None:
+        while True:
+            try:
+                full = await self.run_round() == self.batch_size
+            except Exception:
+                # A database hiccup must not end the worker: the next round catches up.
+                logger.exception("delivery: round failed, retrying next round")
+                full = False
+            if not full:
+                await asyncio.sleep(self.interval or 1.0)
+
+    async def run_round(self) -> int:
+        """Claim a batch of due deliveries and handle each; returns how many were claimed.
+        When a day or a week has ended, first write its digests."""
+        now = utcnow()
+        periods = ended_periods(now)
+        if periods != self.digests_scheduled:
+            await schedule_digests(self.db.sessions, now)
+            self.digests_scheduled = periods
+        claimed = await outbox.claim_due(self.db.sessions, limit=self.batch_size, lease=self.lease)
+        # Sending waits on the network: a round's deliveries go out side by side, a few at a time.
+        limit = asyncio.Semaphore(self.concurrency)
+
+        async def handle(delivery: Claimed) -> None:
+            async with limit:
+                await self._handle(delivery)
+
+        await asyncio.gather(*(handle(delivery) for delivery in claimed))
+        self.rounds += 1
+        self.handled += len(claimed)
+        metrics.OLDEST_UNDELIVERED_SECONDS.set(
+            await outbox.oldest_undelivered_age(self.db.sessions)
+        )
+        return len(claimed)
+
+    async def _handle(self, claimed: Claimed) -> None:
+        try:
+            result = await self._deliver(claimed)
+        except Exception as error:
+            # A bug or an unreadable row fails this attempt like any other failure, so that it
+            # ends dead (for an admin to see) instead of coming back with every lease.
+            logger.exception("delivery %s: internal error", claimed.key)
+            result = Failed(f"internal error: {type(error).__name__}")
+        recorded = await outbox.record(self.db.sessions, claimed, result, self.retry)
+        outcome = _outcome(result, claimed, self.retry) if recorded else "lost"
+        if isinstance(result, Failed):
+            logger.warning("delivery %s (%s) failed: %s", claimed.key, outcome, result.error)
+        metrics.DELIVERIES.labels(claimed.channel.value.lower(), outcome).inc()
+
+    async def _deliver(self, claimed: Claimed) -> Result:
+        if claimed.channel is DeliveryChannel.WEBHOOK:
+            call = await prepare_webhook(self.db.sessions, claimed)
+            return call if isinstance(call, Dropped) else await self.webhooks.send(call)
+        message = await self._compose(claimed)
+        if not isinstance(message, EmailMessage):
+            return message
+        try:
+            await self.mail.send(message)
+        except SEND_ERRORS as error:
+            return Failed(f"{type(error).__name__}: {error}")
+        return Sent()
+
+    async def _compose(self, claimed: Claimed) -> EmailMessage | Dropped | Failed:
+        """The message to send for a claimed delivery, decided now."""
+        if claimed.channel is DeliveryChannel.EMAIL:
+            facts = await prepare_email(self.db.sessions, claimed)
+            return facts if isinstance(facts, Dropped) else compose(self.config, facts)
+        if claimed.channel is DeliveryChannel.DIGEST:
+            digest = await prepare_digest(self.db.sessions, claimed)
+            return digest if isinstance(digest, Dropped) else compose_digest(self.config, digest)
+        return Failed(f"no sender for {claimed.channel.value} deliveries yet")
+
+
+def _outcome(result: Result, claimed: Claimed, retry: RetryPolicy) -> str:
+    if isinstance(result, Sent):
+        return "sent"
+    if isinstance(result, Dropped):
+        return "dropped"
+    return "dead" if retry.exhausted(claimed.attempts) else "retry"
+
+
+async def run_worker(settings: Settings, rounds: int | None = None) -> int:
+    """`hub worker`: the worker alone, in a process of its own; returns what it handled."""
+    from models.db import create_database
+
+    db = create_database(
+        settings.database_url,
+        statement_timeout_ms=settings.statement_timeout_ms,
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
+    )
+    worker = DeliveryWorker.from_settings(db, settings)
+    try:
+        if rounds is None:
+            await worker.run()
+        for _ in range(rounds or 0):
+            await worker.run_round()
+    finally:
+        await db.dispose()
+    return worker.handled

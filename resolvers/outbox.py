@@ -1,0 +1,234 @@
+"""The outbox's life cycle: deliveries written in the transaction that causes them, claimed by
+workers when due (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so any number of processes share the
+work; SQLite runs one worker), their outcome recorded, failures retried with exponential
+backoff and jitter and then left dead for an admin to retry.
+
+A claim is a lease: the row stays PENDING with `due_at` moved to the lease's end and its
+attempt counted. A worker that dies while sending leaves the row to be claimed again when the
+lease ends (nothing is lost); its receivers drop the duplicate by the delivery's stable key."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from models.base import utcnow
+from models.outbox import Delivery, DeliveryChannel, DeliveryState
+from resolvers import policy
+from resolvers.errors import ErrorCode, Problem
+from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
+from resolvers.policy import Viewer
+from resolvers.unit_of_work import Outcome, Refused, UnitOfWork, mutation
+
+Sessions = async_sessionmaker[AsyncSession]
+
+MAX_ERROR_LENGTH = 500
+_RANDOM = random.Random()  # jitter, not secrets  # noqa: S311
+NEWEST_FIRST = Keyset("deliveries", (Delivery.id,), descending=True)
+NO_SUCH_DELIVERY = Problem("deliveryId", "No such delivery.", ErrorCode.NOT_FOUND)
+NOT_DEAD = Problem(
+    "deliveryId", "Only a dead delivery can be retried.", ErrorCode.INVALID_TRANSITION
+)
+DELIVERY_COLUMNS = (
+    Delivery.id,
+    Delivery.key,
+    Delivery.channel,
+    Delivery.state,
+    Delivery.member_id,
+    Delivery.attempts,
+    Delivery.created_at,
+    Delivery.due_at,
+    Delivery.finished_at,
+    Delivery.last_error,
+)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Attempt n (1-based) that fails waits about base * 2^(n-1), capped, times a random
+    factor in [0.5, 1) so that rows failing together do not come back together."""
+
+    max_attempts: int = 8
+    base: timedelta = timedelta(seconds=30)
+    cap: timedelta = timedelta(hours=6)
+
+    def delay(self, attempt: int, rng: random.Random | None = None) -> timedelta:
+        exponential: timedelta = min(self.cap, self.base * 2 ** max(0, attempt - 1))
+        factor = 0.5 + (rng or _RANDOM).random() / 2
+        return exponential * factor
+
+    def exhausted(self, attempts: int) -> bool:
+        return attempts >= self.max_attempts
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A delivery a worker holds until its lease ends."""
+
+    id: int
+    key: str
+    channel: DeliveryChannel
+    member_id: int | None
+    notification_id: int | None
+    address: str | None
+    payload: dict[str, Any]
+    attempts: int
+
+
+@dataclass(frozen=True)
+class Sent:
+    pass
+
+
+@dataclass(frozen=True)
+class Dropped:
+    """Not to be sent: the recipient may no longer receive it (why, for admins)."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class Failed:
+    error: str
+
+
+Result = Sent | Dropped | Failed
+
+
+async def claim_due(
+    sessions: Sessions, *, limit: int, lease: timedelta, now: datetime | None = None
+) -> list[Claimed]:
+    """Claim up to `limit` due deliveries, oldest due first, for `lease`."""
+    now = now or utcnow()
+    due = (
+        select(Delivery.id)
+        .where(Delivery.state == DeliveryState.PENDING, Delivery.due_at <= now)
+        .order_by(Delivery.due_at, Delivery.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    claim = (
+        update(Delivery)
+        .where(Delivery.id.in_(due.scalar_subquery()))
+        .values(attempts=Delivery.attempts + 1, due_at=now + lease)
+        .returning(
+            Delivery.id,
+            Delivery.key,
+            Delivery.channel,
+            Delivery.member_id,
+            Delivery.notification_id,
+            Delivery.address,
+            Delivery.payload,
+            Delivery.attempts,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    async with sessions.begin() as session:
+        rows = (await session.execute(claim)).all()
+    return sorted((Claimed(*row) for row in rows), key=lambda c: c.id)
+
+
+def _ending(result: Result, claimed: Claimed, retry: RetryPolicy, now: datetime) -> dict[str, Any]:
+    """The columns that record `result` of the claimed attempt."""
+    if isinstance(result, Sent):
+        return {"state": DeliveryState.SENT, "finished_at": now, "last_error": None}
+    if isinstance(result, Dropped):
+        return {"state": DeliveryState.DROPPED, "finished_at": now, "last_error": result.reason}
+    error = result.error[:MAX_ERROR_LENGTH]
+    if retry.exhausted(claimed.attempts):
+        return {"state": DeliveryState.DEAD, "finished_at": now, "last_error": error}
+    return {"due_at": now + retry.delay(claimed.attempts), "last_error": error}
+
+
+async def record(sessions: Sessions, claimed: Claimed, result: Result, retry: RetryPolicy) -> bool:
+    """Record the outcome of a claimed attempt; False if the claim was lost meanwhile (the
+    lease ended and another worker claimed the row again: its outcome counts)."""
+    statement = (
+        update(Delivery)
+        .where(
+            Delivery.id == claimed.id,
+            Delivery.state == DeliveryState.PENDING,
+            Delivery.attempts == claimed.attempts,
+        )
+        .values(**_ending(result, claimed, retry, utcnow()))
+        .execution_options(synchronize_session=False)
+    )
+    async with sessions.begin() as session:
+        changed = (await session.execute(statement)).rowcount  # type: ignore[attr-defined]
+    return bool(changed)
+
+
+async def oldest_undelivered_age(sessions: Sessions, now: datetime | None = None) -> float:
+    """Seconds since the oldest pending delivery was written (0 when none waits)."""
+    async with sessions() as session:
+        oldest = await session.scalar(
+            select(func.min(Delivery.created_at)).where(Delivery.state == DeliveryState.PENDING)
+        )
+    if oldest is None:
+        return 0.0
+    return max(0.0, ((now or utcnow()) - oldest).total_seconds())
+
+
+# --- what admins see and do ------------------------------------------------------------------
+
+
+async def deliveries_page(
+    sessions: Sessions,
+    viewer: Viewer,
+    state: DeliveryState | None,
+    channel: DeliveryChannel | None,
+    request: PageRequest,
+) -> Page | None:
+    """Newest first; for those the policy lets manage deliveries, None for others."""
+    if not policy.may_manage_deliveries(viewer):
+        return None
+    statement = select(*DELIVERY_COLUMNS)
+    if state is not None:
+        statement = statement.where(Delivery.state == state)
+    if channel is not None:
+        statement = statement.where(Delivery.channel == channel)
+    return await fetch_page(sessions, statement, NEWEST_FIRST, request)
+
+
+async def deliveries_by_ids(sessions: Sessions, viewer: Viewer, ids: list[int]) -> list[Any]:
+    if not policy.may_manage_deliveries(viewer) or not ids:
+        return []
+    async with sessions() as session:
+        return list(await session.execute(select(*DELIVERY_COLUMNS).where(Delivery.id.in_(ids))))
+
+
+async def retry_dead_delivery(
+    sessions: Sessions, viewer: Viewer, delivery_id: int | None
+) -> Outcome[int]:
+    """Send a dead delivery again, now, with a fresh count of attempts (same key: receivers
+    that got it after all drop it)."""
+
+    async def change(work: UnitOfWork) -> int:
+        if delivery_id is None or not policy.may_manage_deliveries(viewer):
+            raise Refused(NO_SUCH_DELIVERY)
+        state = await work.session.scalar(
+            select(Delivery.state).where(Delivery.id == delivery_id).with_for_update()
+        )
+        if state is None:
+            raise Refused(NO_SUCH_DELIVERY)
+        if state is not DeliveryState.DEAD:
+            raise Refused(NOT_DEAD)
+        await send_again(work.session, delivery_id)
+        return delivery_id
+
+    return await mutation(sessions, None, viewer, change)
+
+
+async def send_again(session: AsyncSession, delivery_id: int) -> None:
+    """Make a finished delivery due now, with a fresh count of attempts and the same key."""
+    await session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id)
+        .values(state=DeliveryState.PENDING, attempts=0, due_at=utcnow(), finished_at=None)
+        .execution_options(synchronize_session=False)
+    )
