@@ -18,6 +18,7 @@ from starlette.routing import Route, WebSocketRoute
 
 from app.calendar import calendar_routes
 from app.http import GraphQLHTTP
+from app.logs import RequestLogMiddleware
 from app.metrics import MetricsEndpoint, OperationMetrics, measure_sql
 from app.reminders import ReminderJob
 from app.request_id import RequestIdMiddleware
@@ -151,6 +152,7 @@ def create_app(
         ],
         middleware=[
             Middleware(RequestIdMiddleware),
+            Middleware(RequestLogMiddleware),
             Middleware(
                 CORSMiddleware,
                 allow_origins=settings.allowed_origins,

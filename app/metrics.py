@@ -26,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from strawberry.extensions import SchemaExtension
 
+from app.logs import OPERATION
 from subscriptions import metrics
 
 LOOPBACK = ("127.0.0.1", "::1")
@@ -123,6 +124,7 @@ class OperationMetrics(SchemaExtension):
             kind = "unknown"
         name = operation_label(ctx.operation_name if ctx.graphql_document else None)
         outcome = outcome_of(ctx.result, ctx.pre_execution_errors)
+        _describe_request(ctx.context, name, kind, outcome, work.statements)
         metrics.OPERATIONS.labels(name, kind, outcome).inc()
         metrics.OPERATION_SECONDS.labels(kind).observe(seconds)
         metrics.STATEMENTS.observe(work.statements)
@@ -130,6 +132,19 @@ class OperationMetrics(SchemaExtension):
         database = getattr(ctx.context, "db", None)
         if database is not None:
             record_pool(database.engine)
+
+
+def _describe_request(context: Any, name: str, kind: str, outcome: str, statements: int) -> None:
+    """Tell the request's log line (app/logs.py) what ran, as the metrics name it."""
+    described = OPERATION.get()
+    if described is None:
+        return
+    viewer = getattr(context, "viewer", None)
+    described.operation_name = name
+    described.operation_type = kind
+    described.outcome = outcome
+    described.statements = statements
+    described.viewer_id = getattr(viewer, "member_id", None)
 
 
 def record_pool(engine: AsyncEngine) -> None:
