@@ -16,10 +16,9 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from opentelemetry import trace
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from schema.request_id import REQUEST_ID
+from schema.request_id import REQUEST_ID, current_trace_id
 
 request_logger = logging.getLogger("hub.request")
 websocket_logger = logging.getLogger("hub.websocket")
@@ -38,12 +37,6 @@ class Operation:
 
 # The operation of the HTTP request being served, filled in by the operation's extension.
 OPERATION: ContextVar[Operation | None] = ContextVar("operation", default=None)
-
-
-def current_trace_id() -> str | None:
-    """The W3C trace id of the current span (32 hex digits), if tracing is on."""
-    context = trace.get_current_span().get_span_context()
-    return trace.format_trace_id(context.trace_id) if context.is_valid else None
 
 
 class LogContext(logging.Filter):

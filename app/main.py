@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
+from opentelemetry.sdk.trace import TracerProvider
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
+from strawberry.extensions import SchemaExtension
 
 from app.calendar import calendar_routes
 from app.http import GraphQLHTTP
@@ -23,6 +26,7 @@ from app.metrics import MetricsEndpoint, OperationMetrics, measure_sql
 from app.reminders import ReminderJob
 from app.request_id import RequestIdMiddleware
 from app.settings import Settings
+from app.tracing import OperationTracing, provider_from_environment, trace_sql, traced_asgi
 from app.websocket import GraphQLWebSocket
 from models.db import Database, create_database
 from resolvers.search import Answer
@@ -58,9 +62,11 @@ def create_app(
     settings: Settings | None = None,
     db: Database | None = None,
     broadcast: HubBroadcast | None = None,
+    tracer_provider: TracerProvider | None = None,
 ) -> Starlette:
     """The application. A `db` or `broadcast` passed in is the caller's to open and close;
-    otherwise the lifespan opens and closes its own."""
+    otherwise the lifespan opens and closes its own. Traced by `tracer_provider`, else by
+    the one the `OTEL_*` variables configure, if any (app/tracing.py)."""
     settings = settings or Settings()
     check_url(settings.broadcast_url)
     database = db or create_database(
@@ -73,9 +79,15 @@ def create_app(
         settings.broadcast_url, namespace=settings.broadcast_namespace
     )
     measure_sql(database.engine)
-    schema = make_schema(_limits(settings), measured_by=OperationMetrics)
+    provider = tracer_provider or provider_from_environment()
+    tracer = provider.get_tracer("hub") if provider is not None else None
+    outermost: list[Callable[[], SchemaExtension]] = [OperationMetrics]
+    if provider is not None and tracer is not None:
+        trace_sql(database.engine, provider)
+        outermost.insert(0, functools.partial(OperationTracing, tracer=tracer))
+    schema = make_schema(_limits(settings), measured_by=outermost)
     search_cache = SearchCache[Answer](settings.search_cache_entries)
-    websocket = GraphQLWebSocket(schema, settings, database, hub_broadcast, search_cache)
+    websocket = GraphQLWebSocket(schema, settings, database, hub_broadcast, search_cache, tracer)
 
     async def livez(_: Request) -> Response:
         return JSONResponse({"status": "alive"})
@@ -132,6 +144,8 @@ def create_app(
                 await hub_broadcast.disconnect()
             if db is None:
                 await database.dispose()
+            if provider is not None and tracer_provider is None:
+                provider.shutdown()  # exports what is left
 
     app = Starlette(
         routes=[
@@ -151,6 +165,7 @@ def create_app(
             *calendar_routes(settings, database),
         ],
         middleware=[
+            *([Middleware(traced_asgi, provider=provider)] if provider is not None else []),
             Middleware(RequestIdMiddleware),
             Middleware(RequestLogMiddleware),
             Middleware(

@@ -12,6 +12,7 @@ from typing import Any
 from broadcaster import Broadcast
 from broadcaster._base import Unsubscribed
 from graphql import GraphQLError
+from opentelemetry.trace import Tracer
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
@@ -241,6 +242,7 @@ class GraphQLWebSocket(GraphQL[Context, None]):
         db: Database,
         broadcast: Broadcast,
         search_cache: SearchCache[Answer] | None = None,
+        tracer: Tracer | None = None,
     ) -> None:
         super().__init__(
             schema,
@@ -262,7 +264,7 @@ class GraphQLWebSocket(GraphQL[Context, None]):
         # The task that ends a signed-in socket when its session ends, by id of its scope.
         self._session_watchers: dict[int, asyncio.Task[None]] = {}
         # Subscriptions following the same stream, delivered together.
-        self.live_groups = LiveGroups()
+        self.live_groups = LiveGroups(tracer)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
