@@ -11,11 +11,13 @@ from sqlalchemy import func, select, update
 from typer.testing import CliRunner, Result
 
 from app.cli import cli
-from app.seed import DEMO_PASSWORD
+from app.seed import DEMO_COMMUNITIES, DEMO_PASSWORD
 from models.base import utcnow
+from models.community import Community
 from models.event import Event, append_event
 from models.member import Member, Role
 from models.organization import Organization, OrganizationKind
+from models.thread import Thread
 from schema import schema
 from tests.conftest import broadcast_url_for_tests, gql
 
@@ -60,6 +62,12 @@ async def test_seed_demo_adds_every_organisation_kind_and_members_with_expertise
     listing = await gql(client, "{ webinars { nodes { title status registeredCount } } }")
     statuses = [(n["status"], n["registeredCount"]) for n in listing["data"]["webinars"]["nodes"]]
     assert statuses == [("LIVE", 20), ("SCHEDULED", 20)]
+    # each demo thread is in the community whose topic it fits
+    async with db.sessions() as session:
+        placed = (await session.execute(select(Community.slug, Thread.title).join(Thread))).all()
+    fits = {(c.slug, title) for c in DEMO_COMMUNITIES for title in c.threads}
+    assert placed
+    assert set(placed) <= fits
     # and a second run adds nothing
     again = await hub("seed", "--demo", env=env_for(database_url))
     assert "already present" in again.output
