@@ -60,7 +60,7 @@ def serve(
         )
         raise typer.Exit(2)
     if migrate if migrate is not None else settings.is_development:
-        migrations.upgrade(settings.database_url)
+        typer.echo(migrations.describe_upgrade(migrations.upgrade(settings.database_url)))
     if workers > 1 and not reload:
         _share_metrics_between_workers()
     typer.echo(f"Migration Network Hub ({settings.env}) on http://{host}:{port}/graphql")
@@ -95,8 +95,10 @@ def _share_metrics_between_workers() -> None:
 
 @migrate_cli.command("upgrade")
 def migrate_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
-    """Upgrade the database to REVISION (default: the latest)."""
-    migrations.upgrade(load_settings().database_url, revision)
+    """Upgrade the database to REVISION (default: the latest); say what was applied."""
+    typer.echo(
+        migrations.describe_upgrade(migrations.upgrade(load_settings().database_url, revision))
+    )
 
 
 @migrate_cli.command("downgrade")

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select, update
 from typer.testing import CliRunner, Result
 
+from app import migrate as migrations
 from app.cli import cli
 from app.seed import DEMO_COMMUNITIES, DEMO_PASSWORD
 from models.base import utcnow
@@ -167,6 +168,30 @@ async def test_migrate_current_names_the_head_revision(database_url):
     result = await hub("migrate", "current", env=env_for(database_url))
     assert result.exit_code == 0
     assert "(head)" in result.output
+
+
+async def test_migrate_upgrade_says_what_it_applied_or_that_nothing_was_due(tmp_path: Path):
+    # given an empty database
+    fresh = f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}"
+    # when it is upgraded twice
+    first = await hub("migrate", "upgrade", env=env_for(fresh))
+    second = await hub("migrate", "upgrade", env=env_for(fresh))
+    # then the first run names every migration, the second says nothing was due
+    assert first.exit_code == 0, first.output
+    applied = [line for line in first.output.splitlines() if line.startswith("applied ")]
+    assert len(applied) == len(migration_ids())
+    assert applied[0].startswith("applied 0001 (")
+    assert applied[-1].startswith(f"applied {migrations.head()} (")
+    assert second.output.strip().endswith(
+        f"nothing to apply: the database is at {migrations.head()}"
+    )
+
+
+def migration_ids() -> list[str]:
+    from alembic.script import ScriptDirectory
+
+    scripts = ScriptDirectory.from_config(migrations.alembic_config(""))
+    return [s.revision for s in scripts.walk_revisions()]
 
 
 async def test_prune_events_deletes_old_events_and_keeps_recent_ones(database_url, db):
