@@ -153,6 +153,12 @@ async def last_seqs(session: AsyncSession, streams: Sequence[str]) -> list[int]:
     return [int(last.get(stream, 0)) for stream in streams]
 
 
+async def oldest_event_time(session: AsyncSession) -> datetime | None:
+    """When the oldest event still in the log was written (None: the log is empty)."""
+    oldest: datetime | None = await session.scalar(select(func.min(Event.created_at)))
+    return oldest
+
+
 async def prune_events(session: AsyncSession, older_than: datetime) -> int:
     """Delete events older than `older_than`, remembering per stream where retention starts."""
     oldest_kept = (

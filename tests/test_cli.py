@@ -18,6 +18,7 @@ from models.community import Community
 from models.event import Event, append_event
 from models.member import Member, Role
 from models.organization import Organization, OrganizationKind
+from models.search import SearchDocument
 from models.thread import Thread
 from schema import schema
 from tests.conftest import broadcast_url_for_tests, gql
@@ -260,3 +261,51 @@ async def test_doctor_names_a_pool_too_big_for_the_processes(database_url, db):
     result = await hub("doctor", "--workers", "50", env=healthy_production_env(database_url))
     assert result.exit_code == 1
     assert "50 process(es) may open 900 connections, above max_connections" in result.output
+
+
+async def test_doctor_names_a_search_index_out_of_step_with_the_data(
+    database_url, db, client, factory
+):
+    from tests.discussions import community, thread
+
+    # given a thread whose document points at an item that does not exist
+    community_id, moderator = await community(client, factory)
+    await thread(client, community_id, moderator)
+    async with db.sessions.begin() as session:
+        await session.execute(
+            update(SearchDocument).where(SearchDocument.kind == "THREAD").values(item_id=999_999)
+        )
+    # when the doctor looks
+    result = await hub("doctor", env=healthy_production_env(database_url))
+    # then the thread is missing from the index, and its document is stale
+    assert result.exit_code == 1
+    assert (
+        "search index: THREAD has 1 item(s) missing from the index and 1 document(s) of items "
+        "that are gone: run `hub search-reindex`"
+    ) in result.output
+    # and once reindexed, all is well
+    assert (await hub("search-reindex", env=env_for(database_url))).exit_code == 0
+    assert (
+        "search index" not in (await hub("doctor", env=healthy_production_env(database_url))).output
+    )
+
+
+async def test_doctor_names_an_event_log_nobody_prunes(database_url, db):
+    async with db.sessions.begin() as session:
+        await append_event(session, "thread:1", "POST_CREATED", {"thread": 1})
+        await session.flush()
+        await session.execute(update(Event).values(created_at=utcnow() - timedelta(days=40)))
+    result = await hub("doctor", env=healthy_production_env(database_url))
+    assert result.exit_code == 1
+    assert "event log: its oldest event is 40 days old, beyond HUB_EVENT_RETENTION_DAYS (30)" in (
+        result.output
+    )
+
+
+async def test_doctor_names_a_retention_shorter_than_a_session(database_url, db):
+    env = {**healthy_production_env(database_url), "HUB_EVENT_RETENTION_DAYS": "7"}
+    result = await hub("doctor", env=env)
+    assert result.exit_code == 1
+    assert "HUB_EVENT_RETENTION_DAYS (7) is shorter than a session (HUB_TOKEN_TTL_HOURS 336)" in (
+        result.output
+    )
