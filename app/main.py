@@ -9,8 +9,8 @@ import gc
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
-from opentelemetry.sdk.trace import TracerProvider
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -36,6 +36,9 @@ from subscriptions.broadcast import HubBroadcast, create_broadcast
 from subscriptions.broker import BrokerUnavailable, check_url, ping_broker
 from subscriptions.heads import HeadWatcher
 from subscriptions.tasks import stop_task
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
 
 logger = logging.getLogger("hub")
 
@@ -81,7 +84,9 @@ def create_app(
     measure_sql(database.engine)
     provider = tracer_provider or provider_from_environment()
     tracer = provider.get_tracer("hub") if provider is not None else None
-    outermost: list[Callable[[], SchemaExtension]] = [OperationMetrics]
+    outermost: list[Callable[[], SchemaExtension]] = [
+        functools.partial(OperationMetrics, record=settings.metrics_enabled)
+    ]
     if provider is not None and tracer is not None:
         trace_sql(database.engine, provider)
         outermost.insert(0, functools.partial(OperationTracing, tracer=tracer))

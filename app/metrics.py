@@ -104,7 +104,12 @@ def _payload_errors(data: Any) -> bool:
 
 
 class OperationMetrics(SchemaExtension):
-    """Counts and times each GraphQL operation, with the SQL it ran."""
+    """Counts and times each GraphQL operation, with the SQL it ran, and tells the request's log
+    line what ran. `record=False` (HUB_METRICS_ENABLED=0) leaves Prometheus out: the log line
+    alone, as the baseline of bench/observability.py."""
+
+    def __init__(self, *, record: bool = True) -> None:
+        self.record = record
 
     def on_operation(self) -> Iterator[None]:
         work = _Work()
@@ -125,6 +130,8 @@ class OperationMetrics(SchemaExtension):
         name = operation_label(ctx.operation_name if ctx.graphql_document else None)
         outcome = outcome_of(ctx.result, ctx.pre_execution_errors)
         _describe_request(ctx.context, name, kind, outcome, work.statements)
+        if not self.record:
+            return
         metrics.OPERATIONS.labels(name, kind, outcome).inc()
         metrics.OPERATION_SECONDS.labels(kind).observe(seconds)
         metrics.STATEMENTS.observe(work.statements)

@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     live_repair_interval_seconds: float = Field(default=1.0, ge=0)
     # Webinar reminders: how often the in-process job looks for due reminders (0: never).
     webinar_reminder_interval_seconds: float = Field(default=60.0, ge=0)
+    # Whether each operation is recorded in the Prometheus metrics (its log line is written
+    # either way); off only to measure what recording costs (bench/observability.py).
+    metrics_enabled: bool = True
     # /metrics: loopback, these addresses, and whoever sends `Authorization: Bearer <token>`.
     metrics_token: SecretStr | None = None
     metrics_allowed_addresses: Annotated[list[str], NoDecode] = Field(default_factory=list)

@@ -17,20 +17,21 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from opentelemetry import trace
-from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
-from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
-from opentelemetry.metrics import NoOpMeter
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import ASGIApp
 from strawberry.extensions import SchemaExtension
 
 from app.metrics import outcome_of
+
+# The SDK and the instrumentations are imported only when traces are asked for: a worker that
+# does not trace starts without them.
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SpanExporter
 
 SERVICE_NAME = "migration-network-hub"
 NOT_TRACED = "/metrics,/livez,/readyz"  # probes and scrapes would drown the requests
@@ -50,6 +51,8 @@ def tracing_requested() -> bool:
 
 def _exporter() -> SpanExporter:
     if os.environ.get("OTEL_TRACES_EXPORTER", "").lower() == "console":
+        from opentelemetry.sdk.trace.export import ConsoleSpanExporter
+
         return ConsoleSpanExporter()
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
@@ -60,6 +63,10 @@ def provider_from_environment() -> TracerProvider | None:
     """The process's tracer provider when the environment asks for traces, else None."""
     if not tracing_requested():
         return None
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
     resource = Resource.create({"service.name": SERVICE_NAME})  # OTEL_SERVICE_NAME wins
     provider = TracerProvider(resource=resource)  # the sampler comes from OTEL_TRACES_SAMPLER
     provider.add_span_processor(BatchSpanProcessor(_exporter()))
@@ -70,6 +77,9 @@ def trace_sql(engine: AsyncEngine, provider: TracerProvider) -> None:
     """One span per statement, under the span current when it runs. EngineTracer is the
     instrumentation's per-engine part: its instrumentor would also patch `create_engine`
     process-wide, once, for the first provider only."""
+    from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
+    from opentelemetry.metrics import NoOpMeter
+
     usage = NoOpMeter("hub").create_up_down_counter("db.client.connections.usage")
     tracer = trace.get_tracer("hub.sql", tracer_provider=provider)
     EngineTracer(tracer, engine.sync_engine, usage)  # type: ignore[no-untyped-call]
@@ -78,6 +88,8 @@ def trace_sql(engine: AsyncEngine, provider: TracerProvider) -> None:
 def traced_asgi(app: ASGIApp, provider: TracerProvider) -> ASGIApp:
     """The server span of each HTTP request and WebSocket connection, continuing the caller's
     trace when it sends a W3C `traceparent`."""
+    from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
+
     return OpenTelemetryMiddleware(
         app, excluded_urls=NOT_TRACED, tracer_provider=provider, exclude_spans=["receive", "send"]
     )
