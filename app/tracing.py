@@ -26,6 +26,7 @@ from starlette.types import ASGIApp
 from strawberry.extensions import SchemaExtension
 
 from app.metrics import outcome_of
+from schema.loader_spans import BATCH_TRACER
 
 # The SDK and the instrumentations are imported only when traces are asked for: a worker that
 # does not trace starts without them.
@@ -97,17 +98,22 @@ def traced_asgi(app: ASGIApp, provider: TracerProvider) -> ASGIApp:
 
 class OperationTracing(SchemaExtension):
     """The GraphQL operation's span, and its parse, validation and execution spans. Execution
-    is current while it runs, so that SQL statements and DataLoader batches hang from it."""
+    is current while it runs, so that SQL statements and DataLoader batches (a span each,
+    schema/loader_spans.py) hang from it."""
 
     def __init__(self, *, tracer: Tracer) -> None:
         self.tracer = tracer
         self.operation: Span | None = None
 
     def on_operation(self) -> Iterator[None]:
-        with self.tracer.start_as_current_span("graphql", kind=SpanKind.INTERNAL) as span:
-            self.operation = span
-            yield
-            self._describe(span)
+        batches = BATCH_TRACER.set(self.tracer)
+        try:
+            with self.tracer.start_as_current_span("graphql", kind=SpanKind.INTERNAL) as span:
+                self.operation = span
+                yield
+                self._describe(span)
+        finally:
+            BATCH_TRACER.reset(batches)
 
     def _describe(self, span: Span) -> None:
         ctx = self.execution_context

@@ -103,10 +103,17 @@ async def test_one_trace_from_a_mutation_through_its_sql_to_the_live_delivery_of
     sql = [s for s in traced if s.attributes and "db.statement" in s.attributes]
     assert [s for s in sql if s.parent and s.parent.span_id == execute.context.span_id]
     assert any(str(s.attributes["db.statement"]).startswith("INSERT") for s in sql if s.attributes)
+    # ... a span per DataLoader batch (of the mutation's answer, and of the live event's) ...
+    [delivery] = [s for s in traced if s.name == "live delivery thread"]
+    assert delivery.context is not None
+    batch_parents = [
+        s.parent.span_id for s in traced if s.name.startswith("dataloader ") and s.parent
+    ]
+    assert execute.context.span_id in batch_parents
+    assert set(batch_parents) <= {execute.context.span_id, delivery.context.span_id}
     # ... and, not one span per field ...
     assert len([s for s in traced if s.name.startswith("graphql")]) == len(steps)
     # ... and the delivery of the event it committed, linked to the mutation
-    [delivery] = [s for s in traced if s.name == "live delivery thread"]
     assert delivery.kind is SpanKind.CONSUMER
     [link] = delivery.links
     assert format_trace_id(link.context.trace_id) == TRACE_ID
