@@ -39,6 +39,7 @@ from subscriptions.tasks import stop_task
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.trace import Tracer
 
 logger = logging.getLogger("hub")
 
@@ -61,6 +62,21 @@ def _settle_garbage_collector() -> None:
     gc.set_threshold(10_000, 20, 100)
 
 
+def _observe(
+    settings: Settings, database: Database, provider: TracerProvider | None, tracer: Tracer | None
+) -> list[Callable[[], SchemaExtension]]:
+    """Hook metrics (and traces, when on) into the engine; the schema extensions that see each
+    operation from outside every other, outermost first."""
+    measure_sql(database.engine)
+    outermost: list[Callable[[], SchemaExtension]] = [
+        functools.partial(OperationMetrics, record=settings.metrics_enabled)
+    ]
+    if provider is not None and tracer is not None:
+        trace_sql(database.engine, provider)
+        outermost.insert(0, functools.partial(OperationTracing, tracer=tracer))
+    return outermost
+
+
 def create_app(
     settings: Settings | None = None,
     db: Database | None = None,
@@ -81,15 +97,9 @@ def create_app(
     hub_broadcast = broadcast or create_broadcast(
         settings.broadcast_url, namespace=settings.broadcast_namespace
     )
-    measure_sql(database.engine)
     provider = tracer_provider or provider_from_environment()
     tracer = provider.get_tracer("hub") if provider is not None else None
-    outermost: list[Callable[[], SchemaExtension]] = [
-        functools.partial(OperationMetrics, record=settings.metrics_enabled)
-    ]
-    if provider is not None and tracer is not None:
-        trace_sql(database.engine, provider)
-        outermost.insert(0, functools.partial(OperationTracing, tracer=tracer))
+    outermost = _observe(settings, database, provider, tracer)
     schema = make_schema(_limits(settings), measured_by=outermost)
     search_cache = SearchCache[Answer](settings.search_cache_entries)
     websocket = GraphQLWebSocket(schema, settings, database, hub_broadcast, search_cache, tracer)
