@@ -117,7 +117,12 @@ def report(plan: LoadPlan, summaries: dict[str, Summary]) -> str:
 def benchmark(options: Options, workdir: Path, database: str, servers: list[Server]) -> str:
     print_load()
     settings, _ = prepare_database(options, database)
-    base = server_environment(settings)
+    # No background loops (live repair, reminders): their CPU, divided by each server's own
+    # request count, would count against whichever server the scheduler served least.
+    base = server_environment(settings) | {
+        "HUB_LIVE_REPAIR_INTERVAL_SECONDS": "0",
+        "HUB_WEBINAR_REMINDER_INTERVAL_SECONDS": "0",
+    }
     with otlp_sink() as endpoint:
         environments = {
             "metrics off": base | {"HUB_METRICS_ENABLED": "0"},
