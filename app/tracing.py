@@ -106,6 +106,11 @@ class OperationTracing(SchemaExtension):
         self.operation: Span | None = None
 
     def on_operation(self) -> Iterator[None]:
+        if not trace.get_current_span().is_recording():
+            # not sampled (or no request span): the children would not be either, and
+            # making them is most of tracing's cost on the requests it leaves out
+            yield
+            return
         batches = BATCH_TRACER.set(self.tracer)
         try:
             with self.tracer.start_as_current_span("graphql", kind=SpanKind.INTERNAL) as span:
@@ -145,5 +150,8 @@ class OperationTracing(SchemaExtension):
 
     @contextmanager
     def _step(self, name: str) -> Iterator[None]:
+        if self.operation is None:  # not sampled
+            yield
+            return
         with self.tracer.start_as_current_span(name):
             yield

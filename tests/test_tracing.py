@@ -192,3 +192,23 @@ def test_tracing_is_off_unless_the_environment_asks(
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
     assert tracing_requested() is requested
+
+
+async def test_a_request_left_out_by_sampling_makes_no_spans_but_keeps_its_trace_id(
+    traced_app: Starlette, spans: InMemorySpanExporter, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="hub")
+    caplog.handler.addFilter(LogContext())
+    # given a caller whose trace is not sampled (flags 00)
+    unsampled = f"00-{TRACE_ID}-{CALLER_SPAN}-00"
+    async with api_client(traced_app) as client:
+        response = await client.post(
+            "/graphql",
+            json={"query": "query Few { gcmObjectives { number } }"},
+            headers={"traceparent": unsampled},
+        )
+    assert response.status_code == 200
+    # then nothing is recorded, and the request's line still names the trace
+    assert spans.get_finished_spans() == ()
+    [request] = [r for r in caplog.records if r.name == "hub.request"]
+    assert request.trace_id == TRACE_ID  # type: ignore[attr-defined]
