@@ -26,6 +26,7 @@ from subscriptions.broadcast import HubBroadcast
 from tests.conftest import Factory, api_client, make_settings
 from tests.discussions import CREATE_POST, community, thread
 from tests.live import THREAD_EVENTS, connect, thread_cursor
+from tests.test_metrics import scrape, settles, value
 from tests.test_websocket import unreachable_database_url
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -70,7 +71,10 @@ async def test_one_trace_from_a_mutation_through_its_sql_to_the_live_delivery_of
         thread_id = await thread(client, community_id, moderator)
         cursor = await thread_cursor(client, thread_id, moderator.token)
         async with connect(traced_app, moderator.token) as socket:
+            before = value(await scrape(traced_app), "hub_live_subscriptions", stream="thread")
             await socket.subscribe(THREAD_EVENTS, {"threadId": thread_id, "after": cursor})
+            # live, not replaying: an event read back from the log carries no trace context
+            assert await settles(traced_app, "hub_live_subscriptions", before + 1, stream="thread")
             spans.clear()
             # when a post is written by a caller that is itself traced
             response = await client.post(
@@ -189,8 +193,8 @@ def test_tracing_is_off_unless_the_environment_asks(
         "OTEL_SDK_DISABLED",
     ):
         monkeypatch.delenv(name, raising=False)
-    for name, value in environment.items():
-        monkeypatch.setenv(name, value)
+    for name, setting in environment.items():
+        monkeypatch.setenv(name, setting)
     assert tracing_requested() is requested
 
 
