@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import copy
 import getpass
 import os
 import tempfile
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from pydantic import ValidationError
 
 from app import migrate as migrations
+from app.logs import log_config
 from app.readiness import redacted
 from app.settings import Settings
 from models.member import Role
@@ -62,7 +62,7 @@ def serve(
         )
         raise typer.Exit(2)
     if migrate if migrate is not None else settings.is_development:
-        migrations.upgrade(settings.database_url)
+        typer.echo(migrations.describe_upgrade(migrations.upgrade(settings.database_url)))
     if workers > 1 and not reload:
         _share_metrics_between_workers()
     typer.echo(f"Migration Network Hub ({settings.env}) on http://{host}:{port}/graphql")
@@ -79,11 +79,12 @@ def serve(
         reload=reload,
         proxy_headers=True,
         log_level="info",
+        access_log=False,  # app/logs.py writes one line per request, with more in it
         # Live messages are small JSON sent to many sockets: per-message compression would
         # keep a zlib state per socket and compress every copy again.
         ws_per_message_deflate=settings.ws_per_message_deflate,
         ws=settings.ws_implementation,
-        log_config=log_config(),
+        log_config=log_config(production=settings.env == "production"),
     )
 
 
@@ -94,28 +95,12 @@ def _share_metrics_between_workers() -> None:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="hub-metrics-")
 
 
-def log_config() -> dict[str, Any]:
-    """uvicorn's logging, with each line's request id, and the hub's own loggers (client
-    errors as one line each, internal errors with their traceback) beside uvicorn's."""
-    from uvicorn.config import LOGGING_CONFIG
-
-    config: dict[str, Any] = copy.deepcopy(LOGGING_CONFIG)
-    config["filters"] = {"request_id": {"()": "schema.request_id.RequestIdFilter"}}
-    for handler in config["handlers"].values():
-        handler["filters"] = ["request_id"]
-    formatters = config["formatters"]
-    formatters["default"]["fmt"] = "%(levelprefix)s [%(request_id)s] %(name)s: %(message)s"
-    formatters["access"]["fmt"] = (
-        '%(levelprefix)s [%(request_id)s] %(client_addr)s - "%(request_line)s" %(status_code)s'
-    )
-    config["loggers"]["hub"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
-    return config
-
-
 @migrate_cli.command("upgrade")
 def migrate_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
-    """Upgrade the database to REVISION (default: the latest)."""
-    migrations.upgrade(load_settings().database_url, revision)
+    """Upgrade the database to REVISION (default: the latest); say what was applied."""
+    typer.echo(
+        migrations.describe_upgrade(migrations.upgrade(load_settings().database_url, revision))
+    )
 
 
 @migrate_cli.command("downgrade")

@@ -1,8 +1,10 @@
 """`hub doctor`: what an operator should fix before (or while) serving, one line per problem.
 
-Checks: the settings (secret strength, allowed origins), the database (reachable, migrated to
-the code's head revision, clock skew), the pool sized for the processes against PostgreSQL's
-`max_connections`, and the broker (a message published and received back)."""
+Checks: the settings (secret strength, allowed origins, event retention against a session's
+length), the database (reachable, migrated to the code's head revision, clock skew), the pool
+sized for the processes against PostgreSQL's `max_connections`, the data (the search index
+against what it indexes, the event log against its retention), and the broker (a message
+published and received back)."""
 
 from __future__ import annotations
 
@@ -17,10 +19,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import migrate
 from app.readiness import redacted
 from app.settings import DEFAULT_SECRET_KEY, Settings
+from models.base import utcnow
 from models.db import Database, create_database
+from models.event import oldest_event_time
+from resolvers import search_index
 from subscriptions.broadcast import create_broadcast
 
 MAX_CLOCK_SKEW = timedelta(seconds=2)
+PRUNE_GRACE = timedelta(days=1)  # `hub prune-events` runs daily
 RESERVED_CONNECTIONS = 3  # per process: the broker's two (postgres://) and the reminder job's
 
 
@@ -89,6 +95,47 @@ def _skew(database_now: object) -> timedelta | None:
     return abs(datetime.now(UTC) - database_now)
 
 
+async def data_problems(db: Database, settings: Settings) -> list[str]:
+    """The search index against the data, and the event log against its retention."""
+    from resolvers import search_sources  # noqa: F401 - registers the sources
+
+    try:
+        async with asyncio.timeout(60), db.sessions() as session:
+            if await _revision(session) != migrate.head():
+                return []  # reported already: the data are checked once migrated
+        async with asyncio.timeout(60), db.sessions() as session:
+            drifts = await search_index.index_drift(session)
+            oldest = await oldest_event_time(session)
+    except Exception as e:
+        return [f"data: not checked ({type(e).__name__}: {e})"]
+    problems = [
+        f"search index: {d.kind} has {d.missing} item(s) missing from the index and {d.stale} "
+        "document(s) of items that are gone: run `hub search-reindex`"
+        for d in drifts
+    ]
+    retention = timedelta(days=settings.event_retention_days)
+    if oldest is not None and utcnow() - oldest > retention + PRUNE_GRACE:
+        age = (utcnow() - oldest).days
+        problems.append(
+            f"event log: its oldest event is {age} days old, beyond HUB_EVENT_RETENTION_DAYS "
+            f"({settings.event_retention_days}): run `hub prune-events` daily"
+        )
+    return problems
+
+
+def retention_problems(settings: Settings) -> list[str]:
+    """A client may come back with a cursor as old as its session: the log must reach back
+    that far, or it resumes with a resync instead of the events it missed."""
+    session = timedelta(hours=settings.token_ttl_hours)
+    if timedelta(days=settings.event_retention_days) < session:
+        return [
+            f"event log: HUB_EVENT_RETENTION_DAYS ({settings.event_retention_days}) is shorter "
+            f"than a session (HUB_TOKEN_TTL_HOURS {settings.token_ttl_hours}): clients back "
+            "after that long get ResyncRequired instead of what they missed"
+        ]
+    return []
+
+
 async def broker_problems(settings: Settings) -> list[str]:
     """Publish on a channel of our own and read it back."""
     where = redacted(settings.broadcast_url)
@@ -117,7 +164,9 @@ async def examine(settings: Settings, workers: int) -> list[str]:
     try:
         return [
             *settings_problems(settings),
+            *retention_problems(settings),
             *await database_problems(db, settings, workers),
+            *await data_problems(db, settings),
             *await broker_problems(settings),
         ]
     finally:

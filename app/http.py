@@ -52,10 +52,12 @@ class GraphQLParams:
 
 
 def negotiate(accept: str | None) -> str:
-    """The response media type for an Accept header; `application/graphql-response+json`
-    unless the client asks only for `application/json` (the spec's default since 2025)."""
+    """The response media type for an Accept header: `application/graphql-response+json` when
+    the client names it (or `application/*`) first, `application/json` when it names that; and,
+    by the spec's legacy rule, `application/json` when it sends no Accept or only `*/*`, as
+    clients written before the new media type expect."""
     if not accept:
-        return GRAPHQL_RESPONSE_JSON
+        return APPLICATION_JSON
     ranges = []
     for part in accept.split(","):
         media, *params = (p.strip() for p in part.split(";"))
@@ -71,9 +73,9 @@ def negotiate(accept: str | None) -> str:
     for media, quality in ranges:
         if quality <= 0:
             continue
-        if media in (GRAPHQL_RESPONSE_JSON, "application/*", "*/*"):
+        if media in (GRAPHQL_RESPONSE_JSON, "application/*"):
             candidate = (quality, GRAPHQL_RESPONSE_JSON)
-        elif media == APPLICATION_JSON:
+        elif media in (APPLICATION_JSON, "*/*"):
             candidate = (quality, APPLICATION_JSON)
         else:
             continue

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -15,15 +17,18 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
+from strawberry.extensions import SchemaExtension
 
 from app.calendar import calendar_routes
 from app.delivery import DeliveryWorker
 from app.http import GraphQLHTTP
+from app.logs import RequestLogMiddleware
 from app.metrics import MetricsEndpoint, OperationMetrics, measure_sql
 from app.reminders import ReminderJob
 from app.request_id import RequestIdMiddleware
 from app.settings import Settings
 from app.unsubscribe import unsubscribe_routes
+from app.tracing import OperationTracing, provider_from_environment, trace_sql, traced_asgi
 from app.websocket import GraphQLWebSocket
 from models.db import Database, create_database
 from resolvers.search import Answer
@@ -33,6 +38,10 @@ from subscriptions.broadcast import HubBroadcast, create_broadcast
 from subscriptions.broker import BrokerUnavailable, check_url, ping_broker
 from subscriptions.heads import HeadWatcher
 from subscriptions.tasks import stop_task
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.trace import Tracer
 
 logger = logging.getLogger("hub")
 
@@ -55,13 +64,30 @@ def _settle_garbage_collector() -> None:
     gc.set_threshold(10_000, 20, 100)
 
 
+def _observe(
+    settings: Settings, database: Database, provider: TracerProvider | None, tracer: Tracer | None
+) -> list[Callable[[], SchemaExtension]]:
+    """Hook metrics (and traces, when on) into the engine; the schema extensions that see each
+    operation from outside every other, outermost first."""
+    measure_sql(database.engine)
+    outermost: list[Callable[[], SchemaExtension]] = [
+        functools.partial(OperationMetrics, record=settings.metrics_enabled)
+    ]
+    if provider is not None and tracer is not None:
+        trace_sql(database.engine, provider)
+        outermost.insert(0, functools.partial(OperationTracing, tracer=tracer))
+    return outermost
+
+
 def create_app(
     settings: Settings | None = None,
     db: Database | None = None,
     broadcast: HubBroadcast | None = None,
+    tracer_provider: TracerProvider | None = None,
 ) -> Starlette:
     """The application. A `db` or `broadcast` passed in is the caller's to open and close;
-    otherwise the lifespan opens and closes its own."""
+    otherwise the lifespan opens and closes its own. Traced by `tracer_provider`, else by
+    the one the `OTEL_*` variables configure, if any (app/tracing.py)."""
     settings = settings or Settings()
     check_url(settings.broadcast_url)
     database = db or create_database(
@@ -73,10 +99,12 @@ def create_app(
     hub_broadcast = broadcast or create_broadcast(
         settings.broadcast_url, namespace=settings.broadcast_namespace
     )
-    measure_sql(database.engine)
-    schema = make_schema(_limits(settings), measured_by=OperationMetrics)
+    provider = tracer_provider or provider_from_environment()
+    tracer = provider.get_tracer("hub") if provider is not None else None
+    outermost = _observe(settings, database, provider, tracer)
+    schema = make_schema(_limits(settings), measured_by=outermost)
     search_cache = SearchCache[Answer](settings.search_cache_entries)
-    websocket = GraphQLWebSocket(schema, settings, database, hub_broadcast, search_cache)
+    websocket = GraphQLWebSocket(schema, settings, database, hub_broadcast, search_cache, tracer)
 
     async def livez(_: Request) -> Response:
         return JSONResponse({"status": "alive"})
@@ -137,6 +165,8 @@ def create_app(
                 await hub_broadcast.disconnect()
             if db is None:
                 await database.dispose()
+            if provider is not None and tracer_provider is None:
+                provider.shutdown()  # exports what is left
 
     app = Starlette(
         routes=[
@@ -157,7 +187,9 @@ def create_app(
             *unsubscribe_routes(settings, database),
         ],
         middleware=[
+            *([Middleware(traced_asgi, provider=provider)] if provider is not None else []),
             Middleware(RequestIdMiddleware),
+            Middleware(RequestLogMiddleware),
             Middleware(
                 CORSMiddleware,
                 allow_origins=settings.allowed_origins,

@@ -26,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from strawberry.extensions import SchemaExtension
 
+from app.logs import OPERATION
 from subscriptions import metrics
 
 LOOPBACK = ("127.0.0.1", "::1")
@@ -103,7 +104,12 @@ def _payload_errors(data: Any) -> bool:
 
 
 class OperationMetrics(SchemaExtension):
-    """Counts and times each GraphQL operation, with the SQL it ran."""
+    """Counts and times each GraphQL operation, with the SQL it ran, and tells the request's log
+    line what ran. `record=False` (HUB_METRICS_ENABLED=0) leaves Prometheus out: the log line
+    alone, as the baseline of bench/observability.py."""
+
+    def __init__(self, *, record: bool = True) -> None:
+        self.record = record
 
     def on_operation(self) -> Iterator[None]:
         work = _Work()
@@ -123,6 +129,9 @@ class OperationMetrics(SchemaExtension):
             kind = "unknown"
         name = operation_label(ctx.operation_name if ctx.graphql_document else None)
         outcome = outcome_of(ctx.result, ctx.pre_execution_errors)
+        _describe_request(ctx.context, name, kind, outcome, work.statements)
+        if not self.record:
+            return
         metrics.OPERATIONS.labels(name, kind, outcome).inc()
         metrics.OPERATION_SECONDS.labels(kind).observe(seconds)
         metrics.STATEMENTS.observe(work.statements)
@@ -130,6 +139,19 @@ class OperationMetrics(SchemaExtension):
         database = getattr(ctx.context, "db", None)
         if database is not None:
             record_pool(database.engine)
+
+
+def _describe_request(context: Any, name: str, kind: str, outcome: str, statements: int) -> None:
+    """Tell the request's log line (app/logs.py) what ran, as the metrics name it."""
+    described = OPERATION.get()
+    if described is None:
+        return
+    viewer = getattr(context, "viewer", None)
+    described.operation_name = name
+    described.operation_type = kind
+    described.outcome = outcome
+    described.statements = statements
+    described.viewer_id = getattr(viewer, "member_id", None)
 
 
 def record_pool(engine: AsyncEngine) -> None:

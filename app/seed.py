@@ -222,48 +222,87 @@ def _demo_member(
     return member, objectives
 
 
+@dataclass(frozen=True)
+class DemoCommunity:
+    slug: str
+    name: str
+    visibility: CommunityVisibility
+    objectives: tuple[int, ...]
+    threads: tuple[str, ...]  # on its topic: three of them are opened, drawn at random
+    replies: tuple[str, ...]
+
+
 DEMO_COMMUNITIES = (
-    ("fair-recruitment", "Fair recruitment and decent work", CommunityVisibility.PUBLIC, [6, 22]),
-    ("migration-data", "Migration data and evidence", CommunityVisibility.PUBLIC, [1, 3]),
-    (
+    DemoCommunity(
+        "fair-recruitment",
+        "Fair recruitment and decent work",
+        CommunityVisibility.PUBLIC,
+        (6, 22),
+        (
+            "Recruitment fees: who pays, and how do we end them?",
+            "Bilateral labour agreements that worked",
+            "Ethical recruitment in the care sector",
+            "Portability of social security benefits",
+        ),
+        (
+            "In our experience the **employer pays** principle needs enforcement at both ends.",
+            "See objective 6 of the GCM: *safeguard conditions that ensure decent work*.",
+            "Could someone share the template agreement mentioned above?",
+        ),
+    ),
+    DemoCommunity(
+        "migration-data",
+        "Migration data and evidence",
+        CommunityVisibility.PUBLIC,
+        (1, 3),
+        (
+            "Disaggregating migration data by sex and age",
+            "Sharing administrative data across ministries",
+            "Measuring recruitment costs for SDG indicator 10.7.1",
+            "Counting irregular migration without putting people at risk",
+        ),
+        (
+            "Our statistics office links census and border data; the metadata was the hard part.",
+            "See objective 1 of the GCM: *collect and utilize accurate and disaggregated data*.",
+            "Could someone share the data-sharing agreement mentioned above?",
+        ),
+    ),
+    DemoCommunity(
         "return-reintegration",
         "Return and reintegration (closed group)",
         CommunityVisibility.PRIVATE,
-        [21],
+        (21,),
+        (
+            "Reintegration support that lasts beyond the first months",
+            "Recognising skills gained abroad on return",
+            "Referral pathways for returnees in vulnerable situations",
+            "Community-based reintegration: what worked?",
+        ),
+        (
+            "Our ministry piloted this with three origin countries. Results were mixed.",
+            "See objective 21 of the GCM: *dignified return and sustainable reintegration*.",
+            "We published guidance on this last year; happy to share the lessons learned.",
+        ),
     ),
-)
-DEMO_THREADS = (
-    "Recruitment fees: who pays, and how do we end them?",
-    "Bilateral labour agreements that worked",
-    "Disaggregating migration data by sex and age",
-    "Portability of social security benefits",
-    "Ethical recruitment in the care sector",
-    "Sharing administrative data across ministries",
-)
-DEMO_REPLIES = (
-    "In our experience the **employer pays** principle needs enforcement at both ends.",
-    "We published guidance on this last year; happy to share the lessons learned.",
-    "Could someone share the template agreement mentioned above?",
-    "Our ministry piloted this with three origin countries. Results were mixed.",
-    "See objective 6 of the GCM: *safeguard conditions that ensure decent work*.",
 )
 
 
 async def _demo_discussions(session: AsyncSession, rng: random.Random) -> None:
     """Communities with members, threads and replies (with reactions), for GraphiQL."""
     member_ids = list((await session.execute(select(Member.id).order_by(Member.id))).scalars())
-    for slug, name, visibility, objectives in DEMO_COMMUNITIES:
+    for demo in DEMO_COMMUNITIES:
         community = Community(
-            slug=slug,
-            name=name,
-            visibility=visibility,
-            description=f"# {name}\n\nA demo community.",
+            slug=demo.slug,
+            name=demo.name,
+            visibility=demo.visibility,
+            description=f"# {demo.name}\n\nA demo community.",
             created_by_id=member_ids[1],
         )
         session.add(community)
         await session.flush()
         session.add_all(
-            CommunityObjective(community_id=community.id, objective_number=n) for n in objectives
+            CommunityObjective(community_id=community.id, objective_number=n)
+            for n in demo.objectives
         )
         members = [member_ids[1], *rng.sample(member_ids[2:], 25)]
         session.add_all(
@@ -274,7 +313,7 @@ async def _demo_discussions(session: AsyncSession, rng: random.Random) -> None:
             )
             for m in members
         )
-        for title in rng.sample(DEMO_THREADS, 3):
+        for title in rng.sample(demo.threads, 3):
             thread = Thread(
                 community_id=community.id,
                 author_id=rng.choice(members),
@@ -288,7 +327,7 @@ async def _demo_discussions(session: AsyncSession, rng: random.Random) -> None:
                 post = Post(
                     thread_id=thread.id,
                     author_id=rng.choice(members),
-                    body=rng.choice(DEMO_REPLIES),
+                    body=rng.choice(demo.replies),
                 )
                 session.add(post)
                 await session.flush()

@@ -96,6 +96,9 @@ class Settings(BaseSettings):
     # Webhooks may call loopback, link-local and private addresses only when this is set (a
     # deployment whose consumers live on its own network); http only outside production.
     webhook_allow_private_addresses: bool = False
+    # Whether each operation is recorded in the Prometheus metrics (its log line is written
+    # either way); off only to measure what recording costs (bench/observability.py).
+    metrics_enabled: bool = True
     # /metrics: loopback, these addresses, and whoever sends `Authorization: Bearer <token>`.
     metrics_token: SecretStr | None = None
     metrics_allowed_addresses: Annotated[list[str], NoDecode] = Field(default_factory=list)

@@ -12,6 +12,7 @@ from typing import Any
 from broadcaster import Broadcast
 from broadcaster._base import Unsubscribed
 from graphql import GraphQLError
+from opentelemetry.trace import Tracer
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
@@ -33,6 +34,7 @@ from app.auth import (
     viewer_for,
 )
 from app.http import loads_text
+from app.logs import log_socket_operation
 from app.settings import Settings
 from models.db import Database
 from models.event import StoredEvent
@@ -74,6 +76,7 @@ class TransportHandler(BaseGraphQLTransportWSHandler[Context, None]):
         self._outbox: deque[tuple[LiveMember, int, str | Ending]] | None = None
         self._writer: asyncio.Task[None] | None = None
         self._resume: dict[str, int] = {}  # operations restarted after falling behind
+        self._running: set[str] = set()  # operations logged as started, not yet as ended
 
     async def handle(self) -> None:
         metrics.WEBSOCKETS.inc()
@@ -99,6 +102,24 @@ class TransportHandler(BaseGraphQLTransportWSHandler[Context, None]):
         await super().handle_task_exception(error)
 
     async def run_operation(self, operation: Operation[Context, None]) -> None:
+        if operation.id not in self._running:  # not when it resumes after falling behind
+            self._running.add(operation.id)
+            self._log_operation("started", operation.id, None)
+        await self._run_operation(operation)
+        if operation.id not in self._live and operation.id not in self._resume:
+            self._log_operation("ended", operation.id, "complete")
+
+    def _log_operation(self, event: str, operation_id: str, ending: str | None) -> None:
+        if event == "ended":
+            if operation_id not in self._running:
+                return
+            self._running.discard(operation_id)
+        operation = self.operations.get(operation_id)
+        name = operation.operation_name if operation is not None else None
+        viewer_id = self.context.viewer.member_id if isinstance(self.context, Context) else None
+        log_socket_operation(event, operation_id, name, viewer_id, ending)
+
+    async def _run_operation(self, operation: Operation[Context, None]) -> None:
         # Set inside the operation's own task: seen only by this operation's resolvers.
         LIVE_SINK.set(
             LiveSink(
@@ -167,6 +188,8 @@ class TransportHandler(BaseGraphQLTransportWSHandler[Context, None]):
         operation = self.operations.get(member.operation_id)
         if operation is None or ending is Ending.CLOSED:
             return
+        if ending is not Ending.BEHIND:
+            self._log_operation("ended", operation.id, ending.name.lower())
         if ending is Ending.BEHIND:
             # Replay from the last event written, at the reader's pace, then join again.
             operation.completed = False
@@ -187,6 +210,7 @@ class TransportHandler(BaseGraphQLTransportWSHandler[Context, None]):
         await self._send_text(json.dumps(frame))
 
     async def cleanup_operation(self, operation_id: str) -> None:
+        self._log_operation("ended", operation_id, "closed")
         member = self._live.pop(operation_id, None)
         if member is not None:
             self.view.live_groups.end(member, Ending.CLOSED)
@@ -218,6 +242,7 @@ class GraphQLWebSocket(GraphQL[Context, None]):
         db: Database,
         broadcast: Broadcast,
         search_cache: SearchCache[Answer] | None = None,
+        tracer: Tracer | None = None,
     ) -> None:
         super().__init__(
             schema,
@@ -239,7 +264,7 @@ class GraphQLWebSocket(GraphQL[Context, None]):
         # The task that ends a signed-in socket when its session ends, by id of its scope.
         self._session_watchers: dict[int, asyncio.Task[None]] = {}
         # Subscriptions following the same stream, delivered together.
-        self.live_groups = LiveGroups()
+        self.live_groups = LiveGroups(tracer)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:

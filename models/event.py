@@ -65,18 +65,21 @@ class StoredEvent:
     kind: str
     payload: dict[str, Any]
     created_at: datetime
+    # The W3C trace context of the mutation that committed it, carried by the broker only
+    # (subscriptions/tracing.py); an event read from the log has none.
+    traceparent: str | None = None
 
     def to_json(self) -> str:
-        return json.dumps(
-            {
-                "stream": self.stream,
-                "seq": self.seq,
-                "kind": self.kind,
-                "payload": self.payload,
-                "created_at": self.created_at.isoformat(),
-            },
-            separators=(",", ":"),
-        )
+        message = {
+            "stream": self.stream,
+            "seq": self.seq,
+            "kind": self.kind,
+            "payload": self.payload,
+            "created_at": self.created_at.isoformat(),
+        }
+        if self.traceparent is not None:
+            message["traceparent"] = self.traceparent
+        return json.dumps(message, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, text: str) -> StoredEvent:
@@ -87,6 +90,7 @@ class StoredEvent:
             kind=data["kind"],
             payload=data["payload"],
             created_at=datetime.fromisoformat(data["created_at"]),
+            traceparent=data.get("traceparent"),
         )
 
 
@@ -147,6 +151,12 @@ async def last_seqs(session: AsyncSession, streams: Sequence[str]) -> list[int]:
     )
     last = dict(rows.all())
     return [int(last.get(stream, 0)) for stream in streams]
+
+
+async def oldest_event_time(session: AsyncSession) -> datetime | None:
+    """When the oldest event still in the log was written (None: the log is empty)."""
+    oldest: datetime | None = await session.scalar(select(func.min(Event.created_at)))
+    return oldest
 
 
 async def prune_events(session: AsyncSession, older_than: datetime) -> int:

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, delete, insert, select
+from sqlalchemy import ColumnElement, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.db import AnySelect
@@ -159,6 +159,13 @@ async def rebuild(session: AsyncSession, batch: int = 500) -> int:
     index); returns how many items were looked at."""
     total = 0
     for source in SOURCES.values():
+        # documents of items that are gone (deleted behind the app's back, or before a restore)
+        await session.execute(
+            delete(SearchDocument).where(
+                SearchDocument.kind == source.kind,
+                SearchDocument.item_id.not_in(source.all_ids()),
+            )
+        )
         ids = list((await session.execute(source.all_ids())).scalars())
         for start in range(0, len(ids), batch):
             await reindex(session, source, ids[start : start + batch])
@@ -172,3 +179,37 @@ async def documents_of(session: AsyncSession, kind: str) -> list[int]:
         select(SearchDocument.item_id).where(SearchDocument.kind == kind).order_by("item_id")
     )
     return list(rows.scalars())
+
+
+@dataclass(frozen=True)
+class IndexDrift:
+    """How far the index of one kind is from the data (`hub doctor`)."""
+
+    kind: str
+    missing: int  # searchable items without a document
+    stale: int  # documents of items that no longer exist
+
+
+async def index_drift(session: AsyncSession, batch: int = 500) -> list[IndexDrift]:
+    """Every kind whose documents do not match its searchable items. Items without a document
+    are loaded to tell the unsearchable (deleted, hidden) from the missing: in a sound index
+    these are few."""
+    drifts = []
+    for source in SOURCES.values():
+        of_kind = SearchDocument.kind == source.kind
+        stale = await session.scalar(
+            select(func.count()).where(of_kind, SearchDocument.item_id.not_in(source.all_ids()))
+        )
+        items = source.all_ids()
+        indexed = select(SearchDocument.item_id).where(of_kind)
+        lacking = list(
+            (await session.execute(items.where(items.selected_columns[0].not_in(indexed))))
+            .scalars()
+            .all()
+        )
+        missing = 0
+        for start in range(0, len(lacking), batch):
+            missing += len(await source.load(session, lacking[start : start + batch]))
+        if missing or stale:
+            drifts.append(IndexDrift(source.kind, missing, int(stale or 0)))
+    return drifts

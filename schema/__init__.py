@@ -5,7 +5,7 @@ Domain modules (`schema/members.py`, ...) hold the types and the functions these
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -611,10 +611,10 @@ def _fork_context(kwargs: dict[str, Any]) -> None:
 
 
 def make_schema(
-    limits: Limits = Limits(), measured_by: Callable[[], SchemaExtension] | None = None
+    limits: Limits = Limits(), measured_by: Sequence[Callable[[], SchemaExtension]] = ()
 ) -> HubSchema:
-    """The schema with its limits. `measured_by`: an extension that sees each operation from
-    outside every other (it runs first, and resumes last: codes and masking are set)."""
+    """The schema with its limits. `measured_by`: extensions that see each operation from
+    outside every other (they run first, and resume last: codes and masking are set)."""
     # The limit rules are built once: ValidationCache keys on the rule classes, so rules
     # created per request would never hit the cache.
     rules = [
@@ -622,7 +622,7 @@ def make_schema(
         *MaxAliasesLimiter(max_alias_count=limits.max_aliases).validation_rules,
     ]
     extensions: list[Callable[[], SchemaExtension]] = [
-        *([measured_by] if measured_by is not None else []),
+        *measured_by,
         ErrorCodes,
         lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
         lambda: ReportingParserCache(maxsize=512),

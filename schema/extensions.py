@@ -29,7 +29,7 @@ from resolvers.errors import ClientError
 from resolvers.policy import may_use_developer_tools
 from schema.context import Context
 from schema.cost import operation_cost
-from schema.request_id import current_request_id
+from schema.request_id import current_request_id, current_trace_id
 
 logger = logging.getLogger("hub.errors")
 
@@ -250,6 +250,9 @@ def public_error(error: GraphQLError, *, expose_internal: bool) -> GraphQLError:
     request_id = current_request_id()
     if internal and request_id is not None:
         extensions["requestId"] = request_id  # what a user quotes to find it in the logs
+    trace_id = current_trace_id()
+    if internal and trace_id is not None:
+        extensions["traceId"] = trace_id  # and to find its trace
     return GraphQLError(
         message,
         nodes=error.nodes,

@@ -30,6 +30,7 @@ from typing import Any, Protocol
 
 from broadcaster import Broadcast
 from graphql import DocumentNode, ExecutionResult, GraphQLError, OperationDefinitionNode, execute
+from opentelemetry.trace import Tracer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from strawberry.schema.schema import Schema, StrawberryGraphQLCoreExecutionContext
 
@@ -41,6 +42,7 @@ from schema.extensions import public_error
 from schema.fanout import SHARED_RESULTS
 from subscriptions import metrics
 from subscriptions.streams import ResyncRequired, follow
+from subscriptions.tracing import delivery_span
 
 logger = logging.getLogger(__name__)
 
@@ -209,7 +211,8 @@ class LiveGroup:
                     break
                 # Recorded before delivering, with no await between: a later joiner replays it.
                 self.last_seq = item.seq
-                await self._deliver(item, list(self.members.values()))
+                with delivery_span(self.groups.tracer, item, stream_kind(self.stream)):
+                    await self._deliver(item, list(self.members.values()))
                 lag = (utcnow() - item.created_at).total_seconds()
                 metrics.LIVE_LAG_SECONDS.observe(max(lag, 0.0))
         except Exception:
@@ -267,7 +270,8 @@ def stream_kind(stream: str) -> str:
 class LiveGroups:
     """The groups of one application (one database, one broadcast), by stream."""
 
-    def __init__(self) -> None:
+    def __init__(self, tracer: Tracer | None = None) -> None:
+        self.tracer = tracer  # delivery spans, when tracing is on
         self._groups: dict[str, LiveGroup] = {}
         self._stopping: set[asyncio.Task[None]] = set()
         self.behind = 0  # members switched to replaying because their socket fell behind

@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 
 from broadcaster import Broadcast
 
 from models.event import StoredEvent
 from subscriptions import metrics
 from subscriptions.broadcast import GAP
+from subscriptions.tracing import current_traceparent
 
 # Brokers limit message size (PostgreSQL NOTIFY: 8,000 bytes). A larger event is announced as
 # a gap instead; subscribers then read it from the log, where it is already committed.
@@ -47,7 +49,7 @@ class EventPublisher:
             )
 
     async def _publish(self, event: StoredEvent) -> None:
-        message = event.to_json()
+        message = replace(event, traceparent=current_traceparent()).to_json()
         if len(message.encode()) > MAX_MESSAGE_BYTES:
             message = GAP
         try:

@@ -146,6 +146,9 @@ def app(settings: Settings, db: Database, broadcast: HubBroadcast) -> Starlette:
     return create_app(settings, db, broadcast)
 
 
+MODERN_ACCEPT = "application/graphql-response+json, application/json;q=0.9"
+
+
 @asynccontextmanager
 async def api_client(
     app: Starlette, address: str | None = None
@@ -156,7 +159,12 @@ async def api_client(
         if address is None
         else httpx.ASGITransport(app=app, client=(address, 40000))
     )
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+    # As GraphQL-over-HTTP clients written for the current spec ask (without it, httpx's
+    # `Accept: */*` gets `application/json` by the spec's legacy rule: tests/test_http.py).
+    headers = {"Accept": MODERN_ACCEPT}
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://testserver", headers=headers
+    ) as client:
         yield client
 
 

@@ -10,12 +10,16 @@ import pytest
 from sqlalchemy import func, select, update
 from typer.testing import CliRunner, Result
 
+from app import migrate as migrations
 from app.cli import cli
-from app.seed import DEMO_PASSWORD
+from app.seed import DEMO_COMMUNITIES, DEMO_PASSWORD
 from models.base import utcnow
+from models.community import Community
 from models.event import Event, append_event
 from models.member import Member, Role
 from models.organization import Organization, OrganizationKind
+from models.search import SearchDocument
+from models.thread import Thread
 from schema import schema
 from tests.conftest import broadcast_url_for_tests, gql
 
@@ -60,6 +64,12 @@ async def test_seed_demo_adds_every_organisation_kind_and_members_with_expertise
     listing = await gql(client, "{ webinars { nodes { title status registeredCount } } }")
     statuses = [(n["status"], n["registeredCount"]) for n in listing["data"]["webinars"]["nodes"]]
     assert statuses == [("LIVE", 20), ("SCHEDULED", 20)]
+    # each demo thread is in the community whose topic it fits
+    async with db.sessions() as session:
+        placed = (await session.execute(select(Community.slug, Thread.title).join(Thread))).all()
+    fits = {(c.slug, title) for c in DEMO_COMMUNITIES for title in c.threads}
+    assert placed
+    assert set(placed) <= fits
     # and a second run adds nothing
     again = await hub("seed", "--demo", env=env_for(database_url))
     assert "already present" in again.output
@@ -161,6 +171,30 @@ async def test_migrate_current_names_the_head_revision(database_url):
     assert "(head)" in result.output
 
 
+async def test_migrate_upgrade_says_what_it_applied_or_that_nothing_was_due(tmp_path: Path):
+    # given an empty database
+    fresh = f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}"
+    # when it is upgraded twice
+    first = await hub("migrate", "upgrade", env=env_for(fresh))
+    second = await hub("migrate", "upgrade", env=env_for(fresh))
+    # then the first run names every migration, the second says nothing was due
+    assert first.exit_code == 0, first.output
+    applied = [line for line in first.output.splitlines() if line.startswith("applied ")]
+    assert len(applied) == len(migration_ids())
+    assert applied[0].startswith("applied 0001 (")
+    assert applied[-1].startswith(f"applied {migrations.head()} (")
+    assert second.output.strip().endswith(
+        f"nothing to apply: the database is at {migrations.head()}"
+    )
+
+
+def migration_ids() -> list[str]:
+    from alembic.script import ScriptDirectory
+
+    scripts = ScriptDirectory.from_config(migrations.alembic_config(""))
+    return [s.revision for s in scripts.walk_revisions()]
+
+
 async def test_prune_events_deletes_old_events_and_keeps_recent_ones(database_url, db):
     async with db.sessions.begin() as session:
         for _ in range(3):
@@ -227,3 +261,51 @@ async def test_doctor_names_a_pool_too_big_for_the_processes(database_url, db):
     result = await hub("doctor", "--workers", "50", env=healthy_production_env(database_url))
     assert result.exit_code == 1
     assert "50 process(es) may open 900 connections, above max_connections" in result.output
+
+
+async def test_doctor_names_a_search_index_out_of_step_with_the_data(
+    database_url, db, client, factory
+):
+    from tests.discussions import community, thread
+
+    # given a thread whose document points at an item that does not exist
+    community_id, moderator = await community(client, factory)
+    await thread(client, community_id, moderator)
+    async with db.sessions.begin() as session:
+        await session.execute(
+            update(SearchDocument).where(SearchDocument.kind == "THREAD").values(item_id=999_999)
+        )
+    # when the doctor looks
+    result = await hub("doctor", env=healthy_production_env(database_url))
+    # then the thread is missing from the index, and its document is stale
+    assert result.exit_code == 1
+    assert (
+        "search index: THREAD has 1 item(s) missing from the index and 1 document(s) of items "
+        "that are gone: run `hub search-reindex`"
+    ) in result.output
+    # and once reindexed, all is well
+    assert (await hub("search-reindex", env=env_for(database_url))).exit_code == 0
+    assert (
+        "search index" not in (await hub("doctor", env=healthy_production_env(database_url))).output
+    )
+
+
+async def test_doctor_names_an_event_log_nobody_prunes(database_url, db):
+    async with db.sessions.begin() as session:
+        await append_event(session, "thread:1", "POST_CREATED", {"thread": 1})
+        await session.flush()
+        await session.execute(update(Event).values(created_at=utcnow() - timedelta(days=40)))
+    result = await hub("doctor", env=healthy_production_env(database_url))
+    assert result.exit_code == 1
+    assert "event log: its oldest event is 40 days old, beyond HUB_EVENT_RETENTION_DAYS (30)" in (
+        result.output
+    )
+
+
+async def test_doctor_names_a_retention_shorter_than_a_session(database_url, db):
+    env = {**healthy_production_env(database_url), "HUB_EVENT_RETENTION_DAYS": "7"}
+    result = await hub("doctor", env=env)
+    assert result.exit_code == 1
+    assert "HUB_EVENT_RETENTION_DAYS (7) is shorter than a session (HUB_TOKEN_TTL_HOURS 336)" in (
+        result.output
+    )
