@@ -1,4 +1,4 @@
-"""The `hub` command: serve, migrate, seed, create-member, export-schema, check."""
+"""The `hub` command: serve, migrate, seed, create-member, export-schema, check, console."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Annotated, Any
 
+import httpx
 import typer
 from pydantic import ValidationError
 
@@ -24,6 +25,8 @@ migrate_cli = typer.Typer(
     help="Apply or inspect database migrations (Alembic).", no_args_is_help=True
 )
 cli.add_typer(migrate_cli, name="migrate")
+console_cli = typer.Typer(help="The moderators' console (GraphiQL).", no_args_is_help=True)
+cli.add_typer(console_cli, name="console")
 
 
 def load_settings() -> Settings:
@@ -252,6 +255,22 @@ def doctor(
     if problems:
         raise typer.Exit(1)
     typer.echo("no problem found")
+
+
+@console_cli.command("install")
+def console_install() -> None:
+    """Fetch the console's pinned files from the npm registry, check their hashes and store
+    them where the hub serves them from (HUB_CONSOLE_ASSETS_DIR); files already there and
+    intact are kept."""
+    from app.console.assets import AssetError, assets_directory, install
+
+    directory = assets_directory(load_settings().console_assets_dir)
+    try:
+        written = install(directory, typer.echo)
+    except (AssetError, OSError, httpx.HTTPError) as e:
+        typer.secho(f"console install failed: {e}", fg="red", err=True)
+        raise typer.Exit(1) from e
+    typer.echo(f"console files in {directory}: {written} written, all verified")
 
 
 def main() -> None:

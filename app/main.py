@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
 from app.calendar import calendar_routes
+from app.console.page import Console
 from app.http import GraphQLHTTP
 from app.metrics import MetricsEndpoint, OperationMetrics, measure_sql
 from app.reminders import ReminderJob
@@ -75,6 +76,7 @@ def create_app(
     schema = make_schema(_limits(settings), measured_by=OperationMetrics)
     search_cache = SearchCache[Answer](settings.search_cache_entries)
     websocket = GraphQLWebSocket(schema, settings, database, hub_broadcast, search_cache)
+    console = Console(settings.console_assets_dir, schema.as_str())
 
     async def livez(_: Request) -> Response:
         return JSONResponse({"status": "alive"})
@@ -134,7 +136,10 @@ def create_app(
 
     app = Starlette(
         routes=[
-            Route("/graphql", GraphQLHTTP(schema, settings, database, hub_broadcast, search_cache)),
+            Route(
+                "/graphql",
+                GraphQLHTTP(schema, settings, database, hub_broadcast, console, search_cache),
+            ),
             WebSocketRoute("/graphql", websocket),
             Route("/livez", livez, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
@@ -148,6 +153,7 @@ def create_app(
                 methods=["GET"],
             ),
             *calendar_routes(settings, database),
+            *console.routes(),
         ],
         middleware=[
             Middleware(RequestIdMiddleware),

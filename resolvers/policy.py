@@ -96,7 +96,8 @@ def may_manage_organizations(viewer: Viewer) -> bool:
 
 
 def may_use_developer_tools(viewer: Viewer, *, development: bool) -> bool:
-    """Introspection and GraphiQL: always in development, else for moderators and admins."""
+    """Introspection (the console's documentation and completion): always in development,
+    else for moderators and admins. The console page itself loads for anyone."""
     return development or viewer.is_staff
 
 
