@@ -69,7 +69,7 @@ async def test_every_ready_made_operation_runs_on_the_demo_data_without_errors(
     moderator = await sign_in(client, "moderator@demo.hub")
     admin = await sign_in(client, "admin@demo.hub")
     member = await gql(
-        client, '{ members(first: 1, filter: {isExpert: true}) { nodes { id } } }', headers=admin
+        client, "{ members(first: 1, filter: {isExpert: true}) { nodes { id } } }", headers=admin
     )
     member_id = member["data"]["members"]["nodes"][0]["id"]
     for operation in ready_operations():
