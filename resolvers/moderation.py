@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.base import utcnow
@@ -90,6 +90,17 @@ async def _tell_author(
         )
 
 
+async def _resolve_open_flags(work: UnitOfWork, viewer: Viewer, post_ids: Select[Any]) -> None:
+    """The content is gone: its open flags leave the queue, resolved by whoever removed it
+    (the removal itself is what the audit log records)."""
+    await work.session.execute(
+        update(Flag)
+        .where(Flag.post_id.in_(post_ids), Flag.resolved_at.is_(None))
+        .values(resolved_at=utcnow(), resolved_by_id=viewer.member_id)
+        .execution_options(synchronize_session=False)
+    )
+
+
 async def moderate_thread(
     sessions: Sessions,
     events: EventPublisher,
@@ -111,6 +122,7 @@ async def moderate_thread(
             await reindex(work.session, THREADS, [thread.id])
             posts = await work.session.scalars(posts_of_thread(thread.id))
             await reindex(work.session, POSTS, list(posts))
+            await _resolve_open_flags(work, viewer, posts_of_thread(thread.id))
         else:
             attribute, value, kind = _THREAD_CHANGES[action]
             setattr(thread, attribute, value)
@@ -203,6 +215,7 @@ async def delete_post(
         if deleted.rowcount != 1:  # type: ignore[attr-defined]
             raise Refused(NO_SUCH_POST)
         await reindex(work.session, POSTS, [post.id])
+        await _resolve_open_flags(work, viewer, select(Post.id).where(Post.id == post.id))
         subject = {"thread": thread.id, "post": post.id}
         # The thread's stream before the thread's row (its count, last), as a new reply
         # takes them: one order, no lock cycle between the two.

@@ -288,14 +288,18 @@ async def test_a_reason_is_asked_for_declining_only(client: httpx.AsyncClient, f
     # then it is started
     assert started["supportRequest"]["status"] == "IN_PROGRESS"
     body = await gql(
-        client, START_OR_DECLINE, {"id": matched[1], "status": "IN_PROGRESS", "reason": None},
+        client,
+        START_OR_DECLINE,
+        {"id": matched[1], "status": "IN_PROGRESS", "reason": None},
         member=focal,
     )
     assert body["data"]["changeSupportRequestStatus"]["errors"] == [], body
     # and declining without a reason, null or empty, is refused; with one it is done
     for reason in (None, "", "   "):
         refused = await gql(
-            client, START_OR_DECLINE, {"id": matched[0], "status": "DECLINED", "reason": reason},
+            client,
+            START_OR_DECLINE,
+            {"id": matched[0], "status": "DECLINED", "reason": reason},
             member=focal,
         )
         assert refused["data"]["changeSupportRequestStatus"]["errors"] == [
