@@ -64,7 +64,8 @@
   }
 
   // A new fetcher after every sign-in or sign-out, and GraphiQL mounted afresh (`key`), so the
-  // schema is fetched again with the new rights and open subscriptions end with the old token.
+  // schema is fetched again with the new rights. (Sockets signed in with a token that logout
+  // revoked are closed by the server.)
   function render() {
     const current = token();
     generation += 1;
