@@ -153,6 +153,14 @@ class Page:
             if urlsplit(url).scheme != "data" and urlsplit(url).hostname != LOOPBACK
         ]
 
+    def csp_violations(self) -> list[str]:
+        """What the browser refused under the page's Content-Security-Policy."""
+        return [
+            str(entry["message"])
+            for entry in self.driver.get_log("browser")
+            if "Content Security Policy" in str(entry["message"])
+        ]
+
     def keep_evidence(self, directory: Path, name: str) -> Path:
         """A screenshot and the browser's console log, for a failure."""
         directory.mkdir(parents=True, exist_ok=True)

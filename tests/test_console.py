@@ -82,6 +82,7 @@ async def test_the_console_page_has_a_strict_content_security_policy(production)
     )
     assert policy["default-src"] == "'self'"
     assert policy["script-src"] == "'self'"  # no inline script, no eval, no other host
+    assert policy["style-src"] == "'self'"
     assert policy["connect-src"] == "'self'"
     assert policy["frame-ancestors"] == "'none'"
     assert response.headers["content-security-policy"] == CONTENT_SECURITY_POLICY

@@ -112,6 +112,8 @@ def drive(base: str, people: Cast, request: pytest.FixtureRequest) -> None:
     try:
         moderator_session(page, base, people)
         member_session(page, base, people)
+        # the page works under its own Content-Security-Policy, refused nothing
+        assert page.csp_violations() == []
         # nothing the page asked for left loopback
         assert page.outside_requests() == []
         assert any("/console/assets/graphiql-" in url for url in page.requests())

@@ -21,16 +21,16 @@ from app.console.operations import ready_operations
 STATIC = Path(__file__).with_name("static")
 ASSETS_PATH = "/console/assets"
 
-# Scripts only from here and only files (no inline script, no eval). Styles: GraphiQL and
-# CodeMirror set `style` attributes and React renders inline styles into markup, which a CSP
-# without 'unsafe-inline' in style-src blocks and leaves editors unusable; a style cannot run
-# script. Fonts come as data: URIs inside GraphiQL's CSS. connect-src 'self' covers the page's
-# own ws:// and wss:// origin (CSP Level 3).
+# Scripts and styles only as files from here: no inline script or style, no eval. GraphiQL 3,
+# React and CodeMirror set styles through the CSSOM, which style-src does not govern, and
+# inject no <style> element (tests/test_console_browser.py fails on any CSP violation). Fonts
+# come as data: URIs inside GraphiQL's CSS. connect-src 'self' covers the page's own ws:// and
+# wss:// origin (CSP Level 3).
 CONTENT_SECURITY_POLICY = "; ".join(
     (
         "default-src 'self'",
         "script-src 'self'",
-        "style-src 'self' 'unsafe-inline'",
+        "style-src 'self'",
         "img-src 'self' data:",
         "font-src 'self' data:",
         "connect-src 'self'",
