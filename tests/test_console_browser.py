@@ -98,12 +98,26 @@ def moderator_session(page: Page, base: str, people: Cast) -> None:
 
 
 def member_session(page: Page, base: str, people: Cast) -> None:
+    # a plain member signs in: introspection stays refused in production
     page.sign_in(people.member.email, PASSWORD)
     assert page.element("#signed-in-role").text == "MEMBER"
     page.open_tab("Probe")
     page.run()
     page.wait_response(REFUSED)
     assert '"name": "Query"' not in page.response()
+    # their session ends elsewhere (logout from another client): the next request's 401
+    # drops the token from the tab and brings the sign-in back
+    token = page.token()
+    assert token is not None
+    logout = httpx.post(
+        f"{base}/graphql",
+        json={"query": "mutation { logout { loggedOut } }"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert logout.json()["data"]["logout"]["loggedOut"] is True
+    page.run()
+    page.until(lambda: page.shown("#sign-in"), "the sign-in form after a 401")
+    assert page.token() is None
 
 
 def drive(base: str, people: Cast, request: pytest.FixtureRequest) -> None:
