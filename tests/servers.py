@@ -23,10 +23,13 @@ async def server(
     *,
     settings: Mapping[str, str] | None = None,
     hub_serve: bool = False,
+    ready_polls: int = 150,
 ) -> AsyncIterator[str]:
     """One `uvicorn app.main:create_app` process (or `hub serve`, as an operator starts it);
     yields its base URL once it is ready. `settings`: more `HUB_*` variables. Its output goes
-    to `log` when given (at warning level: what an operator would see)."""
+    to `log` when given (at warning level: what an operator would see). `ready_polls`: how
+    many times /readyz is asked, a tenth of a second apart, before the start counts as failed
+    (`hub serve` loads the CLI and the settings first: more on a loaded machine)."""
     port = free_port()
     env = {
         **os.environ,
@@ -53,7 +56,7 @@ async def server(
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        await _wait_ready(base, process)
+        await _wait_ready(base, process, ready_polls)
         yield base
     finally:
         process.terminate()
@@ -67,9 +70,9 @@ async def server(
             output.close()
 
 
-async def _wait_ready(base: str, process: asyncio.subprocess.Process) -> None:
+async def _wait_ready(base: str, process: asyncio.subprocess.Process, polls: int) -> None:
     async with httpx.AsyncClient() as client:
-        for _ in range(150):
+        for _ in range(polls):
             if process.returncode is not None:
                 raise RuntimeError(f"server exited with {process.returncode}")
             try:
@@ -78,4 +81,4 @@ async def _wait_ready(base: str, process: asyncio.subprocess.Process) -> None:
             except httpx.TransportError:
                 pass
             await asyncio.sleep(0.1)
-    raise RuntimeError(f"server at {base} not ready after 15 s")
+    raise RuntimeError(f"server at {base} not ready after {polls} polls of /readyz")

@@ -156,6 +156,7 @@ async def test_a_moderator_works_in_the_console_and_a_member_cannot_introspect(
         tmp_path / "server.log",
         settings=settings,
         hub_serve=True,
+        ready_polls=600,
     ) as base:
         await asyncio.to_thread(drive, base, people, request)
     # the member's flag went through the real server
