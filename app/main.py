@@ -76,7 +76,7 @@ def create_app(
     schema = make_schema(_limits(settings), measured_by=OperationMetrics)
     search_cache = SearchCache[Answer](settings.search_cache_entries)
     websocket = GraphQLWebSocket(schema, settings, database, hub_broadcast, search_cache)
-    console = Console(settings.console_assets_dir, schema.as_str())
+    console = Console(settings.console_assets_dir, schema.as_str)
 
     async def livez(_: Request) -> Response:
         return JSONResponse({"status": "alive"})

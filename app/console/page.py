@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
@@ -77,9 +78,10 @@ class Console:
     """Serves the console. Third-party files are read from the assets directory and checked
     against their pins once all are there; until then the page says how to install them."""
 
-    def __init__(self, assets_dir: str | None, sdl: str) -> None:
+    def __init__(self, assets_dir: str | None, sdl: Callable[[], str]) -> None:
         self.directory = assets_directory(assets_dir)
-        self.sdl = sdl
+        self._print_sdl = sdl  # printed on first request, not at start-up (~0.1 s)
+        self._sdl: str | None = None
         self.own_script = _ours("console", "js", "text/javascript")
         self.own_style = _ours("console", "css", "text/css")
         self._installed: tuple[ServedFile, ...] | None = None
@@ -131,8 +133,10 @@ class Console:
 
     async def schema(self, _: Request) -> Response:
         """The SDL, for everyone: what introspection would tell, without the live schema."""
+        if self._sdl is None:
+            self._sdl = self._print_sdl() + "\n"
         return PlainTextResponse(
-            self.sdl + "\n",
+            self._sdl,
             headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"},
         )
 
