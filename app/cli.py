@@ -1,4 +1,5 @@
-"""The `hub` command: serve, worker, migrate, seed, create-member, mail, export-schema, check."""
+"""The `hub` command: serve, worker, migrate, seed, create-member, mail, export-schema, check,
+console."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Annotated
 
+import httpx
 import typer
 from pydantic import ValidationError
 
@@ -26,6 +28,8 @@ migrate_cli = typer.Typer(
 cli.add_typer(migrate_cli, name="migrate")
 mail_cli = typer.Typer(help="Mail the hub wrote (without SMTP: to a local Maildir).")
 cli.add_typer(mail_cli, name="mail")
+console_cli = typer.Typer(help="The moderators' console (GraphiQL).", no_args_is_help=True)
+cli.add_typer(console_cli, name="console")
 
 
 def load_settings() -> Settings:
@@ -266,6 +270,20 @@ def mail_list() -> None:
     for date, to, subject in messages:
         typer.echo(f"{date}\t{to}\t{subject}")
     typer.echo(f"{len(messages)} messages in {settings.maildir_path}")
+@console_cli.command("install")
+def console_install() -> None:
+    """Fetch the console's pinned files from the npm registry, check their hashes and store
+    them where the hub serves them from (HUB_CONSOLE_ASSETS_DIR); files already there and
+    intact are kept."""
+    from app.console.assets import AssetError, assets_directory, install
+
+    directory = assets_directory(load_settings().console_assets_dir)
+    try:
+        written = install(directory, typer.echo)
+    except (AssetError, OSError, httpx.HTTPError) as e:
+        typer.secho(f"console install failed: {e}", fg="red", err=True)
+        raise typer.Exit(1) from e
+    typer.echo(f"console files in {directory}: {written} written, all verified")
 
 
 def main() -> None:

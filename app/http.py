@@ -10,18 +10,17 @@ from typing import Any
 from broadcaster import Broadcast
 from graphql import GraphQLError
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 from strawberry.exceptions import MissingQueryError
-from strawberry.http.ides import get_graphql_ide_html
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UnsetType
 
 from app.auth import AuthenticationFailed, ServiceUnavailable, viewer_from_request
+from app.console.page import Console
 from app.settings import Settings
 from models.db import Database
-from resolvers.policy import may_use_developer_tools
 from resolvers.search import Answer
 from resolvers.search_cache import SearchCache
 from schema import HubSchema
@@ -179,7 +178,7 @@ def _error_body(message: str, code: str) -> bytes:
     return json.dumps({"errors": [{"message": message, "extensions": {"code": code}}]}).encode()
 
 
-def _asks_for_graphiql(request: Request) -> bool:
+def _asks_for_console(request: Request) -> bool:
     """A browser opening /graphql: GET, no query, HTML accepted."""
     accept = request.headers.get("accept", "")
     return request.method == "GET" and "query" not in request.query_params and "text/html" in accept
@@ -199,9 +198,11 @@ class GraphQLHTTP:
         settings: Settings,
         db: Database,
         broadcast: Broadcast,
+        console: Console,
         search_cache: SearchCache[Answer] | None = None,
     ) -> None:
         self.schema = schema
+        self.console = console
         self.settings = settings
         self.db = db
         self.broadcast = broadcast
@@ -216,8 +217,9 @@ class GraphQLHTTP:
     async def respond(self, request: Request) -> Response:
         media_type = APPLICATION_JSON
         try:
-            if _asks_for_graphiql(request):
-                return await self._graphiql(request)
+            if _asks_for_console(request):
+                # The console loads for anyone; what it then shows follows the viewer.
+                return await self.console.page(request)
             media_type = negotiate(request.headers.get("accept"))
             return await self._handle(request, media_type)
         except RequestError as e:
@@ -268,17 +270,6 @@ class GraphQLHTTP:
         if origin.split("://", 1)[-1] == host:
             return
         raise RequestError(403, "This origin may not call the API.", "FORBIDDEN_ORIGIN")
-
-    async def _graphiql(self, request: Request) -> Response:
-        """The GraphiQL page, for whom the policy lets use developer tools; else not found."""
-        try:
-            viewer = await viewer_from_request(request, self.db, self.auth)
-        except (AuthenticationFailed, ServiceUnavailable):
-            viewer = None
-        development = self.settings.is_development
-        if viewer is not None and may_use_developer_tools(viewer, development=development):
-            return HTMLResponse(get_graphql_ide_html("graphiql"))
-        raise RequestError(404, "Not found.", "NOT_FOUND")
 
     async def _execute(
         self, request: Request, params: GraphQLParams, context: Context, media_type: str

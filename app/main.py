@@ -21,6 +21,7 @@ from strawberry.extensions import SchemaExtension
 
 from app.calendar import calendar_routes
 from app.delivery import DeliveryWorker
+from app.console.page import Console
 from app.http import GraphQLHTTP
 from app.logs import RequestLogMiddleware
 from app.metrics import MetricsEndpoint, OperationMetrics, measure_sql
@@ -105,6 +106,7 @@ def create_app(
     schema = make_schema(_limits(settings), measured_by=outermost)
     search_cache = SearchCache[Answer](settings.search_cache_entries)
     websocket = GraphQLWebSocket(schema, settings, database, hub_broadcast, search_cache, tracer)
+    console = Console(settings.console_assets_dir, schema.as_str)
 
     async def livez(_: Request) -> Response:
         return JSONResponse({"status": "alive"})
@@ -170,7 +172,10 @@ def create_app(
 
     app = Starlette(
         routes=[
-            Route("/graphql", GraphQLHTTP(schema, settings, database, hub_broadcast, search_cache)),
+            Route(
+                "/graphql",
+                GraphQLHTTP(schema, settings, database, hub_broadcast, console, search_cache),
+            ),
             WebSocketRoute("/graphql", websocket),
             Route("/livez", livez, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
@@ -185,6 +190,7 @@ def create_app(
             ),
             *calendar_routes(settings, database),
             *unsubscribe_routes(settings, database),
+            *console.routes(),
         ],
         middleware=[
             *([Middleware(traced_asgi, provider=provider)] if provider is not None else []),

@@ -101,6 +101,8 @@ class Settings(BaseSettings):
     metrics_enabled: bool = True
     # /metrics: loopback, these addresses, and whoever sends `Authorization: Bearer <token>`.
     metrics_token: SecretStr | None = None
+    # The console's third-party files (`hub console install`); default ~/.cache/hub-console.
+    console_assets_dir: str | None = None
     metrics_allowed_addresses: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # Production refuses SQLite and memory://, which reach one machine and one process; a trial
     # on one process (and the tests of production behaviour) may allow them explicitly.

@@ -28,6 +28,7 @@ from models.moderation import AuditEntry, ModerationAction
 from resolvers import policy
 from resolvers.batching import rows_by_ids, values_by_owner
 from resolvers.errors import ErrorCode, Problem, ProblemList
+from resolvers.moderation_events import ModerationEventKind, emit_moderation_event
 from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
 from resolvers.policy import Viewer
 from resolvers.unit_of_work import Refused, UnitOfWork, mutation
@@ -296,14 +297,22 @@ async def join_community(
             await _add_member(work, community_id, viewer.member_id)
             return MembershipResult(joined=True)
         if pending is None:
-            work.session.add(
-                CommunityJoinRequest(
-                    community_id=community_id,
-                    member_id=viewer.member_id,
-                    kind=JoinRequestKind.REQUEST,
-                    message=message,
-                    created_by_id=viewer.member_id,
-                )
+            request = CommunityJoinRequest(
+                community_id=community_id,
+                member_id=viewer.member_id,
+                kind=JoinRequestKind.REQUEST,
+                message=message,
+                created_by_id=viewer.member_id,
+            )
+            work.session.add(request)
+            await work.session.flush()
+            await emit_moderation_event(
+                work,
+                ModerationEventKind.JOIN_REQUESTED,
+                community_id=community_id,
+                member_id=viewer.member_id,
+                join_request=request.id,
+                reason=message,
             )
         return MembershipResult(pending=True)
 

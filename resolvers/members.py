@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, exists, or_, select
+from sqlalchemy import ColumnElement, delete, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.base import utcnow
@@ -57,12 +57,28 @@ class MemberFilter:
     objectives: Sequence[int] = ()
     country: str | None = None
     language: str | None = None
+    languages: Sequence[str] = ()  # any of them
     organization_kind: OrganizationKind | None = None
     is_expert: bool | None = None
+    roles: Sequence[Role] = ()  # any of them
 
 
 def _visible(viewer: Viewer) -> AnySelect:
     return select(*MEMBER_COLUMNS).where(policy.visible_members(viewer))
+
+
+def _speaks(problems: ProblemList, field: str, languages: Sequence[str]) -> ColumnElement[bool]:
+    """Declares any of `languages` (BCP 47; `es` also matches `es-MX`)."""
+    tags = clean_languages(problems, field, list(languages)) or [""]
+    return exists().where(
+        MemberLanguage.member_id == Member.id,
+        or_(
+            *(
+                or_(MemberLanguage.tag == tag, MemberLanguage.tag.startswith(tag + "-"))
+                for tag in tags
+            )
+        ),
+    )
 
 
 def _filtered(statement: AnySelect, problems: ProblemList, criteria: MemberFilter) -> AnySelect:
@@ -79,14 +95,11 @@ def _filtered(statement: AnySelect, problems: ProblemList, criteria: MemberFilte
             Member.country == clean_country(problems, "country", criteria.country)
         )
     if criteria.language is not None:
-        tags = clean_languages(problems, "language", [criteria.language])
-        tag = tags[0] if tags else ""
-        statement = statement.where(
-            exists().where(
-                MemberLanguage.member_id == Member.id,
-                or_(MemberLanguage.tag == tag, MemberLanguage.tag.startswith(tag + "-")),
-            )
-        )
+        statement = statement.where(_speaks(problems, "language", [criteria.language]))
+    if criteria.languages:
+        statement = statement.where(_speaks(problems, "languages", criteria.languages))
+    if criteria.roles:
+        statement = statement.where(Member.role.in_(criteria.roles))
     if criteria.organization_kind is not None:
         statement = statement.where(
             exists().where(

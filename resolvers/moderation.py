@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.base import utcnow
 from models.community import Community
-from models.db import insert_ignoring_duplicates
+from models.db import upsert
 from models.moderation import AuditEntry, Flag, ModerationAction
 from models.notification import NotificationKind
 from models.thread import Post, Thread
 from resolvers import notifications, policy
 from resolvers.communities import NOT_A_MODERATOR, role_in
 from resolvers.errors import ErrorCode, Problem, ProblemList
+from resolvers.moderation_events import ModerationEventKind, emit_moderation_event
 from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
 from resolvers.policy import Viewer
 from resolvers.search_index import reindex
@@ -90,6 +91,17 @@ async def _tell_author(
         )
 
 
+async def _resolve_open_flags(work: UnitOfWork, viewer: Viewer, post_ids: Select[Any]) -> None:
+    """The content is gone: its open flags leave the queue, resolved by whoever removed it
+    (the removal itself is what the audit log records)."""
+    await work.session.execute(
+        update(Flag)
+        .where(Flag.post_id.in_(post_ids), Flag.resolved_at.is_(None))
+        .values(resolved_at=utcnow(), resolved_by_id=viewer.member_id)
+        .execution_options(synchronize_session=False)
+    )
+
+
 async def moderate_thread(
     sessions: Sessions,
     events: EventPublisher,
@@ -111,6 +123,7 @@ async def moderate_thread(
             await reindex(work.session, THREADS, [thread.id])
             posts = await work.session.scalars(posts_of_thread(thread.id))
             await reindex(work.session, POSTS, list(posts))
+            await _resolve_open_flags(work, viewer, posts_of_thread(thread.id))
         else:
             attribute, value, kind = _THREAD_CHANGES[action]
             setattr(thread, attribute, value)
@@ -203,6 +216,7 @@ async def delete_post(
         if deleted.rowcount != 1:  # type: ignore[attr-defined]
             raise Refused(NO_SUCH_POST)
         await reindex(work.session, POSTS, [post.id])
+        await _resolve_open_flags(work, viewer, select(Post.id).where(Post.id == post.id))
         subject = {"thread": thread.id, "post": post.id}
         # The thread's stream before the thread's row (its count, last), as a new reply
         # takes them: one order, no lock cycle between the two.
@@ -225,24 +239,39 @@ async def delete_post(
 
 
 async def flag_content(
-    sessions: Sessions, viewer: Viewer, post_id: int, reason: str
+    sessions: Sessions, events: EventPublisher, viewer: Viewer, post_id: int, reason: str
 ) -> list[Problem]:
     """A member asks moderators to look at a post (once per member and post: flagging again,
-    even at the same moment, changes nothing)."""
+    even at the same moment, changes nothing). A new flag is a live moderation event."""
     problems = ProblemList()
     reason = clean_text(problems, "reason", reason, max_length=2_000, multiline=True)
 
     async def change(work: UnitOfWork) -> None:
-        visible = await work.session.scalar(
-            select(Post.id).where(Post.id == post_id, policy.visible_posts(viewer))
+        community_id = await work.session.scalar(
+            select(Thread.community_id)
+            .join(Post, Post.thread_id == Thread.id)
+            .where(Post.id == post_id, policy.visible_posts(viewer))
         )
-        if visible is None:
+        if community_id is None:
             raise Refused(NO_SUCH_POST)
-        await insert_ignoring_duplicates(
-            work.session, Flag, post_id=post_id, member_id=viewer.member_id, reason=reason
+        flag_id = await work.session.scalar(
+            upsert(work.session, Flag)
+            .values(post_id=post_id, member_id=viewer.member_id, reason=reason)
+            .on_conflict_do_nothing()
+            .returning(Flag.id)
         )
+        if flag_id is not None:
+            await emit_moderation_event(
+                work,
+                ModerationEventKind.FLAG_RAISED,
+                community_id=community_id,
+                member_id=viewer.member_id,
+                flag=flag_id,
+                post=post_id,
+                reason=reason,
+            )
 
-    return (await mutation(sessions, None, viewer, change, problems=problems)).problems
+    return (await mutation(sessions, events, viewer, change, problems=problems)).problems
 
 
 async def moderation_queue(sessions: Sessions, viewer: Viewer, request: PageRequest) -> Page | None:

@@ -106,7 +106,8 @@ def may_read_notification_preferences(viewer: Viewer, member_id: int) -> bool:
 
 
 def may_use_developer_tools(viewer: Viewer, *, development: bool) -> bool:
-    """Introspection and GraphiQL: always in development, else for moderators and admins."""
+    """Introspection (the console's documentation and completion): always in development,
+    else for moderators and admins. The console page itself loads for anyone."""
     return development or viewer.is_staff
 
 
@@ -199,6 +200,35 @@ def may_read_audit_log(
 def may_delete_post(viewer: Viewer, author_id: int | None, role: CommunityRole | None) -> bool:
     """Authors delete their own posts; moderators of the community any post (with a reason)."""
     return may_edit_post(viewer, author_id) or moderates_community(viewer, role)
+
+
+def watches_all_moderation(viewer: Viewer) -> bool:
+    """Global moderators and admins watch every moderation event; nobody else needs to know
+    which communities a viewer moderates to answer it."""
+    return viewer.is_staff
+
+
+def moderation_watch_scope(viewer: Viewer, moderated: frozenset[int]) -> tuple[object, ...] | None:
+    """Who may follow `moderationEvents`, and in which scope (viewers with equal scopes see the
+    same events): global staff all of them; a community moderator the events of the
+    communities in `moderated` (those they moderate); nobody else."""
+    if viewer.member_id is None:
+        return None
+    if watches_all_moderation(viewer):
+        return ("all",)
+    if moderated:
+        return ("communities", *sorted(moderated))
+    return None
+
+
+def may_see_moderation_event(
+    viewer: Viewer, moderated: frozenset[int], community_id: int | None
+) -> bool:
+    """A community's events (flags, join requests) for its moderators; the hub's own (items
+    submitted for review, support requests) for global staff only."""
+    if watches_all_moderation(viewer):
+        return True
+    return community_id is not None and community_id in moderated
 
 
 def may_join_at_once(visibility: CommunityVisibility, *, invited: bool) -> bool:

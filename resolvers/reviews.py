@@ -37,6 +37,7 @@ from models.support import SupportRequestPractice
 from resolvers import notifications, policy, webhooks
 from resolvers.calls import closed_call_problem
 from resolvers.errors import ErrorCode, Problem, ProblemList
+from resolvers.moderation_events import ModerationEventKind, emit_moderation_event
 from resolvers.policy import Viewer
 from resolvers.relations import rerank_superseded_by
 from resolvers.review_rules import (
@@ -151,6 +152,14 @@ async def submit(
             item.review_round += 1
         item.needs_additional_reviewer = False
         item.submitted_at = utcnow()
+        await emit_moderation_event(
+            work,
+            ModerationEventKind.REVIEW_SUBMITTED,
+            community_id=None,
+            member_id=viewer.member_id,
+            item_kind=ref.kind.value,
+            item=ref.id,
+        )
 
     return await _run(sessions, events, viewer, ref, change)
 

@@ -27,6 +27,7 @@ from models.support import (
 from resolvers import notifications, policy, webhooks
 from resolvers.batching import rows_by_ids, values_by_owner
 from resolvers.errors import ErrorCode, Problem, ProblemList
+from resolvers.moderation_events import ModerationEventKind, emit_moderation_event
 from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
 from resolvers.policy import Viewer
 from resolvers.unit_of_work import Refused, UnitOfWork, mutation
@@ -331,6 +332,13 @@ async def submit_support_request(
             SupportRequestLanguage(request_id=request.id, tag=t) for t in clean.languages
         )
         await record_change(work, viewer, request, SupportChange.SUBMITTED)
+        await emit_moderation_event(
+            work,
+            ModerationEventKind.SUPPORT_REQUESTED,
+            community_id=None,
+            member_id=viewer.member_id,
+            request=request.id,
+        )
         return request.id
 
     done = await mutation(sessions, events, viewer, change, problems=problems)

@@ -29,6 +29,7 @@ from schema import events as events_api
 from schema import initiatives as initiatives_api
 from schema import members as members_api
 from schema import moderation as moderation_api
+from schema import moderation_events as moderation_events_api
 from schema import nodes as nodes_api
 from schema import notifications as notifications_api
 from schema import organizations as organizations_api
@@ -146,6 +147,11 @@ class Query:
         resolver=notifications_api.resolve_notification_cursor,
         description="Cursor of your latest notification event, for "
         "`notificationReceived(after:)`; null when not signed in.",
+    )
+    moderation_cursor: str | None = strawberry.field(
+        resolver=moderation_events_api.resolve_moderation_cursor,
+        description="Moderators: cursor of the latest moderation event, for "
+        "`moderationEvents(after:)`; null for everyone else.",
     )
     unread_notification_count: int = strawberry.field(
         resolver=notifications_api.resolve_unread_notification_count,
@@ -563,6 +569,15 @@ class Subscription:
             resolver=support_events_api.support_request_events,
             description="A support request's changes and messages, resumable like "
             "`threadEvents`. Ends when you may no longer see the request.",
+        )
+    )
+    moderation_events: AsyncGenerator[moderation_events_api.ModerationEventMessage, None] = (
+        strawberry.subscription(
+            resolver=moderation_events_api.moderation_events,
+            description="Moderators: new flags, join requests, items submitted for review and "
+            "support requests, resumable like `threadEvents`. Global moderators and admins "
+            "receive all; a community's moderators that community's flags and join requests. "
+            "Refused to everyone else.",
         )
     )
     webinar_events: AsyncGenerator[webinar_events_api.WebinarEventMessage, None] = (

@@ -127,11 +127,18 @@ class MemberFilterInput:
     language: str | None = strawberry.field(
         default=None, description="Works in this language (BCP 47; `es` also matches `es-MX`)."
     )
+    languages: list[str] | None = strawberry.field(
+        default=None, description="Works in any of these languages (BCP 47, as `language`)."
+    )
     organization_kind: OrganizationKind | None = strawberry.field(  # type: ignore[valid-type]
         default=None, description="Belongs to an organisation of this kind."
     )
     is_expert: bool | None = strawberry.field(
         default=None, description="Only opted-in experts (true) or only others (false)."
+    )
+    roles: list[Role] | None = strawberry.field(  # type: ignore[valid-type]
+        default=None,
+        description="Has any of these hub roles (finding a reviewer, a moderator).",
     )
 
 
@@ -152,8 +159,10 @@ async def resolve_members(
             objectives=filter.objectives or (),
             country=filter.country,
             language=filter.language,
+            languages=filter.languages or (),
             organization_kind=filter.organization_kind,
             is_expert=filter.is_expert,
+            roles=filter.roles or (),
         )
     page = await members.members_page(
         info.context.db.sessions, info.context.viewer, criteria, request

@@ -160,7 +160,7 @@ async def flag_content(info: Info, input: Annotated[FlagContentInput, INPUT]) ->
         return ModerationPayload(ok=False, errors=not_found("postId", "post"))
     return _payload(
         await moderation.flag_content(
-            info.context.db.sessions, info.context.viewer, key, input.reason
+            info.context.db.sessions, info.context.events, info.context.viewer, key, input.reason
         )
     )
 

@@ -488,7 +488,11 @@ class ChangeSupportRequestStatusInput:
         description="IN_PROGRESS (from MATCHED), COMPLETED (from IN_PROGRESS) or DECLINED (from "
         "any open status)."
     )
-    reason: str = strawberry.field(default="", description="Required when declining.")
+    reason: str | None = strawberry.field(
+        default=None,
+        description="Why: required for DECLINED (kept as the decline reason); not asked for the "
+        "other statuses (kept as a note in the timeline when given).",
+    )
 
 
 async def change_support_request_status(
@@ -503,6 +507,6 @@ async def change_support_request_status(
         info.context.viewer,
         key,
         input.status,
-        input.reason,
+        input.reason or "",
     )
     return _payload(result)

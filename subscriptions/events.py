@@ -79,3 +79,9 @@ def member_stream(member_id: int) -> str:
 def webinar_stream(webinar_id: int) -> str:
     """The event-log stream of a webinar's live events (chat, Q&A, status)."""
     return f"webinar:{webinar_id}"
+
+
+def moderation_stream() -> str:
+    """The stream of what waits for moderators: new flags, items submitted for review, join
+    requests and support requests (one stream: they arrive a few a minute, not a second)."""
+    return "moderation"

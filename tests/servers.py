@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -17,10 +17,19 @@ from tests.services import free_port
 
 @asynccontextmanager
 async def server(
-    database_url: str, broadcast_url: str, log: Path | None = None
+    database_url: str,
+    broadcast_url: str,
+    log: Path | None = None,
+    *,
+    settings: Mapping[str, str] | None = None,
+    hub_serve: bool = False,
+    ready_polls: int = 150,
 ) -> AsyncIterator[str]:
-    """One `uvicorn app.main:create_app` process; yields its base URL once it is ready. Its
-    output goes to `log` when given (at warning level: what an operator would see)."""
+    """One `uvicorn app.main:create_app` process (or `hub serve`, as an operator starts it);
+    yields its base URL once it is ready. `settings`: more `HUB_*` variables. Its output goes
+    to `log` when given (at warning level: what an operator would see). `ready_polls`: how
+    many times /readyz is asked, a tenth of a second apart, before the start counts as failed
+    (`hub serve` loads the CLI and the settings first: more on a loaded machine)."""
     port = free_port()
     env = {
         **os.environ,
@@ -29,19 +38,25 @@ async def server(
         "HUB_BROADCAST_URL": broadcast_url,
         "HUB_SECRET_KEY": TEST_SECRET,
         "HUB_ALLOWED_ORIGINS": "https://hub.example.org",
+        **(settings or {}),
     }
+    command = (
+        (str(Path(sys.executable).with_name("hub")), "serve", "--no-migrate")
+        if hub_serve
+        else (sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory")
+    )
     output = log.open("wb") if log is not None else None
     process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        *("-m", "uvicorn", "app.main:create_app", "--factory", "--host", "127.0.0.1"),
-        *("--port", str(port), "--log-level", "warning"),
+        *command,
+        *("--host", "127.0.0.1", "--port", str(port)),
+        *(() if hub_serve else ("--log-level", "warning")),
         env=env,
         stdout=output,
         stderr=asyncio.subprocess.STDOUT if output is not None else None,
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        await _wait_ready(base, process)
+        await _wait_ready(base, process, ready_polls)
         yield base
     finally:
         process.terminate()
@@ -55,9 +70,9 @@ async def server(
             output.close()
 
 
-async def _wait_ready(base: str, process: asyncio.subprocess.Process) -> None:
+async def _wait_ready(base: str, process: asyncio.subprocess.Process, polls: int) -> None:
     async with httpx.AsyncClient() as client:
-        for _ in range(150):
+        for _ in range(polls):
             if process.returncode is not None:
                 raise RuntimeError(f"server exited with {process.returncode}")
             try:
@@ -66,4 +81,4 @@ async def _wait_ready(base: str, process: asyncio.subprocess.Process) -> None:
             except httpx.TransportError:
                 pass
             await asyncio.sleep(0.1)
-    raise RuntimeError(f"server at {base} not ready after 15 s")
+    raise RuntimeError(f"server at {base} not ready after {polls} polls of /readyz")

@@ -1,5 +1,6 @@
-"""Limits on by default: depth, tokens, aliases, no suggestions, introspection and GraphiQL by
-policy, and a production configuration that refuses unsafe defaults."""
+"""Limits on by default: depth, tokens, aliases, no suggestions, introspection by policy (the
+console page itself: tests/test_console.py), and a production configuration that refuses unsafe
+defaults."""
 
 from __future__ import annotations
 
@@ -292,35 +293,6 @@ async def test_typename_is_always_allowed(production):
     assert status == 200
     assert body["data"]["__typename"] == "Query"
     assert body["data"]["gcmObjectives"][0] == {"__typename": "GcmObjective", "number": 1}
-
-
-# --- GraphiQL --------------------------------------------------------------------------------------
-
-BROWSER = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
-
-
-async def test_graphiql_is_served_in_development(development):
-    response = await development.get("/graphql", headers=BROWSER)
-    assert response.status_code == 200
-    assert response.headers["content-type"].startswith("text/html")
-    assert "graphiql" in response.text.lower()
-
-
-@pytest.mark.parametrize("role", [None, Role.MEMBER], ids=lambda r: str(r))
-async def test_graphiql_is_not_served_in_production_to_anonymous_or_plain_members(
-    production, factory: Factory, role: Role | None
-):
-    headers = (await factory.member(role=role)).headers if role else {}
-    response = await production.get("/graphql", headers={**BROWSER, **headers})
-    assert response.status_code == 404
-    assert "graphiql" not in response.text.lower()
-
-
-async def test_graphiql_is_served_in_production_to_a_moderator(production, factory: Factory):
-    moderator = await factory.member(role=Role.MODERATOR)
-    response = await production.get("/graphql", headers={**BROWSER, **moderator.headers})
-    assert response.status_code == 200
-    assert "graphiql" in response.text.lower()
 
 
 # --- production settings ---------------------------------------------------------------------------

@@ -180,6 +180,45 @@ async def test_directory_filters_match_expertise_country_language_and_organisati
     ]
 
 
+async def test_moderators_find_a_un_system_reviewer_by_role_kind_and_languages(
+    client, factory: Factory
+):
+    # given reviewers and members at UN and government organisations, speaking various languages
+    un = await factory.organization(OrganizationKind.UN_SYSTEM)
+    government = await factory.organization(OrganizationKind.GOVERNMENT)
+    moderator = await factory.member(role=Role.MODERATOR, name="Moderator")
+    await factory.member(
+        name="UN Reviewer", role=Role.REVIEWER, organization_id=un, languages=("fr-SN", "en")
+    )
+    await factory.member(
+        name="UN Arabic Reviewer", role=Role.REVIEWER, organization_id=un, languages=("ar",)
+    )
+    await factory.member(name="UN Member", organization_id=un, languages=("fr",))
+    await factory.member(
+        name="Government Reviewer",
+        role=Role.REVIEWER,
+        organization_id=government,
+        languages=("fr",),
+    )
+
+    async def filtered(criteria: dict[str, Any]) -> list[str]:
+        return names(await gql(client, DIRECTORY, {"filter": criteria}, member=moderator))
+
+    # then one filter finds them, without checking members one by one
+    reviewers_at_un = {"roles": ["REVIEWER"], "organizationKind": "UN_SYSTEM"}
+    assert await filtered(reviewers_at_un) == ["UN Arabic Reviewer", "UN Reviewer"]
+    assert await filtered({**reviewers_at_un, "languages": ["fr"]}) == ["UN Reviewer"]
+    assert await filtered({**reviewers_at_un, "languages": ["fr", "ar"]}) == [
+        "UN Arabic Reviewer",
+        "UN Reviewer",
+    ]
+    assert await filtered({"roles": ["REVIEWER", "MODERATOR"], "languages": ["fr"]}) == [
+        "Government Reviewer",
+        "UN Reviewer",
+    ]
+    assert await filtered({"roles": ["MODERATOR"]}) == ["Moderator"]
+
+
 async def test_invalid_filter_values_are_client_errors(client):
     response = await client.post(
         "/graphql", json={"query": DIRECTORY, "variables": {"filter": {"country": "XX"}}}

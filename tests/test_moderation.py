@@ -93,3 +93,50 @@ async def test_flags_appear_in_the_moderation_queue_of_the_communitys_moderators
     ]
     others = (await gql(client, QUEUE, member=outsider_moderator))["data"]["moderationQueue"]
     assert others == {"nodes": []}
+
+
+async def test_deleting_a_flagged_post_resolves_its_open_flags(client, factory):
+    # given two flagged posts, each flagged by two members
+    community_id, moderator = await community(client, factory)
+    readers = [await factory.member(name=f"Reader {n}") for n in (1, 2)]
+    for reader in readers:
+        await join(client, community_id, reader)
+    thread_id = await thread(client, community_id, moderator)
+    spam = await post(client, thread_id, readers[0], "Buy cheap visas here")
+    other = await post(client, thread_id, readers[0], "Also flagged, still up")
+    for reader in readers:
+        await ok(client, FLAG, {"p": spam["id"]}, reader)
+        await ok(client, FLAG, {"p": other["id"]}, reader)
+    # when a moderator deletes one of the posts
+    await ok(client, DELETE, {"p": spam["id"], "r": "Fraud"}, moderator)
+    # then its flags leave the queue (resolved), the other post's stay
+    queue = (await gql(client, QUEUE, member=moderator))["data"]["moderationQueue"]["nodes"]
+    assert [flag["post"]["id"] for flag in queue] == [other["id"], other["id"]]
+
+
+async def test_an_author_deleting_their_flagged_post_resolves_its_flags(client, factory):
+    community_id, moderator = await community(client, factory)
+    author, reader = await factory.member(), await factory.member()
+    for member in (author, reader):
+        await join(client, community_id, member)
+    thread_id = await thread(client, community_id, moderator)
+    regretted = await post(client, thread_id, author, "Something regrettable")
+    await ok(client, FLAG, {"p": regretted["id"]}, reader)
+    await ok(client, DELETE, {"p": regretted["id"], "r": ""}, author)
+    queue = (await gql(client, QUEUE, member=moderator))["data"]["moderationQueue"]["nodes"]
+    assert queue == []
+
+
+async def test_deleting_a_thread_resolves_the_open_flags_of_its_posts(client, factory):
+    community_id, moderator = await community(client, factory)
+    reader = await factory.member()
+    await join(client, community_id, reader)
+    doomed = await thread(client, community_id, reader, title="Doomed")
+    kept = await thread(client, community_id, reader, title="Kept")
+    in_doomed = await post(client, doomed, reader, "Flagged in a doomed thread")
+    in_kept = await post(client, kept, reader, "Flagged in a kept thread")
+    await ok(client, FLAG, {"p": in_doomed["id"]}, moderator)
+    await ok(client, FLAG, {"p": in_kept["id"]}, moderator)
+    await ok(client, MODERATE, {"t": doomed, "a": "DELETE"}, moderator)
+    queue = (await gql(client, QUEUE, member=moderator))["data"]["moderationQueue"]["nodes"]
+    assert [flag["post"]["id"] for flag in queue] == [in_kept["id"]]

@@ -253,3 +253,65 @@ async def test_a_page_of_requests_runs_the_same_statements_at_any_size(
         assert len(body["data"]["supportRequests"]["nodes"]) == size
         counts.append(statements.count)
     assert counts[0] == counts[1]
+
+
+START_OR_DECLINE = """
+mutation($id: ID!, $status: SupportStatus!, $reason: String) {
+  changeSupportRequestStatus(input: {requestId: $id, status: $status, reason: $reason}) {
+    supportRequest { status declineReason } errors { field code }
+  }
+}
+"""
+START_WITHOUT_REASON = """
+mutation($id: ID!) {
+  changeSupportRequestStatus(input: {requestId: $id, status: IN_PROGRESS}) {
+    supportRequest { status } errors { field code }
+  }
+}
+"""
+
+
+async def test_a_reason_is_asked_for_declining_only(client: httpx.AsyncClient, factory: Factory):
+    # given two matched requests
+    gov = await government(factory)
+    focal = await moderator(factory)
+    expert = await factory.member(name="Elena Expert", is_expert=True, expertise=(6,))
+    matched = []
+    for title in ("Data system", "Recruitment agencies"):
+        request_id = await submit(client, gov.requester, title=title)
+        await ok(client, TRIAGE, {"id": request_id}, focal)
+        await ok(client, PROPOSE, {"id": request_id, "expert": expert.global_id}, focal)
+        await ok(client, RESPOND, {"id": request_id, "accept": True}, expert)
+        matched.append(request_id)
+    # when one is started with no reason at all, and with a null one
+    started = await ok(client, START_WITHOUT_REASON, {"id": matched[0]}, focal)
+    # then it is started
+    assert started["supportRequest"]["status"] == "IN_PROGRESS"
+    body = await gql(
+        client,
+        START_OR_DECLINE,
+        {"id": matched[1], "status": "IN_PROGRESS", "reason": None},
+        member=focal,
+    )
+    assert body["data"]["changeSupportRequestStatus"]["errors"] == [], body
+    # and declining without a reason, null or empty, is refused; with one it is done
+    for reason in (None, "", "   "):
+        refused = await gql(
+            client,
+            START_OR_DECLINE,
+            {"id": matched[0], "status": "DECLINED", "reason": reason},
+            member=focal,
+        )
+        assert refused["data"]["changeSupportRequestStatus"]["errors"] == [
+            {"field": "reason", "code": "REQUIRED"}
+        ], (reason, refused)
+    declined = await ok(
+        client,
+        START_OR_DECLINE,
+        {"id": matched[0], "status": "DECLINED", "reason": "Out of the network's remit"},
+        focal,
+    )
+    assert declined["supportRequest"] == {
+        "status": "DECLINED",
+        "declineReason": "Out of the network's remit",
+    }

@@ -143,6 +143,9 @@ REGISTRY: dict[str, Entry] = {
     "Query.notifications": NOTIFICATIONS,
     "Query.notificationCursor": Public("the viewer's own stream; null for anonymous"),
     "Query.unreadNotificationCount": NOTIFICATIONS,
+    "Query.moderationCursor": Covered(
+        "test_moderation_events::test_plain_members_and_reviewers_cannot_follow_moderation_events"
+    ),
     "Query.search": MATRIX,
     "Query.supportRequest": MATRIX,
     "Query.supportRequests": MATRIX,
@@ -172,6 +175,10 @@ REGISTRY: dict[str, Entry] = {
     "Subscription.supportRequestEvents": Covered(
         "test_support_permissions::"
         "test_live_events_reach_the_circle_and_are_refused_to_others_like_a_missing_request"
+    ),
+    "Subscription.moderationEvents": Covered(
+        "test_moderation_events::"
+        "test_a_community_moderator_receives_only_their_communitys_flags_and_join_requests"
     ),
     "Subscription.webinarEvents": Covered(
         "test_webinar_live::test_outsiders_and_the_waitlist_cannot_subscribe"

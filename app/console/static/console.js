@@ -1,0 +1,139 @@
+// The moderators' console: GraphiQL, a sign-in of our own, and the ready-made operations.
+// The session token lives in this tab's sessionStorage only: it is sent as
+// `Authorization: Bearer` on HTTP and in `connection_init` on WebSocket, and dropped on sign-out
+// or on any 401. No cookie is ever set.
+"use strict";
+
+(function () {
+  const TOKEN_KEY = "hub-console:token";
+  const VIEWER_KEY = "hub-console:viewer";
+  const LOGIN = "mutation SignIn($input: LoginInput!) { login(input: $input) { token viewer { id name role } errors { message code } } }";
+  const LOGOUT = "mutation SignOut { logout { loggedOut errors { message code } } }";
+  const ACCEPT = "application/graphql-response+json, application/json";
+
+  const endpoint = document.body.dataset.endpoint;
+  const element = (id) => document.getElementById(id);
+  const root = ReactDOM.createRoot(element("graphiql"));
+  let tabs = [];
+  let generation = 0;
+
+  const token = () => sessionStorage.getItem(TOKEN_KEY);
+  const say = (text) => { element("status").textContent = text; };
+
+  function socketUrl() {
+    const url = new URL(endpoint, window.location.href);
+    url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+    return url.href;
+  }
+
+  function forget(reason) {
+    sessionStorage.removeItem(TOKEN_KEY);
+    sessionStorage.removeItem(VIEWER_KEY);
+    say(reason);
+    render();
+  }
+
+  // GraphiQL's HTTP requests go through here: the token is added, and a 401 ends the session.
+  async function signedFetch(input, init) {
+    const current = token();
+    const headers = new Headers((init && init.headers) || {});
+    if (current) headers.set("Authorization", "Bearer " + current);
+    const response = await fetch(input, Object.assign({}, init, { headers: headers }));
+    if (response.status === 401 && current !== null && current === token()) {
+      forget("Your session has ended: sign in again.");
+    }
+    return response;
+  }
+
+  async function post(query, variables, bearer) {
+    const headers = { "Content-Type": "application/json", Accept: ACCEPT };
+    if (bearer) headers.Authorization = "Bearer " + bearer;
+    const response = await fetch(endpoint, {
+      method: "POST", headers: headers, body: JSON.stringify({ query: query, variables: variables }),
+    });
+    return response.json();
+  }
+
+  function showViewer() {
+    const viewer = JSON.parse(sessionStorage.getItem(VIEWER_KEY) || "null");
+    const signedIn = token() !== null && viewer !== null;
+    element("sign-in").hidden = signedIn;
+    element("signed-in").hidden = !signedIn;
+    element("signed-in-name").textContent = signedIn ? viewer.name : "";
+    element("signed-in-role").textContent = signedIn ? viewer.role : "";
+  }
+
+  // A new fetcher after every sign-in or sign-out, and GraphiQL mounted afresh (`key`), so the
+  // schema is fetched again with the new rights. (Sockets signed in with a token that logout
+  // revoked are closed by the server.)
+  function render() {
+    const current = token();
+    generation += 1;
+    showViewer();
+    const fetcher = GraphiQL.createFetcher({
+      url: endpoint,
+      subscriptionUrl: socketUrl(),
+      fetch: signedFetch,
+      enableIncrementalDelivery: false,
+      wsConnectionParams: current ? { authorization: "Bearer " + current } : {},
+    });
+    root.render(React.createElement(GraphiQL, {
+      key: generation,
+      fetcher: fetcher,
+      defaultTabs: tabs,
+      storage: window.sessionStorage,
+      plugins: [GraphiQLPluginExplorer.explorerPlugin()],
+      shouldPersistHeaders: false,
+    }));
+  }
+
+  async function signIn(event) {
+    event.preventDefault();
+    say("Signing in…");
+    const input = { email: element("sign-in-email").value, password: element("sign-in-password").value };
+    let result;
+    try {
+      result = await post(LOGIN, { input: input }, null);
+    } catch (error) {
+      say("Cannot reach the hub: " + error);
+      return;
+    }
+    const payload = result.data && result.data.login;
+    if (!payload || !payload.token) {
+      const errors = (payload && payload.errors) || result.errors || [];
+      say("Not signed in: " + (errors.map((e) => e.message).join(" ") || "unknown error"));
+      return;
+    }
+    element("sign-in-password").value = "";
+    sessionStorage.setItem(TOKEN_KEY, payload.token);
+    sessionStorage.setItem(VIEWER_KEY, JSON.stringify(payload.viewer));
+    say("Signed in.");
+    render();
+  }
+
+  async function signOut() {
+    const current = token();
+    if (current) {
+      try {
+        await post(LOGOUT, {}, current);
+      } catch (error) {
+        // The token is dropped from the tab whatever the server says; it expires on its own.
+      }
+    }
+    forget("Signed out.");
+  }
+
+  async function start() {
+    element("sign-in").addEventListener("submit", signIn);
+    element("sign-out").addEventListener("click", signOut);
+    try {
+      const response = await fetch(document.body.dataset.operations, { headers: { Accept: "application/json" } });
+      tabs = await response.json();
+    } catch (error) {
+      say("The ready-made operations could not be loaded: " + error);
+    }
+    render();
+  }
+
+  start();
+})();
