@@ -270,6 +270,8 @@ def mail_list() -> None:
     for date, to, subject in messages:
         typer.echo(f"{date}\t{to}\t{subject}")
     typer.echo(f"{len(messages)} messages in {settings.maildir_path}")
+
+
 @console_cli.command("install")
 def console_install() -> None:
     """Fetch the console's pinned files from the npm registry, check their hashes and store

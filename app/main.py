@@ -20,16 +20,16 @@ from starlette.routing import Route, WebSocketRoute
 from strawberry.extensions import SchemaExtension
 
 from app.calendar import calendar_routes
-from app.delivery import DeliveryWorker
 from app.console.page import Console
+from app.delivery import DeliveryWorker
 from app.http import GraphQLHTTP
 from app.logs import RequestLogMiddleware
 from app.metrics import MetricsEndpoint, OperationMetrics, measure_sql
 from app.reminders import ReminderJob
 from app.request_id import RequestIdMiddleware
 from app.settings import Settings
-from app.unsubscribe import unsubscribe_routes
 from app.tracing import OperationTracing, provider_from_environment, trace_sql, traced_asgi
+from app.unsubscribe import unsubscribe_routes
 from app.websocket import GraphQLWebSocket
 from models.db import Database, create_database
 from resolvers.search import Answer
