@@ -37,6 +37,7 @@ from models import (  # noqa: F401
     search,
     support,
     thread,
+    translation,
     webinar,
     webinar_record,
 )

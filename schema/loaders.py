@@ -11,6 +11,7 @@ from models.community import CommunityRole
 from models.db import AnyRow
 from models.notification import FollowTarget, WatchLevel
 from models.review import PrincipleAnswer, ReviewItemKind
+from models.translation import TranslatableKind
 from resolvers import (
     calls,
     communities,
@@ -28,6 +29,7 @@ from resolvers import (
     support_practice,
     support_proposals,
     threads,
+    translations,
     webinar_access,
     webinar_chat,
     webinar_hosts,
@@ -364,3 +366,11 @@ class Loaders:
         return DataLoader(
             partial(webinar_record.linked_resource_counts, self._sessions, self._viewer)
         )
+
+    # --- translations
+
+    @cached_property
+    def translations_by_item(
+        self,
+    ) -> DataLoader[tuple[TranslatableKind, int], list[AnyRow]]:
+        return DataLoader(partial(translations.translations_by_items, self._sessions, self._viewer))
