@@ -37,6 +37,7 @@ from app.settings import Settings
 from models.db import Database
 from models.event import StoredEvent
 from resolvers.auth import SESSIONS_REVOKED
+from resolvers.languages import languages_from_connection_params
 from resolvers.search import Answer
 from resolvers.search_cache import SearchCache
 from schema import HubSchema
@@ -285,6 +286,9 @@ class GraphQLWebSocket(GraphQL[Context, None]):
         try:
             token = token_from_connection_params(context.connection_params)
             context.viewer = await viewer_for(self.db, self.auth, token)
+            context.requested_languages = languages_from_connection_params(
+                context.connection_params
+            )
         except AuthenticationFailed as e:
             raise ConnectionRejectionError({"message": str(e)}) from e
         if websocket is not None and token is not None and context.viewer.member_id is not None:

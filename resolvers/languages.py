@@ -5,8 +5,9 @@ and every translatable field asks `best_text` with them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import langcodes
 from babel.core import UnknownLocaleError, parse_locale
@@ -130,3 +131,14 @@ def text_in(
         if _matches(language, candidate.language) and candidate.text:
             return LocalizedValue(candidate.text, candidate.language, candidate.status)
     return original
+
+
+def languages_from_connection_params(params: Mapping[str, Any] | None) -> tuple[str, ...]:
+    """The WebSocket's `connection_init` payload: `language` as one tag, an Accept-Language
+    list (`"fr, en;q=0.5"`) or a list of tags, most wanted first; anything else is ignored."""
+    value = (params or {}).get("language")
+    if isinstance(value, str):
+        return parse_accept_language(value)
+    if isinstance(value, list):
+        return preferences(v for v in value[:MAX_PREFERENCES] if isinstance(v, str))
+    return ()

@@ -72,7 +72,7 @@ async def translations_by_items(
     """For each (kind, item) — an item the viewer already sees — the translations the viewer
     may see, by language then field: one query for the whole batch."""
     statement = (
-        select(Translation)
+        select(*Translation.__table__.columns)
         .where(
             tuple_(Translation.kind, Translation.item_id).in_(list(keys)),
             policy.visible_translations(viewer),
@@ -81,7 +81,7 @@ async def translations_by_items(
     )
     found: dict[Key, list[AnyRow]] = defaultdict(list)
     async with sessions() as session:
-        for row in (await session.execute(statement)).scalars():
+        for row in (await session.execute(statement)).all():
             found[(row.kind, row.item_id)].append(row)
     return [found[key] for key in keys]
 
@@ -159,7 +159,9 @@ async def submit_translation(
                 )
             )
         if policy.speaks([item.language], language):
-            raise Refused(Problem("language", "That is the original's language."))
+            raise Refused(
+                Problem("language", "That is the original's language.", ErrorCode.INVALID)
+            )
         status = TranslationStatus.MACHINE if data.machine else TranslationStatus.HUMAN
         for name, text in texts.items():
             await _store(work.session, data, name, language, text, status, viewer)

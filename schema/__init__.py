@@ -42,6 +42,7 @@ from schema import support_events as support_events_api
 from schema import support_messages as support_messages_api
 from schema import support_practice as support_practice_api
 from schema import threads as threads_api
+from schema import translation_actions
 from schema import webinar_events as webinar_events_api
 from schema import webinar_live as webinar_live_api
 from schema import webinar_record as webinar_record_api
@@ -422,6 +423,19 @@ class Mutation:
         resolver=initiatives_api.update_initiative,
         description="Edit your initiative (only the fields sent change); editing a published one "
         "creates a revision to review.",
+    )
+    submit_translation: translation_actions.TranslationPayload = strawberry.mutation(
+        resolver=translation_actions.submit_translation,
+        description="Members who declared the language: translate an item's text fields (HUMAN, "
+        "or MACHINE when a tool made it); a HUMAN translation shows at once, marked.",
+    )
+    verify_translation: translation_actions.TranslationPayload = strawberry.mutation(
+        resolver=translation_actions.verify_translation,
+        description="Reviewers who declared the language: mark another's translation VERIFIED.",
+    )
+    remove_translation: translation_actions.TranslationPayload = strawberry.mutation(
+        resolver=translation_actions.remove_translation,
+        description="Moderators: remove an item's translation into a language (every field).",
     )
     set_initiative_featured: initiatives_api.InitiativePayload = strawberry.mutation(
         resolver=initiatives_api.set_initiative_featured,

@@ -1,0 +1,216 @@
+"""Translations of curated content: who writes, verifies and removes them, what readers get in
+their languages (through a field, `node` and a list), OUTDATED after an edit of the original,
+and translations of drafts following the draft's visibility."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from tests.conftest import Factory, gql
+
+if TYPE_CHECKING:
+    from tests.conftest import TestMember as Person
+
+from tests.knowledge import UPDATE_RESOURCE, approve, call, cast, draft, ok, published
+
+SUBMIT_TRANSLATION = """
+mutation($input: SubmitTranslationInput!) {
+  submitTranslation(input: $input) { itemId language errors { field code message } }
+}
+"""
+VERIFY_TRANSLATION = """
+mutation($input: TranslationTargetInput!) {
+  verifyTranslation(input: $input) { itemId language errors { field code message } }
+}
+"""
+REMOVE_TRANSLATION = """
+mutation($input: TranslationTargetInput!) {
+  removeTranslation(input: $input) { itemId language errors { field code message } }
+}
+"""
+NODE = """
+query($id: ID!) {
+  node(id: $id) {
+    ... on Resource {
+      title summary bodyHtml
+      titleText { text language status direction }
+      summaryText { text language status }
+      textTranslations(first: 10) { nodes { field language status text translator { name } } }
+    }
+  }
+}
+"""
+LIST = "{ resources(first: 10) { nodes { id title titleText { language status } } } }"
+FIELD = "query($id: ID!) { resource(id: $id) { title titleText(language: $lang) { text language status } } }"
+
+
+async def translate(
+    client: httpx.AsyncClient,
+    member: Person,
+    item_id: str,
+    language: str,
+    machine: bool = False,
+    **texts: str,
+) -> dict[str, Any]:
+    fields = [{"field": name, "text": text} for name, text in texts.items()]
+    variables = {
+        "input": {"itemId": item_id, "language": language, "texts": fields, "machine": machine}
+    }
+    return await call(client, SUBMIT_TRANSLATION, variables, member)
+
+
+async def node(
+    client: httpx.AsyncClient, item_id: str, member: Person | None, **headers: str
+) -> dict[str, Any] | None:
+    body = await gql(client, NODE, {"id": item_id}, member=member, headers=headers)
+    assert "errors" not in body, body
+    result: dict[str, Any] | None = body["data"]["node"]
+    return result
+
+
+async def test_a_french_speaking_member_reads_french_where_translated_and_marked_english_elsewhere(
+    client, factory: Factory
+):
+    # given a published resource translated into French (its title only), and another not
+    people = await cast(factory)
+    translated = await published(client, people, title="Fair recruitment toolkit")
+    untranslated = await published(client, people, title="Remittances guide")
+    translator = await factory.member(name="Traductrice", languages=("fr",))
+    payload = await translate(
+        client, translator, translated, "fr", title="Boîte à outils du recrutement équitable"
+    )
+    assert payload == {"itemId": translated, "language": "fr", "errors": []}
+    reader = await factory.member(name="Lectrice", languages=("fr",))
+
+    # when the French-speaking member reads both through `node`
+    french = await node(client, translated, reader)
+    english = await node(client, untranslated, reader)
+
+    # then the title is French, marked HUMAN; the untranslated summary and the other resource
+    # stay English, marked ORIGINAL
+    assert french is not None
+    assert english is not None
+    assert french["title"] == "Boîte à outils du recrutement équitable"
+    assert french["titleText"] == {
+        "text": "Boîte à outils du recrutement équitable",
+        "language": "fr",
+        "status": "HUMAN",
+        "direction": "ltr",
+    }
+    assert french["summaryText"] == {
+        "text": "How to recruit without fees.",
+        "language": "en",
+        "status": "ORIGINAL",
+    }
+    assert french["textTranslations"]["nodes"] == [
+        {
+            "field": "title",
+            "language": "fr",
+            "status": "HUMAN",
+            "text": "Boîte à outils du recrutement équitable",
+            "translator": {"name": "Traductrice"},
+        }
+    ]
+    assert english["titleText"] == {
+        "text": "Remittances guide",
+        "language": "en",
+        "status": "ORIGINAL",
+        "direction": "ltr",
+    }
+    # and the same through a list
+    body = await gql(client, LIST, member=reader)
+    titles = {n["id"]: (n["title"], n["titleText"]) for n in body["data"]["resources"]["nodes"]}
+    assert titles[translated] == (
+        "Boîte à outils du recrutement équitable",
+        {"language": "fr", "status": "HUMAN"},
+    )
+    assert titles[untranslated] == ("Remittances guide", {"language": "en", "status": "ORIGINAL"})
+    # and through a field with an explicit language, whoever asks
+    query = FIELD.replace("query($id: ID!)", "query($id: ID!, $lang: String)")
+    body = await gql(client, query, {"id": translated, "lang": "fr-CA"})
+    assert body["data"]["resource"] == {
+        "title": "Fair recruitment toolkit",
+        "titleText": {
+            "text": "Boîte à outils du recrutement équitable",
+            "language": "fr",
+            "status": "HUMAN",
+        },
+    }
+
+
+async def test_accept_language_decides_for_anonymous_readers_and_over_declared_languages(
+    client, factory: Factory
+):
+    # given a resource translated into Spanish and French
+    people = await cast(factory)
+    resource_id = await published(client, people)
+    await translate(client, await factory.member(languages=("es",)), resource_id, "es", title="Kit")
+    await translate(
+        client, await factory.member(languages=("fr",)), resource_id, "fr", title="Boîte"
+    )
+    reader = await factory.member(languages=("fr",))
+
+    # when readers send Accept-Language
+    anonymous_es = await node(client, resource_id, None, **{"Accept-Language": "es-MX, fr;q=0.5"})
+    member_es = await node(client, resource_id, reader, **{"Accept-Language": "es;q=0.9, *;q=0.1"})
+    english_first = await node(client, resource_id, reader, **{"Accept-Language": "en, fr"})
+    nothing = await node(client, resource_id, None)
+
+    # then the header's order decides, over the declared languages; without it the original
+    assert anonymous_es is not None
+    assert member_es is not None
+    assert english_first is not None
+    assert nothing is not None
+    assert (anonymous_es["title"], anonymous_es["titleText"]["language"]) == ("Kit", "es")
+    assert member_es["title"] == "Kit"
+    assert english_first["titleText"]["status"] == "ORIGINAL"
+    assert nothing["titleText"]["language"] == "en"
+
+
+async def test_an_edit_of_the_original_marks_its_translations_outdated(client, factory: Factory):
+    # given a draft with a French title and summary
+    people = await cast(factory)
+    resource_id = await draft(client, people.author)
+    translator = await factory.member(languages=("fr",))
+    payload = await translate(
+        client, translator, resource_id, "fr", title="Titre", summary="Résumé"
+    )
+    assert payload["errors"] == [
+        {"field": "itemId", "code": "NOT_FOUND", "message": "No such item."}
+    ]
+    await approve(client, people, resource_id)
+    await translate(client, translator, resource_id, "fr", title="Titre", summary="Résumé")
+    reader = await factory.member(languages=("fr",))
+    before = await node(client, resource_id, reader)
+    assert before is not None
+    assert before["title"] == "Titre"
+
+    # when the author edits the title (a revision) and it is approved
+    changed = await ok(
+        client,
+        UPDATE_RESOURCE,
+        {"input": {"resourceId": resource_id, "resource": {"title": "Fair recruitment, 2nd ed."}}},
+        people.author,
+    )
+    revision_id = changed["resource"]["id"]
+    await approve(client, people, revision_id)
+
+    # then the French title is OUTDATED and the reader gets the new English title, marked;
+    # the summary, unchanged, keeps its French translation
+    after = await node(client, resource_id, reader)
+    assert after is not None
+    assert after["titleText"] == {
+        "text": "Fair recruitment, 2nd ed.",
+        "language": "en",
+        "status": "ORIGINAL",
+        "direction": "ltr",
+    }
+    statuses = {n["field"]: n["status"] for n in after["textTranslations"]["nodes"]}
+    assert statuses == {"summary": "HUMAN", "title": "OUTDATED"}
+    assert after["summaryText"]["language"] == "fr"
+    # an explicit request still gets the outdated text, marked
+    query = FIELD.replace("query($id: ID!)", "query($id: ID!, $lang: String)")
+    body = await gql(client, query, {"id": resource_id, "lang": "fr"})
+    assert body["data"]["resource"]["titleText"]["status"] == "OUTDATED"
