@@ -8,12 +8,13 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from models.member import Role
 from tests.conftest import Factory, gql
 
 if TYPE_CHECKING:
     from tests.conftest import TestMember as Person
 
-from tests.knowledge import UPDATE_RESOURCE, approve, call, cast, draft, ok, published
+from tests.knowledge import UPDATE_RESOURCE, approve, call, cast, codes, draft, ok, published
 
 SUBMIT_TRANSLATION = """
 mutation($input: SubmitTranslationInput!) {
@@ -214,3 +215,111 @@ async def test_an_edit_of_the_original_marks_its_translations_outdated(client, f
     query = FIELD.replace("query($id: ID!)", "query($id: ID!, $lang: String)")
     body = await gql(client, query, {"id": resource_id, "lang": "fr"})
     assert body["data"]["resource"]["titleText"]["status"] == "OUTDATED"
+
+
+async def test_translations_follow_the_items_visibility_and_machine_ones_wait_for_verification(
+    client, factory: Factory
+):
+    # given a French-speaking author's draft, translated by the author
+    people = await cast(factory)
+    author = await factory.member(name="Autrice", languages=("fr",))
+    draft_id = await draft(client, author)
+    payload = await translate(client, author, draft_id, "fr", title="Brouillon")
+    assert payload["errors"] == []
+    reviewer = await factory.member(role=Role.REVIEWER, languages=("fr",))
+    outsider = await factory.member(languages=("fr",))
+
+    # then the draft and its translations are the author's (and staff's) only
+    assert await node(client, draft_id, None) is None
+    assert await node(client, draft_id, outsider) is None
+    mine = await node(client, draft_id, author)
+    assert mine is not None
+    assert mine["title"] == "Brouillon"
+    staff = await node(client, draft_id, people.moderator)
+    assert staff is not None
+    assert [n["language"] for n in staff["textTranslations"]["nodes"]] == ["fr"]
+
+    # given a published resource with a MACHINE translation
+    resource_id = await published(client, people)
+    machine = await translate(client, outsider, resource_id, "fr", machine=True, title="Machine")
+    assert machine["errors"] == []
+
+    async def seen_by(member: Person | None) -> list[str]:
+        found = await node(client, resource_id, member, **{"Accept-Language": "fr"})
+        assert found is not None
+        return [n["status"] for n in found["textTranslations"]["nodes"]]
+
+    # then the public and other members do not see it until a reviewer who speaks French
+    # verifies it; its translator, the reviewer and staff do
+    assert await seen_by(None) == []
+    assert await seen_by(people.member) == []
+    assert await seen_by(outsider) == ["MACHINE"]
+    assert await seen_by(reviewer) == ["MACHINE"]
+    assert await seen_by(people.moderator) == ["MACHINE"]
+    target = {"input": {"itemId": resource_id, "language": "fr"}}
+    refused = await call(client, VERIFY_TRANSLATION, target, people.un_reviewer)  # no French
+    assert codes(refused) == ["NOT_ALLOWED"]
+    verified = await call(client, VERIFY_TRANSLATION, target, reviewer)
+    assert verified["errors"] == []
+    assert await seen_by(None) == ["VERIFIED"]
+    public = await node(client, resource_id, None, **{"Accept-Language": "fr"})
+    assert public is not None
+    assert public["titleText"]["status"] == "VERIFIED"
+
+
+async def test_who_may_translate_verify_and_remove(client, factory: Factory):
+    # given a published resource
+    people = await cast(factory)
+    resource_id = await published(client, people)
+    french = await factory.member(languages=("fr",))
+    spanish_reviewer = await factory.member(role=Role.REVIEWER, languages=("es",))
+
+    # when members translate
+    undeclared = await translate(client, people.member, resource_id, "fr", title="Titre")
+    malformed = await translate(client, french, resource_id, "not a tag!", title="Titre")
+    original = await translate(
+        client, await factory.member(languages=("en",)), resource_id, "en", title="T"
+    )
+    unknown_field = await translate(client, french, resource_id, "fr", publisher="Éditeur")
+    anonymous = await call(
+        client,
+        SUBMIT_TRANSLATION,
+        {"input": {"itemId": resource_id, "language": "fr", "texts": []}},
+        None,
+    )
+    scripted = await translate(
+        client, french, resource_id, "fr", body="<script>x()</script>**Gras**"
+    )
+
+    # then only a declared language, another than the original's, is taken
+    assert codes(undeclared) == ["NOT_ALLOWED"]
+    assert codes(malformed) == ["INVALID"]
+    assert codes(original) == ["INVALID"]
+    assert "INVALID" in codes(unknown_field)
+    assert codes(anonymous) == ["UNAUTHENTICATED"]
+    assert scripted["errors"] == []
+    # and a translated body is sanitized like the original
+    found = await node(client, resource_id, french)
+    assert found is not None
+    assert "<script>" not in found["bodyHtml"]
+    assert "<strong>Gras</strong>" in found["bodyHtml"]
+
+    # when the translator verifies their own, a reviewer without French verifies, a member
+    # removes, then a moderator removes
+    target = {"input": {"itemId": resource_id, "language": "fr"}}
+    own = await call(client, VERIFY_TRANSLATION, target, french)
+    foreign = await call(client, VERIFY_TRANSLATION, target, spanish_reviewer)
+    by_member = await call(client, REMOVE_TRANSLATION, target, french)
+    removed = await call(client, REMOVE_TRANSLATION, target, people.moderator)
+    again = await call(client, REMOVE_TRANSLATION, target, people.moderator)
+
+    # then only the moderator's removal is done, and readers get the original again
+    assert codes(own) == ["NOT_ALLOWED"]
+    assert codes(foreign) == ["NOT_ALLOWED"]
+    assert codes(by_member) == ["NOT_ALLOWED"]
+    assert removed == {"itemId": resource_id, "language": "fr", "errors": []}
+    assert codes(again) == ["NOT_FOUND"]
+    after = await node(client, resource_id, french)
+    assert after is not None
+    assert after["textTranslations"]["nodes"] == []
+    assert after["titleText"]["status"] == "ORIGINAL"
