@@ -48,6 +48,7 @@ INITIATIVE_COLUMNS = (
     Initiative.id,
     Initiative.title,
     Initiative.summary,
+    Initiative.language,
     Initiative.lead_organization_id,
     Initiative.status,
     Initiative.starts_on,

@@ -62,6 +62,7 @@ WEBINAR_COLUMNS = (
     Webinar.id,
     Webinar.title,
     Webinar.description,
+    Webinar.language,
     Webinar.starts_at,
     Webinar.ends_at,
     Webinar.timezone,

@@ -110,6 +110,11 @@ class Query:
         description="The six official UN languages as BCP 47 tags, in official order: offer "
         "them first wherever a language is chosen.",
     )
+    un_languages: list[reference_api.Language] = strawberry.field(
+        resolver=reference_api.resolve_un_languages,
+        description="The six official UN languages, named in the request's language (CLDR), "
+        "with their writing direction (a fixed set, so a plain list).",
+    )
     community: communities_api.Community | None = strawberry.field(
         resolver=communities_api.resolve_community,
         description="A community by global ID or slug; null when missing or not visible.",

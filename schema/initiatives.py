@@ -251,7 +251,7 @@ class Initiative(Reviewable):
     async def regions(self, info: Info) -> list[Region]:
         codes = await info.context.loaders.regions_by_initiative.load(self.db_id)
         found = [REGIONS[c] for c in codes if c in REGIONS]
-        return [Region(region=r, m49=r.value, name=r.name.title()) for r in found]
+        return [Region(region=r, m49=r.value) for r in found]
 
     @strawberry.field(
         description="Resources it links to (those you may see), superseded ones after their "

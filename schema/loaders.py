@@ -67,6 +67,10 @@ class Loaders:
     def objective_by_number(self) -> DataLoader[int, AnyRow | None]:
         return DataLoader(partial(reference.objectives_by_numbers, self._sessions))
 
+    @cached_property
+    def reference_titles_by_key(self) -> DataLoader[tuple[str, str], list[AnyRow]]:
+        return DataLoader(partial(reference.titles_by_keys, self._sessions))
+
     # --- communities, threads, posts
 
     @cached_property

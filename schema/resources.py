@@ -194,7 +194,7 @@ class Resource(Reviewable):
     async def regions(self, info: Info) -> list[Region]:
         codes = await info.context.loaders.regions_by_resource.load(self.db_id)
         regions = [REGION_NAMES[c] for c in codes if c in REGION_NAMES]
-        return [Region(region=r, m49=r.value, name=r.name.title()) for r in regions]
+        return [Region(region=r, m49=r.value) for r in regions]
 
     @strawberry.field(description="Other languages it is available in (BCP 47).")
     async def other_languages(self, info: Info) -> list[str]:
