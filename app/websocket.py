@@ -289,6 +289,7 @@ class GraphQLWebSocket(GraphQL[Context, None]):
             context.requested_languages = languages_from_connection_params(
                 context.connection_params
             )
+            await context.languages()  # decided once for the socket's operations
         except AuthenticationFailed as e:
             raise ConnectionRejectionError({"message": str(e)}) from e
         if websocket is not None and token is not None and context.viewer.member_id is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
@@ -51,6 +52,11 @@ class Context:
                 chosen = preferences(declared)
             self._languages = chosen
         return self._languages
+
+    @property
+    def language_key(self) -> Hashable:
+        """What the languages of answers depend on: results are shared only within one."""
+        return (self.languages_ranked, self._languages)
 
     @property
     def languages_ranked(self) -> bool:

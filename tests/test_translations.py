@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from tests.conftest import TestMember as Person
 
 from tests.knowledge import UPDATE_RESOURCE, approve, call, cast, codes, draft, ok, published
+from tests.live import connect
 
 SUBMIT_TRANSLATION = """
 mutation($input: SubmitTranslationInput!) {
@@ -323,3 +324,30 @@ async def test_who_may_translate_verify_and_remove(client, factory: Factory):
     assert after is not None
     assert after["textTranslations"]["nodes"] == []
     assert after["titleText"]["status"] == "ORIGINAL"
+
+
+async def test_a_websocket_states_its_language_in_connection_init(app, client, factory: Factory):
+    # given a resource translated into Spanish
+    people = await cast(factory)
+    resource_id = await published(client, people)
+    await translate(client, await factory.member(languages=("es",)), resource_id, "es", title="Kit")
+    query = "query($id: ID!) { resource(id: $id) { title titleText { language status } } }"
+
+    # when sockets read it with `language` in connection_init, and without
+    async with connect(app, language="es") as spanish:
+        await spanish.subscribe(query, {"id": resource_id})
+        [in_spanish] = await spanish.next_payloads(1)
+    async with connect(app, language=["fr", "es"]) as listed:
+        await listed.subscribe(query, {"id": resource_id})
+        [from_list] = await listed.next_payloads(1)
+    async with connect(app) as plain:
+        await plain.subscribe(query, {"id": resource_id})
+        [original] = await plain.next_payloads(1)
+
+    # then the socket's language decides, as Accept-Language does over HTTP
+    assert in_spanish["resource"] == {
+        "title": "Kit",
+        "titleText": {"language": "es", "status": "HUMAN"},
+    }
+    assert from_list["resource"]["title"] == "Kit"
+    assert original["resource"]["titleText"] == {"language": "en", "status": "ORIGINAL"}
