@@ -87,6 +87,15 @@ async def translations_by_items(
 
 
 @dataclass(frozen=True)
+class TranslationTarget:
+    """Which translation: an item's, in one language (every field of it)."""
+
+    kind: TranslatableKind
+    item_id: int
+    language: str
+
+
+@dataclass(frozen=True)
 class TranslationInput:
     kind: TranslatableKind
     item_id: int
@@ -210,17 +219,12 @@ async def _language_rows(
 
 
 async def verify_translation(
-    sessions: Sessions,
-    events: EventPublisher,
-    viewer: Viewer,
-    kind: TranslatableKind,
-    item_id: int,
-    language: str,
+    sessions: Sessions, events: EventPublisher, viewer: Viewer, target: TranslationTarget
 ) -> Outcome[str]:
     """A reviewer who speaks the language checks every field of it: VERIFIED. An outdated
     translation is resubmitted first (it was made from an older original)."""
     problems = ProblemList()
-    tag = _language(problems, language)
+    kind, item_id, tag = target.kind, target.item_id, _language(problems, target.language)
 
     async def change(work: UnitOfWork) -> str:
         await _visible_item(work.session, viewer, kind, item_id)
@@ -252,16 +256,11 @@ async def verify_translation(
 
 
 async def remove_translation(
-    sessions: Sessions,
-    events: EventPublisher,
-    viewer: Viewer,
-    kind: TranslatableKind,
-    item_id: int,
-    language: str,
+    sessions: Sessions, events: EventPublisher, viewer: Viewer, target: TranslationTarget
 ) -> Outcome[str]:
     """Moderators remove every field of a translation; readers get the original again."""
     problems = ProblemList()
-    tag = _language(problems, language)
+    kind, item_id, tag = target.kind, target.item_id, _language(problems, target.language)
 
     async def change(work: UnitOfWork) -> str:
         if not policy.may_remove_translation(viewer):

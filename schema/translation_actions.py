@@ -3,17 +3,20 @@ who speak it), remove (moderators). Decisions in `resolvers/policy.py`."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 import strawberry
 
 from models.translation import TranslatableKind
 from resolvers import translations
-from resolvers.translations import TranslationInput
+from resolvers.policy import Viewer
+from resolvers.translations import Sessions, TranslationInput, TranslationTarget
 from resolvers.unit_of_work import Outcome
 from schema.context import Info
 from schema.errors import INPUT, UserError, not_found, user_errors
 from schema.relay import decode_id, int_key
+from subscriptions.events import EventPublisher
 
 # The global ID type names of the translatable kinds.
 KIND_OF_TYPE = {
@@ -101,27 +104,29 @@ async def submit_translation(
     return _payload(input.item_id, done)
 
 
-async def verify_translation(
-    info: Info, input: Annotated[TranslationTargetInput, INPUT]
+TargetAction = Callable[
+    [Sessions, EventPublisher, Viewer, TranslationTarget], Awaitable[Outcome[str]]
+]
+
+
+async def _on_target(
+    info: Info, input: TranslationTargetInput, action: TargetAction
 ) -> TranslationPayload:
     item = decode_item(input.item_id)
     if item is None:
         return _missing()
+    target = TranslationTarget(kind=item[0], item_id=item[1], language=input.language)
     c = info.context
-    done = await translations.verify_translation(
-        c.db.sessions, c.events, c.viewer, item[0], item[1], input.language
-    )
-    return _payload(input.item_id, done)
+    return _payload(input.item_id, await action(c.db.sessions, c.events, c.viewer, target))
+
+
+async def verify_translation(
+    info: Info, input: Annotated[TranslationTargetInput, INPUT]
+) -> TranslationPayload:
+    return await _on_target(info, input, translations.verify_translation)
 
 
 async def remove_translation(
     info: Info, input: Annotated[TranslationTargetInput, INPUT]
 ) -> TranslationPayload:
-    item = decode_item(input.item_id)
-    if item is None:
-        return _missing()
-    c = info.context
-    done = await translations.remove_translation(
-        c.db.sessions, c.events, c.viewer, item[0], item[1], input.language
-    )
-    return _payload(input.item_id, done)
+    return await _on_target(info, input, translations.remove_translation)

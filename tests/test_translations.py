@@ -179,8 +179,9 @@ async def test_an_edit_of_the_original_marks_its_translations_outdated(client, f
     payload = await translate(
         client, translator, resource_id, "fr", title="Titre", summary="Résumé"
     )
+    # a draft is not found by others (in the translator's declared French)
     assert payload["errors"] == [
-        {"field": "itemId", "code": "NOT_FOUND", "message": "No such item."}
+        {"field": "itemId", "code": "NOT_FOUND", "message": "Cet élément n'existe pas."}
     ]
     await approve(client, people, resource_id)
     await translate(client, translator, resource_id, "fr", title="Titre", summary="Résumé")
