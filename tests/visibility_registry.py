@@ -123,6 +123,7 @@ REGISTRY: dict[str, Entry] = {
     "Query.guidingPrinciples": REFERENCE,
     "Query.unRegions": REFERENCE,
     "Query.officialLanguages": REFERENCE,
+    "Query.unLanguages": REFERENCE,
     "Query.community": MATRIX,
     "Query.communities": MATRIX,
     "Query.thread": MATRIX,
