@@ -60,11 +60,11 @@ def _weighted(part: str) -> tuple[str, float] | None:
     standard = standard_tag(tag)
     if standard is None or quality <= 0:
         return None
-    try:  # Babel (CLDR) knows the language: a tag like `x-foo` is valid BCP 47 yet no language
-        parse_locale(standard, sep="-")
+    try:  # a language subtag (ISO 639): `x-foo` is valid BCP 47, yet private use, no language
+        language = parse_locale(standard, sep="-")[0]
     except (ValueError, UnknownLocaleError):
         return None
-    return standard, quality
+    return (standard, quality) if 2 <= len(language) <= 3 else None
 
 
 def parse_accept_language(header: str | None) -> tuple[str, ...]:
