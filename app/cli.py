@@ -212,6 +212,15 @@ def export_schema(
     typer.echo(f"wrote {output}")
 
 
+@cli.command("messages-update")
+def messages_update() -> None:
+    """Merge the code's error messages into the gettext catalogues (schema/locale/*.po)."""
+    from app.catalogues import update_catalogues
+
+    for path in update_catalogues():
+        typer.echo(f"wrote {path}")
+
+
 @cli.command()
 def check(
     timeout: Annotated[float, typer.Option(help="Seconds to wait for both to answer.")] = 30.0,

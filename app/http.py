@@ -21,6 +21,7 @@ from app.auth import AuthenticationFailed, ServiceUnavailable, viewer_from_reque
 from app.console.page import Console
 from app.settings import Settings
 from models.db import Database
+from resolvers.languages import parse_accept_language
 from resolvers.search import Answer
 from resolvers.search_cache import SearchCache
 from schema import HubSchema
@@ -256,6 +257,7 @@ class GraphQLHTTP:
             search_cache=self.search_cache,
             viewer=viewer,
             client_address=request.client.host if request.client else "unknown",
+            requested_languages=parse_accept_language(request.headers.get("accept-language")),
         )
         return await self._execute(request, params, context, media_type)
 

@@ -39,6 +39,7 @@ from app.settings import Settings
 from models.db import Database
 from models.event import StoredEvent
 from resolvers.auth import SESSIONS_REVOKED
+from resolvers.languages import languages_from_connection_params
 from resolvers.search import Answer
 from resolvers.search_cache import SearchCache
 from schema import HubSchema
@@ -311,6 +312,10 @@ class GraphQLWebSocket(GraphQL[Context, None]):
         try:
             token = token_from_connection_params(context.connection_params)
             context.viewer = await viewer_for(self.db, self.auth, token)
+            context.requested_languages = languages_from_connection_params(
+                context.connection_params
+            )
+            await context.languages()  # decided once for the socket's operations
         except AuthenticationFailed as e:
             raise ConnectionRejectionError({"message": str(e)}) from e
         if websocket is not None and token is not None and context.viewer.member_id is not None:

@@ -42,6 +42,8 @@ class Community(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     slug: Mapped[str] = mapped_column(String(80), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+    # The language its text was written in (BCP 47); translations are in others.
+    language: Mapped[str] = mapped_column(String(35), default="en", server_default="en")
     description: Mapped[str] = mapped_column(Text, default="")
     visibility: Mapped[CommunityVisibility] = mapped_column(_enum(CommunityVisibility))
     # Time-boxed consultations: posting closes at this moment (reading stays open).

@@ -38,6 +38,7 @@ from models import (  # noqa: F401
     search,
     support,
     thread,
+    translation,
     webhook,
     webinar,
     webinar_record,

@@ -27,6 +27,8 @@ class CallForPractices(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     theme: Mapped[str] = mapped_column(String(200))
+    # The language its text was written in (BCP 47); translations are in others.
+    language: Mapped[str] = mapped_column(String(35), default="en", server_default="en")
     description: Mapped[str] = mapped_column(Text, default="")
     deadline: Mapped[datetime] = mapped_column(UTCDateTime)
     created_by_id: Mapped[int | None] = mapped_column(
@@ -57,6 +59,8 @@ class Initiative(ReviewedItem, Base):
     )
 
     title: Mapped[str] = mapped_column(String(300))
+    # The language its text was written in (BCP 47); translations are in others.
+    language: Mapped[str] = mapped_column(String(35), default="en", server_default="en")
     summary: Mapped[str] = mapped_column(Text, default="")
     lead_organization_id: Mapped[int | None] = mapped_column(
         ForeignKey("organization.id", ondelete="SET NULL"), index=True

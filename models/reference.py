@@ -6,7 +6,7 @@ import enum
 import json
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -65,3 +65,43 @@ def region_of_country(code: str) -> UnRegion | None:
 
 def countries_in_region(region: UnRegion) -> list[str]:
     return sorted(code for code, r in _region_by_country().items() if r is region)
+
+
+class ReferenceTitle(NamedTuple):
+    """A reference title in another language, with where it was copied from."""
+
+    kind: str  # "objective" or "principle"
+    key: str  # the objective's number or the principle's letter
+    language: str
+    text: str
+    source: str
+
+
+@cache
+def gcm_translations() -> dict[str, Any]:
+    """The project's copy of shared/reference/gcm_translations.json: titles found in other
+    official languages, each with its source, and what is still missing per language."""
+    path = "reference/gcm_translations.json"
+    data: dict[str, Any] = json.loads(resources.files("models").joinpath(path).read_text("utf-8"))
+    return data
+
+
+def _sources(entry: dict[str, Any], group: str, key: str, fallback: str) -> str:
+    sources = entry.get("sources_by_key", {}).get(group, {}).get(key)
+    return "; ".join(sources) if sources else fallback
+
+
+def reference_translations() -> list[ReferenceTitle]:
+    """Every title of gcm_translations.json, as seeded (never typed or translated here)."""
+    letters = {p["name"]: p["letter"] for p in gcm_reference()["guiding_principles"]}
+    titles: list[ReferenceTitle] = []
+    for language, entry in gcm_translations()["languages"].items():
+        for number, text in entry.get("objectives", {}).items():
+            source = _sources(entry, "objectives", number, entry["source"])
+            titles.append(ReferenceTitle("objective", number, language, text, source))
+        principle_source = entry.get("guiding_principles_source", entry["source"])
+        for name, text in entry.get("guiding_principles", {}).items():
+            titles.append(
+                ReferenceTitle("principle", letters[name], language, text, principle_source)
+            )
+    return titles

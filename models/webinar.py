@@ -51,6 +51,8 @@ class Webinar(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     title: Mapped[str] = mapped_column(String(300))
+    # The language its text was written in (BCP 47); translations are in others.
+    language: Mapped[str] = mapped_column(String(35), default="en", server_default="en")
     description: Mapped[str] = mapped_column(Text, default="")
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -27,6 +27,7 @@ CALL_COLUMNS = (
     CallForPractices.id,
     CallForPractices.theme,
     CallForPractices.description,
+    CallForPractices.language,
     CallForPractices.deadline,
     CallForPractices.created_at,
 )

@@ -49,6 +49,7 @@ COMMUNITY_COLUMNS = (
     Community.name,
     Community.description,
     Community.visibility,
+    Community.language,
     Community.ends_at,
     Community.created_at,
 )

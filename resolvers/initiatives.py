@@ -37,6 +37,7 @@ from resolvers.policy import Viewer
 from resolvers.revisions import INITIATIVE_ABOUT_TABLES, edit_target, stored_content
 from resolvers.search_index import reindex
 from resolvers.search_sources import INITIATIVES
+from resolvers.translations import mark_outdated
 from resolvers.unit_of_work import Outcome, Refused, UnitOfWork, mutation
 from resolvers.validation import clean_country, clean_objectives, clean_text
 from subscriptions.events import EventPublisher
@@ -47,6 +48,7 @@ INITIATIVE_COLUMNS = (
     Initiative.id,
     Initiative.title,
     Initiative.summary,
+    Initiative.language,
     Initiative.lead_organization_id,
     Initiative.status,
     Initiative.starts_on,
@@ -425,6 +427,7 @@ async def update_initiative(
         )
         for name, value in columns.items():
             setattr(target, name, value)
+        await mark_outdated(work.session, target)
         work.session.add(target)
         await work.session.flush()
         await _write_about(work.session, target.id, about)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,6 +16,7 @@ from sqlalchemy import (
     and_,
     exists,
     false,
+    func,
     literal,
     null,
     or_,
@@ -26,13 +27,14 @@ from sqlalchemy import (
 from models.base import utcnow
 from models.community import Community, CommunityMember, CommunityRole, CommunityVisibility
 from models.initiative import Initiative
-from models.member import Member, Role
+from models.member import Member, MemberLanguage, Role
 from models.notification import FollowTarget, Notification
 from models.organization import OrganizationKind
 from models.resource import RelationStatus, Resource, ResourceRelation
 from models.review import ReviewAssignment, ReviewedItem, ReviewItemKind, ReviewState
 from models.support import ProposalStatus, SupportProposal, SupportRequest
 from models.thread import Post, Thread
+from models.translation import Translation, TranslationStatus
 from models.webinar import (
     QuestionStatus,
     RegistrationStatus,
@@ -690,3 +692,63 @@ def webhook_may_carry(
         )
         return exists().where(model.id == int(subject["item"]), visible(ANONYMOUS))
     return false()
+
+
+# --- Translations --------------------------------------------------------------------------
+
+
+def visible_calls(viewer: Viewer) -> ColumnElement[bool]:
+    """Calls for practices are public (their answers follow the initiatives' policy)."""
+    return true()
+
+
+def speaks(declared: Collection[str], language: str) -> bool:
+    """A member who declared `fr` speaks `fr` and `fr-CA`; one who declared `fr-CA`, `fr`."""
+    primary = language.split("-")[0]
+    return any(tag.split("-")[0] == primary for tag in declared)
+
+
+def visible_translations(viewer: Viewer) -> ColumnElement[bool]:
+    """Translations of an item the viewer sees (the item's own predicate decides that first).
+
+    The default: a HUMAN translation is shown at once to everyone who sees the item, marked as
+    such (as are VERIFIED and OUTDATED ones); a MACHINE translation only to its translator,
+    staff and reviewers who speak its language, until a reviewer verifies it. A named member
+    who declared the language answers for a human translation; nobody answers for a tool's."""
+    shown = Translation.status != TranslationStatus.MACHINE
+    if viewer.is_staff:
+        return true()
+    if viewer.member_id is None:
+        return shown
+    own = Translation.translator_id == viewer.member_id
+    if viewer.role not in REVIEWER_ROLES:
+        return or_(shown, own)
+    speaker = exists().where(
+        MemberLanguage.member_id == viewer.member_id,
+        or_(
+            MemberLanguage.tag == Translation.language,
+            func.substr(Translation.language, 1, func.length(MemberLanguage.tag) + 1)
+            == MemberLanguage.tag + "-",
+        ),
+    )
+    return or_(shown, own, speaker)
+
+
+def may_translate(viewer: Viewer, declared: Collection[str], language: str) -> bool:
+    """Members translate into a language they declared on their profile."""
+    return viewer.is_signed_in and speaks(declared, language)
+
+
+def may_verify_translation(
+    viewer: Viewer, declared: Collection[str], language: str, translator_ids: Collection[int]
+) -> bool:
+    """Reviewers (and staff) who declared the language verify others' translations."""
+    return (
+        viewer.role in REVIEWER_ROLES
+        and speaks(declared, language)
+        and viewer.member_id not in translator_ids
+    )
+
+
+def may_remove_translation(viewer: Viewer) -> bool:
+    return viewer.is_staff

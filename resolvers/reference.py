@@ -1,14 +1,17 @@
-"""GCM objectives and guiding principles, as seeded by the first migration."""
+"""GCM objectives and guiding principles, as seeded by the first migration, and their titles
+in other languages (seeded by migration 0013 from models/reference/gcm_translations.json)."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.db import AnyRow
 from models.reference import GcmObjective, GuidingPrinciple
+from models.translation import ReferenceTranslation
 from resolvers.batching import rows_by_ids
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -33,3 +36,20 @@ async def all_guiding_principles(sessions: Sessions) -> list[AnyRow]:
             GuidingPrinciple.letter
         )
         return list((await session.execute(statement)).all())
+
+
+async def titles_by_keys(sessions: Sessions, keys: Sequence[tuple[str, str]]) -> list[list[AnyRow]]:
+    """For each (kind, key) of the reference data, its titles in other languages (one query
+    for the batch)."""
+    statement = select(
+        ReferenceTranslation.kind,
+        ReferenceTranslation.key,
+        ReferenceTranslation.language,
+        ReferenceTranslation.text,
+        ReferenceTranslation.source,
+    ).where(tuple_(ReferenceTranslation.kind, ReferenceTranslation.key).in_(list(keys)))
+    found: dict[tuple[str, str], list[AnyRow]] = defaultdict(list)
+    async with sessions() as session:
+        for row in (await session.execute(statement)).all():
+            found[(row.kind, row.key)].append(row)
+    return [sorted(found[key], key=lambda r: str(r.language)) for key in keys]

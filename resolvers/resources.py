@@ -33,6 +33,7 @@ from resolvers.policy import Viewer
 from resolvers.revisions import ABOUT_TABLES, CONTENT_FIELDS, edit_target, stored_content
 from resolvers.search_index import reindex
 from resolvers.search_sources import RESOURCES
+from resolvers.translations import mark_outdated
 from resolvers.unit_of_work import Outcome, Refused, UnitOfWork, mutation
 from resolvers.validation import (
     clean_country,
@@ -442,6 +443,7 @@ async def update_resource(
         content = await _clean_content(work.session, data, problems)
         for name, value in content.columns.items():
             setattr(target, name, value)
+        await mark_outdated(work.session, target)
         work.session.add(target)
         await work.session.flush()
         await _write_about(work.session, target.id, content)

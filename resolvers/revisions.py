@@ -31,6 +31,7 @@ from models.resource import (
 )
 from models.review import ReviewState
 from resolvers.errors import ErrorCode, Problem
+from resolvers.translations import mark_outdated
 from resolvers.unit_of_work import Refused
 
 # What a revision may change: the content, never the lifecycle or the relations.
@@ -87,6 +88,7 @@ async def merge_revision(session: AsyncSession, revision: Resource, now: datetim
     published = await session.get_one(Resource, revision.revision_of_id)
     for name in CONTENT_FIELDS:
         setattr(published, name, getattr(revision, name))
+    await mark_outdated(session, published)
     published.reviewed_at = now
     published.review_by = revision.review_by
     revision.merged_at = now
@@ -134,6 +136,7 @@ async def merge_initiative_revision(
     published = await session.get_one(Initiative, revision.revision_of_id)
     for name in INITIATIVE_CONTENT_FIELDS:
         setattr(published, name, getattr(revision, name))
+    await mark_outdated(session, published)
     published.reviewed_at = now
     published.review_by = revision.review_by
     revision.merged_at = now

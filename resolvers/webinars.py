@@ -40,6 +40,7 @@ from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
 from resolvers.policy import Viewer
 from resolvers.search_index import reindex
 from resolvers.search_sources import WEBINARS
+from resolvers.translations import mark_outdated
 from resolvers.unit_of_work import Outcome, Refused, UnitOfWork, mutation
 from resolvers.validation import clean_languages, clean_objectives, clean_text
 from resolvers.webinar_access import access_to
@@ -62,6 +63,7 @@ WEBINAR_COLUMNS = (
     Webinar.id,
     Webinar.title,
     Webinar.description,
+    Webinar.language,
     Webinar.starts_at,
     Webinar.ends_at,
     Webinar.timezone,
@@ -482,6 +484,7 @@ async def update_webinar(
         rescheduled = (starts_at, ends_at) != (webinar.starts_at, webinar.ends_at)
         for name, value in values.items():
             setattr(webinar, name, value)
+        await mark_outdated(work.session, webinar)
         if rescheduled:
             webinar.revision += 1
         await work.session.flush()

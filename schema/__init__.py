@@ -44,6 +44,7 @@ from schema import support_events as support_events_api
 from schema import support_messages as support_messages_api
 from schema import support_practice as support_practice_api
 from schema import threads as threads_api
+from schema import translation_actions
 from schema import webhooks as webhooks_api
 from schema import webinar_events as webinar_events_api
 from schema import webinar_live as webinar_live_api
@@ -111,6 +112,11 @@ class Query:
         resolver=reference_api.resolve_official_languages,
         description="The six official UN languages as BCP 47 tags, in official order: offer "
         "them first wherever a language is chosen.",
+    )
+    un_languages: list[reference_api.Language] = strawberry.field(
+        resolver=reference_api.resolve_un_languages,
+        description="The six official UN languages, named in the request's language (CLDR), "
+        "with their writing direction (a fixed set, so a plain list).",
     )
     community: communities_api.Community | None = strawberry.field(
         resolver=communities_api.resolve_community,
@@ -459,6 +465,19 @@ class Mutation:
         resolver=initiatives_api.update_initiative,
         description="Edit your initiative (only the fields sent change); editing a published one "
         "creates a revision to review.",
+    )
+    submit_translation: translation_actions.TranslationPayload = strawberry.mutation(
+        resolver=translation_actions.submit_translation,
+        description="Members who declared the language: translate an item's text fields (HUMAN, "
+        "or MACHINE when a tool made it); a HUMAN translation shows at once, marked.",
+    )
+    verify_translation: translation_actions.TranslationPayload = strawberry.mutation(
+        resolver=translation_actions.verify_translation,
+        description="Reviewers who declared the language: mark another's translation VERIFIED.",
+    )
+    remove_translation: translation_actions.TranslationPayload = strawberry.mutation(
+        resolver=translation_actions.remove_translation,
+        description="Moderators: remove an item's translation into a language (every field).",
     )
     set_initiative_featured: initiatives_api.InitiativePayload = strawberry.mutation(
         resolver=initiatives_api.set_initiative_featured,

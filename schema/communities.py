@@ -12,9 +12,9 @@ from models.community import CommunityVisibility as CommunityVisibilityModel
 from models.community import JoinRequestKind as JoinRequestKindModel
 from models.db import AnyRow
 from models.notification import WatchLevel as WatchLevelModel
+from models.translation import TranslatableKind
 from resolvers import communities
 from resolvers.errors import Problem
-from resolvers.markdown import render
 from resolvers.policy import is_open
 from schema.context import Info
 from schema.enums import described_enum
@@ -33,6 +33,12 @@ from schema.relay import (
     encode_event_cursor,
     encode_id,
     page_request,
+)
+from schema.translations import (
+    Original,
+    text_detail_field,
+    text_field,
+    translations_field,
 )
 from subscriptions.events import community_stream
 
@@ -73,9 +79,24 @@ WatchLevel = described_enum(
 
 @strawberry.type(description="A community of practice: a space for discussion threads.")
 class Community(Node):
+    name = text_field(
+        "name",
+        "Name of the community. In the best language for the request (`nameText` says which).",
+    )
+    description = text_field(
+        "description",
+        "Description in Markdown, as written. In the best language for the request (`descriptionText` says which).",
+    )
+    name_text = text_detail_field("name", "Name of the community. With its language and status.")
+    description_text = text_detail_field(
+        "description", "Description in Markdown, as written. With its language and status."
+    )
+    description_html = text_field(
+        "description", "Description in Markdown, as written. Rendered to sanitized HTML.", html=True
+    )
+    text_translations = translations_field()
+    original: strawberry.Private[Original]
     slug: str = strawberry.field(description="Unique short name used in links.")
-    name: str = strawberry.field(description="Name of the community.")
-    description: str = strawberry.field(description="Description in Markdown, as written.")
     visibility: CommunityVisibility = strawberry.field(  # type: ignore[valid-type]
         description="Who reads its threads."
     )
@@ -88,19 +109,14 @@ class Community(Node):
     @classmethod
     def from_row(cls, row: AnyRow) -> Community:
         return cls(
+            original=Original.of(TranslatableKind.COMMUNITY, row),
             id=encode_id("Community", row.id),
             db_id=row.id,
             slug=row.slug,
-            name=row.name,
-            description=row.description,
             visibility=row.visibility,
             ends_at=row.ends_at,
             created_at=row.created_at,
         )
-
-    @strawberry.field(description="The description rendered to sanitized HTML.")
-    def description_html(self) -> str:
-        return render(self.description)
 
     @strawberry.field(description="Posting is open (the end date, if any, has not passed).")
     def is_open(self) -> bool:

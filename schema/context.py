@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
@@ -11,6 +12,7 @@ from broadcaster import Broadcast
 
 from models.db import Database
 from resolvers.auth import AuthConfig
+from resolvers.languages import preferences
 from resolvers.policy import ANONYMOUS, Viewer
 from resolvers.review_rules import ReviewRule
 from resolvers.search import Answer
@@ -38,6 +40,31 @@ class Context:
     webhook_rules: AddressRules = field(default_factory=AddressRules)
     # The process's cache of search answers (None: every search computes its answer).
     search_cache: SearchCache[Answer] | None = None
+    # The languages the request asked for (`Accept-Language`, or `language` in the WebSocket's
+    # `connection_init`), most wanted first; empty: the viewer's declared languages decide.
+    requested_languages: tuple[str, ...] = ()
+    _languages: tuple[str, ...] | None = None
+
+    async def languages(self) -> tuple[str, ...]:
+        """The request's preferred languages, decided once: those it asked for, else the
+        viewer's declared languages, else none (every text in its original language)."""
+        if self._languages is None:
+            chosen = self.requested_languages
+            if not chosen and self.viewer.member_id is not None:
+                declared = await self.loaders.languages_by_member.load(self.viewer.member_id)
+                chosen = preferences(declared)
+            self._languages = chosen
+        return self._languages
+
+    @property
+    def language_key(self) -> Hashable:
+        """What the languages of answers depend on: results are shared only within one."""
+        return (self.languages_ranked, self._languages)
+
+    @property
+    def languages_ranked(self) -> bool:
+        """Whether `languages()` is in order of preference (asked for) or a set (declared)."""
+        return bool(self.requested_languages)
 
     @property
     def events(self) -> EventPublisher:

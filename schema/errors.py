@@ -7,7 +7,9 @@ from collections.abc import Iterable
 import strawberry
 
 from resolvers.errors import ErrorCode, Problem
+from schema.context import Info
 from schema.enums import described_enum
+from schema.messages import translate
 
 UserErrorCode = described_enum(
     ErrorCode,
@@ -47,8 +49,17 @@ class UserError:
     field: str | None = strawberry.field(
         description="The input field at fault (camelCase, as sent); null when it is the whole input."
     )
-    message: str = strawberry.field(description="What is wrong, in English, for people.")
     code: UserErrorCode = strawberry.field(description="What is wrong, for programs.")  # type: ignore[valid-type]
+    # The English text (the catalogues' message id).
+    message: strawberry.Private[str]
+
+    @strawberry.field(
+        name="message",
+        description="What is wrong, for people: in the request's language where the message "
+        "catalogues have it (English, French, Spanish so far), else in English.",
+    )
+    async def localized_message(self, info: Info) -> str:
+        return translate(self.message, await info.context.languages())
 
 
 INPUT = strawberry.argument(description="Everything the mutation needs, in one object.")

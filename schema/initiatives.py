@@ -11,6 +11,7 @@ import strawberry
 from models.db import AnyRow
 from models.initiative import InitiativeStatus as InitiativeStatusModel
 from models.reference import UnRegion as UnRegionModel
+from models.translation import TranslatableKind
 from resolvers import calls, initiatives
 from resolvers.initiatives import InitiativeContent, InitiativeFilter
 from resolvers.initiatives import InitiativeOrder as InitiativeOrderModel
@@ -37,6 +38,12 @@ from schema.relay import (
 )
 from schema.resources import Resource
 from schema.reviews import Review, Reviewable, ReviewState, reviewable_fields
+from schema.translations import (
+    Original,
+    text_detail_field,
+    text_field,
+    translations_field,
+)
 
 if TYPE_CHECKING:
     from schema.support import SupportRequest
@@ -63,8 +70,19 @@ LazySupportRequest = Annotated["SupportRequest", strawberry.lazy("schema.support
     description="A call for practices: initiatives answer it on its theme until its deadline."
 )
 class CallForPractices(Node):
-    theme: str = strawberry.field(description="The theme.")
-    description: str = strawberry.field(description="What is asked for (plain text).")
+    theme = text_field(
+        "theme", "The theme. In the best language for the request (`themeText` says which)."
+    )
+    description = text_field(
+        "description",
+        "What is asked for (plain text). In the best language for the request (`descriptionText` says which).",
+    )
+    theme_text = text_detail_field("theme", "The theme. With its language and status.")
+    description_text = text_detail_field(
+        "description", "What is asked for (plain text). With its language and status."
+    )
+    text_translations = translations_field()
+    original: strawberry.Private[Original]
     deadline: datetime = strawberry.field(description="No submissions after this moment (UTC).")
     created_at: datetime = strawberry.field(description="When it was opened (UTC).")
     db_id: strawberry.Private[int]
@@ -72,10 +90,9 @@ class CallForPractices(Node):
     @classmethod
     def from_row(cls, row: AnyRow) -> CallForPractices:
         return cls(
+            original=Original.of(TranslatableKind.CALL, row),
             id=encode_id("CallForPractices", row.id),
             db_id=row.id,
-            theme=row.theme,
-            description=row.description,
             deadline=row.deadline,
             created_at=row.created_at,
         )
@@ -112,13 +129,36 @@ class CallForPractices(Node):
     "like resources before it is published."
 )
 class Initiative(Reviewable):
-    title: str = strawberry.field(description="Title.")
-    summary: str = strawberry.field(description="Summary (plain text).")
+    title = text_field(
+        "title", "Title. In the best language for the request (`titleText` says which)."
+    )
+    summary = text_field(
+        "summary",
+        "Summary (plain text). In the best language for the request (`summaryText` says which).",
+    )
+    results = text_field(
+        "results",
+        "Its results (plain text). In the best language for the request (`resultsText` says which).",
+    )
+    replicability = text_field(
+        "replicability",
+        "What makes it replicable (plain text). In the best language for the request (`replicabilityText` says which).",
+    )
+    title_text = text_detail_field("title", "Title. With its language and status.")
+    summary_text = text_detail_field(
+        "summary", "Summary (plain text). With its language and status."
+    )
+    results_text = text_detail_field(
+        "results", "Its results (plain text). With its language and status."
+    )
+    replicability_text = text_detail_field(
+        "replicability", "What makes it replicable (plain text). With its language and status."
+    )
+    text_translations = translations_field()
+    original: strawberry.Private[Original]
     status: InitiativeStatus = strawberry.field(description="Where it stands.")  # type: ignore[valid-type]
     starts_on: date | None = strawberry.field(description="Start.")
     ends_on: date | None = strawberry.field(description="End.")
-    results: str = strawberry.field(description="Its results (plain text).")
-    replicability: str = strawberry.field(description="What makes it replicable (plain text).")
     is_global: bool = strawberry.field(description="Global in scope.")
     featured: bool = strawberry.field(description="In the flagship showcase (moderators' choice).")
     created_at: datetime = strawberry.field(description="When it was created (UTC).")
@@ -134,6 +174,7 @@ class Initiative(Reviewable):
     @classmethod
     def from_row(cls, row: AnyRow) -> Initiative:
         return cls(
+            original=Original.of(TranslatableKind.INITIATIVE, row),
             id=encode_id("Initiative", row.id),
             db_id=row.id,
             author_id=row.author_id,
@@ -141,13 +182,9 @@ class Initiative(Reviewable):
             call_id=row.call_id,
             revision_of_id=row.revision_of_id,
             merged_at=row.merged_at,
-            title=row.title,
-            summary=row.summary,
             status=row.status,
             starts_on=row.starts_on,
             ends_on=row.ends_on,
-            results=row.results,
-            replicability=row.replicability,
             is_global=row.is_global,
             featured=row.featured,
             created_at=row.created_at,
@@ -214,7 +251,7 @@ class Initiative(Reviewable):
     async def regions(self, info: Info) -> list[Region]:
         codes = await info.context.loaders.regions_by_initiative.load(self.db_id)
         found = [REGIONS[c] for c in codes if c in REGIONS]
-        return [Region(region=r, m49=r.value, name=r.name.title()) for r in found]
+        return [Region(region=r, m49=r.value) for r in found]
 
     @strawberry.field(
         description="Resources it links to (those you may see), superseded ones after their "

@@ -141,7 +141,8 @@ class LiveMember:
         if SHARED_RESULTS.is_viewer_specific(operation, fragments):
             viewer = ("viewer", context.viewer.member_id)
         # The operation object is shared by every subscriber with the same text (parser cache).
-        self.execution_key: Hashable = (id(operation), variables, viewer)
+        languages = context.language_key  # decided when the socket signed in
+        self.execution_key: Hashable = (id(operation), variables, viewer, languages)
         self.stream = stream
         self.watch = watch
         self.watcher = watcher

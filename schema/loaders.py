@@ -11,6 +11,7 @@ from models.community import CommunityRole
 from models.db import AnyRow
 from models.notification import FollowTarget, WatchLevel
 from models.review import PrincipleAnswer, ReviewItemKind
+from models.translation import TranslatableKind
 from resolvers import (
     calls,
     communities,
@@ -28,6 +29,7 @@ from resolvers import (
     support_practice,
     support_proposals,
     threads,
+    translations,
     webinar_access,
     webinar_chat,
     webinar_hosts,
@@ -67,6 +69,10 @@ class Loaders:
     @cached_property
     def objective_by_number(self) -> DataLoader[int, AnyRow | None]:
         return DataLoader(batch_span(partial(reference.objectives_by_numbers, self._sessions)))
+
+    @cached_property
+    def reference_titles_by_key(self) -> DataLoader[tuple[str, str], list[AnyRow]]:
+        return DataLoader(partial(reference.titles_by_keys, self._sessions))
 
     # --- communities, threads, posts
 
@@ -425,3 +431,11 @@ class Loaders:
         return DataLoader(
             batch_span(partial(webinar_record.linked_resource_counts, self._sessions, self._viewer))
         )
+
+    # --- translations
+
+    @cached_property
+    def translations_by_item(
+        self,
+    ) -> DataLoader[tuple[TranslatableKind, int], list[AnyRow]]:
+        return DataLoader(partial(translations.translations_by_items, self._sessions, self._viewer))

@@ -13,6 +13,17 @@ from resolvers import reference
 from resolvers.validation import country_name
 from schema.context import Info
 from schema.enums import described_enum
+from schema.localized import LANGUAGE, LocalizedText
+from schema.reference_texts import (
+    Language as Language,
+)
+from schema.reference_texts import (
+    ReferenceText,
+    country_value,
+    reference_texts,
+    reference_value,
+    region_value,
+)
 from schema.relay import AFTER, FIRST, Connection, Node, encode_id, page_request
 
 if TYPE_CHECKING:
@@ -41,8 +52,11 @@ UnRegion = described_enum(
 @strawberry.type(description="One of the 23 objectives of the Global Compact for Migration.")
 class GcmObjective(Node):
     number: int = strawberry.field(description="Objective number, 1 to 23.")
-    short_title: str = strawberry.field(description="Short title used in filters and tags.")
-    title: str = strawberry.field(description="Full title as adopted in A/RES/73/195.")
+    short_title: str = strawberry.field(
+        description="Short title used in filters and tags (English: no official short titles "
+        "exist in the other languages)."
+    )
+    english_title: strawberry.Private[str]
 
     @classmethod
     def from_row(cls, row: AnyRow) -> GcmObjective:
@@ -50,8 +64,31 @@ class GcmObjective(Node):
             id=encode_id("GcmObjective", row.number),
             number=row.number,
             short_title=row.short_title,
-            title=row.title,
+            english_title=row.title,
         )
+
+    @strawberry.field(
+        description="Full title as adopted in A/RES/73/195, in the request's language where "
+        "its official text was found, else in English (`titleText` says which)."
+    )
+    async def title(self, info: Info) -> str:
+        return (await reference_value(info, "objective", str(self.number), self.english_title)).text
+
+    @strawberry.field(description="The full title with its language and status.")
+    async def title_text(
+        self, info: Info, language: Annotated[str | None, LANGUAGE] = None
+    ) -> LocalizedText:
+        key = str(self.number)
+        return LocalizedText.of(
+            await reference_value(info, "objective", key, self.english_title, language)
+        )
+
+    @strawberry.field(
+        description="The full title in each of the six official languages, with its source, "
+        "or marked missing."
+    )
+    async def title_translations(self, info: Info) -> list[ReferenceText]:
+        return await reference_texts(info, "objective", str(self.number), self.english_title)
 
     # --- an objective's page: counts and lists of what addresses it (only what you may see)
 
@@ -151,16 +188,47 @@ class GcmObjective(Node):
 )
 class GuidingPrinciple:
     letter: str = strawberry.field(description="Letter of the principle in paragraph 15, a to j.")
-    name: str = strawberry.field(description="Name of the principle.")
+    english_name: strawberry.Private[str]
+
+    @strawberry.field(
+        description="Name of the principle, in the request's language where an official text "
+        "was found, else in English (`nameText` says which)."
+    )
+    async def name(self, info: Info) -> str:
+        return (await reference_value(info, "principle", self.letter, self.english_name)).text
+
+    @strawberry.field(description="The name with its language and status.")
+    async def name_text(
+        self, info: Info, language: Annotated[str | None, LANGUAGE] = None
+    ) -> LocalizedText:
+        value = await reference_value(info, "principle", self.letter, self.english_name, language)
+        return LocalizedText.of(value)
+
+    @strawberry.field(
+        description="The name in each of the six official languages, with its source, or "
+        "marked missing."
+    )
+    async def name_translations(self, info: Info) -> list[ReferenceText]:
+        return await reference_texts(info, "principle", self.letter, self.english_name)
 
 
 @strawberry.type(description="A country, by its ISO 3166-1 alpha-2 code.")
 class Country:
     code: str = strawberry.field(description="ISO 3166-1 alpha-2 code, such as KE.")
 
-    @strawberry.field(description="English short name of the country (ISO 3166).")
-    def name(self) -> str:
-        return country_name(self.code)
+    @strawberry.field(
+        description="Its name in the request's language (CLDR), else its English short name "
+        "(ISO 3166)."
+    )
+    async def name(self, info: Info) -> str:
+        return (await country_value(info, self.code, country_name(self.code), None)).text
+
+    @strawberry.field(description="Its name with the language it is in.")
+    async def name_text(
+        self, info: Info, language: Annotated[str | None, LANGUAGE] = None
+    ) -> LocalizedText:
+        value = await country_value(info, self.code, country_name(self.code), language)
+        return LocalizedText.of(value)
 
 
 async def objectives_of(info: Info, numbers: list[int]) -> list[GcmObjective]:
@@ -177,17 +245,32 @@ def country(code: str | None) -> Country | None:
 class Region:
     region: UnRegion = strawberry.field(description="The region, as used in filters.")  # type: ignore[valid-type]
     m49: str = strawberry.field(description="Its M49 code, such as 002.")
-    name: str = strawberry.field(description="Its English name.")
+
+    @strawberry.field(description="Its name in the request's language (CLDR), else in English.")
+    async def name(self, info: Info) -> str:
+        return (await region_value(info, self.m49, self.english_name, None)).text
+
+    @strawberry.field(description="Its name with the language it is in.")
+    async def name_text(
+        self, info: Info, language: Annotated[str | None, LANGUAGE] = None
+    ) -> LocalizedText:
+        return LocalizedText.of(await region_value(info, self.m49, self.english_name, language))
+
+    @property
+    def english_name(self) -> str:
+        return UnRegionModel(self.m49).name.title().replace("_", " ")
 
 
 def resolve_un_regions() -> list[Region]:
-    return [
-        Region(region=r, m49=r.value, name=r.name.title().replace("_", " ")) for r in UnRegionModel
-    ]
+    return [Region(region=r, m49=r.value) for r in UnRegionModel]
 
 
 def resolve_official_languages() -> list[str]:
     return list(un_official_languages())
+
+
+def resolve_un_languages() -> list[Language]:
+    return [Language(tag=tag) for tag in un_official_languages()]
 
 
 async def resolve_gcm_objectives(info: Info) -> list[GcmObjective]:
@@ -206,4 +289,4 @@ async def resolve_gcm_objective(
 
 async def resolve_guiding_principles(info: Info) -> list[GuidingPrinciple]:
     rows = await reference.all_guiding_principles(info.context.db.sessions)
-    return [GuidingPrinciple(letter=r.letter, name=r.name) for r in rows]
+    return [GuidingPrinciple(letter=r.letter, english_name=r.name) for r in rows]

@@ -13,8 +13,8 @@ from models.resource import RelationKind as RelationKindModel
 from models.resource import ResourceKind as ResourceKindModel
 from models.resource import SourceType as SourceTypeModel
 from models.review import ReviewItemKind
+from models.translation import TranslatableKind
 from resolvers import resources
-from resolvers.markdown import render
 from resolvers.resources import ResourceContent, ResourceFilter
 from resolvers.resources import ResourceOrder as ResourceOrderModel
 from schema.context import Info
@@ -37,6 +37,12 @@ from schema.relay import (
     page_request,
 )
 from schema.reviews import Review, Reviewable, ReviewState, reviewable_fields
+from schema.translations import (
+    Original,
+    text_detail_field,
+    text_field,
+    translations_field,
+)
 
 ResourceKind = described_enum(
     ResourceKindModel,
@@ -90,9 +96,29 @@ class RelatedResource:
     "kept current (review-by dates), linked where it supersedes or contradicts others."
 )
 class Resource(Reviewable):
-    title: str = strawberry.field(description="Title.")
-    summary: str = strawberry.field(description="Short summary (plain text).")
-    body: str = strawberry.field(description="Description in Markdown, as written.")
+    title = text_field(
+        "title", "Title. In the best language for the request (`titleText` says which)."
+    )
+    summary = text_field(
+        "summary",
+        "Short summary (plain text). In the best language for the request (`summaryText` says which).",
+    )
+    body = text_field(
+        "body",
+        "Description in Markdown, as written. In the best language for the request (`bodyText` says which).",
+    )
+    title_text = text_detail_field("title", "Title. With its language and status.")
+    summary_text = text_detail_field(
+        "summary", "Short summary (plain text). With its language and status."
+    )
+    body_text = text_detail_field(
+        "body", "Description in Markdown, as written. With its language and status."
+    )
+    body_html = text_field(
+        "body", "Description in Markdown, as written. Rendered to sanitized HTML.", html=True
+    )
+    text_translations = translations_field()
+    original: strawberry.Private[Original]
     kind: ResourceKind = strawberry.field(description="What kind of resource.")  # type: ignore[valid-type]
     link: str | None = strawberry.field(description="Where to get it (http(s) URL).")
     publisher: str = strawberry.field(description="Who published it.")
@@ -119,14 +145,12 @@ class Resource(Reviewable):
     @classmethod
     def from_row(cls, row: AnyRow) -> Resource:
         return cls(
+            original=Original.of(TranslatableKind.RESOURCE, row),
             id=encode_id("Resource", row.id),
             db_id=row.id,
             author_id=row.author_id,
             organization_id=row.organization_id,
             revision_of_id=row.revision_of_id,
-            title=row.title,
-            summary=row.summary,
-            body=row.body,
             kind=row.kind,
             link=row.link,
             publisher=row.publisher,
@@ -141,10 +165,6 @@ class Resource(Reviewable):
             merged_at=row.merged_at,
             **reviewable_fields(row),  # type: ignore[arg-type]
         )
-
-    @strawberry.field(description="The description rendered to sanitized HTML.")
-    def body_html(self) -> str:
-        return render(self.body)
 
     @strawberry.field(description="Who submitted it; null if the account is gone or hidden.")
     async def author(self, info: Info) -> Member | None:
@@ -174,7 +194,7 @@ class Resource(Reviewable):
     async def regions(self, info: Info) -> list[Region]:
         codes = await info.context.loaders.regions_by_resource.load(self.db_id)
         regions = [REGION_NAMES[c] for c in codes if c in REGION_NAMES]
-        return [Region(region=r, m49=r.value, name=r.name.title()) for r in regions]
+        return [Region(region=r, m49=r.value) for r in regions]
 
     @strawberry.field(description="Other languages it is available in (BCP 47).")
     async def other_languages(self, info: Info) -> list[str]:

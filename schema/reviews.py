@@ -51,7 +51,9 @@ PrincipleAnswer = described_enum(
     description="An item that is peer reviewed before it is published (resources, initiatives)."
 )
 class Reviewable(Node):
-    title: str = strawberry.field(description="Title.")
+    title: str = strawberry.field(
+        description="Title, in the best language for the request (`titleText` says which)."
+    )
     state: ReviewState = strawberry.field(description="Where it is in its lifecycle.")  # type: ignore[valid-type]
     review_round: int = strawberry.field(
         description="The review round: a resubmission or a re-review starts the next one."

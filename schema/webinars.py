@@ -9,6 +9,7 @@ from typing import Annotated
 import strawberry
 
 from models.db import AnyRow
+from models.translation import TranslatableKind
 from models.webinar import RegistrationStatus as RegistrationStatusModel
 from models.webinar import WebinarHostRole as WebinarHostRoleModel
 from models.webinar import WebinarStatus as WebinarStatusModel
@@ -22,7 +23,6 @@ from resolvers import (
     webinar_registrations,
     webinars,
 )
-from resolvers.markdown import render
 from resolvers.policy import WebinarAccess
 from schema.communities import Community, load_community
 from schema.context import Info
@@ -45,6 +45,12 @@ from schema.relay import (
     page_request,
 )
 from schema.resources import Resource
+from schema.translations import (
+    Original,
+    text_detail_field,
+    text_field,
+    translations_field,
+)
 from schema.webinar_live import (
     QuestionStatus,
     WebinarChatMessage,
@@ -132,8 +138,22 @@ class WebinarViewerState:
 
 @strawberry.type(description="A webinar: scheduled online event with registration, chat and Q&A.")
 class Webinar(Node):
-    title: str = strawberry.field(description="Title.")
-    description: str = strawberry.field(description="Description in Markdown, as written.")
+    title = text_field(
+        "title", "Title. In the best language for the request (`titleText` says which)."
+    )
+    description = text_field(
+        "description",
+        "Description in Markdown, as written. In the best language for the request (`descriptionText` says which).",
+    )
+    title_text = text_detail_field("title", "Title. With its language and status.")
+    description_text = text_detail_field(
+        "description", "Description in Markdown, as written. With its language and status."
+    )
+    description_html = text_field(
+        "description", "Description in Markdown, as written. Rendered to sanitized HTML.", html=True
+    )
+    text_translations = translations_field()
+    original: strawberry.Private[Original]
     starts_at: datetime = strawberry.field(description="Start (UTC).")
     ends_at: datetime = strawberry.field(description="End (UTC).")
     timezone: str = strawberry.field(
@@ -158,13 +178,12 @@ class Webinar(Node):
     @classmethod
     def from_row(cls, row: AnyRow) -> Webinar:
         return cls(
+            original=Original.of(TranslatableKind.WEBINAR, row),
             id=encode_id("Webinar", row.id),
             db_id=row.id,
             community_id=row.community_id,
             join=row.join_url,
             recording=row.recording_url,
-            title=row.title,
-            description=row.description,
             starts_at=row.starts_at,
             ends_at=row.ends_at,
             timezone=row.timezone,
@@ -179,10 +198,6 @@ class Webinar(Node):
 
     async def access(self, info: Info) -> WebinarAccess:
         return await info.context.loaders.access_by_webinar.load(self.db_id)
-
-    @strawberry.field(description="The description rendered to sanitized HTML.")
-    def description_html(self) -> str:
-        return render(self.description)
 
     @strawberry.field(description="The community it belongs to, if any.")
     async def community(self, info: Info) -> Community | None:

@@ -34,7 +34,12 @@ from subscriptions.broadcast import HubBroadcast, create_broadcast
 pytest_plugins = ["tests.services"]  # fixtures of outside services (a private redis-server)
 
 # Filled by the migrations and kept between tests (the search epoch counts on across them).
-REFERENCE_TABLES = {"gcm_objective", "guiding_principle", "search_epoch"}
+REFERENCE_TABLES = {
+    "gcm_objective",
+    "guiding_principle",
+    "reference_translation",
+    "search_epoch",
+}
 TEST_SECRET = "test-secret-" + "x" * 40
 PASSWORD = "correct horse battery"
 TEST_MAILDIR = Path(tempfile.gettempdir()) / f"hub-test-mail-{os.getpid()}"

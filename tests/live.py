@@ -68,13 +68,14 @@ class Socket:
 
 
 @asynccontextmanager
-async def connect(app: Starlette, token: str | None = None) -> AsyncIterator[Socket]:
+async def connect(app: Starlette, token: str | None = None, **params: Any) -> AsyncIterator[Socket]:
     transport = ASGIWebSocketTransport(app=app)
     async with (
         AsyncClient(transport=transport, base_url="http://testserver") as client,
         aconnect_ws("/graphql", client, subprotocols=["graphql-transport-ws"]) as ws,
     ):
         payload = {"token": token} if token else {}
+        payload.update(params)  # more of `connection_init`, such as `language`
         await ws.send_text(json.dumps({"type": "connection_init", "payload": payload}))
         ack = json.loads(await ws.receive_text())
         assert ack["type"] == "connection_ack", ack

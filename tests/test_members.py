@@ -240,7 +240,8 @@ async def test_member_profile_shows_languages_un_first_and_expertise(client, fac
     profile = body["data"]["viewer"]
     assert profile["languages"] == ["ar", "fr", "sw"]
     assert [o["number"] for o in profile["expertise"]] == [5, 6]
-    assert profile["country"] == {"code": "KE", "name": "Kenya"}
+    # named from CLDR in the viewer's languages (a declared set: the UN order picks Arabic)
+    assert profile["country"] == {"code": "KE", "name": "كينيا"}
     assert profile["role"] == "MEMBER"
 
 

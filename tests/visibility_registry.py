@@ -123,6 +123,7 @@ REGISTRY: dict[str, Entry] = {
     "Query.guidingPrinciples": REFERENCE,
     "Query.unRegions": REFERENCE,
     "Query.officialLanguages": REFERENCE,
+    "Query.unLanguages": REFERENCE,
     "Query.community": MATRIX,
     "Query.communities": MATRIX,
     "Query.thread": MATRIX,
@@ -269,6 +270,14 @@ REGISTRY: dict[str, Entry] = {
     "Webinar.eventCursor": MATRIX,
     "WebinarEvent.voteCount": WEBINAR_LIVE,
     "WebinarQuestion.voteCount": WEBINAR_LIVE,
+    # --- translations: those of an item one sees, MACHINE ones only once verified (or to their
+    # translator, staff and reviewers who speak the language)
+    **{
+        f"{kind}.textTranslations": Covered(
+            "test_translations::test_translations_follow_the_items_visibility_and_machine_ones_wait_for_verification"
+        )
+        for kind in ("Resource", "Initiative", "Webinar", "Community", "CallForPractices")
+    },
     # --- notifications: created, listed, counted and sent live only about what one may see
     **{f"NotificationKind.{kind.value}": NOTIFICATION_SUBJECTS for kind in NotificationKind},
 }
