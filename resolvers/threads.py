@@ -437,18 +437,25 @@ async def create_post(
         key = clean_text(problems, "idempotencyKey", data.idempotency_key, max_length=100)
     request = PostRequest(data.thread_id, data.reply_to_id, body)
 
-    async def change(work: UnitOfWork) -> int:
+    async def change(work: UnitOfWork) -> AnyRow | None:
         assert viewer.member_id is not None
+        post_id = None
         if key is not None:
-            first = await first_post(work.session, viewer.member_id, key, request)
-            if first is not None:
-                return first
-        return await _write_post(work, viewer, request, key, decode_member_id)
+            post_id = await first_post(work.session, viewer.member_id, key, request)
+        if post_id is None:
+            post_id = await _write_post(work, viewer, request, key, decode_member_id)
+        return await _post_row(work, viewer, post_id)
 
     done = await mutation(sessions, events, viewer, change, problems=problems)
-    if done.value is None:
-        return PostResult(problems=done.problems)
-    return PostResult(post=(await posts_by_ids(sessions, viewer, [done.value]))[0])
+    return PostResult(post=done.value, problems=done.problems)
+
+
+async def _post_row(work: UnitOfWork, viewer: Viewer, post_id: int) -> AnyRow | None:
+    """The post as the viewer sees it, read in the transaction that wrote it: once that has
+    committed, the answer needs the database no more (a database gone right after the commit
+    must not turn a stored post into an error)."""
+    statement = _visible_posts(viewer).where(Post.id == post_id)
+    return (await work.session.execute(statement)).first()
 
 
 async def _write_post(
