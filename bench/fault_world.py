@@ -120,13 +120,17 @@ class Hubs:
         env["HUB_DATABASE_POOL_SIZE"] = str(POOL_SIZE)
         return env
 
-    def start(self, index: int) -> Server:
-        port = self.ports[index]
-        name = f"hub-{'ab'[index]}-{len(self.servers)}"
-        server = start_server(name, hub_argv(port), port, self.environment(), self.workdir)
-        self.servers.append(server)
-        wait_until_live(server)
-        return server
+    def start(self, *indexes: int) -> None:
+        """Start the hubs at `indexes` together, then wait until each answers /livez."""
+        started = []
+        for index in indexes:
+            port = self.ports[index]
+            name = f"hub-{'ab'[index]}-{len(self.servers)}"
+            server = start_server(name, hub_argv(port), port, self.environment(), self.workdir)
+            self.servers.append(server)
+            started.append(server)
+        for server in started:
+            wait_until_live(server)
 
     async def restart(self, index: int) -> None:
         await asyncio.to_thread(self.start, index)
@@ -159,8 +163,7 @@ class Hubs:
 def hubs(settings: Settings, broker_url: str, workdir: Path) -> Iterator[Hubs]:
     pair = Hubs(settings, broker_url, workdir)
     try:
-        pair.start(0)
-        pair.start(1)
+        pair.start(0, 1)
         yield pair
     finally:
         pair.stop_all()

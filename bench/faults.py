@@ -85,7 +85,7 @@ class Scenario:
     name: str
     fault: Fault
     broker: str = "redis"  # or "postgres": the NOTIFY broker
-    writes: tuple[int, int] = (60, 200)  # per writer: quick, full
+    writes: tuple[int, int] = (30, 200)  # per writer: quick, full
     writers: int = 2
     interval: float = 0.05  # seconds between a writer's writes
     churners: int = 0  # subscribers that drop and resume every 1-3 s
@@ -171,14 +171,15 @@ SCENARIOS = {
     for s in [
         Scenario("broker-killed", broker_killed),
         Scenario("listen-terminated", listen_terminated, broker="postgres"),
-        Scenario("broker-stalled", broker_stalled, writes=(40, 300)),
-        Scenario("server-killed", server_killed, writes=(100, 500), interval=0.0),
+        Scenario("broker-stalled", broker_stalled, writes=(30, 300)),
+        Scenario("server-killed", server_killed, writes=(60, 500), interval=0.0),
         Scenario("churn", no_fault, churners=100),
         Scenario("database-down", database_down),
-        Scenario("slow-reader", no_fault, slow_readers=5, interval=0.0, writes=(60, 300)),
+        Scenario("slow-reader", no_fault, slow_readers=5, interval=0.0, writes=(30, 300)),
         Scenario("sigterm", sigterm),
     ]
 }
+BROKERS = ("redis", "postgres")  # the scenarios of a broker share a pair of hubs
 QUICK = ["broker-killed", "broker-stalled", "server-killed", "sigterm"]
 
 
@@ -186,32 +187,25 @@ QUICK = ["broker-killed", "broker-stalled", "server-killed", "sigterm"]
 
 
 async def run_scenario(
-    scenario: Scenario, options: Options, seeded: Seeded, redis: PrivateRedis, workdir: Path
+    scenario: Scenario, options: Options, seeded: Seeded, redis: PrivateRedis, pair: Hubs
 ) -> Tally:
-    database = seeded.dsn.rsplit("/", 1)[1]
-    broker = redis.url if scenario.broker == "redis" else seeded.settings.database_url
+    """Subscribe, write while the fault happens, drain, then count against the database."""
     thread_key = await new_thread(seeded, f"Scenario {scenario.name}")
     thread_id = thread_global_id(thread_key)
-    with hubs(seeded.settings, broker, workdir) as pair:
-        run = Run(options, pair, redis, database)
-        subscribers = _subscribers(scenario, options, pair.ws_urls, thread_id, thread_key)
-        stop_reading = asyncio.Event()
-        reading = [asyncio.create_task(s.run(stop_reading)) for s in subscribers]
+    run = Run(options, pair, redis, database=seeded.dsn.rsplit("/", 1)[1])
+    subscribers = _subscribers(scenario, options, pair.ws_urls, thread_id, thread_key)
+    stop_reading = asyncio.Event()
+    reading = [asyncio.create_task(s.run(stop_reading)) for s in subscribers]
+    try:
         await _until_subscribed(subscribers)
-        writers = [
-            Writer(f"{scenario.name}-{thread_key}-w{n}", token, pair.http_urls, thread_id,
-                   scenario.interval)
-            for n, token in enumerate(seeded.writer_tokens[: scenario.writers])
-        ]  # fmt: skip
-        stop_writing = asyncio.Event()
-        count = int(options.seconds(*scenario.writes))
-        writing = [asyncio.create_task(w.run(count, stop_writing)) for w in writers]
-        await scenario.fault(run)
-        await asyncio.gather(*writing)
+        _progress(scenario.name, f"{len(subscribers)} subscribed; writing, then the fault")
+        writers = await _write_through(scenario, run, seeded, thread_id, thread_key)
         written = time.monotonic()
+        _progress(scenario.name, "writes answered; draining")
         stored = await committed(seeded.dsn, thread_key)
         await _drain(subscribers, stored.seqs, options.seconds(20.0, 60.0))
         drain = time.monotonic() - written
+    finally:
         stop_reading.set()
         await asyncio.gather(*reading, return_exceptions=True)
     tally = Tally(scenario.name, len(subscribers), drain_s=drain)
@@ -219,6 +213,27 @@ async def run_scenario(
     measure_latency(tally, subscribers, (run.fault_start, run.fault_end))
     check_answers(tally, writers, stored)
     return tally
+
+
+async def _write_through(
+    scenario: Scenario, run: Run, seeded: Seeded, thread_id: str, thread_key: int
+) -> list[Writer]:
+    """The writers, each writing its share while the fault happens; once all are answered."""
+    writers = [
+        Writer(f"{scenario.name}-{thread_key}-w{n}", token, run.hubs.http_urls, thread_id,
+               scenario.interval)
+        for n, token in enumerate(seeded.writer_tokens[: scenario.writers])
+    ]  # fmt: skip
+    count = int(run.options.seconds(*scenario.writes))
+    never = asyncio.Event()
+    writing = [asyncio.create_task(w.run(count, never)) for w in writers]
+    await scenario.fault(run)
+    await asyncio.gather(*writing)
+    return writers
+
+
+def _progress(name: str, what: str) -> None:
+    print(f"{time.strftime('%H:%M:%S')} {name}: {what}", flush=True)
 
 
 def _subscribers(
@@ -266,16 +281,29 @@ async def run_all(options: Options, workdir: Path, database: str) -> list[Tally]
     redis.start()
     tallies = []
     try:
-        for name in options.scenarios:
-            print(f"{time.strftime('%H:%M:%S')} {name}: load average {load_average()}", flush=True)
-            tally = await run_scenario(SCENARIOS[name], options, seeded, redis, workdir)
-            print(tally.line(), flush=True)
-            for note in tally.notes[:5]:
-                print(f"    {note}", flush=True)
-            tallies.append(tally)
+        for broker in BROKERS:
+            names = [n for n in options.scenarios if SCENARIOS[n].broker == broker]
+            if not names:
+                continue
+            url = redis.url if broker == "redis" else seeded.settings.database_url
+            with hubs(seeded.settings, url, workdir) as pair:  # shared by the scenarios
+                _progress(broker, "both hubs live")
+                for name in names:
+                    tallies.append(await _one(SCENARIOS[name], options, seeded, redis, pair))
     finally:
         redis.stop()
     return tallies
+
+
+async def _one(
+    scenario: Scenario, options: Options, seeded: Seeded, redis: PrivateRedis, pair: Hubs
+) -> Tally:
+    _progress(scenario.name, f"load average {load_average()}")
+    tally = await run_scenario(scenario, options, seeded, redis, pair)
+    print(tally.line(), flush=True)
+    for note in tally.notes[:5]:
+        print(f"    {note}", flush=True)
+    return tally
 
 
 def main(options: Options) -> int:
