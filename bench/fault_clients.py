@@ -16,12 +16,11 @@ from datetime import datetime
 from typing import Any
 
 import httpx
+from fanout_client import ORIGIN, PROTOCOL
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
-from websockets.typing import Origin, Subprotocol
+from websockets.exceptions import ConnectionClosed, WebSocketException
+from websockets.typing import Origin
 
-ORIGIN = "https://hub.example.org"  # harness.ORIGIN: the servers' allow-list
-PROTOCOL = Subprotocol("graphql-transport-ws")
 SUBSCRIPTION = (
     "subscription($threadId: ID!, $after: String) { threadEvents(threadId: $threadId, "
     "after: $after) { __typename ... on ThreadEvent { cursor kind occurredAt } "
@@ -62,6 +61,7 @@ class Subscriber:
     closes: Counter[int] = field(default_factory=Counter)  # close codes the servers sent
     problems: list[str] = field(default_factory=list)
     connections: int = 0
+    subscribed: bool = False  # has sent `subscribe` once
 
     @property
     def last_seq(self) -> int:
@@ -76,7 +76,8 @@ class Subscriber:
             except ConnectionClosed as closed:
                 if closed.rcvd is not None:
                     self.closes[closed.rcvd.code] += 1
-            except (OSError, TimeoutError) as error:
+            except (OSError, TimeoutError, WebSocketException) as error:
+                # refused, reset, or a handshake a restarting server did not finish: try again
                 self.problems.append(f"{type(error).__name__}")
             if not stop.is_set():
                 await asyncio.sleep(random.uniform(*RECONNECT_PAUSE))
@@ -100,6 +101,7 @@ class Subscriber:
             variables = {"threadId": self.thread_id, "after": after}
             payload = {"query": SUBSCRIPTION, "variables": variables}
             await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
+            self.subscribed = True
             listening = asyncio.create_task(self._listen(ws))
             ending: list[asyncio.Task[Any]] = [asyncio.create_task(stop.wait())]
             if self.churn is not None:
@@ -154,7 +156,7 @@ class Answer:
 
 @dataclass
 class Writer:
-    """Posts `body` n times in turn, each with its own idempotency key, retrying a write on
+    """Posts `count` replies in turn, each with its own idempotency key, retrying a write on
     the next server until it is answered with success (or `give_up_after` seconds pass)."""
 
     name: str
@@ -168,12 +170,10 @@ class Writer:
     write_seconds: list[tuple[float, float]] = field(default_factory=list)  # (start, seconds)
     keys: list[str] = field(default_factory=list)
 
-    async def run(self, count: int, stop: asyncio.Event, give_up_after: float = 60.0) -> None:
+    async def run(self, count: int, give_up_after: float = 60.0) -> None:
         headers = {"Authorization": f"Bearer {self.token}", "Origin": ORIGIN}
         async with httpx.AsyncClient(headers=headers, timeout=ATTEMPT_TIMEOUT) as client:
             for number in range(count):
-                if stop.is_set():
-                    return
                 started = time.time()
                 key = f"{self.name}-{number}"
                 self.keys.append(key)

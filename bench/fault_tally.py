@@ -5,6 +5,7 @@ vs delivered, duplicates, out of order, lost, answers that lied, and latency aro
 from __future__ import annotations
 
 import base64
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 from statistics import median
@@ -87,7 +88,7 @@ class Tally:
             f"lied {self.lied}/{self.answers}  (failures {self.failures_answered}, "
             f"unanswered {self.unanswered}, given up {self.given_up})  "
             f"latency p50 {self.baseline_ms:.0f} ms, around fault max {self.around_fault_ms:.0f}"
-            f" ms (+{max(0.0, self.around_fault_ms - self.baseline_ms):.0f})  slowest write "
+            f" ms (+{self.around_fault_ms - self.baseline_ms:.0f})  slowest write "
             f"{self.slowest_write_s:.1f} s  drain {self.drain_s:.1f} s  resubscribed "
             f"{self.resubscriptions}  closes {closes}"
         )
@@ -122,7 +123,7 @@ def measure_latency(
     fault: the slowest delivery of an event committed during it or just after."""
     start, end = fault
     before: list[float] = []
-    around: list[float] = [0.0]
+    around: list[float] = []
     for subscriber in subscribers:
         firsts: dict[int, tuple[float, float]] = {}
         for seq, arrived, occurred in subscriber.received:
@@ -133,8 +134,8 @@ def measure_latency(
                 before.append(latency)
             elif occurred <= end + AFTER_FAULT:
                 around.append(latency)
-    tally.baseline_ms = median(before) if before else 0.0
-    tally.around_fault_ms = max(around)
+    tally.baseline_ms = median(before) if before else math.nan
+    tally.around_fault_ms = max(around) if around else math.nan
 
 
 def check_answers(tally: Tally, writers: list[Writer], stored: Committed) -> None:

@@ -43,6 +43,7 @@ from models.thread import Thread
 from resolvers.auth import issue_token
 
 POOL_SIZE = 4  # connections each hub keeps; the PostgreSQL server is shared
+STARTUP_SECONDS = 120.0  # a hub's start on a busy machine (two start at once)
 EXIT_SECONDS = 30.0  # how long a signalled hub may take to exit
 THREAD_IDS = (1_000_000, 2_000_000_000)  # far above anybody's: broker channels are shared
 
@@ -130,7 +131,7 @@ class Hubs:
             self.servers.append(server)
             started.append(server)
         for server in started:
-            wait_until_live(server)
+            wait_until_live(server, STARTUP_SECONDS)
 
     async def restart(self, index: int) -> None:
         await asyncio.to_thread(self.start, index)

@@ -43,6 +43,7 @@ from harness import (
     drop_bench_database,
     load_average,
     raise_open_files_limit,
+    wait_until_idle,
     watchdog,
 )
 
@@ -128,11 +129,16 @@ async def broker_stalled(run: Run) -> None:
 
 
 async def server_killed(run: Run) -> None:
+    await _hub_signalled(run, signal.SIGKILL, then_wait=1.0)
+
+
+async def _hub_signalled(run: Run, number: int, then_wait: float = 0.0) -> None:
+    """Signal hub A, wait for it to exit, then start it again (its subscribers resume on B)."""
     await _settle(run)
     run.began()
-    run.hubs.signal(0, signal.SIGKILL)
+    run.hubs.signal(0, number)
     await run.hubs.wait_exit(0)
-    await asyncio.sleep(1.0)
+    await asyncio.sleep(then_wait)
     await run.hubs.restart(0)
     run.ended()
 
@@ -150,12 +156,7 @@ async def database_down(run: Run) -> None:
 
 
 async def sigterm(run: Run) -> None:
-    await _settle(run)
-    run.began()
-    run.hubs.signal(0, signal.SIGTERM)
-    await run.hubs.wait_exit(0)
-    await run.hubs.restart(0)
-    run.ended()
+    await _hub_signalled(run, signal.SIGTERM)
 
 
 async def no_fault(run: Run) -> None:
@@ -179,6 +180,7 @@ SCENARIOS = {
         Scenario("sigterm", sigterm),
     ]
 }
+SUBSCRIBE_SECONDS = 180.0  # for every subscriber to subscribe, then for the hubs to idle
 BROKERS = ("redis", "postgres")  # the scenarios of a broker share a pair of hubs
 QUICK = ["broker-killed", "broker-stalled", "server-killed", "sigterm"]
 
@@ -197,7 +199,7 @@ async def run_scenario(
     stop_reading = asyncio.Event()
     reading = [asyncio.create_task(s.run(stop_reading)) for s in subscribers]
     try:
-        await _until_subscribed(subscribers)
+        await _until_subscribed(subscribers, pair)
         _progress(scenario.name, f"{len(subscribers)} subscribed; writing, then the fault")
         writers = await _write_through(scenario, run, seeded, thread_id, thread_key)
         written = time.monotonic()
@@ -225,8 +227,7 @@ async def _write_through(
         for n, token in enumerate(seeded.writer_tokens[: scenario.writers])
     ]  # fmt: skip
     count = int(run.options.seconds(*scenario.writes))
-    never = asyncio.Event()
-    writing = [asyncio.create_task(w.run(count, never)) for w in writers]
+    writing = [asyncio.create_task(w.run(count)) for w in writers]
     await scenario.fault(run)
     await asyncio.gather(*writing)
     return writers
@@ -249,15 +250,17 @@ def _subscribers(
     return subscribers
 
 
-async def _until_subscribed(subscribers: list[Subscriber], seconds: float = 120.0) -> None:
-    """Until every subscriber has connected once (their subscriptions start from seq 0, so
-    nothing written after this is missed by design; this only keeps the baseline clean)."""
-    deadline = time.monotonic() + seconds
-    while any(s.connections == 0 for s in subscribers):
+async def _until_subscribed(subscribers: list[Subscriber], pair: Hubs) -> None:
+    """Until every subscriber has subscribed once and both hubs are idle (done setting the
+    subscriptions up). Subscriptions start from seq 0, so nothing written earlier would be
+    missed; this keeps setting up out of the baseline latency."""
+    deadline = time.monotonic() + SUBSCRIBE_SECONDS
+    while any(s.connections == 0 or not s.subscribed for s in subscribers):
         if time.monotonic() > deadline:
-            raise BenchError("the subscribers did not all connect")
+            raise BenchError("the subscribers did not all subscribe")
         await asyncio.sleep(0.2)
-    await asyncio.sleep(1.0)
+    pids = [pair.current(i).process.pid for i in (0, 1)]
+    await asyncio.to_thread(wait_until_idle, pids, 0.1, SUBSCRIBE_SECONDS)
 
 
 async def _drain(subscribers: list[Subscriber], seqs: list[int], seconds: float) -> None:

@@ -256,8 +256,8 @@ def log_tail(server: Server, lines: int = 20) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
-def wait_until_live(server: Server) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
+def wait_until_live(server: Server, seconds: float = STARTUP_SECONDS) -> None:
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
             raise BenchError(f"{server.name} exited at start-up:\n{log_tail(server)}")
@@ -265,7 +265,7 @@ def wait_until_live(server: Server) -> None:
             if httpx.get(f"{server.url}/livez", timeout=1.0).status_code == 200:
                 return
         time.sleep(0.2)
-    raise BenchError(f"{server.name} did not answer /livez in {STARTUP_SECONDS:.0f} s")
+    raise BenchError(f"{server.name} did not answer /livez in {seconds:.0f} s")
 
 
 def start_and_wait(

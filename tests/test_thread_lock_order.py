@@ -21,6 +21,7 @@ from schema.relay import decode_int_id
 from subscriptions.events import thread_stream
 from tests.conftest import Factory, gql
 from tests.discussions import CREATE_POST, community, join, thread
+from tests.test_review_races import WAITING
 
 if TYPE_CHECKING:  # imported by name, pytest would try to collect it as a test class
     from tests.conftest import TestMember
@@ -32,16 +33,6 @@ mutation($input: ModerateThreadInput!) {
 }
 """
 Request = Callable[[], Coroutine[Any, Any, dict[str, Any]]]
-WAITING = text(
-    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-    " AND wait_event_type = 'Lock'"
-)
-
-
-@pytest.fixture(autouse=True)
-def _postgresql_only(db: Database) -> None:
-    if db.is_sqlite:
-        pytest.skip("row locks and lock waits are PostgreSQL's")
 
 
 async def wait_for_waiters(db: Database, blocker: Any, count: int) -> None:
@@ -90,6 +81,8 @@ async def stored(db: Database, thread_key: int) -> tuple[int, int, bool, list[st
 async def test_replies_beside_a_thread_deletion_neither_deadlock_nor_lie(
     client: httpx.AsyncClient, factory: Factory, db: Database
 ) -> None:
+    if db.is_sqlite:
+        pytest.skip("row locks and lock waits are PostgreSQL's")
     # given: a thread with a first reply (so its stream row exists), and members replying
     community_id, moderator = await community(client, factory)
     members: list[TestMember] = [await factory.member() for _ in range(REPLIES)]
