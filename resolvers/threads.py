@@ -306,7 +306,10 @@ async def _writable_thread(
 async def lock_thread_stream(session: AsyncSession, thread_id: int) -> None:
     """Lock the thread's event stream, the first lock of every writer of the thread (replies,
     moderation), before its row; for a thread that exists, so that no stream row is made for
-    an id that names nothing."""
+    an id that names nothing. PostgreSQL only: SQLite has no row locks (one writer at a time),
+    and an early write there would only hold its database lock longer."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
     if await session.scalar(select(Thread.id).where(Thread.id == thread_id)) is not None:
         await lock_stream(session, thread_stream(thread_id))
 
