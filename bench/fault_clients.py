@@ -56,6 +56,7 @@ class Subscriber:
     stream: str
     read_delay: float = 0.0  # seconds spent on each message: a slow reader
     churn: tuple[float, float] | None = None  # drops its socket every (min, max) seconds
+    churning: asyncio.Event = field(default_factory=asyncio.Event)  # ...once this is set
     # (seq, arrival wall-clock time, event's occurredAt as epoch seconds), in arrival order
     received: list[tuple[int, float, float]] = field(default_factory=list)
     closes: Counter[int] = field(default_factory=Counter)  # close codes the servers sent
@@ -105,7 +106,7 @@ class Subscriber:
             listening = asyncio.create_task(self._listen(ws))
             ending: list[asyncio.Task[Any]] = [asyncio.create_task(stop.wait())]
             if self.churn is not None:
-                ending.append(asyncio.create_task(asyncio.sleep(random.uniform(*self.churn))))
+                ending.append(asyncio.create_task(self._churn_timer(self.churn)))
             try:
                 await asyncio.wait([listening, *ending], return_when=asyncio.FIRST_COMPLETED)
             finally:
@@ -118,6 +119,10 @@ class Subscriber:
                 listening.result()  # the server's close, if abnormal, goes to `run`
                 if ws.close_code is not None:
                     self.closes[ws.close_code] += 1
+
+    async def _churn_timer(self, churn: tuple[float, float]) -> None:
+        await self.churning.wait()
+        await asyncio.sleep(random.uniform(*churn))
 
     async def _listen(self, ws: ClientConnection) -> None:
         async for raw in ws:

@@ -174,14 +174,14 @@ SCENARIOS = {
         Scenario("listen-terminated", listen_terminated, broker="postgres"),
         Scenario("broker-stalled", broker_stalled, writes=(30, 300)),
         Scenario("server-killed", server_killed, writes=(60, 500), interval=0.0),
-        Scenario("churn", no_fault, churners=100),
+        Scenario("churn", no_fault, churners=100, writes=(30, 80)),
         Scenario("database-down", database_down),
         Scenario("slow-reader", no_fault, slow_readers=5, interval=0.0, writes=(30, 300)),
         Scenario("sigterm", sigterm),
     ]
 }
 SUBSCRIBE_SECONDS = 180.0  # for every subscriber to subscribe, then for the hubs to idle
-BROKERS = ("redis", "postgres")  # the scenarios of a broker share a pair of hubs
+BROKERS = ("postgres", "redis")  # the scenarios of a broker share a pair of hubs
 QUICK = ["broker-killed", "broker-stalled", "server-killed", "sigterm"]
 
 
@@ -200,6 +200,8 @@ async def run_scenario(
     reading = [asyncio.create_task(s.run(stop_reading)) for s in subscribers]
     try:
         await _until_subscribed(subscribers, pair)
+        for subscriber in subscribers:
+            subscriber.churning.set()  # churners start dropping and resuming now
         _progress(scenario.name, f"{len(subscribers)} subscribed; writing, then the fault")
         writers = await _write_through(scenario, run, seeded, thread_id, thread_key)
         written = time.monotonic()
