@@ -174,7 +174,7 @@ SCENARIOS = {
         Scenario("listen-terminated", listen_terminated, broker="postgres"),
         Scenario("broker-stalled", broker_stalled, writes=(30, 300)),
         Scenario("server-killed", server_killed, writes=(60, 500), interval=0.0),
-        Scenario("churn", no_fault, churners=100, writes=(30, 80)),
+        Scenario("churn", no_fault, churners=100),
         Scenario("database-down", database_down),
         Scenario("slow-reader", no_fault, slow_readers=5, interval=0.0, writes=(30, 300)),
         Scenario("sigterm", sigterm),
