@@ -22,6 +22,11 @@ class ServiceUnavailable(Exception):
     request, retry shortly."""
 
     retry_after_seconds = 5
+    message = "The database is unavailable: retry shortly."
+
+
+# What a database that is down, refusing connections or restarting raises through SQLAlchemy.
+DATABASE_UNAVAILABLE = (SQLAlchemyError, OSError, TimeoutError)
 
 
 def bearer_token(header: str | None) -> str | None:
@@ -38,8 +43,8 @@ async def viewer_for(db: Database, config: AuthConfig, token: str | None) -> Vie
         return ANONYMOUS
     try:
         viewer = await viewer_for_token(db.sessions, config, token)
-    except (SQLAlchemyError, OSError, TimeoutError) as e:
-        raise ServiceUnavailable("The database is unavailable: retry shortly.") from e
+    except DATABASE_UNAVAILABLE as e:
+        raise ServiceUnavailable(ServiceUnavailable.message) from e
     if viewer is None:
         raise AuthenticationFailed("The token is invalid, expired or revoked: sign in again.")
     return viewer

@@ -11,7 +11,7 @@ from typing import Any
 
 from broadcaster import Broadcast
 from broadcaster._base import Unsubscribed
-from graphql import GraphQLError
+from graphql import GraphQLError, OperationType, get_operation_ast, parse
 from opentelemetry.trace import Tracer
 from starlette.requests import Request
 from starlette.responses import Response
@@ -20,14 +20,17 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http.exceptions import WebSocketDisconnected
+from strawberry.schema.schema import StreamResult
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
     Operation,
 )
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage
+from strawberry.types.execution import ExecutionResult
 
 from app.auth import (
+    DATABASE_UNAVAILABLE,
     AuthenticationFailed,
     ServiceUnavailable,
     token_from_connection_params,
@@ -61,6 +64,25 @@ def _is_disconnect(error: BaseException | None) -> bool:
             return True
         error = error.__cause__ or error.__context__
     return False
+
+
+def _start_failed_on_database(operation: Operation[Context, None], result: object) -> bool:
+    """Whether `result`, the first of `operation`, says only that its subscription could
+    not start because the database is unavailable."""
+    if not isinstance(result, ExecutionResult) or result.data is not None or not result.errors:
+        return False
+    if not all(isinstance(e.original_error, DATABASE_UNAVAILABLE) for e in result.errors):
+        return False
+    # Parsed again only on this rare path; a query's or mutation's errors stay a `next`.
+    definition = get_operation_ast(parse(operation.query), operation.operation_name)
+    return definition is not None and definition.operation is OperationType.SUBSCRIPTION
+
+
+async def _prepend(first: Any, rest: StreamResult) -> StreamResult:
+    """`first`, taken from `rest` to look at it, then the rest."""
+    yield first
+    async for result in rest:
+        yield result
 
 
 class TransportHandler(BaseGraphQLTransportWSHandler[Context, None]):
@@ -133,6 +155,25 @@ class TransportHandler(BaseGraphQLTransportWSHandler[Context, None]):
             )
         )
         await super().run_operation(operation)
+
+    async def _send_result_stream(
+        self,
+        operation: Operation[Context, None],
+        result_source: StreamResult,
+    ) -> None:
+        """strawberry's, but a subscription that cannot start because the database is down
+        gets the protocol's `error` message (SERVICE_UNAVAILABLE), and nothing after it,
+        instead of a `next` with an internal error."""
+        first = await anext(result_source, None)
+        if first is None:
+            return
+        if _start_failed_on_database(operation, first):
+            error = GraphQLError(
+                ServiceUnavailable.message, extensions={"code": "SERVICE_UNAVAILABLE"}
+            )
+            await operation.send_initial_errors([error])
+            return
+        await super()._send_result_stream(operation, _prepend(first, result_source))
 
     def _hand_off(self, member: LiveMember) -> None:
         operation = self.operations.get(member.operation_id)

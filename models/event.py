@@ -94,6 +94,26 @@ class StoredEvent:
         )
 
 
+async def _create_stream(session: AsyncSession, stream: str) -> None:
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    await session.execute(
+        insert(EventStream)
+        .values(name=stream, last_seq=0, retained_from_seq=1)
+        .on_conflict_do_nothing()
+    )
+
+
+async def lock_stream(session: AsyncSession, stream: str) -> None:
+    """Take `stream`'s row lock now, as appending would later. Writers that change the object
+    a stream is about take it first, before reading or locking the object's own row: one lock
+    order for all of them, so they never wait for each other in a cycle, and each reads the
+    object as the writer before it left it."""
+    await _create_stream(session, stream)
+    await session.execute(
+        select(EventStream.name).where(EventStream.name == stream).with_for_update()
+    )
+
+
 async def append_event(
     session: AsyncSession, stream: str, kind: str, payload: dict[str, Any]
 ) -> StoredEvent:
@@ -101,12 +121,7 @@ async def append_event(
     so seq grows by exactly one per event."""
     # A payload must survive JSON, or it would fail later in a subscriber.
     payload = json.loads(json.dumps(payload))
-    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    await session.execute(
-        insert(EventStream)
-        .values(name=stream, last_seq=0, retained_from_seq=1)
-        .on_conflict_do_nothing()
-    )
+    await _create_stream(session, stream)
     seq = (
         await session.execute(
             update(EventStream)

@@ -21,7 +21,7 @@ from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
 from resolvers.policy import Viewer
 from resolvers.search_index import reindex
 from resolvers.search_sources import POSTS, THREADS, posts_of_thread
-from resolvers.threads import NO_SUCH_POST, NO_SUCH_THREAD, count_replies
+from resolvers.threads import NO_SUCH_POST, NO_SUCH_THREAD, count_replies, lock_thread_stream
 from resolvers.unit_of_work import Refused, UnitOfWork, mutation
 from resolvers.validation import clean_text
 from subscriptions.events import EventPublisher, community_stream, thread_stream
@@ -44,6 +44,9 @@ def _reason(problems: ProblemList, reason: str) -> str:
 
 
 async def _moderated_thread(work: UnitOfWork, viewer: Viewer, thread_id: int) -> Thread:
+    """The thread if the viewer moderates it, its stream locked before its row, as replies
+    lock them (models/event.py, `lock_stream`)."""
+    await lock_thread_stream(work.session, thread_id)
     thread = await work.session.scalar(
         select(Thread).where(Thread.id == thread_id, policy.visible_threads(viewer))
     )

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from models.base import utcnow
 from models.community import Community, CommunityRole, CommunityVisibility
 from models.db import AnyRow, AnySelect, upsert
+from models.event import lock_stream
 from models.member import Member
 from models.notification import FollowTarget, NotificationKind, WatchLevel
 from models.thread import (
@@ -286,7 +287,9 @@ async def _writable_thread(
     work: UnitOfWork, viewer: Viewer, thread_id: int
 ) -> tuple[Thread, Community, bool]:
     """The thread if the viewer may post in it now, with its community and whether the viewer
-    moderates there; otherwise the refusal that says why."""
+    moderates there; otherwise the refusal that says why. The thread's stream is locked
+    first (models/event.py, `lock_stream`): a deletion or lock that commits meanwhile is seen."""
+    await lock_thread_stream(work.session, thread_id)
     thread = await work.session.scalar(
         select(Thread).where(Thread.id == thread_id, policy.visible_threads(viewer))
     )
@@ -298,6 +301,17 @@ async def _writable_thread(
     if thread.locked and not moderator:
         raise Refused(Problem("threadId", "This thread is locked.", ErrorCode.LOCKED))
     return thread, community, moderator
+
+
+async def lock_thread_stream(session: AsyncSession, thread_id: int) -> None:
+    """Lock the thread's event stream, the first lock of every writer of the thread (replies,
+    moderation), before its row; for a thread that exists, so that no stream row is made for
+    an id that names nothing. PostgreSQL only: SQLite has no row locks (one writer at a time),
+    and an early write there would only hold its database lock longer."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    if await session.scalar(select(Thread.id).where(Thread.id == thread_id)) is not None:
+        await lock_stream(session, thread_stream(thread_id))
 
 
 async def require_posting_rights(
@@ -426,18 +440,25 @@ async def create_post(
         key = clean_text(problems, "idempotencyKey", data.idempotency_key, max_length=100)
     request = PostRequest(data.thread_id, data.reply_to_id, body)
 
-    async def change(work: UnitOfWork) -> int:
+    async def change(work: UnitOfWork) -> AnyRow | None:
         assert viewer.member_id is not None
+        post_id = None
         if key is not None:
-            first = await first_post(work.session, viewer.member_id, key, request)
-            if first is not None:
-                return first
-        return await _write_post(work, viewer, request, key, decode_member_id)
+            post_id = await first_post(work.session, viewer.member_id, key, request)
+        if post_id is None:
+            post_id = await _write_post(work, viewer, request, key, decode_member_id)
+        return await _post_row(work, viewer, post_id)
 
     done = await mutation(sessions, events, viewer, change, problems=problems)
-    if done.value is None:
-        return PostResult(problems=done.problems)
-    return PostResult(post=(await posts_by_ids(sessions, viewer, [done.value]))[0])
+    return PostResult(post=done.value, problems=done.problems)
+
+
+async def _post_row(work: UnitOfWork, viewer: Viewer, post_id: int) -> AnyRow | None:
+    """The post as the viewer sees it, read in the transaction that wrote it: once that has
+    committed, the answer needs the database no more (a database gone right after the commit
+    must not turn a stored post into an error)."""
+    statement = _visible_posts(viewer).where(Post.id == post_id)
+    return (await work.session.execute(statement)).first()
 
 
 async def _write_post(
@@ -494,8 +515,8 @@ async def count_replies(
     """Add `added` (or take away) live replies from the thread's count, in SQL
     (`reply_count = reply_count + added`): simultaneous posts and deletions each count, where
     a count read first and written back loses the others'. Called last in the transaction:
-    posting and deleting replies lock the thread's event stream (their first event) before
-    the thread's row, one order for both, so they never wait for each other in a cycle."""
+    posting and deleting replies, like moderating the thread, lock the thread's event stream
+    before the thread's row, one order for all, so they never wait for each other in a cycle."""
     values: dict[str, Any] = {"reply_count": Thread.reply_count + added}
     if activity_at is not None:
         values["last_activity_at"] = activity_at
