@@ -352,11 +352,11 @@ def assigned_to_review(
 
 
 def in_review_queue(
-    viewer: Viewer, model: type[ReviewedItem], kind: ReviewItemKind
+    viewer: Viewer, model: type[ReviewedItem], kind: ReviewItemKind, *, assigned_only: bool = False
 ) -> ColumnElement[bool]:
-    """Whose pending items a queue shows: moderators every one, reviewers those assigned to
-    them."""
-    if may_moderate_reviews(viewer):
+    """Whose pending items a queue shows: moderators every one (or, when they ask, those
+    assigned to them), reviewers those assigned to them."""
+    if may_moderate_reviews(viewer) and not assigned_only:
         return true()
     return assigned_to_review(viewer, model, kind)
 

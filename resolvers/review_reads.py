@@ -137,27 +137,28 @@ def _pending(model: Any) -> Any:
     )
 
 
-def _queue(viewer: Viewer, kind: ReviewItemKind, *columns: Any) -> AnySelect:
-    """Reviewers: pending items assigned to them; moderators: every pending item."""
+def _queue(viewer: Viewer, kind: ReviewItemKind, mine: bool, *columns: Any) -> AnySelect:
+    """Reviewers: pending items assigned to them; moderators: every pending item (only those
+    assigned to them when `mine`)."""
     model = MODELS[kind]
     return select(*columns).where(
         _pending(model),
         policy.visible_reviewed_items(viewer, model, kind),
-        policy.in_review_queue(viewer, model, kind),
+        policy.in_review_queue(viewer, model, kind, assigned_only=mine),
     )
 
 
 async def review_queue(
-    sessions: Sessions, viewer: Viewer, kind: ReviewItemKind, request: PageRequest
+    sessions: Sessions, viewer: Viewer, kind: ReviewItemKind, mine: bool, request: PageRequest
 ) -> Page | None:
     """The queue's items of one kind, oldest submission first; None for non-reviewers."""
     if not policy.may_use_review_queue(viewer):
         return None
-    statement = _queue(viewer, kind, *COLUMNS[kind])
+    statement = _queue(viewer, kind, mine, *COLUMNS[kind])
     return await fetch_page(sessions, statement, QUEUE_ORDERS[kind], request)
 
 
-async def queue_counts(sessions: Sessions, viewer: Viewer) -> list[tuple[str, int]]:
+async def queue_counts(sessions: Sessions, viewer: Viewer, mine: bool) -> list[tuple[str, int]]:
     """How many pending items of every kind the queue holds in each state (published items
     back in review count as UNDER_RE_REVIEW)."""
     if not policy.may_use_review_queue(viewer):
@@ -165,7 +166,7 @@ async def queue_counts(sessions: Sessions, viewer: Viewer) -> list[tuple[str, in
     counts: Counter[str] = Counter()
     async with sessions() as session:
         for kind, model in MODELS.items():
-            statement = _queue(viewer, kind, model.state, model.under_re_review, func.count())
+            statement = _queue(viewer, kind, mine, model.state, model.under_re_review, func.count())
             grouped = statement.group_by(model.state, model.under_re_review)
             for state, re_review, count in (await session.execute(grouped)).all():
                 label = "UNDER_RE_REVIEW" if re_review and state is S.APPROVED else state.value

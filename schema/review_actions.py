@@ -279,6 +279,7 @@ class ReviewQueue:
     counts_by_state: list[QueueStateCount] = strawberry.field(
         description="How many items of the queue (of every kind) are in each state."
     )
+    mine: strawberry.Private[bool] = False
 
     @strawberry.field(
         description="Resources (and revisions of resources) waiting for review, oldest "
@@ -292,7 +293,9 @@ class ReviewQueue:
         last: Annotated[int | None, LAST] = None,
         before: Annotated[str | None, BEFORE] = None,
     ) -> Connection[Resource]:
-        page = await _queue_page(info, ReviewItemKind.RESOURCE, first, after, last, before)
+        page = await _queue_page(
+            info, ReviewItemKind.RESOURCE, self.mine, first, after, last, before
+        )
         return connection(page, Resource.from_row)
 
     @strawberry.field(description="Initiatives waiting for review.")
@@ -304,13 +307,16 @@ class ReviewQueue:
         last: Annotated[int | None, LAST] = None,
         before: Annotated[str | None, BEFORE] = None,
     ) -> Connection[Initiative]:
-        page = await _queue_page(info, ReviewItemKind.INITIATIVE, first, after, last, before)
+        page = await _queue_page(
+            info, ReviewItemKind.INITIATIVE, self.mine, first, after, last, before
+        )
         return connection(page, Initiative.from_row)
 
 
 async def _queue_page(
     info: Info,
     kind: ReviewItemKind,
+    mine: bool,
     first: int | None,
     after: str | None,
     last: int | None,
@@ -318,18 +324,30 @@ async def _queue_page(
 ) -> Page:
     c = info.context
     page = await review_reads.review_queue(
-        c.db.sessions, c.viewer, kind, page_request(first, after, last, before)
+        c.db.sessions, c.viewer, kind, mine, page_request(first, after, last, before)
     )
     assert page is not None  # the queue exists only for those who may use it
     return page
 
 
-async def resolve_review_queue(info: Info) -> ReviewQueue | None:
+async def resolve_review_queue(
+    info: Info,
+    assigned_to_me: Annotated[
+        bool,
+        strawberry.argument(
+            description="Only the items assigned to the viewer as a reviewer (what a "
+            "reviewer's queue always shows; a moderator's shows every pending item otherwise)."
+        ),
+    ] = False,
+) -> ReviewQueue | None:
     c = info.context
     if not policy.may_use_review_queue(c.viewer):
         return None
-    counts = await review_reads.queue_counts(c.db.sessions, c.viewer)
-    return ReviewQueue(counts_by_state=[QueueStateCount(state=s, count=n) for s, n in counts])
+    counts = await review_reads.queue_counts(c.db.sessions, c.viewer, assigned_to_me)
+    return ReviewQueue(
+        counts_by_state=[QueueStateCount(state=s, count=n) for s, n in counts],
+        mine=assigned_to_me,
+    )
 
 
 # --- freshness: stale content of every kind ----------------------------------------------

@@ -303,6 +303,32 @@ async def test_the_review_queue_of_reviewers_and_moderators(client, factory):
     assert member_queue is None
 
 
+MINE = """
+{
+  reviewQueue(assignedToMe: true) {
+    resources(first: 50) { nodes { id title state } }
+    countsByState { state count }
+  }
+}
+"""
+
+
+async def test_a_moderator_narrows_the_queue_to_what_is_assigned_to_them(client, factory):
+    # given: three submitted items, the second assigned to the moderator as a reviewer
+    people = await cast(factory)
+    await submitted(client, people.author, title="First")
+    second = await submitted(client, people.author, title="Second")
+    await submitted(client, people.author, title="Third")
+    await assign(client, people.moderator, second, people.moderator)
+    # when
+    everything = (await gql(client, QUEUE, member=people.moderator))["data"]["reviewQueue"]
+    mine = (await gql(client, MINE, member=people.moderator))["data"]["reviewQueue"]
+    # then: all pending items by default; only the assigned one when asked
+    assert len(everything["resources"]["nodes"]) == 3
+    assert [n["id"] for n in mine["resources"]["nodes"]] == [second]
+    assert mine["countsByState"] == [{"state": "IN_REVIEW", "count": 1}]
+
+
 # --- every invalid transition ---------------------------------------------------------------
 
 ALL_STATES = [s.value for s in ReviewState]
