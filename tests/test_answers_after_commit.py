@@ -7,18 +7,23 @@ transaction that writes it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import httpx
+import pytest
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from models.db import Database
 from models.thread import Post
 from tests.conftest import Factory, gql
-from tests.discussions import community, join, thread
+from tests.discussions import community, join, post, thread
+
+if TYPE_CHECKING:  # imported by name, pytest would try to collect it as a test class
+    from tests.conftest import TestMember
 
 # What the post's own row holds (its author would be another read, failing alike).
 CREATE_POST = """
@@ -73,3 +78,74 @@ async def test_a_reply_stored_as_the_database_goes_away_is_answered_as_stored(
     assert "errors" not in body, body
     assert body["data"]["createPost"]["errors"] == []
     assert body["data"]["createPost"]["post"]["body"] == "Stored, then the database went."
+
+
+@dataclass(frozen=True)
+class Case:
+    """One mutation whose answer is its own row, and what that row must say."""
+
+    query: str
+    variables: dict[str, Any]
+    member: TestMember
+    expected: dict[str, Any]
+
+
+CREATE_THREAD = """
+mutation($input: CreateThreadInput!) {
+  createThread(input: $input) { thread { title body } errors { field code message } }
+}
+"""
+EDIT_POST = """
+mutation($input: EditPostInput!) {
+  editPost(input: $input) { post { id body version } errors { field code message } }
+}
+"""
+REACT_TO_POST = """
+mutation($input: ReactToPostInput!) {
+  reactToPost(input: $input) { post { id body version } errors { field code message } }
+}
+"""
+
+
+async def a_thread(client: httpx.AsyncClient, factory: Factory) -> Case:
+    community_id, moderator = await community(client, factory)
+    variables = {"input": {"communityId": community_id, "title": "Gone", "body": "Stored."}}
+    return Case(CREATE_THREAD, variables, moderator, {"title": "Gone", "body": "Stored."})
+
+
+async def an_edit(client: httpx.AsyncClient, factory: Factory) -> Case:
+    community_id, moderator = await community(client, factory)
+    reply = await post(client, await thread(client, community_id, moderator), moderator)
+    variables = {"input": {"postId": reply["id"], "body": "Edited.", "expectedVersion": 1}}
+    return Case(
+        EDIT_POST, variables, moderator, {"id": reply["id"], "body": "Edited.", "version": 2}
+    )
+
+
+async def a_reaction(client: httpx.AsyncClient, factory: Factory) -> Case:
+    community_id, moderator = await community(client, factory)
+    reply = await post(client, await thread(client, community_id, moderator), moderator)
+    reader = await factory.member()
+    await join(client, community_id, reader)
+    variables = {"input": {"postId": reply["id"], "kind": "LIKE"}}
+    return Case(REACT_TO_POST, variables, reader, {"id": reply["id"], "body": reply["body"]})
+
+
+@pytest.mark.parametrize("arrange", [a_thread, an_edit, a_reaction])
+async def test_a_change_stored_as_the_database_goes_away_is_answered_as_stored(
+    client: httpx.AsyncClient,
+    factory: Factory,
+    db: Database,
+    arrange: Callable[[httpx.AsyncClient, Factory], Awaitable[Case]],
+) -> None:
+    # given
+    case = await arrange(client, factory)
+    # when: the database goes away right after the change's commit
+    with database_gone_after_commit(db):
+        body = await gql(client, case.query, case.variables, member=case.member)
+    # then: the answer is the stored row
+    assert "errors" not in body, body
+    payload = next(iter(body["data"].values()))
+    assert payload["errors"] == []
+    row = next(value for key, value in payload.items() if key != "errors")
+    assert {key: row[key] for key in case.expected} == case.expected
