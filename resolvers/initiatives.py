@@ -38,7 +38,7 @@ from resolvers.revisions import INITIATIVE_ABOUT_TABLES, edit_target, stored_con
 from resolvers.search_index import reindex
 from resolvers.search_sources import INITIATIVES
 from resolvers.translations import mark_outdated
-from resolvers.unit_of_work import Outcome, Refused, UnitOfWork, mutation
+from resolvers.unit_of_work import Change, Refused, UnitOfWork, mutation, reading_back
 from resolvers.validation import clean_country, clean_objectives, clean_text
 from subscriptions.events import EventPublisher
 
@@ -365,13 +365,19 @@ async def insert_draft(
     return initiative
 
 
-async def _result(sessions: Sessions, viewer: Viewer, done: Outcome[int]) -> InitiativeResult:
-    """The initiative a mutation wrote, as the viewer now sees it, or why nothing changed."""
-    if done.value is None:
-        return InitiativeResult(problems=done.problems)
-    return InitiativeResult(
-        initiative=(await initiatives_by_ids(sessions, viewer, [done.value]))[0]
-    )
+async def _answered(
+    sessions: Sessions, events: EventPublisher, viewer: Viewer, change: Change[int]
+) -> InitiativeResult:
+    """Run `change` as one mutation: the initiative it wrote, as the viewer sees it once
+    committed (read in its transaction), or why nothing changed."""
+
+    def answer(initiative_id: int) -> AnySelect:
+        return select(*INITIATIVE_COLUMNS).where(
+            Initiative.id == initiative_id, policy.visible_initiatives(viewer)
+        )
+
+    done = await mutation(sessions, events, viewer, reading_back(change, answer))
+    return InitiativeResult(initiative=done.value, problems=done.problems)
 
 
 async def create_initiative(
@@ -389,7 +395,7 @@ async def create_initiative(
             raise Refused(problem)
         return (await insert_draft(work.session, viewer, data, call_id)).id
 
-    return await _result(sessions, viewer, await mutation(sessions, events, viewer, change))
+    return await _answered(sessions, events, viewer, change)
 
 
 async def update_initiative(
@@ -435,7 +441,7 @@ async def update_initiative(
             await reindex(work.session, INITIATIVES, [initiative.id])
         return target.id
 
-    return await _result(sessions, viewer, await mutation(sessions, events, viewer, change))
+    return await _answered(sessions, events, viewer, change)
 
 
 async def set_featured(
@@ -466,4 +472,4 @@ async def set_featured(
         initiative.featured = featured
         return initiative.id
 
-    return await _result(sessions, viewer, await mutation(sessions, events, viewer, change))
+    return await _answered(sessions, events, viewer, change)

@@ -366,7 +366,7 @@ async def create_thread(
 
     async def change(work: UnitOfWork) -> AnyRow | None:
         thread_id = await _write_thread(work, viewer, clean)
-        return await _own_row(work, _visible_threads(viewer).where(Thread.id == thread_id))
+        return await work.read_back(_visible_threads(viewer).where(Thread.id == thread_id))
 
     done = await mutation(sessions, events, viewer, change, problems=problems)
     return ThreadResult(thread=done.value, problems=done.problems)
@@ -452,17 +452,9 @@ async def create_post(
     return PostResult(post=done.value, problems=done.problems)
 
 
-async def _own_row(work: UnitOfWork, statement: AnySelect) -> AnyRow | None:
-    """A mutation's answer, read in the transaction that wrote it: once that has committed,
-    the answer needs the database no more (a database gone right after the commit must not
-    turn a stored change into an error)."""
-    await work.session.flush()
-    return (await work.session.execute(statement)).first()
-
-
 async def _post_row(work: UnitOfWork, viewer: Viewer, post_id: int) -> AnyRow | None:
     """The post as the viewer sees it, read in the transaction that changed it."""
-    return await _own_row(work, _visible_posts(viewer).where(Post.id == post_id))
+    return await work.read_back(_visible_posts(viewer).where(Post.id == post_id))
 
 
 async def _write_post(
