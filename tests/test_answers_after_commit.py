@@ -24,6 +24,7 @@ from tests.conftest import Factory, gql
 from tests.discussions import community, join, post, thread
 from tests.knowledge import draft, ok, resource_input
 from tests.search_knowledge import CREATE_INITIATIVE
+from tests.support import government, moderator, request_input, submit
 from tests.webinars import in_hours, staff, webinar
 
 if TYPE_CHECKING:  # imported by name, pytest would try to collect it as a test class
@@ -242,6 +243,27 @@ async def an_affiliation(client: httpx.AsyncClient, factory: Factory) -> Case:
     return Case(query, {"input": values}, admin, {"id": member.global_id})
 
 
+async def a_support_request(client: httpx.AsyncClient, factory: Factory) -> Case:
+    requester = (await government(factory)).requester
+    query = answered("submitSupportRequest", "supportRequest", "status category")
+    expected = {"status": "SUBMITTED", "category": "DATA_AND_EVIDENCE"}
+    return Case(query, {"input": request_input()}, requester, expected)
+
+
+async def a_triage(client: httpx.AsyncClient, factory: Factory) -> Case:
+    request_id = await submit(client, (await government(factory)).requester)
+    query = answered("triageSupportRequest", "supportRequest", "id status")
+    expected = {"id": request_id, "status": "TRIAGED"}
+    return Case(query, {"input": {"requestId": request_id}}, await moderator(factory), expected)
+
+
+async def a_support_message(client: httpx.AsyncClient, factory: Factory) -> Case:
+    requester = (await government(factory)).requester
+    values = {"requestId": await submit(client, requester), "body": "Gone"}
+    query = answered("postSupportMessage", "message", "body")
+    return Case(query, {"input": values}, requester, {"body": "Gone"})
+
+
 CASES = [
     a_thread,
     an_edit,
@@ -259,6 +281,9 @@ CASES = [
     a_profile,
     a_role,
     an_affiliation,
+    a_support_request,
+    a_triage,
+    a_support_message,
 ]
 
 
