@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -138,6 +138,11 @@ def _taken_part_in(viewer: Viewer, *, with_waitlist: bool) -> ColumnElement[bool
     )
     hosted = select(WebinarHost.webinar_id).where(WebinarHost.member_id == viewer.member_id)
     return or_(Webinar.id.in_(seats), Webinar.id.in_(hosted))
+
+
+def visible_webinar(viewer: Viewer, webinar_id: int) -> AnySelect:
+    """The webinar's row, if the viewer may see it."""
+    return _visible(viewer).where(Webinar.id == webinar_id)
 
 
 async def webinars_by_ids(
@@ -358,10 +363,7 @@ async def _answered(
 ) -> WebinarResult:
     """Run `change` as one mutation: the webinar as it is once committed (read in its
     transaction), or why nothing changed."""
-
-    def answer(webinar_id: int) -> AnySelect:
-        return _visible(viewer).where(Webinar.id == webinar_id)
-
+    answer = partial(visible_webinar, viewer)
     done = await mutation(sessions, events, viewer, reading_back(change, answer), problems=problems)
     return WebinarResult(webinar=done.value, problems=done.problems)
 

@@ -25,7 +25,7 @@ from tests.discussions import community, join, post, thread
 from tests.knowledge import draft, ok, resource_input
 from tests.search_knowledge import CREATE_INITIATIVE
 from tests.support import government, moderator, request_input, submit
-from tests.webinars import in_hours, staff, webinar
+from tests.webinars import in_hours, set_status, staff, webinar
 
 if TYPE_CHECKING:  # imported by name, pytest would try to collect it as a test class
     from tests.conftest import TestMember
@@ -264,6 +264,35 @@ async def a_support_message(client: httpx.AsyncClient, factory: Factory) -> Case
     return Case(query, {"input": values}, requester, {"body": "Gone"})
 
 
+async def a_relation(client: httpx.AsyncClient, factory: Factory) -> Case:
+    author = await factory.member(organization_id=await factory.organization())
+    old, new = await draft(client, author, "Old"), await draft(client, author, "New")
+    values = {"fromId": new, "toId": old, "kind": "UPDATES"}
+    query = answered("proposeRelation", "relation", "id kind status")
+    return Case(query, {"input": values}, author, {"kind": "UPDATES", "status": "PROPOSED"})
+
+
+async def a_relation_decision(client: httpx.AsyncClient, factory: Factory) -> Case:
+    relation = await a_relation(client, factory)
+    proposed = await ok(client, relation.query, relation.variables, relation.member)
+    values = {"relationId": proposed["relation"]["id"], "confirm": False}
+    query = answered("decideRelation", "relation", "kind status")
+    expected = {"kind": "UPDATES", "status": "REJECTED"}
+    return Case(query, {"input": values}, await staff(factory), expected)
+
+
+async def a_webinar_record(client: httpx.AsyncClient, factory: Factory) -> Case:
+    organiser = await staff(factory)
+    webinar_id = await webinar(client, organiser, starts_in_hours=0.1)
+    await set_status(client, webinar_id, organiser, "LIVE")
+    await set_status(client, webinar_id, organiser, "ENDED")
+    recording = {"webinarId": webinar_id, "recordingUrl": "https://video.example.org/gone"}
+    await ok(client, answered("updateWebinar", "webinar", "id"), {"input": recording}, organiser)
+    query = answered("fileWebinarRecord", "resource", "state link")
+    expected = {"state": "DRAFT", "link": recording["recordingUrl"]}
+    return Case(query, {"input": {"webinarId": webinar_id, "language": "en"}}, organiser, expected)
+
+
 CASES = [
     a_thread,
     an_edit,
@@ -284,6 +313,9 @@ CASES = [
     a_support_request,
     a_triage,
     a_support_message,
+    a_relation,
+    a_relation_decision,
+    a_webinar_record,
 ]
 
 
