@@ -7,6 +7,7 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import partial
 from typing import Any
 
 from sqlalchemy import ColumnElement, delete, exists, func, select
@@ -365,17 +366,19 @@ async def insert_draft(
     return initiative
 
 
+def visible_initiative(viewer: Viewer, initiative_id: int) -> AnySelect:
+    """The initiative's row, if the viewer may see it."""
+    return select(*INITIATIVE_COLUMNS).where(
+        Initiative.id == initiative_id, policy.visible_initiatives(viewer)
+    )
+
+
 async def _answered(
     sessions: Sessions, events: EventPublisher, viewer: Viewer, change: Change[int]
 ) -> InitiativeResult:
     """Run `change` as one mutation: the initiative it wrote, as the viewer sees it once
     committed (read in its transaction), or why nothing changed."""
-
-    def answer(initiative_id: int) -> AnySelect:
-        return select(*INITIATIVE_COLUMNS).where(
-            Initiative.id == initiative_id, policy.visible_initiatives(viewer)
-        )
-
+    answer = partial(visible_initiative, viewer)
     done = await mutation(sessions, events, viewer, reading_back(change, answer))
     return InitiativeResult(initiative=done.value, problems=done.problems)
 

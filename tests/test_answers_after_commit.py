@@ -95,11 +95,11 @@ class Case:
     expected: dict[str, Any]
 
 
-def answered(name: str, payload: str, selection: str) -> str:
+def answered(name: str, payload: str, selection: str, input_type: str = "") -> str:
     """A mutation `name` asked for its `payload` field's `selection`: fields of its own row.
     A field read through a loader (a related row, or a translated text, which loads the
     viewer's languages) would be another read after the commit, failing alike."""
-    input_type = name[0].upper() + name[1:] + "Input"
+    input_type = input_type or name[0].upper() + name[1:] + "Input"
     return f"""
 mutation($input: {input_type}!) {{
   {name}(input: $input) {{ {payload} {{ {selection} }} errors {{ field code message }} }}
@@ -293,6 +293,24 @@ async def a_webinar_record(client: httpx.AsyncClient, factory: Factory) -> Case:
     return Case(query, {"input": {"webinarId": webinar_id, "language": "en"}}, organiser, expected)
 
 
+SUBMIT_FOR_REVIEW = answered(
+    "submitForReview", "item", "... on Resource { state } ... on Initiative { state }", "ItemInput"
+)
+
+
+async def a_resource_submission(client: httpx.AsyncClient, factory: Factory) -> Case:
+    author = await factory.member(organization_id=await factory.organization())
+    values = {"itemId": await draft(client, author)}
+    return Case(SUBMIT_FOR_REVIEW, {"input": values}, author, {"state": "SUBMITTED"})
+
+
+async def an_initiative_submission(client: httpx.AsyncClient, factory: Factory) -> Case:
+    author = await factory.member(organization_id=await factory.organization())
+    created = await ok(client, CREATE_INITIATIVE, {"input": {"initiative": INITIATIVE}}, author)
+    values = {"itemId": created["initiative"]["id"]}
+    return Case(SUBMIT_FOR_REVIEW, {"input": values}, author, {"state": "SUBMITTED"})
+
+
 CASES = [
     a_thread,
     an_edit,
@@ -316,6 +334,8 @@ CASES = [
     a_relation,
     a_relation_decision,
     a_webinar_record,
+    a_resource_submission,
+    an_initiative_submission,
 ]
 
 
