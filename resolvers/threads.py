@@ -667,12 +667,12 @@ async def _react(
         )
 
 
-async def mark_thread_read(sessions: Sessions, viewer: Viewer, thread_id: int) -> list[Problem]:
-    async def change(work: UnitOfWork) -> None:
-        visible = await work.session.scalar(
-            select(Thread.id).where(Thread.id == thread_id, policy.visible_threads(viewer))
-        )
-        if visible is None:
+async def mark_thread_read(sessions: Sessions, viewer: Viewer, thread_id: int) -> ThreadResult:
+    """Mark the thread read up to its last post; answers the thread as the viewer sees it."""
+
+    async def change(work: UnitOfWork) -> AnyRow | None:
+        thread = await work.read_back(_visible_threads(viewer).where(Thread.id == thread_id))
+        if thread is None:
             raise Refused(NO_SUCH_THREAD)
         last = await work.session.scalar(
             select(func.max(Post.id)).where(Post.thread_id == thread_id)
@@ -692,5 +692,7 @@ async def mark_thread_read(sessions: Sessions, viewer: Viewer, thread_id: int) -
                 },
             )
         )
+        return thread
 
-    return (await mutation(sessions, None, viewer, change)).problems
+    done = await mutation(sessions, None, viewer, change)
+    return ThreadResult(thread=done.value, problems=done.problems)

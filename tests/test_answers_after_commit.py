@@ -146,6 +146,13 @@ async def a_reaction(client: httpx.AsyncClient, factory: Factory) -> Case:
     return Case(REACT_TO_POST, variables, reader, {"id": reply["id"], "body": reply["body"]})
 
 
+async def a_read_mark(client: httpx.AsyncClient, factory: Factory) -> Case:
+    community_id, moderator = await community(client, factory)
+    values = {"threadId": await thread(client, community_id, moderator, title="Gone")}
+    query = answered("markThreadRead", "thread", "title")
+    return Case(query, {"input": values}, moderator, {"title": "Gone"})
+
+
 async def a_community(client: httpx.AsyncClient, factory: Factory) -> Case:
     moderator = await factory.member(role=Role.MODERATOR)
     values = {"slug": "gone", "name": "Gone", "visibility": "PRIVATE", "objectives": [6]}
@@ -315,6 +322,7 @@ CASES = [
     a_thread,
     an_edit,
     a_reaction,
+    a_read_mark,
     a_community,
     an_organization,
     a_call,
