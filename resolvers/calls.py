@@ -78,19 +78,17 @@ async def create_call(
         # Members who may not open calls hear that, not what is wrong with the call.
         problems = ProblemList([ONLY_MODERATORS])
 
-    async def change(work: UnitOfWork) -> int:
+    async def change(work: UnitOfWork) -> AnyRow | None:
         call = CallForPractices(
             theme=theme, description=description, deadline=deadline, created_by_id=viewer.member_id
         )
         work.session.add(call)
         await work.session.flush()
         work.session.add_all(CallObjective(call_id=call.id, objective_number=n) for n in numbers)
-        return call.id
+        return await work.read_back(select(*CALL_COLUMNS).where(CallForPractices.id == call.id))
 
     done = await mutation(sessions, None, viewer, change, problems=problems)
-    if done.value is None:
-        return CallResult(problems=done.problems)
-    return CallResult(call=(await calls_by_ids(sessions, [done.value]))[0])
+    return CallResult(call=done.value, problems=done.problems)
 
 
 async def calls_page(sessions: Sessions, open_only: bool, request: PageRequest) -> Page:

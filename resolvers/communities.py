@@ -202,7 +202,7 @@ async def create_community(
     # Who may not create communities hears that, not what is wrong with the input.
     not_allowed = [] if policy.may_create_communities(viewer) else [ONLY_MODERATORS_CREATE]
 
-    async def change(work: UnitOfWork) -> int:
+    async def change(work: UnitOfWork) -> AnyRow | None:
         community = Community(
             slug=clean.slug,
             name=clean.name,
@@ -227,14 +227,12 @@ async def create_community(
                 role=CommunityRole.MODERATOR,
             )
         )
-        return community.id
+        return await work.read_back(_visible(viewer).where(Community.id == community.id))
 
     done = await mutation(
         sessions, events, viewer, change, problems=not_allowed or problems, conflict=SLUG_TAKEN
     )
-    if done.value is None:
-        return CommunityResult(problems=done.problems)
-    return CommunityResult(community=(await communities_by_ids(sessions, viewer, [done.value]))[0])
+    return CommunityResult(community=done.value, problems=done.problems)
 
 
 async def _community(session: AsyncSession, community_id: int) -> Community:

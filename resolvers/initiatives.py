@@ -7,6 +7,7 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import partial
 from typing import Any
 
 from sqlalchemy import ColumnElement, delete, exists, func, select
@@ -38,7 +39,7 @@ from resolvers.revisions import INITIATIVE_ABOUT_TABLES, edit_target, stored_con
 from resolvers.search_index import reindex
 from resolvers.search_sources import INITIATIVES
 from resolvers.translations import mark_outdated
-from resolvers.unit_of_work import Outcome, Refused, UnitOfWork, mutation
+from resolvers.unit_of_work import Change, Refused, UnitOfWork, mutation, reading_back
 from resolvers.validation import clean_country, clean_objectives, clean_text
 from subscriptions.events import EventPublisher
 
@@ -365,13 +366,21 @@ async def insert_draft(
     return initiative
 
 
-async def _result(sessions: Sessions, viewer: Viewer, done: Outcome[int]) -> InitiativeResult:
-    """The initiative a mutation wrote, as the viewer now sees it, or why nothing changed."""
-    if done.value is None:
-        return InitiativeResult(problems=done.problems)
-    return InitiativeResult(
-        initiative=(await initiatives_by_ids(sessions, viewer, [done.value]))[0]
+def visible_initiative(viewer: Viewer, initiative_id: int) -> AnySelect:
+    """The initiative's row, if the viewer may see it."""
+    return select(*INITIATIVE_COLUMNS).where(
+        Initiative.id == initiative_id, policy.visible_initiatives(viewer)
     )
+
+
+async def _answered(
+    sessions: Sessions, events: EventPublisher, viewer: Viewer, change: Change[int]
+) -> InitiativeResult:
+    """Run `change` as one mutation: the initiative it wrote, as the viewer sees it once
+    committed (read in its transaction), or why nothing changed."""
+    answer = partial(visible_initiative, viewer)
+    done = await mutation(sessions, events, viewer, reading_back(change, answer))
+    return InitiativeResult(initiative=done.value, problems=done.problems)
 
 
 async def create_initiative(
@@ -389,7 +398,7 @@ async def create_initiative(
             raise Refused(problem)
         return (await insert_draft(work.session, viewer, data, call_id)).id
 
-    return await _result(sessions, viewer, await mutation(sessions, events, viewer, change))
+    return await _answered(sessions, events, viewer, change)
 
 
 async def update_initiative(
@@ -435,7 +444,7 @@ async def update_initiative(
             await reindex(work.session, INITIATIVES, [initiative.id])
         return target.id
 
-    return await _result(sessions, viewer, await mutation(sessions, events, viewer, change))
+    return await _answered(sessions, events, viewer, change)
 
 
 async def set_featured(
@@ -466,4 +475,4 @@ async def set_featured(
         initiative.featured = featured
         return initiative.id
 
-    return await _result(sessions, viewer, await mutation(sessions, events, viewer, change))
+    return await _answered(sessions, events, viewer, change)

@@ -22,7 +22,7 @@ from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
 from resolvers.policy import Viewer
 from resolvers.search_index import reindex
 from resolvers.search_sources import MEMBERS
-from resolvers.unit_of_work import Outcome, Refused, UnitOfWork, mutation
+from resolvers.unit_of_work import Change, Refused, UnitOfWork, mutation, reading_back
 from resolvers.validation import (
     clean_country,
     clean_languages,
@@ -196,18 +196,17 @@ async def update_profile(sessions: Sessions, viewer: Viewer, changes: Changes) -
         await reindex(work.session, MEMBERS, [member.id])
         return member.id
 
-    return await _member_result(
-        sessions, viewer, await mutation(sessions, None, viewer, change, problems=problems)
-    )
+    done = await mutation(sessions, None, viewer, _answered(viewer, change), problems=problems)
+    return MemberResult(member=done.value, problems=done.problems)
 
 
 NO_SUCH_MEMBER = Problem("memberId", "No such member.", ErrorCode.NOT_FOUND)
 
 
-async def _member_result(sessions: Sessions, viewer: Viewer, done: Outcome[int]) -> MemberResult:
-    if done.value is None:
-        return MemberResult(problems=done.problems)
-    return MemberResult(member=(await members_by_ids(sessions, viewer, [done.value]))[0])
+def _answered(viewer: Viewer, change: Change[int]) -> Change[AnyRow | None]:
+    """`change`, answering with the member it wrote as the viewer sees them, read in its
+    transaction."""
+    return reading_back(change, lambda member_id: _visible(viewer).where(Member.id == member_id))
 
 
 async def set_member_role(
@@ -231,8 +230,10 @@ async def set_member_role(
             await revoke_member_tokens(work, member.id)
         return member.id
 
-    done = await mutation(sessions, events, viewer, change, problems=refusals, sign_in=False)
-    return await _member_result(sessions, viewer, done)
+    done = await mutation(
+        sessions, events, viewer, _answered(viewer, change), problems=refusals, sign_in=False
+    )
+    return MemberResult(member=done.value, problems=done.problems)
 
 
 async def assign_member_organization(
@@ -260,5 +261,7 @@ async def assign_member_organization(
         member.organization_id = organization_id
         return member.id
 
-    done = await mutation(sessions, None, viewer, change, problems=refusals, sign_in=False)
-    return await _member_result(sessions, viewer, done)
+    done = await mutation(
+        sessions, None, viewer, _answered(viewer, change), problems=refusals, sign_in=False
+    )
+    return MemberResult(member=done.value, problems=done.problems)

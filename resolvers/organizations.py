@@ -68,18 +68,16 @@ async def create_organization(
         name = clean_text(problems, "name", name, max_length=200)
         country = clean_country(problems, "country", country)
 
-    async def change(work: UnitOfWork) -> int:
+    async def change(work: UnitOfWork) -> AnyRow | None:
         organization = Organization(name=name, kind=kind, country=country)
         work.session.add(organization)
         await work.session.flush()
-        return organization.id
+        return await work.read_back(_visible(viewer).where(Organization.id == organization.id))
 
     done = await mutation(
         sessions, None, viewer, change, problems=problems, sign_in=False, conflict=NAME_TAKEN
     )
-    if done.value is None:
-        return OrganizationResult(problems=done.problems)
-    return OrganizationResult((await organizations_by_ids(sessions, viewer, [done.value]))[0])
+    return OrganizationResult(done.value, done.problems)
 
 
 NAME_TAKEN = Problem("name", "An organisation with this name exists.", ErrorCode.CONFLICT)

@@ -11,7 +11,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.base import utcnow
-from models.db import AnyRow
+from models.db import AnyRow, AnySelect
 from models.resource import RelationKind, RelationStatus, Resource, ResourceRelation
 from models.review import ReviewState
 from resolvers import policy
@@ -19,7 +19,7 @@ from resolvers.batching import rows_by_ids
 from resolvers.errors import ErrorCode, Problem, ProblemList
 from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
 from resolvers.policy import Viewer
-from resolvers.unit_of_work import Outcome, Refused, UnitOfWork, mutation
+from resolvers.unit_of_work import Outcome, Refused, UnitOfWork, mutation, reading_back
 from resolvers.validation import clean_text
 from subscriptions.events import EventPublisher
 
@@ -120,20 +120,13 @@ async def rerank_superseded_by(session: AsyncSession, resource_id: int) -> None:
         await _rerank(session, older)
 
 
-async def _relation_row(sessions: Sessions, relation_id: int) -> AnyRow | None:
-    async with sessions() as session:
-        return (
-            await session.execute(
-                select(*RELATION_COLUMNS).where(ResourceRelation.id == relation_id)
-            )
-        ).first()
+def _relation_row(relation_id: int) -> AnySelect:
+    return select(*RELATION_COLUMNS).where(ResourceRelation.id == relation_id)
 
 
-async def _result(sessions: Sessions, done: Outcome[int]) -> RelationResult:
-    """The relation a mutation wrote, or why nothing changed."""
-    if done.value is None:
-        return RelationResult(problems=done.problems)
-    return RelationResult(relation=await _relation_row(sessions, done.value))
+def _result(done: Outcome[AnyRow | None]) -> RelationResult:
+    """The relation a mutation wrote (read in its transaction), or why nothing changed."""
+    return RelationResult(relation=done.value, problems=done.problems)
 
 
 async def propose_relation(
@@ -184,9 +177,14 @@ async def propose_relation(
 
     # The same relation proposed at the same time: the unique constraint keeps one.
     done = await mutation(
-        sessions, events, viewer, change, problems=problems, conflict=ALREADY_PROPOSED
+        sessions,
+        events,
+        viewer,
+        reading_back(change, _relation_row),
+        problems=problems,
+        conflict=ALREADY_PROPOSED,
     )
-    return await _result(sessions, done)
+    return _result(done)
 
 
 async def decide_relation(
@@ -222,7 +220,7 @@ async def decide_relation(
             await _rerank(work.session, relation.to_id)
         return relation.id
 
-    return await _result(sessions, await mutation(sessions, events, viewer, change))
+    return _result(await mutation(sessions, events, viewer, reading_back(change, _relation_row)))
 
 
 async def _decidable(work: UnitOfWork, viewer: Viewer, relation_id: int) -> ResourceRelation:

@@ -6,6 +6,7 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import partial
 
 from sqlalchemy import ColumnElement, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -34,7 +35,7 @@ from resolvers.revisions import ABOUT_TABLES, CONTENT_FIELDS, edit_target, store
 from resolvers.search_index import reindex
 from resolvers.search_sources import RESOURCES
 from resolvers.translations import mark_outdated
-from resolvers.unit_of_work import Outcome, Refused, UnitOfWork, mutation
+from resolvers.unit_of_work import Change, Refused, UnitOfWork, mutation, reading_back
 from resolvers.validation import (
     clean_country,
     clean_languages,
@@ -376,11 +377,21 @@ async def _write_about(session: AsyncSession, resource_id: int, content: CleanCo
         )
 
 
-async def _result(sessions: Sessions, viewer: Viewer, done: Outcome[int]) -> ResourceResult:
-    """The resource a mutation wrote, as the viewer now sees it, or why nothing changed."""
-    if done.value is None:
-        return ResourceResult(problems=done.problems)
-    return ResourceResult(resource=(await resources_by_ids(sessions, viewer, [done.value]))[0])
+def visible_resource(viewer: Viewer, resource_id: int) -> AnySelect:
+    """The resource's row, if the viewer may see it."""
+    return select(*RESOURCE_COLUMNS).where(
+        Resource.id == resource_id, policy.visible_resources(viewer)
+    )
+
+
+async def _answered(
+    sessions: Sessions, events: EventPublisher, viewer: Viewer, change: Change[int]
+) -> ResourceResult:
+    """Run `change` as one mutation: the resource it wrote, as the viewer sees it once
+    committed (read in its transaction), or why nothing changed."""
+    answer = partial(visible_resource, viewer)
+    done = await mutation(sessions, events, viewer, reading_back(change, answer))
+    return ResourceResult(resource=done.value, problems=done.problems)
 
 
 async def create_resource(
@@ -391,7 +402,7 @@ async def create_resource(
     async def change(work: UnitOfWork) -> int:
         return (await insert_draft(work.session, viewer, data)).id
 
-    return await _result(sessions, viewer, await mutation(sessions, events, viewer, change))
+    return await _answered(sessions, events, viewer, change)
 
 
 async def insert_draft(session: AsyncSession, viewer: Viewer, data: ResourceContent) -> Resource:
@@ -451,4 +462,4 @@ async def update_resource(
         await reindex(work.session, RESOURCES, [target.id])
         return target.id
 
-    return await _result(sessions, viewer, await mutation(sessions, events, viewer, change))
+    return await _answered(sessions, events, viewer, change)

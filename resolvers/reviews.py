@@ -15,6 +15,7 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.base import utcnow
+from models.db import AnyRow, AnySelect
 from models.initiative import Initiative
 from models.member import Member
 from models.moderation import AuditEntry, ModerationAction
@@ -37,9 +38,11 @@ from models.support import SupportRequestPractice
 from resolvers import notifications, policy, webhooks
 from resolvers.calls import closed_call_problem
 from resolvers.errors import ErrorCode, Problem, ProblemList
+from resolvers.initiatives import visible_initiative
 from resolvers.moderation_events import ModerationEventKind, emit_moderation_event
 from resolvers.policy import Viewer
 from resolvers.relations import rerank_superseded_by
+from resolvers.resources import visible_resource
 from resolvers.review_rules import (
     ARCHIVE_MOVES,
     AUTHOR_MOVES,
@@ -79,6 +82,8 @@ class ItemResult:
 
     item: ItemRef | None = None
     problems: list[Problem] = field(default_factory=list)
+    # The item's row as the viewer sees it, read in the transaction that changed it.
+    row: AnyRow | None = None
 
 
 def _not_found(field_name: str | None = "itemId") -> Problem:
@@ -119,12 +124,21 @@ async def _run(
     two reviews never tally at once; a refusal rolls everything back. Should two still meet at
     a unique constraint, the loser answers CONFLICT, not an internal error."""
 
-    async def on_item(work: UnitOfWork) -> ItemRef:
+    async def on_item(work: UnitOfWork) -> AnyRow | None:
         await change(work, await _visible_item(work, viewer, ref))
-        return ref
+        return await work.read_back(_answer(viewer, ref))
 
     done = await mutation(sessions, events, viewer, on_item, problems=problems)
-    return ItemResult(item=done.value, problems=done.problems)
+    if done.problems:
+        return ItemResult(problems=done.problems)
+    return ItemResult(item=ref, row=done.value)
+
+
+def _answer(viewer: Viewer, ref: ItemRef) -> AnySelect:
+    """The item's row as the viewer sees it (as `resource` and `initiative` answer it)."""
+    if ref.kind is ReviewItemKind.RESOURCE:
+        return visible_resource(viewer, ref.id)
+    return visible_initiative(viewer, ref.id)
 
 
 # --- the author ----------------------------------------------------------------------------

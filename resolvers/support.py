@@ -7,6 +7,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -30,7 +31,7 @@ from resolvers.errors import ErrorCode, Problem, ProblemList
 from resolvers.moderation_events import ModerationEventKind, emit_moderation_event
 from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
 from resolvers.policy import Viewer
-from resolvers.unit_of_work import Refused, UnitOfWork, mutation
+from resolvers.unit_of_work import Refused, UnitOfWork, mutation, reading_back
 from resolvers.validation import (
     clean_country,
     clean_languages,
@@ -341,14 +342,14 @@ async def submit_support_request(
         )
         return request.id
 
-    done = await mutation(sessions, events, viewer, change, problems=problems)
-    if done.value is None:
-        return SupportResult(problems=done.problems)
-    return await result_of(sessions, viewer, done.value)
+    answered = reading_back(change, partial(_visible_request, viewer))
+    done = await mutation(sessions, events, viewer, answered, problems=problems)
+    return SupportResult(request=done.value, problems=done.problems)
 
 
-async def result_of(sessions: Sessions, viewer: Viewer, request_id: int) -> SupportResult:
-    return SupportResult(request=(await support_requests_by_ids(sessions, viewer, [request_id]))[0])
+def _visible_request(viewer: Viewer, request_id: int) -> AnySelect:
+    """The request's row, if the viewer may see it: a mutation's answer."""
+    return _visible_requests(viewer).where(SupportRequest.id == request_id)
 
 
 async def request_for_change(work: UnitOfWork, viewer: Viewer, request_id: int) -> SupportRequest:
@@ -401,13 +402,12 @@ async def change_request(
     """One change to a request (locked, if the viewer may see it) in one mutation: the request
     as it is after the commit, or why nothing changed."""
 
-    async def on_request(work: UnitOfWork) -> None:
+    async def on_request(work: UnitOfWork) -> AnyRow | None:
         await change(work, await request_for_change(work, viewer, request_id))
+        return await work.read_back(_visible_request(viewer, request_id))
 
     done = await mutation(sessions, events, viewer, on_request, problems=problems)
-    if done.problems:
-        return SupportResult(problems=done.problems)
-    return await result_of(sessions, viewer, request_id)
+    return SupportResult(request=done.value, problems=done.problems)
 
 
 async def triage_support_request(

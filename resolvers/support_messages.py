@@ -7,14 +7,14 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
-from models.db import AnyRow
+from models.db import AnyRow, AnySelect
 from models.support import SupportMessage
 from resolvers.batching import rows_by_ids
 from resolvers.errors import Problem, ProblemList
 from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
 from resolvers.policy import Viewer
 from resolvers.support import Sessions, request_for_change, support_stream, visible_request_ids
-from resolvers.unit_of_work import UnitOfWork, mutation
+from resolvers.unit_of_work import UnitOfWork, mutation, reading_back
 from resolvers.validation import clean_text
 from subscriptions.events import EventPublisher
 
@@ -45,13 +45,13 @@ async def messages_page(
 async def messages_by_ids(
     sessions: Sessions, viewer: Viewer, ids: Sequence[int]
 ) -> list[AnyRow | None]:
-    return await rows_by_ids(
-        sessions,
-        select(*MESSAGE_COLUMNS).where(
-            SupportMessage.id.in_(ids),
-            SupportMessage.request_id.in_(visible_request_ids(viewer)),
-        ),
-        ids,
+    return await rows_by_ids(sessions, _visible(viewer, ids), ids)
+
+
+def _visible(viewer: Viewer, ids: Sequence[int]) -> AnySelect:
+    """The messages of `ids` the viewer may see (those of the requests they may see)."""
+    return select(*MESSAGE_COLUMNS).where(
+        SupportMessage.id.in_(ids), SupportMessage.request_id.in_(visible_request_ids(viewer))
     )
 
 
@@ -80,7 +80,6 @@ async def post_support_message(
         )
         return message.id
 
-    done = await mutation(sessions, events, viewer, change, problems=problems)
-    if done.value is None:
-        return MessageResult(problems=done.problems)
-    return MessageResult(message=(await messages_by_ids(sessions, viewer, [done.value]))[0])
+    answered = reading_back(change, lambda message_id: _visible(viewer, [message_id]))
+    done = await mutation(sessions, events, viewer, answered, problems=problems)
+    return MessageResult(message=done.value, problems=done.problems)

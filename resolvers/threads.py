@@ -364,13 +364,12 @@ async def create_thread(
         objectives=clean_objectives(problems, "objectives", data.objectives),
     )
 
-    async def change(work: UnitOfWork) -> int:
-        return await _write_thread(work, viewer, clean)
+    async def change(work: UnitOfWork) -> AnyRow | None:
+        thread_id = await _write_thread(work, viewer, clean)
+        return await work.read_back(_visible_threads(viewer).where(Thread.id == thread_id))
 
     done = await mutation(sessions, events, viewer, change, problems=problems)
-    if done.value is None:
-        return ThreadResult(problems=done.problems)
-    return ThreadResult(thread=(await threads_by_ids(sessions, viewer, [done.value]))[0])
+    return ThreadResult(thread=done.value, problems=done.problems)
 
 
 async def _write_thread(work: UnitOfWork, viewer: Viewer, data: NewThread) -> int:
@@ -454,11 +453,8 @@ async def create_post(
 
 
 async def _post_row(work: UnitOfWork, viewer: Viewer, post_id: int) -> AnyRow | None:
-    """The post as the viewer sees it, read in the transaction that wrote it: once that has
-    committed, the answer needs the database no more (a database gone right after the commit
-    must not turn a stored post into an error)."""
-    statement = _visible_posts(viewer).where(Post.id == post_id)
-    return (await work.session.execute(statement)).first()
+    """The post as the viewer sees it, read in the transaction that changed it."""
+    return await work.read_back(_visible_posts(viewer).where(Post.id == post_id))
 
 
 async def _write_post(
@@ -572,12 +568,13 @@ async def edit_post(
     problems = ProblemList()
     body = clean_text(problems, "body", body, max_length=MAX_BODY, multiline=True)
 
-    async def change(work: UnitOfWork) -> None:
+    async def change(work: UnitOfWork) -> AnyRow | None:
         await _edit_post(work, viewer, post_id, body, expected_version)
+        return await _post_row(work, viewer, post_id)
 
     done = await mutation(sessions, events, viewer, change, problems=problems)
     if not done.problems:
-        return PostResult(post=(await posts_by_ids(sessions, viewer, [post_id]))[0])
+        return PostResult(post=done.value)
     current_version = None
     if any(p.code is ErrorCode.EDIT_CONFLICT for p in done.problems):
         rows = await posts_by_ids(sessions, viewer, [post_id])
@@ -630,47 +627,52 @@ async def set_reaction(
 ) -> PostResult:
     """Add or take back one reaction of a kind (one of each kind per member and post)."""
 
-    async def change(work: UnitOfWork) -> None:
-        post = await _live_post(work, viewer, post_id)
-        thread, _, _ = await _writable_thread(work, viewer, post.thread_id)
-        existing = await work.session.get(Reaction, (post_id, viewer.member_id, kind))
-        if on == (existing is not None):
-            return  # the reaction is already as asked: nothing to do
-        if on:
-            work.session.add(Reaction(post_id=post_id, member_id=viewer.member_id, kind=kind))
-        else:
-            await work.session.delete(existing)
-        await work.session.flush()
-        count = await work.session.scalar(
-            select(func.count()).where(Reaction.post_id == post_id, Reaction.kind == kind)
-        )
-        subject = {"thread": thread.id, "post": post_id}
-        await work.emit(
-            thread_stream(thread.id),
-            "REACTION_CHANGED",
-            {**subject, "kind": kind.value, "count": int(count or 0)},
-        )
-        if on and post.author_id is not None:
-            await notifications.notify(
-                work,
-                [post.author_id],
-                NotificationKind.REACTION,
-                actor_id=viewer.member_id,
-                subject={**subject, "reaction": kind.value},
-            )
+    async def change(work: UnitOfWork) -> AnyRow | None:
+        await _react(work, viewer, post_id, kind, on)
+        return await _post_row(work, viewer, post_id)
 
     done = await mutation(sessions, events, viewer, change)
-    if done.problems:
-        return PostResult(problems=done.problems)
-    return PostResult(post=(await posts_by_ids(sessions, viewer, [post_id]))[0])
+    return PostResult(post=done.value, problems=done.problems)
 
 
-async def mark_thread_read(sessions: Sessions, viewer: Viewer, thread_id: int) -> list[Problem]:
-    async def change(work: UnitOfWork) -> None:
-        visible = await work.session.scalar(
-            select(Thread.id).where(Thread.id == thread_id, policy.visible_threads(viewer))
+async def _react(
+    work: UnitOfWork, viewer: Viewer, post_id: int, kind: ReactionKind, on: bool
+) -> None:
+    post = await _live_post(work, viewer, post_id)
+    thread, _, _ = await _writable_thread(work, viewer, post.thread_id)
+    existing = await work.session.get(Reaction, (post_id, viewer.member_id, kind))
+    if on == (existing is not None):
+        return  # the reaction is already as asked: nothing to do
+    if on:
+        work.session.add(Reaction(post_id=post_id, member_id=viewer.member_id, kind=kind))
+    else:
+        await work.session.delete(existing)
+    await work.session.flush()
+    count = await work.session.scalar(
+        select(func.count()).where(Reaction.post_id == post_id, Reaction.kind == kind)
+    )
+    subject = {"thread": thread.id, "post": post_id}
+    await work.emit(
+        thread_stream(thread.id),
+        "REACTION_CHANGED",
+        {**subject, "kind": kind.value, "count": int(count or 0)},
+    )
+    if on and post.author_id is not None:
+        await notifications.notify(
+            work,
+            [post.author_id],
+            NotificationKind.REACTION,
+            actor_id=viewer.member_id,
+            subject={**subject, "reaction": kind.value},
         )
-        if visible is None:
+
+
+async def mark_thread_read(sessions: Sessions, viewer: Viewer, thread_id: int) -> ThreadResult:
+    """Mark the thread read up to its last post; answers the thread as the viewer sees it."""
+
+    async def change(work: UnitOfWork) -> AnyRow | None:
+        thread = await work.read_back(_visible_threads(viewer).where(Thread.id == thread_id))
+        if thread is None:
             raise Refused(NO_SUCH_THREAD)
         last = await work.session.scalar(
             select(func.max(Post.id)).where(Post.thread_id == thread_id)
@@ -690,5 +692,7 @@ async def mark_thread_read(sessions: Sessions, viewer: Viewer, thread_id: int) -
                 },
             )
         )
+        return thread
 
-    return (await mutation(sessions, None, viewer, change)).problems
+    done = await mutation(sessions, None, viewer, change)
+    return ThreadResult(thread=done.value, problems=done.problems)

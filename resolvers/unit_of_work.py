@@ -14,6 +14,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from models.db import AnyRow, AnySelect
 from models.event import StoredEvent, append_event
 from models.outbox import Delivery
 from resolvers.errors import NOT_SIGNED_IN, ErrorCode, Problem
@@ -48,6 +49,14 @@ class UnitOfWork:
         self.events.append(event)
         return event
 
+    async def read_back(self, statement: AnySelect) -> AnyRow | None:
+        """A mutation's answer (`statement`, narrowed to one row and to what the viewer may
+        see), read in this transaction: once it has committed, the answer needs the database
+        no more, so a database gone right after the commit cannot turn a stored change into an
+        error."""
+        await self.session.flush()
+        return (await self.session.execute(statement)).first()
+
     def deliver(self, delivery: Delivery) -> None:
         """Write a delivery (an email, a push message, a webhook call) to the outbox in this
         transaction: it exists if and only if the change commits, and no worker sees it
@@ -80,6 +89,16 @@ class Outcome(Generic[T]):
 
 
 Change = Callable[[UnitOfWork], Awaitable[T]]
+
+
+def reading_back(change: Change[int], answer: Callable[[int], AnySelect]) -> Change[AnyRow | None]:
+    """`change` (which returns the id of what it wrote), answering with the row `answer(id)`
+    selects, read in the same transaction (`UnitOfWork.read_back`)."""
+
+    async def changed(work: UnitOfWork) -> AnyRow | None:
+        return await work.read_back(answer(await change(work)))
+
+    return changed
 
 
 async def mutation(

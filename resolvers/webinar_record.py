@@ -37,11 +37,12 @@ from resolvers.resources import (
     RESOURCE_COLUMNS,
     ResourceContent,
     insert_draft,
-    resources_by_ids,
+    visible_resource,
 )
 from resolvers.unit_of_work import Outcome, Refused, UnitOfWork, mutation
 from resolvers.webinar_access import access_to
 from resolvers.webinar_registrations import lock_webinar
+from resolvers.webinars import visible_webinar
 from subscriptions.events import EventPublisher
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -193,7 +194,7 @@ class RecordDetails:
 @dataclass(frozen=True)
 class RecordResult:
     resource: AnyRow | None = None
-    webinar_id: int | None = None
+    webinar: AnyRow | None = None
     already_filed: bool = False
     problems: list[Problem] = field(default_factory=list)
 
@@ -380,18 +381,21 @@ async def file_record(
     authored by them (then `submitForReview` as any resource). Once per webinar: filing again
     answers the record already filed (`already_filed`), never a second one."""
 
-    async def change(work: UnitOfWork) -> tuple[int, bool]:
-        return await _file(work, viewer, webinar_id, details)
+    async def change(work: UnitOfWork) -> RecordResult:
+        resource_id, already_filed = await _file(work, viewer, webinar_id, details)
+        return RecordResult(
+            resource=await work.read_back(visible_resource(viewer, resource_id)),
+            webinar=await work.read_back(visible_webinar(viewer, webinar_id)),
+            already_filed=already_filed,
+        )
 
     done = await mutation(sessions, events, viewer, change)
     if done.value is None:
         return RecordResult(problems=done.problems)
-    resource_id, already_filed = done.value
-    row = (await resources_by_ids(sessions, viewer, [resource_id]))[0]
-    if row is None:
+    if done.value.resource is None:
         # Filed by another organiser and still theirs alone to see (a draft in the making).
         return RecordResult(
-            webinar_id=webinar_id,
+            webinar=done.value.webinar,
             already_filed=True,
             problems=[
                 Problem(
@@ -402,7 +406,7 @@ async def file_record(
                 )
             ],
         )
-    return RecordResult(resource=row, webinar_id=webinar_id, already_filed=already_filed)
+    return done.value
 
 
 # --- Linking published resources ---------------------------------------------------------------

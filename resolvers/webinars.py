@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -41,7 +41,7 @@ from resolvers.policy import Viewer
 from resolvers.search_index import reindex
 from resolvers.search_sources import WEBINARS
 from resolvers.translations import mark_outdated
-from resolvers.unit_of_work import Outcome, Refused, UnitOfWork, mutation
+from resolvers.unit_of_work import Change, Refused, UnitOfWork, mutation, reading_back
 from resolvers.validation import clean_languages, clean_objectives, clean_text
 from resolvers.webinar_access import access_to
 from resolvers.webinar_hosts import HostInput, clean_hosts, host_rows, require_members
@@ -138,6 +138,11 @@ def _taken_part_in(viewer: Viewer, *, with_waitlist: bool) -> ColumnElement[bool
     )
     hosted = select(WebinarHost.webinar_id).where(WebinarHost.member_id == viewer.member_id)
     return or_(Webinar.id.in_(seats), Webinar.id.in_(hosted))
+
+
+def visible_webinar(viewer: Viewer, webinar_id: int) -> AnySelect:
+    """The webinar's row, if the viewer may see it."""
+    return _visible(viewer).where(Webinar.id == webinar_id)
 
 
 async def webinars_by_ids(
@@ -349,11 +354,18 @@ def _add_details(work: UnitOfWork, webinar_id: int, creator_id: int, data: NewWe
     )
 
 
-async def _webinar_result(sessions: Sessions, viewer: Viewer, done: Outcome[int]) -> WebinarResult:
-    """The webinar as it is after the commit, or why nothing changed."""
-    if done.value is None:
-        return WebinarResult(problems=done.problems)
-    return WebinarResult(webinar=(await webinars_by_ids(sessions, viewer, [done.value]))[0])
+async def _answered(
+    sessions: Sessions,
+    events: EventPublisher,
+    viewer: Viewer,
+    change: Change[int],
+    problems: Sequence[Problem] = (),
+) -> WebinarResult:
+    """Run `change` as one mutation: the webinar as it is once committed (read in its
+    transaction), or why nothing changed."""
+    answer = partial(visible_webinar, viewer)
+    done = await mutation(sessions, events, viewer, reading_back(change, answer), problems=problems)
+    return WebinarResult(webinar=done.value, problems=done.problems)
 
 
 async def create_webinar(
@@ -388,8 +400,7 @@ async def create_webinar(
         await webhooks.announce_webinar(work, webinar, WebhookEvent.WEBINAR_SCHEDULED)
         return webinar.id
 
-    done = await mutation(sessions, events, viewer, change, problems=problems)
-    return await _webinar_result(sessions, viewer, done)
+    return await _answered(sessions, events, viewer, change, problems)
 
 
 async def managed_webinar(work: UnitOfWork, viewer: Viewer, webinar_id: int) -> Webinar:
@@ -501,8 +512,7 @@ async def update_webinar(
             )
         return webinar_id
 
-    done = await mutation(sessions, events, viewer, change, problems=problems)
-    return await _webinar_result(sessions, viewer, done)
+    return await _answered(sessions, events, viewer, change, problems)
 
 
 async def set_status(
@@ -537,4 +547,4 @@ async def set_status(
             await notify_attendees(work, webinar.id, viewer.member_id, "CANCELLED")
         return webinar_id
 
-    return await _webinar_result(sessions, viewer, await mutation(sessions, events, viewer, change))
+    return await _answered(sessions, events, viewer, change)

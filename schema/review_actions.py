@@ -12,6 +12,7 @@ from typing import Annotated
 
 import strawberry
 
+from models.db import AnyRow
 from models.review import ReviewItemKind
 from resolvers import policy, review_reads, reviews
 from resolvers.errors import ErrorCode
@@ -64,8 +65,17 @@ class ReviewItemPayload:
     errors: list[UserError] = strawberry.field(description="Why nothing changed, if so.")
 
 
-async def _answer(info: Info, result: reviews.ItemResult) -> ReviewItemPayload:
-    item = await load_item(info, result.item) if result.item is not None else None
+# How an item's row (read in the transaction that changed it) becomes its GraphQL type.
+FROM_ROW: dict[ReviewItemKind, Callable[[AnyRow], Reviewable]] = {
+    ReviewItemKind.RESOURCE: Resource.from_row,
+    ReviewItemKind.INITIATIVE: Initiative.from_row,
+}
+
+
+def _answer(result: reviews.ItemResult) -> ReviewItemPayload:
+    item = None
+    if result.item is not None and result.row is not None:
+        item = FROM_ROW[result.item.kind](result.row)
     return ReviewItemPayload(item=item, errors=user_errors(result.problems))
 
 
@@ -97,7 +107,7 @@ async def submit_for_review(info: Info, input: Annotated[ItemInput, INPUT]) -> R
     if ref is None:
         return _missing()
     c = info.context
-    return await _answer(info, await reviews.submit(c.db.sessions, c.events, c.viewer, ref))
+    return _answer(await reviews.submit(c.db.sessions, c.events, c.viewer, ref))
 
 
 async def withdraw_item(info: Info, input: Annotated[ItemInput, INPUT]) -> ReviewItemPayload:
@@ -105,7 +115,7 @@ async def withdraw_item(info: Info, input: Annotated[ItemInput, INPUT]) -> Revie
     if ref is None:
         return _missing()
     c = info.context
-    return await _answer(info, await reviews.withdraw(c.db.sessions, c.events, c.viewer, ref))
+    return _answer(await reviews.withdraw(c.db.sessions, c.events, c.viewer, ref))
 
 
 @strawberry.input(description="Ask a reviewer to review an item.")
@@ -125,7 +135,7 @@ async def assign_reviewer(
         return ReviewItemPayload(item=None, errors=not_found("reviewerId", "member"))
     c = info.context
     result = await reviews.assign_reviewer(c.db.sessions, c.events, c.viewer, ref, reviewer)
-    return await _answer(info, result)
+    return _answer(result)
 
 
 async def declare_conflict_of_interest(
@@ -136,7 +146,7 @@ async def declare_conflict_of_interest(
         return _missing()
     c = info.context
     result = await reviews.declare_conflict(c.db.sessions, c.events, c.viewer, ref, input.reason)
-    return await _answer(info, result)
+    return _answer(result)
 
 
 @strawberry.input(description="The checklist's answer for one guiding principle.")
@@ -197,7 +207,7 @@ async def submit_review(
     result = await reviews.submit_review(
         c.db.sessions, c.events, c.viewer, ref, review, _rule(info)
     )
-    return await _answer(info, result)
+    return _answer(result)
 
 
 @strawberry.input(description="Decide an item alone, as a moderator, with a written reason.")
@@ -217,7 +227,7 @@ async def decide_review_item(
     result = await reviews.decide_alone(
         c.db.sessions, c.events, c.viewer, ref, input.decision, input.reason, _rule(info)
     )
-    return await _answer(info, result)
+    return _answer(result)
 
 
 async def archive_item(info: Info, input: Annotated[ItemReasonInput, INPUT]) -> ReviewItemPayload:
@@ -226,7 +236,7 @@ async def archive_item(info: Info, input: Annotated[ItemReasonInput, INPUT]) -> 
         return _missing()
     c = info.context
     result = await reviews.archive(c.db.sessions, c.events, c.viewer, ref, input.reason)
-    return await _answer(info, result)
+    return _answer(result)
 
 
 async def send_back_to_review(
@@ -237,7 +247,7 @@ async def send_back_to_review(
         return _missing()
     c = info.context
     result = await reviews.send_back_to_review(c.db.sessions, c.events, c.viewer, ref, input.reason)
-    return await _answer(info, result)
+    return _answer(result)
 
 
 @strawberry.input(description="Set when a published item is due a re-review.")
@@ -263,7 +273,7 @@ async def set_review_by(info: Info, input: Annotated[SetReviewByInput, INPUT]) -
         )
     c = info.context
     result = await reviews.set_review_by(c.db.sessions, c.events, c.viewer, ref, input.review_by)
-    return await _answer(info, result)
+    return _answer(result)
 
 
 @strawberry.type(description="How many items of the queue are in one state.")

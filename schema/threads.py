@@ -433,6 +433,6 @@ async def mark_thread_read(
     key = decode_int_id(input.thread_id, "Thread")
     if key is None:
         return ThreadPayload(thread=None, errors=not_found("threadId", "thread"))
-    problems = await threads.mark_thread_read(info.context.db.sessions, info.context.viewer, key)
-    thread = None if problems else await load_thread(info, key)
-    return ThreadPayload(thread=thread, errors=user_errors(problems))
+    result = await threads.mark_thread_read(info.context.db.sessions, info.context.viewer, key)
+    thread = Thread.from_row(result.thread) if result.thread is not None else None
+    return ThreadPayload(thread=thread, errors=user_errors(result.problems))

@@ -95,7 +95,7 @@ async def file_webinar_record(
     return FileWebinarRecordPayload(
         resource=Resource.from_row(result.resource) if result.resource is not None else None,
         already_filed=result.already_filed,
-        webinar=await load_webinar(info, result.webinar_id) if result.webinar_id else None,
+        webinar=Webinar.from_row(result.webinar) if result.webinar is not None else None,
         errors=user_errors(result.problems),
     )
 
