@@ -36,7 +36,8 @@ SQL_SECONDS = Histogram(
 )
 POOL_CONNECTIONS = Gauge(
     "hub_db_pool_connections",
-    "Database connections of the pool: in use, and the pool's size.",
+    "Database connections of the pool (in_use, size), and callers waiting for one (waiting: "
+    "PostgreSQL's pool; the pool is exhausted when it stays above 0).",
     ["state"],
     multiprocess_mode="livesum",
 )
