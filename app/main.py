@@ -156,6 +156,7 @@ def create_app(
         try:
             yield
         finally:
+            websocket.drain.finished()
             await websocket.live_groups.close()
             for task in background:
                 await stop_task(task)

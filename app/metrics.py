@@ -161,6 +161,9 @@ def record_pool(engine: AsyncEngine) -> None:
     if callable(checked_out) and callable(size):
         metrics.POOL_CONNECTIONS.labels("in_use").set(checked_out())
         metrics.POOL_CONNECTIONS.labels("size").set(size())
+    waiting = getattr(pool, "waiting", None)  # models/db.py's CountingPool, on PostgreSQL
+    if isinstance(waiting, int):
+        metrics.POOL_CONNECTIONS.labels("waiting").set(waiting)
 
 
 def _registry() -> CollectorRegistry | None:

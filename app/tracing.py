@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from opentelemetry import trace
+from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import ASGIApp
@@ -107,9 +108,12 @@ class OperationTracing(SchemaExtension):
 
     def on_operation(self) -> Iterator[None]:
         if not trace.get_current_span().is_recording():
-            # not sampled (or no request span): the children would not be either, and
-            # making them is most of tracing's cost on the requests it leaves out
-            yield
+            # Not sampled (or no request span): the children would not be either, and making
+            # them is most of tracing's cost on the requests it leaves out. The SQLAlchemy
+            # instrumentation would still build each statement's attributes and a
+            # non-recording span: suppressed, it returns at its first line.
+            with suppress_instrumentation():
+                yield
             return
         batches = BATCH_TRACER.set(self.tracer)
         try:

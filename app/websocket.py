@@ -39,6 +39,7 @@ from app.auth import (
 from app.http import loads_text
 from app.logs import log_socket_operation
 from app.settings import Settings
+from app.socket_closes import CloseWatch, Shutdown
 from models.db import Database
 from models.event import StoredEvent
 from resolvers.auth import SESSIONS_REVOKED
@@ -307,13 +308,18 @@ class GraphQLWebSocket(GraphQL[Context, None]):
         self._session_watchers: dict[int, asyncio.Task[None]] = {}
         # Subscriptions following the same stream, delivered together.
         self.live_groups = LiveGroups(tracer)
+        self.drain = Shutdown()  # uvicorn's 1012s, seen by app/socket_closes.py
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
+        if scope["type"] != "websocket":
             await super().__call__(scope, receive, send)
+            return
+        watch = CloseWatch(receive, send, self.drain)
+        try:
+            await super().__call__(scope, watch.receive, watch.send)
         finally:
-            if scope["type"] == "websocket":
-                await self._forget(scope)
+            watch.record()
+            await self._forget(scope)
 
     async def _forget(self, scope: Scope) -> None:
         for key, websocket in list(self._awaiting_init.items()):

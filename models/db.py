@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.pool import AsyncAdaptedQueuePool, ConnectionPoolEntry
 
 # Importing every model registers its table on Base.metadata (Alembic and tests rely on it).
 from models import (  # noqa: F401
@@ -185,6 +185,24 @@ def _unique_statement_name() -> str:
     return f"__asyncpg_{uuid.uuid4()}__"
 
 
+class CountingPool(AsyncAdaptedQueuePool):
+    """SQLAlchemy's pool for asyncio, counting the checkouts in progress: a caller is in
+    `_do_get` (the hook a Pool subclass implements) while it waits for a connection to come back
+    to the pool or for a new one to open, so `waiting` is the pool's queue of callers, read by
+    `/metrics` (tests/test_metrics.py pins the hook)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.waiting = 0
+
+    def _do_get(self) -> ConnectionPoolEntry:
+        self.waiting += 1
+        try:
+            return super()._do_get()
+        finally:
+            self.waiting -= 1
+
+
 def create_database(
     url: str,
     *,
@@ -201,6 +219,7 @@ def create_database(
         kwargs["pool_size"] = pool_size
         kwargs["max_overflow"] = max_overflow
         kwargs["pool_pre_ping"] = True
+        kwargs["poolclass"] = CountingPool
     engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         sqlalchemy_event.listen(engine.sync_engine, "connect", _sqlite_pragmas)

@@ -36,7 +36,8 @@ SQL_SECONDS = Histogram(
 )
 POOL_CONNECTIONS = Gauge(
     "hub_db_pool_connections",
-    "Database connections of the pool: in use, and the pool's size.",
+    "Database connections of the pool (in_use, size), and callers waiting for one (waiting: "
+    "PostgreSQL's pool; the pool is exhausted when it stays above 0).",
     ["state"],
     multiprocess_mode="livesum",
 )
@@ -51,6 +52,21 @@ WEBSOCKETS = Gauge(
     "hub_websocket_connections",
     "Open WebSocket connections.",
     multiprocess_mode="livesum",
+)
+WEBSOCKET_CLOSES = Counter(
+    "hub_websocket_closes",
+    "WebSocket connections ended, by close code's meaning (normal, going_away, no_status, "
+    "abnormal, internal, service_restart: a graceful shutdown's 1012, try_again, bad_request, "
+    "unauthorized, forbidden, init_timeout, subscriber_exists, too_many_init, other), or "
+    "rejected before the handshake completed.",
+    ["reason"],
+)
+SHUTDOWN_SECONDS = Histogram(
+    "hub_shutdown_drain_seconds",
+    "A graceful shutdown: from the first socket closed with 1012 (Service Restart) to the last "
+    "connection ended and the application stopping. Counted once per shutdown that had sockets "
+    "open; with several workers, read it after the restart (multiprocess mode keeps it).",
+    buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
 )
 
 # --- live delivery

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import re
+import shutil
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -300,6 +304,36 @@ async def test_doctor_names_an_event_log_nobody_prunes(database_url, db):
     assert "event log: its oldest event is 40 days old, beyond HUB_EVENT_RETENTION_DAYS (30)" in (
         result.output
     )
+
+
+async def test_doctor_names_a_clock_that_is_off_the_database(database_url, db):
+    """A real skew: `hub doctor` runs under libfaketime (Debian's faketime, which .ci/run
+    installs), 30 s ahead of the database's clock."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite answers the time as text, from this machine's own clock")
+    faketime = shutil.which("faketime")
+    if faketime is None:
+        assert not os.environ.get("CI"), "CI installs faketime: apt-get install -y faketime"
+        pytest.skip("faketime is not installed (apt-get install -y faketime)")
+    env = {**os.environ, **healthy_production_env(database_url)}
+    command = str(Path(sys.executable).with_name("hub"))
+    process = await asyncio.create_subprocess_exec(
+        faketime,
+        "-f",
+        "+30s",
+        command,
+        "doctor",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    async with asyncio.timeout(120):
+        output = (await process.communicate())[0].decode()
+    assert process.returncode == 1, output
+    found = re.search(r"its clock is (\d+\.\d) s off ours", output)
+    assert found is not None, output
+    assert 29 <= float(found.group(1)) <= 35
+    # and the same doctor on our own clock finds nothing (the sound set-up above)
 
 
 async def test_doctor_names_a_retention_shorter_than_a_session(database_url, db):

@@ -18,6 +18,7 @@ from starlette.applications import Starlette
 
 from app.main import create_app
 from models.db import Database
+from subscriptions import metrics as metrics_module
 from tests.conftest import Factory, api_client, broadcast_url_for_tests, gql, make_settings
 from tests.live import connect
 from tests.services import free_port
@@ -212,3 +213,38 @@ async def settles(app: Starlette, name: str, expected: float, **labels: str) -> 
             return True
         await asyncio.sleep(0.01)
     return False
+
+
+async def test_callers_waiting_for_a_pooled_connection_are_counted(database_url: str) -> None:
+    """The pool's queue: with its one connection taken, a second checkout waits, and the
+    gauge (read as `/metrics` reads it) says so; once served, it says 0 again."""
+    from app.metrics import record_pool
+    from models.db import create_database
+
+    if not database_url.startswith("postgresql"):
+        pytest.skip("the counting pool is PostgreSQL's (SQLite's file needs no queue)")
+    db = create_database(database_url, pool_size=1, max_overflow=0)
+    waiting = metrics_module.POOL_CONNECTIONS.labels("waiting")
+
+    def gauge() -> float:
+        record_pool(db.engine)
+        return float(waiting._value.get())
+
+    try:
+        async with db.engine.connect() as held:
+            await held.exec_driver_sql("SELECT 1")
+            second = asyncio.create_task(_checkout(db))
+            for _ in range(500):
+                if gauge() == 1:
+                    break
+                await asyncio.sleep(0.01)
+            assert gauge() == 1
+        await asyncio.wait_for(second, 10)
+        assert gauge() == 0
+    finally:
+        await db.dispose()
+
+
+async def _checkout(db: Database) -> None:
+    async with db.engine.connect() as connection:
+        await connection.exec_driver_sql("SELECT 1")

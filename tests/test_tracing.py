@@ -8,12 +8,14 @@ import json
 import logging
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.sampling import ALWAYS_ON, ParentBased, Sampler, SamplingResult
 from opentelemetry.trace import SpanKind, format_span_id, format_trace_id
 from starlette.applications import Starlette
 
@@ -216,3 +218,54 @@ async def test_a_request_left_out_by_sampling_makes_no_spans_but_keeps_its_trace
     assert spans.get_finished_spans() == ()
     [request] = [r for r in caplog.records if r.name == "hub.request"]
     assert request.trace_id == TRACE_ID  # type: ignore[attr-defined]
+
+
+class CountingSampler(Sampler):
+    """The SDK's parent-based sampler, counting the spans asked of it: a span that is started,
+    recording or not, asks the sampler first."""
+
+    def __init__(self) -> None:
+        self.inner = ParentBased(ALWAYS_ON)
+        self.asked: list[str] = []
+
+    def should_sample(self, *args: Any, **kwargs: Any) -> SamplingResult:
+        name = kwargs.get("name", args[2] if len(args) > 2 else "?")
+        self.asked.append(str(name))
+        return self.inner.should_sample(*args, **kwargs)
+
+    def get_description(self) -> str:
+        return "counting"
+
+
+async def test_a_request_left_out_by_sampling_starts_no_sql_spans(
+    settings: Settings, db: Database, broadcast: HubBroadcast, factory: Factory
+) -> None:
+    """Unsampled, the SQL instrumentation is suppressed for the operation: it would otherwise
+    build each statement's attributes and start a (non-recording) span, which is most of what
+    tracing costs the 90% of requests that a 10% sampler leaves out."""
+    await factory.member(name="Counted Member")
+    sampler = CountingSampler()
+    provider = TracerProvider(sampler=sampler)
+    try:
+        app = create_app(settings, db, broadcast, tracer_provider=provider)
+        unsampled = f"00-{TRACE_ID}-{CALLER_SPAN}-00"
+        query = {"query": "query Few { members(first: 5) { totalCount nodes { name } } }"}
+        async with api_client(app) as client:
+            sampled = await client.post(
+                "/graphql", json=query, headers={"traceparent": TRACEPARENT}
+            )
+            statements = [name for name in sampler.asked if name not in _EDGE]
+            sampler.asked.clear()
+            left_out = await client.post("/graphql", json=query, headers={"traceparent": unsampled})
+    finally:
+        provider.shutdown()
+    assert sampled.status_code == left_out.status_code == 200
+    assert left_out.json() == sampled.json()
+    # the sampled request asked for its operation, its steps and its SQL ...
+    assert "graphql.execute" in statements
+    assert len(statements) >= 5
+    # ... the unsampled one for its HTTP span alone
+    assert [name for name in sampler.asked if name not in _EDGE] == []
+
+
+_EDGE = {"POST /graphql", "POST"}  # the ASGI instrumentation's server span
