@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sqlalchemy import delete, select
@@ -271,6 +271,7 @@ class MembershipResult:
 
     joined: bool = False
     pending: bool = False
+    community: AnyRow | None = None  # as the viewer sees it after the change, read in it
     problems: list[Problem] = field(default_factory=list)
 
 
@@ -284,6 +285,11 @@ async def join_community(
     )
 
     async def change(work: UnitOfWork) -> MembershipResult:
+        joining = await join(work)
+        answer = _visible(viewer).where(Community.id == community_id)
+        return replace(joining, community=await work.read_back(answer))
+
+    async def join(work: UnitOfWork) -> MembershipResult:
         assert viewer.member_id is not None
         community = await _community(work.session, community_id)
         if await role_in(work.session, viewer.member_id, community_id) is not None:

@@ -342,12 +342,12 @@ async def submit_support_request(
         )
         return request.id
 
-    answered = reading_back(change, partial(_visible_request, viewer))
+    answered = reading_back(change, partial(visible_request, viewer))
     done = await mutation(sessions, events, viewer, answered, problems=problems)
     return SupportResult(request=done.value, problems=done.problems)
 
 
-def _visible_request(viewer: Viewer, request_id: int) -> AnySelect:
+def visible_request(viewer: Viewer, request_id: int) -> AnySelect:
     """The request's row, if the viewer may see it: a mutation's answer."""
     return _visible_requests(viewer).where(SupportRequest.id == request_id)
 
@@ -404,7 +404,7 @@ async def change_request(
 
     async def on_request(work: UnitOfWork) -> AnyRow | None:
         await change(work, await request_for_change(work, viewer, request_id))
-        return await work.read_back(_visible_request(viewer, request_id))
+        return await work.read_back(visible_request(viewer, request_id))
 
     done = await mutation(sessions, events, viewer, on_request, problems=problems)
     return SupportResult(request=done.value, problems=done.problems)

@@ -31,8 +31,8 @@ from resolvers.errors import ErrorCode, Problem
 from resolvers.initiatives import (
     INITIATIVE_COLUMNS,
     InitiativeContent,
-    initiatives_by_ids,
     insert_draft,
+    visible_initiative,
 )
 from resolvers.policy import Viewer
 from resolvers.support import (
@@ -40,6 +40,7 @@ from resolvers.support import (
     SupportChange,
     record_change,
     request_for_change,
+    visible_request,
 )
 from resolvers.unit_of_work import Outcome, Refused, UnitOfWork, mutation
 from subscriptions.events import EventPublisher
@@ -122,6 +123,7 @@ class PracticeDetails:
 class PracticeResult:
     initiative: AnyRow | None = None
     request_id: int | None = None
+    support_request: AnyRow | None = None  # as the viewer sees it, read in the change
     already_documented: bool = False
     problems: list[Problem] = field(default_factory=list)
 
@@ -252,7 +254,7 @@ async def document_support_request(
     `submitForReview` as any initiative). Once per request: documenting it again answers the
     draft already made (`already_documented`), never a second one."""
 
-    async def change(work: UnitOfWork) -> tuple[int, bool]:
+    async def change(work: UnitOfWork) -> Documented:
         # The request's row lock (PostgreSQL) takes simultaneous calls one after the other,
         # so the second finds the first one's practice.
         request = await request_for_change(work, viewer, request_id)
@@ -264,27 +266,49 @@ async def document_support_request(
         ):
             raise Refused(NOT_A_DOCUMENTER)
         documented = await _documenting_initiative(work.session, request_id)
-        if documented is not None:
-            return documented, True
-        return await _document(work, viewer, request, details), False
+        already = documented is not None
+        if documented is None:
+            documented = await _document(work, viewer, request, details)
+        # the answer, read in this transaction: nothing is read after the commit
+        return Documented(
+            already,
+            await work.read_back(visible_initiative(viewer, documented)),
+            await work.read_back(visible_request(viewer, request_id)),
+        )
 
     done = await mutation(sessions, events, viewer, change, conflict=LOST_THE_RACE)
     if done.problems == [LOST_THE_RACE]:
         # Should two calls still meet at the primary key (no row lock: SQLite), the loser
         # answers the practice the winner made, as a repeated call does.
-        async with sessions() as session:
-            winner = await _documenting_initiative(session, request_id)
-        if winner is not None:
-            done = Outcome(value=(winner, True))
+        done = Outcome(value=await _the_winners(sessions, viewer, request_id))
     if done.value is None:
         return PracticeResult(problems=done.problems)
-    initiative_id, already_documented = done.value
-    row = (await initiatives_by_ids(sessions, viewer, [initiative_id]))[0]
-    if row is None:
+    if done.value.initiative is None:
         # Documented by someone else, and still a draft only they (and reviewers) see.
         return PracticeResult(
             request_id=request_id, already_documented=True, problems=[SOMEONE_ELSES_DRAFT]
         )
     return PracticeResult(
-        initiative=row, request_id=request_id, already_documented=already_documented
+        initiative=done.value.initiative,
+        request_id=request_id,
+        support_request=done.value.support_request,
+        already_documented=done.value.already,
     )
+
+
+@dataclass(frozen=True)
+class Documented:
+    already: bool  # documented before this call
+    initiative: AnyRow | None
+    support_request: AnyRow | None
+
+
+async def _the_winners(sessions: Sessions, viewer: Viewer, request_id: int) -> Documented | None:
+    """What the call that won the race made (after this one's transaction rolled back)."""
+    async with sessions() as session:
+        winner = await _documenting_initiative(session, request_id)
+        if winner is None:
+            return None
+        initiative = (await session.execute(visible_initiative(viewer, winner))).first()
+        request = (await session.execute(visible_request(viewer, request_id))).first()
+    return Documented(True, initiative, request)

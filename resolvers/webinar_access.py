@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.community import CommunityMember
+from models.db import AnySelect
 from models.webinar import (
     RegistrationStatus,
     Webinar,
@@ -22,6 +23,32 @@ from resolvers.policy import Viewer, WebinarAccess
 from resolvers.watch import Watch
 
 Sessions = async_sessionmaker[AsyncSession]
+
+WEBINAR_COLUMNS = (
+    Webinar.id,
+    Webinar.title,
+    Webinar.description,
+    Webinar.language,
+    Webinar.starts_at,
+    Webinar.ends_at,
+    Webinar.timezone,
+    Webinar.visibility,
+    Webinar.community_id,
+    Webinar.status,
+    Webinar.capacity,
+    Webinar.registered_count,
+    Webinar.registration_deadline,
+    Webinar.join_url,
+    Webinar.recording_url,
+    Webinar.slow_mode_seconds,
+    Webinar.revision,
+    Webinar.created_at,
+)
+
+
+def visible_webinar(viewer: Viewer, webinar_id: int) -> AnySelect:
+    """The webinar's row, if the viewer may see it."""
+    return select(*WEBINAR_COLUMNS).where(Webinar.id == webinar_id, policy.visible_webinars(viewer))
 
 
 async def access_of(

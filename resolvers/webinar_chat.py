@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.base import utcnow
-from models.db import AnyRow
+from models.db import AnyRow, AnySelect
 from models.member import Member
 from models.moderation import AuditEntry, ModerationAction
 from models.webinar import Webinar, WebinarChatMessage, WebinarStatus
@@ -24,6 +24,7 @@ from resolvers.webinar_live import (
     Sessions,
     rate_limit,
     readable_rows,
+    reading_live,
     taking_part,
     webinar_and_access,
 )
@@ -59,6 +60,10 @@ async def chat_page(
 
 def _may_read(access: WebinarAccess, status: WebinarStatus, row: AnyRow) -> bool:
     return policy.may_read_chat(access)
+
+
+def _answer(row_id: int) -> AnySelect:
+    return select(*CHAT_COLUMNS).where(WebinarChatMessage.id == row_id)
 
 
 async def chat_messages_by_ids(
@@ -105,8 +110,9 @@ async def send_chat_message(
         )
         return message.id
 
-    done = await mutation(sessions, events, viewer, change, problems=problems)
-    return LiveResult(id=done.value, problems=done.problems)
+    answered = reading_live(change, viewer, _answer, _may_read)
+    done = await mutation(sessions, events, viewer, answered, problems=problems)
+    return LiveResult(row=done.value, problems=done.problems)
 
 
 async def _check_slow_mode(session: AsyncSession, webinar: Webinar, member_id: int) -> None:
@@ -179,5 +185,6 @@ async def delete_chat_message(
             )
         return message_id
 
-    done = await mutation(sessions, events, viewer, change, problems=problems)
-    return LiveResult(id=done.value, problems=done.problems)
+    answered = reading_live(change, viewer, _answer, _may_read)
+    done = await mutation(sessions, events, viewer, answered, problems=problems)
+    return LiveResult(row=done.value, problems=done.problems)

@@ -12,12 +12,12 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from models.db import AnyRow
+from models.db import AnyRow, AnySelect
 from models.webinar import Webinar, WebinarStatus
 from resolvers import policy, ratelimit
 from resolvers.errors import ErrorCode, Problem
 from resolvers.policy import Viewer, WebinarAccess
-from resolvers.unit_of_work import Refused, UnitOfWork
+from resolvers.unit_of_work import Change, Refused, UnitOfWork
 from resolvers.webinar_access import access_of, access_to
 from resolvers.webinar_registrations import NO_SUCH_WEBINAR
 from subscriptions import metrics
@@ -65,10 +65,27 @@ async def readable_rows(
 
 @dataclass(frozen=True)
 class LiveResult:
-    """A chat message or question after a change (its id), or why nothing changed."""
+    """A chat message or question after a change (its row, read in the change's transaction,
+    if the viewer may read it), or why nothing changed."""
 
-    id: int | None = None
+    row: AnyRow | None = None
     problems: list[Problem] = field(default_factory=list)
+
+
+def reading_live(
+    change: Change[int], viewer: Viewer, answer: Callable[[int], AnySelect], may_read: RowRule
+) -> Change[AnyRow | None]:
+    """`change` (which returns the id of the message or question it wrote), answering with
+    its row as `answer(id)` selects it, read in the same transaction and only if `may_read`
+    lets the viewer read it (`readable_rows`, as the loaders do)."""
+
+    async def changed(work: UnitOfWork) -> AnyRow | None:
+        row_id = await change(work)
+        await work.session.flush()
+        rows = (await work.session.execute(answer(row_id))).all()
+        return (await readable_rows(work.session, viewer, rows, may_read)).get(row_id)
+
+    return changed
 
 
 async def taking_part(

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import select, update
 
 from models.base import utcnow
-from models.db import AnyRow
+from models.db import AnyRow, AnySelect
 from models.webinar import (
     QuestionStatus,
     Webinar,
@@ -26,6 +26,7 @@ from resolvers.webinar_live import (
     Sessions,
     rate_limit,
     readable_rows,
+    reading_live,
     taking_part,
     webinar_and_access,
 )
@@ -81,6 +82,10 @@ async def questions_page(
 
 def _may_read(access: WebinarAccess, status: WebinarStatus, row: AnyRow) -> bool:
     return policy.may_read_question(access, status, row.status)
+
+
+def _answer(row_id: int) -> AnySelect:
+    return select(*QUESTION_COLUMNS).where(WebinarQuestion.id == row_id)
 
 
 async def questions_by_ids(
@@ -153,8 +158,9 @@ async def ask_question(
         )
         return question.id
 
-    done = await mutation(sessions, events, viewer, change, problems=problems)
-    return LiveResult(id=done.value, problems=done.problems)
+    answered = reading_live(change, viewer, _answer, _may_read)
+    done = await mutation(sessions, events, viewer, answered, problems=problems)
+    return LiveResult(row=done.value, problems=done.problems)
 
 
 async def _question_taking_part(
@@ -215,8 +221,9 @@ async def upvote_question(
         return question_id
 
     # The same vote raced in from another request: it meets this one at the vote's key.
-    done = await mutation(sessions, events, viewer, change, conflict=already)
-    return LiveResult(id=done.value, problems=done.problems)
+    answered = reading_live(change, viewer, _answer, _may_read)
+    done = await mutation(sessions, events, viewer, answered, conflict=already)
+    return LiveResult(row=done.value, problems=done.problems)
 
 
 async def answer_question(
@@ -251,8 +258,9 @@ async def answer_question(
         )
         return question_id
 
-    done = await mutation(sessions, events, viewer, change, problems=problems)
-    return LiveResult(id=done.value, problems=done.problems)
+    answered = reading_live(change, viewer, _answer, _may_read)
+    done = await mutation(sessions, events, viewer, answered, problems=problems)
+    return LiveResult(row=done.value, problems=done.problems)
 
 
 def _require_answering(access: WebinarAccess, webinar: Webinar, question: WebinarQuestion) -> None:
@@ -298,5 +306,7 @@ async def dismiss_question(
         )
         return question_id
 
-    done = await mutation(sessions, events, viewer, change)
-    return LiveResult(id=done.value, problems=done.problems)
+    done = await mutation(
+        sessions, events, viewer, reading_live(change, viewer, _answer, _may_read)
+    )
+    return LiveResult(row=done.value, problems=done.problems)

@@ -40,9 +40,8 @@ from resolvers.resources import (
     visible_resource,
 )
 from resolvers.unit_of_work import Outcome, Refused, UnitOfWork, mutation
-from resolvers.webinar_access import access_to
+from resolvers.webinar_access import access_to, visible_webinar
 from resolvers.webinar_registrations import lock_webinar
-from resolvers.webinars import visible_webinar
 from subscriptions.events import EventPublisher
 
 Sessions = async_sessionmaker[AsyncSession]

@@ -10,13 +10,14 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.base import utcnow
-from models.db import upsert
+from models.db import AnyRow, upsert
 from models.notification import NotificationKind
 from models.webinar import RegistrationStatus, Webinar, WebinarRegistration, WebinarStatus
 from resolvers import notifications, policy
 from resolvers.errors import ErrorCode, Problem
 from resolvers.policy import Viewer
-from resolvers.unit_of_work import RACED, Outcome, Refused, UnitOfWork, mutation
+from resolvers.unit_of_work import RACED, Change, Outcome, Refused, UnitOfWork, mutation
+from resolvers.webinar_access import visible_webinar
 from subscriptions.events import EventPublisher, webinar_stream
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -91,7 +92,7 @@ async def notify_attendees(work: UnitOfWork, webinar_id: int, actor_id: int, cha
 @dataclass(frozen=True)
 class RegistrationResult:
     status: RegistrationStatus | None = None
-    webinar_id: int | None = None
+    webinar: AnyRow | None = None  # the webinar as it is once committed, read in the change
     problems: list[Problem] = field(default_factory=list)
 
 
@@ -107,10 +108,27 @@ async def _active_registration(
     )
 
 
-def _registration(done: Outcome[RegistrationStatus], webinar_id: int) -> RegistrationResult:
+Answered = tuple[RegistrationStatus, AnyRow | None]
+
+
+def _answering(
+    change: Change[RegistrationStatus], viewer: Viewer, webinar_id: int
+) -> Change[Answered]:
+    """`change`, answering also with the webinar's row read in the same transaction (its seat
+    count as this change left it), so that nothing is read after the commit."""
+
+    async def changed(work: UnitOfWork) -> Answered:
+        status = await change(work)
+        return status, await work.read_back(visible_webinar(viewer, webinar_id))
+
+    return changed
+
+
+def _registration(done: Outcome[Answered]) -> RegistrationResult:
     if done.value is None:
         return RegistrationResult(problems=done.problems)
-    return RegistrationResult(status=done.value, webinar_id=webinar_id)
+    status, webinar = done.value
+    return RegistrationResult(status=status, webinar=webinar)
 
 
 async def _take_place(work: UnitOfWork, webinar: Webinar, member_id: int) -> RegistrationStatus:
@@ -161,7 +179,8 @@ async def register(
             )
         return await _take_place(work, webinar, viewer.member_id)
 
-    return _registration(await mutation(sessions, events, viewer, change), webinar_id)
+    answered = _answering(change, viewer, webinar_id)
+    return _registration(await mutation(sessions, events, viewer, answered))
 
 
 async def cancel_registration(
@@ -193,7 +212,8 @@ async def cancel_registration(
         )
         return RegistrationStatus.CANCELLED
 
-    return _registration(await mutation(sessions, events, viewer, change), webinar_id)
+    answered = _answering(change, viewer, webinar_id)
+    return _registration(await mutation(sessions, events, viewer, answered))
 
 
 async def promote_waitlist(work: UnitOfWork, webinar: Webinar) -> None:

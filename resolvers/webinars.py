@@ -43,7 +43,7 @@ from resolvers.search_sources import WEBINARS
 from resolvers.translations import mark_outdated
 from resolvers.unit_of_work import Change, Refused, UnitOfWork, mutation, reading_back
 from resolvers.validation import clean_languages, clean_objectives, clean_text
-from resolvers.webinar_access import access_to
+from resolvers.webinar_access import WEBINAR_COLUMNS, access_to, visible_webinar
 from resolvers.webinar_hosts import HostInput, clean_hosts, host_rows, require_members
 from resolvers.webinar_registrations import (
     lock_webinar,
@@ -59,26 +59,6 @@ MAX_CAPACITY = 100_000
 MAX_DURATION = timedelta(days=7)
 MAX_SLOW_MODE_SECONDS = 3_600
 
-WEBINAR_COLUMNS = (
-    Webinar.id,
-    Webinar.title,
-    Webinar.description,
-    Webinar.language,
-    Webinar.starts_at,
-    Webinar.ends_at,
-    Webinar.timezone,
-    Webinar.visibility,
-    Webinar.community_id,
-    Webinar.status,
-    Webinar.capacity,
-    Webinar.registered_count,
-    Webinar.registration_deadline,
-    Webinar.join_url,
-    Webinar.recording_url,
-    Webinar.slow_mode_seconds,
-    Webinar.revision,
-    Webinar.created_at,
-)
 WEBINAR_ORDER = Keyset("webinars", (Webinar.starts_at, Webinar.id))
 
 # Which status may follow which; ENDED and CANCELLED are final.
@@ -138,11 +118,6 @@ def _taken_part_in(viewer: Viewer, *, with_waitlist: bool) -> ColumnElement[bool
     )
     hosted = select(WebinarHost.webinar_id).where(WebinarHost.member_id == viewer.member_id)
     return or_(Webinar.id.in_(seats), Webinar.id.in_(hosted))
-
-
-def visible_webinar(viewer: Viewer, webinar_id: int) -> AnySelect:
-    """The webinar's row, if the viewer may see it."""
-    return _visible(viewer).where(Webinar.id == webinar_id)
 
 
 async def webinars_by_ids(

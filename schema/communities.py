@@ -351,7 +351,7 @@ async def join_community(
     return JoinCommunityPayload(
         joined=result.joined,
         pending=result.pending,
-        community=await load_community(info, key) if not result.problems else None,
+        community=Community.from_row(result.community) if result.community is not None else None,
         errors=user_errors(result.problems),
     )
 

@@ -15,7 +15,7 @@ from schema.errors import INPUT, UserError, not_found, user_errors
 from schema.initiatives import Initiative, InitiativeStatus
 from schema.reference import UnRegion
 from schema.relay import decode_int_id
-from schema.support import SupportRequest, load_support_request
+from schema.support import SupportRequest
 
 
 @strawberry.input(
@@ -117,7 +117,7 @@ async def document_support_request(
     result = await support_practice.document_support_request(
         info.context.db.sessions, info.context.events, info.context.viewer, key, input.details()
     )
-    request = await load_support_request(info, result.request_id) if result.request_id else None
+    request = SupportRequest.from_row(result.support_request) if result.support_request else None
     return DocumentSupportRequestPayload(
         initiative=Initiative.from_row(result.initiative) if result.initiative else None,
         already_documented=result.already_documented,

@@ -189,11 +189,11 @@ async def send_chat_message(
     result = await webinar_chat.send_chat_message(
         info.context.db.sessions, info.context.events, info.context.viewer, key, input.body
     )
-    return await _chat_payload(info, result)
+    return _chat_payload(result)
 
 
-async def _chat_payload(info: Info, result: webinar_live.LiveResult) -> ChatMessagePayload:
-    message = await load_chat_message(info, result.id) if result.id is not None else None
+def _chat_payload(result: webinar_live.LiveResult) -> ChatMessagePayload:
+    message = WebinarChatMessage.from_row(result.row) if result.row is not None else None
     return ChatMessagePayload(message=message, errors=user_errors(result.problems))
 
 
@@ -214,11 +214,11 @@ async def delete_chat_message(
     result = await webinar_chat.delete_chat_message(
         info.context.db.sessions, info.context.events, info.context.viewer, key, input.reason
     )
-    return await _chat_payload(info, result)
+    return _chat_payload(result)
 
 
-async def _question_payload(info: Info, result: webinar_live.LiveResult) -> QuestionPayload:
-    question = await load_question(info, result.id) if result.id is not None else None
+def _question_payload(result: webinar_live.LiveResult) -> QuestionPayload:
+    question = WebinarQuestion.from_row(result.row) if result.row is not None else None
     return QuestionPayload(question=question, errors=user_errors(result.problems))
 
 
@@ -245,7 +245,7 @@ async def ask_question(info: Info, input: Annotated[AskQuestionInput, INPUT]) ->
         input.body,
         input.anonymous,
     )
-    return await _question_payload(info, result)
+    return _question_payload(result)
 
 
 @strawberry.input(description="Act on one question.")
@@ -264,7 +264,7 @@ async def upvote_question(info: Info, input: Annotated[QuestionInput, INPUT]) ->
     result = await webinar_questions.upvote_question(
         info.context.db.sessions, info.context.events, info.context.viewer, key
     )
-    return await _question_payload(info, result)
+    return _question_payload(result)
 
 
 async def dismiss_question(info: Info, input: Annotated[QuestionInput, INPUT]) -> QuestionPayload:
@@ -274,7 +274,7 @@ async def dismiss_question(info: Info, input: Annotated[QuestionInput, INPUT]) -
     result = await webinar_questions.dismiss_question(
         info.context.db.sessions, info.context.events, info.context.viewer, key
     )
-    return await _question_payload(info, result)
+    return _question_payload(result)
 
 
 @strawberry.input(description="Answer a question, live or in writing.")
@@ -300,4 +300,4 @@ async def answer_question(
         input.answer,
         input.live,
     )
-    return await _question_payload(info, result)
+    return _question_payload(result)

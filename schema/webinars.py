@@ -605,12 +605,8 @@ class RegistrationPayload:
     errors: list[UserError] = strawberry.field(description="Why nothing changed, if so.")
 
 
-async def _registration_payload(
-    info: Info, result: webinar_registrations.RegistrationResult
-) -> RegistrationPayload:
-    webinar = None
-    if result.webinar_id is not None:
-        webinar = await load_webinar(info, result.webinar_id)
+def _registration_payload(result: webinar_registrations.RegistrationResult) -> RegistrationPayload:
+    webinar = Webinar.from_row(result.webinar) if result.webinar is not None else None
     return RegistrationPayload(
         status=result.status, webinar=webinar, errors=user_errors(result.problems)
     )
@@ -627,7 +623,7 @@ async def register_for_webinar(
     result = await webinar_registrations.register(
         info.context.db.sessions, info.context.events, info.context.viewer, key
     )
-    return await _registration_payload(info, result)
+    return _registration_payload(result)
 
 
 async def cancel_registration(
@@ -641,7 +637,7 @@ async def cancel_registration(
     result = await webinar_registrations.cancel_registration(
         info.context.db.sessions, info.context.events, info.context.viewer, key
     )
-    return await _registration_payload(info, result)
+    return _registration_payload(result)
 
 
 # --- calendar feed ----------------------------------------------------------------------------

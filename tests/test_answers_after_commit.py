@@ -25,7 +25,8 @@ from tests.discussions import community, join, post, thread
 from tests.knowledge import draft, ok, resource_input
 from tests.search_knowledge import CREATE_INITIATIVE
 from tests.support import government, moderator, request_input, submit
-from tests.webinars import in_hours, set_status, staff, webinar
+from tests.test_support_practice import completed_request
+from tests.webinars import ask, in_hours, live_webinar, register, say, set_status, staff, webinar
 
 if TYPE_CHECKING:  # imported by name, pytest would try to collect it as a test class
     from tests.conftest import TestMember
@@ -318,6 +319,84 @@ async def an_initiative_submission(client: httpx.AsyncClient, factory: Factory) 
     return Case(SUBMIT_FOR_REVIEW, {"input": values}, author, {"state": "SUBMITTED"})
 
 
+async def a_join(client: httpx.AsyncClient, factory: Factory) -> Case:
+    community_id, _ = await community(client, factory)
+    query = answered("joinCommunity", "community", "id slug")
+    newcomer = await factory.member()
+    return Case(query, {"input": {"communityId": community_id}}, newcomer, {"id": community_id})
+
+
+REGISTRATION = "registeredCount capacity"
+
+
+async def a_registration(client: httpx.AsyncClient, factory: Factory) -> Case:
+    webinar_id = await webinar(client, await staff(factory), capacity=9)
+    query = answered("registerForWebinar", "webinar", REGISTRATION, "WebinarRegistrationInput")
+    expected = {"registeredCount": 1, "capacity": 9}
+    return Case(query, {"input": {"webinarId": webinar_id}}, await factory.member(), expected)
+
+
+async def a_cancellation(client: httpx.AsyncClient, factory: Factory) -> Case:
+    webinar_id = await webinar(client, await staff(factory), capacity=9)
+    member = await factory.member()
+    assert await register(client, webinar_id, member) == "REGISTERED"
+    query = answered("cancelRegistration", "webinar", REGISTRATION, "WebinarRegistrationInput")
+    expected = {"registeredCount": 0, "capacity": 9}
+    return Case(query, {"input": {"webinarId": webinar_id}}, member, expected)
+
+
+async def a_chat_message(client: httpx.AsyncClient, factory: Factory) -> Case:
+    webinar_id, _, [participant] = await live_webinar(client, factory, "Pat Participant")
+    query = answered("sendChatMessage", "message", "body")
+    values = {"webinarId": webinar_id, "body": "Gone"}
+    return Case(query, {"input": values}, participant, {"body": "Gone"})
+
+
+async def a_chat_deletion(client: httpx.AsyncClient, factory: Factory) -> Case:
+    webinar_id, organiser, [participant] = await live_webinar(client, factory, "Pat Participant")
+    message = await say(client, webinar_id, participant, "Deleted")
+    query = answered("deleteChatMessage", "message", "id")
+    values = {"messageId": message["id"], "reason": "Off topic"}
+    return Case(query, {"input": values}, organiser, {"id": message["id"]})
+
+
+async def a_question(client: httpx.AsyncClient, factory: Factory) -> Case:
+    webinar_id, _, [participant] = await live_webinar(client, factory, "Pat Participant")
+    query = answered("askQuestion", "question", "body anonymous voteCount")
+    values = {"webinarId": webinar_id, "body": "Gone?", "anonymous": False}
+    expected = {"body": "Gone?", "anonymous": False, "voteCount": 0}
+    return Case(query, {"input": values}, participant, expected)
+
+
+async def an_upvote(client: httpx.AsyncClient, factory: Factory) -> Case:
+    webinar_id, _, [asker, voter] = await live_webinar(client, factory, "Ann Asker", "Val Voter")
+    question_id = await ask(client, webinar_id, asker, "Counted?")
+    query = answered("upvoteQuestion", "question", "voteCount", "QuestionInput")
+    return Case(query, {"input": {"questionId": question_id}}, voter, {"voteCount": 1})
+
+
+async def an_answer(client: httpx.AsyncClient, factory: Factory) -> Case:
+    webinar_id, organiser, [asker] = await live_webinar(client, factory, "Ann Asker")
+    question_id = await ask(client, webinar_id, asker, "Answered?")
+    query = answered("answerQuestion", "question", "status answer answeredLive")
+    values = {"questionId": question_id, "answer": "Yes.", "live": False}
+    expected = {"status": "ANSWERED", "answer": "Yes.", "answeredLive": False}
+    return Case(query, {"input": values}, organiser, expected)
+
+
+async def a_documented_request(client: httpx.AsyncClient, factory: Factory) -> Case:
+    done = await completed_request(client, factory)
+    query = """
+mutation($input: DocumentSupportRequestInput!) {
+  documentSupportRequest(input: $input) {
+    initiative { state status } supportRequest { id status } errors { field code message }
+  }
+}
+"""
+    values = {"requestId": done.request_id}
+    return Case(query, {"input": values}, done.focal, {"state": "DRAFT", "status": "COMPLETED"})
+
+
 CASES = [
     a_thread,
     an_edit,
@@ -344,6 +423,15 @@ CASES = [
     a_webinar_record,
     a_resource_submission,
     an_initiative_submission,
+    a_join,
+    a_registration,
+    a_cancellation,
+    a_chat_message,
+    a_chat_deletion,
+    a_question,
+    an_upvote,
+    an_answer,
+    a_documented_request,
 ]
 
 
