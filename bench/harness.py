@@ -155,7 +155,7 @@ async def issue_tokens(settings: Settings, emails: list[str]) -> list[str]:
             rows = await session.execute(
                 select(Member.email, Member.id).where(Member.email.in_(emails))
             )
-            ids: dict[str, int] = dict(rows.tuples().all())
+            ids: dict[str, int] = dict(rows.all())
             missing = [e for e in emails if e not in ids]
             if missing:
                 raise BenchError(f"no demo members {missing[:5]}")
