@@ -28,7 +28,9 @@ from harness import (
     WrkRun,
     cpu_seconds,
     git_state,
+    print_load,
     run_wrk,
+    save_results,
 )
 
 RAW_FLOOR = "raw floor"
@@ -215,3 +217,30 @@ def versions(admin_url: str) -> dict[str, str]:
         "python": sys.version.split()[0],
         "code": git_state(),
     }
+
+
+def page_rows(servers: list[Server], body_file: Path, token: str | None) -> list[Row]:
+    """The rows of a page: the hub, the SQLAlchemy floor and the raw floor, started in that
+    order, on the same request."""
+    return [
+        Row("hub (GraphQL)", servers[0], body_file, token),
+        Row("SQLAlchemy floor", servers[1], body_file, token),
+        Row(RAW_FLOOR, servers[2], body_file, token),
+    ]
+
+
+def measure_and_report(
+    name: str, title: str, rows: list[Row], facts: dict[str, Any], plan: LoadPlan,
+    admin_url: str, database: str, notes: list[str] = [],  # noqa: B006 - never mutated
+) -> str:  # fmt: skip
+    """Measure the rows, save the raw figures to bench/results/, return the report."""
+    print_load("before measuring")
+    measure_rows(rows, plan, DatabaseCpu(admin_url, database))
+    facts = facts | versions(admin_url)
+    print(f"results: {save_results(name, {**facts, 'runs': rows_json(rows)})}")
+    return report(title, rows, [*notes, f"versions: {versions_line(facts)}"])
+
+
+def versions_line(facts: dict[str, Any]) -> str:
+    keys = ("postgresql", "python", "node", "code")
+    return ", ".join(f"{k} {facts[k]}" for k in keys if k in facts)

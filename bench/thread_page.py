@@ -49,7 +49,6 @@ from harness import (
     print_load,
     run_with_database,
     same_json,
-    save_results,
     script_argv,
     server_environment,
     start_and_wait,
@@ -57,16 +56,12 @@ from harness import (
     vacuum_analyze,
 )
 from side_by_side import (
-    RAW_FLOOR,
-    DatabaseCpu,
     Row,
     check_raw_floor,
-    measure_rows,
+    measure_and_report,
+    page_rows,
     plan_budget,
     raw_floor_argv,
-    report,
-    rows_json,
-    versions,
 )
 
 from app import migrate
@@ -179,8 +174,8 @@ def prepare_database(options: Options, database: str) -> tuple[Settings, str, st
     return settings, thread_id, token
 
 
-def page_rows(
-    options: Options, workdir: Path, servers: list[Server], thread_id: str, token: str | None
+def thread_rows(
+    workdir: Path, servers: list[Server], thread_id: str, token: str | None
 ) -> tuple[list[Row], dict[str, object]]:
     """The hub, the SQLAlchemy floor and the raw floor on the page, their answers checked."""
     body = json.dumps({"query": QUERY, "variables": {"id": thread_id}}).encode()
@@ -194,12 +189,8 @@ def page_rows(
         f"byte-equal: {byte_equal}; raw floor byte-equal: True)",
         flush=True,
     )
-    rows = [
-        Row("hub (GraphQL)", servers[0], body_file, token),
-        Row("SQLAlchemy floor", servers[1], body_file, token),
-        Row(RAW_FLOOR, servers[2], body_file, token),
-    ]
-    return rows, {"response_bytes": len(answer), "sqlalchemy_floor_byte_equal": byte_equal}
+    facts = {"response_bytes": len(answer), "sqlalchemy_floor_byte_equal": byte_equal}
+    return page_rows(servers, body_file, token), facts
 
 
 def common_rows(
@@ -243,29 +234,28 @@ def benchmark(options: Options, workdir: Path, database: str, servers: list[Serv
         ("raw", partial(raw_floor_argv, "thread")),
     ]
     start_and_wait(specs, env, workdir, servers)
-    rows, facts = page_rows(options, workdir, servers, thread_id, token)
+    rows, facts = thread_rows(workdir, servers, thread_id, token)
+    facts["options"] = asdict(options)
+    notes = []
     if options.postgraphile:
         dsn = database_urls(options.admin_url, database)[0]
         thread_key = int(base64.urlsafe_b64decode(thread_id).decode().partition(":")[2])
         more, sizes = common_rows(workdir, servers, dsn, env, thread_key)
         rows += more
-        facts |= sizes
-    print_load("before measuring")
-    measure_rows(rows, options.plan, DatabaseCpu(options.admin_url, database))
-    facts |= versions(options.admin_url) | {"node": postgraphile.node_version()}
-    document = {"options": asdict(options), **facts, "runs": rows_json(rows)}
-    print(f"results: {save_results(f'thread_page-{options.viewer}', document)}")
+        facts |= sizes | {"node": postgraphile.node_version()}
+        notes.append(
+            "The common query (title + 50 posts + authors) is answered anonymously by "
+            "PostGraphile and the hub; PostGraphile shows every author (no row-level security), "
+            "the hub only experts to anonymous viewers."
+        )
     title = (
         f"thread + posts(first: 50) with authors and reactions, viewer {options.viewer}, "
         f"{options.plan.connections} connections, {options.plan.rounds} x {options.plan.duration} s each"
     )
-    notes = [
-        f"versions: {facts}",
-        "The common query (title + 50 posts + authors) is answered anonymously by PostGraphile "
-        "and the hub; PostGraphile shows every author (no row-level security), the hub only "
-        "experts to anonymous viewers.",
-    ]
-    return report(title, rows, notes if options.postgraphile else notes[:1])
+    return measure_and_report(
+        f"thread_page-{options.viewer}", title, rows, facts, options.plan,
+        options.admin_url, database, notes,
+    )  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
