@@ -511,32 +511,6 @@ def summarize(runs: list[WrkRun]) -> Summary:
     )
 
 
-def table_row(name: str, s: Summary) -> str:
-    return (
-        f"| {name} | {s.rps:.0f} | {s.p50_ms:.1f} | {s.p99_ms:.1f} | {s.cpu_ms_per_request:.2f} |"
-    )
-
-
-def comparison_report(title: str, hub: Summary, floor: Summary, target: float) -> str:
-    """The hub/floor table and ratio, as printed at the end of a page benchmark."""
-    ratio = hub.rps / floor.rps
-    cpu_ratio = floor.cpu_ms_per_request / hub.cpu_ms_per_request
-    verdict = "meets" if ratio >= target else "misses"
-    return "\n".join(
-        [
-            title,
-            "",
-            "| server | req/s | p50 (ms) | p99 (ms) | server CPU (ms/req) |",
-            "|---|---:|---:|---:|---:|",
-            table_row("hub (GraphQL)", hub),
-            table_row("floor (Starlette, same SQL)", floor),
-            "",
-            f"ratio hub/floor: {ratio:.1%} of the floor's req/s ({verdict} the "
-            f"{target:.0%} target); by server CPU per request: {cpu_ratio:.1%}",
-        ]
-    )
-
-
 def wrk_runs_json(servers: list[Server]) -> dict[str, Any]:
     return {
         s.name: [
