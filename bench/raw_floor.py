@@ -30,7 +30,12 @@ from typing import Any
 
 import asyncpg
 import uvicorn
-from raw_sql import members_statement, resources_statement, thread_statement
+from raw_sql import (
+    members_statement,
+    resources_statement,
+    thread_common_statement,
+    thread_statement,
+)
 
 from app.settings import Settings
 
@@ -38,7 +43,7 @@ Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
-PAGES = ("members", "thread", "resources")
+PAGES = ("members", "thread", "thread-common", "resources")
 MEDIA_TYPE = b"application/graphql-response+json"
 NOT_ASCII = re.compile(r"[^\x20-\x7e]")  # what json.dumps(ensure_ascii=True) escapes in strings
 
@@ -78,7 +83,7 @@ def page_arguments(page: str, variables: object) -> list[object]:
         return []
     if not isinstance(variables, dict):
         raise BadRequest("variables are required")
-    if page == "thread":
+    if page.startswith("thread"):
         return [thread_key(variables.get("id"))]
     objective = variables.get("objective")
     if not isinstance(objective, int):
@@ -89,6 +94,7 @@ def page_arguments(page: str, variables: object) -> list[object]:
 STATEMENTS: dict[str, Callable[[bool], str]] = {
     "members": members_statement,
     "thread": thread_statement,
+    "thread-common": thread_common_statement,
     "resources": resources_statement,
 }
 

@@ -27,6 +27,7 @@ STAFF = "('MODERATOR', 'ADMIN')"
 # What the hub reports for these queries (schema/cost.py); the SQLAlchemy floors say the same.
 MEMBERS_COST = '"extensions":{"cost":{"requested":604,"maximum":10000}}'
 THREAD_COST = '"extensions":{"cost":{"requested":657,"maximum":10000}}'
+THREAD_COMMON_COST = '"extensions":{"cost":{"requested":353,"maximum":10000}}'
 RESOURCES_COST = '"extensions":{"cost":{"requested":1104,"maximum":10000}}'
 
 
@@ -186,28 +187,40 @@ def _reactions(signed_in: bool) -> str:
         WHERE x.post_id = p.id GROUP BY x.kind) k) r ON true"""
 
 
-def thread_statement(signed_in: bool) -> str:
-    """$1: the thread's key; $2: the token's digest when signed in."""
-    thread = (
+def _thread_cte(signed_in: bool) -> str:
+    """The thread `$1`, if the viewer may see it."""
+    return (
         "th AS (SELECT t.id, t.title, t.reply_count, t.community_id FROM thread t "
         f"JOIN community c ON c.id = t.community_id WHERE t.id = $1 AND {_thread_visible(signed_in)})"
     )
+
+
+def _author(signed_in: bool) -> tuple[str, str]:
+    """The JOIN of a post's author `a` (if the viewer may see them) and its JSON."""
+    join = f"LEFT JOIN member a ON a.id = p.author_id AND {visible_member('a', signed_in)}"
+    author = (
+        f"""'{{"id":"' || {gid("Member", "a.id")} || '","name":' || {jtext("a.name")} || '}}'"""
+    )
+    return join, f"coalesce({author}, 'null')"
+
+
+def thread_statement(signed_in: bool) -> str:
+    """$1: the thread's key; $2: the token's digest when signed in."""
+    thread = _thread_cte(signed_in)
     posts = (
         "posts AS (SELECT p.id, p.body, p.deleted_at, p.created_at, p.author_id FROM post p "
         f"WHERE p.thread_id = (SELECT id FROM th) ORDER BY p.id LIMIT {PAGE_SIZE + 1})"
     )
     post_cursor = cursor("'\"posts\"'", "p.id::text")
-    author = (
-        f"""'{{"id":"' || {gid("Member", "a.id")} || '","name":' || {jtext("a.name")} || '}}'"""
-    )
+    author_join, author = _author(signed_in)
     edges = f"""edges AS (SELECT p.id, cur.cursor,
   '{{"cursor":"' || cur.cursor || '","node":{{"id":"' || {gid("Post", "p.id")}
   || '","body":' || {_post_body(signed_in)}
-  || ',"createdAt":"' || {iso("p.created_at")} || '","author":' || coalesce({author}, 'null')
+  || ',"createdAt":"' || {iso("p.created_at")} || '","author":' || {author}
   || ',"reactions":[' || coalesce(r.list, '') || ']}}}}' AS edge
   FROM (SELECT * FROM posts ORDER BY id LIMIT {PAGE_SIZE}) p CROSS JOIN th
   CROSS JOIN LATERAL (SELECT {post_cursor} AS cursor) cur
-  LEFT JOIN member a ON a.id = p.author_id AND {visible_member("a", signed_in)}
+  {author_join}
   {_reactions(signed_in)})"""
     thread_json = f"""(SELECT '{{"title":' || {jtext("th.title")} || ',"replyCount":'
   || th.reply_count || ',"posts":{{"edges":[' || coalesce((SELECT string_agg(edge, ','
@@ -217,6 +230,22 @@ def thread_statement(signed_in: bool) -> str:
   || '}}}}}}' FROM th)"""
     body = f"""'{{"data":{{"thread":' || coalesce({thread_json}, 'null') || '}},{THREAD_COST}}}'"""
     return _answer(signed_in, "$2", [thread, posts, edges], body)
+
+
+def thread_common_statement(signed_in: bool) -> str:
+    """`postgraphile.HUB_COMMON_QUERY`, the thread page reduced to what PostGraphile answers
+    too: the title and the first 50 posts with their authors. $1, $2 as the page's."""
+    author_join, author = _author(signed_in)
+    edges = f"""edges AS (SELECT p.id,
+  '{{"node":{{"id":"' || {gid("Post", "p.id")} || '","body":' || {_post_body(signed_in)}
+  || ',"author":' || {author} || '}}}}' AS edge
+  FROM (SELECT p.id, p.body, p.deleted_at, p.author_id FROM post p
+        WHERE p.thread_id = (SELECT id FROM th) ORDER BY p.id LIMIT {PAGE_SIZE}) p
+  CROSS JOIN th {author_join})"""
+    thread_json = f"""(SELECT '{{"title":' || {jtext("th.title")} || ',"posts":{{"edges":['
+  || coalesce((SELECT string_agg(edge, ',' ORDER BY id) FROM edges), '') || ']}}}}' FROM th)"""
+    body = f"""'{{"data":{{"thread":' || coalesce({thread_json}, 'null') || '}},{THREAD_COMMON_COST}}}'"""
+    return _answer(signed_in, "$2", [_thread_cte(signed_in), edges], body)
 
 
 # --- the resources page: `resources_page.QUERY` ----------------------------------------------

@@ -56,6 +56,7 @@ from harness import (
     vacuum_analyze,
 )
 from side_by_side import (
+    RAW_FLOOR,
     Row,
     check_raw_floor,
     measure_and_report,
@@ -90,7 +91,7 @@ class Options:
 
     @property
     def rows(self) -> int:
-        return 5 if self.postgraphile else 3
+        return 6 if self.postgraphile else 3
 
 
 def parse_args(argv: list[str] | None = None) -> Options:
@@ -196,7 +197,12 @@ def thread_rows(
 def common_rows(
     workdir: Path, servers: list[Server], dsn: str, env: dict[str, str], thread_key: int
 ) -> tuple[list[Row], dict[str, int]]:
-    """PostGraphile and the hub on the common reduced query (anonymous), answers checked."""
+    """PostGraphile, the hub and the raw floor on the common reduced query (anonymous), the
+    raw floor's answer byte-equal to the hub's, PostGraphile's the same posts."""
+    start_and_wait(
+        [("raw-common", partial(raw_floor_argv, "thread-common"))], env, workdir, servers
+    )
+    raw = servers[-1]
     port = free_port()
     peer = start_server("postgraphile", postgraphile.argv(dsn, port), port, env, workdir)
     servers.append(peer)
@@ -212,12 +218,16 @@ def common_rows(
         {"query": postgraphile.COMMON_QUERY, "variables": {"id": thread_key}}
     ).encode()
     sizes = postgraphile.check_common_answers(servers[0], hub_body, peer, peer_body)
+    check_raw_floor(fetch(servers[0], hub_body, None), fetch(raw, hub_body, None))
     (workdir / "common-hub.json").write_bytes(hub_body)
     (workdir / "common-postgraphile.json").write_bytes(peer_body)
+    baseline = f"{RAW_FLOOR}, common query"
     rows = [
         Row(f"PostGraphile {postgraphile.VERSION}, common query", peer,
-            workdir / "common-postgraphile.json", None),
-        Row("hub (GraphQL), common query", servers[0], workdir / "common-hub.json", None),
+            workdir / "common-postgraphile.json", None, baseline),
+        Row("hub (GraphQL), common query", servers[0], workdir / "common-hub.json", None,
+            baseline),
+        Row(baseline, raw, workdir / "common-hub.json", None, baseline),
     ]  # fmt: skip
     return rows, sizes
 
@@ -245,8 +255,9 @@ def benchmark(options: Options, workdir: Path, database: str, servers: list[Serv
         facts |= sizes | {"node": postgraphile.node_version()}
         notes.append(
             "The common query (title + 50 posts + authors) is answered anonymously by "
-            "PostGraphile and the hub; PostGraphile shows every author (no row-level security), "
-            "the hub only experts to anonymous viewers."
+            "PostGraphile, the hub and a raw floor (its ratios are against that raw floor); "
+            "PostGraphile shows every author (no row-level security), the hub only experts to "
+            "anonymous viewers."
         )
     title = (
         f"thread + posts(first: 50) with authors and reactions, viewer {options.viewer}, "

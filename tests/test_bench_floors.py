@@ -29,6 +29,7 @@ from discussion import VIEWER_EMAIL, seed_discussion
 from floor import global_id
 from harness import issue_tokens
 from members_page import QUERY as MEMBERS_QUERY
+from postgraphile import HUB_COMMON_QUERY
 from raw_floor import RawFloor, create_app
 from resources_page import OBJECTIVE
 from resources_page import QUERY as RESOURCES_QUERY
@@ -142,6 +143,27 @@ async def test_the_raw_thread_floor_answers_the_hubs_bytes(
     assert (nodes[3]["body"] is None) == (viewer != "moderator")
     assert all(n["reactions"] for n in nodes)
     assert any(n["author"] is None for n in nodes) == (viewer == "anonymous")
+    assert floor == hub, difference(hub, floor)
+
+
+@pytest.mark.parametrize("viewer", VIEWERS)
+async def test_the_raw_floor_of_the_common_query_answers_the_hubs_bytes(
+    app: Starlette,
+    db: Database,
+    settings: Settings,
+    raw_floor_client: tuple[RawFloor, httpx.AsyncClient],
+    viewer: str,
+) -> None:
+    # given: the thread page's seed; the query the benchmark also sends to PostGraphile
+    await seed_demo(settings, members=60)
+    discussion = await seed_discussion(settings, posts=60, members=20)
+    token = await viewer_token(db, settings, viewer)
+    thread_id = global_id("Thread", discussion.thread_id)
+    body = {"query": HUB_COMMON_QUERY, "variables": {"id": thread_id}}
+    # when
+    hub, floor = await both_answers(app, raw_floor_client, "thread-common", body, token)
+    # then
+    assert len(json.loads(hub)["data"]["thread"]["posts"]["edges"]) == 50
     assert floor == hub, difference(hub, floor)
 
 
