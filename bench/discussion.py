@@ -50,7 +50,7 @@ async def _community_members(settings: Settings, count: int) -> list[tuple[int, 
                 .order_by(Member.email != VIEWER_EMAIL, Member.id)
                 .limit(count)
             )
-            members = [(int(i), str(e)) for i, e in rows.tuples()]
+            members = [(int(i), str(e)) for i, e in rows]
     finally:
         await db.dispose()
     if len(members) < count or members[0][1] != VIEWER_EMAIL:

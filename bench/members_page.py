@@ -30,23 +30,25 @@ from harness import (
     add_load_arguments,
     bench_settings,
     check_admin_url,
-    comparison_report,
     database_urls,
     fetch,
     hub_argv,
     issue_tokens,
     load_plan,
-    measure,
     print_load,
     run_with_database,
     same_json,
-    save_results,
     script_argv,
     server_environment,
     start_and_wait,
-    summarize,
     vacuum_analyze,
-    wrk_runs_json,
+)
+from side_by_side import (
+    check_raw_floor,
+    measure_and_report,
+    page_rows,
+    plan_budget,
+    raw_floor_argv,
 )
 
 from app import migrate
@@ -59,8 +61,8 @@ QUERY = (
     "{ members(first: 50) { edges { cursor node { id name country { code } isExpert "
     "organization { id name kind } } } pageInfo { hasNextPage endCursor } } }"
 )
-SETUP_SECONDS = 300  # create, migrate, seed, start both servers
-TARGET_RATIO = 0.20  # the hub should serve at least this share of the floor's req/s
+SETUP_SECONDS = 300  # create, migrate, seed, start the servers
+ROWS = 3  # the hub, the SQLAlchemy floor, the raw floor
 Viewer = Literal["anonymous", "member"]
 
 
@@ -128,27 +130,34 @@ def benchmark(options: Options, workdir: Path, database: str, servers: list[Serv
     specs: list[tuple[str, Callable[[int], list[str]]]] = [
         ("hub", hub_argv),
         ("floor", partial(script_argv, "floor.py")),
+        ("raw", partial(raw_floor_argv, "members")),
     ]
     start_and_wait(specs, server_environment(settings), workdir, servers)
     body = json.dumps({"query": QUERY}).encode()
     body_file = workdir / "body.json"
     body_file.write_bytes(body)
-    byte_equal = check_same_answer(fetch(servers[0], body, token), fetch(servers[1], body, token))
-    print(f"same JSON from both (byte-equal: {byte_equal}); measuring", flush=True)
-    measure(servers, options.plan, body_file, token)
-    document = {
+    answer = fetch(servers[0], body, token)
+    byte_equal = check_same_answer(answer, fetch(servers[1], body, token))
+    check_raw_floor(answer, fetch(servers[2], body, token))
+    print(
+        f"same JSON from the hub and both floors ({len(answer):,} bytes; SQLAlchemy floor "
+        f"byte-equal: {byte_equal}; raw floor byte-equal: True)",
+        flush=True,
+    )
+    facts = {
         "options": asdict(options),
-        "bodies_byte_equal": byte_equal,
-        "runs": wrk_runs_json(servers),
+        "response_bytes": len(answer),
+        "sqlalchemy_floor_byte_equal": byte_equal,
     }
-    print(f"results: {save_results(f'members_page-{options.viewer}', document)}")
     title = (
         f"members(first: 50), viewer {options.viewer}, {options.plan.connections} connections, "
         f"{options.plan.rounds} x {options.plan.duration} s each"
     )
-    return comparison_report(
-        title, summarize(servers[0].runs), summarize(servers[1].runs), TARGET_RATIO
-    )
+    rows = page_rows(servers, body_file, token)
+    return measure_and_report(
+        f"members_page-{options.viewer}", title, rows, facts, options.plan,
+        options.admin_url, database,
+    )  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -157,7 +166,9 @@ def main(argv: list[str] | None = None) -> int:
         print("wrk is required: apt-get install -y wrk", file=sys.stderr)
         return 2
     return run_with_database(
-        options.admin_url, options.plan.budget_seconds(SETUP_SECONDS), partial(benchmark, options)
+        options.admin_url,
+        plan_budget(options.plan, ROWS, SETUP_SECONDS),
+        partial(benchmark, options),
     )
 
 

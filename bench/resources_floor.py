@@ -51,6 +51,8 @@ from resolvers.resources import (
 
 PAGE_SIZE = 50
 NEWEST = ORDERS[ResourceOrder.NEWEST]
+# What the hub reports for the resources page query (schema/cost.py).
+RESOURCES_PAGE_COST = {"cost": {"requested": 1104, "maximum": 10_000}}
 
 
 # --- the SQL: the statements the hub's resolvers and loaders send ---------------------------
@@ -244,7 +246,9 @@ class ResourcesFloor:
         except PermissionError:
             return JSONResponse({"errors": [{"message": "unauthenticated"}]}, status_code=401)
         page = await self.page(viewer, variables["objective"])
-        payload = json.dumps({"data": {"resources": page}}, separators=(",", ":")).encode()
+        payload = json.dumps(
+            {"data": {"resources": page}, "extensions": RESOURCES_PAGE_COST}, separators=(",", ":")
+        ).encode()
         return Response(payload, media_type=MEDIA_TYPE)
 
 

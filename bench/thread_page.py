@@ -1,11 +1,16 @@
-"""Benchmark: a thread with its first 50 posts (authors, reactions) over GraphQL, against a floor.
+"""Benchmark: a thread with its first 50 posts (authors, reactions) over GraphQL, against the
+raw floor, with the SQLAlchemy floor and PostGraphile side by side.
 
 Creates a fresh PostgreSQL database, migrates it, seeds demo members and a public community
 with one long thread (`discussion.py`), starts the hub (`hub serve`, one worker, production
-settings) and the floor (`bench/thread_floor.py`: the same SQL and the same JSON without
-GraphQL), checks that both answer the same JSON, then drives both with wrk, alternately, and
-reports req/s, p50, p99 and the ratio hub/floor. Everything it starts it stops by PID; the
-database is dropped at the end; a watchdog bounds the whole run.
+settings), the SQLAlchemy floor (`bench/thread_floor.py`: the hub's SQL and JSON without
+GraphQL), the raw floor (`bench/raw_floor.py`: one hand-written statement, asyncpg, bare ASGI)
+and PostGraphile 4 (`postgraphile.py`, one Node process); checks that the floors answer the
+hub's JSON (the raw floor byte for byte) and that PostGraphile and the hub answer the same
+posts on a common reduced query; then drives every row with wrk in turn, alternately, and
+reports req/s, p50, p99, server and database CPU per request, and the ratios against the raw
+floor. Everything it starts it stops by PID; the database is dropped at the end; a watchdog
+bounds the whole run.
 
     .venv/bin/python bench/thread_page.py [--viewer anonymous|member] [--duration 15] ...
 """
@@ -14,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import json
 import shutil
 import sys
@@ -23,6 +29,7 @@ from functools import partial
 from pathlib import Path
 from typing import Literal
 
+import postgraphile
 from discussion import VIEWER_EMAIL, seed_discussion
 from floor import global_id
 from harness import (
@@ -33,23 +40,29 @@ from harness import (
     add_load_arguments,
     bench_settings,
     check_admin_url,
-    comparison_report,
     database_urls,
     fetch,
+    free_port,
     hub_argv,
     issue_tokens,
     load_plan,
-    measure,
     print_load,
     run_with_database,
     same_json,
-    save_results,
     script_argv,
     server_environment,
     start_and_wait,
-    summarize,
+    start_server,
     vacuum_analyze,
-    wrk_runs_json,
+)
+from side_by_side import (
+    RAW_FLOOR,
+    Row,
+    check_raw_floor,
+    measure_and_report,
+    page_rows,
+    plan_budget,
+    raw_floor_argv,
 )
 
 from app import migrate
@@ -62,8 +75,7 @@ QUERY = (
     "node { id body createdAt author { id name } reactions { kind count reactedByViewer } } } "
     "pageInfo { hasNextPage endCursor } } } }"
 )
-SETUP_SECONDS = 300  # create, migrate, seed, start both servers
-TARGET_RATIO = 0.20  # the hub should serve at least this share of the floor's req/s
+SETUP_SECONDS = 600  # create, migrate, seed, install PostGraphile, start the servers
 Viewer = Literal["anonymous", "member"]
 
 
@@ -75,6 +87,11 @@ class Options:
     plan: LoadPlan
     viewer: Viewer
     admin_url: str
+    postgraphile: bool
+
+    @property
+    def rows(self) -> int:
+        return 6 if self.postgraphile else 3
 
 
 def parse_args(argv: list[str] | None = None) -> Options:
@@ -92,6 +109,12 @@ def parse_args(argv: list[str] | None = None) -> Options:
         help="anonymous, or a signed-in member of the community (bearer token)",
     )
     parser.add_argument("--admin-url", default=ADMIN_URL, help="maintenance database, loopback")
+    parser.add_argument(
+        "--no-postgraphile",
+        dest="postgraphile",
+        action="store_false",
+        help="leave out PostGraphile and the hub's row on the common query",
+    )
     args = parser.parse_args(argv)
     if problem := check_admin_url(args.admin_url):
         parser.error(problem)
@@ -106,6 +129,7 @@ def parse_args(argv: list[str] | None = None) -> Options:
         plan=load_plan(parser, args),
         viewer=args.viewer,
         admin_url=args.admin_url,
+        postgraphile=args.postgraphile,
     )
 
 
@@ -151,38 +175,98 @@ def prepare_database(options: Options, database: str) -> tuple[Settings, str, st
     return settings, thread_id, token
 
 
-def benchmark(options: Options, workdir: Path, database: str, servers: list[Server]) -> str:
-    print_load()
-    settings, thread_id, token = prepare_database(options, database)
-    specs: list[tuple[str, Callable[[int], list[str]]]] = [
-        ("hub", hub_argv),
-        ("floor", partial(script_argv, "thread_floor.py")),
-    ]
-    start_and_wait(specs, server_environment(settings), workdir, servers)
+def thread_rows(
+    workdir: Path, servers: list[Server], thread_id: str, token: str | None
+) -> tuple[list[Row], dict[str, object]]:
+    """The hub, the SQLAlchemy floor and the raw floor on the page, their answers checked."""
     body = json.dumps({"query": QUERY, "variables": {"id": thread_id}}).encode()
     body_file = workdir / "body.json"
     body_file.write_bytes(body)
     answer = fetch(servers[0], body, token)
     byte_equal = check_same_answer(answer, fetch(servers[1], body, token))
+    check_raw_floor(answer, fetch(servers[2], body, token))
     print(
-        f"same JSON from both ({len(answer):,} bytes, byte-equal: {byte_equal}); measuring",
+        f"same JSON from the hub and both floors ({len(answer):,} bytes; SQLAlchemy floor "
+        f"byte-equal: {byte_equal}; raw floor byte-equal: True)",
         flush=True,
     )
-    measure(servers, options.plan, body_file, token)
-    document = {
-        "options": asdict(options),
-        "bodies_byte_equal": byte_equal,
-        "response_bytes": len(answer),
-        "runs": wrk_runs_json(servers),
-    }
-    print(f"results: {save_results(f'thread_page-{options.viewer}', document)}")
+    facts = {"response_bytes": len(answer), "sqlalchemy_floor_byte_equal": byte_equal}
+    return page_rows(servers, body_file, token), facts
+
+
+def common_rows(
+    workdir: Path, servers: list[Server], dsn: str, env: dict[str, str], thread_key: int
+) -> tuple[list[Row], dict[str, int]]:
+    """PostGraphile, the hub and the raw floor on the common reduced query (anonymous), the
+    raw floor's answer byte-equal to the hub's, PostGraphile's the same posts."""
+    start_and_wait(
+        [("raw-common", partial(raw_floor_argv, "thread-common"))], env, workdir, servers
+    )
+    raw = servers[-1]
+    port = free_port()
+    peer = start_server("postgraphile", postgraphile.argv(dsn, port), port, env, workdir)
+    servers.append(peer)
+    postgraphile.wait_until_answering(peer)
+    print(f"postgraphile (pid {peer.process.pid}) live on {peer.url}", flush=True)
+    hub_body = json.dumps(
+        {
+            "query": postgraphile.HUB_COMMON_QUERY,
+            "variables": {"id": global_id("Thread", thread_key)},
+        }
+    ).encode()
+    peer_body = json.dumps(
+        {"query": postgraphile.COMMON_QUERY, "variables": {"id": thread_key}}
+    ).encode()
+    sizes = postgraphile.check_common_answers(servers[0], hub_body, peer, peer_body)
+    check_raw_floor(fetch(servers[0], hub_body, None), fetch(raw, hub_body, None))
+    (workdir / "common-hub.json").write_bytes(hub_body)
+    (workdir / "common-postgraphile.json").write_bytes(peer_body)
+    baseline = f"{RAW_FLOOR}, common query"
+    rows = [
+        Row(f"PostGraphile {postgraphile.VERSION}, common query", peer,
+            workdir / "common-postgraphile.json", None, baseline),
+        Row("hub (GraphQL), common query", servers[0], workdir / "common-hub.json", None,
+            baseline),
+        Row(baseline, raw, workdir / "common-hub.json", None, baseline),
+    ]  # fmt: skip
+    return rows, sizes
+
+
+def benchmark(options: Options, workdir: Path, database: str, servers: list[Server]) -> str:
+    print_load()
+    if options.postgraphile:
+        postgraphile.install()
+    settings, thread_id, token = prepare_database(options, database)
+    env = server_environment(settings)
+    specs: list[tuple[str, Callable[[int], list[str]]]] = [
+        ("hub", hub_argv),
+        ("floor", partial(script_argv, "thread_floor.py")),
+        ("raw", partial(raw_floor_argv, "thread")),
+    ]
+    start_and_wait(specs, env, workdir, servers)
+    rows, facts = thread_rows(workdir, servers, thread_id, token)
+    facts["options"] = asdict(options)
+    notes = []
+    if options.postgraphile:
+        dsn = database_urls(options.admin_url, database)[0]
+        thread_key = int(base64.urlsafe_b64decode(thread_id).decode().partition(":")[2])
+        more, sizes = common_rows(workdir, servers, dsn, env, thread_key)
+        rows += more
+        facts |= sizes | {"node": postgraphile.node_version()}
+        notes.append(
+            "The common query (title + 50 posts + authors) is answered anonymously by "
+            "PostGraphile, the hub and a raw floor (its ratios are against that raw floor); "
+            "PostGraphile shows every author (no row-level security), the hub only experts to "
+            "anonymous viewers."
+        )
     title = (
         f"thread + posts(first: 50) with authors and reactions, viewer {options.viewer}, "
         f"{options.plan.connections} connections, {options.plan.rounds} x {options.plan.duration} s each"
     )
-    return comparison_report(
-        title, summarize(servers[0].runs), summarize(servers[1].runs), TARGET_RATIO
-    )
+    return measure_and_report(
+        f"thread_page-{options.viewer}", title, rows, facts, options.plan,
+        options.admin_url, database, notes,
+    )  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -191,7 +275,9 @@ def main(argv: list[str] | None = None) -> int:
         print("wrk is required: apt-get install -y wrk", file=sys.stderr)
         return 2
     return run_with_database(
-        options.admin_url, options.plan.budget_seconds(SETUP_SECONDS), partial(benchmark, options)
+        options.admin_url,
+        plan_budget(options.plan, options.rows, SETUP_SECONDS),
+        partial(benchmark, options),
     )
 
 
