@@ -28,6 +28,7 @@ from resolvers.policy import Viewer, may_send_any_document
 
 SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
+MAX_DOCUMENT_ID_LENGTH = 200  # models.document.TrustedDocument.document_id
 
 
 class DocumentRefused(Exception):
@@ -201,4 +202,6 @@ class Documents:
 async def _load(sessions: async_sessionmaker[AsyncSession], key: str) -> TrustedDocument | None:
     if key.startswith(SHA256_PREFIX) and not SHA256_HEX.fullmatch(key[len(SHA256_PREFIX) :]):
         return None  # not a hash: nothing to look up
+    if len(key) > MAX_DOCUMENT_ID_LENGTH:
+        return None  # no id is that long: no query for it
     return await find_document(sessions, key)

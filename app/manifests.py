@@ -28,7 +28,7 @@ from graphql import (
 )
 from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
 
-from app.documents import SHA256_HEX
+from app.documents import MAX_DOCUMENT_ID_LENGTH, SHA256_HEX
 from app.settings import Settings
 from models.db import create_database
 from models.document import TrustedDocument
@@ -41,7 +41,6 @@ from resolvers.documents import (
 )
 
 APOLLO_FORMAT = "apollo-persisted-query-manifest"
-MAX_ID_LENGTH = 200
 
 
 class ManifestError(ValueError):
@@ -96,8 +95,8 @@ def _apollo_entries(data: dict[str, Any]) -> list[Entry]:
 
 def check_entry(schema: GraphQLSchema, settings: Settings, entry: Entry) -> NewDocument | str:
     """The entry as a document to store, or why it is refused."""
-    if not entry.document_id or len(entry.document_id) > MAX_ID_LENGTH:
-        return f"the id must have 1 to {MAX_ID_LENGTH} characters"
+    if not entry.document_id or len(entry.document_id) > MAX_DOCUMENT_ID_LENGTH:
+        return f"the id must have 1 to {MAX_DOCUMENT_ID_LENGTH} characters"
     if SHA256_HEX.fullmatch(entry.document_id) and entry.document_id != sha256_of(entry.body):
         return "the id is a SHA-256, but not the SHA-256 of the document's text"
     try:

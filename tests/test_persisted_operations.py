@@ -19,7 +19,7 @@ from models.member import Role
 from resolvers.documents import sha256_of
 from resolvers.policy import ANONYMOUS, Viewer, may_send_any_document
 from subscriptions.broadcast import HubBroadcast
-from tests.conftest import PASSWORD, Factory, api_client, make_settings
+from tests.conftest import PASSWORD, Factory, StatementCounter, api_client, make_settings
 from tests.discussions import community, post, thread
 from tests.documents import (
     DIRECTORY,
@@ -189,6 +189,15 @@ async def test_get_with_a_document_id_runs_queries_never_mutations(
         headers=member.headers,
     )
     assert posted.json()["data"]["updateProfile"]["member"]["bio"] == "by POST"
+
+
+async def test_an_id_longer_than_any_registered_one_is_not_looked_up(
+    client: httpx.AsyncClient, statements: StatementCounter
+) -> None:
+    statements.reset()
+    response = await client.post("/graphql", json={"documentId": "x" * 201, "variables": {}})
+    assert error_of(response)[:2] == (404, "PERSISTED_DOCUMENT_NOT_FOUND")
+    assert statements.count == 0
 
 
 async def test_document_id_and_query_together_are_refused(client: httpx.AsyncClient) -> None:
