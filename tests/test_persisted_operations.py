@@ -59,7 +59,7 @@ async def trusted_only_app(database_url: str, db: Database, broadcast: HubBroadc
 
 
 async def test_apq_miss_then_register_then_hit_on_post_and_get(
-    client: httpx.AsyncClient,
+    client: httpx.AsyncClient, statements: StatementCounter
 ) -> None:
     # given a text the server has never seen
     sha256 = sha256_of(OBJECTIVE)
@@ -78,11 +78,13 @@ async def test_apq_miss_then_register_then_hit_on_post_and_get(
     )
     assert register.status_code == 200
     assert register.json()["data"]["gcmObjective"]["number"] == 6
-    # then the hash alone runs it, on POST and on GET
+    # then the hash alone runs it, on POST and on GET, from this process's memory
+    statements.reset()
     hit = await client.post(
         "/graphql", json={"variables": variables, "extensions": persisted(sha256)}
     )
     assert hit.json()["data"] == register.json()["data"]
+    assert not [s for s in statements.statements or [] if "trusted_document" in s]
     got = await client.get(
         "/graphql",
         params={"variables": json.dumps(variables), "extensions": json.dumps(persisted(sha256))},
