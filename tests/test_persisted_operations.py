@@ -202,6 +202,21 @@ async def test_an_id_longer_than_any_registered_one_is_not_looked_up(
     assert statements.count == 0
 
 
+async def test_a_browser_get_naming_a_document_runs_it_instead_of_opening_the_console(
+    client: httpx.AsyncClient, database_url: str, tmp_path: Path
+) -> None:
+    manifest = codegen_manifest(OBJECTIVE)
+    [document_id] = manifest
+    assert (await push(database_url, tmp_path, manifest)).exit_code == 0
+    response = await client.get(
+        "/graphql",
+        params={"documentId": document_id, "variables": json.dumps({"number": 5})},
+        headers={"Accept": "text/html, application/json;q=0.9"},
+    )
+    assert response.headers["content-type"].startswith("application/json"), response.text
+    assert response.json()["data"]["gcmObjective"]["number"] == 5
+
+
 async def test_document_id_and_query_together_are_refused(client: httpx.AsyncClient) -> None:
     response = await client.post(
         "/graphql", json={"documentId": "x", "query": OBJECTIVE, "variables": {"number": 1}}
