@@ -1,5 +1,5 @@
 """The `hub` command: serve, worker, migrate, seed, create-member, mail, export-schema, check,
-console."""
+console, documents."""
 
 from __future__ import annotations
 
@@ -30,6 +30,10 @@ mail_cli = typer.Typer(help="Mail the hub wrote (without SMTP: to a local Maildi
 cli.add_typer(mail_cli, name="mail")
 console_cli = typer.Typer(help="The moderators' console (GraphiQL).", no_args_is_help=True)
 cli.add_typer(console_cli, name="console")
+documents_cli = typer.Typer(
+    help="Trusted documents: operations registered from client builds.", no_args_is_help=True
+)
+cli.add_typer(documents_cli, name="documents")
 
 
 def load_settings() -> Settings:
@@ -295,6 +299,40 @@ def console_install() -> None:
         typer.secho(f"console install failed: {e}", fg="red", err=True)
         raise typer.Exit(1) from e
     typer.echo(f"console files in {directory}: {written} written, all verified")
+
+
+@documents_cli.command("push")
+def documents_push(
+    manifest: Annotated[Path, typer.Argument(help="persisted-documents.json or the like.")],
+) -> None:
+    """Register a client build's operations as trusted documents: a manifest of GraphQL Code
+    Generator (persisted-documents.json), Relay (persisted queries) or Apollo
+    (persisted-query-manifest.json). Each is checked against the schema; if any is refused,
+    none is stored (exit 1). Pushing the same manifest again changes nothing."""
+    from app.manifests import ManifestError, push_manifest
+    from schema import schema
+
+    settings = load_settings()
+    try:
+        report = asyncio.run(push_manifest(settings, schema._schema, manifest, typer.echo))
+    except ManifestError as e:
+        typer.secho(f"error: {e}", fg="red", err=True)
+        raise typer.Exit(2) from e
+    if report.refused:
+        raise typer.Exit(1)
+
+
+@documents_cli.command("list")
+def documents_list() -> None:
+    """The registered trusted documents, oldest first: id, operation type, name, date."""
+    from app.manifests import registered_documents
+
+    documents = asyncio.run(registered_documents(load_settings()))
+    for document in documents:
+        name = document.operation_name or "(anonymous)"
+        created = document.created_at.isoformat(timespec="seconds")
+        typer.echo(f"{document.document_id}\t{document.operation_type}\t{name}\t{created}")
+    typer.echo(f"{len(documents)} trusted documents")
 
 
 def main() -> None:

@@ -19,6 +19,7 @@ from strawberry.types.unset import UnsetType
 
 from app.auth import AuthenticationFailed, ServiceUnavailable, viewer_from_request
 from app.console.page import Console
+from app.documents import DocumentRefused, Documents
 from app.settings import Settings
 from models.db import Database
 from resolvers.languages import parse_accept_language
@@ -46,9 +47,11 @@ class RequestError(Exception):
 
 @dataclass(frozen=True)
 class GraphQLParams:
-    query: str
+    query: str | None  # None when the document is named by `documentId` or a persisted hash
     variables: dict[str, Any] | None
     operation_name: str | None
+    document_id: str | None = None
+    extensions: dict[str, Any] | None = None
 
 
 def negotiate(accept: str | None) -> str:
@@ -116,7 +119,11 @@ def _json_object(raw: str | None, name: str) -> dict[str, Any] | None:
 
 def _params(data: dict[str, Any]) -> GraphQLParams:
     query = data.get("query")
-    if not isinstance(query, str) or not query.strip():
+    document_id = data.get("documentId")
+    if document_id is not None and (not isinstance(document_id, str) or not document_id):
+        raise RequestError(400, "`documentId` must be a non-empty string.", "BAD_REQUEST")
+    named = document_id is not None or _names_persisted_query(data.get("extensions"))
+    if (query is not None or not named) and (not isinstance(query, str) or not query.strip()):
         raise RequestError(400, "`query` must be a non-empty string.", "BAD_REQUEST")
     variables = data.get("variables")
     if variables is not None and not isinstance(variables, dict):
@@ -127,7 +134,11 @@ def _params(data: dict[str, Any]) -> GraphQLParams:
     extensions = data.get("extensions")
     if extensions is not None and not isinstance(extensions, dict):
         raise RequestError(400, "`extensions` must be an object.", "BAD_REQUEST")
-    return GraphQLParams(query=query, variables=variables, operation_name=operation_name)
+    return GraphQLParams(query, variables, operation_name, document_id, extensions)
+
+
+def _names_persisted_query(extensions: Any) -> bool:
+    return isinstance(extensions, dict) and extensions.get("persistedQuery") is not None
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
@@ -153,6 +164,7 @@ async def parse_request(request: Request, max_body_bytes: int) -> GraphQLParams:
                 "query": query.get("query"),
                 "variables": _json_object(query.get("variables"), "variables"),
                 "operationName": query.get("operationName"),
+                "documentId": query.get("documentId"),
                 "extensions": _json_object(query.get("extensions"), "extensions"),
             }
         )
@@ -180,9 +192,10 @@ def _error_body(message: str, code: str) -> bytes:
 
 
 def _asks_for_console(request: Request) -> bool:
-    """A browser opening /graphql: GET, no query, HTML accepted."""
+    """A browser opening /graphql: GET, no document named, HTML accepted."""
     accept = request.headers.get("accept", "")
-    return request.method == "GET" and "query" not in request.query_params and "text/html" in accept
+    named = any(key in request.query_params for key in ("query", "documentId", "extensions"))
+    return request.method == "GET" and not named and "text/html" in accept
 
 
 def _is_request_error(data: Any, errors: list[GraphQLError] | None) -> bool:
@@ -200,9 +213,11 @@ class GraphQLHTTP:
         db: Database,
         broadcast: Broadcast,
         console: Console,
+        documents: Documents,
         search_cache: SearchCache[Answer] | None = None,
     ) -> None:
         self.schema = schema
+        self.documents = documents
         self.console = console
         self.settings = settings
         self.db = db
@@ -247,6 +262,12 @@ class GraphQLHTTP:
             retry = {"Retry-After": str(e.retry_after_seconds)}
             raise RequestError(503, str(e), "SERVICE_UNAVAILABLE", retry) from e
         params = await parse_request(request, self.settings.max_body_bytes)
+        try:
+            document = await self.documents.resolve(
+                params.query, params.document_id, params.extensions, viewer
+            )
+        except DocumentRefused as e:
+            raise RequestError(e.status, str(e), e.code, e.headers) from e
         context = Context(
             db=self.db,
             auth=self.auth,
@@ -258,8 +279,9 @@ class GraphQLHTTP:
             viewer=viewer,
             client_address=request.client.host if request.client else "unknown",
             requested_languages=parse_accept_language(request.headers.get("accept-language")),
+            document_id=document.document_id,
         )
-        return await self._execute(request, params, context, media_type)
+        return await self._execute(request, document.query, params, context, media_type)
 
     def _check_origin(self, request: Request) -> None:
         """Browsers send `Origin` cross-site: only pages of allowed origins may call us."""
@@ -274,7 +296,12 @@ class GraphQLHTTP:
         raise RequestError(403, "This origin may not call the API.", "FORBIDDEN_ORIGIN")
 
     async def _execute(
-        self, request: Request, params: GraphQLParams, context: Context, media_type: str
+        self,
+        request: Request,
+        query: str,
+        params: GraphQLParams,
+        context: Context,
+        media_type: str,
     ) -> Response:
         allowed = (
             {OperationType.QUERY}
@@ -283,7 +310,7 @@ class GraphQLHTTP:
         )
         try:
             result = await self.schema.execute(
-                params.query,
+                query,
                 variable_values=params.variables,
                 context_value=context,
                 operation_name=params.operation_name,

@@ -20,8 +20,10 @@ from starlette.routing import Route, WebSocketRoute
 from strawberry.extensions import SchemaExtension
 
 from app.calendar import calendar_routes
+from app.console.operations import CONSOLE_DOCUMENTS
 from app.console.page import Console
 from app.delivery import DeliveryWorker
+from app.documents import Documents
 from app.http import GraphQLHTTP
 from app.logs import RequestLogMiddleware
 from app.metrics import MetricsEndpoint, OperationMetrics, measure_sql
@@ -105,7 +107,16 @@ def create_app(
     outermost = _observe(settings, database, provider, tracer)
     schema = make_schema(_limits(settings), measured_by=outermost)
     search_cache = SearchCache[Answer](settings.search_cache_entries)
-    websocket = GraphQLWebSocket(schema, settings, database, hub_broadcast, search_cache, tracer)
+    documents = Documents(
+        database.sessions,
+        trusted_only=settings.trusted_documents_only,
+        apq_entries=settings.persisted_query_entries,
+        trusted_entries=settings.trusted_document_entries,
+        built_in=CONSOLE_DOCUMENTS,
+    )
+    websocket = GraphQLWebSocket(
+        schema, settings, database, hub_broadcast, documents, search_cache, tracer
+    )
     console = Console(settings.console_assets_dir, schema.as_str)
 
     async def livez(_: Request) -> Response:
@@ -175,7 +186,9 @@ def create_app(
         routes=[
             Route(
                 "/graphql",
-                GraphQLHTTP(schema, settings, database, hub_broadcast, console, search_cache),
+                GraphQLHTTP(
+                    schema, settings, database, hub_broadcast, console, documents, search_cache
+                ),
             ),
             WebSocketRoute("/graphql", websocket),
             Route("/livez", livez, methods=["GET"]),

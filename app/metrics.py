@@ -127,7 +127,11 @@ class OperationMetrics(SchemaExtension):
             kind = ctx.operation_type.value
         except RuntimeError:  # no document: it did not parse
             kind = "unknown"
-        name = operation_label(ctx.operation_name if ctx.graphql_document else None)
+        document_id = getattr(ctx.context, "document_id", None)
+        if document_id is not None:
+            name = document_id  # a trusted document: the registry bounds the labels
+        else:
+            name = operation_label(ctx.operation_name if ctx.graphql_document else None)
         outcome = outcome_of(ctx.result, ctx.pre_execution_errors)
         _describe_request(ctx.context, name, kind, outcome, work.statements)
         if not self.record:

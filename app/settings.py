@@ -62,6 +62,12 @@ class Settings(BaseSettings):
     # Search answers each process keeps, valid until the next write that may change one
     # (resolvers/search_cache.py); 0 turns the cache off.
     search_cache_entries: int = Field(default=1000, ge=0)
+    # Persisted operations (app/documents.py): only trusted documents (`hub documents push`)
+    # run, other texts only for moderators and admins; texts each process remembers by hash
+    # for Apollo's automatic persisted queries; trusted documents each process keeps in memory.
+    trusted_documents_only: bool = False
+    persisted_query_entries: int = Field(default=1000, ge=0)
+    trusted_document_entries: int = Field(default=5000, ge=0)
     # How long the event log keeps events; a cursor older than that gets ResyncRequired.
     event_retention_days: int = Field(default=30, ge=1)
     # Peer review's publishing rule: approvals needed, of which from UN_SYSTEM reviewers, and

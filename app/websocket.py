@@ -26,7 +26,10 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
     Operation,
 )
-from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    ConnectionInitMessage,
+    SubscribeMessage,
+)
 from strawberry.types.execution import ExecutionResult
 
 from app.auth import (
@@ -36,6 +39,7 @@ from app.auth import (
     token_from_connection_params,
     viewer_for,
 )
+from app.documents import DocumentRefused, Documents
 from app.http import loads_text
 from app.logs import log_socket_operation
 from app.settings import Settings
@@ -77,6 +81,14 @@ def _start_failed_on_database(operation: Operation[Context, None], result: objec
     # Parsed again only on this rare path; a query's or mutation's errors stay a `next`.
     definition = get_operation_ast(parse(operation.query), operation.operation_name)
     return definition is not None and definition.operation is OperationType.SUBSCRIPTION
+
+
+def _text_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _object_or_none(value: object) -> dict[str, Any] | None:
+    return value if isinstance(value, dict) else None
 
 
 async def _prepend(first: Any, rest: StreamResult) -> StreamResult:
@@ -124,6 +136,33 @@ class TransportHandler(BaseGraphQLTransportWSHandler[Context, None]):
             logger.debug("websocket: the client left while an operation answered (%r)", error)
             return
         await super().handle_task_exception(error)
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        """strawberry's, for the document the payload names (app/documents.py): its text, a
+        `documentId` or Apollo's `extensions.persistedQuery`. A refused one (unknown id, not a
+        trusted document when only those run) gets the protocol's `error` message, with the
+        code HTTP answers with."""
+        payload = message.get("payload")
+        if (
+            self.connection_acknowledged
+            and isinstance(payload, dict)
+            and message.get("id") not in self.operations
+        ):
+            try:
+                document = await self.view.documents.resolve(
+                    _text_or_none(payload.get("query")),
+                    _text_or_none(payload.get("documentId")),
+                    _object_or_none(payload.get("extensions")),
+                    self.context.viewer,
+                )
+            except DocumentRefused as e:
+                error = GraphQLError(str(e), extensions={"code": e.code})
+                await self.send_message(
+                    {"id": message["id"], "type": "error", "payload": [error.formatted]}
+                )
+                return
+            payload["query"] = document.query
+        await super().handle_subscribe(message)
 
     async def run_operation(self, operation: Operation[Context, None]) -> None:
         if operation.id not in self._running:  # not when it resumes after falling behind
@@ -284,6 +323,7 @@ class GraphQLWebSocket(GraphQL[Context, None]):
         settings: Settings,
         db: Database,
         broadcast: Broadcast,
+        documents: Documents,
         search_cache: SearchCache[Answer] | None = None,
         tracer: Tracer | None = None,
     ) -> None:
@@ -300,6 +340,7 @@ class GraphQLWebSocket(GraphQL[Context, None]):
         self.settings = settings
         self.db = db
         self.broadcast = broadcast
+        self.documents = documents
         self.search_cache = search_cache
         self.auth = settings.auth_config()
         # Sockets between handshake and `connection_init`, by id of their context.

@@ -25,6 +25,7 @@ from sqlalchemy.pool import AsyncAdaptedQueuePool, ConnectionPoolEntry
 from models import (  # noqa: F401
     auth,
     community,
+    document,
     event,
     initiative,
     member,

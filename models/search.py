@@ -108,5 +108,7 @@ SEARCH_NEUTRAL_TABLES = frozenset(
         "webinar_question",
         "webinar_question_vote",
         "calendar_feed",
+        # persisted operations (issue 17): what clients may run, never what a search finds
+        "trusted_document",
     }
 )

@@ -113,6 +113,13 @@ def may_use_developer_tools(viewer: Viewer, *, development: bool) -> bool:
     return development or viewer.is_staff
 
 
+def may_send_any_document(viewer: Viewer, *, trusted_documents_only: bool) -> bool:
+    """Whether a request may carry a document that is not a registered trusted document.
+    With HUB_TRUSTED_DOCUMENTS_ONLY, only moderators and admins may (the console, like
+    introspection); development is not exempt, so that the setting can be tried locally."""
+    return not trusted_documents_only or viewer.is_staff
+
+
 # --- Communities, threads and posts -------------------------------------------------------
 
 

@@ -43,6 +43,8 @@ class Context:
     # The languages the request asked for (`Accept-Language`, or `language` in the WebSocket's
     # `connection_init`), most wanted first; empty: the viewer's declared languages decide.
     requested_languages: tuple[str, ...] = ()
+    # The trusted document the operation runs (`hub documents push`), if it is one.
+    document_id: str | None = None
     _languages: tuple[str, ...] | None = None
 
     async def languages(self) -> tuple[str, ...]:

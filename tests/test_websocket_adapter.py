@@ -19,6 +19,7 @@ from app.websocket import TransportHandler
 HANDLER_METHODS = {
     "handle": ["self"],
     "handle_connection_init": ["self", "message"],
+    "handle_subscribe": ["self", "message"],
     "handle_task_exception": ["self", "error"],
     "run_operation": ["self", "operation"],
     "_send_result_stream": ["self", "operation", "result_source"],
@@ -45,3 +46,10 @@ def test_an_operation_has_the_state_we_use() -> None:
     assert parameters == ["self", "errors"]
     source = inspect.getsource(Operation.send_operation_message)
     assert "self.completed = True" in source  # an `error` ends the operation: nothing after
+
+
+def test_subscribe_reads_the_query_from_the_payload_we_resolve_it_into() -> None:
+    # app/websocket.py resolves `documentId` / `extensions.persistedQuery` into the payload's
+    # `query` before strawberry's handler reads it from there.
+    source = inspect.getsource(BaseGraphQLTransportWSHandler.handle_subscribe)
+    assert 'message["payload"]["query"]' in source

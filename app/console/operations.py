@@ -12,6 +12,16 @@ from pathlib import Path
 from typing import Any
 
 DIRECTORY = Path(__file__).with_name("operations")
+
+# The console's own sign-in and sign-out, exactly as static/console.js sends them: documents the
+# server ships, trusted without a push, so that moderators can sign in when only trusted
+# documents run (HUB_TRUSTED_DOCUMENTS_ONLY); signed in, they may send any document.
+SIGN_IN = (
+    "mutation SignIn($input: LoginInput!) { login(input: $input) "
+    "{ token viewer { id name role } errors { message code } } }"
+)
+SIGN_OUT = "mutation SignOut { logout { loggedOut errors { message code } } }"
+CONSOLE_DOCUMENTS = (SIGN_IN, SIGN_OUT)
 VARIABLES_PREFIX = "# variables:"
 
 
