@@ -48,7 +48,7 @@ class WebhookSender:
 
     async def send(self, call: WebhookCall) -> Result:
         try:
-            if await self._refused(call.url):
+            if await resolves_to_refused(call.url, self.rules):
                 return REFUSED
             body = self.body(call)
             now = utcnow()
@@ -68,12 +68,13 @@ class WebhookSender:
             return Sent()
         return Failed(f"the endpoint answered HTTP {response.status_code}")
 
-    async def _refused(self, url: str) -> bool:
-        """Whether any address the endpoint's name resolves to is one webhooks must not
-        reach (an address literal is checked as it is)."""
-        parts = urlsplit(url)
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        infos = await asyncio.get_running_loop().getaddrinfo(
-            parts.hostname, port, type=socket.SOCK_STREAM
-        )
-        return any(refused_address(str(info[4][0]), self.rules) for info in infos)
+
+async def resolves_to_refused(url: str, rules: AddressRules) -> bool:
+    """Whether any address the URL's host resolves to is one the hub must not call (an address
+    literal is checked as it is): webhooks and push services alike."""
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    infos = await asyncio.get_running_loop().getaddrinfo(
+        parts.hostname, port, type=socket.SOCK_STREAM
+    )
+    return any(refused_address(str(info[4][0]), rules) for info in infos)

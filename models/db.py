@@ -32,6 +32,7 @@ from models import (  # noqa: F401
     notification,
     organization,
     outbox,
+    push,
     reference,
     resource,
     review,

@@ -18,6 +18,7 @@ from resolvers.email_deliveries import enqueue_notification_emails
 from resolvers.errors import ErrorCode, Problem
 from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
 from resolvers.policy import Viewer
+from resolvers.push_deliveries import enqueue_notification_pushes
 from resolvers.unit_of_work import Refused, UnitOfWork, mutation
 from subscriptions.events import EventPublisher, member_stream
 
@@ -63,6 +64,7 @@ async def notify(
         )
     if created:
         await enqueue_notification_emails(work, created)
+        await enqueue_notification_pushes(work, created)
 
 
 CHECKS_PER_STATEMENT = 200  # SQLite allows 500 terms in a compound SELECT

@@ -30,6 +30,7 @@ from models.initiative import Initiative
 from models.member import Member, MemberLanguage, Role
 from models.notification import FollowTarget, Notification
 from models.organization import OrganizationKind
+from models.push import PushSubscription
 from models.resource import RelationStatus, Resource, ResourceRelation
 from models.review import ReviewAssignment, ReviewedItem, ReviewItemKind, ReviewState
 from models.support import ProposalStatus, SupportProposal, SupportRequest
@@ -659,6 +660,32 @@ def followable(viewer: Viewer, target: FollowTarget, target_id: int) -> ColumnEl
     if target is FollowTarget.THREAD:
         return exists().where(Thread.id == target_id, visible_threads(viewer))
     return exists().where(Community.id == target_id, readable_communities(viewer))
+
+
+# --- Web Push: a member's own subscriptions, and what a push message may say -------------------
+
+
+def own_push_subscriptions(viewer: Viewer) -> ColumnElement[bool]:
+    """A push subscription is its member's alone (removing one, listing them)."""
+    if viewer.member_id is None:
+        return false()
+    return PushSubscription.member_id == viewer.member_id
+
+
+def may_read_push_subscriptions(viewer: Viewer, member_id: int) -> bool:
+    """A member's push subscriptions (their devices' endpoints) are theirs alone to list."""
+    return viewer.member_id is not None and viewer.member_id == member_id
+
+
+def may_be_pushed(
+    viewer: Viewer, subscription_owner: int | None, subject: Mapping[str, Any]
+) -> ColumnElement[bool]:
+    """Whether a push message about `subject` may go, now, to a subscription: it is still the
+    recipient's (an endpoint re-registered by another member on that browser is not), and the
+    recipient may still be notified about the subject."""
+    if subscription_owner is None or subscription_owner != viewer.member_id:
+        return false()
+    return may_be_notified(viewer, subject)
 
 
 # --- Webhooks: what an organisation's system may be told ----------------------------------
