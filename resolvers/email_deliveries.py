@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.community import Community
-from models.initiative import Initiative
+from models.initiative import CallForPractices, Initiative
 from models.member import Member
 from models.notification import Notification, NotificationKind
 from models.outbox import Delivery, DeliveryChannel, EmailFrequency
@@ -165,6 +165,7 @@ def _link(subject: dict[str, Any]) -> tuple[str, int] | None:
         ("webinar", "Webinar"),
         ("supportRequest", "SupportRequest"),
         ("community", "Community"),
+        ("call", "CallForPractices"),
     ):
         if subject.get(key) is not None:
             return type_name, int(subject[key])
@@ -184,6 +185,7 @@ _TITLED: dict[str, Any] = {
     "community": Community.name,
     "webinar": Webinar.title,
     "supportRequest": SupportRequest.title,
+    "call": CallForPractices.theme,
 }
 
 

@@ -25,7 +25,8 @@ from resolvers.unit_of_work import Outcome, Refused, UnitOfWork, mutation
 
 Sessions = async_sessionmaker[AsyncSession]
 
-# What concerns a member directly is mailed at once; community activity once a week.
+# What concerns a member directly is mailed at once; community activity and what is published
+# on the topics they follow once a week.
 DEFAULT_FREQUENCY: Mapping[NotificationKind, EmailFrequency] = {
     NotificationKind.MENTION: EmailFrequency.IMMEDIATE,
     NotificationKind.REPLY: EmailFrequency.IMMEDIATE,
@@ -36,6 +37,7 @@ DEFAULT_FREQUENCY: Mapping[NotificationKind, EmailFrequency] = {
     NotificationKind.MODERATION: EmailFrequency.IMMEDIATE,
     NotificationKind.REACTION: EmailFrequency.WEEKLY,
     NotificationKind.NEW_THREAD: EmailFrequency.WEEKLY,
+    NotificationKind.FOLLOWED_TOPIC: EmailFrequency.WEEKLY,
 }
 USED_LINK = Problem(None, "This unsubscribe link was used already.", ErrorCode.CONFLICT)
 BAD_LINK = Problem(None, "This unsubscribe link is not valid.", ErrorCode.INVALID)

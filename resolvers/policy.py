@@ -26,9 +26,9 @@ from sqlalchemy import (
 
 from models.base import utcnow
 from models.community import Community, CommunityMember, CommunityRole, CommunityVisibility
-from models.initiative import Initiative
+from models.initiative import CallForPractices, Initiative
 from models.member import Member, MemberLanguage, Role
-from models.notification import FollowTarget, Notification
+from models.notification import FollowTarget, Notification, TopicFollow
 from models.organization import OrganizationKind
 from models.push import PushSubscription
 from models.resource import RelationStatus, Resource, ResourceRelation
@@ -662,6 +662,20 @@ def followable(viewer: Viewer, target: FollowTarget, target_id: int) -> ColumnEl
     return exists().where(Community.id == target_id, readable_communities(viewer))
 
 
+# --- Topic follows: objectives, principles, countries, regions -------------------------------
+
+
+def own_topic_follows(viewer: Viewer) -> ColumnElement[bool]:
+    """What a member follows is theirs alone (listing, unfollowing)."""
+    if viewer.member_id is None:
+        return false()
+    return TopicFollow.member_id == viewer.member_id
+
+
+def may_read_topic_follows(viewer: Viewer, member_id: int) -> bool:
+    return viewer.member_id is not None and viewer.member_id == member_id
+
+
 # --- Web Push: a member's own subscriptions, and what a push message may say -------------------
 
 
@@ -711,6 +725,8 @@ def webhook_may_carry(
         )
     if subject.get("webinar") is not None:
         return exists().where(Webinar.id == int(subject["webinar"]), visible_webinars(ANONYMOUS))
+    if subject.get("call") is not None:
+        return exists().where(CallForPractices.id == int(subject["call"]), visible_calls(ANONYMOUS))
     if subject.get("item") is not None:
         model, visible = (
             (Resource, visible_resources)

@@ -42,6 +42,7 @@ DEFAULT_PUSH: Mapping[NotificationKind, bool] = {
     NotificationKind.MODERATION: True,
     NotificationKind.REACTION: False,
     NotificationKind.NEW_THREAD: False,
+    NotificationKind.FOLLOWED_TOPIC: False,
 }
 PUSH_OFF = Problem(None, "Push is not configured on this hub.", ErrorCode.NOT_ALLOWED)
 REFUSED_ENDPOINT = Problem(

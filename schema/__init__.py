@@ -45,6 +45,7 @@ from schema import support_events as support_events_api
 from schema import support_messages as support_messages_api
 from schema import support_practice as support_practice_api
 from schema import threads as threads_api
+from schema import topic_follows as topic_follows_api
 from schema import translation_actions
 from schema import webhooks as webhooks_api
 from schema import webinar_events as webinar_events_api
@@ -364,6 +365,16 @@ class Mutation:
             description="Choose how each kind of notification reaches you: when by email, "
             "and whether by push.",
         )
+    )
+    follow_topic: topic_follows_api.TopicFollowPayload = strawberry.mutation(
+        resolver=topic_follows_api.follow_topic,
+        description="Follow a GCM objective, guiding principle, country or region: you are "
+        "notified (FOLLOWED_TOPIC, by default in your weekly digest) when a resource or "
+        "initiative tagged with it is published, or a call for practices on it opens.",
+    )
+    unfollow_topic: topic_follows_api.TopicFollowPayload = strawberry.mutation(
+        resolver=topic_follows_api.unfollow_topic,
+        description="Stop following a topic.",
     )
     register_push_subscription: push_api.RegisterPushSubscriptionPayload = strawberry.mutation(
         resolver=push_api.register_push_subscription,

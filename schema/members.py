@@ -36,6 +36,7 @@ from schema.relay import (
     encode_id,
     page_request,
 )
+from schema.topic_follows import TopicFollow, resolve_follows
 
 if TYPE_CHECKING:
     from schema.deliveries import NotificationPreference
@@ -114,6 +115,19 @@ class Member(Node):
     ) -> Connection[PushSubscription] | None:
         reader = self.reader or info.context.viewer
         return await resolve_push_subscriptions(info, self.db_id, reader, first, after)
+
+    @strawberry.field(
+        description="The GCM objectives, guiding principles, countries and regions the member "
+        "follows, newest first; the member alone reads them (null for everyone else)."
+    )
+    async def follows(
+        self,
+        info: Info,
+        first: Annotated[int | None, FIRST] = None,
+        after: Annotated[str | None, AFTER] = None,
+    ) -> Connection[TopicFollow] | None:
+        reader = self.reader or info.context.viewer
+        return await resolve_follows(info, self.db_id, reader, first, after)
 
     @strawberry.field(description="The organisation the member speaks for, if any.")
     async def organization(self, info: Info) -> Organization | None:

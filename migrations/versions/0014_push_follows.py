@@ -1,5 +1,5 @@
-"""Web Push (issue 14): members' push subscriptions, and their choice of push per notification
-kind.
+"""Web Push and topic follows (issue 14): members' push subscriptions, their choice of push per
+notification kind, and the GCM objectives, guiding principles, countries and regions they follow.
 
 Revision ID: 0014
 Revises: 0013
@@ -65,9 +65,42 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("member_id", "kind", name=op.f("pk_push_preference")),
     )
+    op.create_table(
+        "topic_follow",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("member_id", sa.Integer(), nullable=False),
+        sa.Column(
+            "topic",
+            sa.Enum(
+                "OBJECTIVE",
+                "PRINCIPLE",
+                "COUNTRY",
+                "REGION",
+                name="topickind",
+                native_enum=False,
+                length=20,
+            ),
+            nullable=False,
+        ),
+        sa.Column("key", sa.String(length=3), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["member_id"],
+            ["member.id"],
+            name=op.f("fk_topic_follow_member_id_member"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_topic_follow")),
+        sa.UniqueConstraint(
+            "member_id", "topic", "key", name=op.f("uq_topic_follow_member_id_topic_key")
+        ),
+    )
+    op.create_index("ix_topic_follow_topic_key", "topic_follow", ["topic", "key"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_topic_follow_topic_key", table_name="topic_follow")
+    op.drop_table("topic_follow")
     op.drop_table("push_preference")
     op.drop_index(op.f("ix_push_subscription_member_id"), table_name="push_subscription")
     op.drop_table("push_subscription")
