@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Enum, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -47,6 +47,14 @@ class TopicKind(enum.Enum):
     PRINCIPLE = "PRINCIPLE"
     COUNTRY = "COUNTRY"
     REGION = "REGION"
+
+
+class CreatedNotification(NamedTuple):
+    """A notification just written, as the outbox needs it (its emails and push messages)."""
+
+    id: int
+    member_id: int
+    kind: NotificationKind
 
 
 class Notification(Base):

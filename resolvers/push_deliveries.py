@@ -16,8 +16,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.member import Member
-from models.notification import Notification, NotificationKind
-from models.outbox import Delivery, DeliveryChannel
+from models.notification import CreatedNotification, Notification, NotificationKind
+from models.outbox import DeliveryChannel
 from models.push import PushSubscription
 from resolvers import policy
 from resolvers.email_deliveries import NotificationFacts, notification_facts
@@ -36,31 +36,32 @@ NOT_VISIBLE = Dropped("the recipient may no longer be told about this (or the su
 
 
 async def enqueue_notification_pushes(
-    work: UnitOfWork, notifications: Sequence[Notification]
+    work: UnitOfWork, notifications: Sequence[CreatedNotification]
 ) -> None:
     """A push delivery per subscription of each recipient who wants its kind pushed."""
     members = {n.member_id for n in notifications}
     subscriptions = await _subscriptions(work.session, members)
     if not subscriptions:
         return
-    by_kind: dict[NotificationKind, list[Notification]] = {}
+    by_kind: dict[NotificationKind, list[CreatedNotification]] = {}
     for notification in notifications:
         if notification.member_id in subscriptions:
             by_kind.setdefault(notification.kind, []).append(notification)
     for kind, of_kind in by_kind.items():
         wanted = await push_choices(work.session, {n.member_id for n in of_kind}, kind)
-        for notification in of_kind:
-            if not wanted[notification.member_id]:
-                continue
-            for subscription_id in subscriptions[notification.member_id]:
-                work.deliver(
-                    Delivery(
-                        channel=DeliveryChannel.PUSH,
-                        member_id=notification.member_id,
-                        notification_id=notification.id,
-                        payload={"kind": kind.value, "subscription": subscription_id},
-                    )
-                )
+        await work.deliver_all(
+            [
+                {
+                    "channel": DeliveryChannel.PUSH,
+                    "member_id": n.member_id,
+                    "notification_id": n.id,
+                    "payload": {"kind": kind.value, "subscription": subscription_id},
+                }
+                for n in of_kind
+                if wanted[n.member_id]
+                for subscription_id in subscriptions[n.member_id]
+            ]
+        )
 
 
 async def _subscriptions(session: AsyncSession, member_ids: set[int]) -> dict[int, list[int]]:
