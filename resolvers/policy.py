@@ -592,36 +592,57 @@ def listed_webinar_resources(viewer: Viewer) -> ColumnElement[bool]:
 SubjectValue = Callable[[str, bool], ColumnElement[Any]]
 
 
-def _subject_gates(viewer: Viewer, value: SubjectValue) -> list[ColumnElement[bool]]:
+def _subject_gates(
+    viewer: Viewer, value: SubjectValue, present: Collection[str] | None = None
+) -> list[ColumnElement[bool]]:
     """One condition per kind of thing a notification can be about: absent, or visible to the
     viewer. A thread counts by its community (the author of a thread that moderators deleted is
-    still told so); a post by its thread, always named beside it."""
-    thread, community = value("thread", True), value("community", True)
-    webinar, request = value("webinar", True), value("supportRequest", True)
-    item, item_kind = value("item", True), value("item_kind", False)
-    readable = select(Community.id).where(readable_communities(viewer))
-    return [
-        or_(
-            thread.is_(None), thread.in_(select(Thread.id).where(Thread.community_id.in_(readable)))
-        ),
-        or_(community.is_(None), community.in_(readable)),
-        or_(webinar.is_(None), webinar.in_(select(Webinar.id).where(visible_webinars(viewer)))),
-        or_(
-            request.is_(None),
-            request.in_(select(SupportRequest.id).where(visible_support_requests(viewer))),
-        ),
-        or_(
-            item.is_(None),
+    still told so); a post by its thread, always named beside it. `present`: the subject's
+    keys, when they are known (a subject not stored yet): only their conditions are built."""
+
+    def readable() -> Any:
+        return select(Community.id).where(readable_communities(viewer))
+
+    def thread() -> ColumnElement[bool]:
+        key = value("thread", True)
+        threads = select(Thread.id).where(Thread.community_id.in_(readable()))
+        return or_(key.is_(None), key.in_(threads))
+
+    def community() -> ColumnElement[bool]:
+        key = value("community", True)
+        return or_(key.is_(None), key.in_(readable()))
+
+    def webinar() -> ColumnElement[bool]:
+        key = value("webinar", True)
+        return or_(key.is_(None), key.in_(select(Webinar.id).where(visible_webinars(viewer))))
+
+    def request() -> ColumnElement[bool]:
+        key = value("supportRequest", True)
+        requests = select(SupportRequest.id).where(visible_support_requests(viewer))
+        return or_(key.is_(None), key.in_(requests))
+
+    def item() -> ColumnElement[bool]:
+        key, kind = value("item", True), value("item_kind", False)
+        return or_(
+            key.is_(None),
             and_(
-                item_kind == ReviewItemKind.RESOURCE.value,
-                item.in_(select(Resource.id).where(visible_resources(viewer))),
+                kind == ReviewItemKind.RESOURCE.value,
+                key.in_(select(Resource.id).where(visible_resources(viewer))),
             ),
             and_(
-                item_kind == ReviewItemKind.INITIATIVE.value,
-                item.in_(select(Initiative.id).where(visible_initiatives(viewer))),
+                kind == ReviewItemKind.INITIATIVE.value,
+                key.in_(select(Initiative.id).where(visible_initiatives(viewer))),
             ),
-        ),
-    ]
+        )
+
+    gates = {
+        "thread": thread,
+        "community": community,
+        "webinar": webinar,
+        "supportRequest": request,
+        "item": item,
+    }
+    return [gate() for key, gate in gates.items() if present is None or key in present]
 
 
 def _stored_subject(key: str, number: bool) -> ColumnElement[Any]:
@@ -651,7 +672,8 @@ def may_be_notified(viewer: Viewer, subject: Mapping[str, Any]) -> ColumnElement
             return null()
         return literal(int(value), Integer()) if number else literal(str(value), String())
 
-    return and_(*_subject_gates(viewer, given))
+    present = {key for key, v in subject.items() if v is not None}
+    return and_(true(), *_subject_gates(viewer, given, present))
 
 
 def followable(viewer: Viewer, target: FollowTarget, target_id: int) -> ColumnElement[bool]:
