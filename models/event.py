@@ -176,9 +176,8 @@ async def _advance(session: AsyncSession, names: Sequence[str]) -> dict[str, int
     """Each stream's next seq, its row created if new and locked until the transaction ends."""
     upsert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     await session.execute(
-        upsert(EventStream)
-        .values([{"name": n, "last_seq": 0, "retained_from_seq": 1} for n in names])
-        .on_conflict_do_nothing()
+        upsert(EventStream).on_conflict_do_nothing(),
+        [{"name": n, "last_seq": 0, "retained_from_seq": 1} for n in names],
     )
     await session.execute(
         select(EventStream.name)
