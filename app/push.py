@@ -2,7 +2,7 @@
 deliveries to. A message is a small JSON document (what happened, a link, the delivery's key)
 encrypted for the subscription with pywebpush (aes128gcm, RFC 8291), signed with the hub's
 VAPID key (RFC 8292) and POSTed to the push service (RFC 8030) without following redirects,
-after checking every address the service's name resolves to (the webhooks' rules)."""
+to the address that was checked against the webhooks' rules (app/webhooks.pin)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from pywebpush import WebPusher, WebPushException
 
 from app.mail import TEMPLATES
 from app.settings import Settings
-from app.webhooks import resolves_to_refused
+from app.webhooks import pin
 from models.base import utcnow
 from models.notification import NotificationKind
 from resolvers.outbox import Dropped, Failed, Result, Sent
@@ -153,14 +153,20 @@ class PushSender:
     async def send(self, facts: PushFacts) -> Result:
         endpoint = facts.target.endpoint
         try:
-            if await resolves_to_refused(endpoint, self.rules):
+            target = await pin(endpoint, self.rules)
+            if target is None:
                 return REFUSED
             body = self._body(facts)
-            headers = self._headers(endpoint, facts.notification.kind)
+            headers = {
+                **self._headers(endpoint, facts.notification.kind),
+                "host": target.host_header,
+            }
             async with httpx.AsyncClient(
                 timeout=self.timeout, follow_redirects=False, trust_env=False
             ) as client:
-                response = await client.post(endpoint, content=body, headers=headers)
+                response = await client.post(
+                    content=body, headers=headers, **target.post_arguments()
+                )
         except (httpx.HTTPError, OSError, WebPushException, ValueError) as error:
             return Failed(f"{type(error).__name__}: {error}")
         if response.status_code in (404, 410):
