@@ -11,8 +11,11 @@ from typing import Any
 
 import http_ece
 import pytest
+from py_vapid import Vapid
 from sqlalchemy import delete, select
+from typer.testing import CliRunner
 
+from app.cli import cli
 from app.delivery import DeliveryWorker
 from app.main import create_app
 from app.push import VapidKeys
@@ -23,7 +26,7 @@ from models.outbox import Delivery, DeliveryChannel, DeliveryState
 from schema.relay import decode_int_id, encode_id
 from tests.conftest import api_client, gql, make_settings
 from tests.discussions import community, join, ok, post, thread
-from tests.push import Browser, push_service
+from tests.push import Browser, push_service, verified_vapid
 
 KEYS = VapidKeys.generate()
 SUBJECT = "mailto:ops@hub.example.org"
@@ -286,3 +289,21 @@ async def test_bad_keys_and_push_off_are_refused(database_url, db, client, push_
     assert [e["code"] for e in anonymous["registerPushSubscription"]["errors"]] == [
         "UNAUTHENTICATED"
     ]
+
+
+def test_keygen_makes_a_pair_the_hub_signs_with(tmp_path):
+    # when: a deployment makes its keys, and writes them to its .env as well
+    env_file = tmp_path / ".env"
+    result = CliRunner().invoke(cli, ["push", "keygen", "--output", str(env_file)])
+    assert result.exit_code == 0, result.output
+    # then: the private key is a setting, the public key is the one derived from it
+    private = next(line for line in result.output.splitlines() if "VAPID_PRIVATE" in line)
+    public = next(line for line in result.output.splitlines() if "public key" in line)
+    keys = VapidKeys.from_private_key(private.split("=", 1)[1])
+    assert public.endswith(keys.public_key)
+    assert private in env_file.read_text()
+    assert env_file.stat().st_mode & 0o077 == 0
+    # and: a token signed with it verifies with the public key clients get
+    claims = {"aud": "https://push.example.org", "sub": SUBJECT, "exp": int(time.time()) + 60}
+    header = Vapid.from_string(keys.private_key).sign(claims)["Authorization"]
+    assert verified_vapid(header) == (claims, keys.public_key)
