@@ -23,6 +23,7 @@ from app.settings import Settings
 from models.community import CommunityMember
 from models.member import Role
 from models.outbox import Delivery, DeliveryChannel, DeliveryState
+from resolvers.webhooks import AddressRules
 from schema.relay import decode_int_id, encode_id
 from tests.conftest import api_client, gql, make_settings
 from tests.discussions import community, join, ok, post, thread
@@ -307,3 +308,10 @@ def test_keygen_makes_a_pair_the_hub_signs_with(tmp_path):
     claims = {"aud": "https://push.example.org", "sub": SUBJECT, "exp": int(time.time()) + 60}
     header = Vapid.from_string(keys.private_key).sign(claims)["Authorization"]
     assert verified_vapid(header) == (claims, keys.public_key)
+
+
+def test_production_refuses_local_push_endpoints(database_url):
+    with pytest.raises(ValueError, match="HUB_PUSH_ALLOW_LOCAL_ENDPOINTS"):
+        make_settings(database_url, env="production", push_allow_local_endpoints=True)
+    production = make_settings(database_url, env="production", vapid_private_key=KEYS.private_key)
+    assert production.push_rules() == AddressRules(allow_http=False, allow_private=False)
