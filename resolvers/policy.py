@@ -635,12 +635,18 @@ def _subject_gates(
             ),
         )
 
+    def call() -> ColumnElement[bool]:
+        key = value("call", True)
+        calls = select(CallForPractices.id).where(visible_calls(viewer))
+        return or_(key.is_(None), key.in_(calls))
+
     gates = {
         "thread": thread,
         "community": community,
         "webinar": webinar,
         "supportRequest": request,
         "item": item,
+        "call": call,
     }
     return [gate() for key, gate in gates.items() if present is None or key in present]
 
