@@ -8,16 +8,20 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.delivery import DeliveryWorker
 from app.main import create_app
 from models.base import utcnow
+from models.notification import Notification
 from models.outbox import Delivery, DeliveryChannel
+from resolvers.digests import schedule_digests
 from schema.relay import encode_id
 from tests.conftest import api_client, gql, make_settings
 from tests.knowledge import call, cast, codes, ok, published
+from tests.mail import smtp_server
 from tests.test_initiatives import CREATE_CALL
+from tests.test_outbox import UPDATE_PREFERENCES
 from tests.test_webhooks import CREATE as CREATE_ENDPOINT
 from tests.test_webhooks import http_receiver
 
@@ -166,3 +170,32 @@ async def _call_opened(client: Any, settings: Any, db: Any, factory: Any) -> Non
         [body] = receiver.verified(created["secret"])
     assert body["type"] == "call_for_practices.opened"
     assert body["data"]["theme"] == "Skills mobility"
+
+
+async def test_what_was_published_on_a_topic_reaches_the_digest(client, factory, db, database_url):
+    # given: a follower who wants this kind daily, and a resource published on their objective
+    people = await cast(factory)
+    follower = await factory.member(name="Daily Follower")
+    await ok(client, FOLLOW, {"t": objective(6)}, follower)
+    daily = [{"kind": "FOLLOWED_TOPIC", "email": "DAILY"}]
+    await ok(client, UPDATE_PREFERENCES, {"p": daily}, follower)
+    await published(client, people, objectives=[6])
+    yesterday = utcnow() - timedelta(days=1)
+    async with db.sessions.begin() as session:
+        await session.execute(
+            update(Notification)
+            .where(Notification.member_id == follower.id)
+            .values(created_at=yesterday)
+        )
+    # when: the day's digests are written and sent
+    assert await schedule_digests(db.sessions, utcnow()) >= 1
+    with smtp_server() as (inbox, url):
+        worker = DeliveryWorker.from_settings(db, make_settings(database_url, smtp_url=url))
+        while await worker.run_round():
+            pass
+    # then: the follower's digest names what was published
+    [message] = [m for m in inbox.messages if follower.email in str(m["To"])]
+    text_part = message.get_body(("plain",))
+    assert text_part is not None
+    text = text_part.get_content()
+    assert "Published on a topic you follow: “Fair recruitment toolkit”" in text
