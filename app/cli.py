@@ -34,6 +34,8 @@ documents_cli = typer.Typer(
     help="Trusted documents: operations registered from client builds.", no_args_is_help=True
 )
 cli.add_typer(documents_cli, name="documents")
+push_cli = typer.Typer(help="Web Push (VAPID keys).", no_args_is_help=True)
+cli.add_typer(push_cli, name="push")
 
 
 def load_settings() -> Settings:
@@ -283,6 +285,27 @@ def mail_list() -> None:
     for date, to, subject in messages:
         typer.echo(f"{date}\t{to}\t{subject}")
     typer.echo(f"{len(messages)} messages in {settings.maildir_path}")
+
+
+@push_cli.command("keygen")
+def push_keygen(
+    output: Annotated[
+        Path | None,
+        typer.Option(help="Also append the settings to this file (an .env), readable by you only."),
+    ] = None,
+) -> None:
+    """Make a VAPID key pair: prints HUB_VAPID_PRIVATE_KEY (a secret: put it in the settings)
+    and the public key clients subscribe with (the API serves it as `pushPublicKey`)."""
+    from app.push import VapidKeys
+
+    keys = VapidKeys.generate()
+    lines = f"HUB_VAPID_PRIVATE_KEY={keys.private_key}\n# public key: {keys.public_key}\n"
+    typer.echo(lines, nl=False)
+    if output is not None:
+        with output.open("a", encoding="utf-8") as env:
+            env.write(lines)
+        output.chmod(0o600)
+        typer.echo(f"appended to {output}")
 
 
 @console_cli.command("install")

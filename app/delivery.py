@@ -12,6 +12,7 @@ from datetime import timedelta
 from email.message import EmailMessage
 
 from app.mail import SEND_ERRORS, MailConfig, MailSender, compose, compose_digest, mail_sender
+from app.push import Gone, PushSender, push_sender
 from app.settings import Settings
 from app.webhooks import WebhookSender
 from models.base import utcnow
@@ -21,6 +22,7 @@ from resolvers import outbox
 from resolvers.digests import ended_periods, prepare_digest, schedule_digests
 from resolvers.email_deliveries import prepare_email
 from resolvers.outbox import Claimed, Dropped, Failed, Result, RetryPolicy, Sent
+from resolvers.push_deliveries import forget, prepare_push
 from resolvers.webhooks import prepare_webhook
 from subscriptions import metrics
 
@@ -37,6 +39,8 @@ class DeliveryWorker:
     config: MailConfig
     webhooks: WebhookSender
     retry: RetryPolicy
+    # None: push is off (no VAPID key), and push deliveries fail until it is configured.
+    push: PushSender | None = None
     batch_size: int = 50
     lease: timedelta = timedelta(minutes=5)
     interval: float = 1.0
@@ -56,6 +60,7 @@ class DeliveryWorker:
             webhooks=WebhookSender(
                 settings.webhook_rules(), web_base_url=settings.web_base_url.rstrip("/")
             ),
+            push=push_sender(settings),
             retry=RetryPolicy(
                 max_attempts=settings.delivery_max_attempts,
                 base=timedelta(seconds=settings.delivery_retry_base_seconds),
@@ -119,6 +124,8 @@ class DeliveryWorker:
         if claimed.channel is DeliveryChannel.WEBHOOK:
             call = await prepare_webhook(self.db.sessions, claimed)
             return call if isinstance(call, Dropped) else await self.webhooks.send(call)
+        if claimed.channel is DeliveryChannel.PUSH:
+            return await self._push(claimed)
         message = await self._compose(claimed)
         if not isinstance(message, EmailMessage):
             return message
@@ -127,6 +134,17 @@ class DeliveryWorker:
         except SEND_ERRORS as error:
             return Failed(f"{type(error).__name__}: {error}")
         return Sent()
+
+    async def _push(self, claimed: Claimed) -> Result:
+        if self.push is None:
+            return Failed("push is not configured (HUB_VAPID_PRIVATE_KEY)")
+        facts = await prepare_push(self.db.sessions, claimed)
+        if isinstance(facts, Dropped):
+            return facts
+        result = await self.push.send(facts)
+        if isinstance(result, Gone):
+            await forget(self.db.sessions, result.subscription_id)
+        return result
 
     async def _compose(self, claimed: Claimed) -> EmailMessage | Dropped | Failed:
         """The message to send for a claimed delivery, decided now."""

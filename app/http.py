@@ -20,6 +20,7 @@ from strawberry.types.unset import UnsetType
 from app.auth import AuthenticationFailed, ServiceUnavailable, viewer_from_request
 from app.console.page import Console
 from app.documents import DocumentRefused, Documents
+from app.push import push_config
 from app.settings import Settings
 from models.db import Database
 from resolvers.languages import parse_accept_language
@@ -275,6 +276,7 @@ class GraphQLHTTP:
             broadcast=self.broadcast,
             review_rule=self.settings.review_rule(),
             webhook_rules=self.settings.webhook_rules(),
+            push=push_config(self.settings),
             search_cache=self.search_cache,
             viewer=viewer,
             client_address=request.client.host if request.client else "unknown",

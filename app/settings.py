@@ -102,6 +102,16 @@ class Settings(BaseSettings):
     # Webhooks may call loopback, link-local and private addresses only when this is set (a
     # deployment whose consumers live on its own network); http only outside production.
     webhook_allow_private_addresses: bool = False
+    # Web Push: the hub's VAPID private key (`hub push keygen` makes one; the public key that
+    # clients subscribe with is derived from it); without it push is off. The subject names
+    # who runs the hub for push services to reach (mailto: or https:).
+    vapid_private_key: SecretStr | None = None
+    vapid_subject: str = Field(default="mailto:hub@localhost", pattern=r"^(mailto:|https://)")
+    # How long a push service keeps a message for an offline device.
+    push_ttl_seconds: int = Field(default=24 * 60 * 60, ge=0, le=28 * 24 * 60 * 60)
+    # Tests and development only (refused in production): accept push subscriptions whose
+    # endpoint is http:// or a loopback or private address, such as a push service on 127.0.0.1.
+    push_allow_local_endpoints: bool = False
     # Whether each operation is recorded in the Prometheus metrics (its log line is written
     # either way); off only to measure what recording costs (bench/observability.py).
     metrics_enabled: bool = True
@@ -143,6 +153,8 @@ class Settings(BaseSettings):
                 "set HUB_ALLOWED_ORIGINS to the comma-separated origins of your web clients "
                 "(for example: https://hub.example.org); '*' is not allowed in production"
             )
+        if self.push_allow_local_endpoints:
+            problems.append("HUB_PUSH_ALLOW_LOCAL_ENDPOINTS is for tests and development only")
         if not self.allow_process_local:
             problems += self._process_local_problems()
         if problems:
@@ -198,6 +210,14 @@ class Settings(BaseSettings):
         return AddressRules(
             allow_http=self.env != "production", allow_private=self.webhook_allow_private_addresses
         )
+
+    def push_rules(self) -> AddressRules:
+        """Push endpoints follow the webhooks' rules, with no exception in production."""
+        local = self.push_allow_local_endpoints
+        return AddressRules(allow_http=local, allow_private=local)
+
+    def vapid_key(self) -> str | None:
+        return self.vapid_private_key.get_secret_value() if self.vapid_private_key else None
 
     def auth_config(self) -> AuthConfig:
         return AuthConfig(

@@ -42,6 +42,7 @@ from app.auth import (
 from app.documents import DocumentRefused, Documents
 from app.http import loads_text
 from app.logs import log_socket_operation
+from app.push import push_config
 from app.settings import Settings
 from app.socket_closes import CloseWatch, Shutdown
 from models.db import Database
@@ -389,6 +390,7 @@ class GraphQLWebSocket(GraphQL[Context, None]):
             client_address=request.client.host if request.client else "unknown",
             review_rule=self.settings.review_rule(),
             webhook_rules=self.settings.webhook_rules(),
+            push=push_config(self.settings),
             search_cache=self.search_cache,
         )
         if isinstance(request, WebSocket):

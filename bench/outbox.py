@@ -1,11 +1,13 @@
-"""The outbox under a crash: N members notified at once (a public community's new thread, one
-email each), `hub worker` processes delivering to a local SMTP sink, the first one killed with
-SIGKILL in the middle, a second started after it. Reports what the writing transaction cost,
-messages per second per worker process, and, at the sink: messages lost, duplicates (a worker
-killed between the send and its record sends that message again after the lease; receivers
-drop it by its Message-ID, the delivery's stable key), distinct Message-IDs.
+"""The outbox under a crash: N members notified at once (a public community's moderation
+notice, one email each), `hub worker` processes delivering to a local SMTP sink, the first one
+killed with SIGKILL in the middle, a second started after it. Reports what the writing
+transaction cost (seconds, SQL statements), messages per second per worker process, and, at
+the sink: messages lost, duplicates (a worker killed between the send and its record sends
+that message again after the lease; receivers drop it by its Message-ID, the delivery's stable
+key), distinct Message-IDs.
 
     .venv/bin/python bench/outbox.py --members 2000
+    .venv/bin/python bench/outbox.py --members 10000 --write-only   # the fan-out alone
     HUB_DATABASE_URL=postgresql+asyncpg://root@127.0.0.1/hub_bench .venv/bin/python bench/outbox.py
 
 Runs against a throwaway SQLite file unless HUB_DATABASE_URL is set (then it must be an empty
@@ -22,9 +24,10 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -41,10 +44,23 @@ from tests.mail import smtp_server
 HUB = str(Path(sys.executable).with_name("hub"))
 
 
-async def seed(url: str, members: int) -> tuple[int, int, float]:
-    """N members of a public community; returns (community, actor, seconds of the notifying
-    transaction, which writes N notifications and N deliveries)."""
+@dataclass
+class Written:
+    """What the notifying transaction cost: seconds, and SQL statements sent."""
+
+    seconds: float
+    statements: int
+
+
+async def seed(url: str, members: int) -> Written:
+    """N members of a public community, notified at once: what the notifying transaction
+    (N notifications, N live events, N deliveries) cost."""
     db = create_database(url)
+    sent = Counter[str]()
+
+    def count(*_: object) -> None:
+        sent["statements"] += 1
+
     try:
         async with db.sessions.begin() as session:
             people = [
@@ -60,6 +76,7 @@ async def seed(url: str, members: int) -> tuple[int, int, float]:
                 CommunityMember(community_id=community.id, member_id=p.id) for p in people
             )
             ids = [p.id for p in people]
+        event.listen(db.engine.sync_engine, "before_cursor_execute", count)
         started = time.perf_counter()
         async with unit_of_work(db.sessions, None) as work:
             await notifications.notify(
@@ -71,7 +88,7 @@ async def seed(url: str, members: int) -> tuple[int, int, float]:
             )
             # the live events of this bench have no subscribers: do not publish them
             work.events.clear()
-        return community.id, ids[0], time.perf_counter() - started
+        return Written(time.perf_counter() - started, sent["statements"])
     finally:
         await db.dispose()
 
@@ -98,13 +115,23 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--members", type=int, default=2000)
     parser.add_argument("--kill-after", type=float, default=0.4, help="of the messages")
+    parser.add_argument(
+        "--write-only", action="store_true", help="measure the notifying transaction alone"
+    )
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="hub-outbox-bench-"))
     url = os.environ.get("HUB_DATABASE_URL") or f"sqlite+aiosqlite:///{tmp / 'bench.db'}"
     # Alembic runs its own event loop: off this one.
     await asyncio.to_thread(migrate.downgrade, url, "base")
     await asyncio.to_thread(migrate.upgrade, url)
-    _, _, write_seconds = await seed(url, args.members)
+    written = await seed(url, args.members)
+    print(
+        f"members notified: {args.members}; the notifying transaction: "
+        f"{written.seconds:.2f} s, {written.statements} SQL statements"
+    )
+    if args.write_only:
+        print(f"states: {dict(await counts(url))}")
+        return
     with smtp_server() as (inbox, smtp_url):
         env = {
             **os.environ,
@@ -134,7 +161,6 @@ async def main() -> None:
         second_seconds = time.perf_counter() - second_started
     ids = Counter(str(m["Message-ID"]) for m in inbox.messages)
     recipients = {str(m["To"]) for m in inbox.messages}
-    print(f"members notified: {args.members}; the notifying transaction: {write_seconds:.2f} s")
     print(f"worker 1: {killed_at} messages in {first_seconds:.1f} s, then SIGKILL")
     print(
         f"worker 1: {killed_at / first_seconds:.0f} messages/s; worker 2: "

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,6 +17,7 @@ from sqlalchemy import (
     delete,
     exists,
     func,
+    insert,
     select,
     update,
 )
@@ -133,6 +134,65 @@ async def append_event(
     created_at = utcnow()
     session.add(Event(stream=stream, seq=seq, kind=kind, payload=payload, created_at=created_at))
     return StoredEvent(stream, seq, kind, payload, created_at)
+
+
+# Streams one statement names at most (SQLite allows 32,766 parameters a statement).
+STREAMS_PER_STATEMENT = 1000
+
+
+async def append_events(
+    session: AsyncSession, kind: str, payloads: Mapping[str, dict[str, Any]]
+) -> list[StoredEvent]:
+    """Append one event of `kind` to each of many streams (a fan-out: one per recipient) in a
+    few statements, whatever their number: the streams are created, locked in name order (so
+    two fan-outs never wait for each other in a cycle), advanced and written together."""
+    names = sorted(payloads)
+    seqs: dict[str, int] = {}
+    for start in range(0, len(names), STREAMS_PER_STATEMENT):
+        seqs.update(await _advance(session, names[start : start + STREAMS_PER_STATEMENT]))
+    created_at = utcnow()
+    events = [
+        StoredEvent(name, seqs[name], kind, json.loads(json.dumps(payloads[name])), created_at)
+        for name in names
+    ]
+    if events:
+        await session.execute(
+            insert(Event),
+            [
+                {
+                    "stream": e.stream,
+                    "seq": e.seq,
+                    "kind": kind,
+                    "payload": e.payload,
+                    "created_at": created_at,
+                }
+                for e in events
+            ],
+        )
+    return events
+
+
+async def _advance(session: AsyncSession, names: Sequence[str]) -> dict[str, int]:
+    """Each stream's next seq, its row created if new and locked until the transaction ends."""
+    upsert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    await session.execute(
+        upsert(EventStream).on_conflict_do_nothing(),
+        [{"name": n, "last_seq": 0, "retained_from_seq": 1} for n in names],
+    )
+    await session.execute(
+        select(EventStream.name)
+        .where(EventStream.name.in_(names))
+        .order_by(EventStream.name)
+        .with_for_update()
+    )
+    rows = await session.execute(
+        update(EventStream)
+        .where(EventStream.name.in_(names))
+        .values(last_seq=EventStream.last_seq + 1)
+        .returning(EventStream.name, EventStream.last_seq)
+        .execution_options(synchronize_session=False)
+    )
+    return {str(name): int(seq) for name, seq in rows}
 
 
 async def events_after(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Enum, ForeignKey, Index, Integer
+from sqlalchemy import Enum, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, UTCDateTime, enum_values, utcnow
@@ -23,6 +23,9 @@ class NotificationKind(enum.Enum):
     WEBINAR_REMINDER = "WEBINAR_REMINDER"
     WEBINAR_UPDATE = "WEBINAR_UPDATE"
     SUPPORT_REQUEST_UPDATE = "SUPPORT_REQUEST_UPDATE"
+    # Something was published (a resource, an initiative) or opened (a call for practices) on
+    # a GCM objective, guiding principle, country or region the member follows.
+    FOLLOWED_TOPIC = "FOLLOWED_TOPIC"
 
 
 class WatchLevel(enum.Enum):
@@ -34,6 +37,24 @@ class WatchLevel(enum.Enum):
 class FollowTarget(enum.Enum):
     THREAD = "THREAD"
     COMMUNITY = "COMMUNITY"
+
+
+class TopicKind(enum.Enum):
+    """What of the Compact's vocabulary a member can follow; a topic's key is the objective's
+    number, the principle's letter, the country's ISO 3166 code or the region's M49 code."""
+
+    OBJECTIVE = "OBJECTIVE"
+    PRINCIPLE = "PRINCIPLE"
+    COUNTRY = "COUNTRY"
+    REGION = "REGION"
+
+
+class CreatedNotification(NamedTuple):
+    """A notification just written, as the outbox needs it (its emails and push messages)."""
+
+    id: int
+    member_id: int
+    kind: NotificationKind
 
 
 class Notification(Base):
@@ -66,3 +87,22 @@ class Follow(Base):
     level: Mapped[WatchLevel] = mapped_column(
         Enum(WatchLevel, native_enum=False, length=20, values_callable=enum_values)
     )
+
+
+class TopicFollow(Base):
+    """A member follows a topic: they are notified when something is published on it."""
+
+    __tablename__ = "topic_follow"
+    __table_args__ = (
+        UniqueConstraint("member_id", "topic", "key"),
+        # Publishing looks up a topic's followers.
+        Index("ix_topic_follow_topic_key", "topic", "key"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"))
+    topic: Mapped[TopicKind] = mapped_column(
+        Enum(TopicKind, native_enum=False, length=20, values_callable=enum_values)
+    )
+    key: Mapped[str] = mapped_column(String(3))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

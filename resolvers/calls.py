@@ -18,8 +18,11 @@ from resolvers.batching import rows_by_ids, values_by_owner
 from resolvers.errors import ErrorCode, Problem, ProblemList
 from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
 from resolvers.policy import Viewer
+from resolvers.topic_follows import tell_followers_of_call
 from resolvers.unit_of_work import UnitOfWork, mutation
 from resolvers.validation import clean_objectives, clean_text
+from resolvers.webhooks import announce_call
+from subscriptions.events import EventPublisher
 
 Sessions = async_sessionmaker[AsyncSession]
 
@@ -58,6 +61,7 @@ async def closed_call_problem(session: AsyncSession, call_id: int) -> Problem | 
 
 async def create_call(
     sessions: Sessions,
+    events: EventPublisher,
     viewer: Viewer,
     theme: str,
     description: str,
@@ -85,9 +89,11 @@ async def create_call(
         work.session.add(call)
         await work.session.flush()
         work.session.add_all(CallObjective(call_id=call.id, objective_number=n) for n in numbers)
+        await tell_followers_of_call(work, call.id, numbers, viewer.member_id)
+        await announce_call(work, call)
         return await work.read_back(select(*CALL_COLUMNS).where(CallForPractices.id == call.id))
 
-    done = await mutation(sessions, None, viewer, change, problems=problems)
+    done = await mutation(sessions, events, viewer, change, problems=problems)
     return CallResult(call=done.value, problems=done.problems)
 
 

@@ -16,10 +16,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.community import Community
-from models.initiative import Initiative
+from models.initiative import CallForPractices, Initiative
 from models.member import Member
-from models.notification import Notification, NotificationKind
-from models.outbox import Delivery, DeliveryChannel, EmailFrequency
+from models.notification import CreatedNotification, Notification, NotificationKind
+from models.outbox import DeliveryChannel, EmailFrequency
 from models.resource import Resource
 from models.support import SupportRequest
 from models.thread import Post, Thread
@@ -44,28 +44,30 @@ NOT_VISIBLE = Dropped("the recipient may no longer see what the notification is 
 
 
 async def enqueue_notification_emails(
-    work: UnitOfWork, notifications: Sequence[Notification]
+    work: UnitOfWork, notifications: Sequence[CreatedNotification]
 ) -> None:
     """An email delivery for each notification whose recipient wants its kind at once, written
     in the notification's transaction with the recipient's address of now."""
-    by_kind: dict[NotificationKind, list[Notification]] = {}
+    by_kind: dict[NotificationKind, list[CreatedNotification]] = {}
     for notification in notifications:
         by_kind.setdefault(notification.kind, []).append(notification)
     for kind, of_kind in by_kind.items():
         members = {n.member_id for n in of_kind}
         chosen = await frequencies(work.session, members, kind)
         addresses = await _addresses(work.session, members)
-        for notification in of_kind:
-            if chosen[notification.member_id] is EmailFrequency.IMMEDIATE:
-                work.deliver(
-                    Delivery(
-                        channel=DeliveryChannel.EMAIL,
-                        member_id=notification.member_id,
-                        notification_id=notification.id,
-                        address=addresses[notification.member_id],
-                        payload={"kind": kind.value},
-                    )
-                )
+        await work.deliver_all(
+            [
+                {
+                    "channel": DeliveryChannel.EMAIL,
+                    "member_id": n.member_id,
+                    "notification_id": n.id,
+                    "address": addresses[n.member_id],
+                    "payload": {"kind": kind.value},
+                }
+                for n in of_kind
+                if chosen[n.member_id] is EmailFrequency.IMMEDIATE
+            ]
+        )
 
 
 async def _addresses(session: AsyncSession, member_ids: set[int]) -> dict[int, str]:
@@ -165,6 +167,7 @@ def _link(subject: dict[str, Any]) -> tuple[str, int] | None:
         ("webinar", "Webinar"),
         ("supportRequest", "SupportRequest"),
         ("community", "Community"),
+        ("call", "CallForPractices"),
     ):
         if subject.get(key) is not None:
             return type_name, int(subject[key])
@@ -184,6 +187,7 @@ _TITLED: dict[str, Any] = {
     "community": Community.name,
     "webinar": Webinar.title,
     "supportRequest": SupportRequest.title,
+    "call": CallForPractices.theme,
 }
 
 

@@ -1,5 +1,6 @@
-"""Members' email preferences per notification kind, and the one-click unsubscribe (RFC 8058)
-that sets one to NEVER: a signed token per delivery, that works once."""
+"""Members' preferences per notification kind (how often by email, whether pushed), and the
+one-click unsubscribe (RFC 8058) that sets one to NEVER: a signed token per delivery, that
+works once."""
 
 from __future__ import annotations
 
@@ -19,11 +20,13 @@ from models.notification import NotificationKind
 from models.outbox import EmailFrequency, EmailPreference, UsedUnsubscribeToken
 from resolvers.errors import ErrorCode, Problem
 from resolvers.policy import ANONYMOUS, Viewer
+from resolvers.push_subscriptions import choose_push, push_preferences_of
 from resolvers.unit_of_work import Outcome, Refused, UnitOfWork, mutation
 
 Sessions = async_sessionmaker[AsyncSession]
 
-# What concerns a member directly is mailed at once; community activity once a week.
+# What concerns a member directly is mailed at once; community activity and what is published
+# on the topics they follow once a week.
 DEFAULT_FREQUENCY: Mapping[NotificationKind, EmailFrequency] = {
     NotificationKind.MENTION: EmailFrequency.IMMEDIATE,
     NotificationKind.REPLY: EmailFrequency.IMMEDIATE,
@@ -34,6 +37,7 @@ DEFAULT_FREQUENCY: Mapping[NotificationKind, EmailFrequency] = {
     NotificationKind.MODERATION: EmailFrequency.IMMEDIATE,
     NotificationKind.REACTION: EmailFrequency.WEEKLY,
     NotificationKind.NEW_THREAD: EmailFrequency.WEEKLY,
+    NotificationKind.FOLLOWED_TOPIC: EmailFrequency.WEEKLY,
 }
 USED_LINK = Problem(None, "This unsubscribe link was used already.", ErrorCode.CONFLICT)
 BAD_LINK = Problem(None, "This unsubscribe link is not valid.", ErrorCode.INVALID)
@@ -57,10 +61,17 @@ async def frequencies(
     return {m: chosen.get(m, DEFAULT_FREQUENCY[kind]) for m in ids}
 
 
-async def preferences_of(
-    sessions: Sessions, member_id: int
-) -> list[tuple[NotificationKind, EmailFrequency]]:
-    """Every kind with the member's choice or its default, in the kinds' order."""
+@dataclass(frozen=True)
+class KindChoice:
+    """A member's choice for one kind: how often by email, whether pushed (None: unchanged)."""
+
+    kind: NotificationKind
+    email: EmailFrequency | None = None
+    push: bool | None = None
+
+
+async def preferences_of(sessions: Sessions, member_id: int) -> list[KindChoice]:
+    """Every kind with the member's choices or their defaults, in the kinds' order."""
     async with sessions() as session:
         chosen = dict(
             (
@@ -71,7 +82,11 @@ async def preferences_of(
                 )
             ).all()
         )
-    return [(kind, chosen.get(kind, DEFAULT_FREQUENCY[kind])) for kind in NotificationKind]
+        pushed = await push_preferences_of(session, member_id)
+    return [
+        KindChoice(kind, chosen.get(kind, DEFAULT_FREQUENCY[kind]), pushed[kind])
+        for kind in NotificationKind
+    ]
 
 
 async def _choose(
@@ -90,16 +105,20 @@ async def _choose(
 async def update_preferences(
     sessions: Sessions,
     viewer: Viewer,
-    choices: Sequence[tuple[NotificationKind, EmailFrequency]],
+    choices: Sequence[KindChoice],
 ) -> Outcome[None]:
-    """Set the viewer's own preferences for the kinds given; the others stay as they are."""
-    kinds = [kind for kind, _ in choices]
+    """Set the viewer's own preferences for the kinds given (by email, by push, or both); the
+    others stay as they are."""
+    kinds = [choice.kind for choice in choices]
     problems = [DUPLICATE_KIND] if len(set(kinds)) != len(kinds) else []
 
     async def change(work: UnitOfWork) -> None:
         assert viewer.member_id is not None
-        for kind, frequency in choices:
-            await _choose(work.session, viewer.member_id, kind, frequency)
+        for choice in choices:
+            if choice.email is not None:
+                await _choose(work.session, viewer.member_id, choice.kind, choice.email)
+        pushed = [(c.kind, c.push) for c in choices if c.push is not None]
+        await choose_push(work.session, viewer.member_id, pushed)
 
     return await mutation(sessions, None, viewer, change, problems=problems)
 

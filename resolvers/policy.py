@@ -26,10 +26,11 @@ from sqlalchemy import (
 
 from models.base import utcnow
 from models.community import Community, CommunityMember, CommunityRole, CommunityVisibility
-from models.initiative import Initiative
+from models.initiative import CallForPractices, Initiative
 from models.member import Member, MemberLanguage, Role
-from models.notification import FollowTarget, Notification
+from models.notification import FollowTarget, Notification, TopicFollow
 from models.organization import OrganizationKind
+from models.push import PushSubscription
 from models.resource import RelationStatus, Resource, ResourceRelation
 from models.review import ReviewAssignment, ReviewedItem, ReviewItemKind, ReviewState
 from models.support import ProposalStatus, SupportProposal, SupportRequest
@@ -598,36 +599,63 @@ def listed_webinar_resources(viewer: Viewer) -> ColumnElement[bool]:
 SubjectValue = Callable[[str, bool], ColumnElement[Any]]
 
 
-def _subject_gates(viewer: Viewer, value: SubjectValue) -> list[ColumnElement[bool]]:
+def _subject_gates(
+    viewer: Viewer, value: SubjectValue, present: Collection[str] | None = None
+) -> list[ColumnElement[bool]]:
     """One condition per kind of thing a notification can be about: absent, or visible to the
     viewer. A thread counts by its community (the author of a thread that moderators deleted is
-    still told so); a post by its thread, always named beside it."""
-    thread, community = value("thread", True), value("community", True)
-    webinar, request = value("webinar", True), value("supportRequest", True)
-    item, item_kind = value("item", True), value("item_kind", False)
-    readable = select(Community.id).where(readable_communities(viewer))
-    return [
-        or_(
-            thread.is_(None), thread.in_(select(Thread.id).where(Thread.community_id.in_(readable)))
-        ),
-        or_(community.is_(None), community.in_(readable)),
-        or_(webinar.is_(None), webinar.in_(select(Webinar.id).where(visible_webinars(viewer)))),
-        or_(
-            request.is_(None),
-            request.in_(select(SupportRequest.id).where(visible_support_requests(viewer))),
-        ),
-        or_(
-            item.is_(None),
+    still told so); a post by its thread, always named beside it. `present`: the subject's
+    keys, when they are known (a subject not stored yet): only their conditions are built."""
+
+    def readable() -> Any:
+        return select(Community.id).where(readable_communities(viewer))
+
+    def thread() -> ColumnElement[bool]:
+        key = value("thread", True)
+        threads = select(Thread.id).where(Thread.community_id.in_(readable()))
+        return or_(key.is_(None), key.in_(threads))
+
+    def community() -> ColumnElement[bool]:
+        key = value("community", True)
+        return or_(key.is_(None), key.in_(readable()))
+
+    def webinar() -> ColumnElement[bool]:
+        key = value("webinar", True)
+        return or_(key.is_(None), key.in_(select(Webinar.id).where(visible_webinars(viewer))))
+
+    def request() -> ColumnElement[bool]:
+        key = value("supportRequest", True)
+        requests = select(SupportRequest.id).where(visible_support_requests(viewer))
+        return or_(key.is_(None), key.in_(requests))
+
+    def item() -> ColumnElement[bool]:
+        key, kind = value("item", True), value("item_kind", False)
+        return or_(
+            key.is_(None),
             and_(
-                item_kind == ReviewItemKind.RESOURCE.value,
-                item.in_(select(Resource.id).where(visible_resources(viewer))),
+                kind == ReviewItemKind.RESOURCE.value,
+                key.in_(select(Resource.id).where(visible_resources(viewer))),
             ),
             and_(
-                item_kind == ReviewItemKind.INITIATIVE.value,
-                item.in_(select(Initiative.id).where(visible_initiatives(viewer))),
+                kind == ReviewItemKind.INITIATIVE.value,
+                key.in_(select(Initiative.id).where(visible_initiatives(viewer))),
             ),
-        ),
-    ]
+        )
+
+    def call() -> ColumnElement[bool]:
+        key = value("call", True)
+        calls = select(CallForPractices.id).where(visible_calls(viewer))
+        return or_(key.is_(None), key.in_(calls))
+
+    gates = {
+        "thread": thread,
+        "community": community,
+        "webinar": webinar,
+        "supportRequest": request,
+        "item": item,
+        "call": call,
+    }
+    return [gate() for key, gate in gates.items() if present is None or key in present]
 
 
 def _stored_subject(key: str, number: bool) -> ColumnElement[Any]:
@@ -657,7 +685,8 @@ def may_be_notified(viewer: Viewer, subject: Mapping[str, Any]) -> ColumnElement
             return null()
         return literal(int(value), Integer()) if number else literal(str(value), String())
 
-    return and_(*_subject_gates(viewer, given))
+    present = {key for key, v in subject.items() if v is not None}
+    return and_(true(), *_subject_gates(viewer, given, present))
 
 
 def followable(viewer: Viewer, target: FollowTarget, target_id: int) -> ColumnElement[bool]:
@@ -666,6 +695,46 @@ def followable(viewer: Viewer, target: FollowTarget, target_id: int) -> ColumnEl
     if target is FollowTarget.THREAD:
         return exists().where(Thread.id == target_id, visible_threads(viewer))
     return exists().where(Community.id == target_id, readable_communities(viewer))
+
+
+# --- Topic follows: objectives, principles, countries, regions -------------------------------
+
+
+def own_topic_follows(viewer: Viewer) -> ColumnElement[bool]:
+    """What a member follows is theirs alone (listing, unfollowing)."""
+    if viewer.member_id is None:
+        return false()
+    return TopicFollow.member_id == viewer.member_id
+
+
+def may_read_topic_follows(viewer: Viewer, member_id: int) -> bool:
+    return viewer.member_id is not None and viewer.member_id == member_id
+
+
+# --- Web Push: a member's own subscriptions, and what a push message may say -------------------
+
+
+def own_push_subscriptions(viewer: Viewer) -> ColumnElement[bool]:
+    """A push subscription is its member's alone (removing one, listing them)."""
+    if viewer.member_id is None:
+        return false()
+    return PushSubscription.member_id == viewer.member_id
+
+
+def may_read_push_subscriptions(viewer: Viewer, member_id: int) -> bool:
+    """A member's push subscriptions (their devices' endpoints) are theirs alone to list."""
+    return viewer.member_id is not None and viewer.member_id == member_id
+
+
+def may_be_pushed(
+    viewer: Viewer, subscription_owner: int | None, subject: Mapping[str, Any]
+) -> ColumnElement[bool]:
+    """Whether a push message about `subject` may go, now, to a subscription: it is still the
+    recipient's (an endpoint re-registered by another member on that browser is not), and the
+    recipient may still be notified about the subject."""
+    if subscription_owner is None or subscription_owner != viewer.member_id:
+        return false()
+    return may_be_notified(viewer, subject)
 
 
 # --- Webhooks: what an organisation's system may be told ----------------------------------
@@ -691,6 +760,8 @@ def webhook_may_carry(
         )
     if subject.get("webinar") is not None:
         return exists().where(Webinar.id == int(subject["webinar"]), visible_webinars(ANONYMOUS))
+    if subject.get("call") is not None:
+        return exists().where(CallForPractices.id == int(subject["call"]), visible_calls(ANONYMOUS))
     if subject.get("item") is not None:
         model, visible = (
             (Resource, visible_resources)

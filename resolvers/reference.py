@@ -38,6 +38,15 @@ async def all_guiding_principles(sessions: Sessions) -> list[AnyRow]:
         return list((await session.execute(statement)).all())
 
 
+async def principles_by_letters(sessions: Sessions, letters: Sequence[str]) -> list[AnyRow | None]:
+    statement = select(GuidingPrinciple.letter, GuidingPrinciple.name).where(
+        GuidingPrinciple.letter.in_(letters)
+    )
+    async with sessions() as session:
+        by_letter = {row.letter: row for row in (await session.execute(statement)).all()}
+    return [by_letter.get(letter) for letter in letters]
+
+
 async def titles_by_keys(sessions: Sessions, keys: Sequence[tuple[str, str]]) -> list[list[AnyRow]]:
     """For each (kind, key) of the reference data, its titles in other languages (one query
     for the batch)."""

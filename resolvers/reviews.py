@@ -61,6 +61,7 @@ from resolvers.review_rules import (
 from resolvers.revisions import merge_initiative_revision, merge_revision
 from resolvers.search_index import reindex
 from resolvers.search_sources import INITIATIVES, RESOURCES
+from resolvers.topic_follows import tell_followers_of_item
 from resolvers.unit_of_work import Refused, UnitOfWork, mutation
 from resolvers.validation import clean_text
 from subscriptions.events import EventPublisher
@@ -403,6 +404,7 @@ async def _decide(
             await reindex(work.session, INITIATIVES, [item.revision_of_id])
         if isinstance(item, Resource | Initiative) and item.revision_of_id is None:
             await webhooks.announce_published(work, ref.kind, ref.id, item.title)
+            await tell_followers_of_item(work, ref.kind, ref.id, item.author_id)
     if isinstance(item, Resource):
         await rerank_superseded_by(work.session, item.id)
 

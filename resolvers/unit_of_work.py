@@ -6,16 +6,17 @@ events published after the commit."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.db import AnyRow, AnySelect
-from models.event import StoredEvent, append_event
+from models.event import StoredEvent, append_event, append_events
 from models.outbox import Delivery
 from resolvers.errors import NOT_SIGNED_IN, ErrorCode, Problem
 from resolvers.policy import Viewer
@@ -49,6 +50,15 @@ class UnitOfWork:
         self.events.append(event)
         return event
 
+    async def emit_to_each(
+        self, kind: str, payloads: Mapping[str, dict[str, Any]]
+    ) -> list[StoredEvent]:
+        """Append an event of `kind` to each stream of `payloads` (a fan-out), in a few
+        statements whatever their number; published after commit."""
+        events = await append_events(self.session, kind, payloads)
+        self.events.extend(events)
+        return events
+
     async def read_back(self, statement: AnySelect) -> AnyRow | None:
         """A mutation's answer (`statement`, narrowed to one row and to what the viewer may
         see), read in this transaction: once it has committed, the answer needs the database
@@ -63,6 +73,13 @@ class UnitOfWork:
         before; the workers send it, the mutation never waits for the sending."""
         self.session.add(delivery)
         self.deliveries += 1
+
+    async def deliver_all(self, deliveries: Sequence[Mapping[str, Any]]) -> None:
+        """Write many deliveries (their columns) to the outbox in this transaction, in one
+        statement (the driver pages very large ones): a fan-out's emails or push messages."""
+        if deliveries:
+            await self.session.execute(insert(Delivery), [dict(d) for d in deliveries])
+            self.deliveries += len(deliveries)
 
 
 @asynccontextmanager

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.base import utcnow
+from models.initiative import CallForPractices
 from models.outbox import Delivery, DeliveryChannel, DeliveryState
 from models.review import ReviewItemKind
 from models.support import SupportRequest
@@ -302,3 +303,14 @@ async def announce_support_update(work: UnitOfWork, request: SupportRequest, cha
         data,
         organization_id=request.organization_id,
     )
+
+
+async def announce_call(work: UnitOfWork, call: CallForPractices) -> None:
+    """A call for practices opened (calls are public)."""
+    data = {
+        "type": "CallForPractices",
+        "id": call.id,
+        "theme": call.theme,
+        "deadline": call.deadline.isoformat(),
+    }
+    await announce(work, WebhookEvent.CALL_FOR_PRACTICES_OPENED, {"call": call.id}, data)

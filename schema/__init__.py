@@ -33,6 +33,7 @@ from schema import moderation_events as moderation_events_api
 from schema import nodes as nodes_api
 from schema import notifications as notifications_api
 from schema import organizations as organizations_api
+from schema import push as push_api
 from schema import reference as reference_api
 from schema import relations as relations_api
 from schema import resources as resources_api
@@ -44,6 +45,7 @@ from schema import support_events as support_events_api
 from schema import support_messages as support_messages_api
 from schema import support_practice as support_practice_api
 from schema import threads as threads_api
+from schema import topic_follows as topic_follows_api
 from schema import translation_actions
 from schema import webhooks as webhooks_api
 from schema import webinar_events as webinar_events_api
@@ -167,6 +169,11 @@ class Query:
         resolver=deliveries_api.resolve_deliveries,
         description="Admins: the outbox's deliveries (emails, digests, push messages, webhook "
         "calls), newest first; `state: DEAD` lists the dead letters. Null for others.",
+    )
+    push_public_key: str | None = strawberry.field(
+        resolver=push_api.resolve_push_public_key,
+        description="The hub's VAPID public key (base64url), the `applicationServerKey` for "
+        "`PushManager.subscribe()`; null when push is not configured.",
     )
     webhook_endpoints: Connection[webhooks_api.WebhookEndpoint] | None = strawberry.field(
         resolver=webhooks_api.resolve_webhook_endpoints,
@@ -355,8 +362,28 @@ class Mutation:
     update_notification_preferences: deliveries_api.UpdateNotificationPreferencesPayload = (
         strawberry.mutation(
             resolver=deliveries_api.update_notification_preferences,
-            description="Choose when each kind of notification reaches you by email.",
+            description="Choose how each kind of notification reaches you: when by email, "
+            "and whether by push.",
         )
+    )
+    follow_topic: topic_follows_api.TopicFollowPayload = strawberry.mutation(
+        resolver=topic_follows_api.follow_topic,
+        description="Follow a GCM objective, guiding principle, country or region: you are "
+        "notified (FOLLOWED_TOPIC, by default in your weekly digest) when a resource or "
+        "initiative tagged with it is published, or a call for practices on it opens.",
+    )
+    unfollow_topic: topic_follows_api.TopicFollowPayload = strawberry.mutation(
+        resolver=topic_follows_api.unfollow_topic,
+        description="Stop following a topic.",
+    )
+    register_push_subscription: push_api.RegisterPushSubscriptionPayload = strawberry.mutation(
+        resolver=push_api.register_push_subscription,
+        description="Register your browser's or app's Web Push subscription: notifications "
+        "of the kinds you have pushed go to it (registering it again updates its keys).",
+    )
+    unregister_push_subscription: push_api.UnregisterPushSubscriptionPayload = strawberry.mutation(
+        resolver=push_api.unregister_push_subscription,
+        description="Stop pushing to one of your subscriptions.",
     )
     retry_delivery: deliveries_api.DeliveryPayload = strawberry.mutation(
         resolver=deliveries_api.retry_delivery,

@@ -14,6 +14,7 @@ from models.db import Database
 from resolvers.auth import AuthConfig
 from resolvers.languages import preferences
 from resolvers.policy import ANONYMOUS, Viewer
+from resolvers.push_subscriptions import PushConfig
 from resolvers.review_rules import ReviewRule
 from resolvers.search import Answer
 from resolvers.search_cache import SearchCache
@@ -38,6 +39,8 @@ class Context:
     review_rule: ReviewRule = field(default_factory=ReviewRule)
     # Where webhooks may point (from the settings).
     webhook_rules: AddressRules = field(default_factory=AddressRules)
+    # Where push endpoints may point, and the VAPID public key (from the settings).
+    push: PushConfig = field(default_factory=PushConfig)
     # The process's cache of search answers (None: every search computes its answer).
     search_cache: SearchCache[Answer] | None = None
     # The languages the request asked for (`Accept-Language`, or `language` in the WebSocket's

@@ -14,6 +14,7 @@ from models.outbox import DeliveryChannel as DeliveryChannelModel
 from models.outbox import DeliveryState as DeliveryStateModel
 from models.outbox import EmailFrequency as EmailFrequencyModel
 from resolvers import email_preferences, outbox, policy
+from resolvers.email_preferences import KindChoice
 from resolvers.outbox import Sessions
 from resolvers.policy import Viewer
 from resolvers.unit_of_work import Outcome
@@ -160,10 +161,13 @@ async def retry_delivery(
 # --- email preferences -----------------------------------------------------------------------
 
 
-@strawberry.type(description="How one kind of notification reaches you by email.")
+@strawberry.type(description="How one kind of notification reaches you: by email, by push.")
 class NotificationPreference:
     kind: NotificationKind = strawberry.field(description="The kind of notification.")  # type: ignore[valid-type]
     email: EmailFrequency = strawberry.field(description="When it is emailed to you.")  # type: ignore[valid-type]
+    push: bool = strawberry.field(
+        description="Whether it is pushed to your registered browsers and apps (Web Push)."
+    )
 
 
 async def resolve_notification_preferences(
@@ -172,16 +176,21 @@ async def resolve_notification_preferences(
     if not policy.may_read_notification_preferences(reader or info.context.viewer, member_id):
         return None
     chosen = await email_preferences.preferences_of(info.context.db.sessions, member_id)
-    return [NotificationPreference(kind=kind, email=frequency) for kind, frequency in chosen]
+    return [NotificationPreference(kind=c.kind, email=c.email, push=bool(c.push)) for c in chosen]
 
 
-@strawberry.input(description="One kind's email frequency.")
+@strawberry.input(description="One kind's email frequency and push choice (omitted: unchanged).")
 class NotificationPreferenceInput:
     kind: NotificationKind = strawberry.field(description="The kind of notification.")  # type: ignore[valid-type]
-    email: EmailFrequency = strawberry.field(description="When to email it to you.")  # type: ignore[valid-type]
+    email: EmailFrequency | None = strawberry.field(  # type: ignore[valid-type]
+        default=None, description="When to email it to you; null: unchanged."
+    )
+    push: bool | None = strawberry.field(
+        default=None, description="Whether to push it to you; null: unchanged."
+    )
 
 
-@strawberry.input(description="Change how notifications reach you by email.")
+@strawberry.input(description="Change how notifications reach you, by email and by push.")
 class UpdateNotificationPreferencesInput:
     preferences: list[NotificationPreferenceInput] | None = strawberry.field(
         default=strawberry.UNSET,
@@ -201,7 +210,7 @@ async def update_notification_preferences(
     info: Info, input: Annotated[UpdateNotificationPreferencesInput, INPUT]
 ) -> UpdateNotificationPreferencesPayload:
     viewer = info.context.viewer
-    choices = [(p.kind, p.email) for p in input.preferences or ()]
+    choices = [KindChoice(p.kind, p.email, p.push) for p in input.preferences or ()]
     outcome = await email_preferences.update_preferences(info.context.db.sessions, viewer, choices)
     if outcome.problems or viewer.member_id is None:
         return UpdateNotificationPreferencesPayload(

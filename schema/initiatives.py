@@ -584,6 +584,7 @@ async def create_call_for_practices(
 ) -> CallForPracticesPayload:
     result = await calls.create_call(
         info.context.db.sessions,
+        info.context.events,
         info.context.viewer,
         input.theme,
         input.description,

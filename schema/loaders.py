@@ -71,6 +71,10 @@ class Loaders:
         return DataLoader(batch_span(partial(reference.objectives_by_numbers, self._sessions)))
 
     @cached_property
+    def principle_by_letter(self) -> DataLoader[str, AnyRow | None]:
+        return DataLoader(batch_span(partial(reference.principles_by_letters, self._sessions)))
+
+    @cached_property
     def reference_titles_by_key(self) -> DataLoader[tuple[str, str], list[AnyRow]]:
         return DataLoader(partial(reference.titles_by_keys, self._sessions))
 

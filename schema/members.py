@@ -22,6 +22,7 @@ from schema.organizations import (
     load_organization,
     organization_key,
 )
+from schema.push import PushSubscription, resolve_push_subscriptions
 from schema.reference import Country, GcmObjective, country, objectives_of
 from schema.relay import (
     AFTER,
@@ -35,6 +36,7 @@ from schema.relay import (
     encode_id,
     page_request,
 )
+from schema.topic_follows import TopicFollow, resolve_follows
 
 if TYPE_CHECKING:
     from schema.deliveries import NotificationPreference
@@ -100,6 +102,32 @@ class Member(Node):
         from schema.deliveries import resolve_notification_preferences
 
         return await resolve_notification_preferences(info, self.db_id, self.reader)
+
+    @strawberry.field(
+        description="The member's Web Push subscriptions, newest first; the member alone "
+        "reads them (null for everyone else)."
+    )
+    async def push_subscriptions(
+        self,
+        info: Info,
+        first: Annotated[int | None, FIRST] = None,
+        after: Annotated[str | None, AFTER] = None,
+    ) -> Connection[PushSubscription] | None:
+        reader = self.reader or info.context.viewer
+        return await resolve_push_subscriptions(info, self.db_id, reader, first, after)
+
+    @strawberry.field(
+        description="The GCM objectives, guiding principles, countries and regions the member "
+        "follows, newest first; the member alone reads them (null for everyone else)."
+    )
+    async def follows(
+        self,
+        info: Info,
+        first: Annotated[int | None, FIRST] = None,
+        after: Annotated[str | None, AFTER] = None,
+    ) -> Connection[TopicFollow] | None:
+        reader = self.reader or info.context.viewer
+        return await resolve_follows(info, self.db_id, reader, first, after)
 
     @strawberry.field(description="The organisation the member speaks for, if any.")
     async def organization(self, info: Info) -> Organization | None:

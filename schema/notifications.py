@@ -36,11 +36,12 @@ from schema.webinars import Webinar, load_webinar
 from subscriptions.events import member_stream
 
 if TYPE_CHECKING:
-    from schema.initiatives import Initiative
+    from schema.initiatives import CallForPractices, Initiative
     from schema.resources import Resource
 
 LazyResource = Annotated["Resource", strawberry.lazy("schema.resources")]
 LazyInitiative = Annotated["Initiative", strawberry.lazy("schema.initiatives")]
+LazyCall = Annotated["CallForPractices", strawberry.lazy("schema.initiatives")]
 
 NotificationKind = described_enum(
     NotificationKindModel,
@@ -55,6 +56,8 @@ NotificationKind = described_enum(
         "WEBINAR_REMINDER": "A webinar you registered for starts soon.",
         "WEBINAR_UPDATE": "A webinar you registered for changed, or your seat did.",
         "SUPPORT_REQUEST_UPDATE": "A support request you take part in changed.",
+        "FOLLOWED_TOPIC": "A resource or initiative was published, or a call for practices "
+        "opened, on an objective, principle, country or region you follow.",
     },
 )
 
@@ -131,11 +134,19 @@ class Notification(Node):
             return None
         return await load_initiative(info, int(self.subject["item"]))
 
+    @strawberry.field(description="The call for practices it is about, if any.")
+    async def call_for_practices(self, info: Info) -> LazyCall | None:
+        from schema.initiatives import load_call
+
+        key = self.subject.get("call")
+        return await load_call(info, int(key)) if key else None
+
     @strawberry.field(
         description="What happened, as a code: a support request's change (TRIAGED, STARTED, "
         "EXPERT_PROPOSED, ...), a webinar's (SEAT_GRANTED, RESCHEDULED, CANCELLED, ...), a "
         "moderator's action (LOCK_THREAD, DELETE_POST, ...), ARCHIVED or SENT_BACK_TO_REVIEW "
-        "for a reviewed item; null when the kind says it all."
+        "for a reviewed item, PUBLISHED or OPENED on a topic you follow; null when the kind "
+        "says it all."
     )
     def change(self) -> str | None:
         return what_happened(self.subject).change

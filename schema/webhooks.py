@@ -36,6 +36,7 @@ WebhookEvent = described_enum(
         "WEBINAR_SCHEDULED": "A public webinar was scheduled.",
         "WEBINAR_CHANGED": "A public webinar changed (schedule, details or status).",
         "SUPPORT_REQUEST_UPDATED": "A support request of the endpoint's organisation changed.",
+        "CALL_FOR_PRACTICES_OPENED": "A call for practices was opened.",
     },
 )
 

@@ -429,4 +429,4 @@ def test_behind_pgbouncer_no_statement_is_cached_and_none_named_twice() -> None:
     assert len(names) == 3
     assert "server_settings" not in arguments
     direct = connection_arguments("postgresql+asyncpg://hub@db/hub", statement_timeout_ms=5000)
-    assert direct[1] == {"server_settings": {"statement_timeout": "5000"}}
+    assert direct[1] == {"server_settings": {"jit": "off", "statement_timeout": "5000"}}

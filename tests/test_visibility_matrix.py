@@ -377,6 +377,12 @@ def subjects(world_ids: dict[str, int]) -> dict[NotificationKind, dict[str, Any]
             "supportRequest": world_ids["request"],
             "change": "TRIAGED",
         },
+        # written when an item is published: here, one that is not (the draft reads as gone)
+        NotificationKind.FOLLOWED_TOPIC: {
+            "item_kind": "RESOURCE",
+            "item": world_ids["resource"],
+            "change": "PUBLISHED",
+        },
     }
 
 
@@ -390,6 +396,7 @@ KIND_SEES = {
     NotificationKind.WEBINAR_REMINDER: SEES["webinar"],
     NotificationKind.WEBINAR_UPDATE: SEES["webinar"],
     NotificationKind.SUPPORT_REQUEST_UPDATE: SEES["request"],
+    NotificationKind.FOLLOWED_TOPIC: SEES["resource"],
 }
 LISTED = "{ unreadNotificationCount notifications(first: 50) { totalCount nodes { kind } } }"
 

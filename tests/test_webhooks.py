@@ -17,8 +17,10 @@ from standardwebhooks import Webhook
 
 from app.delivery import DeliveryWorker
 from app.main import create_app
+from app.webhooks import PinnedTarget, pin
 from models.member import Role
 from models.organization import OrganizationKind
+from resolvers.webhooks import AddressRules
 from tests.conftest import api_client, gql, make_settings
 from tests.discussions import community, ok
 from tests.mail import free_port
@@ -235,6 +237,39 @@ async def test_the_sender_checks_the_resolved_address_again(
     assert receiver.calls == []
     log = (await gql(trusting_client, ENDPOINTS, member=admin))["data"]["webhookEndpoints"]
     assert [d["state"] for d in log["nodes"][0]["deliveries"]["nodes"]] == ["DROPPED"]
+
+
+async def test_the_call_goes_to_the_address_that_was_checked(
+    database_url, db, trusting_client, factory
+):
+    """The endpoint's name is resolved once: the call connects to the checked address, with
+    the name in `Host` (a name that resolved elsewhere a moment later, DNS rebinding, could
+    not send the call there)."""
+    admin = await factory.member(role=Role.ADMIN)
+    organiser = await staff(factory)
+    with http_receiver() as receiver:
+        url = receiver.url.replace("127.0.0.1", "localhost")
+        port = url.split(":")[2].split("/")[0]
+        await ok(trusting_client, CREATE, {"url": url, "events": ["WEBINAR_SCHEDULED"]}, admin)
+        await webinar(trusting_client, organiser)
+        target = await pin(url, AddressRules(allow_http=True, allow_private=True))
+        assert await worker(database_url, db).run_round() == 1
+    assert target is not None
+    assert target.url == f"http://127.0.0.1:{port}/hooks/hub"  # the receiver listens there only
+    [(headers, _)] = receiver.calls
+    assert {k.lower(): v for k, v in headers.items()}["host"] == f"localhost:{port}"
+
+
+async def test_pinning_refuses_any_private_address_and_keeps_the_name_for_tls() -> None:
+    strict = AddressRules()
+    assert await pin("https://127.0.0.1/hook", strict) is None
+    assert await pin("https://localhost/hook", strict) is None
+    assert await pin("https://[::1]:8443/hook", strict) is None
+    allowed = await pin("https://[::1]:8443/hook?x=1", AddressRules(allow_private=True))
+    assert allowed == PinnedTarget("https://[::1]:8443/hook?x=1", "[::1]:8443", "::1")
+    named = await pin("https://user@localhost/h", AddressRules(allow_private=True))
+    assert named == PinnedTarget("https://127.0.0.1/h", "localhost", "localhost")
+    assert named.post_arguments()["extensions"] == {"sni_hostname": "localhost"}
 
 
 async def test_only_admins_manage_webhooks(database_url, db, trusting_client, factory):

@@ -131,6 +131,11 @@ REGISTRY: dict[str, Entry] = {
     "Query.moderationQueue": Covered(
         "test_moderation::test_flags_appear_in_the_moderation_queue_of_the_communitys_moderators"
     ),
+    "Query.pushPublicKey": Public("the VAPID public key is what every browser subscribes with"),
+    "Member.follows": Covered(
+        "test_topic_follows::test_a_member_follows_each_kind_of_topic_and_alone_sees_it"
+    ),
+    "Member.pushSubscriptions": Covered("test_push::test_a_members_subscriptions_are_theirs_alone"),
     "Query.webhookEndpoints": Covered("test_webhooks::test_only_admins_manage_webhooks"),
     "Node:WebhookEndpoint": Covered("test_webhooks::test_only_admins_manage_webhooks"),
     "WebhookEndpoint.deliveries": Covered("test_webhooks::test_only_admins_manage_webhooks"),
