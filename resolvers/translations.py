@@ -21,10 +21,14 @@ from models.member import MemberLanguage
 from models.resource import Resource
 from models.translation import TranslatableKind, Translation, TranslationStatus
 from models.webinar import Webinar
-from resolvers import policy
+from resolvers import (
+    policy,
+    search_sources,  # noqa: F401 - registers the sources reindexed here
+)
 from resolvers.errors import ErrorCode, Problem, ProblemList
 from resolvers.languages import standard_tag
 from resolvers.policy import Viewer
+from resolvers.search_index import SOURCES, reindex
 from resolvers.unit_of_work import Outcome, Refused, UnitOfWork, mutation
 from resolvers.validation import clean_text
 from subscriptions.events import EventPublisher
@@ -174,6 +178,7 @@ async def submit_translation(
         status = TranslationStatus.MACHINE if data.machine else TranslationStatus.HUMAN
         for name, text in texts.items():
             await _store(work.session, data, name, language, text, status, viewer)
+        await _reindex(work.session, data.kind, data.item_id)
         return language
 
     return await mutation(sessions, events, viewer, change, problems=problems)
@@ -250,6 +255,7 @@ async def verify_translation(
         for row in rows:
             row.status = TranslationStatus.VERIFIED
             row.verifier_id = viewer.member_id
+        await _reindex(work.session, kind, item_id)
         return tag
 
     return await mutation(sessions, events, viewer, change, problems=problems)
@@ -274,14 +280,23 @@ async def remove_translation(
                 Translation.language == tag,
             )
         )
+        await _reindex(work.session, kind, item_id)
         return tag
 
     return await mutation(sessions, events, viewer, change, problems=problems)
 
 
+async def _reindex(session: AsyncSession, kind: TranslatableKind, item_id: int) -> None:
+    """The item's search documents follow its translations, in the same transaction."""
+    for source in SOURCES.values():
+        if source.translated is kind:
+            await reindex(session, source, [item_id])
+
+
 async def mark_outdated(session: AsyncSession, item: Any) -> None:
     """Call where an item's text is changed, before the change is flushed: translations of the
-    fields whose original changed become OUTDATED (a tool or a person must redo them)."""
+    fields whose original changed become OUTDATED (a tool or a person must redo them). The
+    caller reindexes the item after its change, which indexes the new statuses too."""
     kind = _KIND_OF_MODEL[type(item)]
     state = inspect_row(item)
     changed = [

@@ -1,0 +1,86 @@
+"""Search across languages: a search document per translation of an item, beside the
+original's, each indexed in its own language's text search configuration.
+
+`translation` is "" for the original's document and the language tag of a translation's;
+`language` is the language of the document's text (when known) and `status` ORIGINAL or the
+translation's weakest status. The unique key becomes (kind, item_id, translation).
+
+On SQLite the table is rebuilt to change its unique key, which drops the triggers that keep the
+FTS5 table in step: they are dropped first and made again after (the rowids, the documents'
+ids, are kept, so the FTS5 table stays valid). Translations that exist already are indexed by
+`hub search-reindex` (`hub doctor` reports them missing until then).
+
+Revision ID: 0015
+Revises: 0013
+Create Date: 2026-12-06
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0015"
+down_revision: str | None = "0013"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+SQLITE_TRIGGERS = ("search_document_ai", "search_document_ad", "search_document_au")
+SQLITE_TRIGGER_SQL = [
+    "CREATE TRIGGER search_document_ai AFTER INSERT ON search_document BEGIN "
+    "INSERT INTO search_fts(rowid, title, summary, body) "
+    "VALUES (new.id, new.title, new.summary, new.body); END",
+    "CREATE TRIGGER search_document_ad AFTER DELETE ON search_document BEGIN "
+    "INSERT INTO search_fts(search_fts, rowid, title, summary, body) "
+    "VALUES ('delete', old.id, old.title, old.summary, old.body); END",
+    "CREATE TRIGGER search_document_au AFTER UPDATE ON search_document BEGIN "
+    "INSERT INTO search_fts(search_fts, rowid, title, summary, body) "
+    "VALUES ('delete', old.id, old.title, old.summary, old.body); "
+    "INSERT INTO search_fts(rowid, title, summary, body) "
+    "VALUES (new.id, new.title, new.summary, new.body); END",
+]
+
+
+def _sqlite() -> bool:
+    return op.get_bind().dialect.name == "sqlite"
+
+
+def _drop_triggers() -> None:
+    if _sqlite():
+        for trigger in SQLITE_TRIGGERS:
+            op.execute(f"DROP TRIGGER {trigger}")
+
+
+def _create_triggers() -> None:
+    if _sqlite():
+        for statement in SQLITE_TRIGGER_SQL:
+            op.execute(statement)
+
+
+def upgrade() -> None:
+    _drop_triggers()
+    with op.batch_alter_table("search_document") as batch:
+        batch.add_column(sa.Column("language", sa.String(length=35), nullable=True))
+        batch.add_column(
+            sa.Column("translation", sa.String(length=35), server_default="", nullable=False)
+        )
+        batch.add_column(
+            sa.Column("status", sa.String(length=20), server_default="ORIGINAL", nullable=False)
+        )
+        batch.drop_constraint("uq_search_document_kind_item_id", type_="unique")
+        batch.create_unique_constraint(
+            "uq_search_document_kind_item_id_translation", ["kind", "item_id", "translation"]
+        )
+    _create_triggers()
+
+
+def downgrade() -> None:
+    op.execute("DELETE FROM search_document WHERE translation <> ''")
+    _drop_triggers()
+    with op.batch_alter_table("search_document") as batch:
+        batch.drop_constraint("uq_search_document_kind_item_id_translation", type_="unique")
+        batch.create_unique_constraint("uq_search_document_kind_item_id", ["kind", "item_id"])
+        batch.drop_column("status")
+        batch.drop_column("translation")
+        batch.drop_column("language")
+    _create_triggers()
