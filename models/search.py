@@ -116,5 +116,8 @@ SEARCH_NEUTRAL_TABLES = frozenset(
         "webinar_question",
         "webinar_question_vote",
         "calendar_feed",
+        # translation requests (issue 15): what members asked to have translated
+        "translation_request",
+        "translation_requester",
     }
 )

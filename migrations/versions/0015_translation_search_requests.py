@@ -1,5 +1,7 @@
-"""Search across languages: a search document per translation of an item, beside the
-original's, each indexed in its own language's text search configuration.
+"""Search across languages, and translation requests.
+
+Search: a search document per translation of an item, beside the original's, each indexed in
+its own language's text search configuration.
 
 `translation` is "" for the original's document and the language tag of a translation's;
 `language` is the language of the document's text (when known) and `status` ORIGINAL or the
@@ -9,6 +11,9 @@ On SQLite the table is rebuilt to change its unique key, which drops the trigger
 FTS5 table in step: they are dropped first and made again after (the rowids, the documents'
 ids, are kept, so the FTS5 table stays valid). Translations that exist already are indexed by
 `hub search-reindex` (`hub doctor` reports them missing until then).
+
+Translation requests: `translation_request`, one per (item, language) with its count of
+requesters, open or closed; `translation_requester`, who asked.
 
 Revision ID: 0015
 Revises: 0013
@@ -72,9 +77,55 @@ def upgrade() -> None:
             "uq_search_document_kind_item_id_translation", ["kind", "item_id", "translation"]
         )
     _create_triggers()
+    _create_requests()
+
+
+def _create_requests() -> None:
+    op.create_table(
+        "translation_request",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=20), nullable=False),
+        sa.Column("item_id", sa.Integer(), nullable=False),
+        sa.Column("language", sa.String(length=35), nullable=False),
+        sa.Column("requester_count", sa.Integer(), nullable=False),
+        sa.Column("requested_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_translation_request")),
+        sa.UniqueConstraint(
+            "kind", "item_id", "language", name=op.f("uq_translation_request_kind_item_id_language")
+        ),
+    )
+    op.create_index(
+        "ix_translation_request_open", "translation_request", ["closed_at", "requester_count"]
+    )
+    op.create_table(
+        "translation_requester",
+        sa.Column("request_id", sa.Integer(), nullable=False),
+        sa.Column("member_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["request_id"],
+            ["translation_request.id"],
+            name=op.f("fk_translation_requester_request_id_translation_request"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["member_id"],
+            ["member.id"],
+            name=op.f("fk_translation_requester_member_id_member"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("request_id", "member_id", name=op.f("pk_translation_requester")),
+    )
+    op.create_index(
+        op.f("ix_translation_requester_member_id"), "translation_requester", ["member_id"]
+    )
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_translation_requester_member_id"), table_name="translation_requester")
+    op.drop_table("translation_requester")
+    op.drop_index("ix_translation_request_open", table_name="translation_request")
+    op.drop_table("translation_request")
     op.execute("DELETE FROM search_document WHERE translation <> ''")
     _drop_triggers()
     with op.batch_alter_table("search_document") as batch:
