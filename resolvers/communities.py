@@ -47,13 +47,14 @@ COMMUNITY_COLUMNS = (
     Community.id,
     Community.slug,
     Community.name,
+    Community.name_key,
     Community.description,
     Community.visibility,
     Community.language,
     Community.ends_at,
     Community.created_at,
 )
-COMMUNITY_ORDER = Keyset("communities", (Community.name, Community.id))
+COMMUNITY_ORDER = Keyset("communities", (Community.name_key, Community.id))
 MEMBERSHIP_ORDER = Keyset("community-members", (CommunityMember.member_id,))
 REQUEST_ORDER = Keyset("join-requests", (CommunityJoinRequest.id,))
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")

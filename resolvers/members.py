@@ -38,6 +38,7 @@ Sessions = async_sessionmaker[AsyncSession]
 MEMBER_COLUMNS = (
     Member.id,
     Member.name,
+    Member.name_key,
     Member.email,
     Member.organization_id,
     Member.country,
@@ -47,7 +48,7 @@ MEMBER_COLUMNS = (
     Member.created_at,
     Member.updated_at,
 )
-DIRECTORY_ORDER = Keyset("members", (Member.name, Member.id))
+DIRECTORY_ORDER = Keyset("members", (Member.name_key, Member.id))
 
 
 @dataclass(frozen=True)

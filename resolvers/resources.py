@@ -11,6 +11,7 @@ from functools import partial
 from sqlalchemy import ColumnElement, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from models.collation import match_key
 from models.db import AnyRow, AnySelect
 from models.reference import GuidingPrinciple, UnRegion
 from models.resource import (
@@ -160,9 +161,7 @@ def filtered_resources(viewer: Viewer, criteria: ResourceFilter) -> AnySelect:
             or_(Resource.language.in_(tags), _any_of(ResourceLanguage, "tag", tags))
         )
     if criteria.publisher is not None:
-        statement = statement.where(
-            func.lower(Resource.publisher) == criteria.publisher.strip().lower()
-        )
+        statement = statement.where(Resource.publisher_key == match_key(criteria.publisher.strip()))
     if criteria.published_from is not None:
         statement = statement.where(Resource.published_on >= criteria.published_from)
     if criteria.published_until is not None:
@@ -295,7 +294,7 @@ def _clean_link(problems: ProblemList, link: str | None) -> str | None:
 def _clean_themes(problems: ProblemList, themes: Sequence[str]) -> list[str]:
     clean: list[str] = []
     for theme in themes:
-        value = clean_text(problems, "themes", theme, max_length=50).lower()
+        value = match_key(clean_text(problems, "themes", theme, max_length=50))
         if value and value not in clean:
             clean.append(value)
     if len(clean) > MAX_THEMES:

@@ -13,6 +13,7 @@ from sqlalchemy import and_, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.base import utcnow
+from models.collation import match_key
 from models.community import Community, CommunityRole, CommunityVisibility
 from models.db import AnyRow, AnySelect, upsert
 from models.event import lock_stream
@@ -112,7 +113,9 @@ async def threads_page(
     statement = _visible_threads(viewer).where(Thread.community_id == community_id)
     if criteria.tag is not None:
         statement = statement.where(
-            Thread.id.in_(select(ThreadTag.thread_id).where(ThreadTag.tag == criteria.tag.lower()))
+            Thread.id.in_(
+                select(ThreadTag.thread_id).where(ThreadTag.tag == match_key(criteria.tag))
+            )
         )
     if criteria.objectives:
         statement = statement.where(
@@ -344,7 +347,7 @@ class ThreadResult:
 def _clean_tags(problems: ProblemList, tags: Sequence[str]) -> list[str]:
     clean = []
     for tag in tags:
-        value = clean_text(problems, "tags", tag, max_length=50).lower()
+        value = match_key(clean_text(problems, "tags", tag, max_length=50))
         if value and value not in clean:
             clean.append(value)
     if len(clean) > MAX_TAGS:

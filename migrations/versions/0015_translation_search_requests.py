@@ -15,6 +15,11 @@ ids, are kept, so the FTS5 table stays valid). Translations that exist already a
 Translation requests: `translation_request`, one per (item, language) with its count of
 requesters, open or closed; `translation_requester`, who asked.
 
+Sorting by name in every script: `name_key` on members, organisations and communities, the
+Unicode collation key of the name (models/collation.py), computed here for existing rows; the
+member directory's index moves from (name, id) to (name_key, id). Matching whatever the case:
+`resource.publisher_key`, the publisher casefolded and NFKC-normalised.
+
 Revision ID: 0015
 Revises: 0013
 Create Date: 2026-12-06
@@ -24,6 +29,8 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+
+from models.collation import match_key, sort_key
 
 revision: str = "0015"
 down_revision: str | None = "0013"
@@ -78,6 +85,48 @@ def upgrade() -> None:
         )
     _create_triggers()
     _create_requests()
+    _add_name_keys()
+
+
+NAMED = ("member", "organization", "community")
+
+
+def _add_name_keys() -> None:
+    for table in NAMED:
+        with op.batch_alter_table(table) as batch:
+            batch.add_column(sa.Column("name_key", sa.LargeBinary(), nullable=True))
+        rows = op.get_bind().execute(sa.text(f"SELECT id, name FROM {table}")).all()  # noqa: S608
+        if rows:
+            op.get_bind().execute(
+                sa.text(f"UPDATE {table} SET name_key = :key WHERE id = :id"),  # noqa: S608
+                [{"id": row.id, "key": sort_key(row.name)} for row in rows],
+            )
+    op.drop_index("ix_member_name_id", table_name="member")
+    op.create_index("ix_member_name_key_id", "member", ["name_key", "id"])
+    op.create_index(op.f("ix_organization_name_key"), "organization", ["name_key"])
+    op.create_index(op.f("ix_community_name_key"), "community", ["name_key"])
+    with op.batch_alter_table("resource") as batch:
+        batch.add_column(sa.Column("publisher_key", sa.String(length=200), nullable=True))
+    rows = op.get_bind().execute(sa.text("SELECT id, publisher FROM resource")).all()
+    if rows:
+        op.get_bind().execute(
+            sa.text("UPDATE resource SET publisher_key = :key WHERE id = :id"),
+            [{"id": row.id, "key": match_key(row.publisher)} for row in rows],
+        )
+    op.create_index(op.f("ix_resource_publisher_key"), "resource", ["publisher_key"])
+
+
+def _drop_name_keys() -> None:
+    op.drop_index(op.f("ix_resource_publisher_key"), table_name="resource")
+    with op.batch_alter_table("resource") as batch:
+        batch.drop_column("publisher_key")
+    op.drop_index(op.f("ix_community_name_key"), table_name="community")
+    op.drop_index(op.f("ix_organization_name_key"), table_name="organization")
+    op.drop_index("ix_member_name_key_id", table_name="member")
+    op.create_index("ix_member_name_id", "member", ["name", "id"])
+    for table in NAMED:
+        with op.batch_alter_table(table) as batch:
+            batch.drop_column("name_key")
 
 
 def _create_requests() -> None:
@@ -122,6 +171,7 @@ def _create_requests() -> None:
 
 
 def downgrade() -> None:
+    _drop_name_keys()
     op.drop_index(op.f("ix_translation_requester_member_id"), table_name="translation_requester")
     op.drop_table("translation_requester")
     op.drop_index("ix_translation_request_open", table_name="translation_request")
