@@ -354,7 +354,7 @@ async def create_member_account(
     name = clean_text(problems, "name", name, max_length=200)
     check_new_password(problems, "password", password)
     if problems:
-        raise MemberCreationError("; ".join(f"{p.field}: {p.message}" for p in problems))
+        raise MemberCreationError("; ".join(f"{p.field}: {p.text}" for p in problems))
     db = create_database(settings.database_url)
     try:
         async with db.sessions.begin() as session:

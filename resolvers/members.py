@@ -119,7 +119,7 @@ async def members_page(
     problems = ProblemList()
     statement = _filtered(_visible(viewer), problems, criteria)
     if problems:
-        raise ClientError(" ".join(f"{p.field}: {p.message}" for p in problems))
+        raise ClientError(" ".join(f"{p.field}: {p.text}" for p in problems))
     return await fetch_page(sessions, statement, DIRECTORY_ORDER, request)
 
 

@@ -29,7 +29,7 @@ from models.review import ReviewState
 from resolvers import policy
 from resolvers.batching import rows_by_ids, values_by_owner
 from resolvers.edits import Changes, patched
-from resolvers.errors import ClientError, ErrorCode, Problem, ProblemList
+from resolvers.errors import ClientError, ErrorCode, Problem, ProblemList, message_values
 from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
 from resolvers.policy import Viewer
 from resolvers.revisions import ABOUT_TABLES, CONTENT_FIELDS, edit_target, stored_content
@@ -167,7 +167,7 @@ def filtered_resources(viewer: Viewer, criteria: ResourceFilter) -> AnySelect:
     if criteria.published_until is not None:
         statement = statement.where(Resource.published_on <= criteria.published_until)
     if problems:
-        raise ClientError(" ".join(f"{p.field}: {p.message}" for p in problems))
+        raise ClientError(" ".join(f"{p.field}: {p.text}" for p in problems))
     return statement
 
 
@@ -298,7 +298,12 @@ def _clean_themes(problems: ProblemList, themes: Sequence[str]) -> list[str]:
         if value and value not in clean:
             clean.append(value)
     if len(clean) > MAX_THEMES:
-        problems.add("themes", f"At most {MAX_THEMES} themes.", ErrorCode.TOO_LONG)
+        problems.add(
+            "themes",
+            "At most {max_themes} themes.",
+            ErrorCode.TOO_LONG,
+            values=message_values(max_themes=MAX_THEMES),
+        )
     return clean
 
 
@@ -317,12 +322,21 @@ async def _clean_content(
     letters = set((await session.execute(select(GuidingPrinciple.letter))).scalars())
     principles = sorted({p.strip().lower() for p in data.principles})
     if set(principles) - letters:
-        problems.add("principles", f"Guiding principles are lettered {', '.join(sorted(letters))}.")
+        problems.add(
+            "principles",
+            "Guiding principles are lettered {letters}.",
+            values=message_values(letters=", ".join(sorted(letters))),
+        )
     countries: list[str] = sorted(
         {c for c in (clean_country(problems, "countries", c) for c in data.countries) if c}
     )
     if len(countries) > MAX_COUNTRIES:
-        problems.add("countries", f"At most {MAX_COUNTRIES} countries.", ErrorCode.TOO_LONG)
+        problems.add(
+            "countries",
+            "At most {max_countries} countries.",
+            ErrorCode.TOO_LONG,
+            values=message_values(max_countries=MAX_COUNTRIES),
+        )
     if not (countries or data.regions or data.is_global):
         problems.add(
             "countries",

@@ -55,7 +55,7 @@ from models.member import MemberLanguage
 from models.reference import UnRegion
 from models.search import SearchDocument, SearchFacet
 from resolvers import search_sources  # noqa: F401 - registers the built-in sources
-from resolvers.errors import ClientError, ProblemList
+from resolvers.errors import ClientError, ProblemList, message_values
 from resolvers.pagination import PageRequest, decode_cursor, encode_cursor
 from resolvers.policy import Viewer
 from resolvers.search_cache import SearchCache, read_epoch
@@ -185,9 +185,9 @@ def _facet_values(criteria: SearchFilter) -> dict[str, list[str]]:
         problems.add("principles", "Guiding principles are letters a to j.")
     unknown = [k for k in criteria.kinds if k not in SOURCES]
     if unknown:
-        problems.add("types", f"Unknown types: {unknown}.")
+        problems.add("types", "Unknown types: {unknown}.", values=message_values(unknown=unknown))
     if problems:
-        raise ClientError(" ".join(f"{p.field}: {p.message}" for p in problems))
+        raise ClientError(" ".join(f"{p.field}: {p.text}" for p in problems))
     return values
 
 

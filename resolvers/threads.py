@@ -33,7 +33,7 @@ from models.thread import (
 from resolvers import notifications, policy
 from resolvers.batching import rows_by_ids, values_by_owner
 from resolvers.communities import role_in
-from resolvers.errors import ErrorCode, Problem, ProblemList
+from resolvers.errors import ErrorCode, Problem, ProblemList, message_values
 from resolvers.idempotency import PostRequest, first_post
 from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
 from resolvers.policy import Viewer
@@ -278,7 +278,12 @@ async def _resolve_mentions(session: AsyncSession, body: str, decode: Any) -> li
             keys.append(key)
     if len(keys) > MAX_MENTIONS:
         raise Refused(
-            Problem("body", f"At most {MAX_MENTIONS} members can be mentioned.", ErrorCode.TOO_LONG)
+            Problem(
+                "body",
+                "At most {max_mentions} members can be mentioned.",
+                ErrorCode.TOO_LONG,
+                values=message_values(max_mentions=MAX_MENTIONS),
+            )
         )
     if not keys:
         return []
@@ -351,7 +356,12 @@ def _clean_tags(problems: ProblemList, tags: Sequence[str]) -> list[str]:
         if value and value not in clean:
             clean.append(value)
     if len(clean) > MAX_TAGS:
-        problems.add("tags", f"At most {MAX_TAGS} tags.", ErrorCode.TOO_LONG)
+        problems.add(
+            "tags",
+            "At most {max_tags} tags.",
+            ErrorCode.TOO_LONG,
+            values=message_values(max_tags=MAX_TAGS),
+        )
     return clean
 
 
@@ -603,8 +613,9 @@ async def _edit_post(
         raise Refused(
             Problem(
                 "expectedVersion",
-                f"Someone else edited this post first: it is now at version {current}.",
+                "Someone else edited this post first: it is now at version {current}.",
                 ErrorCode.EDIT_CONFLICT,
+                values=message_values(current=current),
             )
         )
     work.session.add(

@@ -30,7 +30,7 @@ from resolvers import (
     policy,
     search_sources,  # noqa: F401 - registers the sources reindexed here
 )
-from resolvers.errors import ErrorCode, Problem, ProblemList
+from resolvers.errors import ErrorCode, Problem, ProblemList, message_values
 from resolvers.languages import standard_tag
 from resolvers.policy import Viewer
 from resolvers.search_index import SOURCES, reindex
@@ -120,7 +120,11 @@ def clean_translation(data: TranslationInput, problems: ProblemList) -> dict[str
     texts: dict[str, str] = {}
     for name, text in data.texts.items():
         if name not in limits:
-            problems.add("texts", f"No field {name!r} to translate here: {sorted(limits)}.")
+            problems.add(
+                "texts",
+                "No field {name} to translate here: {limits}.",
+                values=message_values(name=repr(name), limits=sorted(limits)),
+            )
             continue
         texts[name] = clean_text(
             problems, "texts", text, max_length=limits[name], multiline=True, required=False
@@ -152,7 +156,11 @@ async def _declared(session: AsyncSession, viewer: Viewer) -> list[str]:
 def clean_language(problems: ProblemList, value: str) -> str:
     tag = standard_tag(value)
     if tag is None:
-        problems.add("language", f"{value[:40]!r} is not a BCP 47 language tag, such as fr.")
+        problems.add(
+            "language",
+            "{value} is not a BCP 47 language tag, such as fr.",
+            values=message_values(value=repr(value[:40])),
+        )
         return value
     return tag
 

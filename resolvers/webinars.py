@@ -35,7 +35,7 @@ from resolvers import policy, webhooks
 from resolvers.batching import rows_by_ids, values_by_owner
 from resolvers.communities import role_in
 from resolvers.edits import Changes, field_name, sent
-from resolvers.errors import ErrorCode, Problem, ProblemList
+from resolvers.errors import ErrorCode, Problem, ProblemList, message_values
 from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
 from resolvers.policy import Viewer
 from resolvers.search_index import reindex
@@ -269,7 +269,11 @@ def _clean_timezone(problems: ProblemList, value: str) -> str:
 
 def _clean_capacity(problems: ProblemList, capacity: int) -> int:
     if not 1 <= capacity <= MAX_CAPACITY:
-        problems.add("capacity", f"Must be between 1 and {MAX_CAPACITY}.")
+        problems.add(
+            "capacity",
+            "Must be between 1 and {max_capacity}.",
+            values=message_values(max_capacity=MAX_CAPACITY),
+        )
     return capacity
 
 
@@ -436,7 +440,11 @@ def _clean_changes(problems: ProblemList, changes: Changes) -> dict[str, Any]:
         if name in values:
             values[name] = clean_url(problems, field_name(name), values[name])
     if not 0 <= values.get("slow_mode_seconds", 0) <= MAX_SLOW_MODE_SECONDS:
-        problems.add("slowModeSeconds", f"Must be between 0 and {MAX_SLOW_MODE_SECONDS}.")
+        problems.add(
+            "slowModeSeconds",
+            "Must be between 0 and {max_slow_mode_seconds}.",
+            values=message_values(max_slow_mode_seconds=MAX_SLOW_MODE_SECONDS),
+        )
     for name in ("starts_at", "ends_at", "registration_deadline"):
         _aware(problems, field_name(name), values.get(name))
     return values
@@ -468,8 +476,9 @@ def _new_schedule(webinar: Webinar, values: dict[str, Any]) -> tuple[datetime, d
         raise Refused(
             Problem(
                 "capacity",
-                f"{webinar.registered_count} members hold a seat: the capacity cannot be lower.",
+                "{registered_count} members hold a seat: the capacity cannot be lower.",
                 ErrorCode.INVALID,
+                values=message_values(registered_count=webinar.registered_count),
             )
         )
     return starts_at, ends_at
@@ -531,8 +540,9 @@ async def set_status(
             raise Refused(
                 Problem(
                     "status",
-                    f"A {webinar.status.value} webinar cannot become {status.value}.",
+                    "A {current} webinar cannot become {wanted}.",
                     ErrorCode.INVALID_TRANSITION,
+                    values=message_values(current=webinar.status.value, wanted=status.value),
                 )
             )
         webinar.status = status
