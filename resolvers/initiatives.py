@@ -40,7 +40,7 @@ from resolvers.search_index import reindex
 from resolvers.search_sources import INITIATIVES
 from resolvers.translations import mark_outdated
 from resolvers.unit_of_work import Change, Refused, UnitOfWork, mutation, reading_back
-from resolvers.validation import clean_country, clean_objectives, clean_text
+from resolvers.validation import clean_country, clean_language, clean_objectives, clean_text
 from subscriptions.events import EventPublisher
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -249,6 +249,8 @@ class InitiativeContent:
     countries: Sequence[str] = ()
     regions: Sequence[UnRegion] = ()
     resource_ids: Sequence[int] = ()
+    # The language its text is written in; None: as it is (an edit), or en (a new one).
+    language: str | None = None
 
 
 @dataclass(frozen=True)
@@ -314,6 +316,11 @@ async def _clean(
     if resources - visible - set(linked):
         problems.add("resourceIds", "No such resource.", ErrorCode.NOT_FOUND)
     columns: dict[str, object] = {
+        **(
+            {"language": clean_language(problems, "language", data.language)}
+            if data.language is not None
+            else {}
+        ),
         "title": clean_text(problems, "title", data.title, max_length=300),
         "summary": clean_text(
             problems, "summary", data.summary, max_length=2_000, multiline=True, required=False

@@ -70,6 +70,12 @@ def country_name(code: str) -> str:
     return str(country.name) if country is not None else code
 
 
+def clean_language(problems: ProblemList, field: str, value: str) -> str:
+    """One BCP 47 tag in its standard form (the language an item is written in)."""
+    tags = clean_languages(problems, field, [value])
+    return tags[0] if tags else value
+
+
 def clean_languages(problems: ProblemList, field: str, values: Iterable[str]) -> list[str]:
     """BCP 47 tags in their standard form, without duplicates, in the order given."""
     tags: list[str] = []

@@ -42,7 +42,7 @@ from resolvers.search_index import reindex
 from resolvers.search_sources import WEBINARS
 from resolvers.translations import mark_outdated
 from resolvers.unit_of_work import Change, Refused, UnitOfWork, mutation, reading_back
-from resolvers.validation import clean_languages, clean_objectives, clean_text
+from resolvers.validation import clean_language, clean_languages, clean_objectives, clean_text
 from resolvers.webinar_access import access_to
 from resolvers.webinar_hosts import HostInput, clean_hosts, host_rows, require_members
 from resolvers.webinar_registrations import (
@@ -208,6 +208,7 @@ class NewWebinar:
     join_url: str | None = None
     organisers: Sequence[HostInput] = ()
     speakers: Sequence[HostInput] = ()
+    language: str = "en"  # the language its title and description are written in
 
 
 @dataclass(frozen=True)
@@ -313,6 +314,7 @@ def _clean_new_webinar(problems: ProblemList, data: NewWebinar) -> NewWebinar:
         join_url=join_url,
         organisers=organisers,
         speakers=speakers,
+        language=clean_language(problems, "language", data.language),
     )
 
 
@@ -395,6 +397,7 @@ async def create_webinar(
             registered_count=0,
             registration_deadline=clean.registration_deadline,
             join_url=clean.join_url,
+            language=clean.language,
             created_by_id=viewer.member_id,
         )
         work.session.add(webinar)
