@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from html import escape
 from typing import Annotated, Any
 
 import strawberry
@@ -30,7 +31,7 @@ from resolvers.languages import (
 from resolvers.markdown import render
 from resolvers.pagination import Page, PageRequest, decode_cursor, encode_cursor
 from schema.context import Info
-from schema.localized import LANGUAGE, LocalizedText, TranslationStatus
+from schema.localized import LANGUAGE, LocalizedText, TranslationStatus, text_direction
 from schema.members import Member, load_member
 from schema.relay import AFTER, FIRST, Connection, connection, page_request
 
@@ -71,13 +72,22 @@ async def localized(
 
 
 def text_field(name: str, description: str, *, html: bool = False) -> Any:
-    """The field `name` as the best text for the request (`html`: rendered and sanitized)."""
+    """The field `name` as the best text for the request (`html`: rendered and sanitized,
+    in a `<div dir="rtl" lang="…">` when the text's language is written right to left)."""
 
     async def resolve(root: Any, info: Info) -> str:
-        text = (await localized(info, root.original, name)).text
-        return render(text) if html else text
+        value = await localized(info, root.original, name)
+        return html_in_direction(render(value.text), value.language) if html else value.text
 
     return strawberry.field(resolver=resolve, description=description)
+
+
+def html_in_direction(html: str, language: str) -> str:
+    """Right-to-left text (Arabic, Persian, Urdu, Hebrew, ...) in a block that says so, so a
+    page in a left-to-right language shows it the right way; other text as it is."""
+    if not html or text_direction(language) != "rtl":
+        return html
+    return f'<div dir="rtl" lang="{escape(language)}">\n{html}</div>\n'
 
 
 def text_detail_field(name: str, description: str) -> Any:

@@ -187,3 +187,21 @@ async def test_new_items_are_written_in_the_language_their_creators_say(client, 
     translator = await factory.member(languages=("es",))
     same = await translate(client, translator, webinar_id, "es", title="Otro")
     assert [e["code"] for e in same["errors"]] == ["INVALID"]
+
+
+async def test_a_right_to_left_body_is_rendered_in_a_block_that_says_so(client, factory):
+    # given a webinar whose description is translated into Arabic
+    organiser = await staff(factory)
+    webinar_id = await webinar(client, organiser, description="**Live** session")
+    translator = await factory.member(languages=("ar",))
+    await translate(client, translator, webinar_id, "ar", description="جلسة **مباشرة**")
+
+    # when an Arabic and a French reader read it
+    arabic = await read(client, webinar_id, await factory.member(languages=("ar",)))
+    french = await read(client, webinar_id, await factory.member(languages=("fr",)))
+
+    # then the Arabic HTML says its direction and language; the English original does not
+    assert arabic["descriptionHtml"] == (
+        '<div dir="rtl" lang="ar">\n<p>جلسة <strong>مباشرة</strong></p>\n</div>\n'
+    )
+    assert french["descriptionHtml"] == "<p><strong>Live</strong> session</p>\n"
