@@ -185,8 +185,8 @@ async def seed_demo(settings: Settings, members: int = DEMO_MEMBERS) -> DemoSumm
                     MemberExpertise(member_id=member.id, objective_number=n) for n in objectives
                 )
                 session.add_all(
-                    MemberLanguage(member_id=member.id, tag=t)
-                    for t in LANGUAGES_BY_COUNTRY.get(member.country or "", ["en"])
+                    MemberLanguage(member_id=member.id, tag=t, position=i)
+                    for i, t in enumerate(LANGUAGES_BY_COUNTRY.get(member.country or "", ["en"]))
                 )
             await _demo_discussions(session, rng)
             await seed_knowledge(session, rng, DEMO_RESOURCES, DEMO_INITIATIVES)

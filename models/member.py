@@ -67,6 +67,8 @@ class MemberLanguage(Base):
         ForeignKey("member.id", ondelete="CASCADE"), primary_key=True
     )
     tag: Mapped[str] = mapped_column(String(35), primary_key=True, index=True)
+    # The member's own order of preference (0 first): it decides which text they read first.
+    position: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 keep_key(Member.name, "name_key")

@@ -63,8 +63,10 @@ class Context:
 
     @property
     def languages_ranked(self) -> bool:
-        """Whether `languages()` is in order of preference (asked for) or a set (declared)."""
-        return bool(self.requested_languages)
+        """Whether `languages()` is in order of preference: always, since members declare
+        their languages in their own order (issue 15: a viewer who declared sw, fr, ar reads
+        Swahili first, not Arabic by the UN order)."""
+        return True
 
     @property
     def events(self) -> EventPublisher:

@@ -20,6 +20,10 @@ Unicode collation key of the name (models/collation.py), computed here for exist
 member directory's index moves from (name, id) to (name_key, id). Matching whatever the case:
 `resource.publisher_key`, the publisher casefolded and NFKC-normalised.
 
+A member's languages in their own order: `member_language.position` (0 first). Existing
+members get the order they were shown in until now (the six UN languages in the UN order,
+then the others alphabetically), and can reorder them on their profile.
+
 Revision ID: 0015
 Revises: 0013
 Create Date: 2026-12-06
@@ -31,6 +35,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from models.collation import match_key, sort_key
+from models.reference import un_official_languages
 
 revision: str = "0015"
 down_revision: str | None = "0013"
@@ -86,6 +91,36 @@ def upgrade() -> None:
     _create_triggers()
     _create_requests()
     _add_name_keys()
+    _add_language_positions()
+
+
+def _shown_order(tag: str) -> tuple[int, str]:
+    """The order members' languages were shown in before 0015: the UN languages first."""
+    official = un_official_languages()
+    primary = tag.split("-")[0]
+    return (official.index(primary), tag) if primary in official else (len(official), tag)
+
+
+def _add_language_positions() -> None:
+    with op.batch_alter_table("member_language") as batch:
+        batch.add_column(sa.Column("position", sa.Integer(), server_default="0", nullable=False))
+    rows = op.get_bind().execute(sa.text("SELECT member_id, tag FROM member_language")).all()
+    by_member: dict[int, list[str]] = {}
+    for row in rows:
+        by_member.setdefault(row.member_id, []).append(row.tag)
+    positions = [
+        {"member": member, "tag": tag, "position": position}
+        for member, tags in by_member.items()
+        for position, tag in enumerate(sorted(tags, key=_shown_order))
+    ]
+    if positions:
+        op.get_bind().execute(
+            sa.text(
+                "UPDATE member_language SET position = :position "
+                "WHERE member_id = :member AND tag = :tag"
+            ),
+            positions,
+        )
 
 
 NAMED = ("member", "organization", "community")
@@ -171,6 +206,8 @@ def _create_requests() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("member_language") as batch:
+        batch.drop_column("position")
     _drop_name_keys()
     op.drop_index(op.f("ix_translation_requester_member_id"), table_name="translation_requester")
     op.drop_table("translation_requester")
