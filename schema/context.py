@@ -59,14 +59,7 @@ class Context:
     @property
     def language_key(self) -> Hashable:
         """What the languages of answers depend on: results are shared only within one."""
-        return (self.languages_ranked, self._languages)
-
-    @property
-    def languages_ranked(self) -> bool:
-        """Whether `languages()` is in order of preference: always, since members declare
-        their languages in their own order (issue 15: a viewer who declared sw, fr, ar reads
-        Swahili first, not Arabic by the UN order)."""
-        return True
+        return self._languages
 
     @property
     def events(self) -> EventPublisher:

@@ -60,15 +60,14 @@ async def localized(
     )
     tag = standard_tag(language) if language is not None else None
     wanted = await info.context.languages()
-    ranked = info.context.languages_ranked
-    original_first = prefers_original(original.language, wanted, ranked=ranked)
+    original_first = prefers_original(original.language, wanted)
     if tag is None and (not wanted or original_first):
         return source  # the original is what is wanted first: no query
     rows = await info.context.loaders.translations_by_item.load((original.kind, original.item_id))
     texts = [TranslatedText(r.language, r.text, r.status) for r in rows if r.field == name]
     if tag is not None:
         return text_in(source, texts, tag)
-    return best_text(source, texts, wanted, ranked=ranked)
+    return best_text(source, texts, wanted)
 
 
 def text_field(name: str, description: str, *, html: bool = False) -> Any:
