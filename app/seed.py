@@ -185,8 +185,8 @@ async def seed_demo(settings: Settings, members: int = DEMO_MEMBERS) -> DemoSumm
                     MemberExpertise(member_id=member.id, objective_number=n) for n in objectives
                 )
                 session.add_all(
-                    MemberLanguage(member_id=member.id, tag=t)
-                    for t in LANGUAGES_BY_COUNTRY.get(member.country or "", ["en"])
+                    MemberLanguage(member_id=member.id, tag=t, position=i)
+                    for i, t in enumerate(LANGUAGES_BY_COUNTRY.get(member.country or "", ["en"]))
                 )
             await _demo_discussions(session, rng)
             await seed_knowledge(session, rng, DEMO_RESOURCES, DEMO_INITIATIVES)
@@ -354,7 +354,7 @@ async def create_member_account(
     name = clean_text(problems, "name", name, max_length=200)
     check_new_password(problems, "password", password)
     if problems:
-        raise MemberCreationError("; ".join(f"{p.field}: {p.message}" for p in problems))
+        raise MemberCreationError("; ".join(f"{p.field}: {p.text}" for p in problems))
     db = create_database(settings.database_url)
     try:
         async with db.sessions.begin() as session:

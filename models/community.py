@@ -5,10 +5,11 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import Enum, ForeignKey, Index, Integer, LargeBinary, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, UTCDateTime, enum_values, utcnow
+from models.collation import keep_key, key_default
 
 
 class CommunityVisibility(enum.Enum):
@@ -42,6 +43,10 @@ class Community(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     slug: Mapped[str] = mapped_column(String(80), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+    # How the name sorts in every script (models/collation.py), kept with the name.
+    name_key: Mapped[bytes | None] = mapped_column(
+        LargeBinary, default=key_default("name"), index=True
+    )
     # The language its text was written in (BCP 47); translations are in others.
     language: Mapped[str] = mapped_column(String(35), default="en", server_default="en")
     description: Mapped[str] = mapped_column(Text, default="")
@@ -114,3 +119,6 @@ class CommunityJoinRequest(Base):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("member.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+keep_key(Community.name, "name_key")

@@ -5,10 +5,11 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Boolean, Enum, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, Enum, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, UTCDateTime, enum_values, utcnow
+from models.collation import keep_key, key_default
 
 
 class Role(enum.Enum):
@@ -20,11 +21,13 @@ class Role(enum.Enum):
 
 class Member(Base):
     __tablename__ = "member"
-    # The directory pages through members by (name, id).
-    __table_args__ = (Index("ix_member_name_id", "name", "id"),)
+    # The directory pages through members by (name_key, id).
+    __table_args__ = (Index("ix_member_name_key_id", "name_key", "id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
+    # How the name sorts in every script (models/collation.py), kept with the name.
+    name_key: Mapped[bytes | None] = mapped_column(LargeBinary, default=key_default("name"))
     # Stored lower-cased: one account per address whatever the case it is typed in.
     email: Mapped[str] = mapped_column(String(254), unique=True)
     password_hash: Mapped[str] = mapped_column(String(200))
@@ -64,3 +67,8 @@ class MemberLanguage(Base):
         ForeignKey("member.id", ondelete="CASCADE"), primary_key=True
     )
     tag: Mapped[str] = mapped_column(String(35), primary_key=True, index=True)
+    # The member's own order of preference (0 first): it decides which text they read first.
+    position: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+keep_key(Member.name, "name_key")

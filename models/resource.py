@@ -18,6 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, UTCDateTime, utcnow
+from models.collation import keep_key, key_default, match_key
 from models.review import ReviewedItem, db_enum
 
 
@@ -84,6 +85,10 @@ class Resource(ReviewedItem, Base):
     kind: Mapped[ResourceKind] = mapped_column(db_enum(ResourceKind), index=True)
     link: Mapped[str | None] = mapped_column(String(2000))
     publisher: Mapped[str] = mapped_column(String(200), default="", index=True)
+    # The publisher as matched, whatever its case and script (models/collation.py).
+    publisher_key: Mapped[str | None] = mapped_column(
+        String(200), default=key_default("publisher", match_key), index=True
+    )
     published_on: Mapped[date | None] = mapped_column(Date, index=True)
     language: Mapped[str] = mapped_column(String(35), index=True)
     source_type: Mapped[SourceType] = mapped_column(db_enum(SourceType, 40))
@@ -181,3 +186,6 @@ class ResourceRelation(Base):
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+keep_key(Resource.publisher, "publisher_key", match_key)

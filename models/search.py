@@ -1,5 +1,6 @@
-"""The search index: one document per searchable item, with its facet values; and the search
-epoch, which moves on whenever a committed write may change what a search answers.
+"""The search index: one document per searchable item and per language it is translated into,
+with its facet values; and the search epoch, which moves on whenever a committed write may
+change what a search answers.
 
 Writers keep the index current in their own transaction (resolvers/search_index.py). Full-text
 columns are database-specific and made by the migration: on PostgreSQL a weighted `tsvector`
@@ -23,7 +24,8 @@ from models.base import Base, UTCDateTime
 class SearchDocument(Base):
     __tablename__ = "search_document"
     __table_args__ = (
-        UniqueConstraint("kind", "item_id"),
+        # One document for the original ("" here) and one per language it is translated into.
+        UniqueConstraint("kind", "item_id", "translation"),
         Index("ix_search_document_created_at", "created_at"),
         Index("ix_search_document_kind_scope_id", "kind", "scope_id"),
     )
@@ -38,8 +40,14 @@ class SearchDocument(Base):
     title: Mapped[str] = mapped_column(Text, default="")
     summary: Mapped[str] = mapped_column(Text, default="")
     body: Mapped[str] = mapped_column(Text, default="")
-    # The PostgreSQL text search configuration the item's language maps to (`simple` else).
+    # The PostgreSQL text search configuration the text's language maps to (`simple` else).
     text_config: Mapped[str] = mapped_column(String(30), default="simple")
+    # The language of this document's text, when known: the original's, or the translation's.
+    language: Mapped[str | None] = mapped_column(String(35))
+    # "" for the item's original text; the language tag of a translation's document.
+    translation: Mapped[str] = mapped_column(String(35), default="")
+    # ORIGINAL, or the weakest status among the translated fields (models/translation.py).
+    status: Mapped[str] = mapped_column(String(20), default="ORIGINAL")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -110,5 +118,8 @@ SEARCH_NEUTRAL_TABLES = frozenset(
         "calendar_feed",
         # persisted operations (issue 17): what clients may run, never what a search finds
         "trusted_document",
+        # translation requests (issue 15): what members asked to have translated
+        "translation_request",
+        "translation_requester",
     }
 )

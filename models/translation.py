@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, UTCDateTime, utcnow
@@ -66,3 +66,37 @@ class ReferenceTranslation(Base):
     language: Mapped[str] = mapped_column(String(35), primary_key=True)
     text: Mapped[str] = mapped_column(Text)
     source: Mapped[str] = mapped_column(Text)
+
+
+class TranslationRequest(Base):
+    """Members asked to have an item in a language: one row per (item, language), with how
+    many asked; open until a translation into that language is submitted, and open again when
+    someone asks after that."""
+
+    __tablename__ = "translation_request"
+    __table_args__ = (
+        UniqueConstraint("kind", "item_id", "language"),
+        Index("ix_translation_request_open", "closed_at", "requester_count"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[TranslatableKind] = mapped_column(db_enum(TranslatableKind))
+    item_id: Mapped[int] = mapped_column(Integer)
+    language: Mapped[str] = mapped_column(String(35))
+    requester_count: Mapped[int] = mapped_column(Integer, default=0)
+    # When it was (last) opened, and when a translation closed it.
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class TranslationRequester(Base):
+    """Who asked, so that a member counts once (and can be told apart from the others)."""
+
+    __tablename__ = "translation_requester"
+
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("translation_request.id", ondelete="CASCADE"), primary_key=True
+    )
+    member_id: Mapped[int] = mapped_column(
+        ForeignKey("member.id", ondelete="CASCADE"), primary_key=True, index=True
+    )

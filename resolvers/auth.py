@@ -19,7 +19,7 @@ from models.base import utcnow
 from models.db import upsert
 from models.member import Member, Role
 from resolvers import ratelimit
-from resolvers.errors import NOT_SIGNED_IN, ErrorCode, Problem, ProblemList
+from resolvers.errors import NOT_SIGNED_IN, ErrorCode, Problem, ProblemList, message_values
 from resolvers.policy import ANONYMOUS, Viewer
 from resolvers.search_index import reindex
 from resolvers.search_sources import MEMBERS
@@ -80,12 +80,16 @@ def check_new_password(problems: ProblemList, field: str, password: str) -> None
     if len(password) < MIN_PASSWORD_LENGTH:
         problems.add(
             field,
-            f"Must be at least {MIN_PASSWORD_LENGTH} characters.",
+            "Must be at least {min_password_length} characters.",
             ErrorCode.WEAK_PASSWORD,
+            values=message_values(min_password_length=MIN_PASSWORD_LENGTH),
         )
     elif len(password) > MAX_PASSWORD_LENGTH:
         problems.add(
-            field, f"Must be at most {MAX_PASSWORD_LENGTH} characters.", ErrorCode.TOO_LONG
+            field,
+            "Must be at most {max_password_length} characters.",
+            ErrorCode.TOO_LONG,
+            values=message_values(max_password_length=MAX_PASSWORD_LENGTH),
         )
     elif "\x00" in password:
         problems.add(field, "Must not contain NUL characters.")

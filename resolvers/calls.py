@@ -20,7 +20,7 @@ from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
 from resolvers.policy import Viewer
 from resolvers.topic_follows import tell_followers_of_call
 from resolvers.unit_of_work import UnitOfWork, mutation
-from resolvers.validation import clean_objectives, clean_text
+from resolvers.validation import clean_language, clean_objectives, clean_text
 from resolvers.webhooks import announce_call
 from subscriptions.events import EventPublisher
 
@@ -67,8 +67,10 @@ async def create_call(
     description: str,
     objectives: Sequence[int],
     deadline: datetime,
+    language: str = "en",
 ) -> CallResult:
     problems = ProblemList()
+    language = clean_language(problems, "language", language)
     theme = clean_text(problems, "theme", theme, max_length=200)
     description = clean_text(
         problems, "description", description, max_length=10_000, multiline=True, required=False
@@ -84,7 +86,11 @@ async def create_call(
 
     async def change(work: UnitOfWork) -> AnyRow | None:
         call = CallForPractices(
-            theme=theme, description=description, deadline=deadline, created_by_id=viewer.member_id
+            theme=theme,
+            description=description,
+            deadline=deadline,
+            language=language,
+            created_by_id=viewer.member_id,
         )
         work.session.add(call)
         await work.session.flush()

@@ -33,6 +33,7 @@ from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
 from resolvers.policy import Viewer
 from resolvers.unit_of_work import Refused, UnitOfWork, mutation
 from resolvers.validation import (
+    clean_language,
     clean_languages,
     clean_objectives,
     clean_text,
@@ -47,13 +48,14 @@ COMMUNITY_COLUMNS = (
     Community.id,
     Community.slug,
     Community.name,
+    Community.name_key,
     Community.description,
     Community.visibility,
     Community.language,
     Community.ends_at,
     Community.created_at,
 )
-COMMUNITY_ORDER = Keyset("communities", (Community.name, Community.id))
+COMMUNITY_ORDER = Keyset("communities", (Community.name_key, Community.id))
 MEMBERSHIP_ORDER = Keyset("community-members", (CommunityMember.member_id,))
 REQUEST_ORDER = Keyset("join-requests", (CommunityJoinRequest.id,))
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -161,6 +163,7 @@ class NewCommunity:
     objectives: Sequence[int] = ()
     languages: Sequence[str] = ()
     ends_at: datetime | None = None
+    language: str = "en"  # the language its name and description are written in
 
 
 @dataclass(frozen=True)
@@ -191,6 +194,7 @@ def _clean_new_community(data: NewCommunity, problems: ProblemList) -> NewCommun
         objectives=clean_objectives(problems, "objectives", data.objectives),
         languages=clean_languages(problems, "languages", data.languages),
         ends_at=ends_at,
+        language=clean_language(problems, "language", data.language),
     )
 
 
@@ -209,6 +213,7 @@ async def create_community(
             description=clean.description,
             visibility=clean.visibility,
             ends_at=clean.ends_at,
+            language=clean.language,
             created_by_id=viewer.member_id,
         )
         work.session.add(community)

@@ -32,20 +32,49 @@ class ErrorCode(enum.Enum):
     SLOW_MODE = "SLOW_MODE"
 
 
+# The values a message names, by their place-holder: `message_values(limit=300)`.
+Values = tuple[tuple[str, str], ...]
+
+
+def message_values(**named: object) -> Values:
+    return tuple((name, str(value)) for name, value in sorted(named.items()))
+
+
+def render(message: str, named: Values) -> str:
+    """A message template with its values in place (`str.format` fields such as `{limit}`)."""
+    return message.format(**dict(named)) if named else message
+
+
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong with a mutation's input; `field` names the input field, if any."""
+    """One thing wrong with a mutation's input; `field` names the input field, if any.
+
+    `message` is the English text, and the message catalogues' id: a constant, with `{name}`
+    place-holders for `values` where it names some (a limit, a state, what was sent), so that
+    one catalogue entry translates it whatever the values (schema/messages.py)."""
 
     field: str | None
     message: str
     code: ErrorCode
+    values: Values = ()
+
+    @property
+    def text(self) -> str:
+        """The English text with its values."""
+        return render(self.message, self.values)
 
 
 class ProblemList(list[Problem]):
     """Collects every problem of an input, so a client can fix them all in one round."""
 
-    def add(self, field: str | None, message: str, code: ErrorCode = ErrorCode.INVALID) -> None:
-        self.append(Problem(field=field, message=message, code=code))
+    def add(
+        self,
+        field: str | None,
+        message: str,
+        code: ErrorCode = ErrorCode.INVALID,
+        values: Values = (),
+    ) -> None:
+        self.append(Problem(field=field, message=message, code=code, values=values))
 
 
 class ClientError(Exception):

@@ -32,7 +32,7 @@ from resolvers import policy
 from resolvers.batching import rows_by_ids, values_by_owner
 from resolvers.calls import closed_call_problem
 from resolvers.edits import Changes, patched
-from resolvers.errors import ClientError, ErrorCode, Problem, ProblemList
+from resolvers.errors import ClientError, ErrorCode, Problem, ProblemList, message_values
 from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
 from resolvers.policy import Viewer
 from resolvers.revisions import INITIATIVE_ABOUT_TABLES, edit_target, stored_content
@@ -40,7 +40,7 @@ from resolvers.search_index import reindex
 from resolvers.search_sources import INITIATIVES
 from resolvers.translations import mark_outdated
 from resolvers.unit_of_work import Change, Refused, UnitOfWork, mutation, reading_back
-from resolvers.validation import clean_country, clean_objectives, clean_text
+from resolvers.validation import clean_country, clean_language, clean_objectives, clean_text
 from subscriptions.events import EventPublisher
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -147,7 +147,7 @@ def filtered_initiatives(viewer: Viewer, criteria: InitiativeFilter) -> AnySelec
     if criteria.started_until is not None:
         statement = statement.where(Initiative.starts_on <= criteria.started_until)
     if problems:
-        raise ClientError(" ".join(f"{p.field}: {p.message}" for p in problems))
+        raise ClientError(" ".join(f"{p.field}: {p.text}" for p in problems))
     return statement
 
 
@@ -249,6 +249,8 @@ class InitiativeContent:
     countries: Sequence[str] = ()
     regions: Sequence[UnRegion] = ()
     resource_ids: Sequence[int] = ()
+    # The language its text is written in; None: as it is (an edit), or en (a new one).
+    language: str | None = None
 
 
 @dataclass(frozen=True)
@@ -282,7 +284,11 @@ async def _clean(
     letters = set((await session.execute(select(GuidingPrinciple.letter))).scalars())
     principles = sorted({p.strip().lower() for p in data.principles})
     if set(principles) - letters:
-        problems.add("principles", f"Guiding principles are lettered {', '.join(sorted(letters))}.")
+        problems.add(
+            "principles",
+            "Guiding principles are lettered {letters}.",
+            values=message_values(letters=", ".join(sorted(letters))),
+        )
     countries: list[str] = sorted(
         {c for c in (clean_country(problems, "countries", c) for c in data.countries) if c}
     )
@@ -297,7 +303,12 @@ async def _clean(
     if organizations - found:
         problems.add("partnerIds", "No such organisation.", ErrorCode.NOT_FOUND)
     if len(data.partner_ids) > MAX_PARTNERS:
-        problems.add("partnerIds", f"At most {MAX_PARTNERS} partners.", ErrorCode.TOO_LONG)
+        problems.add(
+            "partnerIds",
+            "At most {max_partners} partners.",
+            ErrorCode.TOO_LONG,
+            values=message_values(max_partners=MAX_PARTNERS),
+        )
     resources = set(data.resource_ids)
     visible = await _existing(
         session, Resource.id, list(resources), policy.visible_resources(viewer)
@@ -305,6 +316,11 @@ async def _clean(
     if resources - visible - set(linked):
         problems.add("resourceIds", "No such resource.", ErrorCode.NOT_FOUND)
     columns: dict[str, object] = {
+        **(
+            {"language": clean_language(problems, "language", data.language)}
+            if data.language is not None
+            else {}
+        ),
         "title": clean_text(problems, "title", data.title, max_length=300),
         "summary": clean_text(
             problems, "summary", data.summary, max_length=2_000, multiline=True, required=False
@@ -468,8 +484,9 @@ async def set_featured(
             raise Refused(
                 Problem(
                     None,
-                    f"Only published initiatives are featured (it is {initiative.state.value}).",
+                    "Only published initiatives are featured (it is {state}).",
                     ErrorCode.INVALID_TRANSITION,
+                    values=message_values(state=initiative.state.value),
                 )
             )
         initiative.featured = featured

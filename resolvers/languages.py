@@ -91,25 +91,21 @@ def _matches(wanted: str, tag: str) -> bool:
     return wanted == tag or _primary(wanted) == _primary(tag)
 
 
-def prefers_original(language: str, preferred: Sequence[str], *, ranked: bool) -> bool:
+def prefers_original(language: str, preferred: Sequence[str]) -> bool:
     """Whether the original (in `language`) is the text wanted first."""
-    if ranked:
-        return bool(preferred) and _matches(preferred[0], language)
-    return any(_matches(wanted, language) for wanted in preferred)
+    return bool(preferred) and _matches(preferred[0], language)
 
 
 def best_text(
     original: LocalizedValue,
     translations: Sequence[TranslatedText],
     preferred: Sequence[str],
-    *,
-    ranked: bool = True,
 ) -> LocalizedValue:
     """The text in the first preferred language it exists in: the original, or a translation
     that is not OUTDATED (an outdated one may say what the original no longer says); the
-    original when none is (never an empty text where the original has one). Languages not
-    `ranked` (a member's declared ones: a set) take the original first when it is among them."""
-    if prefers_original(original.language, preferred, ranked=ranked):
+    original when none is (never an empty text where the original has one). `preferred` is in
+    order of preference: asked for by the request, or the member's declared order."""
+    if prefers_original(original.language, preferred):
         return original
     for wanted in preferred:
         if _matches(wanted, original.language):

@@ -38,6 +38,7 @@ Sessions = async_sessionmaker[AsyncSession]
 MEMBER_COLUMNS = (
     Member.id,
     Member.name,
+    Member.name_key,
     Member.email,
     Member.organization_id,
     Member.country,
@@ -47,7 +48,7 @@ MEMBER_COLUMNS = (
     Member.created_at,
     Member.updated_at,
 )
-DIRECTORY_ORDER = Keyset("members", (Member.name, Member.id))
+DIRECTORY_ORDER = Keyset("members", (Member.name_key, Member.id))
 
 
 @dataclass(frozen=True)
@@ -118,7 +119,7 @@ async def members_page(
     problems = ProblemList()
     statement = _filtered(_visible(viewer), problems, criteria)
     if problems:
-        raise ClientError(" ".join(f"{p.field}: {p.message}" for p in problems))
+        raise ClientError(" ".join(f"{p.field}: {p.text}" for p in problems))
     return await fetch_page(sessions, statement, DIRECTORY_ORDER, request)
 
 
@@ -130,9 +131,15 @@ async def members_by_ids(
 
 
 async def languages_by_member(sessions: Sessions, member_ids: Sequence[int]) -> list[list[str]]:
-    return await values_by_owner(
-        sessions, MemberLanguage.member_id, MemberLanguage.tag, member_ids, language_order_key
+    """Each member's languages in their own order of preference (ties: the UN order)."""
+    statement = select(MemberLanguage.member_id, MemberLanguage.position, MemberLanguage.tag).where(
+        MemberLanguage.member_id.in_(member_ids)
     )
+    found: dict[int, list[tuple[int, tuple[int, str], str]]] = {}
+    async with sessions() as session:
+        for member_id, position, tag in await session.execute(statement):
+            found.setdefault(member_id, []).append((position, language_order_key(tag), tag))
+    return [[tag for *_, tag in sorted(found.get(i, []))] for i in member_ids]
 
 
 async def expertise_by_member(sessions: Sessions, member_ids: Sequence[int]) -> list[list[int]]:
@@ -143,7 +150,10 @@ async def expertise_by_member(sessions: Sessions, member_ids: Sequence[int]) -> 
 
 async def replace_languages(session: AsyncSession, member_id: int, tags: Sequence[str]) -> None:
     await session.execute(delete(MemberLanguage).where(MemberLanguage.member_id == member_id))
-    session.add_all(MemberLanguage(member_id=member_id, tag=tag) for tag in tags)
+    session.add_all(
+        MemberLanguage(member_id=member_id, tag=tag, position=position)
+        for position, tag in enumerate(tags)
+    )
 
 
 async def replace_expertise(session: AsyncSession, member_id: int, numbers: Sequence[int]) -> None:

@@ -23,11 +23,12 @@ Sessions = async_sessionmaker[AsyncSession]
 ORGANIZATION_COLUMNS = (
     Organization.id,
     Organization.name,
+    Organization.name_key,
     Organization.kind,
     Organization.country,
     Organization.created_at,
 )
-ORGANIZATION_ORDER = Keyset("organizations", (Organization.name, Organization.id))
+ORGANIZATION_ORDER = Keyset("organizations", (Organization.name_key, Organization.id))
 
 
 def _visible(viewer: Viewer) -> AnySelect:

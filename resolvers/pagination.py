@@ -20,7 +20,7 @@ from resolvers.errors import ClientError
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 
-CursorValue = str | int | bool | datetime
+CursorValue = str | int | bool | datetime | bytes
 CursorValues = tuple[CursorValue, ...]
 
 
@@ -66,6 +66,8 @@ class Page:
 
 
 def _plain(value: CursorValue) -> str | int | bool:
+    if isinstance(value, bytes):  # a collation key (models/collation.py)
+        return value.hex()
     return value.isoformat() if isinstance(value, datetime) else value
 
 
@@ -108,11 +110,13 @@ class Keyset:
         values = decode_cursor(self.listing, cursor, len(self.columns))
         params = []
         for column, value in zip(self.columns, values, strict=True):
-            if column.type.python_type is datetime:
-                try:
+            try:
+                if column.type.python_type is datetime:
                     value = datetime.fromisoformat(str(value))
-                except ValueError as e:
-                    raise ClientError("Malformed cursor.") from e
+                elif column.type.python_type is bytes:
+                    value = bytes.fromhex(str(value))
+            except ValueError as e:
+                raise ClientError("Malformed cursor.") from e
             params.append(bindparam(None, value, type_=column.type))
         return tuple_(*params)
 

@@ -35,7 +35,7 @@ from models.resource import RelationStatus, Resource, ResourceRelation
 from models.review import ReviewAssignment, ReviewedItem, ReviewItemKind, ReviewState
 from models.support import ProposalStatus, SupportProposal, SupportRequest
 from models.thread import Post, Thread
-from models.translation import Translation, TranslationStatus
+from models.translation import Translation, TranslationRequest, TranslationStatus
 from models.webinar import (
     QuestionStatus,
     RegistrationStatus,
@@ -830,3 +830,19 @@ def may_verify_translation(
 
 def may_remove_translation(viewer: Viewer) -> bool:
     return viewer.is_staff
+
+
+def may_request_translation(viewer: Viewer) -> bool:
+    """Any signed-in member asks to have an item they see in a language."""
+    return viewer.is_signed_in
+
+
+def visible_translation_requests(
+    viewer: Viewer, item_visible: ColumnElement[bool]
+) -> ColumnElement[bool]:
+    """Signed-in members (the translators who pick requests up) see the open requests for
+    items they may see (`item_visible`, the item's own predicate); who asked is never shown,
+    only how many and whether the viewer did."""
+    if not viewer.is_signed_in:
+        return false()
+    return and_(TranslationRequest.closed_at.is_(None), item_visible)

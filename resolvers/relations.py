@@ -16,7 +16,7 @@ from models.resource import RelationKind, RelationStatus, Resource, ResourceRela
 from models.review import ReviewState
 from resolvers import policy
 from resolvers.batching import rows_by_ids
-from resolvers.errors import ErrorCode, Problem, ProblemList
+from resolvers.errors import ErrorCode, Problem, ProblemList, message_values
 from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
 from resolvers.policy import Viewer
 from resolvers.unit_of_work import Outcome, Refused, UnitOfWork, mutation, reading_back
@@ -237,8 +237,9 @@ async def _decidable(work: UnitOfWork, viewer: Viewer, relation_id: int) -> Reso
         raise Refused(
             Problem(
                 "relationId",
-                f"This relation is already {relation.status.value}.",
+                "This relation is already {status}.",
                 ErrorCode.INVALID_TRANSITION,
+                values=message_values(status=relation.status.value),
             )
         )
     return relation

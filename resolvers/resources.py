@@ -11,6 +11,7 @@ from functools import partial
 from sqlalchemy import ColumnElement, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from models.collation import match_key
 from models.db import AnyRow, AnySelect
 from models.reference import GuidingPrinciple, UnRegion
 from models.resource import (
@@ -28,7 +29,7 @@ from models.review import ReviewState
 from resolvers import policy
 from resolvers.batching import rows_by_ids, values_by_owner
 from resolvers.edits import Changes, patched
-from resolvers.errors import ClientError, ErrorCode, Problem, ProblemList
+from resolvers.errors import ClientError, ErrorCode, Problem, ProblemList, message_values
 from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
 from resolvers.policy import Viewer
 from resolvers.revisions import ABOUT_TABLES, CONTENT_FIELDS, edit_target, stored_content
@@ -160,15 +161,13 @@ def filtered_resources(viewer: Viewer, criteria: ResourceFilter) -> AnySelect:
             or_(Resource.language.in_(tags), _any_of(ResourceLanguage, "tag", tags))
         )
     if criteria.publisher is not None:
-        statement = statement.where(
-            func.lower(Resource.publisher) == criteria.publisher.strip().lower()
-        )
+        statement = statement.where(Resource.publisher_key == match_key(criteria.publisher.strip()))
     if criteria.published_from is not None:
         statement = statement.where(Resource.published_on >= criteria.published_from)
     if criteria.published_until is not None:
         statement = statement.where(Resource.published_on <= criteria.published_until)
     if problems:
-        raise ClientError(" ".join(f"{p.field}: {p.message}" for p in problems))
+        raise ClientError(" ".join(f"{p.field}: {p.text}" for p in problems))
     return statement
 
 
@@ -295,11 +294,16 @@ def _clean_link(problems: ProblemList, link: str | None) -> str | None:
 def _clean_themes(problems: ProblemList, themes: Sequence[str]) -> list[str]:
     clean: list[str] = []
     for theme in themes:
-        value = clean_text(problems, "themes", theme, max_length=50).lower()
+        value = match_key(clean_text(problems, "themes", theme, max_length=50))
         if value and value not in clean:
             clean.append(value)
     if len(clean) > MAX_THEMES:
-        problems.add("themes", f"At most {MAX_THEMES} themes.", ErrorCode.TOO_LONG)
+        problems.add(
+            "themes",
+            "At most {max_themes} themes.",
+            ErrorCode.TOO_LONG,
+            values=message_values(max_themes=MAX_THEMES),
+        )
     return clean
 
 
@@ -318,12 +322,21 @@ async def _clean_content(
     letters = set((await session.execute(select(GuidingPrinciple.letter))).scalars())
     principles = sorted({p.strip().lower() for p in data.principles})
     if set(principles) - letters:
-        problems.add("principles", f"Guiding principles are lettered {', '.join(sorted(letters))}.")
+        problems.add(
+            "principles",
+            "Guiding principles are lettered {letters}.",
+            values=message_values(letters=", ".join(sorted(letters))),
+        )
     countries: list[str] = sorted(
         {c for c in (clean_country(problems, "countries", c) for c in data.countries) if c}
     )
     if len(countries) > MAX_COUNTRIES:
-        problems.add("countries", f"At most {MAX_COUNTRIES} countries.", ErrorCode.TOO_LONG)
+        problems.add(
+            "countries",
+            "At most {max_countries} countries.",
+            ErrorCode.TOO_LONG,
+            values=message_values(max_countries=MAX_COUNTRIES),
+        )
     if not (countries or data.regions or data.is_global):
         problems.add(
             "countries",

@@ -10,7 +10,7 @@ from typing import Any
 from models.initiative import Initiative
 from models.resource import Resource
 from models.review import ReviewDecision, ReviewedItem, ReviewItemKind, ReviewState
-from resolvers.errors import ErrorCode, Problem
+from resolvers.errors import ErrorCode, Problem, message_values
 from resolvers.initiatives import INITIATIVE_COLUMNS
 from resolvers.resources import RESOURCE_COLUMNS
 from resolvers.unit_of_work import Refused
@@ -113,8 +113,9 @@ def outcome(tally: Tally, rule: ReviewRule) -> tuple[ReviewState | None, bool]:
 def transition_problem(current: ReviewState, wanted: ReviewState) -> Problem:
     return Problem(
         None,
-        f"Cannot move from {current.value} to {wanted.value}.",
+        "Cannot move from {current} to {wanted}.",
         ErrorCode.INVALID_TRANSITION,
+        values=message_values(current=current.value, wanted=wanted.value),
     )
 
 

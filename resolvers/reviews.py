@@ -37,7 +37,7 @@ from models.review import (
 from models.support import SupportRequestPractice
 from resolvers import notifications, policy, webhooks
 from resolvers.calls import closed_call_problem
-from resolvers.errors import ErrorCode, Problem, ProblemList
+from resolvers.errors import ErrorCode, Problem, ProblemList, message_values
 from resolvers.initiatives import visible_initiative
 from resolvers.moderation_events import ModerationEventKind, emit_moderation_event
 from resolvers.policy import Viewer
@@ -342,9 +342,9 @@ async def _check_principles(session: AsyncSession, answers: Mapping[str, Princip
         raise Refused(
             Problem(
                 "checklist.principles",
-                f"Answer each of the {len(letters)} guiding principles exactly once "
-                f"(missing: {missing}, unknown: {unknown}).",
+                "Answer each of the {count} guiding principles exactly once (missing: {missing}, unknown: {unknown}).",
                 ErrorCode.INVALID,
+                values=message_values(count=len(letters), missing=missing, unknown=unknown),
             )
         )
 
@@ -603,9 +603,9 @@ async def send_back_to_review(
             raise Refused(
                 Problem(
                     None,
-                    f"Only a published item not already under re-review goes back to review "
-                    f"(it is {item.state.value}).",
+                    "Only a published item not already under re-review goes back to review (it is {state}).",
                     ErrorCode.INVALID_TRANSITION,
+                    values=message_values(state=item.state.value),
                 )
             )
         item.under_re_review = True

@@ -30,7 +30,7 @@ from models.resource import (
     ResourceTheme,
 )
 from models.review import ReviewState
-from resolvers.errors import ErrorCode, Problem
+from resolvers.errors import ErrorCode, Problem, message_values
 from resolvers.translations import mark_outdated
 from resolvers.unit_of_work import Refused
 
@@ -175,9 +175,9 @@ async def edit_target(
         raise Refused(
             Problem(
                 None,
-                f"A {item.state.value} {kind} cannot be edited: withdraw it or wait for the "
-                "review.",
+                "A {state} {kind} cannot be edited: withdraw it or wait for the review.",
                 ErrorCode.INVALID_TRANSITION,
+                values=message_values(state=item.state.value, kind=kind),
             )
         )
     model = type(item)
@@ -193,8 +193,9 @@ async def edit_target(
         raise Refused(
             Problem(
                 f"{kind}Id",
-                f"A revision of this {kind} is {current.state.value}: wait for its review.",
+                "A revision of this {kind} is {state}: wait for its review.",
                 ErrorCode.CONFLICT,
+                values=message_values(kind=kind, state=current.state.value),
             )
         )
     return current, current

@@ -7,10 +7,14 @@ people type: words (all must match), "quoted phrases", -exclusion and `or`.
   every configuration in use, then exactly against the query in the document's own
   configuration; ranked by `ts_rank`.
 - SQLite: FTS5 with the query translated to FTS5 syntax; ranked by bm25 with the same weights.
-Documents in one of the viewer's languages are boosted. Results are ordered by the sources'
-standing first (superseded resources after their successors), then by relevance. Every hit,
-snippet, facet count and total is restricted by the sources' own visibility
-(resolvers/policy.py).
+Documents in one of the viewer's languages are boosted, and translations weigh by their status
+(verified as much as the original, a tool's least). An item is found through its original or
+any translation the viewer may see, each a document in its own language; it is one result, by
+its best document, which says the language matched and gives the snippet in it. Results are
+ordered by the sources' standing first (superseded resources after their successors), then by
+relevance. Every hit, snippet, facet count and total is restricted by the sources' own
+visibility (resolvers/policy.py). Counts are of items; the LANGUAGE facet counts each item once
+per language it matched in.
 """
 
 from __future__ import annotations
@@ -51,7 +55,7 @@ from models.member import MemberLanguage
 from models.reference import UnRegion
 from models.search import SearchDocument, SearchFacet
 from resolvers import search_sources  # noqa: F401 - registers the built-in sources
-from resolvers.errors import ClientError, ProblemList
+from resolvers.errors import ClientError, ProblemList, message_values
 from resolvers.pagination import PageRequest, decode_cursor, encode_cursor
 from resolvers.policy import Viewer
 from resolvers.search_cache import SearchCache, read_epoch
@@ -60,12 +64,14 @@ from resolvers.search_index import (
     DIMENSIONS,
     LANGUAGE,
     OBJECTIVE,
+    ORIGINAL,
     PRINCIPLE,
     REGION,
     SIMPLE,
     SOURCES,
     TEXT_CONFIGS,
     primary_language,
+    translation_shown,
 )
 from resolvers.validation import clean_country, clean_languages, clean_objectives
 
@@ -73,6 +79,8 @@ Sessions = async_sessionmaker[AsyncSession]
 
 MAX_QUERY = 200
 LANGUAGE_BOOST = 1.5
+# How much a translation's match counts beside the original's, by its status.
+STATUS_WEIGHTS = {"VERIFIED": 1.0, "HUMAN": 0.9, "OUTDATED": 0.8, "MACHINE": 0.7}
 # Weights of title, summary and body: bm25 takes them per column, ts_rank per class D, C, B, A.
 BM25_WEIGHTS = (10.0, 4.0, 1.0)
 TS_RANK_WEIGHTS = "{0.05, 0.1, 0.4, 1.0}"
@@ -177,9 +185,9 @@ def _facet_values(criteria: SearchFilter) -> dict[str, list[str]]:
         problems.add("principles", "Guiding principles are letters a to j.")
     unknown = [k for k in criteria.kinds if k not in SOURCES]
     if unknown:
-        problems.add("types", f"Unknown types: {unknown}.")
+        problems.add("types", "Unknown types: {unknown}.", values=message_values(unknown=unknown))
     if problems:
-        raise ClientError(" ".join(f"{p.field}: {p.message}" for p in problems))
+        raise ClientError(" ".join(f"{p.field}: {p.text}" for p in problems))
     return values
 
 
@@ -204,13 +212,39 @@ def _standing() -> ColumnElement[int]:
 
 
 def _visible(viewer: Viewer, kinds: Sequence[str]) -> ColumnElement[bool]:
-    """Documents of items the viewer may see, by each source's own policy."""
+    """Documents of items the viewer may see, by each source's own policy, and of translations
+    the viewer may see (the originals' documents only for sources without translations)."""
     return or_(
         *(
-            and_(SearchDocument.kind == kind, source.visible(viewer))
+            and_(
+                SearchDocument.kind == kind,
+                source.visible(viewer),
+                translation_shown(viewer, source.translated)
+                if source.translated is not None
+                else SearchDocument.translation == "",
+            )
             for kind, source in SOURCES.items()
             if not kinds or kind in kinds
         )
+    )
+
+
+def _status_weight() -> ColumnElement[float]:
+    return case(
+        *((SearchDocument.status == status, weight) for status, weight in STATUS_WEIGHTS.items()),
+        else_=1.0,
+    )
+
+
+def _best_of_item(score: ColumnElement[float]) -> ColumnElement[int]:
+    """1 for each item's best matching document (its original's or a translation's)."""
+    return (
+        func.row_number()
+        .over(
+            partition_by=(SearchDocument.kind, SearchDocument.item_id),
+            order_by=(score.desc(), SearchDocument.id),
+        )
+        .label("variant")
     )
 
 
@@ -265,6 +299,10 @@ class Hit:
     snippet: str
     cursor: str
     standing: int = 0
+    # The language of the text that matched (None: the original's, when it has none declared)
+    # and its status: ORIGINAL, or the translation's.
+    language: str | None = None
+    status: str = ORIGINAL
 
 
 @dataclass(frozen=True)
@@ -406,10 +444,15 @@ async def search(
         if answer.counts is not None:
             return answer.counts
         if counting is None:
-            # Totals and facets need the matching documents, not their rank.
+            # Totals and facets need the matching documents, one per item, not their rank.
             matches = matching()
             every = (
-                select(SearchDocument.id, SearchDocument.kind)
+                select(
+                    SearchDocument.id,
+                    SearchDocument.kind,
+                    SearchDocument.item_id,
+                    _best_of_item(literal_column("0", Float)),
+                )
                 .select_from(matches.source)
                 .where(*matches.conditions)
             )
@@ -441,13 +484,17 @@ async def _answer(
             if languages
             else literal_column("1.0", Float)
         )
+        score = matching.rank * boost * _status_weight()
         scored = (
             select(
                 SearchDocument.id,
                 SearchDocument.kind,
                 SearchDocument.item_id,
-                (matching.rank * boost).label("score"),
+                SearchDocument.language,
+                SearchDocument.status,
+                score.label("score"),
                 _standing().label("standing"),
+                _best_of_item(score),
             )
             .select_from(matching.source)
             .where(*matching.conditions)
@@ -471,6 +518,8 @@ async def _answer(
             snippet=snippets.get(row.id, ""),
             cursor=encode_cursor(LISTING, (int(row.standing), repr(float(row.score)), row.id)),
             standing=int(row.standing),
+            language=row.language,
+            status=row.status,
         )
         for row in rows
     )
@@ -492,11 +541,17 @@ def _after(cursor: str | None) -> After | None:
 
 
 def _page_of(matched: Any, after: After | None, request: PageRequest) -> AnySelect:
-    """Highest standing first, then best score, ties by document id; one more row than asked,
-    to tell if more follow."""
+    """Each item's best document; highest standing first, then best score, ties by document
+    id; one more row than asked, to tell if more follow."""
     page = select(
-        matched.c.id, matched.c.kind, matched.c.item_id, matched.c.score, matched.c.standing
-    )
+        matched.c.id,
+        matched.c.kind,
+        matched.c.item_id,
+        matched.c.language,
+        matched.c.status,
+        matched.c.score,
+        matched.c.standing,
+    ).where(matched.c.variant == 1)
     if after is not None:
         standing, score, document_id = after
         page = page.where(
@@ -516,16 +571,32 @@ def _page_of(matched: Any, after: After | None, request: PageRequest) -> AnySele
 
 
 def _counts_of(matched: Any) -> list[AnySelect]:
-    """Per kind, then per facet value: (dimension, value, count) of the matching documents."""
-    by_kind = select(literal_column("'KIND'"), matched.c.kind, func.count()).group_by(
-        matched.c.kind
+    """Per kind, then per facet value: (dimension, value, count) of the matching items. An
+    item's documents share every facet but LANGUAGE (each its own), so items are counted by
+    their best document, and per language by every document that matched."""
+    best = matched.c.variant == 1
+    by_kind = (
+        select(literal_column("'KIND'"), matched.c.kind, func.count())
+        .where(best)
+        .group_by(matched.c.kind)
     )
     by_value = (
         select(SearchFacet.dimension, SearchFacet.value, func.count())
         .join(matched, matched.c.id == SearchFacet.document_id)
+        .where(best, SearchFacet.dimension != LANGUAGE)
         .group_by(SearchFacet.dimension, SearchFacet.value)
     )
-    return [by_kind, by_value]
+    in_language = (
+        select(SearchFacet.value, matched.c.kind, matched.c.item_id)
+        .join(matched, matched.c.id == SearchFacet.document_id)
+        .where(SearchFacet.dimension == LANGUAGE)
+        .distinct()
+        .subquery("in_language")
+    )
+    by_language = select(
+        literal_column(f"'{LANGUAGE}'"), in_language.c.value, func.count()
+    ).group_by(in_language.c.value)
+    return [by_kind, by_value, by_language]
 
 
 def _page_and_counts(scored: AnySelect, after: After | None, request: PageRequest) -> Any:
@@ -545,6 +616,8 @@ def _page_and_counts(scored: AnySelect, after: After | None, request: PageReques
             page.c.score,
             page.c.standing,
             page.c.kind.label("label"),
+            page.c.language.label("language"),
+            page.c.status.label("status"),
             none_text.label("value"),
             none_int.label("number"),
         )
@@ -559,6 +632,8 @@ def _page_and_counts(scored: AnySelect, after: After | None, request: PageReques
                 none_float,
                 none_int,
                 dimension,
+                none_text,
+                none_text,
                 value,
                 number,
                 maintain_column_froms=True,
@@ -573,13 +648,25 @@ class _Match(NamedTuple):
     item_id: int
     score: float
     standing: int
+    language: str | None
+    status: str
 
 
 def _split(result: Any) -> tuple[list[Any], dict[str, list[FacetCount]]]:
     hits, counts = [], []
     for row in result:
         if row.part == 0:
-            hits.append(_Match(row.id, row.label, row.item_id, row.score, row.standing))
+            hits.append(
+                _Match(
+                    row.id,
+                    row.label,
+                    row.item_id,
+                    row.score,
+                    row.standing,
+                    row.language,
+                    row.status,
+                )
+            )
         else:
             counts.append((row.label, row.value, row.number))
     hits.sort(key=lambda r: (-r.standing, -r.score, r.id))

@@ -4,6 +4,12 @@ Each searchable domain registers a `SearchSource`: its kind, which of its items 
 (a policy function, the same as every other read path) and how to turn items into documents.
 Writers call `reindex` in their own transaction, so a change is searchable (or gone) as soon as
 it commits. Adding a domain (resources, initiatives, webinars) is registering one more source.
+
+An item with translations (resources, initiatives, webinars: `SearchSource.translated`) has one
+more document per language it is translated into, with the translated fields only, indexed in
+that language's configuration and carrying the item's facets but its own LANGUAGE. Who finds a
+translation's document is the item's visibility and `policy.visible_translations` on every
+field of it; `translations.py` reindexes the item whenever a translation changes.
 """
 
 from __future__ import annotations
@@ -11,13 +17,16 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, insert, select
+from sqlalchemy import ColumnElement, delete, exists, func, insert, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.db import AnySelect
 from models.reference import region_of_country
 from models.search import SearchDocument, SearchFacet
+from models.translation import TranslatableKind, Translation, TranslationStatus
+from resolvers import policy
 from resolvers.policy import Viewer
 
 # Filter dimensions a document can carry values of.
@@ -63,6 +72,27 @@ def text_config(language: str | None) -> str:
     return TEXT_CONFIGS.get(primary_language(language), SIMPLE) if language else SIMPLE
 
 
+ORIGINAL = TranslationStatus.ORIGINAL.value
+# From the least trusted up: a translation's document has the status of its weakest field.
+STATUS_ORDER = (
+    TranslationStatus.MACHINE,
+    TranslationStatus.OUTDATED,
+    TranslationStatus.HUMAN,
+    TranslationStatus.VERIFIED,
+)
+
+
+@dataclass(frozen=True)
+class IndexedTranslation:
+    """An item's text in one language it is translated into (the translated fields only)."""
+
+    language: str
+    status: TranslationStatus
+    title: str = ""
+    summary: str = ""
+    body: str = ""
+
+
 @dataclass(frozen=True)
 class IndexedItem:
     """What a source says about one item: its text by weight, language and facet values."""
@@ -76,6 +106,7 @@ class IndexedItem:
     facets: Mapping[str, Iterable[str]] = field(default_factory=dict)
     # The key the source's visibility looks at (see SearchSource.visible), if it has one.
     scope_id: int | None = None
+    translations: Sequence[IndexedTranslation] = ()
 
 
 @dataclass(frozen=True)
@@ -94,6 +125,20 @@ class SearchSource:
     # items below others whatever their score (superseded resources below their successors).
     # None: every item of the source stands at 0.
     standing: Callable[[], ColumnElement[int]] | None = None
+    # The kind of translations.py whose translations are indexed with the item, if any.
+    translated: TranslatableKind | None = None
+
+
+def translation_shown(viewer: Viewer, kind: TranslatableKind) -> ColumnElement[bool]:
+    """A translation's document is found by whoever may see every field of that translation
+    (`policy.visible_translations`); an original's, by whoever may see the item."""
+    hidden = exists().where(
+        Translation.kind == kind,
+        Translation.item_id == SearchDocument.item_id,
+        Translation.language == SearchDocument.translation,
+        not_(func.coalesce(policy.visible_translations(viewer), False)),
+    )
+    return or_(SearchDocument.translation == "", ~hidden)
 
 
 SOURCES: dict[str, SearchSource] = {}
@@ -104,9 +149,16 @@ def register(source: SearchSource) -> SearchSource:
     return source
 
 
-def _facet_rows(document_id: int, item: IndexedItem) -> list[dict[str, object]]:
+def _facet_rows(
+    document_id: int, facets: Mapping[str, Iterable[str]], language: str | None = None
+) -> list[dict[str, object]]:
+    """The facet rows of a document; a translation's (`language`) is in that language only."""
     values: set[tuple[str, str]] = set()
-    for dimension, items in item.facets.items():
+    if language is not None:
+        values.add((LANGUAGE, primary_language(language)))
+    for dimension, items in facets.items():
+        if language is not None and dimension == LANGUAGE:
+            continue
         for value in items:
             if dimension == LANGUAGE:
                 value = primary_language(value)
@@ -130,28 +182,85 @@ async def reindex(session: AsyncSession, source: SearchSource, ids: Iterable[int
     )
     if not items:
         return
-    rows = [
-        {
-            "kind": source.kind,
-            "item_id": item_id,
-            "scope_id": item.scope_id,
-            "title": item.title,
-            "summary": item.summary,
-            "body": item.body,
-            "text_config": text_config(item.language),
-            "created_at": item.created_at,
-        }
-        for item_id, item in items.items()
-    ]
+    rows = [row for item_id, item in items.items() for row in _document_rows(source, item_id, item)]
     inserted = await session.execute(
-        insert(SearchDocument).returning(SearchDocument.id, SearchDocument.item_id), rows
+        insert(SearchDocument).returning(
+            SearchDocument.id, SearchDocument.item_id, SearchDocument.translation
+        ),
+        rows,
     )
-    document_ids = {item_id: document_id for document_id, item_id in inserted.all()}
-    facets = [
-        row for item_id, item in items.items() for row in _facet_rows(document_ids[item_id], item)
-    ]
+    facets = []
+    for document_id, item_id, translation in inserted.all():
+        item = items[item_id]
+        facets += _facet_rows(document_id, item.facets, translation or None)
     if facets:
         await session.execute(insert(SearchFacet), facets)
+
+
+def _document_rows(source: SearchSource, item_id: int, item: IndexedItem) -> list[dict[str, Any]]:
+    """The original's document, then one per translation."""
+    common = {
+        "kind": source.kind,
+        "item_id": item_id,
+        "scope_id": item.scope_id,
+        "created_at": item.created_at,
+    }
+    original = {
+        **common,
+        "title": item.title,
+        "summary": item.summary,
+        "body": item.body,
+        "text_config": text_config(item.language),
+        "language": item.language,
+        "translation": "",
+        "status": ORIGINAL,
+    }
+    translated = [
+        {
+            **common,
+            "title": t.title,
+            "summary": t.summary,
+            "body": t.body,
+            "text_config": text_config(t.language),
+            "language": t.language,
+            "translation": t.language,
+            "status": t.status.value,
+        }
+        for t in item.translations
+    ]
+    return [original, *translated]
+
+
+async def load_translations(
+    session: AsyncSession,
+    kind: TranslatableKind,
+    ids: Sequence[int],
+    parts: Mapping[str, str],
+    render: Callable[[str, str], str] = lambda field, text: text,
+) -> dict[int, list[IndexedTranslation]]:
+    """Each item's translations as documents: `parts` maps a translated field to the part of
+    the document it goes in (title, summary or body); `render` turns a field's stored text
+    into what is indexed (a body's Markdown into plain text)."""
+    rows = await session.execute(
+        select(Translation.item_id, Translation.language, Translation.field, Translation.text)
+        .add_columns(Translation.status)
+        .where(Translation.kind == kind, Translation.item_id.in_(ids))
+        .order_by(Translation.item_id, Translation.language, Translation.field)
+    )
+    texts: dict[tuple[int, str], dict[str, list[str]]] = {}
+    statuses: dict[tuple[int, str], list[TranslationStatus]] = {}
+    for item_id, language, name, text, status in rows:
+        if name not in parts:
+            continue
+        key = (item_id, language)
+        texts.setdefault(key, {}).setdefault(parts[name], []).append(render(name, text))
+        statuses.setdefault(key, []).append(status)
+    found: dict[int, list[IndexedTranslation]] = {}
+    for (item_id, language), by_part in texts.items():
+        weakest = min(statuses[(item_id, language)], key=STATUS_ORDER.index)
+        joined = {part: "\n\n".join(values) for part, values in by_part.items()}
+        found.setdefault(item_id, []).append(IndexedTranslation(language, weakest, **joined))
+    return found
 
 
 async def rebuild(session: AsyncSession, batch: int = 500) -> int:
@@ -176,7 +285,9 @@ async def rebuild(session: AsyncSession, batch: int = 500) -> int:
 async def documents_of(session: AsyncSession, kind: str) -> list[int]:
     """Item ids of a kind that are in the index (for tests and checks)."""
     rows = await session.execute(
-        select(SearchDocument.item_id).where(SearchDocument.kind == kind).order_by("item_id")
+        select(SearchDocument.item_id)
+        .where(SearchDocument.kind == kind, SearchDocument.translation == "")
+        .order_by("item_id")
     )
     return list(rows.scalars())
 
@@ -210,6 +321,45 @@ async def index_drift(session: AsyncSession, batch: int = 500) -> list[IndexDrif
         missing = 0
         for start in range(0, len(lacking), batch):
             missing += len(await source.load(session, lacking[start : start + batch]))
+        stale = int(stale or 0)
+        if source.translated is not None:
+            lacking_translations, stale_translations = await _translation_drift(
+                session, source.kind, source.translated
+            )
+            missing += lacking_translations
+            stale += stale_translations
         if missing or stale:
-            drifts.append(IndexDrift(source.kind, missing, int(stale or 0)))
+            drifts.append(IndexDrift(source.kind, missing, stale))
     return drifts
+
+
+async def _translation_drift(
+    session: AsyncSession, kind: str, translated: TranslatableKind
+) -> tuple[int, int]:
+    """Translations of indexed items without their document, and translation documents
+    without a translation."""
+    document = SearchDocument.kind == kind
+    of_document = exists().where(
+        document,
+        SearchDocument.item_id == Translation.item_id,
+        SearchDocument.translation == Translation.language,
+    )
+    indexed_item = exists().where(
+        document, SearchDocument.item_id == Translation.item_id, SearchDocument.translation == ""
+    )
+    lacking = (
+        select(Translation.item_id, Translation.language)
+        .where(Translation.kind == translated, indexed_item, ~of_document)
+        .distinct()
+        .subquery()
+    )
+    missing = await session.scalar(select(func.count()).select_from(lacking))
+    of_translation = exists().where(
+        Translation.kind == translated,
+        Translation.item_id == SearchDocument.item_id,
+        Translation.language == SearchDocument.translation,
+    )
+    stale = await session.scalar(
+        select(func.count()).where(document, SearchDocument.translation != "", ~of_translation)
+    )
+    return int(missing or 0), int(stale or 0)

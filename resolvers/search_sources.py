@@ -11,7 +11,7 @@ find deleted content either."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,6 +36,7 @@ from models.resource import (
 )
 from models.search import SearchDocument
 from models.thread import Post, Thread, ThreadObjective, ThreadTag
+from models.translation import TranslatableKind
 from models.webinar import Webinar, WebinarLanguage, WebinarObjective
 from resolvers import policy
 from resolvers.markdown import plain_text
@@ -48,6 +49,7 @@ from resolvers.search_index import (
     REGION,
     IndexedItem,
     SearchSource,
+    load_translations,
     register,
 )
 
@@ -249,6 +251,26 @@ def _of_items(select_visible: AnySelect) -> ColumnElement[bool]:
     return SearchDocument.item_id.in_(select_visible)
 
 
+# Where each translated field goes in a translation's document (as the original's loader puts it).
+RESOURCE_PARTS = {"title": "title", "summary": "summary", "body": "body"}
+INITIATIVE_PARTS = {
+    "title": "title",
+    "summary": "summary",
+    "results": "body",
+    "replicability": "body",
+}
+WEBINAR_PARTS = {"title": "title", "description": "body"}
+
+
+def _rendered(markdown_field: str) -> Callable[[str, str], str]:
+    """Index a translated Markdown field as plain text, as the original's is."""
+
+    def render(name: str, text: str) -> str:
+        return plain_text(text) if name == markdown_field else text
+
+    return render
+
+
 async def _load_resources(session: AsyncSession, ids: Sequence[int]) -> dict[int, IndexedItem]:
     rows = (
         await session.execute(
@@ -274,6 +296,9 @@ async def _load_resources(session: AsyncSession, ids: Sequence[int]) -> dict[int
     countries = await _pairs(session, about(ResourceCountry, "code"))
     regions = await _pairs(session, about(ResourceRegion, "m49"))
     languages = await _pairs(session, about(ResourceLanguage, "tag"))
+    translations = await load_translations(
+        session, TranslatableKind.RESOURCE, found, RESOURCE_PARTS, _rendered("body")
+    )
     return {
         row.id: IndexedItem(
             title=row.title,
@@ -288,6 +313,7 @@ async def _load_resources(session: AsyncSession, ids: Sequence[int]) -> dict[int
                 REGION: _strs(regions[row.id]),
                 LANGUAGE: [row.language, *_strs(languages[row.id])],
             },
+            translations=translations.get(row.id, ()),
         )
         for row in rows
     }
@@ -301,6 +327,7 @@ RESOURCES = register(
         ),
         load=_load_resources,
         all_ids=lambda: select(Resource.id).where(Resource.revision_of_id.is_(None)),
+        translated=TranslatableKind.RESOURCE,
         # Superseded resources come after their successors, as in every resource listing.
         standing=lambda: (
             select(Resource.currency)
@@ -321,6 +348,7 @@ async def _load_initiatives(session: AsyncSession, ids: Sequence[int]) -> dict[i
                 Initiative.summary,
                 Initiative.results,
                 Initiative.replicability,
+                Initiative.language,
                 Initiative.created_at,
             ).where(Initiative.id.in_(ids), Initiative.revision_of_id.is_(None))
         )
@@ -335,18 +363,24 @@ async def _load_initiatives(session: AsyncSession, ids: Sequence[int]) -> dict[i
     principles = await _pairs(session, about(InitiativePrinciple, "principle_letter"))
     countries = await _pairs(session, about(InitiativeCountry, "code"))
     regions = await _pairs(session, about(InitiativeRegion, "m49"))
+    translations = await load_translations(
+        session, TranslatableKind.INITIATIVE, found, INITIATIVE_PARTS
+    )
     return {
         row.id: IndexedItem(
             title=row.title,
             summary=row.summary,
             body="\n\n".join(part for part in (row.results, row.replicability) if part),
             created_at=row.created_at,
+            language=row.language,
             facets={
                 OBJECTIVE: _strs(objectives[row.id]),
                 PRINCIPLE: _strs(principles[row.id]),
                 COUNTRY: _strs(countries[row.id]),
                 REGION: _strs(regions[row.id]),
+                LANGUAGE: [row.language],
             },
+            translations=translations.get(row.id, ()),
         )
         for row in rows
     }
@@ -360,6 +394,7 @@ INITIATIVES = register(
         ),
         load=_load_initiatives,
         all_ids=lambda: select(Initiative.id).where(Initiative.revision_of_id.is_(None)),
+        translated=TranslatableKind.INITIATIVE,
     )
 )
 
@@ -391,6 +426,9 @@ async def _load_webinars(session: AsyncSession, ids: Sequence[int]) -> dict[int,
             WebinarLanguage.webinar_id.in_(found)
         ),
     )
+    translations = await load_translations(
+        session, TranslatableKind.WEBINAR, found, WEBINAR_PARTS, _rendered("description")
+    )
     return {
         row.id: IndexedItem(
             title=row.title,
@@ -403,6 +441,7 @@ async def _load_webinars(session: AsyncSession, ids: Sequence[int]) -> dict[int,
                 # Spoken or interpreted: both are languages one can follow it in.
                 LANGUAGE: _strs(offered[row.id]),
             },
+            translations=translations.get(row.id, ()),
         )
         for row in rows
     }
@@ -414,5 +453,6 @@ WEBINARS = register(
         visible=lambda viewer: _of_items(select(Webinar.id).where(policy.visible_webinars(viewer))),
         load=_load_webinars,
         all_ids=lambda: select(Webinar.id),
+        translated=TranslatableKind.WEBINAR,
     )
 )

@@ -27,7 +27,7 @@ from models.support import (
 )
 from resolvers import notifications, policy, webhooks
 from resolvers.batching import rows_by_ids, values_by_owner
-from resolvers.errors import ErrorCode, Problem, ProblemList
+from resolvers.errors import ErrorCode, Problem, ProblemList, message_values
 from resolvers.moderation_events import ModerationEventKind, emit_moderation_event
 from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
 from resolvers.policy import Viewer
@@ -267,7 +267,12 @@ def _clean_new_request(data: NewSupportRequest, problems: ProblemList) -> NewSup
         if code is not None and code not in countries:
             countries.append(code)
     if len(countries) > MAX_COUNTRIES:
-        problems.add("countries", f"At most {MAX_COUNTRIES} countries.", ErrorCode.TOO_LONG)
+        problems.add(
+            "countries",
+            "At most {max_countries} countries.",
+            ErrorCode.TOO_LONG,
+            values=message_values(max_countries=MAX_COUNTRIES),
+        )
     return NewSupportRequest(
         title=clean_text(problems, "title", data.title, max_length=300),
         description=clean_text(
@@ -381,8 +386,9 @@ def move_to(request: SupportRequest, to: SupportStatus) -> None:
         raise Refused(
             Problem(
                 None,
-                f"A {request.status.value} request cannot become {to.value}.",
+                "A {status} request cannot become {to}.",
                 ErrorCode.INVALID_TRANSITION,
+                values=message_values(status=request.status.value, to=to.value),
             )
         )
     request.status = to

@@ -27,7 +27,7 @@ from models.support import (
 )
 from resolvers import policy
 from resolvers.batching import rows_by_ids
-from resolvers.errors import ErrorCode, Problem
+from resolvers.errors import ErrorCode, Problem, message_values
 from resolvers.initiatives import (
     INITIATIVE_COLUMNS,
     InitiativeContent,
@@ -227,8 +227,9 @@ async def _document(
         raise Refused(
             Problem(
                 "requestId",
-                f"A {request.status.value} request is documented once it is COMPLETED.",
+                "A {status} request is documented once it is COMPLETED.",
                 ErrorCode.INVALID_TRANSITION,
+                values=message_values(status=request.status.value),
             )
         )
     content = await _practice_content(work.session, request, details)

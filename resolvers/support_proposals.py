@@ -11,7 +11,7 @@ from models.base import utcnow
 from models.db import AnyRow
 from models.member import Member
 from models.support import ProposalStatus, SupportProposal, SupportRequest, SupportStatus
-from resolvers.errors import ErrorCode, Problem
+from resolvers.errors import ErrorCode, Problem, message_values
 from resolvers.policy import Viewer
 from resolvers.support import (
     Sessions,
@@ -60,9 +60,9 @@ async def propose_expert(
             raise Refused(
                 Problem(
                     None,
-                    f"Experts are proposed once a request is triaged and until it ends; "
-                    f"this one is {request.status.value}.",
+                    "Experts are proposed once a request is triaged and until it ends; this one is {status}.",
                     ErrorCode.INVALID_TRANSITION,
+                    values=message_values(status=request.status.value),
                 )
             )
         expert = await work.session.scalar(
@@ -106,8 +106,9 @@ async def _own_proposal(
         raise Refused(
             Problem(
                 None,
-                f"This request is {request.status.value}.",
+                "This request is {status}.",
                 ErrorCode.INVALID_TRANSITION,
+                values=message_values(status=request.status.value),
             )
         )
     return proposal

@@ -13,6 +13,7 @@ from sqlalchemy import and_, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.base import utcnow
+from models.collation import match_key
 from models.community import Community, CommunityRole, CommunityVisibility
 from models.db import AnyRow, AnySelect, upsert
 from models.event import lock_stream
@@ -32,7 +33,7 @@ from models.thread import (
 from resolvers import notifications, policy
 from resolvers.batching import rows_by_ids, values_by_owner
 from resolvers.communities import role_in
-from resolvers.errors import ErrorCode, Problem, ProblemList
+from resolvers.errors import ErrorCode, Problem, ProblemList, message_values
 from resolvers.idempotency import PostRequest, first_post
 from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
 from resolvers.policy import Viewer
@@ -112,7 +113,9 @@ async def threads_page(
     statement = _visible_threads(viewer).where(Thread.community_id == community_id)
     if criteria.tag is not None:
         statement = statement.where(
-            Thread.id.in_(select(ThreadTag.thread_id).where(ThreadTag.tag == criteria.tag.lower()))
+            Thread.id.in_(
+                select(ThreadTag.thread_id).where(ThreadTag.tag == match_key(criteria.tag))
+            )
         )
     if criteria.objectives:
         statement = statement.where(
@@ -275,7 +278,12 @@ async def _resolve_mentions(session: AsyncSession, body: str, decode: Any) -> li
             keys.append(key)
     if len(keys) > MAX_MENTIONS:
         raise Refused(
-            Problem("body", f"At most {MAX_MENTIONS} members can be mentioned.", ErrorCode.TOO_LONG)
+            Problem(
+                "body",
+                "At most {max_mentions} members can be mentioned.",
+                ErrorCode.TOO_LONG,
+                values=message_values(max_mentions=MAX_MENTIONS),
+            )
         )
     if not keys:
         return []
@@ -344,11 +352,16 @@ class ThreadResult:
 def _clean_tags(problems: ProblemList, tags: Sequence[str]) -> list[str]:
     clean = []
     for tag in tags:
-        value = clean_text(problems, "tags", tag, max_length=50).lower()
+        value = match_key(clean_text(problems, "tags", tag, max_length=50))
         if value and value not in clean:
             clean.append(value)
     if len(clean) > MAX_TAGS:
-        problems.add("tags", f"At most {MAX_TAGS} tags.", ErrorCode.TOO_LONG)
+        problems.add(
+            "tags",
+            "At most {max_tags} tags.",
+            ErrorCode.TOO_LONG,
+            values=message_values(max_tags=MAX_TAGS),
+        )
     return clean
 
 
@@ -600,8 +613,9 @@ async def _edit_post(
         raise Refused(
             Problem(
                 "expectedVersion",
-                f"Someone else edited this post first: it is now at version {current}.",
+                "Someone else edited this post first: it is now at version {current}.",
                 ErrorCode.EDIT_CONFLICT,
+                values=message_values(current=current),
             )
         )
     work.session.add(

@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, select, tuple_, update
+from sqlalchemy import ColumnElement, SQLColumnExpression, delete, or_, select, tuple_, update
 from sqlalchemy import inspect as inspect_row
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -19,12 +19,21 @@ from models.db import AnyRow
 from models.initiative import CallForPractices, Initiative
 from models.member import MemberLanguage
 from models.resource import Resource
-from models.translation import TranslatableKind, Translation, TranslationStatus
+from models.translation import (
+    TranslatableKind,
+    Translation,
+    TranslationRequest,
+    TranslationStatus,
+)
 from models.webinar import Webinar
-from resolvers import policy
-from resolvers.errors import ErrorCode, Problem, ProblemList
+from resolvers import (
+    policy,
+    search_sources,  # noqa: F401 - registers the sources reindexed here
+)
+from resolvers.errors import ErrorCode, Problem, ProblemList, message_values
 from resolvers.languages import standard_tag
 from resolvers.policy import Viewer
+from resolvers.search_index import SOURCES, reindex
 from resolvers.unit_of_work import Outcome, Refused, UnitOfWork, mutation
 from resolvers.validation import clean_text
 from subscriptions.events import EventPublisher
@@ -111,7 +120,11 @@ def clean_translation(data: TranslationInput, problems: ProblemList) -> dict[str
     texts: dict[str, str] = {}
     for name, text in data.texts.items():
         if name not in limits:
-            problems.add("texts", f"No field {name!r} to translate here: {sorted(limits)}.")
+            problems.add(
+                "texts",
+                "No field {name} to translate here: {limits}.",
+                values=message_values(name=repr(name), limits=sorted(limits)),
+            )
             continue
         texts[name] = clean_text(
             problems, "texts", text, max_length=limits[name], multiline=True, required=False
@@ -121,7 +134,7 @@ def clean_translation(data: TranslationInput, problems: ProblemList) -> dict[str
     return {name: text for name, text in texts.items() if text}
 
 
-async def _visible_item(
+async def visible_item(
     session: AsyncSession, viewer: Viewer, kind: TranslatableKind, id_: int
 ) -> Any:
     spec = KINDS[kind]
@@ -140,10 +153,14 @@ async def _declared(session: AsyncSession, viewer: Viewer) -> list[str]:
     return list(tags)
 
 
-def _language(problems: ProblemList, value: str) -> str:
+def clean_language(problems: ProblemList, value: str) -> str:
     tag = standard_tag(value)
     if tag is None:
-        problems.add("language", f"{value[:40]!r} is not a BCP 47 language tag, such as fr.")
+        problems.add(
+            "language",
+            "{value} is not a BCP 47 language tag, such as fr.",
+            values=message_values(value=repr(value[:40])),
+        )
         return value
     return tag
 
@@ -154,11 +171,11 @@ async def submit_translation(
     """Store the viewer's translation of the fields sent (replacing that language's earlier
     text of those fields): HUMAN, or MACHINE when a tool made it. Answers the language."""
     problems = ProblemList()
-    language = _language(problems, data.language)
+    language = clean_language(problems, data.language)
     texts = clean_translation(data, problems)
 
     async def change(work: UnitOfWork) -> str:
-        item = await _visible_item(work.session, viewer, data.kind, data.item_id)
+        item = await visible_item(work.session, viewer, data.kind, data.item_id)
         if not policy.may_translate(viewer, await _declared(work.session, viewer), language):
             raise Refused(
                 Problem(
@@ -174,6 +191,8 @@ async def submit_translation(
         status = TranslationStatus.MACHINE if data.machine else TranslationStatus.HUMAN
         for name, text in texts.items():
             await _store(work.session, data, name, language, text, status, viewer)
+        await close_requests(work.session, data.kind, data.item_id, language)
+        await _reindex(work.session, data.kind, data.item_id)
         return language
 
     return await mutation(sessions, events, viewer, change, problems=problems)
@@ -224,10 +243,10 @@ async def verify_translation(
     """A reviewer who speaks the language checks every field of it: VERIFIED. An outdated
     translation is resubmitted first (it was made from an older original)."""
     problems = ProblemList()
-    kind, item_id, tag = target.kind, target.item_id, _language(problems, target.language)
+    kind, item_id, tag = target.kind, target.item_id, clean_language(problems, target.language)
 
     async def change(work: UnitOfWork) -> str:
-        await _visible_item(work.session, viewer, kind, item_id)
+        await visible_item(work.session, viewer, kind, item_id)
         rows = await _language_rows(work.session, kind, item_id, tag)
         translators = {r.translator_id for r in rows if r.translator_id is not None}
         declared = await _declared(work.session, viewer)
@@ -250,6 +269,7 @@ async def verify_translation(
         for row in rows:
             row.status = TranslationStatus.VERIFIED
             row.verifier_id = viewer.member_id
+        await _reindex(work.session, kind, item_id)
         return tag
 
     return await mutation(sessions, events, viewer, change, problems=problems)
@@ -260,12 +280,12 @@ async def remove_translation(
 ) -> Outcome[str]:
     """Moderators remove every field of a translation; readers get the original again."""
     problems = ProblemList()
-    kind, item_id, tag = target.kind, target.item_id, _language(problems, target.language)
+    kind, item_id, tag = target.kind, target.item_id, clean_language(problems, target.language)
 
     async def change(work: UnitOfWork) -> str:
         if not policy.may_remove_translation(viewer):
             raise Refused(Problem(None, "Moderators remove translations.", ErrorCode.NOT_ALLOWED))
-        await _visible_item(work.session, viewer, kind, item_id)
+        await visible_item(work.session, viewer, kind, item_id)
         await _language_rows(work.session, kind, item_id, tag)
         await work.session.execute(
             delete(Translation).where(
@@ -274,14 +294,47 @@ async def remove_translation(
                 Translation.language == tag,
             )
         )
+        await _reindex(work.session, kind, item_id)
         return tag
 
     return await mutation(sessions, events, viewer, change, problems=problems)
 
 
+def same_language(column: SQLColumnExpression[str], tag: str) -> ColumnElement[bool]:
+    """The tag in `column` is of the same language as `tag` (`es`, `es-MX`: one language to a
+    reader and a translator). Tags are stored standardised: the primary subtag in lower case."""
+    primary = tag.split("-")[0].lower()
+    return or_(column == primary, column.like(primary + "-%"))
+
+
+async def close_requests(
+    session: AsyncSession, kind: TranslatableKind, item_id: int, language: str
+) -> None:
+    """A translation into the language was submitted: the open requests for it are answered
+    (resolvers/translation_requests.py)."""
+    await session.execute(
+        update(TranslationRequest)
+        .where(
+            TranslationRequest.kind == kind,
+            TranslationRequest.item_id == item_id,
+            same_language(TranslationRequest.language, language),
+            TranslationRequest.closed_at.is_(None),
+        )
+        .values(closed_at=utcnow())
+    )
+
+
+async def _reindex(session: AsyncSession, kind: TranslatableKind, item_id: int) -> None:
+    """The item's search documents follow its translations, in the same transaction."""
+    for source in SOURCES.values():
+        if source.translated is kind:
+            await reindex(session, source, [item_id])
+
+
 async def mark_outdated(session: AsyncSession, item: Any) -> None:
     """Call where an item's text is changed, before the change is flushed: translations of the
-    fields whose original changed become OUTDATED (a tool or a person must redo them)."""
+    fields whose original changed become OUTDATED (a tool or a person must redo them). The
+    caller reindexes the item after its change, which indexes the new statuses too."""
     kind = _KIND_OF_MODEL[type(item)]
     state = inspect_row(item)
     changed = [

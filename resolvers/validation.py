@@ -10,7 +10,7 @@ import langcodes
 import pycountry
 
 from models.reference import gcm_reference, un_official_languages
-from resolvers.errors import ErrorCode, ProblemList
+from resolvers.errors import ErrorCode, ProblemList, message_values
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 _OBJECTIVE_NUMBERS = frozenset(o["number"] for o in gcm_reference()["objectives"])
@@ -35,7 +35,12 @@ def clean_text(
     ):
         problems.add(field, "Must not contain control characters.")
     elif len(value) > max_length:
-        problems.add(field, f"Must be at most {max_length} characters.", ErrorCode.TOO_LONG)
+        problems.add(
+            field,
+            "Must be at most {max_length} characters.",
+            ErrorCode.TOO_LONG,
+            values=message_values(max_length=max_length),
+        )
     elif required and not value:
         problems.add(field, "Must not be empty.", ErrorCode.REQUIRED)
     return value
@@ -65,6 +70,12 @@ def country_name(code: str) -> str:
     return str(country.name) if country is not None else code
 
 
+def clean_language(problems: ProblemList, field: str, value: str) -> str:
+    """One BCP 47 tag in its standard form (the language an item is written in)."""
+    tags = clean_languages(problems, field, [value])
+    return tags[0] if tags else value
+
+
 def clean_languages(problems: ProblemList, field: str, values: Iterable[str]) -> list[str]:
     """BCP 47 tags in their standard form, without duplicates, in the order given."""
     tags: list[str] = []
@@ -72,7 +83,9 @@ def clean_languages(problems: ProblemList, field: str, values: Iterable[str]) ->
         raw = value.strip()
         if len(raw) > 35 or not raw.isascii() or not langcodes.tag_is_valid(raw):
             problems.add(
-                field, f"{value[:40]!r} is not a BCP 47 language tag, such as fr or es-MX."
+                field,
+                "{value} is not a BCP 47 language tag, such as fr or es-MX.",
+                values=message_values(value=repr(value[:40])),
             )
             continue
         tag = langcodes.standardize_tag(raw)
@@ -87,7 +100,11 @@ def clean_objectives(problems: ProblemList, field: str, values: Iterable[int]) -
     numbers = sorted(set(values))
     unknown = [n for n in numbers if n not in _OBJECTIVE_NUMBERS]
     if unknown:
-        problems.add(field, f"GCM objectives are numbered 1 to 23; unknown: {unknown[:5]}.")
+        problems.add(
+            field,
+            "GCM objectives are numbered 1 to 23; unknown: {unknown}.",
+            values=message_values(unknown=unknown[:5]),
+        )
     return numbers
 
 

@@ -29,7 +29,7 @@ from models.support import SupportRequest
 from models.webhook import WebhookEndpoint, WebhookEvent
 from models.webinar import Webinar
 from resolvers import policy
-from resolvers.errors import ErrorCode, Problem
+from resolvers.errors import ErrorCode, Problem, message_values
 from resolvers.outbox import (
     DELIVERY_COLUMNS,
     NEWEST_FIRST,
@@ -87,7 +87,12 @@ def url_problem(url: str, rules: AddressRules) -> Problem | None:
     parts = urlsplit(url)
     schemes = ("https", "http") if rules.allow_http else ("https",)
     if parts.scheme not in schemes or not parts.hostname:
-        return Problem("url", f"Use an absolute {' or '.join(schemes)} URL.", ErrorCode.INVALID)
+        return Problem(
+            "url",
+            "Use an absolute {schemes} URL.",
+            ErrorCode.INVALID,
+            values=message_values(schemes=" or ".join(schemes)),
+        )
     host = parts.hostname
     try:
         literal = refused_address(host, rules)

@@ -14,7 +14,7 @@ from models.member import Member
 from models.moderation import AuditEntry, ModerationAction
 from models.webinar import Webinar, WebinarChatMessage, WebinarStatus
 from resolvers import policy
-from resolvers.errors import ErrorCode, Problem, ProblemList
+from resolvers.errors import ErrorCode, Problem, ProblemList, message_values
 from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
 from resolvers.policy import Viewer, WebinarAccess
 from resolvers.unit_of_work import Refused, UnitOfWork, mutation
@@ -134,8 +134,9 @@ async def _check_slow_mode(session: AsyncSession, webinar: Webinar, member_id: i
         raise Refused(
             Problem(
                 "body",
-                f"Slow mode: wait {max(1, int(wait.total_seconds()))} s before writing again.",
+                "Slow mode: wait {seconds} s before writing again.",
                 ErrorCode.SLOW_MODE,
+                values=message_values(seconds=max(1, int(wait.total_seconds()))),
             )
         )
 

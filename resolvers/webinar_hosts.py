@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from models.db import AnyRow
 from models.member import Member
 from models.webinar import WebinarHost, WebinarHostRole
-from resolvers.errors import ErrorCode, Problem, ProblemList
+from resolvers.errors import ErrorCode, Problem, ProblemList, message_values
 from resolvers.unit_of_work import Refused
 from resolvers.validation import clean_text
 
@@ -56,7 +56,12 @@ class HostInput:
 def clean_hosts(problems: ProblemList, name: str, hosts: Sequence[HostInput]) -> list[HostInput]:
     clean = []
     if len(hosts) > MAX_HOSTS:
-        problems.add(name, f"At most {MAX_HOSTS}.", ErrorCode.TOO_LONG)
+        problems.add(
+            name,
+            "At most {max_hosts}.",
+            ErrorCode.TOO_LONG,
+            values=message_values(max_hosts=MAX_HOSTS),
+        )
     for host in hosts[:MAX_HOSTS]:
         if (host.member_id is None) == (host.name is None):
             problems.add(name, "Give each either a member or a guest's name.")

@@ -29,7 +29,7 @@ from models.webinar import (
 )
 from models.webinar_record import WebinarRecord, WebinarResource
 from resolvers import policy
-from resolvers.errors import ClientError, ErrorCode, Problem
+from resolvers.errors import ClientError, ErrorCode, Problem, message_values
 from resolvers.pagination import Page, PageRequest, decode_cursor, encode_cursor
 from resolvers.policy import Viewer
 from resolvers.resources import (
@@ -343,8 +343,9 @@ async def _file(
         raise Refused(
             Problem(
                 "webinarId",
-                f"A {webinar.status.value} webinar is filed once it has ENDED.",
+                "A {status} webinar is filed once it has ENDED.",
                 ErrorCode.INVALID_TRANSITION,
+                values=message_values(status=webinar.status.value),
             )
         )
     if not webinar.recording_url:
@@ -451,8 +452,9 @@ async def link_resource(
             raise Refused(
                 Problem(
                     "resourceId",
-                    f"Only published resources are linked (this one is {resource.state.value}).",
+                    "Only published resources are linked (this one is {state}).",
                     ErrorCode.INVALID_TRANSITION,
+                    values=message_values(state=resource.state.value),
                 )
             )
         await insert_ignoring_duplicates(

@@ -35,14 +35,14 @@ from resolvers import policy, webhooks
 from resolvers.batching import rows_by_ids, values_by_owner
 from resolvers.communities import role_in
 from resolvers.edits import Changes, field_name, sent
-from resolvers.errors import ErrorCode, Problem, ProblemList
+from resolvers.errors import ErrorCode, Problem, ProblemList, message_values
 from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
 from resolvers.policy import Viewer
 from resolvers.search_index import reindex
 from resolvers.search_sources import WEBINARS
 from resolvers.translations import mark_outdated
 from resolvers.unit_of_work import Change, Refused, UnitOfWork, mutation, reading_back
-from resolvers.validation import clean_languages, clean_objectives, clean_text
+from resolvers.validation import clean_language, clean_languages, clean_objectives, clean_text
 from resolvers.webinar_access import WEBINAR_COLUMNS, access_to, visible_webinar
 from resolvers.webinar_hosts import HostInput, clean_hosts, host_rows, require_members
 from resolvers.webinar_registrations import (
@@ -183,6 +183,7 @@ class NewWebinar:
     join_url: str | None = None
     organisers: Sequence[HostInput] = ()
     speakers: Sequence[HostInput] = ()
+    language: str = "en"  # the language its title and description are written in
 
 
 @dataclass(frozen=True)
@@ -244,7 +245,11 @@ def _clean_timezone(problems: ProblemList, value: str) -> str:
 
 def _clean_capacity(problems: ProblemList, capacity: int) -> int:
     if not 1 <= capacity <= MAX_CAPACITY:
-        problems.add("capacity", f"Must be between 1 and {MAX_CAPACITY}.")
+        problems.add(
+            "capacity",
+            "Must be between 1 and {max_capacity}.",
+            values=message_values(max_capacity=MAX_CAPACITY),
+        )
     return capacity
 
 
@@ -284,6 +289,7 @@ def _clean_new_webinar(problems: ProblemList, data: NewWebinar) -> NewWebinar:
         join_url=join_url,
         organisers=organisers,
         speakers=speakers,
+        language=clean_language(problems, "language", data.language),
     )
 
 
@@ -366,6 +372,7 @@ async def create_webinar(
             registered_count=0,
             registration_deadline=clean.registration_deadline,
             join_url=clean.join_url,
+            language=clean.language,
             created_by_id=viewer.member_id,
         )
         work.session.add(webinar)
@@ -411,7 +418,11 @@ def _clean_changes(problems: ProblemList, changes: Changes) -> dict[str, Any]:
         if name in values:
             values[name] = clean_url(problems, field_name(name), values[name])
     if not 0 <= values.get("slow_mode_seconds", 0) <= MAX_SLOW_MODE_SECONDS:
-        problems.add("slowModeSeconds", f"Must be between 0 and {MAX_SLOW_MODE_SECONDS}.")
+        problems.add(
+            "slowModeSeconds",
+            "Must be between 0 and {max_slow_mode_seconds}.",
+            values=message_values(max_slow_mode_seconds=MAX_SLOW_MODE_SECONDS),
+        )
     for name in ("starts_at", "ends_at", "registration_deadline"):
         _aware(problems, field_name(name), values.get(name))
     return values
@@ -443,8 +454,9 @@ def _new_schedule(webinar: Webinar, values: dict[str, Any]) -> tuple[datetime, d
         raise Refused(
             Problem(
                 "capacity",
-                f"{webinar.registered_count} members hold a seat: the capacity cannot be lower.",
+                "{registered_count} members hold a seat: the capacity cannot be lower.",
                 ErrorCode.INVALID,
+                values=message_values(registered_count=webinar.registered_count),
             )
         )
     return starts_at, ends_at
@@ -506,8 +518,9 @@ async def set_status(
             raise Refused(
                 Problem(
                     "status",
-                    f"A {webinar.status.value} webinar cannot become {status.value}.",
+                    "A {current} webinar cannot become {wanted}.",
                     ErrorCode.INVALID_TRANSITION,
+                    values=message_values(current=webinar.status.value, wanted=status.value),
                 )
             )
         webinar.status = status

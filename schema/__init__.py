@@ -47,6 +47,7 @@ from schema import support_practice as support_practice_api
 from schema import threads as threads_api
 from schema import topic_follows as topic_follows_api
 from schema import translation_actions
+from schema import translation_requests as translation_requests_api
 from schema import webhooks as webhooks_api
 from schema import webinar_events as webinar_events_api
 from schema import webinar_live as webinar_live_api
@@ -178,6 +179,13 @@ class Query:
     webhook_endpoints: Connection[webhooks_api.WebhookEndpoint] | None = strawberry.field(
         resolver=webhooks_api.resolve_webhook_endpoints,
         description="Admins: the registered webhook endpoints, newest first; null for others.",
+    )
+    translation_requests: Connection[translation_requests_api.TranslationRequest] = (
+        strawberry.field(
+            resolver=translation_requests_api.resolve_translation_requests,
+            description="Signed-in members (translators): the open translation requests of "
+            "items you see, most asked first; empty for visitors.",
+        )
     )
     # --- search
     search: search_api.SearchConnection = strawberry.field(
@@ -505,6 +513,12 @@ class Mutation:
     remove_translation: translation_actions.TranslationPayload = strawberry.mutation(
         resolver=translation_actions.remove_translation,
         description="Moderators: remove an item's translation into a language (every field).",
+    )
+    request_translation: translation_requests_api.RequestTranslationPayload = strawberry.mutation(
+        resolver=translation_requests_api.request_translation,
+        description="Signed-in members: ask to have an item you see in a language (one "
+        "request per item and language, counting who asked; refused when a current "
+        "translation into it exists).",
     )
     set_initiative_featured: initiatives_api.InitiativePayload = strawberry.mutation(
         resolver=initiatives_api.set_initiative_featured,

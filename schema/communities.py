@@ -280,6 +280,11 @@ class CreateCommunityInput:
     ends_at: datetime | None = strawberry.field(
         default=None, description="When posting closes, with a time zone; null: never."
     )
+    language: str = strawberry.field(
+        default="en",
+        description="The language its name and description are written in (BCP 47): "
+        "translations are into others.",
+    )
 
 
 @strawberry.type(description="Result of `createCommunity`.")
@@ -303,6 +308,7 @@ async def create_community(
             objectives=input.objectives,
             languages=input.languages,
             ends_at=input.ends_at,
+            language=input.language,
         ),
     )
     community = Community.from_row(result.community) if result.community is not None else None

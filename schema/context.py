@@ -64,12 +64,7 @@ class Context:
     @property
     def language_key(self) -> Hashable:
         """What the languages of answers depend on: results are shared only within one."""
-        return (self.languages_ranked, self._languages)
-
-    @property
-    def languages_ranked(self) -> bool:
-        """Whether `languages()` is in order of preference (asked for) or a set (declared)."""
-        return bool(self.requested_languages)
+        return self._languages
 
     @property
     def events(self) -> EventPublisher:

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 import strawberry
 
-from resolvers.errors import ErrorCode, Problem
+from resolvers.errors import ErrorCode, Problem, Values, render
 from schema.context import Info
 from schema.enums import described_enum
 from schema.messages import translate
@@ -50,8 +50,9 @@ class UserError:
         description="The input field at fault (camelCase, as sent); null when it is the whole input."
     )
     code: UserErrorCode = strawberry.field(description="What is wrong, for programs.")  # type: ignore[valid-type]
-    # The English text (the catalogues' message id).
+    # The English text (the catalogues' message id), with `{name}` place-holders for `values`.
     message: strawberry.Private[str]
+    values: strawberry.Private[Values] = ()
 
     @strawberry.field(
         name="message",
@@ -59,14 +60,20 @@ class UserError:
         "catalogues have it (English, French, Spanish so far), else in English.",
     )
     async def localized_message(self, info: Info) -> str:
-        return translate(self.message, await info.context.languages())
+        translated = translate(self.message, await info.context.languages())
+        try:
+            return render(translated, self.values)
+        except (KeyError, IndexError, ValueError):  # a translation that lost a place-holder
+            return render(self.message, self.values)
 
 
 INPUT = strawberry.argument(description="Everything the mutation needs, in one object.")
 
 
 def user_errors(problems: Iterable[Problem]) -> list[UserError]:
-    return [UserError(field=p.field, message=p.message, code=p.code) for p in problems]
+    return [
+        UserError(field=p.field, message=p.message, code=p.code, values=p.values) for p in problems
+    ]
 
 
 def not_found(field: str, what: str) -> list[UserError]:

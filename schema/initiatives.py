@@ -439,6 +439,10 @@ class InitiativeInput:
     resource_ids: list[strawberry.ID] = strawberry.field(
         default_factory=list, description="Resources it links to."
     )
+    language: str = strawberry.field(
+        default="en",
+        description="The language its text is written in (BCP 47): translations are into others.",
+    )
 
     def content(self) -> InitiativeContent:
         return InitiativeContent(
@@ -459,6 +463,7 @@ class InitiativeInput:
             countries=self.countries,
             regions=self.regions,
             resource_ids=_resource_keys(self.resource_ids),
+            language=self.language,
         )
 
 
@@ -571,6 +576,11 @@ class CreateCallForPracticesInput:
         default_factory=list, description="GCM objective numbers."
     )
     deadline: datetime = strawberry.field(description="No submissions after it (with time zone).")
+    language: str = strawberry.field(
+        default="en",
+        description="The language its theme and description are written in (BCP 47): "
+        "translations are into others.",
+    )
 
 
 @strawberry.type(description="Result of `createCallForPractices`.")
@@ -590,6 +600,7 @@ async def create_call_for_practices(
         input.description,
         input.objectives,
         input.deadline,
+        input.language,
     )
     call = CallForPractices.from_row(result.call) if result.call is not None else None
     return CallForPracticesPayload(call=call, errors=user_errors(result.problems))

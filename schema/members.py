@@ -135,7 +135,10 @@ class Member(Node):
             return None
         return await load_organization(info, self.organization_id)
 
-    @strawberry.field(description="Languages the member works in (BCP 47), UN languages first.")
+    @strawberry.field(
+        description="Languages the member works in (BCP 47), in their order of "
+        "preference (the first is what they read first)."
+    )
     async def languages(self, info: Info) -> list[str]:
         return await info.context.loaders.languages_by_member.load(self.db_id)
 
@@ -228,7 +231,8 @@ class UpdateProfileInput:
     bio: str | None = strawberry.field(default=strawberry.UNSET, description="Biography (≤5,000).")
     languages: list[str] | None = strawberry.field(
         default=strawberry.UNSET,
-        description="Languages you work in (BCP 47 tags, ≤20); replaces the list.",
+        description="Languages you work in (BCP 47 tags, ≤20), in your order of preference: "
+        "texts come in the first of them they exist in. Replaces the list.",
     )
     expertise: list[int] | None = strawberry.field(
         default=strawberry.UNSET,

@@ -43,8 +43,7 @@ async def reference_value(
     tag = standard_tag(language) if language is not None else None
     if tag is not None:
         return text_in(original, texts, tag)
-    ranked = info.context.languages_ranked
-    return best_text(original, texts, await info.context.languages(), ranked=ranked)
+    return best_text(original, texts, await info.context.languages())
 
 
 async def reference_texts(info: Info, kind: str, key: str, english: str) -> list[ReferenceText]:

@@ -16,10 +16,12 @@ import strawberry
 from models.base import utcnow
 from models.reference import UnRegion as UnRegionModel
 from models.review import ReviewState as ReviewStateModel
+from models.translation import TranslationStatus as TranslationStatusModel
 from resolvers import search
 from resolvers.search_sources import INITIATIVE, MEMBER, POST, RESOURCE, THREAD, WEBINAR
 from schema.context import Info
 from schema.initiatives import Initiative, load_initiative
+from schema.localized import TranslationStatus
 from schema.members import Member, load_member
 from schema.reference import UnRegion
 from schema.relay import AFTER, FIRST, PageInfo, page_request
@@ -76,7 +78,8 @@ class SearchFilter:
     )
     languages: list[str] | None = strawberry.field(
         default=None,
-        description="Only results in any of these languages (BCP 47; es matches es-MX).",
+        description="Only results in any of these languages (BCP 47; es matches es-MX), "
+        "written in it or translated into it (a translation you may see).",
     )
     created_after: datetime | None = strawberry.field(
         default=None, description="Only results created at or after this moment."
@@ -104,6 +107,15 @@ class SearchEdge:
         description="A resource superseded by a published successor: ranked after the "
         "results that are not."
     )
+    matched_language: str | None = strawberry.field(
+        description="The language (BCP 47) of the text that matched, which the snippet is in: "
+        "the original's or a translation's; null when the original's language is not known "
+        "(a thread in a community of several languages)."
+    )
+    matched_status: TranslationStatus = strawberry.field(  # type: ignore[valid-type]
+        description="ORIGINAL when the original matched, else the status of the translation "
+        "that matched (the weakest of its fields)."
+    )
 
 
 @strawberry.type(description="How many results have one objective.")
@@ -130,7 +142,10 @@ class RegionFacet:
     count: int = strawberry.field(description="Matching results.")
 
 
-@strawberry.type(description="How many results are in one language.")
+@strawberry.type(
+    description="How many results are in one language: written in it, or matched through a "
+    "translation into it that you may see."
+)
 class LanguageFacet:
     tag: str = strawberry.field(description="Primary language subtag, such as es.")
     count: int = strawberry.field(description="Matching results.")
@@ -241,6 +256,8 @@ async def resolve_search(
             snippet=hit.snippet,
             is_stale=_is_stale(node),
             is_superseded=hit.standing < 0,
+            matched_language=hit.language,
+            matched_status=TranslationStatusModel(hit.status),
         )
         for hit, node in zip(page.hits, nodes, strict=True)
         if node is not None  # gone between the search and the load (deleted meanwhile)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from html import escape
 from typing import Annotated, Any
 
 import strawberry
@@ -30,7 +31,7 @@ from resolvers.languages import (
 from resolvers.markdown import render
 from resolvers.pagination import Page, PageRequest, decode_cursor, encode_cursor
 from schema.context import Info
-from schema.localized import LANGUAGE, LocalizedText, TranslationStatus
+from schema.localized import LANGUAGE, LocalizedText, TranslationStatus, text_direction
 from schema.members import Member, load_member
 from schema.relay import AFTER, FIRST, Connection, connection, page_request
 
@@ -59,25 +60,33 @@ async def localized(
     )
     tag = standard_tag(language) if language is not None else None
     wanted = await info.context.languages()
-    ranked = info.context.languages_ranked
-    original_first = prefers_original(original.language, wanted, ranked=ranked)
+    original_first = prefers_original(original.language, wanted)
     if tag is None and (not wanted or original_first):
         return source  # the original is what is wanted first: no query
     rows = await info.context.loaders.translations_by_item.load((original.kind, original.item_id))
     texts = [TranslatedText(r.language, r.text, r.status) for r in rows if r.field == name]
     if tag is not None:
         return text_in(source, texts, tag)
-    return best_text(source, texts, wanted, ranked=ranked)
+    return best_text(source, texts, wanted)
 
 
 def text_field(name: str, description: str, *, html: bool = False) -> Any:
-    """The field `name` as the best text for the request (`html`: rendered and sanitized)."""
+    """The field `name` as the best text for the request (`html`: rendered and sanitized,
+    in a `<div dir="rtl" lang="…">` when the text's language is written right to left)."""
 
     async def resolve(root: Any, info: Info) -> str:
-        text = (await localized(info, root.original, name)).text
-        return render(text) if html else text
+        value = await localized(info, root.original, name)
+        return html_in_direction(render(value.text), value.language) if html else value.text
 
     return strawberry.field(resolver=resolve, description=description)
+
+
+def html_in_direction(html: str, language: str) -> str:
+    """Right-to-left text (Arabic, Persian, Urdu, Hebrew, ...) in a block that says so, so a
+    page in a left-to-right language shows it the right way; other text as it is."""
+    if not html or text_direction(language) != "rtl":
+        return html
+    return f'<div dir="rtl" lang="{escape(language)}">\n{html}</div>\n'
 
 
 def text_detail_field(name: str, description: str) -> Any:

@@ -459,6 +459,11 @@ class CreateWebinarInput:
     speakers: list[WebinarHostInput] = strawberry.field(
         default_factory=list, description="Speakers."
     )
+    language: str = strawberry.field(
+        default="en",
+        description="The language its title and description are written in (BCP 47): "
+        "translations are into others.",
+    )
 
 
 @strawberry.type(description="Result of a change to a webinar.")
@@ -514,6 +519,7 @@ async def create_webinar(info: Info, input: Annotated[CreateWebinarInput, INPUT]
             join_url=input.join_url,
             organisers=organisers,
             speakers=speakers,
+            language=input.language,
         ),
     )
     return _payload(result)

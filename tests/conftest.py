@@ -254,7 +254,10 @@ class Factory:
             )
             session.add(member)
             await session.flush()
-            session.add_all(MemberLanguage(member_id=member.id, tag=t) for t in languages)
+            session.add_all(
+                MemberLanguage(member_id=member.id, tag=t, position=i)
+                for i, t in enumerate(languages)
+            )
             session.add_all(
                 MemberExpertise(member_id=member.id, objective_number=n) for n in expertise
             )

@@ -46,7 +46,9 @@ def test_the_first_asked_language_with_a_text_wins_and_outdated_is_never_best():
     assert best_text(ORIGINAL, [], ["fr"]) == ORIGINAL
 
 
-def test_declared_languages_are_a_set_where_the_original_wins_when_among_them():
-    texts = [FRENCH, SPANISH]
-    assert best_text(ORIGINAL, texts, ["ar", "en", "fr"], ranked=False) == ORIGINAL
-    assert best_text(ORIGINAL, texts, ["es", "fr"], ranked=False).text == "Kit"
+def test_declared_languages_are_read_in_the_members_own_order():
+    # a member who declared sw, fr and ar reads French (there is no Swahili), not Arabic
+    texts = [FRENCH, SPANISH, TranslatedText("ar", "عدة", TranslationStatus.HUMAN)]
+    assert best_text(ORIGINAL, texts, ["sw", "fr", "ar"]).language == "fr"
+    assert best_text(ORIGINAL, texts, ["ar", "en", "fr"]).language == "ar"
+    assert best_text(ORIGINAL, texts, ["sw", "en", "fr"]) == ORIGINAL

@@ -228,9 +228,9 @@ async def test_invalid_filter_values_are_client_errors(client):
     assert "country" in error["message"]
 
 
-async def test_member_profile_shows_languages_un_first_and_expertise(client, factory):
+async def test_member_profile_shows_languages_in_their_order_and_expertise(client, factory):
     viewer = await factory.member(
-        name="Polyglot", languages=("sw", "fr", "ar"), expertise=(6, 5), country="KE"
+        name="Polyglot", languages=("sw", "fr", "ar"), expertise=(6, 5), country="MX"
     )
     body = await gql(
         client,
@@ -238,10 +238,11 @@ async def test_member_profile_shows_languages_un_first_and_expertise(client, fac
         member=viewer,
     )
     profile = body["data"]["viewer"]
-    assert profile["languages"] == ["ar", "fr", "sw"]
+    assert profile["languages"] == ["sw", "fr", "ar"]
     assert [o["number"] for o in profile["expertise"]] == [5, 6]
-    # named from CLDR in the viewer's languages (a declared set: the UN order picks Arabic)
-    assert profile["country"] == {"code": "KE", "name": "كينيا"}
+    # named from CLDR in the viewer's first language (their own order, not the UN order's
+    # Arabic)
+    assert profile["country"] == {"code": "MX", "name": "Meksiko"}
     assert profile["role"] == "MEMBER"
 
 
@@ -325,7 +326,7 @@ async def test_update_profile_changes_only_the_fields_given(client, factory):
         "name": "Before",
         "bio": "Labour migration.",
         "country": {"code": "KE"},
-        "languages": ["en", "fr"],
+        "languages": ["fr", "en"],  # in the order given
         "expertise": [{"number": 5}, {"number": 6}],
         "isExpert": False,
     }

@@ -5,12 +5,14 @@ negotiated for the request while its `code` stays the contract."""
 from __future__ import annotations
 
 from pathlib import Path
+from string import Formatter
 
 from babel.messages.pofile import read_po
 
 from app.catalogues import message_ids
 from schema.messages import CATALOGUE_LANGUAGES, LOCALE_DIR
 from tests.conftest import gql
+from tests.knowledge import CREATE_RESOURCE, resource_input
 
 ROOT = Path(__file__).resolve().parents[1]
 SET_ROLE = """
@@ -64,3 +66,45 @@ async def test_a_refusal_reads_in_the_negotiated_language_with_the_same_code(cli
     assert declared["message"] == "Solo los administradores asignan roles."
     assert unknown["message"] == "Only admins set roles."  # no Russian catalogue yet
     assert {e["code"] for e in (french, english, declared, unknown)} == {"NOT_ALLOWED"}
+
+
+def placeholders(message: str) -> set[str]:
+    return {name for _, name, _, _ in Formatter().parse(message) if name}
+
+
+def test_every_translation_keeps_the_place_holders_of_its_message():
+    # given messages with values (`{limit}`), written once whatever the values
+    ids = set(message_ids())
+    valued = {i for i in ids if placeholders(i)}
+    assert "Must be at most {max_length} characters." in valued
+    assert len(valued) > 30
+    # then each translation names exactly the values its message names
+    for language in CATALOGUE_LANGUAGES:
+        catalogue = shipped(language)
+        broken = [
+            i for i in valued if catalogue[i] and placeholders(catalogue[i]) != placeholders(i)
+        ]
+        assert broken == [], language
+
+
+async def test_a_message_with_values_reads_in_the_negotiated_language(client, factory):
+    # given a member who drafts a resource whose title is one character too long
+
+    member = await factory.member()
+    too_long = {"input": {"resource": resource_input("x" * 301)}}
+
+    # when it is refused in French, in Spanish and in English
+    answers = {}
+    for language in ("fr", "es", "en"):
+        headers = {"Accept-Language": language}
+        body = await gql(client, CREATE_RESOURCE, too_long, member=member, headers=headers)
+        assert "errors" not in body, body
+        [error] = next(iter(body["data"].values()))["errors"]
+        answers[language] = (error["message"], error["code"])
+
+    # then the message names the limit in each language, and the code stays
+    assert answers == {
+        "fr": ("Au plus 300 caractères.", "TOO_LONG"),
+        "es": ("Debe tener como máximo 300 caracteres.", "TOO_LONG"),
+        "en": ("Must be at most 300 characters.", "TOO_LONG"),
+    }

@@ -7,6 +7,7 @@ import os
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -156,3 +157,71 @@ def test_0011_sets_each_threads_reply_count_from_its_live_replies(empty_database
     migrate.upgrade(empty_database)
     # then
     assert asyncio.run(_reply_counts(empty_database)) == {"busy": 3, "quiet": 0}
+
+
+async def _run(url: str, *statements: str, **values: str) -> list[Any]:
+    """Run the statements in one transaction; the rows of the last, if it has any."""
+    from models.db import create_database
+
+    db = create_database(url)
+    try:
+        async with db.engine.begin() as connection:
+            rows: list[Any] = []
+            for statement in statements:
+                result = await connection.execute(text(statement), values)
+                rows = list(result.all()) if result.returns_rows else []
+            return rows
+    finally:
+        await db.dispose()
+
+
+def _found(url: str, word: str) -> list[Any]:
+    if url.startswith("postgresql"):
+        match = (
+            "SELECT d.kind, count(f.value) FROM search_document d "
+            "LEFT JOIN search_facet f ON f.document_id = d.id "
+            "WHERE d.search_vector @@ to_tsquery('simple', :word) GROUP BY d.kind"
+        )
+    else:
+        match = (
+            "SELECT d.kind, count(f.value) FROM search_fts "
+            "JOIN search_document d ON d.id = search_fts.rowid "
+            "LEFT JOIN search_facet f ON f.document_id = d.id "
+            "WHERE search_fts MATCH :word GROUP BY d.kind"
+        )
+    return [tuple(row) for row in asyncio.run(_run(url, match, word=word))]
+
+
+def test_0016_keeps_the_documents_their_facets_and_full_text(empty_database: str):
+    # given a document with facets indexed under revision 0015
+    migrate.upgrade(empty_database, "0015")
+    asyncio.run(
+        _run(
+            empty_database,
+            "INSERT INTO search_document (kind, item_id, title, summary, body, text_config, "
+            "created_at) VALUES ('RESOURCE', 7, 'Remittances', '', '', 'simple', "
+            "CURRENT_TIMESTAMP)",
+            "INSERT INTO search_facet SELECT id, 'OBJECTIVE', '20' FROM search_document",
+            "INSERT INTO search_facet SELECT id, 'LANGUAGE', 'en' FROM search_document",
+        )
+    )
+    # when the documents gain translations (the table's unique key changes), and back
+    migrate.upgrade(empty_database)
+    upgraded = _found(empty_database, "remittances")
+    asyncio.run(
+        _run(
+            empty_database,
+            "INSERT INTO search_document (kind, item_id, title, summary, body, text_config, "
+            "created_at, translation, status) VALUES ('RESOURCE', 7, 'Remesas', '', '', "
+            "'simple', CURRENT_TIMESTAMP, 'es', 'HUMAN')",
+        )
+    )
+    translated = _found(empty_database, "remesas")
+    migrate.downgrade(empty_database, "0015")
+    downgraded = _found(empty_database, "remittances")
+    # then the original's document keeps its facets and is found by its words throughout
+    assert upgraded == [("RESOURCE", 2)]
+    assert translated == [("RESOURCE", 0)]
+    assert downgraded == [("RESOURCE", 2)]
+    # and the translation's document went with the downgrade
+    assert _found(empty_database, "remesas") == []

@@ -10,10 +10,10 @@ from typing import Any
 
 from models.base import utcnow
 from tests.conftest import gql
-from tests.discussions import community
+from tests.discussions import CREATE_COMMUNITY, community
 from tests.knowledge import approve, call, cast, ok
 from tests.test_initiative_revisions import edit
-from tests.test_initiatives import CREATE_CALL, approved_initiative
+from tests.test_initiatives import CREATE_CALL, approved_initiative, create
 from tests.test_translations import translate
 from tests.test_webinars import UPDATE_WEBINAR
 from tests.webinars import staff, webinar
@@ -130,3 +130,78 @@ async def test_an_approved_revision_of_an_initiative_outdates_the_changed_fields
         people.moderator,
     )
     assert refused["errors"] == [{"code": "NOT_ALLOWED"}]  # the moderator declared no Spanish
+
+
+async def test_new_items_are_written_in_the_language_their_creators_say(client, factory):
+    # given an author, a moderator and a webinar organiser
+    people = await cast(factory)
+    organiser = await staff(factory)
+    deadline = (utcnow() + timedelta(days=30)).isoformat()
+
+    # when each creates an item written in French, Spanish, Arabic and Russian
+    initiative = await create(client, people.author, title="Partenariat", language="fr")
+    webinar_id = await webinar(client, organiser, title="Seminario", language="es")
+    opened = await ok(
+        client,
+        CREATE_CALL,
+        {
+            "input": {
+                "theme": "تنقل المهارات",
+                "objectives": [18],
+                "deadline": deadline,
+                "language": "ar",
+            }
+        },
+        people.moderator,
+    )
+    group = await ok(
+        client,
+        CREATE_COMMUNITY,
+        {
+            "input": {
+                "slug": "trudovaya-migratsiya",
+                "name": "Трудовая миграция",
+                "visibility": "PUBLIC",
+                "language": "ru",
+            }
+        },
+        people.moderator,
+    )
+    malformed = await create(client, people.author, language="not a tag!")
+
+    # then each reads as an original in that language (Arabic right to left)
+    author_view = await read(client, initiative["initiative"]["id"], people.author)
+    assert author_view["resultsText"] == {"language": "fr", "status": "ORIGINAL"}
+    seminar = await read(client, webinar_id, None)
+    assert seminar["titleText"] == {"language": "es", "status": "ORIGINAL", "direction": "ltr"}
+    assert (await read(client, opened["call"]["id"], None))["themeText"] == {
+        "language": "ar",
+        "status": "ORIGINAL",
+    }
+    assert (await read(client, group["community"]["id"], None))["nameText"] == {
+        "language": "ru",
+        "status": "ORIGINAL",
+    }
+    # and a malformed tag is refused, a translation into the original's language too
+    assert [e["field"] for e in malformed["errors"]] == ["language"]
+    translator = await factory.member(languages=("es",))
+    same = await translate(client, translator, webinar_id, "es", title="Otro")
+    assert [e["code"] for e in same["errors"]] == ["INVALID"]
+
+
+async def test_a_right_to_left_body_is_rendered_in_a_block_that_says_so(client, factory):
+    # given a webinar whose description is translated into Arabic
+    organiser = await staff(factory)
+    webinar_id = await webinar(client, organiser, description="**Live** session")
+    translator = await factory.member(languages=("ar",))
+    await translate(client, translator, webinar_id, "ar", description="جلسة **مباشرة**")
+
+    # when an Arabic and a French reader read it
+    arabic = await read(client, webinar_id, await factory.member(languages=("ar",)))
+    french = await read(client, webinar_id, await factory.member(languages=("fr",)))
+
+    # then the Arabic HTML says its direction and language; the English original does not
+    assert arabic["descriptionHtml"] == (
+        '<div dir="rtl" lang="ar">\n<p>جلسة <strong>مباشرة</strong></p>\n</div>\n'
+    )
+    assert french["descriptionHtml"] == "<p><strong>Live</strong> session</p>\n"

@@ -283,6 +283,14 @@ REGISTRY: dict[str, Entry] = {
         )
         for kind in ("Resource", "Initiative", "Webinar", "Community", "CallForPractices")
     },
+    # --- translation requests: signed-in members see the open ones of items they see; who
+    # asked is never shown, only how many and whether the viewer did
+    "Query.translationRequests": Covered(
+        "test_translation_requests::test_who_may_ask_and_who_sees_the_requests"
+    ),
+    "TranslationRequest.requesterCount": Covered(
+        "test_translation_requests::test_requests_count_each_member_once_and_close_when_translated"
+    ),
     # --- notifications: created, listed, counted and sent live only about what one may see
     **{f"NotificationKind.{kind.value}": NOTIFICATION_SUBJECTS for kind in NotificationKind},
 }
