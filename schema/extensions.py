@@ -105,7 +105,10 @@ class RequestShape(SchemaExtension):
         if document is not None:
             # NUL first, over any validation error: the one thing to fix is the text.
             errors = self._nul(document) or ctx.pre_execution_errors or self._unnamed(document)
-            ctx.pre_execution_errors = errors or None
+            # Left as the cache set it when nothing is wrong: `None` here made strawberry
+            # validate the document again, uncached, on every request.
+            if errors:
+                ctx.pre_execution_errors = errors
         yield
 
     def _nul(self, document: DocumentNode) -> list[GraphQLError]:

@@ -175,7 +175,7 @@ class Post(Node):
     reply_to_id: strawberry.Private[int | None]
     text: strawberry.Private[str]
     # Filled by the page that loaded the post (prefetch_posts), else loaded by the resolver.
-    author_at_hand: strawberry.Private[Member | None | Missing] = MISSING
+    author_at_hand: strawberry.Private[Member | Missing | None] = MISSING
     reactions_at_hand: strawberry.Private[list[ReactionCount] | Missing] = MISSING
 
     @classmethod
