@@ -165,7 +165,7 @@ async def resolve_members(
             roles=filter.roles or (),
         )
     page = await members.members_page(
-        info.context.db.sessions, info.context.viewer, criteria, request
+        info.context.db.reads, info.context.viewer, criteria, request
     )
     return connection(page, Member.from_row)
 

@@ -139,7 +139,7 @@ class Thread(Node):
         before: Annotated[str | None, BEFORE] = None,
     ) -> Connection[Post]:
         page = await threads.posts_page(
-            info.context.db.sessions,
+            info.context.db.reads,
             info.context.viewer,
             self.db_id,
             page_request(first, after, last, before),
@@ -318,7 +318,7 @@ async def resolve_community_threads(
         tag=filter.tag if filter else None, objectives=(filter.objectives or []) if filter else ()
     )
     page = await threads.threads_page(
-        info.context.db.sessions, info.context.viewer, key, criteria, request
+        info.context.db.reads, info.context.viewer, key, criteria, request
     )
     return connection(page, Thread.from_row)
 
