@@ -164,9 +164,7 @@ async def resolve_members(
             is_expert=filter.is_expert,
             roles=filter.roles or (),
         )
-    page = await members.members_page(
-        info.context.db.reads, info.context.viewer, criteria, request
-    )
+    page = await members.members_page(info.context.db.reads, info.context.viewer, criteria, request)
     return connection(page, Member.from_row)
 
 

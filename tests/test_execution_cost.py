@@ -13,6 +13,7 @@ import pytest
 import strawberry.schema.schema as strawberry_schema
 from graphql import validate
 
+from schema.encoding import json_bytes
 from tests.conftest import gql
 from tests.discussions import community, join, ok, post, thread
 
@@ -147,3 +148,11 @@ async def test_a_page_of_posts_takes_no_task_per_post(client, factory, tasks):
     # one or more per post (there were about four per post)
     assert len(page["data"]["thread"]["posts"]["edges"]) == 12
     assert len(tasks) < 12, tasks
+
+
+def test_answers_are_compact_utf8_json_and_big_integers_still_encode():
+    # orjson writes UTF-8 where json.dumps escaped; what it refuses falls back to the library
+    assert (
+        json_bytes({"name": "Zoë", "list": [1, None]}) == '{"name":"Zoë","list":[1,null]}'.encode()
+    )
+    assert json_bytes({"n": 2**70}) == b'{"n":1180591620717411303424}'
