@@ -5,6 +5,7 @@ answer from what the page loaded for them, and the same as each node loaded alon
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator, Coroutine, Generator
 from typing import Any
@@ -150,9 +151,23 @@ async def test_a_page_of_posts_takes_no_task_per_post(client, factory, tasks):
     assert len(tasks) < 12, tasks
 
 
-def test_answers_are_compact_utf8_json_and_big_integers_still_encode():
-    # orjson writes UTF-8 where json.dumps escaped; what it refuses falls back to the library
-    assert (
-        json_bytes({"name": "Zoë", "list": [1, None]}) == '{"name":"Zoë","list":[1,null]}'.encode()
-    )
+@pytest.mark.parametrize(
+    "text",
+    [
+        "plain",
+        "Zoë Ñúñez",
+        "emoji 😀",
+        "\u2028 separator",
+        "tab\tnew\nline\x00\x1f",
+        "del\x7f",
+        'quote" back\\slash \\xe9',
+    ],
+)
+def test_answers_are_encoded_as_json_dumps_encoded_them(text):
+    # orjson, with the escapes json.dumps wrote: the same bytes as before
+    value = {"data": {text: [text, 1, -2, None, True, 0.5, {"nested": text}]}}
+    assert json_bytes(value) == json.dumps(value, separators=(",", ":")).encode()
+
+
+def test_an_integer_orjson_refuses_is_encoded_by_the_standard_library():
     assert json_bytes({"n": 2**70}) == b'{"n":1180591620717411303424}'
