@@ -9,9 +9,10 @@ to the value the loader would give, never another source of truth."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Final
+from collections.abc import Hashable, Iterable, Sequence
+from typing import Final, TypeVar
 
+from strawberry.dataloader import DataLoader
 from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField, Selection
 
 from schema.context import Info
@@ -25,6 +26,15 @@ class Missing:
 
 
 MISSING: Final = Missing()
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+async def load_at_hand(loader: DataLoader[K, V], keys: Iterable[K | None]) -> dict[K, V]:
+    """What `loader` gives for each of `keys` (None left out), in one batch."""
+    unique = list(dict.fromkeys(k for k in keys if k is not None))
+    return dict(zip(unique, await loader.load_many(unique), strict=True))
 
 
 def _fields(selections: Iterable[Selection]) -> Iterable[SelectedField]:

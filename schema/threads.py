@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Annotated
 
@@ -19,7 +20,7 @@ from schema.context import Info
 from schema.enums import described_enum
 from schema.errors import INPUT, UserError, not_found, user_errors
 from schema.members import Member, load_member
-from schema.prefetch import MISSING, Missing, node_fields
+from schema.prefetch import MISSING, Missing, load_at_hand, node_fields
 from schema.reference import GcmObjective, objectives_of
 from schema.relay import (
     AFTER,
@@ -259,21 +260,19 @@ def reaction_counts(summaries: list[threads.ReactionSummary]) -> list[ReactionCo
 
 
 async def prefetch_posts(info: Info, posts: list[Post], wanted: frozenset[str]) -> None:
-    """Authors and reactions of a page of posts, each in one batch, when the page asks for
-    them: the posts' resolvers then answer without awaiting (schema/prefetch.py)."""
+    """Authors and reactions of a page of posts, each in one batch (the two at once), when the
+    page asks for them: the posts' resolvers then answer without awaiting (schema/prefetch.py)."""
     loaders = info.context.loaders
-    author_ids = [p.author_id for p in posts if p.author_id is not None]
-    authors = loaders.member_by_id.load_many(author_ids) if "author" in wanted else None
-    post_ids = [p.db_id for p in posts]
-    reactions = loaders.reactions_by_post.load_many(post_ids) if "reactions" in wanted else None
-    if authors is not None:
-        by_id = dict(zip(author_ids, await authors, strict=True))
-        for post in posts:
-            row = by_id.get(post.author_id) if post.author_id is not None else None
+    authors, reactions = await asyncio.gather(
+        load_at_hand(loaders.member_by_id, (p.author_id for p in posts if "author" in wanted)),
+        load_at_hand(loaders.reactions_by_post, (p.db_id for p in posts if "reactions" in wanted)),
+    )
+    for post in posts:
+        if "author" in wanted:
+            row = authors.get(post.author_id) if post.author_id is not None else None
             post.author_at_hand = Member.from_row(row) if row is not None else None
-    if reactions is not None:
-        for post, summaries in zip(posts, await reactions, strict=True):
-            post.reactions_at_hand = reaction_counts(summaries)
+        if "reactions" in wanted:
+            post.reactions_at_hand = reaction_counts(reactions[post.db_id])
 
 
 async def load_thread(info: Info, thread_id: int) -> Thread | None:

@@ -14,7 +14,9 @@ import pytest
 import strawberry.schema.schema as strawberry_schema
 from graphql import validate
 
+from models.member import Role
 from schema.encoding import json_bytes
+from schema.relay import decode_int_id
 from tests.conftest import gql
 from tests.discussions import community, join, ok, post, thread
 
@@ -171,3 +173,35 @@ def test_answers_are_encoded_as_json_dumps_encoded_them(text):
 
 def test_an_integer_orjson_refuses_is_encoded_by_the_standard_library():
     assert json_bytes({"n": 2**70}) == b'{"n":1180591620717411303424}'
+
+
+MEMBER_FIELDS = "id name isExpert organization { id name kind }"
+MEMBERS = "{ members(first: 50) { nodes { " + MEMBER_FIELDS + " } } }"
+ONE_MEMBER = "query($id: ID!) { node(id: $id) { ... on Member { " + MEMBER_FIELDS + " } } }"
+NEW_ORGANIZATION = """
+mutation($name: String!) {
+  createOrganization(input: {name: $name, kind: ACADEMIA}) { organization { id } errors { code } }
+}
+"""
+
+
+async def test_a_page_of_members_answers_each_node_as_it_answers_alone(client, factory, db):
+    # given: members of two organisations and members of none
+    admin = await factory.member(role=Role.ADMIN, name="Admin", is_expert=True)
+    organizations = []
+    for name in ("IOM", "ILO"):
+        created = await ok(client, NEW_ORGANIZATION, {"name": name}, admin)
+        organizations.append(decode_int_id(created["organization"]["id"], "Organization"))
+    for i in range(6):
+        await factory.member(
+            name=f"Expert {i}",
+            is_expert=True,
+            organization_id=organizations[i % 3 - 1] if i % 3 else None,
+        )
+    # when
+    page = (await gql(client, MEMBERS))["data"]["members"]["nodes"]
+    # then
+    alone = [(await gql(client, ONE_MEMBER, {"id": m["id"]}))["data"]["node"] for m in page]
+    assert page == alone
+    assert {m["organization"]["name"] for m in page if m["organization"]} == {"IOM", "ILO"}
+    assert any(m["organization"] is None for m in page)
