@@ -212,7 +212,7 @@ def connection_arguments(
     and no startup parameter is sent (PgBouncer refuses them: set the statement timeout on the
     role instead, `ALTER ROLE hub SET statement_timeout = '5s'`)."""
     parsed = make_url(url)
-    through_pgbouncer = parsed.query.get(PGBOUNCER) in ("1", "true")
+    through_pgbouncer = behind_pgbouncer(url)
     parsed = parsed.difference_update_query([PGBOUNCER])
     arguments: dict[str, Any] = {}
     if parsed.drivername.startswith("postgresql"):
@@ -225,6 +225,10 @@ def connection_arguments(
         elif statement_timeout_ms is not None:
             arguments["server_settings"] = {"statement_timeout": str(statement_timeout_ms)}
     return parsed.render_as_string(hide_password=False), arguments
+
+
+def behind_pgbouncer(url: str) -> bool:
+    return make_url(url).query.get(PGBOUNCER) in ("1", "true")
 
 
 def _unique_statement_name() -> str:
@@ -241,6 +245,7 @@ def create_database(
 ) -> Database:
     """The engine and session factory. On PostgreSQL a process holds at most `pool_size +
     max_overflow` connections (plus the broker's own two with `postgres://` broadcasting)."""
+    pgbouncer = behind_pgbouncer(url)
     url, connect_args = connection_arguments(url, statement_timeout_ms=statement_timeout_ms)
     kwargs: dict[str, Any] = {"echo": echo, "connect_args": connect_args}
     if url.startswith("postgresql"):
@@ -254,19 +259,24 @@ def create_database(
     sessions = async_sessionmaker(
         engine, expire_on_commit=False, autoflush=False, sync_session_class=HubSession
     )
-    return Database(engine=engine, sessions=sessions, reads=_read_sessions(engine))
+    autocommit_reads = engine.dialect.name == "postgresql" and not pgbouncer
+    return Database(
+        engine=engine, sessions=sessions, reads=_read_sessions(engine, autocommit_reads)
+    )
 
 
-def _read_sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """Sessions for reads. On PostgreSQL their connections run in autocommit: no BEGIN before
-    the statement, no ROLLBACK when the session ends, a one-statement pre-ping (asyncpg wraps
-    it in BEGIN/ROLLBACK otherwise): one round trip for the read instead of six. The pool
-    gives the connection back in the default isolation (SQLAlchemy resets what an execution
-    option set), so a later `sessions.begin()` on it is a real transaction (tested:
-    tests/test_read_sessions.py). SQLite has no round trips to save: plain sessions, still
-    refusing writes."""
+def _read_sessions(engine: AsyncEngine, autocommit: bool) -> async_sessionmaker[AsyncSession]:
+    """Sessions for reads. With `autocommit` (PostgreSQL) their connections run in
+    autocommit: no BEGIN before the statement, no ROLLBACK when the session ends; with the
+    one-round-trip ping, a read costs two round trips instead of six. The pool gives the
+    connection back in the default isolation (SQLAlchemy resets what an execution option
+    set), so a later `sessions.begin()` on it is a real transaction (tested:
+    tests/test_read_sessions.py). Not behind PgBouncer in transaction mode: there asyncpg's
+    prepare and execute of one statement could reach two server connections unless a
+    transaction holds them together. SQLite has no round trips to save. Without autocommit:
+    plain sessions, still refusing writes."""
     bind = engine
-    if engine.dialect.name == "postgresql":
+    if autocommit:
         bind = engine.execution_options(isolation_level="AUTOCOMMIT")
     return async_sessionmaker(
         bind, expire_on_commit=False, autoflush=False, sync_session_class=ReadSession

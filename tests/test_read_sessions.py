@@ -85,3 +85,16 @@ async def test_a_pooled_connection_the_server_dropped_is_replaced_before_use(db,
         replaced = (await session.execute(text("SELECT pg_backend_pid()"))).scalar_one()
     # then: it read on a new connection instead of failing
     assert replaced != dropped
+
+
+async def test_behind_pgbouncer_reads_keep_their_transaction():
+    # PgBouncer in transaction mode may send a statement's prepare and its execution to two
+    # server connections unless a transaction holds them together
+    behind = create_database("postgresql+asyncpg://hub@db:6432/hub?pgbouncer=1")
+    direct = create_database("postgresql+asyncpg://hub@db/hub")
+    try:
+        assert "isolation_level" not in behind.reads.kw["bind"].get_execution_options()
+        assert direct.reads.kw["bind"].get_execution_options()["isolation_level"] == "AUTOCOMMIT"
+    finally:
+        await behind.dispose()
+        await direct.dispose()
