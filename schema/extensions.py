@@ -28,7 +28,7 @@ from strawberry.types.graphql import OperationType
 from resolvers.errors import ClientError
 from resolvers.policy import may_use_developer_tools
 from schema.context import Context
-from schema.cost import operation_cost
+from schema.cost import CostCache
 from schema.request_id import current_request_id, current_trace_id
 
 logger = logging.getLogger("hub.errors")
@@ -182,6 +182,9 @@ class IntrospectionPolicy(SchemaExtension):
             ]
 
 
+COSTS = CostCache()  # shared by every request of the process (costs depend on no viewer)
+
+
 class QueryCost(SchemaExtension):
     """Refuses an operation whose cost (schema/cost.py) is above the maximum before anything
     runs, and reports `extensions.cost` ({requested, maximum}) with the result of queries and
@@ -203,8 +206,8 @@ class QueryCost(SchemaExtension):
                     for d in document.definitions
                     if isinstance(d, FragmentDefinitionNode)
                 }
-                self.requested = operation_cost(
-                    ctx.schema._schema, operation, fragments, ctx.variables
+                self.requested = COSTS.cost(
+                    ctx.schema._schema, ctx.query or "", operation, fragments, ctx.variables
                 )
                 if self.requested > self.maximum:
                     ctx.pre_execution_errors = [
