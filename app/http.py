@@ -28,6 +28,7 @@ from resolvers.search import Answer
 from resolvers.search_cache import SearchCache
 from schema import HubSchema
 from schema.context import Context
+from schema.encoding import json_bytes
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 APPLICATION_JSON = "application/json"
@@ -340,7 +341,7 @@ class GraphQLHTTP:
             body["extensions"] = result.extensions
         status = 400 if request_error and media_type == GRAPHQL_RESPONSE_JSON else 200
         return Response(
-            json.dumps(body, separators=(",", ":")).encode(),
+            json_bytes(body),
             status_code=status,
             media_type=media_type,
         )

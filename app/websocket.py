@@ -53,6 +53,7 @@ from resolvers.search import Answer
 from resolvers.search_cache import SearchCache
 from schema import HubSchema
 from schema.context import Context
+from schema.encoding import json_text
 from schema.extensions import public_error
 from schema.live import LIVE_SINK, Ending, LiveGroups, LiveMember, LiveSink
 from subscriptions import metrics
@@ -290,7 +291,7 @@ class TransportHandler(BaseGraphQLTransportWSHandler[Context, None]):
             frame: dict[str, object] = {"id": operation.id, "type": "error", "payload": [masked]}
         else:
             frame = {"id": operation.id, "type": "complete"}
-        await self._send_text(json.dumps(frame))
+        await self._send_text(json_text(frame))
 
     async def cleanup_operation(self, operation_id: str) -> None:
         self._log_operation("ended", operation_id, "closed")
@@ -370,6 +371,11 @@ class GraphQLWebSocket(GraphQL[Context, None]):
         watcher = self._session_watchers.pop(id(scope), None)
         if watcher is not None:
             await stop_task(watcher)
+
+    def encode_json(self, data: object) -> str:
+        """Frames strawberry writes itself (acks, pongs, non-live results): schema/encoding.py
+        (text: strawberry sends bytes as binary frames)."""
+        return json_text(data)
 
     def decode_json(self, data: str | bytes) -> object:
         """Socket messages are held to the rules of HTTP bodies (no lone surrogates, bounded

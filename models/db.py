@@ -12,6 +12,7 @@ from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -20,6 +21,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 from sqlalchemy.pool import AsyncAdaptedQueuePool, ConnectionPoolEntry
+from sqlalchemy.util import await_
 
 # Importing every model registers its table on Base.metadata (Alembic and tests rely on it).
 from models import (  # noqa: F401
@@ -61,6 +63,9 @@ class Database:
 
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
+    # Reads only (pages, DataLoader batches): on PostgreSQL outside any transaction, so a read
+    # costs its statement and no BEGIN/ROLLBACK round trips; a write through one is refused.
+    reads: async_sessionmaker[AsyncSession]
 
     @property
     def is_sqlite(self) -> bool:
@@ -131,6 +136,34 @@ sqlalchemy_event.listen(HubSession, "before_commit", _move_epoch_on)
 sqlalchemy_event.listen(HubSession, "after_rollback", _forget_writes)
 
 
+class ReadSession(Session):
+    """The sessions of `Database.reads`. Each statement runs on its own (PostgreSQL
+    autocommit), which changes nothing for a read at READ COMMITTED, the isolation every
+    session here uses: each statement takes its own snapshot either way. A write would lose
+    its transaction, so any is refused, before it reaches the database."""
+
+
+class WriteInReadSession(RuntimeError):
+    """A write went through `Database.reads`: writes belong in `sessions.begin()` (a unit of
+    work)."""
+
+
+def _refuse_write_statement(state: ORMExecuteState) -> None:
+    statement = state.statement
+    writes = state.is_insert or state.is_update or state.is_delete
+    if writes or (isinstance(statement, TextClause) and not _reads_only(statement)):
+        raise WriteInReadSession(f"a read session may not run: {statement}")
+
+
+def _refuse_flush(session: Session, _: UOWTransaction, __: object) -> None:
+    if session.new or session.dirty or session.deleted:
+        raise WriteInReadSession("a read session may not flush changes")
+
+
+sqlalchemy_event.listen(ReadSession, "do_orm_execute", _refuse_write_statement)
+sqlalchemy_event.listen(ReadSession, "before_flush", _refuse_flush)
+
+
 def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _: ConnectionPoolEntry) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
@@ -138,6 +171,19 @@ def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _: ConnectionPoolEntry) -
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
+
+
+def _ping_on_checkout(dbapi_connection: DBAPIConnection, _: ConnectionPoolEntry, __: Any) -> None:
+    """`pool_pre_ping` in one round trip. SQLAlchemy's asyncpg ping wraps its `;` in
+    BEGIN/ROLLBACK (three round trips, on every checkout) so that PgBouncer's transaction mode
+    keeps its prepare and execute on one server connection; the simple query protocol has no
+    prepare, needs no transaction, and works behind PgBouncer as well (asyncpg fails on the
+    empty query `;` there, hence `SELECT 1`). A connection that does not answer is a
+    disconnection: the pool drops it and checks out another (or a new one)."""
+    try:
+        await_(dbapi_connection.driver_connection.execute("SELECT 1"))
+    except Exception as error:
+        raise DisconnectionError("the pooled connection did not answer a ping") from error
 
 
 def upsert(session: AsyncSession, model: type[Base]) -> Any:
@@ -169,7 +215,7 @@ def connection_arguments(
     role instead, `ALTER ROLE hub SET statement_timeout = '5s'` and `ALTER ROLE hub SET jit =
     off`)."""
     parsed = make_url(url)
-    through_pgbouncer = parsed.query.get(PGBOUNCER) in ("1", "true")
+    through_pgbouncer = behind_pgbouncer(url)
     parsed = parsed.difference_update_query([PGBOUNCER])
     arguments: dict[str, Any] = {}
     if parsed.drivername.startswith("postgresql"):
@@ -186,6 +232,10 @@ def connection_arguments(
             if statement_timeout_ms is not None:
                 arguments["server_settings"]["statement_timeout"] = str(statement_timeout_ms)
     return parsed.render_as_string(hide_password=False), arguments
+
+
+def behind_pgbouncer(url: str) -> bool:
+    return make_url(url).query.get(PGBOUNCER) in ("1", "true")
 
 
 def _unique_statement_name() -> str:
@@ -220,17 +270,40 @@ def create_database(
 ) -> Database:
     """The engine and session factory. On PostgreSQL a process holds at most `pool_size +
     max_overflow` connections (plus the broker's own two with `postgres://` broadcasting)."""
+    pgbouncer = behind_pgbouncer(url)
     url, connect_args = connection_arguments(url, statement_timeout_ms=statement_timeout_ms)
     kwargs: dict[str, Any] = {"echo": echo, "connect_args": connect_args}
     if url.startswith("postgresql"):
         kwargs["pool_size"] = pool_size
         kwargs["max_overflow"] = max_overflow
-        kwargs["pool_pre_ping"] = True
         kwargs["poolclass"] = CountingPool
     engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         sqlalchemy_event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    else:
+        sqlalchemy_event.listen(engine.sync_engine.pool, "checkout", _ping_on_checkout)
     sessions = async_sessionmaker(
         engine, expire_on_commit=False, autoflush=False, sync_session_class=HubSession
     )
-    return Database(engine=engine, sessions=sessions)
+    autocommit_reads = engine.dialect.name == "postgresql" and not pgbouncer
+    return Database(
+        engine=engine, sessions=sessions, reads=_read_sessions(engine, autocommit_reads)
+    )
+
+
+def _read_sessions(engine: AsyncEngine, autocommit: bool) -> async_sessionmaker[AsyncSession]:
+    """Sessions for reads. With `autocommit` (PostgreSQL) their connections run in
+    autocommit: no BEGIN before the statement, no ROLLBACK when the session ends; with the
+    one-round-trip ping, a read costs two round trips instead of six. The pool gives the
+    connection back in the default isolation (SQLAlchemy resets what an execution option
+    set), so a later `sessions.begin()` on it is a real transaction (tested:
+    tests/test_read_sessions.py). Not behind PgBouncer in transaction mode: there asyncpg's
+    prepare and execute of one statement could reach two server connections unless a
+    transaction holds them together. SQLite has no round trips to save. Without autocommit:
+    plain sessions, still refusing writes."""
+    bind = engine
+    if autocommit:
+        bind = engine.execution_options(isolation_level="AUTOCOMMIT")
+    return async_sessionmaker(
+        bind, expire_on_commit=False, autoflush=False, sync_session_class=ReadSession
+    )

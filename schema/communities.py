@@ -162,7 +162,7 @@ class Community(Node):
         before: Annotated[str | None, BEFORE] = None,
     ) -> Connection[CommunityMembership]:
         page = await communities.community_members_page(
-            info.context.db.sessions,
+            info.context.db.reads,
             info.context.viewer,
             self.db_id,
             page_request(first, after, last, before),
@@ -181,7 +181,7 @@ class Community(Node):
         before: Annotated[str | None, BEFORE] = None,
     ) -> Connection[JoinRequest] | None:
         page = await communities.join_requests_page(
-            info.context.db.sessions,
+            info.context.db.reads,
             info.context.viewer,
             self.db_id,
             page_request(first, after, last, before),
@@ -257,7 +257,7 @@ async def resolve_communities(
     before: Annotated[str | None, BEFORE] = None,
 ) -> Connection[Community]:
     page = await communities.communities_page(
-        info.context.db.sessions, info.context.viewer, page_request(first, after, last, before)
+        info.context.db.reads, info.context.viewer, page_request(first, after, last, before)
     )
     return connection(page, Community.from_row)
 

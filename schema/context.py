@@ -75,7 +75,7 @@ class Context:
 
     @cached_property
     def loaders(self) -> Loaders:
-        return Loaders(self.db.sessions, self.viewer)
+        return Loaders(self.db.reads, self.viewer)
 
     def reset_loaders(self) -> None:
         """Forget what this operation's loaders cached: a subscription resolves every event

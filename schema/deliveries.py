@@ -119,7 +119,7 @@ async def resolve_deliveries(
     after: Annotated[str | None, AFTER] = None,
 ) -> Connection[Delivery] | None:
     page = await outbox.deliveries_page(
-        info.context.db.sessions,
+        info.context.db.reads,
         info.context.viewer,
         state,
         channel,

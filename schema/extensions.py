@@ -28,7 +28,7 @@ from strawberry.types.graphql import OperationType
 from resolvers.errors import ClientError
 from resolvers.policy import may_use_developer_tools
 from schema.context import Context
-from schema.cost import operation_cost
+from schema.cost import CostCache
 from schema.request_id import current_request_id, current_trace_id
 
 logger = logging.getLogger("hub.errors")
@@ -105,7 +105,10 @@ class RequestShape(SchemaExtension):
         if document is not None:
             # NUL first, over any validation error: the one thing to fix is the text.
             errors = self._nul(document) or ctx.pre_execution_errors or self._unnamed(document)
-            ctx.pre_execution_errors = errors or None
+            # Left as the cache set it when nothing is wrong: `None` here made strawberry
+            # validate the document again, uncached, on every request.
+            if errors:
+                ctx.pre_execution_errors = errors
         yield
 
     def _nul(self, document: DocumentNode) -> list[GraphQLError]:
@@ -179,6 +182,9 @@ class IntrospectionPolicy(SchemaExtension):
             ]
 
 
+COSTS = CostCache()  # shared by every request of the process (costs depend on no viewer)
+
+
 class QueryCost(SchemaExtension):
     """Refuses an operation whose cost (schema/cost.py) is above the maximum before anything
     runs, and reports `extensions.cost` ({requested, maximum}) with the result of queries and
@@ -200,8 +206,8 @@ class QueryCost(SchemaExtension):
                     for d in document.definitions
                     if isinstance(d, FragmentDefinitionNode)
                 }
-                self.requested = operation_cost(
-                    ctx.schema._schema, operation, fragments, ctx.variables
+                self.requested = COSTS.cost(
+                    ctx.schema._schema, ctx.query or "", operation, fragments, ctx.variables
                 )
                 if self.requested > self.maximum:
                     ctx.pre_execution_errors = [

@@ -115,7 +115,7 @@ class CallForPractices(Node):
         after: Annotated[str | None, AFTER] = None,
     ) -> Connection[Initiative]:
         page = await initiatives.initiatives_page(
-            info.context.db.sessions,
+            info.context.db.reads,
             info.context.viewer,
             InitiativeFilter(call_id=self.db_id),
             InitiativeOrderModel.NEWEST,
@@ -214,7 +214,7 @@ class Initiative(Reviewable):
         before: Annotated[str | None, BEFORE] = None,
     ) -> Connection[Initiative]:
         page = await initiatives.revisions_page(
-            info.context.db.sessions,
+            info.context.db.reads,
             info.context.viewer,
             self.db_id,
             page_request(first, after, last, before),
@@ -373,7 +373,7 @@ async def resolve_initiatives(
     before: Annotated[str | None, BEFORE] = None,
 ) -> Connection[Initiative]:
     page = await initiatives.initiatives_page(
-        info.context.db.sessions,
+        info.context.db.reads,
         info.context.viewer,
         initiative_filter(filter),
         order_by,
@@ -400,7 +400,7 @@ async def resolve_calls_for_practices(
     before: Annotated[str | None, BEFORE] = None,
 ) -> Connection[CallForPractices]:
     page = await calls.calls_page(
-        info.context.db.sessions, open_only, page_request(first, after, last, before)
+        info.context.db.reads, open_only, page_request(first, after, last, before)
     )
     return connection(page, CallForPractices.from_row)
 

@@ -38,6 +38,7 @@ from models.base import utcnow
 from models.event import StoredEvent
 from resolvers.watch import ACCESS_EVENTS, Watch
 from schema.context import Context
+from schema.encoding import json_text
 from schema.extensions import public_error
 from schema.fanout import SHARED_RESULTS
 from subscriptions import metrics
@@ -135,7 +136,7 @@ class LiveMember:
         self.operation_id = sink.operation_id
         self.variables = sink.variables
         self.socket = sink.socket
-        self.prefix = '{"id":' + json.dumps(sink.operation_id) + ',"type":"next","payload":'
+        self.prefix = '{"id":' + json_text(sink.operation_id) + ',"type":"next","payload":'
         variables = json.dumps(sink.variables, sort_keys=True, default=str)
         viewer: object = None
         if SHARED_RESULTS.is_viewer_specific(operation, fragments):
@@ -180,7 +181,7 @@ class LiveMember:
                 public_error(e, expose_internal=context.development).formatted for e in errors
             ]
         context.reset_loaders()  # nothing cached is kept between events
-        return json.dumps(payload)
+        return json_text(payload)
 
 
 class LiveGroup:

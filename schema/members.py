@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
+from graphql.pyutils import AwaitableOrValue
 
 from models.db import AnyRow
 from models.member import Role as RoleModel
@@ -22,6 +23,7 @@ from schema.organizations import (
     load_organization,
     organization_key,
 )
+from schema.prefetch import MISSING, Missing, load_at_hand, node_fields
 from schema.push import PushSubscription, resolve_push_subscriptions
 from schema.reference import Country, GcmObjective, country, objectives_of
 from schema.relay import (
@@ -69,6 +71,8 @@ class Member(Node):
     organization_id: strawberry.Private[int | None]
     # Set when the member is read for someone other than the request's viewer (sign-in).
     reader: strawberry.Private[Viewer | None] = None
+    # Filled by the page that loaded the member (prefetch_members), else loaded by the resolver.
+    organization_at_hand: strawberry.Private[Organization | Missing | None] = MISSING
 
     @classmethod
     def from_row(cls, row: AnyRow, reader: Viewer | None = None) -> Member:
@@ -129,11 +133,16 @@ class Member(Node):
         reader = self.reader or info.context.viewer
         return await resolve_follows(info, self.db_id, reader, first, after)
 
-    @strawberry.field(description="The organisation the member speaks for, if any.")
-    async def organization(self, info: Info) -> Organization | None:
+    @strawberry.field(
+        description="The organisation the member speaks for, if any.",
+        graphql_type=Organization | None,
+    )
+    def organization(self, info: Info) -> AwaitableOrValue[Organization | None]:
+        if not isinstance(self.organization_at_hand, Missing):
+            return self.organization_at_hand
         if self.organization_id is None:
             return None
-        return await load_organization(info, self.organization_id)
+        return load_organization(info, self.organization_id)
 
     @strawberry.field(
         description="Languages the member works in (BCP 47), in their order of "
@@ -195,10 +204,22 @@ async def resolve_members(
             is_expert=filter.is_expert,
             roles=filter.roles or (),
         )
-    page = await members.members_page(
-        info.context.db.sessions, info.context.viewer, criteria, request
-    )
-    return connection(page, Member.from_row)
+    page = await members.members_page(info.context.db.reads, info.context.viewer, criteria, request)
+    listed = connection(page, Member.from_row)
+    await prefetch_members(info, listed.nodes, node_fields(info))
+    return listed
+
+
+async def prefetch_members(info: Info, listed: list[Member], wanted: frozenset[str]) -> None:
+    """The organisations of a page of members, in one batch, when the page asks for them: the
+    members' resolvers then answer without awaiting (schema/prefetch.py)."""
+    if "organization" not in wanted:
+        return
+    loader = info.context.loaders.organization_by_id
+    rows = await load_at_hand(loader, (m.organization_id for m in listed))
+    for member in listed:
+        row = rows.get(member.organization_id) if member.organization_id is not None else None
+        member.organization_at_hand = Organization.from_row(row) if row is not None else None
 
 
 async def load_member(info: Info, member_id: int) -> Member | None:

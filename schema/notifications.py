@@ -182,7 +182,7 @@ async def resolve_notifications(
     after: Annotated[str | None, AFTER] = None,
 ) -> Connection[Notification] | None:
     page = await notifications.notifications_page(
-        info.context.db.sessions,
+        info.context.db.reads,
         info.context.viewer,
         unread_only,
         page_request(first, after, None, None),

@@ -79,7 +79,7 @@ async def resolve_organizations(
 ) -> Connection[Organization]:
     request = page_request(first, after, last, before)
     page = await organizations.organizations_page(
-        info.context.db.sessions, info.context.viewer, kind, request
+        info.context.db.reads, info.context.viewer, kind, request
     )
     return connection(page, Organization.from_row)
 

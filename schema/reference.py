@@ -114,7 +114,7 @@ class GcmObjective(Node):
         from schema.resources import Resource
 
         page = await resources_page(
-            info.context.db.sessions,
+            info.context.db.reads,
             info.context.viewer,
             ResourceFilter(objectives=[self.number]),
             ResourceOrder.NEWEST,
@@ -141,7 +141,7 @@ class GcmObjective(Node):
         from schema.relay import connection
 
         page = await initiatives_page(
-            info.context.db.sessions,
+            info.context.db.reads,
             info.context.viewer,
             InitiativeFilter(objectives=[self.number]),
             InitiativeOrder.NEWEST,
@@ -155,7 +155,7 @@ class GcmObjective(Node):
 
         criteria = MemberFilter(objectives=[self.number], is_expert=True)
         page = await members_page(
-            info.context.db.sessions,
+            info.context.db.reads,
             info.context.viewer,
             criteria,
             page_request(0, None, None, None),
@@ -175,7 +175,7 @@ class GcmObjective(Node):
 
         criteria = MemberFilter(objectives=[self.number], is_expert=True)
         page = await members_page(
-            info.context.db.sessions,
+            info.context.db.reads,
             info.context.viewer,
             criteria,
             page_request(first, after, None, None),

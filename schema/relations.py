@@ -160,6 +160,6 @@ async def resolve_relation_proposals(
     before: Annotated[str | None, BEFORE] = None,
 ) -> Connection[ResourceRelation] | None:
     page = await relations.proposals_page(
-        info.context.db.sessions, info.context.viewer, page_request(first, after, last, before)
+        info.context.db.reads, info.context.viewer, page_request(first, after, last, before)
     )
     return connection(page, ResourceRelation.from_row) if page is not None else None

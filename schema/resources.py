@@ -264,7 +264,7 @@ class Resource(Reviewable):
         before: Annotated[str | None, BEFORE] = None,
     ) -> Connection[Resource]:
         page = await resources.revisions_page(
-            info.context.db.sessions,
+            info.context.db.reads,
             info.context.viewer,
             self.db_id,
             page_request(first, after, last, before),
@@ -372,7 +372,7 @@ async def resolve_resources(
     before: Annotated[str | None, BEFORE] = None,
 ) -> Connection[Resource]:
     page = await resources.resources_page(
-        info.context.db.sessions,
+        info.context.db.reads,
         info.context.viewer,
         resource_filter(filter),
         order_by,

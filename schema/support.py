@@ -232,7 +232,7 @@ class SupportRequest(Node):
         before: Annotated[str | None, BEFORE] = None,
     ) -> Connection[SupportTimelineEntry]:
         page = await support.timeline_page(
-            info.context.db.sessions,
+            info.context.db.reads,
             info.context.viewer,
             self.db_id,
             page_request(first, after, last, before),
@@ -249,7 +249,7 @@ class SupportRequest(Node):
         before: Annotated[str | None, BEFORE] = None,
     ) -> Connection[SupportMessage]:
         page = await support_messages.messages_page(
-            info.context.db.sessions,
+            info.context.db.reads,
             info.context.viewer,
             self.db_id,
             page_request(first, after, last, before),
@@ -322,7 +322,7 @@ async def resolve_support_requests(
     before: Annotated[str | None, BEFORE] = None,
 ) -> Connection[SupportRequest]:
     page = await support.support_requests_page(
-        info.context.db.sessions,
+        info.context.db.reads,
         info.context.viewer,
         statuses or [],
         page_request(first, after, last, before),

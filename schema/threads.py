@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Annotated
 
 import strawberry
+from graphql.pyutils import AwaitableOrValue
 
 from models.db import AnyRow
 from models.thread import ReactionKind as ReactionKindModel
@@ -18,6 +20,7 @@ from schema.context import Info
 from schema.enums import described_enum
 from schema.errors import INPUT, UserError, not_found, user_errors
 from schema.members import Member, load_member
+from schema.prefetch import MISSING, Missing, load_at_hand, node_fields
 from schema.reference import GcmObjective, objectives_of
 from schema.relay import (
     AFTER,
@@ -137,12 +140,14 @@ class Thread(Node):
         before: Annotated[str | None, BEFORE] = None,
     ) -> Connection[Post]:
         page = await threads.posts_page(
-            info.context.db.sessions,
+            info.context.db.reads,
             info.context.viewer,
             self.db_id,
             page_request(first, after, last, before),
         )
-        return connection(page, Post.from_row)
+        posts = connection(page, Post.from_row)
+        await prefetch_posts(info, posts.nodes, node_fields(info))
+        return posts
 
 
 @strawberry.type(description="How many members gave a post one kind of reaction.")
@@ -170,6 +175,9 @@ class Post(Node):
     author_id: strawberry.Private[int | None]
     reply_to_id: strawberry.Private[int | None]
     text: strawberry.Private[str]
+    # Filled by the page that loaded the post (prefetch_posts), else loaded by the resolver.
+    author_at_hand: strawberry.Private[Member | Missing | None] = MISSING
+    reactions_at_hand: strawberry.Private[list[ReactionCount] | Missing] = MISSING
 
     @classmethod
     def from_row(cls, row: AnyRow) -> Post:
@@ -195,18 +203,25 @@ class Post(Node):
         role = await info.context.loaders.viewer_role_by_community.load(thread.community_id)
         return self.text if may_read_deleted_text(info.context.viewer, role) else None
 
-    @strawberry.field(description="Text in Markdown; null when deleted (except for moderators).")
-    async def body(self, info: Info) -> str | None:
-        return await self._readable_text(info)
+    @strawberry.field(
+        description="Text in Markdown; null when deleted (except for moderators).",
+        graphql_type=str | None,
+    )
+    def body(self, info: Info) -> AwaitableOrValue[str | None]:
+        return self.text if not self.is_deleted else self._readable_text(info)
 
     @strawberry.field(description="Text as sanitized HTML; null when deleted (except moderators).")
     async def body_html(self, info: Info) -> str | None:
         text = await self._readable_text(info)
         return render_with_mentions(text) if text is not None else None
 
-    @strawberry.field(description="Who posted it; null if deleted, gone or hidden.")
-    async def author(self, info: Info) -> Member | None:
-        return await load_member(info, self.author_id) if self.author_id else None
+    @strawberry.field(
+        description="Who posted it; null if deleted, gone or hidden.", graphql_type=Member | None
+    )
+    def author(self, info: Info) -> AwaitableOrValue[Member | None]:
+        if not isinstance(self.author_at_hand, Missing):
+            return self.author_at_hand
+        return load_member(info, self.author_id) if self.author_id else None
 
     @strawberry.field(description="The thread it is in.")
     async def thread(self, info: Info) -> Thread | None:
@@ -216,13 +231,17 @@ class Post(Node):
     async def reply_to(self, info: Info) -> Post | None:
         return await load_post(info, self.reply_to_id) if self.reply_to_id else None
 
-    @strawberry.field(description="Reactions by kind, with whether you gave each.")
-    async def reactions(self, info: Info) -> list[ReactionCount]:
-        summaries = await info.context.loaders.reactions_by_post.load(self.db_id)
-        return [
-            ReactionCount(kind=s.kind, count=s.count, reacted_by_viewer=s.by_viewer)
-            for s in summaries
-        ]
+    @strawberry.field(
+        description="Reactions by kind, with whether you gave each.",
+        graphql_type=list[ReactionCount],
+    )
+    def reactions(self, info: Info) -> AwaitableOrValue[list[ReactionCount]]:
+        if not isinstance(self.reactions_at_hand, Missing):
+            return self.reactions_at_hand
+        return self._load_reactions(info)
+
+    async def _load_reactions(self, info: Info) -> list[ReactionCount]:
+        return reaction_counts(await info.context.loaders.reactions_by_post.load(self.db_id))
 
     @strawberry.field(description="Earlier versions, oldest first (empty for deleted posts).")
     async def revisions(self, info: Info) -> list[PostRevision]:
@@ -232,6 +251,28 @@ class Post(Node):
         return [
             PostRevision(version=r.version, body=r.body, replaced_at=r.replaced_at) for r in rows
         ]
+
+
+def reaction_counts(summaries: list[threads.ReactionSummary]) -> list[ReactionCount]:
+    return [
+        ReactionCount(kind=s.kind, count=s.count, reacted_by_viewer=s.by_viewer) for s in summaries
+    ]
+
+
+async def prefetch_posts(info: Info, posts: list[Post], wanted: frozenset[str]) -> None:
+    """Authors and reactions of a page of posts, each in one batch (the two at once), when the
+    page asks for them: the posts' resolvers then answer without awaiting (schema/prefetch.py)."""
+    loaders = info.context.loaders
+    authors, reactions = await asyncio.gather(
+        load_at_hand(loaders.member_by_id, (p.author_id for p in posts if "author" in wanted)),
+        load_at_hand(loaders.reactions_by_post, (p.db_id for p in posts if "reactions" in wanted)),
+    )
+    for post in posts:
+        if "author" in wanted:
+            row = authors.get(post.author_id) if post.author_id is not None else None
+            post.author_at_hand = Member.from_row(row) if row is not None else None
+        if "reactions" in wanted:
+            post.reactions_at_hand = reaction_counts(reactions[post.db_id])
 
 
 async def load_thread(info: Info, thread_id: int) -> Thread | None:
@@ -276,7 +317,7 @@ async def resolve_community_threads(
         tag=filter.tag if filter else None, objectives=(filter.objectives or []) if filter else ()
     )
     page = await threads.threads_page(
-        info.context.db.sessions, info.context.viewer, key, criteria, request
+        info.context.db.reads, info.context.viewer, key, criteria, request
     )
     return connection(page, Thread.from_row)
 

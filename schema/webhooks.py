@@ -91,7 +91,7 @@ async def resolve_webhook_endpoints(
     after: Annotated[str | None, AFTER] = None,
 ) -> Connection[WebhookEndpoint] | None:
     page = await webhooks.endpoints_page(
-        info.context.db.sessions, info.context.viewer, page_request(first, after, None, None)
+        info.context.db.reads, info.context.viewer, page_request(first, after, None, None)
     )
     return connection(page, WebhookEndpoint.from_row) if page is not None else None
 

@@ -274,7 +274,7 @@ class Webinar(Node):
         before: Annotated[str | None, BEFORE] = None,
     ) -> Connection[WebinarChatMessage] | None:
         page = await webinar_chat.chat_page(
-            info.context.db.sessions,
+            info.context.db.reads,
             info.context.viewer,
             self.db_id,
             page_request(first, after, last, before),
@@ -299,7 +299,7 @@ class Webinar(Node):
         before: Annotated[str | None, BEFORE] = None,
     ) -> Connection[WebinarQuestion] | None:
         page = await webinar_questions.questions_page(
-            info.context.db.sessions,
+            info.context.db.reads,
             info.context.viewer,
             self.db_id,
             status,
@@ -403,7 +403,7 @@ async def resolve_webinars(
             upcoming=filter.upcoming, community_id=community, mine=filter.mine
         )
     page = await webinars.webinars_page(
-        info.context.db.sessions, info.context.viewer, criteria, request
+        info.context.db.reads, info.context.viewer, criteria, request
     )
     return connection(page, Webinar.from_row)
 

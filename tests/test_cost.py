@@ -10,7 +10,7 @@ import pytest
 
 from app.main import create_app
 from models.db import Database
-from tests.conftest import api_client, make_settings
+from tests.conftest import api_client, gql, make_settings
 
 # members: 1 + 5 x (edges: 1 + node: 1 + id, name: 2) = 21
 FIVE_MEMBERS = "{ members(first: 5) { edges { node { id name } } } }"
@@ -80,3 +80,15 @@ async def test_the_maximum_is_a_setting(database_url: str, db: Database):
     assert within["extensions"]["cost"] == {"requested": 81, "maximum": 100}
     assert beyond.status_code == 400
     assert beyond.json()["errors"][0]["extensions"]["code"] == "QUERY_TOO_COSTLY"
+
+
+async def test_a_document_sent_again_is_costed_with_its_new_variables(client):
+    # the costs of a document are kept per process: keyed by what of the variables they read
+    query = "query($n: Int, $ids: [ID!]!) { members(first: $n) { nodes { id } } nodes(ids: $ids) { id } }"
+    sent = [(7, 1), (70, 1), (7, 1), (7, 30)]
+    costs = []
+    for n, ids in sent:
+        body = await gql(client, query, {"n": n, "ids": ["x"] * ids})
+        costs.append(body["extensions"]["cost"]["requested"])
+    assert costs[0] == costs[2] < costs[1]
+    assert costs[0] < costs[3]
