@@ -190,7 +190,10 @@ def thread_rows(
         f"byte-equal: {byte_equal}; raw floor byte-equal: True)",
         flush=True,
     )
-    facts = {"response_bytes": len(answer), "sqlalchemy_floor_byte_equal": byte_equal}
+    facts: dict[str, object] = {
+        "response_bytes": len(answer),
+        "sqlalchemy_floor_byte_equal": byte_equal,
+    }
     return page_rows(servers, body_file, token), facts
 
 
