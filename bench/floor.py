@@ -45,6 +45,7 @@ AnySelect = Select[*tuple[Any, ...]]
 MEMBER_COLUMNS = (
     Member.id,
     Member.name,
+    Member.name_key,
     Member.email,
     Member.organization_id,
     Member.country,
@@ -73,15 +74,16 @@ def cursor_for(listing: str, *values: str | int) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def cursor(name: str, key: int) -> str:
-    return cursor_for("members", name, key)
+def cursor(name_key: bytes, key: int) -> str:
+    """The directory's order is the names' collation keys (models/collation.py), hex in cursors."""
+    return cursor_for("members", name_key.hex(), key)
 
 
 def page_statement(signed_in: bool) -> AnySelect:
     """`resolvers.policy.visible_members`: everyone signed in, opted-in experts otherwise."""
     visible = true() if signed_in else Member.is_expert.is_(True)
     statement = select(*MEMBER_COLUMNS).where(visible)
-    return statement.order_by(Member.name.asc(), Member.id.asc()).limit(PAGE_SIZE + 1)
+    return statement.order_by(Member.name_key.asc(), Member.id.asc()).limit(PAGE_SIZE + 1)
 
 
 def token_statement(secret_key: bytes, token: str) -> AnySelect:
@@ -115,7 +117,7 @@ def edge_json(row: AnyRow, organizations: dict[int, AnyRow]) -> dict[str, Any]:
         "isExpert": row.is_expert,
         "organization": organization,
     }
-    return {"cursor": cursor(row.name, row.id), "node": node}
+    return {"cursor": cursor(row.name_key, row.id), "node": node}
 
 
 def page_json(rows: Sequence[AnyRow], organizations: dict[int, AnyRow]) -> dict[str, Any]:

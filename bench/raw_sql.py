@@ -120,28 +120,32 @@ def visible_member(alias: str, signed_in: bool) -> str:
 def members_statement(signed_in: bool) -> str:
     """$1: the token's digest when signed in."""
     page = (
-        "page AS (SELECT m.id, m.name, m.country, m.is_expert, m.organization_id FROM member m "
-        f"WHERE {visible_member('m', signed_in)} ORDER BY m.name, m.id LIMIT {PAGE_SIZE + 1})"
+        "page AS (SELECT m.id, m.name, m.name_key, m.country, m.is_expert, m.organization_id "
+        f"FROM member m WHERE {visible_member('m', signed_in)} ORDER BY m.name_key, m.id "
+        f"LIMIT {PAGE_SIZE + 1})"
     )
-    member_cursor = cursor("'\"members\"'", _ascii_escaped("to_json(p.name)::text"), "p.id::text")
+    # the directory's order is the names' collation keys (models/collation.py), hex in cursors
+    member_cursor = cursor(
+        "'\"members\"'", "'\"' || encode(p.name_key, 'hex') || '\"'", "p.id::text"
+    )
     organization = (
         f"""'{{"id":"' || {gid("Organization", "o.id")} || '","name":' || {jtext("o.name")}"""
         f"""|| ',"kind":' || {jtext("o.kind")} || '}}'"""
     )
-    edges = f"""edges AS (SELECT p.name, p.id, cur.cursor,
+    edges = f"""edges AS (SELECT p.name_key, p.id, cur.cursor,
   '{{"cursor":"' || cur.cursor || '","node":{{"id":"' || {gid("Member", "p.id")}
   || '","name":' || {jtext("p.name")}
   || ',"country":' || CASE WHEN coalesce(p.country, '') = '' THEN 'null'
      ELSE '{{"code":' || to_json(p.country)::text || '}}' END
   || ',"isExpert":' || {jbool("p.is_expert")}
   || ',"organization":' || coalesce({organization}, 'null') || '}}}}' AS edge
-  FROM (SELECT * FROM page ORDER BY name, id LIMIT {PAGE_SIZE}) p
+  FROM (SELECT * FROM page ORDER BY name_key, id LIMIT {PAGE_SIZE}) p
   CROSS JOIN LATERAL (SELECT {member_cursor} AS cursor) cur
   LEFT JOIN organization o ON o.id = p.organization_id)"""
     body = f"""'{{"data":{{"members":{{"edges":[' || coalesce((SELECT string_agg(edge, ','
-  ORDER BY name, id) FROM edges), '') || '],"pageInfo":{{"hasNextPage":'
+  ORDER BY name_key, id) FROM edges), '') || '],"pageInfo":{{"hasNextPage":'
   || {jbool(f"(SELECT count(*) FROM page) > {PAGE_SIZE}")} || ',"endCursor":'
-  || coalesce((SELECT '"' || cursor || '"' FROM edges ORDER BY name DESC, id DESC LIMIT 1),
+  || coalesce((SELECT '"' || cursor || '"' FROM edges ORDER BY name_key DESC, id DESC LIMIT 1),
      'null') || '}}}}}},{MEMBERS_COST}}}'"""
     return _answer(signed_in, "$1", [page, edges], body)
 
