@@ -18,9 +18,12 @@ from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UnsetType
 
 from app.auth import AuthenticationFailed, ServiceUnavailable, viewer_from_request
+from app.cached_responses import CachedResponses
 from app.console.page import Console
 from app.settings import Settings
 from models.db import Database
+from models.reads import recording_reads
+from models.writes import noting_commits
 from resolvers.languages import parse_accept_language
 from resolvers.search import Answer
 from resolvers.search_cache import SearchCache
@@ -201,6 +204,7 @@ class GraphQLHTTP:
         broadcast: Broadcast,
         console: Console,
         search_cache: SearchCache[Answer] | None = None,
+        responses: CachedResponses | None = None,
     ) -> None:
         self.schema = schema
         self.console = console
@@ -208,6 +212,7 @@ class GraphQLHTTP:
         self.db = db
         self.broadcast = broadcast
         self.search_cache = search_cache
+        self.responses = responses
         self.auth = settings.auth_config()
         self.allowed_origins = frozenset(o.rstrip("/") for o in settings.allowed_origins)
 
@@ -276,6 +281,23 @@ class GraphQLHTTP:
     async def _execute(
         self, request: Request, params: GraphQLParams, context: Context, media_type: str
     ) -> Response:
+        responses = self.responses
+        if responses is None:
+            return (await self._run(request, params, context, media_type))[0]
+        plan = await responses.plan(
+            request, params.query, params.variables, params.operation_name, context
+        )
+        if plan.hit is not None:
+            return responses.answer(request, plan, media_type)
+        with recording_reads() as reads, noting_commits() as commits:
+            response, succeeded = await self._run(request, params, context, media_type)
+        outcome = (bytes(response.body), succeeded, reads, commits)
+        return responses.finish(request, plan, response, outcome, media_type)
+
+    async def _run(
+        self, request: Request, params: GraphQLParams, context: Context, media_type: str
+    ) -> tuple[Response, bool]:
+        """Execute; the response, and whether it answered without any error."""
         allowed = (
             {OperationType.QUERY}
             if request.method == "GET"
@@ -310,8 +332,9 @@ class GraphQLHTTP:
         if result.extensions and not isinstance(result.extensions, UnsetType):
             body["extensions"] = result.extensions
         status = 400 if request_error and media_type == GRAPHQL_RESPONSE_JSON else 200
-        return Response(
+        response = Response(
             json.dumps(body, separators=(",", ":")).encode(),
             status_code=status,
             media_type=media_type,
         )
+        return response, not result.errors

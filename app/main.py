@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from strawberry.extensions import SchemaExtension
 
+from app.cached_responses import WRITE_VERSION_HEADER, CachedResponses
 from app.calendar import calendar_routes
 from app.console.page import Console
 from app.delivery import DeliveryWorker
@@ -27,6 +28,7 @@ from app.logs import RequestLogMiddleware
 from app.metrics import MetricsEndpoint, OperationMetrics, measure_sql
 from app.reminders import ReminderJob
 from app.request_id import RequestIdMiddleware
+from app.response_cache import ResponseCache
 from app.settings import Settings
 from app.tracing import OperationTracing, provider_from_environment, trace_sql, traced_asgi
 from app.unsubscribe import unsubscribe_routes
@@ -80,6 +82,21 @@ def _observe(
     return outermost
 
 
+def _response_cache(
+    settings: Settings, database: Database, broadcast: HubBroadcast
+) -> ResponseCache:
+    """The process's response cache; every write committed through `database` is applied to
+    it and announced to the other processes (even with the cache off: theirs may be on)."""
+    cache = ResponseCache(
+        settings.response_cache_max_bytes,
+        settings.response_cache_ttl_seconds,
+        settings.response_cache_missing_seconds,
+    )
+    cache.announce(broadcast)
+    database.write_listeners.append(cache.committed)
+    return cache
+
+
 def create_app(
     settings: Settings | None = None,
     db: Database | None = None,
@@ -105,6 +122,7 @@ def create_app(
     outermost = _observe(settings, database, provider, tracer)
     schema = make_schema(_limits(settings), measured_by=outermost)
     search_cache = SearchCache[Answer](settings.search_cache_entries)
+    response_cache = _response_cache(settings, database, hub_broadcast)
     websocket = GraphQLWebSocket(schema, settings, database, hub_broadcast, search_cache, tracer)
     console = Console(settings.console_assets_dir, schema.as_str)
 
@@ -156,6 +174,7 @@ def create_app(
         try:
             yield
         finally:
+            await response_cache.close()
             await websocket.live_groups.close()
             for task in background:
                 await stop_task(task)
@@ -174,7 +193,20 @@ def create_app(
         routes=[
             Route(
                 "/graphql",
-                GraphQLHTTP(schema, settings, database, hub_broadcast, console, search_cache),
+                GraphQLHTTP(
+                    schema,
+                    settings,
+                    database,
+                    hub_broadcast,
+                    console,
+                    search_cache,
+                    CachedResponses(
+                        response_cache,
+                        database,
+                        settings.response_cache_max_age_seconds,
+                        settings.response_cache_stale_seconds,
+                    ),
+                ),
             ),
             WebSocketRoute("/graphql", websocket),
             Route("/livez", livez, methods=["GET"]),
@@ -200,8 +232,14 @@ def create_app(
                 CORSMiddleware,
                 allow_origins=settings.allowed_origins,
                 allow_methods=["GET", "POST"],
-                allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
-                expose_headers=["X-Request-ID"],
+                allow_headers=[
+                    "Authorization",
+                    "Content-Type",
+                    "X-Request-ID",
+                    WRITE_VERSION_HEADER,
+                    "If-None-Match",
+                ],
+                expose_headers=["X-Request-ID", WRITE_VERSION_HEADER, "ETag"],
                 max_age=600,
             ),
         ],
@@ -212,4 +250,5 @@ def create_app(
     app.state.broadcast = hub_broadcast
     app.state.live_groups = websocket.live_groups
     app.state.search_cache = search_cache
+    app.state.response_cache = response_cache
     return app

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import chain
 from typing import Any, TypeAlias
 
@@ -42,8 +42,10 @@ from models import (  # noqa: F401
     webhook,
     webinar,
     webinar_record,
+    writes,
 )
 from models.base import Base
+from models.reads import record_reads
 from models.search import SEARCH_NEUTRAL_TABLES, SearchEpoch
 
 metadata = Base.metadata
@@ -59,6 +61,8 @@ class Database:
 
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
+    # Called after each commit that wrote, with its write version and tables (models/writes.py).
+    write_listeners: list[writes.WriteListener] = field(default_factory=list)
 
     @property
     def is_sqlite(self) -> bool:
@@ -127,6 +131,12 @@ sqlalchemy_event.listen(HubSession, "before_flush", _note_flush)
 sqlalchemy_event.listen(HubSession, "do_orm_execute", _note_statement)
 sqlalchemy_event.listen(HubSession, "before_commit", _move_epoch_on)
 sqlalchemy_event.listen(HubSession, "after_rollback", _forget_writes)
+# The write version: registered after the search epoch's hooks, so its update is noted too.
+sqlalchemy_event.listen(HubSession, "before_flush", writes.note_flush)
+sqlalchemy_event.listen(HubSession, "do_orm_execute", writes.note_statement)
+sqlalchemy_event.listen(HubSession, "before_commit", writes.move_version_on)
+sqlalchemy_event.listen(HubSession, "after_commit", writes.announce_commit)
+sqlalchemy_event.listen(HubSession, "after_rollback", writes.forget_writes)
 
 
 def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _: ConnectionPoolEntry) -> None:
@@ -192,9 +202,12 @@ def create_database(
     echo: bool = False,
     pool_size: int = 10,
     max_overflow: int = 5,
+    versioned_writes: bool = True,
 ) -> Database:
     """The engine and session factory. On PostgreSQL a process holds at most `pool_size +
-    max_overflow` connections (plus the broker's own two with `postgres://` broadcasting)."""
+    max_overflow` connections (plus the broker's own two with `postgres://` broadcasting).
+    `versioned_writes=False`: commits leave the write version alone (models/writes.py), for a
+    database at a revision before it (0014)."""
     url, connect_args = connection_arguments(url, statement_timeout_ms=statement_timeout_ms)
     kwargs: dict[str, Any] = {"echo": echo, "connect_args": connect_args}
     if url.startswith("postgresql"):
@@ -204,7 +217,13 @@ def create_database(
     engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         sqlalchemy_event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    record_reads(engine, metadata.tables)
+    listeners: list[writes.WriteListener] = []
     sessions = async_sessionmaker(
-        engine, expire_on_commit=False, autoflush=False, sync_session_class=HubSession
+        engine,
+        expire_on_commit=False,
+        autoflush=False,
+        sync_session_class=HubSession,
+        info={writes.WRITE_LISTENERS: listeners, writes.VERSIONED: versioned_writes},
     )
-    return Database(engine=engine, sessions=sessions)
+    return Database(engine=engine, sessions=sessions, write_listeners=listeners)

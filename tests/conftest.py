@@ -39,6 +39,7 @@ REFERENCE_TABLES = {
     "guiding_principle",
     "reference_translation",
     "search_epoch",
+    "write_version",
 }
 TEST_SECRET = "test-secret-" + "x" * 40
 PASSWORD = "correct horse battery"
