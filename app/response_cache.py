@@ -39,6 +39,7 @@ from models.reads import Reads
 from models.writes import EVERY_TABLE, read_write_version
 from subscriptions import metrics
 from subscriptions.broadcast import GAP, HubBroadcast
+from subscriptions.events import PUBLISH_BUDGET_SECONDS
 from subscriptions.retry import RECONNECT_BACKOFF
 
 logger = logging.getLogger(__name__)
@@ -216,8 +217,8 @@ class ResponseCache:
         """Called by the session after a commit that wrote (models/writes.py)."""
         self.write(version, tables)
         broadcast = self._broadcast
-        if broadcast is None:
-            return
+        if broadcast is None or not broadcast.connected:
+            return  # the process is starting or stopping: the others find the version missing
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
@@ -292,6 +293,11 @@ class ResponseCache:
         self.write(version, tables)
 
     async def close(self) -> None:
+        """Stop following the broker and announcing; announcements under way are finished
+        (briefly)."""
+        self._broadcast = None
+        if self._publishing:
+            await asyncio.wait(set(self._publishing), timeout=PUBLISH_BUDGET_SECONDS)
         tasks = {*self._publishing, *([self._follower] if self._follower else [])}
         for task in tasks:
             task.cancel()

@@ -148,8 +148,14 @@ async def broadcast(database_url: str) -> AsyncIterator[HubBroadcast]:
 
 
 @pytest.fixture
-def app(settings: Settings, db: Database, broadcast: HubBroadcast) -> Starlette:
-    return create_app(settings, db, broadcast)
+async def app(
+    settings: Settings, db: Database, broadcast: HubBroadcast
+) -> AsyncIterator[Starlette]:
+    application = create_app(settings, db, broadcast)
+    yield application
+    # What the lifespan would stop (httpx's transport runs none): the response cache's
+    # follower of the broker, before the broker's connection closes.
+    await application.state.response_cache.close()
 
 
 MODERN_ACCEPT = "application/graphql-response+json, application/json;q=0.9"

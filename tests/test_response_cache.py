@@ -70,11 +70,15 @@ async def other(database_url: str, broadcast: HubBroadcast) -> AsyncIterator[Sta
     settings = make_settings(database_url)
     database = create_database(database_url, pool_size=2, max_overflow=0)
     if broadcast_url_for_tests().startswith("memory"):
-        yield create_app(settings, database, broadcast)
+        app = create_app(settings, database, broadcast)
+        yield app
+        await app.state.response_cache.close()
     else:
         own = create_broadcast(broadcast_url_for_tests(), namespace=settings.broadcast_namespace)
         await own.connect()
-        yield create_app(settings, database, own)
+        app = create_app(settings, database, own)
+        yield app
+        await app.state.response_cache.close()
         await own.disconnect()
     await database.dispose()
 
@@ -207,6 +211,7 @@ async def test_a_client_that_saw_a_write_is_never_answered_from_before_it(
             stale = await get(reader, PAGE, {"id": thread_id})
             fresh = await get(reader, PAGE, {"id": thread_id}, seen)
     finally:
+        await other.state.response_cache.close()
         await deaf.disconnect()
         await database.dispose()
     # then whoever has not seen it may get the kept page; the client that has, never
@@ -330,6 +335,7 @@ async def test_the_cache_can_be_turned_off(
         counter = Counter(db)
         await get(client, PAGE, {"id": thread_id})
         ran, response = await statements_of(counter, get(client, PAGE, {"id": thread_id}))
+    await app.state.response_cache.close()
     assert ran > 0
     assert "etag" not in response.headers
 
