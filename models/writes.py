@@ -21,7 +21,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from itertools import chain
 
-from sqlalchemy import BigInteger, Integer, TextClause, select, update
+from sqlalchemy import BigInteger, Integer, TextClause, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, ORMExecuteState, Session, UOWTransaction, mapped_column
 
@@ -109,14 +109,16 @@ def move_version_on(session: Session) -> None:
     tables = session.info.pop(_WRITTEN, set())
     if not tables:
         return
+    bump = update(WriteVersion).where(WriteVersion.id == 1)
+    if session.get_bind().dialect.name == "postgresql":
+        # Statements that changed no row (a worker's idle claim) leave the transaction without
+        # an ID: then nothing was written, and no version is taken.
+        bump = bump.where(func.pg_current_xact_id_if_assigned().is_not(None))
     version = session.execute(
-        update(WriteVersion)
-        .where(WriteVersion.id == 1)
-        .values(value=WriteVersion.value + 1)
-        .returning(WriteVersion.value)
+        bump.values(value=WriteVersion.value + 1).returning(WriteVersion.value)
     ).scalar()
     session.info.pop(_WRITTEN, None)  # our own update
-    if version is not None:  # no row: a database not migrated yet (nothing caches then)
+    if version is not None:  # None: nothing changed after all
         session.info[_COMMITTING] = (int(version), frozenset(tables))
 
 

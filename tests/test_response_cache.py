@@ -490,3 +490,22 @@ def test_every_field_that_depends_on_the_viewer_is_known():
     )
     stale = AUDIENCE_ONLY & VIEWER_SPECIFIC_FIELDS
     assert not stale
+
+
+async def test_a_transaction_that_changed_no_row_takes_no_version_on_postgresql(db: Database):
+    from sqlalchemy import update
+
+    from models.outbox import Delivery
+    from models.writes import read_write_version
+
+    if db.is_sqlite:
+        pytest.skip("SQLite cannot tell: any write statement takes a version there")
+    async with db.sessions() as session:
+        before = await read_write_version(session)
+    # when a worker's claim finds nothing due
+    async with db.sessions.begin() as session:
+        await session.execute(
+            update(Delivery).where(Delivery.id == -1).values(attempts=Delivery.attempts + 1)
+        )
+    async with db.sessions() as session:
+        assert await read_write_version(session) == before
