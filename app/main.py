@@ -154,6 +154,7 @@ def create_app(
         _settle_garbage_collector()
         if broadcast is None:
             await hub_broadcast.connect()
+        await response_cache.ready(database.sessions)  # follows the broker's announcements
         # webinars: the reminder job runs inside the process for as long as it serves
         background: list[asyncio.Task[None]] = []
         if settings.live_repair_interval_seconds > 0:

@@ -152,6 +152,9 @@ async def app(
     settings: Settings, db: Database, broadcast: HubBroadcast
 ) -> AsyncIterator[Starlette]:
     application = create_app(settings, db, broadcast)
+    # As the lifespan does (httpx's transport runs none): the response cache follows the broker
+    # from the start, so its first read of the write version is nobody's request's statement.
+    await application.state.response_cache.ready(db.sessions)
     yield application
     # What the lifespan would stop (httpx's transport runs none): the response cache's
     # follower of the broker, before the broker's connection closes.
