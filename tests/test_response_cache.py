@@ -221,6 +221,30 @@ async def test_a_client_that_saw_a_write_is_never_answered_from_before_it(
     assert fresh.headers["cache-control"] == "no-store"
 
 
+async def test_read_your_writes_through_the_shared_broker(
+    client: httpx.AsyncClient, other: Starlette, factory: Factory
+):
+    # given a page kept by the other process, which hears this one's writes through the broker
+    thread_id, moderator = await public_thread(client, factory)
+    async with api_client(other) as reader:
+        await get(reader, PAGE, {"id": thread_id})
+        # when the client writes here and reads there at once, sending the version it got
+        response = await client.post(
+            "/graphql",
+            json={
+                "query": "mutation($i: CreatePostInput!) { createPost(input: $i) "
+                "{ errors { code } } }",
+                "variables": {"i": {"threadId": thread_id, "body": "mine"}},
+            },
+            headers=moderator.headers,
+        )
+        seen = {WRITE_VERSION_HEADER: response.headers[WRITE_VERSION_HEADER]}
+        page = await get(reader, PAGE, {"id": thread_id}, seen)
+    # then it reads its post, whether or not the broker has brought the write yet
+    bodies = [n["body"] for n in page.json()["data"]["thread"]["posts"]["nodes"]]
+    assert bodies == ["first", "mine"]
+
+
 async def test_a_broker_gap_drops_the_whole_cache(
     other: Starlette, client: httpx.AsyncClient, factory: Factory
 ):
