@@ -20,6 +20,7 @@ from graphql import GraphQLError, OperationType, get_operation_ast, parse
 from starlette.requests import Request
 from starlette.responses import Response
 
+from app.metrics import record_cached_answer
 from app.response_cache import Entry, ResponseCache, Snapshot
 from models.db import Database
 from models.reads import Reads
@@ -43,6 +44,7 @@ class Plan:
     snapshot: Snapshot | None = None
     hit: Entry | None = None
     public: bool = False  # anonymous: `Cache-Control` may be public
+    operation_name: str | None = None  # the operation's own name (the request may name none)
 
 
 PRIVATE = Plan()
@@ -68,36 +70,45 @@ def _not_modified(request: Request, etag: str) -> bool:
 
 class CachedResponses:
     def __init__(
-        self, cache: ResponseCache, db: Database, max_age_seconds: int, stale_seconds: int
+        self,
+        cache: ResponseCache,
+        db: Database,
+        max_age_seconds: int,
+        stale_seconds: int,
+        record_metrics: bool = True,
     ) -> None:
         self.cache = cache
         self.db = db
+        self.record_metrics = record_metrics
         self.public_control = (
             f"public, max-age={max_age_seconds}, stale-while-revalidate={stale_seconds}"
         )
-        self._shareable: dict[tuple[bytes, str | None], bool] = {}
+        self._shareable: dict[tuple[bytes, str | None], tuple[bool, str | None]] = {}
 
-    def _document_shareable(self, digest: bytes, query: str, operation_name: str | None) -> bool:
-        """A query (not a mutation) selecting no viewer-specific field; decided once per
-        document and operation name."""
+    def _document_shareable(
+        self, digest: bytes, query: str, operation_name: str | None
+    ) -> tuple[bool, str | None]:
+        """Whether the operation is a query (not a mutation) selecting no viewer-specific
+        field, and its name; decided once per document and operation name."""
         known = self._shareable.get((digest, operation_name))
         if known is not None:
             return known
+        decision: tuple[bool, str | None] = (False, None)
         try:
             document = parse(query)
         except GraphQLError:
-            shareable = False  # the executor says what is wrong with it
+            pass  # the executor says what is wrong with it
         else:
             operation = get_operation_ast(document, operation_name)
-            shareable = (
-                operation is not None
-                and operation.operation is OperationType.QUERY
-                and not selects_viewer_specific(operation, document)
-            )
+            if operation is not None:
+                shareable = operation.operation is OperationType.QUERY and not (
+                    selects_viewer_specific(operation, document)
+                )
+                decision = (shareable, operation.name.value if operation.name else None)
         if len(self._shareable) >= MAX_DOCUMENTS:
             self._shareable.clear()
-        self._shareable[(digest, operation_name)] = shareable
-        return shareable
+        self._shareable[(digest, operation_name)] = decision
+        return decision
 
     async def plan(
         self,
@@ -112,7 +123,8 @@ class CachedResponses:
         if audience is None:
             return PRIVATE
         digest = hashlib.sha256(query.encode()).digest()
-        if not cache.enabled or not self._document_shareable(digest, query, operation_name):
+        shareable, name = self._document_shareable(digest, query, operation_name)
+        if not cache.enabled or not shareable:
             metrics.RESPONSE_CACHE.labels("uncacheable").inc()
             return Plan(public=True)
         await cache.ready(self.db.sessions)
@@ -124,12 +136,13 @@ class CachedResponses:
         hit = cache.get(key)
         if hit is not None:
             metrics.RESPONSE_CACHE.labels("hit").inc()
-            return Plan(key, hit=hit, public=True)
+            return Plan(key, hit=hit, public=True, operation_name=name)
         return Plan(key, cache.snapshot(), public=True)
 
-    def answer(self, request: Request, plan: Plan, media_type: str) -> Response:
+    def answer(self, request: Request, plan: Plan, context: Context, media_type: str) -> Response:
         """The response for a hit."""
         assert plan.hit is not None
+        record_cached_answer(context, plan.operation_name, self.record_metrics)
         return self._shared(request, plan.hit.body, plan.hit.etag, media_type)
 
     def finish(

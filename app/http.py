@@ -288,7 +288,7 @@ class GraphQLHTTP:
             request, params.query, params.variables, params.operation_name, context
         )
         if plan.hit is not None:
-            return responses.answer(request, plan, media_type)
+            return responses.answer(request, plan, context, media_type)
         with recording_reads() as reads, noting_commits() as commits:
             response, succeeded = await self._run(request, params, context, media_type)
         outcome = (bytes(response.body), succeeded, reads, commits)

@@ -206,6 +206,7 @@ def create_app(
                         database,
                         settings.response_cache_max_age_seconds,
                         settings.response_cache_stale_seconds,
+                        settings.metrics_enabled,
                     ),
                 ),
             ),
