@@ -91,6 +91,7 @@ def _response_cache(
         settings.response_cache_max_bytes,
         settings.response_cache_ttl_seconds,
         settings.response_cache_missing_seconds,
+        settings.response_cache_poll_seconds,
     )
     cache.announce(broadcast)
     database.write_listeners.append(cache.committed)

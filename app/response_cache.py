@@ -75,10 +75,17 @@ class ResponseCache:
     """Answers by key, least recently used out first past `max_bytes` (0: nothing is kept,
     but this process's writes are still announced to the others)."""
 
-    def __init__(self, max_bytes: int, ttl_seconds: float, missing_seconds: float) -> None:
+    def __init__(
+        self,
+        max_bytes: int,
+        ttl_seconds: float,
+        missing_seconds: float,
+        poll_seconds: float = 0.0,
+    ) -> None:
         self.max_bytes = max_bytes
         self.ttl_seconds = ttl_seconds
         self.missing_seconds = missing_seconds
+        self.poll_seconds = poll_seconds  # 0: never read the database's version while quiet
         self._entries: OrderedDict[Hashable, Entry] = OrderedDict()
         self._bytes = 0
         self._generations: dict[str, int] = {}
@@ -86,6 +93,9 @@ class ResponseCache:
         # Every write up to this version is applied here (None: not in sync with the database).
         self.applied: int | None = None
         self._ahead: dict[int, float] = {}  # versions applied above `applied`, when they came
+        # The newest version the database had when this process last looked, and since when it
+        # has known of it: a write nobody announced (`hub` commands, a process that died).
+        self._head: tuple[int, float] | None = None
         self._follower: asyncio.Task[None] | None = None
         self._synced: asyncio.Event | None = None
         self._broadcast: HubBroadcast | None = None
@@ -185,17 +195,29 @@ class ResponseCache:
             del self._ahead[self.applied]
 
     def _check_missing(self) -> None:
-        """A version below one that arrived long enough ago will not come (its process died
-        between commit and announcement, or its message was lost without a gap): its write is
-        committed (it precedes a committed one), so what is computed from now on includes it."""
-        if self.applied is None or not self._ahead:
+        """A version below one that arrived (or that the database has) long enough ago will
+        not come (its process died between commit and announcement, its message was lost
+        without a gap, or it was written by a `hub` command): its write is committed, so what
+        is computed from now on includes it."""
+        if self.applied is None:
             return
-        oldest = min(self._ahead.values())
-        if self._now() - oldest < self.missing_seconds:
+        since = [*self._ahead.values(), *([self._head[1]] if self._head else [])]
+        if not since or self._now() - min(since) < self.missing_seconds:
             return
         self.drop("missing")
-        self.applied = max(self._ahead)
+        newest = max([*self._ahead, self._head[0] if self._head else 0, self.applied])
+        self.applied = newest
         self._ahead.clear()
+        self._head = None
+
+    def heard_of(self, version: int) -> None:
+        """The database's version now (polled while the broker is quiet)."""
+        if self.applied is None or version <= self.applied or version in self._ahead:
+            return
+        if self._head is None or version > self._head[0]:
+            since = self._head[1] if self._head else self._now()
+            self._head = (version, since)
+        self._check_missing()
 
     def lose_sync(self) -> None:
         self.drop("gap")
@@ -203,6 +225,7 @@ class ResponseCache:
 
     def synced(self, version: int) -> None:
         """Every write up to `version` is in the database, and nothing kept predates it."""
+        self._head = None
         self._ahead = {v: t for v, t in self._ahead.items() if v > version}
         self.applied = version
         self._advance()
@@ -258,7 +281,13 @@ class ResponseCache:
                 async with broadcast.subscribe(CHANNEL) as subscriber:
                     await self._sync(sessions)
                     while True:
-                        event = await subscriber.get()
+                        try:
+                            async with asyncio.timeout(self.poll_seconds or None):
+                                event = await subscriber.get()
+                        except TimeoutError:  # quiet: any write nobody announced?
+                            async with sessions() as session:
+                                self.heard_of(await read_write_version(session))
+                            continue
                         await self._receive(event.message, sessions)
             except Unsubscribed:
                 self.lose_sync()

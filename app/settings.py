@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     response_cache_max_bytes: int = Field(default=32_000_000, ge=0)
     response_cache_ttl_seconds: float = Field(default=300.0, gt=0)
     response_cache_missing_seconds: float = Field(default=2.0, ge=0)
+    # How often a process reads the write version while the broker is quiet, to learn of
+    # writes nobody announced (`hub` commands); 0: never.
+    response_cache_poll_seconds: float = Field(default=5.0, ge=0)
     response_cache_max_age_seconds: int = Field(default=5, ge=0)
     response_cache_stale_seconds: int = Field(default=30, ge=0)
     # How long the event log keeps events; a cursor older than that gets ResyncRequired.

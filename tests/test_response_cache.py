@@ -533,3 +533,13 @@ async def test_a_transaction_that_changed_no_row_takes_no_version_on_postgresql(
         )
     async with db.sessions() as session:
         assert await read_write_version(session) == before
+
+
+def test_a_write_nobody_announced_is_found_in_the_database_and_drops_everything():
+    cache = _synced_cache(missing_seconds=0)
+    cache.put("k", cache.snapshot(), _reads("thread"), b"{}", '"e"')
+    # when the database's version is ahead of every announcement (a `hub` command wrote)
+    cache.heard_of(11)
+    # then what was kept may predate that write: dropped, and the version is caught up
+    assert len(cache) == 0
+    assert cache.applied == 11
