@@ -2,7 +2,7 @@
 see: a document selecting one is answered for each viewer alone, never from a shared result
 (the response cache, app/response_cache.py; live groups, schema/fanout.py).
 
-tests/test_response_cache.py walks the schema: every field whose resolver looks at the viewer,
+tests/test_viewer_fields.py walks the schema: every field whose resolver looks at the viewer,
 or whose name says it is about the viewer, is either listed here or reviewed there as using
 the viewer only through the policy (which the audience decides)."""
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -22,8 +21,6 @@ from app.cached_responses import WRITE_VERSION_HEADER
 from app.main import create_app
 from app.response_cache import CHANNEL, ResponseCache
 from models.db import Database, create_database
-from models.reads import Reads
-from models.writes import EVERY_TABLE
 from subscriptions.broadcast import HubBroadcast, create_broadcast
 from tests.conftest import Factory, api_client, broadcast_url_for_tests, make_settings
 from tests.discussions import community, join, post, thread
@@ -364,158 +361,6 @@ async def test_the_cache_can_be_turned_off(
     assert "etag" not in response.headers
 
 
-# --- the cache's own bookkeeping
-
-
-def _reads(*tables: str, clock: bool = False) -> Reads:
-    return Reads(tables=set(tables), clock=clock)
-
-
-def _synced_cache(max_bytes: int = 10_000, missing_seconds: float = 60.0) -> ResponseCache:
-    cache = ResponseCache(max_bytes, ttl_seconds=60, missing_seconds=missing_seconds)
-    cache.synced(10)
-    return cache
-
-
-def test_an_answer_computed_across_a_write_is_not_kept():
-    cache = _synced_cache()
-    snapshot = cache.snapshot()
-    cache.write(11, frozenset({"post"}))  # committed while the answer was being computed
-    assert not cache.put("k", snapshot, _reads("thread", "post"), b"{}", '"e"')
-    assert cache.put("k", cache.snapshot(), _reads("thread", "post"), b"{}", '"e"')
-    cache.write(12, frozenset({"member"}))  # a table it did not read
-    assert cache.get("k") is not None
-    cache.write(13, frozenset({EVERY_TABLE}))  # raw SQL: any table
-    assert cache.get("k") is None
-
-
-def test_answers_that_read_the_clock_are_not_kept():
-    cache = _synced_cache()
-    assert not cache.put("k", cache.snapshot(), _reads("webinar", clock=True), b"{}", '"e"')
-
-
-def test_the_cache_keeps_at_most_its_size_least_recently_used_out_first():
-    cache = _synced_cache(max_bytes=8 * 1200)
-    for key in "abcdefghi":  # one more than fits
-        cache.put(key, cache.snapshot(), _reads("thread"), b"x" * 800, '"e"')
-    assert cache.get("a") is None
-    assert cache.get("i") is not None
-    assert len(cache) * 1200 <= 8 * 1200
-
-
-def test_versions_are_applied_in_order_and_a_missing_one_drops_everything():
-    cache = _synced_cache(missing_seconds=0)
-    cache.write(12, frozenset({"post"}))  # 11 has not come (yet)
-    assert cache.applied == 10
-    cache.put("k", cache.snapshot(), _reads("thread"), b"{}", '"e"')
-    # a client who saw 12 is behind here; once 11 is given up on, everything is dropped
-    assert cache.behind(12) is False  # missing_seconds=0: 11 is given up on at once
-    assert cache.applied == 12
-    assert len(cache) == 0
-
-
-def test_versions_arriving_out_of_order_move_the_applied_version_on():
-    cache = _synced_cache()
-    cache.write(12, frozenset({"post"}))
-    assert cache.behind(12)
-    cache.write(11, frozenset({"thread"}))
-    assert cache.applied == 12
-    assert not cache.behind(12)
-
-
-# --- viewer-specific fields, found by walking the schema
-
-# Fields whose resolver looks at the viewer only to ask the policy what the viewer's audience
-# may see (or to pass it to a loader that does): reviewed, their answers are the same for the
-# whole audience. Anything else that looks at the viewer must be in VIEWER_SPECIFIC_FIELDS.
-AUDIENCE_ONLY = frozenset(
-    {
-        "CallForPractices.initiatives",
-        "Community.members",
-        "Community.joinRequests",
-        "GcmObjective.resourceCount",
-        "GcmObjective.resources",
-        "GcmObjective.initiativeCount",
-        "GcmObjective.initiatives",
-        "GcmObjective.expertCount",
-        "GcmObjective.experts",
-        "Initiative.revisions",
-        "Initiative.reviews",
-        "Initiative.reviewers",
-        "Post.reactions",  # its `reactedByViewer` is listed
-        "Query.members",
-        "Query.organizations",
-        "Query.community",
-        "Query.communities",
-        "Query.threads",
-        "Query.moderationQueue",
-        "Query.auditLog",
-        "Query.moderationCursor",
-        "Query.deliveries",
-        "Query.webhookEndpoints",
-        "Query.search",
-        "Query.supportRequests",
-        "Query.suggestedExperts",
-        "Query.resources",
-        "Query.staleContent",
-        "Query.initiatives",
-        "Query.relationProposals",
-        "Query.webinars",
-        "Resource.revisions",
-        "Resource.reviews",
-        "Resource.reviewers",
-        "Review.reviewer",
-        "SupportRequest.timeline",
-        "SupportRequest.messages",
-        "SupportRequest.documentedPractice",
-        "Thread.posts",
-        "WebhookEndpoint.deliveries",
-        "Webinar.chatMessages",
-        "Webinar.questions",
-        "Webinar.record",
-    }
-)
-LOOKS_AT_THE_VIEWER = re.compile(r"(?<!re)viewer|\bme\b|\bmy_|by_me\b|to_me\b", re.I)
-NAMED_FOR_THE_VIEWER = re.compile(r"(?<!re)viewer|unread|^my[A-Z]|ByMe|ToMe|^me$", re.I)
-
-
-def test_every_field_that_depends_on_the_viewer_is_known():
-    import inspect
-
-    from graphql import GraphQLObjectType
-
-    from app.main import _limits
-    from app.settings import Settings
-    from schema import make_schema
-    from schema.viewer_fields import VIEWER_SPECIFIC_FIELDS
-
-    schema = make_schema(_limits(Settings(_env_file=None, secret_key="x" * 48)))  # type: ignore[call-arg]
-    unknown = []
-    for type_name, graphql_type in schema._schema.type_map.items():
-        if not isinstance(graphql_type, GraphQLObjectType) or type_name.startswith("__"):
-            continue
-        if type_name in ("Mutation", "Subscription"):
-            continue  # never cached; their payloads' fields are still checked below
-        for field_name, field in graphql_type.fields.items():
-            coordinate = f"{type_name}.{field_name}"
-            definition = field.extensions.get("strawberry-definition")
-            resolver = getattr(definition, "base_resolver", None)
-            source = inspect.getsource(resolver.wrapped_func) if resolver else ""
-            arguments_for_viewer = any(NAMED_FOR_THE_VIEWER.search(a) for a in field.args)
-            suspicious = (
-                LOOKS_AT_THE_VIEWER.search(source)
-                or NAMED_FOR_THE_VIEWER.search(field_name)
-                or arguments_for_viewer
-            )
-            if suspicious and coordinate not in VIEWER_SPECIFIC_FIELDS | AUDIENCE_ONLY:
-                unknown.append(coordinate)
-    assert unknown == [], (
-        f"{unknown}: list each in schema/viewer_fields.py or, if reviewed, AUDIENCE_ONLY"
-    )
-    stale = AUDIENCE_ONLY & VIEWER_SPECIFIC_FIELDS
-    assert not stale
-
-
 async def test_a_transaction_that_changed_no_row_takes_no_version_on_postgresql(db: Database):
     from sqlalchemy import update
 
@@ -533,13 +378,3 @@ async def test_a_transaction_that_changed_no_row_takes_no_version_on_postgresql(
         )
     async with db.sessions() as session:
         assert await read_write_version(session) == before
-
-
-def test_a_write_nobody_announced_is_found_in_the_database_and_drops_everything():
-    cache = _synced_cache(missing_seconds=0)
-    cache.put("k", cache.snapshot(), _reads("thread"), b"{}", '"e"')
-    # when the database's version is ahead of every announcement (a `hub` command wrote)
-    cache.heard_of(11)
-    # then what was kept may predate that write: dropped, and the version is caught up
-    assert len(cache) == 0
-    assert cache.applied == 11
