@@ -33,6 +33,7 @@ from collections.abc import Hashable
 from dataclasses import dataclass
 
 from broadcaster._base import Unsubscribed
+from opentelemetry.instrumentation.utils import suppress_instrumentation
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.reads import Reads
@@ -285,8 +286,7 @@ class ResponseCache:
                             async with asyncio.timeout(self.poll_seconds or None):
                                 event = await subscriber.get()
                         except TimeoutError:  # quiet: any write nobody announced?
-                            async with sessions() as session:
-                                self.heard_of(await read_write_version(session))
+                            self.heard_of(await _database_version(sessions))
                             continue
                         await self._receive(event.message, sessions)
             except Unsubscribed:
@@ -301,8 +301,7 @@ class ResponseCache:
 
     async def _sync(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         # Subscribed first: every write after the version read here comes through the broker.
-        async with sessions() as session:
-            self.synced(await read_write_version(session))
+        self.synced(await _database_version(sessions))
         if self._synced is not None:
             self._synced.set()
 
@@ -333,3 +332,10 @@ class ResponseCache:
         if tasks:
             await asyncio.wait(tasks)
         self._follower = None
+
+
+async def _database_version(sessions: async_sessionmaker[AsyncSession]) -> int:
+    """The write version now. The cache's own bookkeeping, no request's: not traced."""
+    with suppress_instrumentation():
+        async with sessions() as session:
+            return await read_write_version(session)
