@@ -167,7 +167,9 @@ def _outcome(result: Result, claimed: Claimed, retry: RetryPolicy) -> str:
 
 async def run_worker(settings: Settings, rounds: int | None = None) -> int:
     """`hub worker`: the worker alone, in a process of its own; returns what it handled."""
+    from app.response_cache import ResponseCache
     from models.db import create_database
+    from subscriptions.broadcast import create_broadcast
 
     db = create_database(
         settings.database_url,
@@ -175,6 +177,13 @@ async def run_worker(settings: Settings, rounds: int | None = None) -> int:
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_max_overflow,
     )
+    # Its writes are announced to the servers' response caches, which otherwise find their
+    # versions missing and drop everything (app/response_cache.py).
+    broadcast = create_broadcast(settings.broadcast_url, namespace=settings.broadcast_namespace)
+    await broadcast.connect()
+    announcer = ResponseCache(0, settings.response_cache_ttl_seconds, 0)
+    announcer.announce(broadcast)
+    db.write_listeners.append(announcer.committed)
     worker = DeliveryWorker.from_settings(db, settings)
     try:
         if rounds is None:
@@ -182,5 +191,7 @@ async def run_worker(settings: Settings, rounds: int | None = None) -> int:
         for _ in range(rounds or 0):
             await worker.run_round()
     finally:
+        await announcer.close()
+        await broadcast.disconnect()
         await db.dispose()
     return worker.handled

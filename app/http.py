@@ -18,11 +18,14 @@ from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UnsetType
 
 from app.auth import AuthenticationFailed, ServiceUnavailable, viewer_from_request
+from app.cached_responses import CachedResponses
 from app.console.page import Console
 from app.documents import DocumentRefused, Documents
 from app.push import push_config
 from app.settings import Settings
 from models.db import Database
+from models.reads import recording_reads
+from models.writes import noting_commits
 from resolvers.languages import parse_accept_language
 from resolvers.search import Answer
 from resolvers.search_cache import SearchCache
@@ -217,6 +220,7 @@ class GraphQLHTTP:
         console: Console,
         documents: Documents,
         search_cache: SearchCache[Answer] | None = None,
+        responses: CachedResponses | None = None,
     ) -> None:
         self.schema = schema
         self.documents = documents
@@ -225,6 +229,7 @@ class GraphQLHTTP:
         self.db = db
         self.broadcast = broadcast
         self.search_cache = search_cache
+        self.responses = responses
         self.auth = settings.auth_config()
         self.allowed_origins = frozenset(o.rstrip("/") for o in settings.allowed_origins)
 
@@ -306,6 +311,29 @@ class GraphQLHTTP:
         context: Context,
         media_type: str,
     ) -> Response:
+        responses = self.responses
+        if responses is None:
+            return (await self._run(request, query, params, context, media_type))[0]
+        # keyed on the text run: a trusted document or persisted query sent by id included
+        plan = await responses.plan(
+            request, query, params.variables, params.operation_name, context
+        )
+        if plan.hit is not None:
+            return responses.answer(request, plan, context, media_type)
+        with recording_reads() as reads, noting_commits() as commits:
+            response, succeeded = await self._run(request, query, params, context, media_type)
+        outcome = (bytes(response.body), succeeded, reads, commits)
+        return responses.finish(request, plan, response, outcome, media_type)
+
+    async def _run(
+        self,
+        request: Request,
+        query: str,
+        params: GraphQLParams,
+        context: Context,
+        media_type: str,
+    ) -> tuple[Response, bool]:
+        """Execute; the response, and whether it answered without any error."""
         allowed = (
             {OperationType.QUERY}
             if request.method == "GET"
@@ -340,8 +368,9 @@ class GraphQLHTTP:
         if result.extensions and not isinstance(result.extensions, UnsetType):
             body["extensions"] = result.extensions
         status = 400 if request_error and media_type == GRAPHQL_RESPONSE_JSON else 200
-        return Response(
+        response = Response(
             json_bytes(body),
             status_code=status,
             media_type=media_type,
         )
+        return response, not result.errors

@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from strawberry.extensions import SchemaExtension
 
+from app.cached_responses import WRITE_VERSION_HEADER, CachedResponses
 from app.calendar import calendar_routes
 from app.console.operations import CONSOLE_DOCUMENTS
 from app.console.page import Console
@@ -29,6 +30,7 @@ from app.logs import RequestLogMiddleware
 from app.metrics import MetricsEndpoint, OperationMetrics, measure_sql
 from app.reminders import ReminderJob
 from app.request_id import RequestIdMiddleware
+from app.response_cache import ResponseCache
 from app.settings import Settings
 from app.tracing import OperationTracing, provider_from_environment, trace_sql, traced_asgi
 from app.unsubscribe import unsubscribe_routes
@@ -82,6 +84,22 @@ def _observe(
     return outermost
 
 
+def _response_cache(
+    settings: Settings, database: Database, broadcast: HubBroadcast
+) -> ResponseCache:
+    """The process's response cache; every write committed through `database` is applied to
+    it and announced to the other processes (even with the cache off: theirs may be on)."""
+    cache = ResponseCache(
+        settings.response_cache_max_bytes,
+        settings.response_cache_ttl_seconds,
+        settings.response_cache_missing_seconds,
+        settings.response_cache_poll_seconds,
+    )
+    cache.announce(broadcast)
+    database.write_listeners.append(cache.committed)
+    return cache
+
+
 def create_app(
     settings: Settings | None = None,
     db: Database | None = None,
@@ -117,6 +135,7 @@ def create_app(
     websocket = GraphQLWebSocket(
         schema, settings, database, hub_broadcast, documents, search_cache, tracer
     )
+    response_cache = _response_cache(settings, database, hub_broadcast)
     console = Console(settings.console_assets_dir, schema.as_str)
 
     async def livez(_: Request) -> Response:
@@ -147,6 +166,7 @@ def create_app(
         _settle_garbage_collector()
         if broadcast is None:
             await hub_broadcast.connect()
+        await response_cache.ready(database.sessions)  # follows the broker's announcements
         # webinars: the reminder job runs inside the process for as long as it serves
         background: list[asyncio.Task[None]] = []
         if settings.live_repair_interval_seconds > 0:
@@ -168,6 +188,7 @@ def create_app(
             yield
         finally:
             websocket.drain.finished()
+            await response_cache.close()
             await websocket.live_groups.close()
             for task in background:
                 await stop_task(task)
@@ -187,7 +208,20 @@ def create_app(
             Route(
                 "/graphql",
                 GraphQLHTTP(
-                    schema, settings, database, hub_broadcast, console, documents, search_cache
+                    schema,
+                    settings,
+                    database,
+                    hub_broadcast,
+                    console,
+                    documents,
+                    search_cache,
+                    CachedResponses(
+                        response_cache,
+                        database,
+                        settings.response_cache_max_age_seconds,
+                        settings.response_cache_stale_seconds,
+                        settings.metrics_enabled,
+                    ),
                 ),
             ),
             WebSocketRoute("/graphql", websocket),
@@ -214,8 +248,14 @@ def create_app(
                 CORSMiddleware,
                 allow_origins=settings.allowed_origins,
                 allow_methods=["GET", "POST"],
-                allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
-                expose_headers=["X-Request-ID"],
+                allow_headers=[
+                    "Authorization",
+                    "Content-Type",
+                    "X-Request-ID",
+                    WRITE_VERSION_HEADER,
+                    "If-None-Match",
+                ],
+                expose_headers=["X-Request-ID", WRITE_VERSION_HEADER, "ETag"],
                 max_age=600,
             ),
         ],
@@ -226,4 +266,5 @@ def create_app(
     app.state.broadcast = hub_broadcast
     app.state.live_groups = websocket.live_groups
     app.state.search_cache = search_cache
+    app.state.response_cache = response_cache
     return app

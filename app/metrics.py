@@ -158,6 +158,16 @@ def _describe_request(context: Any, name: str, kind: str, outcome: str, statemen
     described.viewer_id = getattr(viewer, "member_id", None)
 
 
+def record_cached_answer(context: Any, operation_name: str | None, record: bool) -> None:
+    """A query answered from the response cache (app/cached_responses.py) is an operation
+    answered `ok` like any other, with no statement: counted and described alike (its time is
+    the request's, in the log line)."""
+    name = operation_label(operation_name)
+    _describe_request(context, name, "query", "ok", 0)
+    if record:
+        metrics.OPERATIONS.labels(name, "query", "ok").inc()
+
+
 def record_pool(engine: AsyncEngine) -> None:
     pool = engine.sync_engine.pool
     checked_out = getattr(pool, "checkedout", None)

@@ -68,6 +68,18 @@ class Settings(BaseSettings):
     trusted_documents_only: bool = False
     persisted_query_entries: int = Field(default=1000, ge=0)
     trusted_document_entries: int = Field(default=5000, ge=0)
+    # The response cache (app/response_cache.py): bytes of shared answers each process keeps
+    # (0 turns it off), the longest any answer is kept, how long a write version may be missing
+    # (its broker message lost) before the whole cache is dropped, and what `Cache-Control`
+    # lets a CDN do with anonymous GET answers (max-age, stale-while-revalidate).
+    response_cache_max_bytes: int = Field(default=32_000_000, ge=0)
+    response_cache_ttl_seconds: float = Field(default=300.0, gt=0)
+    response_cache_missing_seconds: float = Field(default=2.0, ge=0)
+    # How often a process reads the write version while the broker is quiet, to learn of
+    # writes nobody announced (`hub` commands); 0: never.
+    response_cache_poll_seconds: float = Field(default=5.0, ge=0)
+    response_cache_max_age_seconds: int = Field(default=5, ge=0)
+    response_cache_stale_seconds: int = Field(default=30, ge=0)
     # How long the event log keeps events; a cursor older than that gets ResyncRequired.
     event_retention_days: int = Field(default=30, ge=1)
     # Peer review's publishing rule: approvals needed, of which from UN_SYSTEM reviewers, and

@@ -224,6 +224,9 @@ def server_environment(settings: Settings, broadcast_url: str = "memory://") -> 
         # memory:// across several workers loses live updates between them; the benchmarks that
         # run several workers on it measure reads (and search's epoch lives in the database).
         HUB_ALLOW_PROCESS_LOCAL="1" if broadcast_url.startswith("memory") else "0",
+        # The executor is what the page benchmarks measure: the response cache would answer
+        # their repeated public reads (bench/cached_page.py measures it, and turns it on).
+        HUB_RESPONSE_CACHE_MAX_BYTES="0",
     )
     return env
 

@@ -10,6 +10,8 @@ from sqlalchemy import DateTime, MetaData, TypeDecorator
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
 
+from models.reads import note_clock_read
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -20,6 +22,7 @@ NAMING_CONVENTION = {
 
 
 def utcnow() -> datetime:
+    note_clock_read()  # an answer that depends on the time is never kept (models/reads.py)
     return datetime.now(UTC)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import chain
 from typing import Any, TypeAlias
 
@@ -46,8 +46,10 @@ from models import (  # noqa: F401
     webhook,
     webinar,
     webinar_record,
+    writes,
 )
 from models.base import Base
+from models.reads import record_reads
 from models.search import SEARCH_NEUTRAL_TABLES, SearchEpoch
 
 metadata = Base.metadata
@@ -66,6 +68,8 @@ class Database:
     # Reads only (pages, DataLoader batches): on PostgreSQL outside any transaction, so a read
     # costs its statement and no BEGIN/ROLLBACK round trips; a write through one is refused.
     reads: async_sessionmaker[AsyncSession]
+    # Called after each commit that wrote, with its write version and tables (models/writes.py).
+    write_listeners: list[writes.WriteListener] = field(default_factory=list)
 
     @property
     def is_sqlite(self) -> bool:
@@ -134,6 +138,12 @@ sqlalchemy_event.listen(HubSession, "before_flush", _note_flush)
 sqlalchemy_event.listen(HubSession, "do_orm_execute", _note_statement)
 sqlalchemy_event.listen(HubSession, "before_commit", _move_epoch_on)
 sqlalchemy_event.listen(HubSession, "after_rollback", _forget_writes)
+# The write version: registered after the search epoch's hooks, so its update is noted too.
+sqlalchemy_event.listen(HubSession, "before_flush", writes.note_flush)
+sqlalchemy_event.listen(HubSession, "do_orm_execute", writes.note_statement)
+sqlalchemy_event.listen(HubSession, "before_commit", writes.move_version_on)
+sqlalchemy_event.listen(HubSession, "after_commit", writes.announce_commit)
+sqlalchemy_event.listen(HubSession, "after_rollback", writes.forget_writes)
 
 
 class ReadSession(Session):
@@ -267,9 +277,12 @@ def create_database(
     echo: bool = False,
     pool_size: int = 10,
     max_overflow: int = 5,
+    versioned_writes: bool = True,
 ) -> Database:
     """The engine and session factory. On PostgreSQL a process holds at most `pool_size +
-    max_overflow` connections (plus the broker's own two with `postgres://` broadcasting)."""
+    max_overflow` connections (plus the broker's own two with `postgres://` broadcasting).
+    `versioned_writes=False`: commits leave the write version alone (models/writes.py), for a
+    database at a revision before it (0017)."""
     pgbouncer = behind_pgbouncer(url)
     url, connect_args = connection_arguments(url, statement_timeout_ms=statement_timeout_ms)
     kwargs: dict[str, Any] = {"echo": echo, "connect_args": connect_args}
@@ -282,12 +295,21 @@ def create_database(
         sqlalchemy_event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     else:
         sqlalchemy_event.listen(engine.sync_engine.pool, "checkout", _ping_on_checkout)
+    record_reads(engine, metadata.tables)
+    listeners: list[writes.WriteListener] = []
     sessions = async_sessionmaker(
-        engine, expire_on_commit=False, autoflush=False, sync_session_class=HubSession
+        engine,
+        expire_on_commit=False,
+        autoflush=False,
+        sync_session_class=HubSession,
+        info={writes.WRITE_LISTENERS: listeners, writes.VERSIONED: versioned_writes},
     )
     autocommit_reads = engine.dialect.name == "postgresql" and not pgbouncer
     return Database(
-        engine=engine, sessions=sessions, reads=_read_sessions(engine, autocommit_reads)
+        engine=engine,
+        sessions=sessions,
+        reads=_read_sessions(engine, autocommit_reads),
+        write_listeners=listeners,
     )
 
 

@@ -80,6 +80,7 @@ class SearchEpoch(Base):
 SEARCH_NEUTRAL_TABLES = frozenset(
     {
         "search_epoch",
+        "write_version",
         "auth_token",
         "rate_limit_counter",
         "login_throttle",

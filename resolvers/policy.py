@@ -74,6 +74,21 @@ class Viewer:
 ANONYMOUS = Viewer()
 
 
+PUBLIC_AUDIENCE = "public"
+
+
+def shared_audience(viewer: Viewer) -> str | None:
+    """The audience whose members all receive the same answer to a document without a
+    viewer-specific field, which a shared response cache may then answer for all of them; None:
+    this viewer's answers are their own. Only the public (anonymous viewers) is one: every
+    predicate here gives every anonymous viewer the same rows. A signed-in viewer's visibility
+    depends on their memberships, organisation, registrations, assignments and authorship
+    (private communities, drafts, webinar registrations, review assignments), so two members
+    of one role do not in general see the same answer; sharing among them would need the
+    whole of that state in the key, which is one audience per member."""
+    return PUBLIC_AUDIENCE if not viewer.is_signed_in else None
+
+
 def visible_members(viewer: Viewer) -> ColumnElement[bool]:
     """Signed-in members see the whole directory; the public sees opted-in experts only."""
     if viewer.is_signed_in:

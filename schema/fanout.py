@@ -18,50 +18,18 @@ from typing import Any
 
 from graphql import (
     ExecutionResult,
-    FieldNode,
-    FragmentSpreadNode,
-    InlineFragmentNode,
     OperationDefinitionNode,
     OperationType,
-    SelectionSetNode,
 )
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from schema.context import Context
+from schema.viewer_fields import VIEWER_SPECIFIC_NAMES, selected_names
 
-# Fields whose value differs between two viewers of the same scope.
-VIEWER_SPECIFIC_FIELDS = frozenset(
-    {
-        "reactedByViewer",
-        "unreadCount",
-        "viewerRole",
-        "viewerWatchLevel",
-        "email",
-        "viewer",
-        "notifications",
-        "unreadNotificationCount",
-    }
-)
+# Fields whose value differs between two viewers of the same scope (schema/viewer_fields.py).
+VIEWER_SPECIFIC_FIELDS = VIEWER_SPECIFIC_NAMES
 TTL_SECONDS = 30.0
 MAX_ENTRIES = 10_000
-
-
-def _field_names(
-    selection_set: SelectionSetNode | None, fragments: dict[str, Any], seen: set[str]
-) -> set[str]:
-    names: set[str] = set()
-    for selection in selection_set.selections if selection_set else ():
-        if isinstance(selection, FieldNode):
-            names.add(selection.name.value)
-            names |= _field_names(selection.selection_set, fragments, seen)
-        elif isinstance(selection, InlineFragmentNode):
-            names |= _field_names(selection.selection_set, fragments, seen)
-        elif isinstance(selection, FragmentSpreadNode) and selection.name.value not in seen:
-            seen.add(selection.name.value)
-            fragment = fragments.get(selection.name.value)
-            if fragment is not None:
-                names |= _field_names(fragment.selection_set, fragments, seen)
-    return names
 
 
 class SharedResults:
@@ -78,7 +46,7 @@ class SharedResults:
     def is_viewer_specific(self, operation: OperationDefinitionNode, fragments: Any) -> bool:
         cached = self._viewer_specific.get(id(operation))
         if cached is None or cached[0] is not operation:
-            names = _field_names(operation.selection_set, dict(fragments), set())
+            names = selected_names(operation.selection_set, dict(fragments), set())
             cached = (operation, bool(names & VIEWER_SPECIFIC_FIELDS))
             if len(self._viewer_specific) > MAX_ENTRIES:
                 self._viewer_specific.clear()

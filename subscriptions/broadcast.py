@@ -65,6 +65,12 @@ class HubBroadcast(Broadcast):
         # it with the log's head to repair what the broker lost).
         self._seen: dict[str, int] = {}
 
+    @property
+    def connected(self) -> bool:
+        """Between `connect()` and `disconnect()`: what is published now is sent."""
+        listener: asyncio.Task[None] | None = getattr(self, "_listener_task", None)
+        return listener is not None and not listener.done()
+
     def _create_backend(self, url: str) -> BroadcastBackend:
         return _backend_for(url)
 

@@ -103,6 +103,18 @@ RATE_LIMITED = Counter(
     "hub_rate_limit_refusals", "Requests refused by a rate limit, by what was limited.", ["limit"]
 )
 SEARCH_CACHE = Counter("hub_search_cache", "Search answers by cache result.", ["result"])
+RESPONSE_CACHE = Counter(
+    "hub_response_cache",
+    "GraphQL answers by response cache result (hit; miss: computed and kept; uncacheable: "
+    "computed, not for keeping; behind: the client has seen a write this process has not).",
+    ["result"],
+)
+RESPONSE_CACHE_DROPS = Counter(
+    "hub_response_cache_drops",
+    "Times a process dropped its whole response cache, by reason (gap: the broker may have "
+    "lost an invalidation; missing: a write version never arrived; everything: a raw write).",
+    ["reason"],
+)
 REMINDERS_SENT = Counter("hub_webinar_reminders_sent", "Webinar reminders sent.")
 
 # --- delivery (the outbox's workers: app/delivery.py)

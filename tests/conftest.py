@@ -39,6 +39,7 @@ REFERENCE_TABLES = {
     "guiding_principle",
     "reference_translation",
     "search_epoch",
+    "write_version",
 }
 TEST_SECRET = "test-secret-" + "x" * 40
 PASSWORD = "correct horse battery"
@@ -88,6 +89,9 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "delivery_poll_seconds": 0,
         # Mail sent without an SMTP server given lands here, never in the working directory.
         "maildir_path": str(TEST_MAILDIR),
+        # The response cache reads the write version while the broker is quiet: a statement
+        # at any moment, which the tests that count statements would count. Off in tests.
+        "response_cache_poll_seconds": 0,
     }
     values.update(overrides)
     if values["env"] == "production":
@@ -147,8 +151,17 @@ async def broadcast(database_url: str) -> AsyncIterator[HubBroadcast]:
 
 
 @pytest.fixture
-def app(settings: Settings, db: Database, broadcast: HubBroadcast) -> Starlette:
-    return create_app(settings, db, broadcast)
+async def app(
+    settings: Settings, db: Database, broadcast: HubBroadcast
+) -> AsyncIterator[Starlette]:
+    application = create_app(settings, db, broadcast)
+    # As the lifespan does (httpx's transport runs none): the response cache follows the broker
+    # from the start, so its first read of the write version is nobody's request's statement.
+    await application.state.response_cache.ready(db.sessions)
+    yield application
+    # What the lifespan would stop (httpx's transport runs none): the response cache's
+    # follower of the broker, before the broker's connection closes.
+    await application.state.response_cache.close()
 
 
 MODERN_ACCEPT = "application/graphql-response+json, application/json;q=0.9"

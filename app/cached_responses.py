@@ -1,0 +1,188 @@
+"""The response cache at the HTTP endpoint: which requests it may answer, their keys, and the
+headers of what it answers (`ETag`, `Cache-Control`, `Hub-Write-Version`).
+
+`Cache-Control` on GET: a public answer the cache may keep is `public, max-age=M,
+stale-while-revalidate=S` (settings; 5 and 30 s by default: a CDN in front of anonymous reads
+answers most of them, and nobody sees a public change later than M + S seconds plus the
+broker's latency); any other anonymous answer `no-store`; a signed-in viewer's `private,
+no-store`. POST answers carry none (HTTP caches do not keep them). Every cacheable GET answer
+carries a strong `ETag` (its body's hash and media type); `If-None-Match` with it gets 304.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Hashable
+from dataclasses import dataclass
+
+from graphql import GraphQLError, OperationType, get_operation_ast, parse
+from starlette.requests import Request
+from starlette.responses import Response
+
+from app.metrics import record_cached_answer
+from app.response_cache import Entry, ResponseCache, Snapshot
+from models.db import Database
+from models.reads import Reads
+from models.writes import Commits
+from resolvers.policy import shared_audience
+from schema.context import Context
+from schema.viewer_fields import selects_viewer_specific
+from subscriptions import metrics
+
+WRITE_VERSION_HEADER = "Hub-Write-Version"
+VARY = "Accept, Accept-Language, Authorization, Hub-Write-Version"
+MAX_DOCUMENTS = 10_000  # shareability decisions remembered per process
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What the cache does for one request: answer it (`hit`), or keep its answer under `key`
+    if it may (`key` None: execute, keep nothing)."""
+
+    key: Hashable | None = None
+    snapshot: Snapshot | None = None
+    hit: Entry | None = None
+    public: bool = False  # anonymous: `Cache-Control` may be public
+    operation_name: str | None = None  # the operation's own name (the request may name none)
+
+
+PRIVATE = Plan()
+
+
+def _write_version(request: Request) -> int | None:
+    raw = request.headers.get(WRITE_VERSION_HEADER, "")
+    return int(raw) if raw.isdigit() else None
+
+
+def _etag(body: bytes, media_type: str) -> str:
+    digest = hashlib.sha256(body + media_type.encode()).hexdigest()[:32]
+    return f'"{digest}"'
+
+
+def _not_modified(request: Request, etag: str) -> bool:
+    wanted = request.headers.get("if-none-match")
+    if wanted is None:
+        return False
+    tags = {t.strip().removeprefix("W/") for t in wanted.split(",")}
+    return etag in tags or "*" in tags
+
+
+class CachedResponses:
+    def __init__(
+        self,
+        cache: ResponseCache,
+        db: Database,
+        max_age_seconds: int,
+        stale_seconds: int,
+        record_metrics: bool = True,
+    ) -> None:
+        self.cache = cache
+        self.db = db
+        self.record_metrics = record_metrics
+        self.public_control = (
+            f"public, max-age={max_age_seconds}, stale-while-revalidate={stale_seconds}"
+        )
+        self._shareable: dict[tuple[bytes, str | None], tuple[bool, str | None]] = {}
+
+    def _document_shareable(
+        self, digest: bytes, query: str, operation_name: str | None
+    ) -> tuple[bool, str | None]:
+        """Whether the operation is a query (not a mutation) selecting no viewer-specific
+        field, and its name; decided once per document and operation name."""
+        known = self._shareable.get((digest, operation_name))
+        if known is not None:
+            return known
+        decision: tuple[bool, str | None] = (False, None)
+        try:
+            document = parse(query)
+        except GraphQLError:
+            pass  # the executor says what is wrong with it
+        else:
+            operation = get_operation_ast(document, operation_name)
+            if operation is not None:
+                shareable = operation.operation is OperationType.QUERY and not (
+                    selects_viewer_specific(operation, document)
+                )
+                decision = (shareable, operation.name.value if operation.name else None)
+        if len(self._shareable) >= MAX_DOCUMENTS:
+            self._shareable.clear()
+        self._shareable[(digest, operation_name)] = decision
+        return decision
+
+    async def plan(
+        self,
+        request: Request,
+        query: str,
+        variables: dict[str, object] | None,
+        operation_name: str | None,
+        context: Context,
+    ) -> Plan:
+        cache = self.cache
+        audience = shared_audience(context.viewer)
+        if audience is None:
+            return PRIVATE
+        digest = hashlib.sha256(query.encode()).digest()
+        shareable, name = self._document_shareable(digest, query, operation_name)
+        if not cache.enabled or not shareable:
+            metrics.RESPONSE_CACHE.labels("uncacheable").inc()
+            return Plan(public=True)
+        await cache.ready(self.db.sessions)
+        if cache.behind(_write_version(request)):
+            metrics.RESPONSE_CACHE.labels("behind").inc()
+            return Plan(public=True)
+        canonical = json.dumps(variables or {}, sort_keys=True, separators=(",", ":"))
+        key = (digest, operation_name, canonical, audience, await context.languages())
+        hit = cache.get(key)
+        if hit is not None:
+            metrics.RESPONSE_CACHE.labels("hit").inc()
+            return Plan(key, hit=hit, public=True, operation_name=name)
+        return Plan(key, cache.snapshot(), public=True)
+
+    def answer(self, request: Request, plan: Plan, context: Context, media_type: str) -> Response:
+        """The response for a hit."""
+        assert plan.hit is not None
+        record_cached_answer(context, plan.operation_name, self.record_metrics)
+        return self._shared(request, plan.hit.body, plan.hit.etag, media_type)
+
+    def finish(
+        self,
+        request: Request,
+        plan: Plan,
+        response: Response,
+        outcome: tuple[bytes, bool, Reads, Commits],
+        media_type: str,
+    ) -> Response:
+        """Keep an executed answer if the plan allows and it went well; the headers."""
+        body, succeeded, reads, commits = outcome
+        if commits.version is not None:
+            response.headers[WRITE_VERSION_HEADER] = str(commits.version)
+        kept = False
+        if plan.key is not None and plan.snapshot is not None and succeeded:
+            etag = _etag(body, media_type)
+            kept = self.cache.put(plan.key, plan.snapshot, reads, body, etag)
+            metrics.RESPONSE_CACHE.labels("miss" if kept else "uncacheable").inc()
+            if kept:
+                return self._shared(request, body, etag, media_type, response)
+        if request.method == "GET":
+            response.headers["Cache-Control"] = "no-store" if plan.public else "private, no-store"
+            response.headers["Vary"] = VARY
+        return response
+
+    def _shared(
+        self,
+        request: Request,
+        body: bytes,
+        etag: str,
+        media_type: str,
+        response: Response | None = None,
+    ) -> Response:
+        headers = {"ETag": etag, "Vary": VARY}
+        if request.method == "GET":
+            headers["Cache-Control"] = self.public_control
+            if _not_modified(request, etag):
+                return Response(status_code=304, headers=headers)
+        if response is None:
+            response = Response(body, media_type=media_type)
+        response.headers.update(headers)
+        return response
