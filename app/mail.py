@@ -152,7 +152,11 @@ class MaildirSender:
         await asyncio.to_thread(self._add, message)
 
     def _add(self, message: EmailMessage) -> None:
-        mailbox.Maildir(self.path, create=True).add(message)
+        # mailbox.Maildir(create=True) checks, then makes: two workers writing the first mail
+        # at once would race. The folders are made here, where another's making them is fine.
+        for folder in ("tmp", "new", "cur"):
+            (self.path / folder).mkdir(parents=True, exist_ok=True)
+        mailbox.Maildir(self.path, create=False).add(message)
 
 
 def mail_sender(settings: Settings) -> MailSender:

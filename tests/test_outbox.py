@@ -427,3 +427,23 @@ async def test_a_delivery_that_cannot_be_read_fails_and_ends_dead(database_url, 
     [dead] = await deliveries(db)
     assert dead.state is DeliveryState.DEAD
     assert dead.last_error == "internal error: KeyError"
+
+
+async def test_workers_writing_the_first_mail_at_once_all_land(tmp_path):
+    """Two workers (threads) creating the Maildir at once: mailbox.Maildir checks, then makes,
+    so one of them used to fail with FileExistsError and wait for its retry."""
+    from email.message import EmailMessage
+
+    from app.mail import MaildirSender
+
+    def message(number: int) -> EmailMessage:
+        mail = EmailMessage()
+        mail["To"] = f"member-{number}@example.org"
+        mail["Subject"] = "At once"
+        mail.set_content("Both land.")
+        return mail
+
+    for attempt in range(10):  # each round a new folder, created by 16 senders at once
+        sender = MaildirSender(tmp_path / f"mail-{attempt}")
+        await asyncio.gather(*(sender.send(message(n)) for n in range(16)))
+        assert len(list_maildir(sender.path)) == 16
