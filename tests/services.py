@@ -7,7 +7,9 @@ import asyncio
 import os
 import shutil
 import socket
+import sys
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NoReturn
@@ -115,3 +117,55 @@ async def private_redis(tmp_path: Path) -> AsyncIterator[PrivateRedis]:
         yield server
     finally:
         await server.stop()
+
+
+def hub_serve_environment(database_url: str, **extra: str) -> dict[str, str]:
+    """What a `hub serve` of a test runs with: the test's database and broker, test settings."""
+    from tests.conftest import broadcast_url_for_tests
+
+    return {
+        **os.environ,
+        "HUB_ENV": "test",
+        "HUB_DATABASE_URL": database_url,
+        "HUB_BROADCAST_URL": broadcast_url_for_tests(),
+        "HUB_ALLOW_PROCESS_LOCAL": "1",
+        "HUB_SECRET_KEY": "serve-test-" + "s" * 40,
+        **extra,
+    }
+
+
+@asynccontextmanager
+async def hub_serve(
+    environment: dict[str, str], log: Path, *options: str
+) -> AsyncIterator[tuple[asyncio.subprocess.Process, str]]:
+    """A real `hub serve --no-migrate` on a free port, live (its `/livez` answers): the process
+    and its base URL. Stopped (SIGTERM) at the end unless the test ended it; its output in
+    `log`."""
+    import httpx
+
+    port = free_port()
+    with log.open("wb") as output:
+        process = await asyncio.create_subprocess_exec(
+            str(Path(sys.executable).with_name("hub")),
+            *("serve", "--no-migrate", "--port", str(port), *options),
+            env=environment,
+            stdout=output,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            async with httpx.AsyncClient(base_url=base, timeout=5) as client:
+                async with asyncio.timeout(60):
+                    while True:
+                        try:
+                            if (await client.get("/livez")).status_code == 200:
+                                break
+                        except httpx.TransportError:
+                            pass
+                        await asyncio.sleep(0.2)
+            yield process, base
+        finally:
+            if process.returncode is None:
+                process.terminate()
+            async with asyncio.timeout(30):
+                await process.wait()

@@ -13,14 +13,11 @@ import asyncio
 import json
 import os
 import shutil
-import sys
 from pathlib import Path
 
-import httpx
 import pytest
 
-from tests.conftest import broadcast_url_for_tests
-from tests.services import free_port
+from tests.services import hub_serve, hub_serve_environment
 
 AUDIT = Path(__file__).with_name("audit")
 # variables in POST and GET, each asked with both media types; their query is `__type(name:)`
@@ -57,37 +54,14 @@ async def test_the_graphql_http_audit_passes_without_a_warning(
         assert not os.environ.get("CI"), "CI machines have Node.js and npm"
         pytest.skip("Node.js and npm run the audit suite")
     script = await _install()
-    port = free_port()
-    env = {
-        **os.environ,
-        **ENVIRONMENTS[environment],
-        "HUB_DATABASE_URL": database_url,
-        "HUB_BROADCAST_URL": broadcast_url_for_tests(),
-        "HUB_ALLOW_PROCESS_LOCAL": "1",
-        "HUB_SECRET_KEY": "audit-test-" + "a" * 40,
-    }
-    log = (tmp_path / "serve.log").open("wb")
-    server = await asyncio.create_subprocess_exec(
-        str(Path(sys.executable).with_name("hub")),
-        *("serve", "--no-migrate", "--port", str(port)),
-        env=env,
-        stdout=log,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    try:
-        await _until_live(f"http://127.0.0.1:{port}")
+    env = hub_serve_environment(database_url, **ENVIRONMENTS[environment])
+    async with hub_serve(env, tmp_path / "serve.log") as (_, base):
         node = await asyncio.create_subprocess_exec(
-            "node", str(script), f"http://127.0.0.1:{port}/graphql", stdout=asyncio.subprocess.PIPE
+            "node", str(script), f"{base}/graphql", stdout=asyncio.subprocess.PIPE
         )
         async with asyncio.timeout(120):
             output = (await node.communicate())[0].decode()
         assert node.returncode == 0, output
-    finally:
-        if server.returncode is None:
-            server.terminate()
-        async with asyncio.timeout(30):
-            await server.wait()
-        log.close()
     results = [json.loads(line) for line in output.splitlines()]
     assert len(results) >= 60  # the suite's size in 1.23: a short list means it did not run
     failed = {r["id"]: r for r in results if r["status"] != "ok"}
@@ -98,14 +72,3 @@ async def test_the_graphql_http_audit_passes_without_a_warning(
         with (tmp_path / "serve.log").open() as lines:
             refused = sum("INTROSPECTION_DISABLED" in line for line in lines)
         assert refused >= len(INTROSPECTING_AUDITS)
-
-
-async def _until_live(base: str) -> None:
-    async with httpx.AsyncClient(base_url=base, timeout=5) as client, asyncio.timeout(60):
-        while True:
-            try:
-                if (await client.get("/livez")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.2)

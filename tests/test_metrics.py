@@ -4,9 +4,7 @@ process, and summed over two worker processes of `hub serve` (issue 16)."""
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
-import sys
 from pathlib import Path
 
 import httpx
@@ -19,9 +17,9 @@ from starlette.applications import Starlette
 from app.main import create_app
 from models.db import Database
 from subscriptions import metrics as metrics_module
-from tests.conftest import Factory, api_client, broadcast_url_for_tests, gql, make_settings
+from tests.conftest import Factory, api_client, gql, make_settings
 from tests.live import connect
-from tests.services import free_port
+from tests.services import hub_serve, hub_serve_environment
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
@@ -131,46 +129,19 @@ async def test_two_workers_sum_their_counters(
 ) -> None:
     """`hub serve --workers 2` with prometheus-client's multiprocess mode: requests land on
     either worker, and `/metrics` (served by either) counts every one."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "HUB_ENV": "test",
-        "HUB_DATABASE_URL": database_url,
-        "HUB_BROADCAST_URL": broadcast_url_for_tests(),
-        "HUB_ALLOW_PROCESS_LOCAL": "1",
-        "HUB_SECRET_KEY": "metrics-test-" + "z" * 40,
-        "PROMETHEUS_MULTIPROC_DIR": str(multiprocess_dir),
-    }
-    log = (tmp_path / "serve.log").open("wb")
-    process = await asyncio.create_subprocess_exec(
-        str(Path(sys.executable).with_name("hub")),
-        *("serve", "--workers", "2", "--no-migrate", "--port", str(port)),
-        env=env,
-        stdout=log,
-        stderr=asyncio.subprocess.STDOUT,
+    env = hub_serve_environment(
+        database_url,
+        HUB_SECRET_KEY="metrics-test-" + "z" * 40,
+        PROMETHEUS_MULTIPROC_DIR=str(multiprocess_dir),
     )
-    base = f"http://127.0.0.1:{port}"
-    try:
+    async with hub_serve(env, tmp_path / "serve.log", "--workers", "2") as (_, base):
+        query = {"query": "query Pair { gcmObjectives { number } }"}
+        for _ in range(40):
+            # a new connection each time, so that both workers take some
+            async with httpx.AsyncClient(base_url=base, timeout=5) as fresh:
+                assert (await fresh.post("/graphql", json=query)).status_code == 200
         async with httpx.AsyncClient(base_url=base, timeout=5) as client:
-            async with asyncio.timeout(60):
-                while True:
-                    try:
-                        if (await client.get("/livez")).status_code == 200:
-                            break
-                    except httpx.TransportError:
-                        await asyncio.sleep(0.2)
-            query = {"query": "query Pair { gcmObjectives { number } }"}
-            for _ in range(40):
-                # a new connection each time, so that both workers take some
-                async with httpx.AsyncClient(base_url=base, timeout=5) as fresh:
-                    assert (await fresh.post("/graphql", json=query)).status_code == 200
             scraped = samples((await client.get("/metrics")).text)
-    finally:
-        if process.returncode is None:
-            process.terminate()
-        async with asyncio.timeout(20):
-            await process.wait()
-        log.close()
     total = value(
         scraped, "hub_graphql_operations_total", operation="Pair", type="query", outcome="ok"
     )

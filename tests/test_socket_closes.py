@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
-import sys
 from pathlib import Path
 
 import httpx
@@ -17,9 +15,9 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.applications import Starlette
 
-from tests.conftest import Factory, broadcast_url_for_tests
+from tests.conftest import Factory
 from tests.live import connect
-from tests.services import free_port
+from tests.services import hub_serve, hub_serve_environment
 from tests.test_metrics import samples, scrape, settles, value
 from tests.test_websocket import socket
 
@@ -62,36 +60,12 @@ async def test_a_graceful_shutdown_is_counted_with_its_drain_time(
     and the process's metrics (multiprocess mode: they outlive it) say so."""
     multiprocess_dir = tmp_path / "metrics"
     multiprocess_dir.mkdir()
-    port = free_port()
-    env = {
-        **os.environ,
-        "HUB_ENV": "test",
-        "HUB_DATABASE_URL": database_url,
-        "HUB_BROADCAST_URL": broadcast_url_for_tests(),
-        "HUB_ALLOW_PROCESS_LOCAL": "1",
-        "HUB_SECRET_KEY": "shutdown-test-" + "s" * 40,
-        "PROMETHEUS_MULTIPROC_DIR": str(multiprocess_dir),
-    }
-    log = (tmp_path / "serve.log").open("wb")
-    process = await asyncio.create_subprocess_exec(
-        str(Path(sys.executable).with_name("hub")),
-        *("serve", "--no-migrate", "--port", str(port)),
-        env=env,
-        stdout=log,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    codes: list[int] = []
-    try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5) as client:
-            await _until_live(client)
+    env = hub_serve_environment(database_url, PROMETHEUS_MULTIPROC_DIR=str(multiprocess_dir))
+    async with hub_serve(env, tmp_path / "serve.log") as (process, base):
+        async with httpx.AsyncClient(base_url=base, timeout=5) as client:
             codes = await _closed_by_sigterm(client, process)
         async with asyncio.timeout(30):
             await process.wait()
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-        log.close()
     assert codes == [1012] * SOCKETS, (tmp_path / "serve.log").read_text()
     registry = CollectorRegistry()
     MultiProcessCollector(registry, path=str(multiprocess_dir))  # type: ignore[no-untyped-call]
@@ -100,17 +74,6 @@ async def test_a_graceful_shutdown_is_counted_with_its_drain_time(
     assert value(found, "hub_shutdown_drain_seconds_count") == 1
     log_text = (tmp_path / "serve.log").read_text()
     assert f"shutdown: {SOCKETS} socket(s) closed with 1012 (Service Restart)" in log_text
-
-
-async def _until_live(client: httpx.AsyncClient) -> None:
-    async with asyncio.timeout(60):
-        while True:
-            try:
-                if (await client.get("/livez")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.2)
 
 
 async def _closed_by_sigterm(
