@@ -514,6 +514,13 @@ def summarize(runs: list[WrkRun]) -> Summary:
     )
 
 
+def table_row(name: str, s: Summary) -> str:
+    """One server's line of a markdown table: req/s, p50, p99, server CPU per request."""
+    return (
+        f"| {name} | {s.rps:.0f} | {s.p50_ms:.1f} | {s.p99_ms:.1f} | {s.cpu_ms_per_request:.2f} |"
+    )
+
+
 def wrk_runs_json(servers: list[Server]) -> dict[str, Any]:
     return {
         s.name: [
