@@ -90,7 +90,6 @@ def benchmark(
             "|---|---:|---:|---:|---:|",
             table_row("hub, from the response cache", cache),
             table_row("hub, executed (cache off)", executor),
-            "",
             *([table_row("raw floor, common query", summarize(servers[2].runs))] if common else []),
             "",
             f"cached/executed: {cache.rps / executor.rps:.1f}x the req/s, "
