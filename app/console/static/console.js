@@ -63,6 +63,24 @@
     element("signed-in-role").textContent = signedIn ? viewer.role : "";
   }
 
+  // GraphiQL reads a tab's operation name a moment after the tab is switched to: a run in that
+  // moment sends the previous tab's name with this tab's document, and the hub answers "Unknown
+  // operation named ...". A name the document does not define is left out, so a document of one
+  // operation runs as written (one of several still needs its name: the hub says so).
+  function namesFromTheDocument(fetcher) {
+    return function (params, options) {
+      const name = params.operationName;
+      if (name && !definesOperation(params.query || "", name)) {
+        params = Object.assign({}, params, { operationName: null });
+      }
+      return fetcher(params, options);
+    };
+  }
+
+  function definesOperation(query, name) {
+    return new RegExp("\\b(query|mutation|subscription)\\s+" + name + "\\b").test(query);
+  }
+
   // A new fetcher after every sign-in or sign-out, and GraphiQL mounted afresh (`key`), so the
   // schema is fetched again with the new rights. (Sockets signed in with a token that logout
   // revoked are closed by the server.)
@@ -70,13 +88,13 @@
     const current = token();
     generation += 1;
     showViewer();
-    const fetcher = GraphiQL.createFetcher({
+    const fetcher = namesFromTheDocument(GraphiQL.createFetcher({
       url: endpoint,
       subscriptionUrl: socketUrl(),
       fetch: signedFetch,
       enableIncrementalDelivery: false,
       wsConnectionParams: current ? { authorization: "Bearer " + current } : {},
-    });
+    }));
     root.render(React.createElement(GraphiQL, {
       key: generation,
       fetcher: fetcher,
