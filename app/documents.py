@@ -9,7 +9,7 @@ The one hook of persisted operations into HTTP (app/http.py) and WebSocket (app/
 - Trusted documents (`hub documents push`) live in the database, shared by every process; each
   process keeps the ones it has seen (they never change) in a bounded LRU.
 - HUB_TRUSTED_DOCUMENTS_ONLY: any other text is refused (403 `TRUSTED_DOCUMENTS_ONLY`) unless
-  the policy lets the viewer send any (resolvers/policy.py: moderators and admins, the console).
+  the policy lets the viewer send any (resolvers/policy/: moderators and admins, the console).
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ any translation the viewer may see, each a document in its own language; it is o
 its best document, which says the language matched and gives the snippet in it. Results are
 ordered by the sources' standing first (superseded resources after their successors), then by
 relevance. Every hit, snippet, facet count and total is restricted by the sources' own
-visibility (resolvers/policy.py). Counts are of items; the LANGUAGE facet counts each item once
+visibility (resolvers/policy/). Counts are of items; the LANGUAGE facet counts each item once
 per language it matched in.
 """
 

@@ -1,5 +1,5 @@
 """What the hub can search: threads, posts, members, resources, initiatives and webinars. Each
-registers a source whose visibility is the domain's own policy function (resolvers/policy.py).
+registers a source whose visibility is the domain's own policy function (resolvers/policy/).
 
 Threads and replies are read by whoever may read their community (`readable_communities`); a
 deleted thread or reply is read by nobody but global staff. The index holds only live threads and

@@ -3,7 +3,7 @@ translators list the open ones (`requests_page`), most asked first. A request is
 (item, language) with its count of requesters; submitting a translation into the language
 closes it (`translations.close_requests`), and asking again after that opens it anew.
 
-Every decision is `resolvers/policy.py`'s; every change goes through `unit_of_work.mutation`."""
+Every decision is `resolvers/policy/`'s; every change goes through `unit_of_work.mutation`."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Translations of curated content: submit, verify, remove; load in batches; mark outdated.
 
-Every decision is `resolvers/policy.py`'s; every change goes through `unit_of_work.mutation`."""
+Every decision is `resolvers/policy/`'s; every change goes through `unit_of_work.mutation`."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The translation mutations: submit (members who declared the language), verify (reviewers
-who speak it), remove (moderators). Decisions in `resolvers/policy.py`."""
+who speak it), remove (moderators). Decisions in `resolvers/policy/`."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Translation requests in GraphQL: `requestTranslation` (signed-in members) and
 `translationRequests(language:)` (the open requests of items the viewer sees, most asked
-first). Decisions in `resolvers/policy.py`."""
+first). Decisions in `resolvers/policy/`."""
 
 from __future__ import annotations
 
