@@ -16,7 +16,6 @@ import typer
 from pydantic import ValidationError
 
 from app import migrate as migrations
-from app.logs import log_config
 from app.readiness import redacted
 from app.settings import Settings
 from models.member import Role
@@ -80,12 +79,18 @@ def serve(
         f"  database {redacted(settings.database_url)} (schema revision {migrations.head()}), "
         f"broker {redacted(settings.broadcast_url)}"
     )
+    # Imported here, not at the top: app.logs reaches the schema, whose import is most of the
+    # hub's start-up, and every worker of `--workers N` imports this module (multiprocessing
+    # spawns it) before it can answer its supervisor's health check.
+    from app.logs import log_config
+
     uvicorn.run(
         "app.main:create_app",
         factory=True,
         host=host,
         port=port,
         workers=None if reload else workers,
+        timeout_worker_healthcheck=settings.worker_healthcheck_seconds,
         reload=reload,
         proxy_headers=True,
         log_level="info",

@@ -36,6 +36,7 @@ from app.tracing import OperationTracing, provider_from_environment, trace_sql, 
 from app.unsubscribe import unsubscribe_routes
 from app.websocket import GraphQLWebSocket
 from models.db import Database, create_database
+from resolvers.auth import dummy_hash
 from resolvers.search import Answer
 from resolvers.search_cache import SearchCache
 from schema import Limits, make_schema
@@ -164,6 +165,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         _settle_garbage_collector()
+        await asyncio.to_thread(dummy_hash)  # before the first sign-in, off the event loop
         if broadcast is None:
             await hub_broadcast.connect()
         await response_cache.ready(database.sessions)  # follows the broker's announcements

@@ -59,6 +59,12 @@ class Settings(BaseSettings):
     # uvicorn's WebSocket protocol: wsproto holds the least per idle socket (35 against 41 KB
     # per subscription with websockets-sansio in bench/fanout.py).
     ws_implementation: Literal["wsproto", "websockets-sansio", "websockets"] = "wsproto"
+    # How long `hub serve --workers N` waits for a worker to answer its supervisor before
+    # killing it as hung (uvicorn's default is 5 s): importing the hub takes ~14 s of wall time
+    # at a load average of 10 (30 s seen at 15), and workers killed at 5 s were started again
+    # for ever. The answer comes from a thread of its own, so a worker whose event loop is
+    # stuck still answers: a long wait costs nothing; a worker that exits is seen at once.
+    worker_healthcheck_seconds: int = Field(default=60, ge=1)
     # Search answers each process keeps, valid until the next write that may change one
     # (resolvers/search_cache.py); 0 turns the cache off.
     search_cache_entries: int = Field(default=1000, ge=0)

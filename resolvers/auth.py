@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import hmac
 import secrets
@@ -33,8 +34,15 @@ MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 256
 
 _hasher = PasswordHasher()  # argon2id, RFC 9106 low-memory profile
-# Verified when an email is unknown, so that both failures cost the same time.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+@functools.cache
+def dummy_hash() -> str:
+    """Verified when an email is unknown, so that both failures cost the same time. Made
+    once per process, not at import (an argon2 hash is ~0.1-1 s of CPU, which every `hub`
+    command and every worker paid before it could do anything); the app's start-up makes it
+    (app/main.py), so that no sign-in pays for it."""
+    return _hasher.hash(secrets.token_urlsafe(16))
 
 
 @dataclass(frozen=True)
@@ -224,7 +232,7 @@ async def _sign_in(
         if "\x00" not in email  # no account has one; PostgreSQL text cannot even hold it
         else None
     )
-    password_hash = member.password_hash if member is not None else _DUMMY_HASH
+    password_hash = member.password_hash if member is not None else dummy_hash()
     if not await verify_password(password_hash, password[:MAX_PASSWORD_LENGTH]) or member is None:
         await _record_failure(session, config, keys)
         return SignInResult(problems=[WRONG_CREDENTIALS])
