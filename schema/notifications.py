@@ -246,7 +246,9 @@ async def follow(info: Info, input: Annotated[FollowInput, INPUT]) -> FollowPayl
     kind = FOLLOW_TARGETS.get(decoded[0]) if decoded is not None else None
     key = int_key(decoded[1]) if decoded is not None else None
     if kind is None or key is None:
-        return FollowPayload(level=None, errors=not_found("targetId", "thread or community"))
+        return FollowPayload(
+            level=None, errors=not_found("targetId", "No such thread or community.")
+        )
     problems = await notifications.follow(
         info.context.db.sessions, info.context.events, info.context.viewer, kind, key, input.level
     )

@@ -504,7 +504,7 @@ async def update_resource(
 ) -> ResourcePayload:
     key = resource_key(input.resource_id)
     if key is None:
-        return ResourcePayload(resource=None, errors=not_found("resourceId", "resource"))
+        return ResourcePayload(resource=None, errors=not_found("resourceId", "No such resource."))
     result = await resources.update_resource(
         info.context.db.sessions,
         info.context.events,
