@@ -85,11 +85,12 @@ def _message(
     message["List-Unsubscribe"] = f"<{context['unsubscribe']}>"
     message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message["Auto-Submitted"] = "auto-generated"
-    message["Content-Language"] = language
     message.set_content(environment.get_template(f"email/{template}.txt").render(context))
     message.add_alternative(
         environment.get_template(f"email/{template}.html").render(context), subtype="html"
     )
+    # After the parts are made: making a multipart moves Content-* headers into the first part.
+    message["Content-Language"] = language
     return message
 
 
