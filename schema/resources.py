@@ -77,7 +77,9 @@ ResourceOrder = described_enum(
     {
         "NEWEST": "Most recently added first.",
         "RECENTLY_REVIEWED": "Most recently reviewed first.",
-        "TITLE": "By title, A to Z.",
+        "TITLE": "By title, A to Z in the Unicode collation (accents beside their "
+        "letters, capitals beside small ones; then Cyrillic, Arabic, Han): the original "
+        "titles' order, the same for every reader.",
     },
 )
 REGION_NAMES = {r.value: r for r in UnRegionModel}
