@@ -25,7 +25,7 @@ from schema.messages import CATALOGUE_LANGUAGES, LOCALE_DIR
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = ("resolvers", "schema")
 TEMPLATES = Path("app") / "templates"
-# The options the templates are rendered with (app/mail_texts.py): ids must be what is looked up.
+# The options the templates are rendered with (schema/mail_texts.py): ids must be what is looked up.
 TEMPLATE_OPTIONS = {
     "trimmed": "true",
     "trim_blocks": "true",

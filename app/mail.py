@@ -1,5 +1,5 @@
 """Email: composed from templates (files under app/templates/email, HTML autoescaped) in the
-recipient's language (app/mail_texts.py) and sent through SMTP (aiosmtplib), or written to a
+recipient's language (schema/mail_texts.py) and sent through SMTP (aiosmtplib), or written to a
 local Maildir when no SMTP server is configured.
 
 Every message carries its delivery's stable key as `Message-ID` (receivers drop duplicates),
@@ -18,12 +18,12 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import aiosmtplib
 
-from app.mail_texts import mail_language, templates
 from app.settings import Settings
 from models.notification import NotificationKind
 from resolvers.digests import DigestFacts
 from resolvers.email_deliveries import EmailFacts, NotificationFacts, Recipient
 from resolvers.email_preferences import UnsubscribeLink, unsubscribe_token
+from schema.mail_texts import mail_language, templates
 from schema.relay import encode_id
 
 SEND_ERRORS = (aiosmtplib.SMTPException, OSError, TimeoutError)

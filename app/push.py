@@ -19,7 +19,6 @@ from py_vapid import Vapid
 from py_vapid.utils import b64urlencode
 from pywebpush import WebPusher, WebPushException
 
-from app.mail_texts import change_lines, headline, mail_language
 from app.settings import Settings
 from app.webhooks import pin
 from models.base import utcnow
@@ -28,6 +27,7 @@ from resolvers.outbox import Dropped, Failed, Result, Sent
 from resolvers.push_deliveries import PushFacts
 from resolvers.push_subscriptions import PushConfig
 from resolvers.webhooks import AddressRules
+from schema.mail_texts import change_lines, headline, mail_language
 from schema.relay import encode_id
 
 # A push service keeps at most 4 KB of payload; a message says little and links to the rest.

@@ -13,15 +13,16 @@ from typing import Any
 from sqlalchemy import update
 
 from app.delivery import DeliveryWorker
-from app.mail_texts import mail_language
 from app.main import create_app
 from models.base import utcnow
 from models.notification import Notification
 from resolvers.digests import schedule_digests
+from schema.mail_texts import mail_language
 from schema.relay import encode_id
 from tests.conftest import api_client, gql, make_settings
 from tests.discussions import community, join, post, thread
 from tests.knowledge import cast, ok, published
+from tests.live import connect
 from tests.mail import smtp_server
 from tests.push import push_service
 from tests.test_outbox import UPDATE_PREFERENCES
@@ -246,3 +247,48 @@ async def test_not_found_reads_in_the_negotiated_language(client, factory):
         "es": ("No existe esa solicitud de adhesión.", "NOT_FOUND"),
         "en": ("No such join request.", "NOT_FOUND"),
     }
+
+
+HEADLINES = "{ notifications { nodes { kind headline } } }"
+RECEIVED = """
+subscription($after: String) { notificationReceived(after: $after) {
+  ... on NotificationEvent { notification { kind headline } } } }
+"""
+
+
+async def test_a_notifications_headline_follows_the_requests_language(app, client, factory) -> None:
+    # given: a French-speaking follower of objective 6, and a resource published on it that
+    # has a Spanish translation and no French one
+    people = await cast(factory)
+    follower = await factory.member(name="Amélie", languages=("fr",))
+    await ok(client, FOLLOW, {"t": objective(6)}, follower)
+    cursor = await gql(client, "{ notificationCursor }", member=follower)
+    resource = await published(client, people, title="Fair recruitment toolkit")
+    translator = await factory.member(languages=("es",))
+    done = await translate(client, translator, resource, "es", title="Guía de contratación")
+    assert done["errors"] == [], done
+
+    # when: the follower reads their notifications in their own language, in Spanish, in
+    # English, and live on a socket that asked for Spanish
+    async def headline(**headers: str) -> str:
+        body = await gql(client, HEADLINES, member=follower, headers=headers)
+        assert "errors" not in body, body
+        [node] = body["data"]["notifications"]["nodes"]
+        return str(node["headline"])
+
+    declared = await headline()
+    spanish = await headline(**{"Accept-Language": "es"})
+    english = await headline(**{"Accept-Language": "en"})
+    async with connect(app, follower.token, language="es") as socket:
+        after = cursor["data"]["notificationCursor"]
+        await socket.subscribe(RECEIVED, {"after": after})
+        [event] = await socket.next_payloads(1)
+
+    # then: each reads in its language, the title in it where translated, else marked
+    assert declared == (
+        "Publié sur un sujet que vous suivez : « Fair recruitment toolkit (anglais) »"
+    )
+    assert spanish == "Publicado sobre un tema que sigue: «Guía de contratación»"
+    assert english == "Published on a topic you follow: “Fair recruitment toolkit”"
+    live = event["notificationReceived"]["notification"]
+    assert live == {"kind": "FOLLOWED_TOPIC", "headline": spanish}
