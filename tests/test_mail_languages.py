@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 from email.message import EmailMessage
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import update
 
@@ -107,6 +108,17 @@ async def test_a_french_member_gets_french_mail_with_french_titles_and_marked_en
     assert "« Boîte à outils du recrutement équitable »" in html
     [english] = [m for m in mails if "Remittance" in str(m["Subject"])]
     assert "« Remittance costs guide (anglais) »" in parts(english)[1]
+
+    # and: the unsubscribe page and its answers read in the browser's language
+    link = urlsplit(str(english["List-Unsubscribe"]).strip("<>")).path
+    page = await client.get(link, headers={"Accept-Language": "fr-FR,fr;q=0.9"})
+    assert '<html lang="fr">' in page.text
+    assert "Ne plus recevoir ces courriels du Migration Network Hub ?" in page.text
+    one_click = "List-Unsubscribe=One-Click"
+    done = await client.post(link, content=one_click, headers={"Accept-Language": "es"})
+    assert (done.status_code, done.text) == (200, "No recibirá más correos sobre: tema seguido.\n")
+    again = await client.post(link, content=one_click, headers={"Accept-Language": "fr"})
+    assert (again.status_code, again.text) == (410, "Ce lien a déjà été utilisé.\n")
 
 
 async def test_a_member_with_no_catalogue_language_reads_english_with_titles_marked(
