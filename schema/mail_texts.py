@@ -5,7 +5,11 @@ Babel in that locale, and titles marked with their language where they are not i
 
 A member reads the first language they declared that the hub has a catalogue for (English,
 French, Spanish so far), else English. Template texts are message ids like `UserError`'s:
-`hub messages-update` extracts them (app/catalogues.py) into every catalogue."""
+`hub messages-update` extracts them (app/catalogues.py) into every catalogue.
+
+It lives in `schema/`, not beside the senders in `app/`, because the API says the same line
+(`Notification.headline`) and `schema` must not import `app`; the template files stay under
+app/templates (read as package data)."""
 
 from __future__ import annotations
 
