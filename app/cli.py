@@ -225,7 +225,8 @@ def export_schema(
 
 @cli.command("messages-update")
 def messages_update() -> None:
-    """Merge the code's error messages into the gettext catalogues (schema/locale/*.po)."""
+    """Merge the code's error messages and the email templates' texts into the gettext
+    catalogues (schema/locale/*.po)."""
     from app.catalogues import update_catalogues
 
     for path in update_catalogues():

@@ -1,5 +1,6 @@
-"""Email: composed from templates (files under app/templates/email, HTML autoescaped) and sent
-through SMTP (aiosmtplib), or written to a local Maildir when no SMTP server is configured.
+"""Email: composed from templates (files under app/templates/email, HTML autoescaped) in the
+recipient's language (schema/mail_texts.py) and sent through SMTP (aiosmtplib), or written to a
+local Maildir when no SMTP server is configured.
 
 Every message carries its delivery's stable key as `Message-ID` (receivers drop duplicates),
 thread headers that group the mails about one thing, and an RFC 8058 one-click unsubscribe."""
@@ -16,22 +17,15 @@ from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import aiosmtplib
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from app.settings import Settings
 from models.notification import NotificationKind
 from resolvers.digests import DigestFacts
 from resolvers.email_deliveries import EmailFacts, NotificationFacts, Recipient
 from resolvers.email_preferences import UnsubscribeLink, unsubscribe_token
+from schema.mail_texts import mail_language, templates
 from schema.relay import encode_id
 
-TEMPLATES = Environment(
-    loader=PackageLoader("app", "templates"),
-    autoescape=select_autoescape(["html"]),
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
 SEND_ERRORS = (aiosmtplib.SMTPException, OSError, TimeoutError)
 
 
@@ -77,9 +71,11 @@ def _context(
 def _message(
     config: MailConfig, recipient: Recipient, template: str, context: dict[str, Any]
 ) -> EmailMessage:
-    """A message from `template`'s subject, text and HTML files, with the headers every mail
-    of the hub carries."""
-    subject = TEMPLATES.get_template(f"email/{template}_subject.txt").render(context)
+    """A message from `template`'s subject, text and HTML files in the recipient's language,
+    with the headers every mail of the hub carries."""
+    language = mail_language(recipient.languages)
+    environment = templates(language)
+    subject = environment.get_template(f"email/{template}_subject.txt").render(context)
     message = EmailMessage()
     message["Subject"] = " ".join(subject.split())
     message["From"] = config.sender
@@ -89,10 +85,12 @@ def _message(
     message["List-Unsubscribe"] = f"<{context['unsubscribe']}>"
     message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message["Auto-Submitted"] = "auto-generated"
-    message.set_content(TEMPLATES.get_template(f"email/{template}.txt").render(context))
+    message.set_content(environment.get_template(f"email/{template}.txt").render(context))
     message.add_alternative(
-        TEMPLATES.get_template(f"email/{template}.html").render(context), subtype="html"
+        environment.get_template(f"email/{template}.html").render(context), subtype="html"
     )
+    # After the parts are made: making a multipart moves Content-* headers into the first part.
+    message["Content-Language"] = language
     return message
 
 

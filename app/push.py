@@ -19,7 +19,6 @@ from py_vapid import Vapid
 from py_vapid.utils import b64urlencode
 from pywebpush import WebPusher, WebPushException
 
-from app.mail import TEMPLATES
 from app.settings import Settings
 from app.webhooks import pin
 from models.base import utcnow
@@ -28,6 +27,7 @@ from resolvers.outbox import Dropped, Failed, Result, Sent
 from resolvers.push_deliveries import PushFacts
 from resolvers.push_subscriptions import PushConfig
 from resolvers.webhooks import AddressRules
+from schema.mail_texts import change_lines, headline, mail_language
 from schema.relay import encode_id
 
 # A push service keeps at most 4 KB of payload; a message says little and links to the rest.
@@ -96,11 +96,14 @@ def push_sender(settings: Settings) -> PushSender | None:
 
 
 def push_payload(facts: PushFacts, web_base_url: str) -> dict[str, Any]:
-    """What a push message says: the headline the email would have, a short text, the page
-    to open, and keys the client uses to group and to drop duplicates."""
+    """What a push message says, in the recipient's language (as their email would be): the
+    headline the email would have, a short text, the page to open, and keys the client uses
+    to group and to drop duplicates."""
     n = facts.notification
-    title = " ".join(TEMPLATES.get_template("email/_headline.txt").render(n=n).split())
-    text = n.snippet or "; ".join(f"{label}: {value}" for label, value in n.change.items())
+    language = mail_language(facts.languages)
+    title = headline(language, n)
+    lines = change_lines(language, n)
+    text = n.snippet or "; ".join(f"{label}: {value}" for label, value in lines)
     url = None
     if n.link is not None:
         type_name, key = n.link

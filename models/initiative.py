@@ -6,10 +6,11 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, UTCDateTime, utcnow
+from models.collation import keep_key, key_default
 from models.review import ReviewedItem, db_enum
 
 
@@ -55,10 +56,12 @@ class Initiative(ReviewedItem, Base):
     __table_args__ = (
         Index("ix_initiative_newest", "created_at", "id"),
         Index("ix_initiative_recently_reviewed", "reviewed_at", "id"),
-        Index("ix_initiative_title", "title", "id"),
+        Index("ix_initiative_title_key", "title_key", "id"),
     )
 
     title: Mapped[str] = mapped_column(String(300))
+    # How the title sorts in every script (models/collation.py), kept with the title.
+    title_key: Mapped[bytes | None] = mapped_column(LargeBinary, default=key_default("title"))
     # The language its text was written in (BCP 47); translations are in others.
     language: Mapped[str] = mapped_column(String(35), default="en", server_default="en")
     summary: Mapped[str] = mapped_column(Text, default="")
@@ -82,6 +85,9 @@ class Initiative(ReviewedItem, Base):
     )
     # When an approved revision replaced the published content.
     merged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+keep_key(Initiative.title, "title_key")
 
 
 class InitiativePartner(Base):

@@ -11,6 +11,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -71,7 +72,7 @@ class Resource(ReviewedItem, Base):
     __table_args__ = (
         Index("ix_resource_newest", "currency", "created_at", "id"),
         Index("ix_resource_recently_reviewed", "currency", "reviewed_at", "id"),
-        Index("ix_resource_title", "supersession_depth", "title", "id"),
+        Index("ix_resource_title_key", "supersession_depth", "title_key", "id"),
     )
 
     revision_of_id: Mapped[int | None] = mapped_column(
@@ -80,6 +81,8 @@ class Resource(ReviewedItem, Base):
     # When an approved revision replaced the published content.
     merged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     title: Mapped[str] = mapped_column(String(300))
+    # How the title sorts in every script (models/collation.py), kept with the title.
+    title_key: Mapped[bytes | None] = mapped_column(LargeBinary, default=key_default("title"))
     summary: Mapped[str] = mapped_column(Text, default="")
     body: Mapped[str] = mapped_column(Text, default="")
     kind: Mapped[ResourceKind] = mapped_column(db_enum(ResourceKind), index=True)
@@ -189,3 +192,4 @@ class ResourceRelation(Base):
 
 
 keep_key(Resource.publisher, "publisher_key", match_key)
+keep_key(Resource.title, "title_key")

@@ -27,6 +27,7 @@ from resolvers.email_deliveries import (
     recipient_of,
 )
 from resolvers.email_preferences import frequencies
+from resolvers.notification_titles import Title
 from resolvers.outbox import Claimed, Dropped
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -130,7 +131,7 @@ async def _write_digests(session: AsyncSession, period: Period, members: list[in
 class DigestGroup:
     """The notifications of one kind about one community (or about none)."""
 
-    community: str | None
+    community: Title | None
     kind: NotificationKind
     items: list[NotificationFacts]
 
@@ -182,13 +183,16 @@ async def _groups(session: AsyncSession, recipient: Recipient, period: Period) -
         .order_by(Notification.id.desc())
         .limit(MAX_ITEMS)
     )
-    grouped: dict[tuple[str | None, NotificationKind], list[NotificationFacts]] = {}
+    grouped: dict[tuple[Title | None, NotificationKind], list[NotificationFacts]] = {}
     for notification in notifications:
-        facts = await notification_facts(session, recipient.viewer, notification)
+        facts = await notification_facts(
+            session, recipient.viewer, recipient.languages, notification
+        )
         grouped.setdefault((facts.titles.get("community"), facts.kind), []).append(facts)
     return [
         DigestGroup(community, kind, items)
         for (community, kind), items in sorted(
-            grouped.items(), key=lambda group: (group[0][0] or "~", group[0][1].value)
+            grouped.items(),
+            key=lambda group: (group[0][0].text if group[0][0] else "~", group[0][1].value),
         )
     ]

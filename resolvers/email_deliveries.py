@@ -15,19 +15,16 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from models.community import Community
-from models.initiative import CallForPractices, Initiative
 from models.member import Member
 from models.notification import CreatedNotification, Notification, NotificationKind
 from models.outbox import DeliveryChannel, EmailFrequency
-from models.resource import Resource
-from models.support import SupportRequest
-from models.thread import Post, Thread
-from models.webinar import Webinar
+from models.thread import Post
 from resolvers import policy
 from resolvers.email_preferences import frequencies
 from resolvers.markdown import plain_text
+from resolvers.members import declared_languages
 from resolvers.notification_changes import what_happened
+from resolvers.notification_titles import Title, notification_titles
 from resolvers.outbox import Claimed, Dropped
 from resolvers.policy import Viewer
 from resolvers.unit_of_work import UnitOfWork
@@ -84,6 +81,8 @@ class Recipient:
     address: str
     name: str
     viewer: Viewer
+    # The languages the member declared, in their order: what they read (mail and titles).
+    languages: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -96,7 +95,7 @@ class NotificationFacts:
     # Mails about the same thing (a thread, a request, a webinar, an item) group in one
     # conversation under this reference.
     conversation: str | None
-    titles: dict[str, str] = field(default_factory=dict)
+    titles: dict[str, Title] = field(default_factory=dict)
     # What happened, labelled ("Status": "IN_PROGRESS", "Note": "...").
     change: dict[str, str] = field(default_factory=dict)
     actor_name: str | None = None
@@ -119,7 +118,8 @@ async def recipient_of(session: AsyncSession, claimed: Claimed) -> Recipient | D
     if member.email != claimed.address:
         return ADDRESS_CHANGED
     viewer = Viewer(member_id=member.id, role=member.role, organization_id=member.organization_id)
-    return Recipient(claimed.key, member.id, member.email, member.name, viewer)
+    languages = await declared_languages(session, member.id)
+    return Recipient(claimed.key, member.id, member.email, member.name, viewer, languages)
 
 
 async def prepare_email(sessions: Sessions, claimed: Claimed) -> EmailFacts | Dropped:
@@ -141,20 +141,23 @@ async def prepare_email(sessions: Sessions, claimed: Claimed) -> EmailFacts | Dr
         subject = notification.subject
         if not await session.scalar(select(policy.may_be_notified(recipient.viewer, subject))):
             return NOT_VISIBLE
-        facts = await notification_facts(session, recipient.viewer, notification)
+        facts = await notification_facts(
+            session, recipient.viewer, recipient.languages, notification
+        )
         return EmailFacts(recipient, facts)
 
 
 async def notification_facts(
-    session: AsyncSession, viewer: Viewer, notification: Notification
+    session: AsyncSession, viewer: Viewer, languages: Sequence[str], notification: Notification
 ) -> NotificationFacts:
-    """What `notification` says to `viewer` (whom the policy lets see its subject)."""
+    """What `notification` says to `viewer` (whom the policy lets see its subject), its titles
+    in the first of `languages` each is translated into."""
     subject = notification.subject
     return NotificationFacts(
         kind=notification.kind,
         link=_link(subject),
         conversation=_conversation(subject),
-        titles=await _titles(session, subject),
+        titles=await notification_titles(session, viewer, languages, subject),
         change=what_happened(subject).as_lines(),
         actor_name=await _actor_name(session, viewer, notification.actor_id),
         snippet=await _snippet(session, subject),
@@ -179,33 +182,6 @@ def _link(subject: dict[str, Any]) -> tuple[str, int] | None:
 def _conversation(subject: dict[str, Any]) -> str | None:
     link = _link(subject)
     return f"{link[0].lower()}-{link[1]}" if link else None
-
-
-# Each subject key that names something with a title, and where that title is.
-_TITLED: dict[str, Any] = {
-    "thread": Thread.title,
-    "community": Community.name,
-    "webinar": Webinar.title,
-    "supportRequest": SupportRequest.title,
-    "call": CallForPractices.theme,
-}
-
-
-async def _titles(session: AsyncSession, subject: dict[str, Any]) -> dict[str, str]:
-    """The titles of what the subject names (the policy let the recipient see all of it)."""
-    titles: dict[str, str] = {}
-    for key, column in _TITLED.items():
-        if subject.get(key) is not None:
-            table = column.class_
-            title = await session.scalar(select(column).where(table.id == int(subject[key])))
-            if title is not None:
-                titles[key] = title
-    if subject.get("item") is not None:
-        model = Resource if subject.get("item_kind") == "RESOURCE" else Initiative
-        title = await session.scalar(select(model.title).where(model.id == int(subject["item"])))
-        if title is not None:
-            titles["item"] = title
-    return titles
 
 
 async def _actor_name(session: AsyncSession, viewer: Viewer, actor_id: int | None) -> str | None:

@@ -48,6 +48,7 @@ Sessions = async_sessionmaker[AsyncSession]
 INITIATIVE_COLUMNS = (
     Initiative.id,
     Initiative.title,
+    Initiative.title_key,  # the TITLE order's keyset reads it from the row
     Initiative.summary,
     Initiative.language,
     Initiative.lead_organization_id,
@@ -91,7 +92,7 @@ ORDERS = {
     InitiativeOrder.RECENTLY_REVIEWED: Keyset(
         "initiatives-reviewed", (Initiative.reviewed_at, Initiative.id), descending=True
     ),
-    InitiativeOrder.TITLE: Keyset("initiatives-title", (Initiative.title, Initiative.id)),
+    InitiativeOrder.TITLE: Keyset("initiatives-title", (Initiative.title_key, Initiative.id)),
 }
 
 

@@ -130,16 +130,26 @@ async def members_by_ids(
     return await rows_by_ids(sessions, _visible(viewer).where(Member.id.in_(ids)), ids)
 
 
-async def languages_by_member(sessions: Sessions, member_ids: Sequence[int]) -> list[list[str]]:
-    """Each member's languages in their own order of preference (ties: the UN order)."""
+async def _languages_of(session: AsyncSession, member_ids: Sequence[int]) -> list[list[str]]:
     statement = select(MemberLanguage.member_id, MemberLanguage.position, MemberLanguage.tag).where(
         MemberLanguage.member_id.in_(member_ids)
     )
     found: dict[int, list[tuple[int, tuple[int, str], str]]] = {}
-    async with sessions() as session:
-        for member_id, position, tag in await session.execute(statement):
-            found.setdefault(member_id, []).append((position, language_order_key(tag), tag))
+    for member_id, position, tag in await session.execute(statement):
+        found.setdefault(member_id, []).append((position, language_order_key(tag), tag))
     return [[tag for *_, tag in sorted(found.get(i, []))] for i in member_ids]
+
+
+async def languages_by_member(sessions: Sessions, member_ids: Sequence[int]) -> list[list[str]]:
+    """Each member's languages in their own order of preference (ties: the UN order)."""
+    async with sessions() as session:
+        return await _languages_of(session, member_ids)
+
+
+async def declared_languages(session: AsyncSession, member_id: int) -> tuple[str, ...]:
+    """One member's languages in their own order (what the mail they get is written in)."""
+    [languages] = await _languages_of(session, [member_id])
+    return tuple(languages)
 
 
 async def expertise_by_member(sessions: Sessions, member_ids: Sequence[int]) -> list[list[int]]:

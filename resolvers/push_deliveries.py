@@ -21,6 +21,7 @@ from models.outbox import DeliveryChannel
 from models.push import PushSubscription
 from resolvers import policy
 from resolvers.email_deliveries import NotificationFacts, notification_facts
+from resolvers.members import declared_languages
 from resolvers.outbox import Claimed, Dropped
 from resolvers.policy import Viewer
 from resolvers.push_subscriptions import push_choices
@@ -95,6 +96,8 @@ class PushFacts:
     target: PushTarget
     notification_id: int
     notification: NotificationFacts
+    # The recipient's declared languages, in their order: what the message is written in.
+    languages: tuple[str, ...] = ()
 
 
 async def prepare_push(sessions: Sessions, claimed: Claimed) -> PushFacts | Dropped:
@@ -124,8 +127,9 @@ async def prepare_push(sessions: Sessions, claimed: Claimed) -> PushFacts | Drop
         target = PushTarget(
             subscription.id, subscription.endpoint, subscription.p256dh, subscription.auth
         )
-        facts = await notification_facts(session, viewer, notification)
-        return PushFacts(claimed.key, target, notification.id, facts)
+        languages = await declared_languages(session, member.id)
+        facts = await notification_facts(session, viewer, languages, notification)
+        return PushFacts(claimed.key, target, notification.id, facts, languages)
 
 
 async def forget(sessions: Sessions, subscription_id: int) -> None:

@@ -53,6 +53,7 @@ RESOURCE_COLUMNS = (
     Resource.revision_of_id,
     Resource.merged_at,
     Resource.title,
+    Resource.title_key,  # the TITLE order's keyset reads it from the row
     Resource.summary,
     Resource.body,
     Resource.kind,
@@ -102,7 +103,7 @@ ORDERS = {
         descending=True,
     ),
     ResourceOrder.TITLE: Keyset(
-        "resources-title", (Resource.supersession_depth, Resource.title, Resource.id)
+        "resources-title", (Resource.supersession_depth, Resource.title_key, Resource.id)
     ),
 }
 REVISION_ORDER = Keyset("resource-revisions", (Resource.id,), descending=True)

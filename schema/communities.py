@@ -317,7 +317,7 @@ async def create_community(
 
 def community_key(global_id: strawberry.ID) -> tuple[int, list[UserError]]:
     key = decode_int_id(global_id, "Community")
-    return (key, []) if key is not None else (0, not_found("communityId", "community"))
+    return (key, []) if key is not None else (0, not_found("communityId", "No such community."))
 
 
 def community_and_member_keys(
@@ -327,7 +327,7 @@ def community_and_member_keys(
     community, errors = community_key(community_id)
     member = decode_int_id(member_id, "Member")
     if member is None:
-        errors = [*errors, *not_found("memberId", "member")]
+        errors = [*errors, *not_found("memberId", "No such member.")]
     return community, member or 0, errors
 
 
@@ -401,7 +401,7 @@ async def decide_join_request(
 ) -> MembershipPayload:
     key = decode_int_id(input.request_id, "JoinRequest")
     if key is None:
-        return MembershipPayload(ok=False, errors=not_found("requestId", "join request"))
+        return MembershipPayload(ok=False, errors=not_found("requestId", "No such join request."))
     return membership_payload(
         await communities.decide_join_request(
             info.context.db.sessions, info.context.events, info.context.viewer, key, input.accept

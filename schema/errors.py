@@ -76,5 +76,8 @@ def user_errors(problems: Iterable[Problem]) -> list[UserError]:
     ]
 
 
-def not_found(field: str, what: str) -> list[UserError]:
-    return [UserError(field=field, message=f"No such {what}.", code=ErrorCode.NOT_FOUND)]
+def not_found(field: str, message: str) -> list[UserError]:
+    """A NOT_FOUND refusal; `message` is a constant text ("No such webinar."), one per kind of
+    thing, so that the catalogues have it (a noun put into one shared template could not agree
+    in gender or case in French or Spanish)."""
+    return [UserError(field=field, message=message, code=ErrorCode.NOT_FOUND)]

@@ -59,7 +59,9 @@ InitiativeOrder = described_enum(
     {
         "NEWEST": "Most recently added first.",
         "RECENTLY_REVIEWED": "Most recently reviewed first.",
-        "TITLE": "By title, A to Z.",
+        "TITLE": "By title, A to Z in the Unicode collation (accents beside their "
+        "letters, capitals beside small ones; then Cyrillic, Arabic, Han): the original "
+        "titles' order, the same for every reader.",
     },
 )
 REGIONS = {r.value: r for r in UnRegionModel}
@@ -536,7 +538,7 @@ async def create_initiative(
     if input.call_id is not None:
         call_key = decode_int_id(input.call_id, "CallForPractices")
         if call_key is None:
-            return InitiativePayload(initiative=None, errors=not_found("callId", "call"))
+            return InitiativePayload(initiative=None, errors=not_found("callId", "No such call."))
     c = info.context
     result = await initiatives.create_initiative(
         c.db.sessions, c.events, c.viewer, input.initiative.content(), call_key
@@ -549,7 +551,9 @@ async def update_initiative(
 ) -> InitiativePayload:
     key = decode_int_id(input.initiative_id, "Initiative")
     if key is None:
-        return InitiativePayload(initiative=None, errors=not_found("initiativeId", "initiative"))
+        return InitiativePayload(
+            initiative=None, errors=not_found("initiativeId", "No such initiative.")
+        )
     c = info.context
     result = await initiatives.update_initiative(
         c.db.sessions, c.events, c.viewer, key, sent_fields(input.initiative, ID_FIELDS)
@@ -562,7 +566,9 @@ async def set_initiative_featured(
 ) -> InitiativePayload:
     key = decode_int_id(input.initiative_id, "Initiative")
     if key is None:
-        return InitiativePayload(initiative=None, errors=not_found("initiativeId", "initiative"))
+        return InitiativePayload(
+            initiative=None, errors=not_found("initiativeId", "No such initiative.")
+        )
     c = info.context
     result = await initiatives.set_featured(c.db.sessions, c.events, c.viewer, key, input.featured)
     return _payload(result)

@@ -293,7 +293,7 @@ class SetMemberRoleInput:
 async def set_member_role(info: Info, input: Annotated[SetMemberRoleInput, INPUT]) -> MemberPayload:
     key = decode_int_id(input.member_id, "Member")
     if key is None:
-        return MemberPayload(member=None, errors=not_found("memberId", "member"))
+        return MemberPayload(member=None, errors=not_found("memberId", "No such member."))
     result = await members.set_member_role(
         info.context.db.sessions, info.context.events, info.context.viewer, key, input.role
     )
@@ -319,7 +319,7 @@ async def assign_member_organization(
     if changes.get("organization_id") is not None:
         changes["organization_id"], errors = organization_key(info, changes["organization_id"])
     if member_key is None:
-        errors = [*not_found("memberId", "member"), *errors]
+        errors = [*not_found("memberId", "No such member."), *errors]
     if errors or member_key is None:
         return MemberPayload(member=None, errors=errors)
     result = await members.assign_member_organization(

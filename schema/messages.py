@@ -9,26 +9,50 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from functools import cache
 from importlib import resources
+from io import BytesIO
 
+from babel.messages.catalog import Catalog
+from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from babel.support import Translations
 
 LOCALE_DIR = "locale"
 CATALOGUE_LANGUAGES = ("en", "es", "fr")
 
 
 @cache
-def catalogue(language: str) -> Mapping[str, str]:
-    """The translated messages of `language` (msgid → msgstr), empty when none ship."""
+def _parsed(language: str) -> Catalog | None:
     if language not in CATALOGUE_LANGUAGES:
-        return {}
+        return None
     path = resources.files("schema").joinpath(f"{LOCALE_DIR}/{language}/LC_MESSAGES/messages.po")
     with path.open("rb") as file:
-        parsed = read_po(file, locale=language)
+        return read_po(file, locale=language)
+
+
+@cache
+def catalogue(language: str) -> Mapping[str, str]:
+    """The translated messages of `language` (msgid → msgstr), empty when none ship."""
+    parsed = _parsed(language)
+    if parsed is None:
+        return {}
     return {
         str(m.id): str(m.string)
         for m in parsed
         if m.id and isinstance(m.id, str) and isinstance(m.string, str) and m.string
     }
+
+
+@cache
+def gettext_translations(language: str) -> Translations:
+    """`language`'s catalogue as gettext translations (for Jinja2's i18n extension): compiled
+    in memory from the .po file, once; no translation (the English ids) where none ships."""
+    parsed = _parsed(language)
+    if parsed is None:
+        return Translations()
+    compiled = BytesIO()
+    write_mo(compiled, parsed)
+    compiled.seek(0)
+    return Translations(compiled)
 
 
 def translate(message: str, languages: Sequence[str]) -> str:

@@ -91,7 +91,7 @@ async def moderate_thread(
 ) -> ModerationPayload:
     key = decode_int_id(input.thread_id, "Thread")
     if key is None:
-        return ModerationPayload(ok=False, errors=not_found("threadId", "thread"))
+        return ModerationPayload(ok=False, errors=not_found("threadId", "No such thread."))
     return _payload(
         await moderation.moderate_thread(
             info.context.db.sessions,
@@ -114,9 +114,9 @@ class MoveThreadInput:
 async def move_thread(info: Info, input: Annotated[MoveThreadInput, INPUT]) -> ModerationPayload:
     key = decode_int_id(input.thread_id, "Thread")
     target = decode_int_id(input.to_community_id, "Community")
-    errors = [] if key is not None else not_found("threadId", "thread")
+    errors = [] if key is not None else not_found("threadId", "No such thread.")
     if target is None:
-        errors += not_found("toCommunityId", "community")
+        errors += not_found("toCommunityId", "No such community.")
     if errors or key is None or target is None:
         return ModerationPayload(ok=False, errors=errors)
     return _payload(
@@ -140,7 +140,7 @@ class DeletePostInput:
 async def delete_post(info: Info, input: Annotated[DeletePostInput, INPUT]) -> ModerationPayload:
     key = decode_int_id(input.post_id, "Post")
     if key is None:
-        return ModerationPayload(ok=False, errors=not_found("postId", "post"))
+        return ModerationPayload(ok=False, errors=not_found("postId", "No such post."))
     return _payload(
         await moderation.delete_post(
             info.context.db.sessions, info.context.events, info.context.viewer, key, input.reason
@@ -157,7 +157,7 @@ class FlagContentInput:
 async def flag_content(info: Info, input: Annotated[FlagContentInput, INPUT]) -> ModerationPayload:
     key = decode_int_id(input.post_id, "Post")
     if key is None:
-        return ModerationPayload(ok=False, errors=not_found("postId", "post"))
+        return ModerationPayload(ok=False, errors=not_found("postId", "No such post."))
     return _payload(
         await moderation.flag_content(
             info.context.db.sessions, info.context.events, info.context.viewer, key, input.reason
@@ -174,7 +174,7 @@ class ResolveFlagInput:
 async def resolve_flag(info: Info, input: Annotated[ResolveFlagInput, INPUT]) -> ModerationPayload:
     key = decode_int_id(input.flag_id, "Flag")
     if key is None:
-        return ModerationPayload(ok=False, errors=not_found("flagId", "flag"))
+        return ModerationPayload(ok=False, errors=not_found("flagId", "No such flag."))
     return _payload(
         await moderation.resolve_flag(
             info.context.db.sessions, info.context.events, info.context.viewer, key, input.reason

@@ -17,6 +17,7 @@ from schema.context import Info
 from schema.enums import described_enum
 from schema.errors import INPUT, UserError, not_found, user_errors
 from schema.members import Member, load_member
+from schema.notification_headlines import notification_headline
 from schema.relay import (
     AFTER,
     FIRST,
@@ -166,6 +167,17 @@ class Notification(Node):
         return what_happened(self.subject).note
 
     @strawberry.field(
+        description="What happened, in one line for people, in the request's language "
+        "(`Accept-Language`, the socket's `language`, else your declared languages; English, "
+        "French and Spanish so far, else English): the line its email's subject and push "
+        "message say. Titles are in their best text for the request, and one not in the "
+        "headline's language is followed by its language's name. `kind`, `change` and "
+        "`status` stay the codes for programs."
+    )
+    async def headline(self, info: Info) -> str:
+        return await notification_headline(info, self.kind, self.actor_id, self.subject)
+
+    @strawberry.field(
         description="For a review decision: the decision (APPROVE, REQUEST_CHANGES, REJECT)."
     )
     def review_decision(self) -> str | None:
@@ -246,7 +258,9 @@ async def follow(info: Info, input: Annotated[FollowInput, INPUT]) -> FollowPayl
     kind = FOLLOW_TARGETS.get(decoded[0]) if decoded is not None else None
     key = int_key(decoded[1]) if decoded is not None else None
     if kind is None or key is None:
-        return FollowPayload(level=None, errors=not_found("targetId", "thread or community"))
+        return FollowPayload(
+            level=None, errors=not_found("targetId", "No such thread or community.")
+        )
     problems = await notifications.follow(
         info.context.db.sessions, info.context.events, info.context.viewer, kind, key, input.level
     )

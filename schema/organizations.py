@@ -127,4 +127,4 @@ def organization_key(
     if global_id is None:
         return None, []
     key = decode_int_id(global_id, "Organization")
-    return key, ([] if key is not None else not_found("organizationId", "organisation"))
+    return key, ([] if key is not None else not_found("organizationId", "No such organisation."))

@@ -127,7 +127,7 @@ async def propose_relation(
     to_key = decode_int_id(input.to_id, "Resource")
     if from_key is None or to_key is None:
         field = "fromId" if from_key is None else "toId"
-        return RelationPayload(relation=None, errors=not_found(field, "resource"))
+        return RelationPayload(relation=None, errors=not_found(field, "No such resource."))
     result = await relations.propose_relation(
         info.context.db.sessions,
         info.context.events,
@@ -145,7 +145,9 @@ async def decide_relation(
 ) -> RelationPayload:
     key = decode_int_id(input.relation_id, "ResourceRelation")
     if key is None:
-        return RelationPayload(relation=None, errors=not_found("relationId", "proposed relation"))
+        return RelationPayload(
+            relation=None, errors=not_found("relationId", "No such proposed relation.")
+        )
     result = await relations.decide_relation(
         info.context.db.sessions, info.context.events, info.context.viewer, key, input.confirm
     )

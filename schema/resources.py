@@ -77,7 +77,9 @@ ResourceOrder = described_enum(
     {
         "NEWEST": "Most recently added first.",
         "RECENTLY_REVIEWED": "Most recently reviewed first.",
-        "TITLE": "By title, A to Z.",
+        "TITLE": "By title, A to Z in the Unicode collation (accents beside their "
+        "letters, capitals beside small ones; then Cyrillic, Arabic, Han): the original "
+        "titles' order, the same for every reader.",
     },
 )
 REGION_NAMES = {r.value: r for r in UnRegionModel}
@@ -504,7 +506,7 @@ async def update_resource(
 ) -> ResourcePayload:
     key = resource_key(input.resource_id)
     if key is None:
-        return ResourcePayload(resource=None, errors=not_found("resourceId", "resource"))
+        return ResourcePayload(resource=None, errors=not_found("resourceId", "No such resource."))
     result = await resources.update_resource(
         info.context.db.sessions,
         info.context.events,

@@ -80,7 +80,7 @@ def _answer(result: reviews.ItemResult) -> ReviewItemPayload:
 
 
 def _missing() -> ReviewItemPayload:
-    return ReviewItemPayload(item=None, errors=not_found("itemId", "item"))
+    return ReviewItemPayload(item=None, errors=not_found("itemId", "No such item."))
 
 
 def _rule(info: Info) -> ReviewRule:
@@ -132,7 +132,7 @@ async def assign_reviewer(
     if ref is None:
         return _missing()
     if reviewer is None:
-        return ReviewItemPayload(item=None, errors=not_found("reviewerId", "member"))
+        return ReviewItemPayload(item=None, errors=not_found("reviewerId", "No such member."))
     c = info.context
     result = await reviews.assign_reviewer(c.db.sessions, c.events, c.viewer, ref, reviewer)
     return _answer(result)

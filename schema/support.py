@@ -380,7 +380,7 @@ def _payload(result: support.SupportResult) -> SupportRequestPayload:
 
 def _missing_request() -> SupportRequestPayload:
     return SupportRequestPayload(
-        support_request=None, errors=not_found("requestId", "support request")
+        support_request=None, errors=not_found("requestId", "No such support request.")
     )
 
 
@@ -456,7 +456,9 @@ async def propose_expert(
     if key is None:
         return _missing_request()
     if expert is None:
-        return SupportRequestPayload(support_request=None, errors=not_found("expertId", "expert"))
+        return SupportRequestPayload(
+            support_request=None, errors=not_found("expertId", "No such expert.")
+        )
     result = await support_proposals.propose_expert(
         info.context.db.sessions, info.context.events, info.context.viewer, key, expert
     )

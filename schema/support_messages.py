@@ -64,7 +64,9 @@ async def post_support_message(
 ) -> SupportMessagePayload:
     key = decode_int_id(input.request_id, "SupportRequest")
     if key is None:
-        return SupportMessagePayload(message=None, errors=not_found("requestId", "support request"))
+        return SupportMessagePayload(
+            message=None, errors=not_found("requestId", "No such support request.")
+        )
     result = await support_messages.post_support_message(
         info.context.db.sessions, info.context.events, info.context.viewer, key, input.body
     )

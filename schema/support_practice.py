@@ -112,7 +112,7 @@ async def document_support_request(
             initiative=None,
             already_documented=False,
             support_request=None,
-            errors=not_found("requestId", "support request"),
+            errors=not_found("requestId", "No such support request."),
         )
     result = await support_practice.document_support_request(
         info.context.db.sessions, info.context.events, info.context.viewer, key, input.details()

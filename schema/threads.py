@@ -345,7 +345,7 @@ class ThreadPayload:
 async def create_thread(info: Info, input: Annotated[CreateThreadInput, INPUT]) -> ThreadPayload:
     key = decode_int_id(input.community_id, "Community")
     if key is None:
-        return ThreadPayload(thread=None, errors=not_found("communityId", "community"))
+        return ThreadPayload(thread=None, errors=not_found("communityId", "No such community."))
     result = await threads.create_thread(
         info.context.db.sessions,
         info.context.events,
@@ -399,9 +399,9 @@ def _post_payload(result: threads.PostResult) -> PostPayload:
 async def create_post(info: Info, input: Annotated[CreatePostInput, INPUT]) -> PostPayload:
     thread_key = decode_int_id(input.thread_id, "Thread")
     reply_key = decode_int_id(input.reply_to_id, "Post") if input.reply_to_id else None
-    errors = [] if thread_key is not None else not_found("threadId", "thread")
+    errors = [] if thread_key is not None else not_found("threadId", "No such thread.")
     if input.reply_to_id is not None and reply_key is None:
-        errors += not_found("replyToId", "post")
+        errors += not_found("replyToId", "No such post.")
     if errors or thread_key is None:
         return PostPayload(post=None, current_version=None, errors=errors)
     result = await threads.create_post(
@@ -429,7 +429,9 @@ class EditPostInput:
 async def edit_post(info: Info, input: Annotated[EditPostInput, INPUT]) -> PostPayload:
     key = decode_int_id(input.post_id, "Post")
     if key is None:
-        return PostPayload(post=None, current_version=None, errors=not_found("postId", "post"))
+        return PostPayload(
+            post=None, current_version=None, errors=not_found("postId", "No such post.")
+        )
     result = await threads.edit_post(
         info.context.db.sessions,
         info.context.events,
@@ -451,7 +453,9 @@ class ReactToPostInput:
 async def react_to_post(info: Info, input: Annotated[ReactToPostInput, INPUT]) -> PostPayload:
     key = decode_int_id(input.post_id, "Post")
     if key is None:
-        return PostPayload(post=None, current_version=None, errors=not_found("postId", "post"))
+        return PostPayload(
+            post=None, current_version=None, errors=not_found("postId", "No such post.")
+        )
     result = await threads.set_reaction(
         info.context.db.sessions,
         info.context.events,
@@ -473,7 +477,7 @@ async def mark_thread_read(
 ) -> ThreadPayload:
     key = decode_int_id(input.thread_id, "Thread")
     if key is None:
-        return ThreadPayload(thread=None, errors=not_found("threadId", "thread"))
+        return ThreadPayload(thread=None, errors=not_found("threadId", "No such thread."))
     result = await threads.mark_thread_read(info.context.db.sessions, info.context.viewer, key)
     thread = Thread.from_row(result.thread) if result.thread is not None else None
     return ThreadPayload(thread=thread, errors=user_errors(result.problems))

@@ -83,7 +83,9 @@ def _payload(item_id: strawberry.ID, done: Outcome[str]) -> TranslationPayload:
 
 
 def _missing() -> TranslationPayload:
-    return TranslationPayload(item_id=None, language=None, errors=not_found("itemId", "item"))
+    return TranslationPayload(
+        item_id=None, language=None, errors=not_found("itemId", "No such item.")
+    )
 
 
 async def submit_translation(

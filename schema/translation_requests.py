@@ -91,7 +91,7 @@ async def request_translation(
 ) -> RequestTranslationPayload:
     item = decode_item(input.id)
     if item is None:
-        return RequestTranslationPayload(request=None, errors=not_found("id", "item"))
+        return RequestTranslationPayload(request=None, errors=not_found("id", "No such item."))
     c = info.context
     done = await translation_requests.request_translation(
         c.db.sessions, c.events, c.viewer, RequestInput(item[0], item[1], input.language)

@@ -128,7 +128,9 @@ async def create_webhook_endpoint(
         organization = decode_int_id(input.organization_id, "Organization")
         if organization is None:
             return CreateWebhookEndpointPayload(
-                endpoint=None, secret=None, errors=not_found("organizationId", "organization")
+                endpoint=None,
+                secret=None,
+                errors=not_found("organizationId", "No such organization."),
             )
     new = NewEndpoint(url=input.url, events=list(input.events), organization_id=organization)
     sessions, viewer = info.context.db.sessions, info.context.viewer

@@ -185,7 +185,7 @@ async def send_chat_message(
 ) -> ChatMessagePayload:
     key = decode_int_id(input.webinar_id, "Webinar")
     if key is None:
-        return ChatMessagePayload(message=None, errors=not_found("webinarId", "webinar"))
+        return ChatMessagePayload(message=None, errors=not_found("webinarId", "No such webinar."))
     result = await webinar_chat.send_chat_message(
         info.context.db.sessions, info.context.events, info.context.viewer, key, input.body
     )
@@ -210,7 +210,9 @@ async def delete_chat_message(
 ) -> ChatMessagePayload:
     key = decode_int_id(input.message_id, "WebinarChatMessage")
     if key is None:
-        return ChatMessagePayload(message=None, errors=not_found("messageId", "chat message"))
+        return ChatMessagePayload(
+            message=None, errors=not_found("messageId", "No such chat message.")
+        )
     result = await webinar_chat.delete_chat_message(
         info.context.db.sessions, info.context.events, info.context.viewer, key, input.reason
     )
@@ -236,7 +238,7 @@ class AskQuestionInput:
 async def ask_question(info: Info, input: Annotated[AskQuestionInput, INPUT]) -> QuestionPayload:
     key = decode_int_id(input.webinar_id, "Webinar")
     if key is None:
-        return QuestionPayload(question=None, errors=not_found("webinarId", "webinar"))
+        return QuestionPayload(question=None, errors=not_found("webinarId", "No such webinar."))
     result = await webinar_questions.ask_question(
         info.context.db.sessions,
         info.context.events,
@@ -260,7 +262,7 @@ def _question_key(question_id: str) -> int | None:
 async def upvote_question(info: Info, input: Annotated[QuestionInput, INPUT]) -> QuestionPayload:
     key = _question_key(input.question_id)
     if key is None:
-        return QuestionPayload(question=None, errors=not_found("questionId", "question"))
+        return QuestionPayload(question=None, errors=not_found("questionId", "No such question."))
     result = await webinar_questions.upvote_question(
         info.context.db.sessions, info.context.events, info.context.viewer, key
     )
@@ -270,7 +272,7 @@ async def upvote_question(info: Info, input: Annotated[QuestionInput, INPUT]) ->
 async def dismiss_question(info: Info, input: Annotated[QuestionInput, INPUT]) -> QuestionPayload:
     key = _question_key(input.question_id)
     if key is None:
-        return QuestionPayload(question=None, errors=not_found("questionId", "question"))
+        return QuestionPayload(question=None, errors=not_found("questionId", "No such question."))
     result = await webinar_questions.dismiss_question(
         info.context.db.sessions, info.context.events, info.context.viewer, key
     )
@@ -291,7 +293,7 @@ async def answer_question(
 ) -> QuestionPayload:
     key = _question_key(input.question_id)
     if key is None:
-        return QuestionPayload(question=None, errors=not_found("questionId", "question"))
+        return QuestionPayload(question=None, errors=not_found("questionId", "No such question."))
     result = await webinar_questions.answer_question(
         info.context.db.sessions,
         info.context.events,

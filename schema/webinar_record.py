@@ -75,7 +75,7 @@ async def file_webinar_record(
             resource=None,
             already_filed=False,
             webinar=None,
-            errors=not_found("webinarId", "webinar"),
+            errors=not_found("webinarId", "No such webinar."),
         )
     result = await webinar_record.file_record(
         info.context.db.sessions,
@@ -126,10 +126,10 @@ async def _link_payload(info: Info, result: webinar_record.LinkResult) -> Webina
 def _keys(input: WebinarResourceInput) -> tuple[int, int] | list[UserError]:
     webinar = decode_int_id(input.webinar_id, "Webinar")
     if webinar is None:
-        return not_found("webinarId", "webinar")
+        return not_found("webinarId", "No such webinar.")
     resource = resource_key(input.resource_id)
     if resource is None:
-        return not_found("resourceId", "resource")
+        return not_found("resourceId", "No such resource.")
     return webinar, resource
 
 

@@ -493,12 +493,12 @@ def _host_inputs(hosts: list[WebinarHostInput]) -> list[webinar_hosts.HostInput]
 async def create_webinar(info: Info, input: Annotated[CreateWebinarInput, INPUT]) -> WebinarPayload:
     community = decode_int_id(input.community_id, "Community") if input.community_id else None
     if input.community_id is not None and community is None:
-        return WebinarPayload(webinar=None, errors=not_found("communityId", "community"))
+        return WebinarPayload(webinar=None, errors=not_found("communityId", "No such community."))
     organisers = _host_inputs(input.organisers)
     speakers = _host_inputs(input.speakers)
     if organisers is None or speakers is None:
         field = "organisers" if organisers is None else "speakers"
-        return WebinarPayload(webinar=None, errors=not_found(field, "member"))
+        return WebinarPayload(webinar=None, errors=not_found(field, "No such member."))
     result = await webinars.create_webinar(
         info.context.db.sessions,
         info.context.events,
@@ -566,7 +566,7 @@ class UpdateWebinarInput:
 async def update_webinar(info: Info, input: Annotated[UpdateWebinarInput, INPUT]) -> WebinarPayload:
     key = decode_int_id(input.webinar_id, "Webinar")
     if key is None:
-        return WebinarPayload(webinar=None, errors=not_found("webinarId", "webinar"))
+        return WebinarPayload(webinar=None, errors=not_found("webinarId", "No such webinar."))
     result = await webinars.update_webinar(
         info.context.db.sessions,
         info.context.events,
@@ -590,7 +590,7 @@ async def set_webinar_status(
 ) -> WebinarPayload:
     key = decode_int_id(input.webinar_id, "Webinar")
     if key is None:
-        return WebinarPayload(webinar=None, errors=not_found("webinarId", "webinar"))
+        return WebinarPayload(webinar=None, errors=not_found("webinarId", "No such webinar."))
     result = await webinars.set_status(
         info.context.db.sessions, info.context.events, info.context.viewer, key, input.status
     )
@@ -624,7 +624,7 @@ async def register_for_webinar(
     key = decode_int_id(input.webinar_id, "Webinar")
     if key is None:
         return RegistrationPayload(
-            status=None, webinar=None, errors=not_found("webinarId", "webinar")
+            status=None, webinar=None, errors=not_found("webinarId", "No such webinar.")
         )
     result = await webinar_registrations.register(
         info.context.db.sessions, info.context.events, info.context.viewer, key
@@ -638,7 +638,7 @@ async def cancel_registration(
     key = decode_int_id(input.webinar_id, "Webinar")
     if key is None:
         return RegistrationPayload(
-            status=None, webinar=None, errors=not_found("webinarId", "webinar")
+            status=None, webinar=None, errors=not_found("webinarId", "No such webinar.")
         )
     result = await webinar_registrations.cancel_registration(
         info.context.db.sessions, info.context.events, info.context.viewer, key

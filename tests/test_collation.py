@@ -10,7 +10,9 @@ import httpx
 
 from models.collation import match_key, sort_key
 from tests.conftest import Factory, gql
-from tests.knowledge import cast, published
+from tests.knowledge import CREATE_RESOURCE, cast, ok, published, resource_input
+from tests.search_knowledge import CREATE_INITIATIVE
+from tests.test_answers_after_commit import INITIATIVE
 
 # The order a reader expects, whatever the database's own collation.
 NAMES_IN_ORDER = [
@@ -100,3 +102,47 @@ async def test_the_publisher_filter_ignores_case_in_every_script(
         "проон": [russian],
         "ПРООН": [russian],
     }
+
+
+TITLES_IN_ORDER = ["Ábaco", "eagle", "Élan", "Nadia", "Ñandú", "Zebra", "Доклад", "تقرير"]
+LISTS = {
+    "resources": """
+    query($after: String) { resources(filter: {states: [DRAFT]}, orderBy: TITLE, first: 3,
+      after: $after) { nodes { title } pageInfo { hasNextPage endCursor } } }
+    """,
+    "initiatives": """
+    query($after: String) { initiatives(filter: {states: [DRAFT]}, orderBy: TITLE, first: 3,
+      after: $after) { nodes { title } pageInfo { hasNextPage endCursor } } }
+    """,
+}
+
+
+async def _titles_by_pages(client: httpx.AsyncClient, field: str, viewer: Any) -> list[str]:
+    titles: list[str] = []
+    after: str | None = None
+    while True:
+        body: dict[str, Any] = await gql(client, LISTS[field], {"after": after}, member=viewer)
+        assert "errors" not in body, body
+        page = body["data"][field]
+        titles += [node["title"] for node in page["nodes"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            return titles
+        after = page["pageInfo"]["endCursor"]
+
+
+async def test_resources_and_initiatives_page_by_title_in_collation_order(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    # given an author's drafts titled in three scripts, with and without accents and capitals
+    author = await factory.member()
+    for title in reversed(TITLES_IN_ORDER):
+        await ok(client, CREATE_RESOURCE, {"input": {"resource": resource_input(title)}}, author)
+        initiative = {**INITIATIVE, "title": title}
+        await ok(client, CREATE_INITIATIVE, {"input": {"initiative": initiative}}, author)
+    # when the author pages through them by title, three at a time
+    resources = await _titles_by_pages(client, "resources", author)
+    initiatives = await _titles_by_pages(client, "initiatives", author)
+    # then each title comes once, in the collation's order (by the bytes, "Élan" and "Ábaco"
+    # came after "Zebra", and "eagle" after every capital)
+    assert resources == TITLES_IN_ORDER
+    assert initiatives == TITLES_IN_ORDER

@@ -105,7 +105,8 @@ async def test_a_daily_digest_is_written_once_sent_once_and_grouped(
     [message] = inbox.messages
     assert inbox.recipients == [reader.email]
     assert message["Subject"] == (
-        f"Your daily digest from the Migration Network Hub ({yesterday.date().isoformat()})"
+        "Your daily digest from the Migration Network Hub "
+        f"({yesterday:%B} {yesterday.day}, {yesterday.year})"  # the day in English (CLDR)
     )
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     text_part = message.get_body(("plain",))

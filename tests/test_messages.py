@@ -4,12 +4,13 @@ negotiated for the request while its `code` stays the contract."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from string import Formatter
 
 from babel.messages.pofile import read_po
 
-from app.catalogues import message_ids
+from app.catalogues import computed_messages, message_ids
 from schema.messages import CATALOGUE_LANGUAGES, LOCALE_DIR
 from tests.conftest import gql
 from tests.knowledge import CREATE_RESOURCE, resource_input
@@ -32,6 +33,9 @@ def test_every_message_id_is_in_every_shipped_catalogue():
     # given the constant messages the code can answer
     ids = set(message_ids())
     assert "Sign in to do this." in ids
+    assert "No such join request." in ids  # not_found(field, message)
+    assert "Hello %(name)s," in ids  # the email templates' texts
+    assert "Published on a topic you follow: “%(title)s”" in ids
     assert len(ids) > 100
     for language in CATALOGUE_LANGUAGES:
         # then each catalogue has every one (`hub messages-update` adds new ones) ...
@@ -68,7 +72,15 @@ async def test_a_refusal_reads_in_the_negotiated_language_with_the_same_code(cli
     assert {e["code"] for e in (french, english, declared, unknown)} == {"NOT_ALLOWED"}
 
 
+def test_no_message_is_computed_where_it_is_written():
+    # an f-string or a concatenation cannot be a catalogue's id: it would stay in English
+    assert computed_messages() == []
+
+
 def placeholders(message: str) -> set[str]:
+    """`{name}` (UserError messages, str.format) and `%(name)s` (templates, gettext)."""
+    if "%(" in message:
+        return set(re.findall(r"%\((\w+)\)s", message))
     return {name for _, name, _, _ in Formatter().parse(message) if name}
 
 
@@ -77,6 +89,7 @@ def test_every_translation_keeps_the_place_holders_of_its_message():
     ids = set(message_ids())
     valued = {i for i in ids if placeholders(i)}
     assert "Must be at most {max_length} characters." in valued
+    assert "%(who)s replied in “%(title)s”" in valued
     assert len(valued) > 30
     # then each translation names exactly the values its message names
     for language in CATALOGUE_LANGUAGES:

@@ -159,7 +159,7 @@ def test_0011_sets_each_threads_reply_count_from_its_live_replies(empty_database
     assert asyncio.run(_reply_counts(empty_database)) == {"busy": 3, "quiet": 0}
 
 
-async def _run(url: str, *statements: str, **values: str) -> list[Any]:
+async def _run(url: str, *statements: str, **values: Any) -> list[Any]:
     """Run the statements in one transaction; the rows of the last, if it has any."""
     from models.db import create_database
 
@@ -225,3 +225,26 @@ def test_0016_keeps_the_documents_their_facets_and_full_text(empty_database: str
     assert downgraded == [("RESOURCE", 2)]
     # and the translation's document went with the downgrade
     assert _found(empty_database, "remesas") == []
+
+
+def test_0018_gives_existing_initiatives_their_title_key(empty_database: str):
+    # given initiatives titled under revision 0017 (no title key yet)
+    from models.collation import sort_key
+
+    migrate.upgrade(empty_database, "0017")
+    insert_initiative = (
+        "INSERT INTO initiative (title, summary, status, results, replicability, is_global, "
+        "featured, state, review_round, reviewed_at, under_re_review, "
+        "needs_additional_reviewer, created_at, updated_at) VALUES (:title, '', 'ONGOING', '', "
+        "'', false, false, 'DRAFT', 1, :now, false, false, :now, :now)"
+    )
+    now = utcnow()
+    for title in ("Zebra", "Élan"):
+        asyncio.run(_run(empty_database, insert_initiative, title=title, now=now))
+    # when
+    migrate.upgrade(empty_database)
+    # then each has its title's collation key, which orders them as a reader expects
+    rows = asyncio.run(_run(empty_database, "SELECT title, title_key FROM initiative"))
+    keys = {str(row.title): bytes(row.title_key) for row in rows}
+    assert keys == {"Zebra": sort_key("Zebra"), "Élan": sort_key("Élan")}
+    assert sorted(keys, key=keys.__getitem__) == ["Élan", "Zebra"]
