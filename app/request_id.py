@@ -19,9 +19,16 @@ WELL_FORMED = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 def request_id_of(scope: Scope) -> str:
     for name, value in scope.get("headers", ()):
         if name == HEADER:
-            given: str = value.decode("latin-1")
-            if WELL_FORMED.fullmatch(given):
-                return given
+            return request_id_from(value)
+    return uuid.uuid4().hex
+
+
+def request_id_from(given: bytes | None) -> str:
+    """The client's `X-Request-ID` value when well formed, else a new id."""
+    if given is not None:
+        text = given.decode("latin-1")
+        if WELL_FORMED.fullmatch(text):
+            return text
     return uuid.uuid4().hex
 
 
