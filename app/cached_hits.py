@@ -22,11 +22,12 @@ import logging
 import time
 from collections.abc import Hashable
 from dataclasses import dataclass, field
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.cached_responses import VARY, CachedResponses
-from app.logs import Operation, log_request
+from app.logs import Operation, log_request, request_logger
 from app.metrics import operation_label
 from app.request_id import request_id_from
 from app.response_cache import Entry
@@ -56,6 +57,7 @@ class Known:
     get: bool
     operation: str  # the operation's metrics label
     size: int
+    answered_ok: Any  # its counter of operations answered `ok`
     entry: Entry | None = None  # the entry `headers` were written for
     headers: list[tuple[bytes, bytes]] = field(default_factory=list)
 
@@ -100,7 +102,8 @@ class RawRequests:
         if known is not None:
             self._bytes -= known.size
         label = operation_label(name)
-        self._known[raw] = Known(key, media_type, raw[0] == "GET", label, size)
+        answered_ok = metrics.OPERATIONS.labels(label, "query", "ok")
+        self._known[raw] = Known(key, media_type, raw[0] == "GET", label, size, answered_ok)
         self._bytes += size
 
 
@@ -221,8 +224,8 @@ class CachedHits:
         self.raw_requests.answered += 1
         self._hits.inc()
         if self.responses.record_metrics:
-            metrics.OPERATIONS.labels(known.operation, "query", "ok").inc()
-        if logging.getLogger("hub.request").isEnabledFor(logging.INFO):
+            known.answered_ok.inc()
+        if request_logger.isEnabledFor(logging.INFO):
             token = REQUEST_ID.set(request_id)
             try:
                 operation = Operation(known.operation, "query", "ok", 0, None)

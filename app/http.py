@@ -29,6 +29,7 @@ from models.db import Database
 from models.reads import recording_reads
 from models.writes import noting_commits
 from resolvers.languages import parse_accept_language
+from resolvers.policy import ScopedViewer
 from resolvers.search import Answer
 from resolvers.search_cache import SearchCache
 from schema import HubSchema
@@ -273,6 +274,8 @@ class GraphQLHTTP:
             retry = {"Retry-After": str(e.retry_after_seconds)}
             raise RequestError(503, str(e), "SERVICE_UNAVAILABLE", retry) from e
         params = await parse_request(request, self.settings.max_body_bytes)
+        if viewer.is_signed_in and self.responses is not None and self.responses.cache.enabled:
+            viewer = ScopedViewer(viewer)  # its permission scope may share a cached answer
         try:
             document = await self.documents.resolve(
                 params.query, params.document_id, params.extensions, viewer

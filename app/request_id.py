@@ -5,8 +5,8 @@ logs."""
 
 from __future__ import annotations
 
+import os
 import re
-import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -20,7 +20,7 @@ def request_id_of(scope: Scope) -> str:
     for name, value in scope.get("headers", ()):
         if name == HEADER:
             return request_id_from(value)
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()  # as random as uuid4().hex, at a fraction of its cost
 
 
 def request_id_from(given: bytes | None) -> str:
@@ -29,7 +29,7 @@ def request_id_from(given: bytes | None) -> str:
         text = given.decode("latin-1")
         if WELL_FORMED.fullmatch(text):
             return text
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()  # as random as uuid4().hex, at a fraction of its cost
 
 
 class RequestIdMiddleware:

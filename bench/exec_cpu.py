@@ -18,6 +18,7 @@ import asyncio
 import cProfile
 import gc
 import json
+import logging.config
 import os
 import sys
 import time
@@ -40,6 +41,7 @@ from postgraphile import HUB_COMMON_QUERY
 from thread_page import QUERY as THREAD_QUERY
 
 from app import migrate
+from app.logs import log_config
 from app.main import create_app
 from app.seed import seed_demo
 
@@ -89,6 +91,8 @@ async def measure(args: argparse.Namespace, url: str, dsn: str) -> None:
     if not args.cache:  # the executor, as the page benchmarks measure it
         settings = settings.model_copy(update={"response_cache_max_bytes": 0})
     app = create_app(settings)
+    if args.log:  # the server's request lines (to stderr), as `hub serve` writes them
+        logging.config.dictConfig(log_config(production=True))
     async with app.router.lifespan_context(app):
         if (thresholds := GC_SETTINGS[args.gc]) is not None:
             gc.unfreeze()
@@ -135,6 +139,7 @@ async def main() -> int:
     parser.add_argument("--concurrency", type=int, default=10)
     parser.add_argument("--gc", choices=list(GC_SETTINGS), default="settled",
                         help="settled: the app's own (app/main.py); default: Python's; off")  # fmt: skip
+    parser.add_argument("--log", action="store_true", help="write the request log lines (stderr)")
     parser.add_argument("--profile", help="cProfile the measured requests into this file")
     parser.add_argument("--save", help="write the answer's bytes to this file (to compare)")
     parser.add_argument("--admin-url", default=ADMIN_URL)
