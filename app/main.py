@@ -279,5 +279,4 @@ def create_app(
     app.state.search_cache = search_cache
     app.state.response_cache = response_cache
     app.state.raw_requests = raw_requests
-    app.state.responses = responses
     return app
