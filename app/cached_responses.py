@@ -25,7 +25,7 @@ from app.response_cache import Entry, ResponseCache, Snapshot
 from models.db import Database
 from models.reads import Reads
 from models.writes import Commits
-from resolvers.policy import shared_audience
+from resolvers.policy import ScopedViewer, scope_audience, shared_audience
 from schema.context import Context
 from schema.viewer_fields import selects_viewer_specific
 from subscriptions import metrics
@@ -45,9 +45,12 @@ class Plan:
     hit: Entry | None = None
     public: bool = False  # anonymous: `Cache-Control` may be public
     operation_name: str | None = None  # the operation's own name (the request may name none)
+    # A signed-in viewer's: the key without the audience, which their execution decides.
+    scoped: tuple[Hashable, ScopedViewer] | None = None
 
 
 PRIVATE = Plan()
+PUBLIC = Plan(public=True)
 
 
 def _write_version(request: Request) -> int | None:
@@ -84,6 +87,8 @@ class CachedResponses:
             f"public, max-age={max_age_seconds}, stale-while-revalidate={stale_seconds}"
         )
         self._shareable: dict[tuple[bytes, str | None], tuple[bool, str | None]] = {}
+        # What the last signed-in execution of a request read of its viewer (resolvers/policy/viewer.py).
+        self._consulted: dict[Hashable, frozenset[str]] = {}
 
     def _document_shareable(
         self, digest: bytes, query: str, operation_name: str | None
@@ -119,31 +124,71 @@ class CachedResponses:
         context: Context,
     ) -> Plan:
         cache = self.cache
-        audience = shared_audience(context.viewer)
-        if audience is None:
+        viewer = context.viewer
+        if not cache.enabled:
+            return PRIVATE if viewer.is_signed_in else PUBLIC
+        audience = shared_audience(viewer)
+        if audience is None and not isinstance(viewer, ScopedViewer):
             return PRIVATE
         digest = hashlib.sha256(query.encode()).digest()
         shareable, name = self._document_shareable(digest, query, operation_name)
-        if not cache.enabled or not shareable:
+        public = audience is not None
+        if not shareable:
             metrics.RESPONSE_CACHE.labels("uncacheable").inc()
-            return Plan(public=True)
+            return PUBLIC if public else PRIVATE
         await cache.ready(self.db.sessions)
         if cache.behind(_write_version(request)):
             metrics.RESPONSE_CACHE.labels("behind").inc()
-            return Plan(public=True)
+            return PUBLIC if public else PRIVATE
         canonical = json.dumps(variables or {}, sort_keys=True, separators=(",", ":"))
-        key = (digest, operation_name, canonical, audience, await context.languages())
+        base = (digest, operation_name, canonical, await context.languages())
+        if isinstance(viewer, ScopedViewer):
+            return self._scoped_plan(base, viewer, name)
+        key = (*base, audience)
         hit = cache.get(key)
         if hit is not None:
             metrics.RESPONSE_CACHE.labels("hit").inc()
             return Plan(key, hit=hit, public=True, operation_name=name)
-        return Plan(key, cache.snapshot(), public=True)
+        return Plan(key, cache.snapshot(), public=True, operation_name=name)
+
+    def _scoped_plan(self, base: Hashable, viewer: ScopedViewer, name: str | None) -> Plan:
+        """A signed-in viewer: the answer kept for their permission scope, as the last
+        execution of the request found it (policy.scope_audience); else execute, recording
+        what the execution reads of the viewer."""
+        consulted = self._consulted.get(base)
+        audience = None if consulted is None else scope_audience(viewer, consulted)
+        if audience is not None:
+            key = (base, consulted, audience)
+            hit = self.cache.get(key)
+            if hit is not None:
+                metrics.RESPONSE_CACHE.labels("hit").inc()
+                return Plan(key, hit=hit, operation_name=name)
+        viewer.record()
+        return Plan(None, self.cache.snapshot(), operation_name=name, scoped=(base, viewer))
+
+    def _scoped_key(self, plan: Plan) -> Hashable | None:
+        """The key of a signed-in viewer's executed answer: its permission scope, from what
+        the execution read of the viewer (None: it read who they are)."""
+        if plan.scoped is None:
+            return plan.key
+        base, viewer = plan.scoped
+        consulted = viewer.read()
+        if len(self._consulted) >= MAX_DOCUMENTS:
+            self._consulted.clear()
+        self._consulted[base] = consulted
+        audience = scope_audience(viewer, consulted)
+        return None if audience is None else (base, consulted, audience)
+
+    def current(self, key: Hashable) -> Entry | None:
+        """The answer kept under `key`, if the view would serve it to a client who has seen
+        no write (app/cached_hits.py's fast path)."""
+        return None if self.cache.behind(None) else self.cache.get(key)
 
     def answer(self, request: Request, plan: Plan, context: Context, media_type: str) -> Response:
         """The response for a hit."""
         assert plan.hit is not None
         record_cached_answer(context, plan.operation_name, self.record_metrics)
-        return self._shared(request, plan.hit.body, plan.hit.etag, media_type)
+        return self._shared(request, plan.hit.body, plan.hit.etag, media_type, plan.public)
 
     def finish(
         self,
@@ -158,12 +203,15 @@ class CachedResponses:
         if commits.version is not None:
             response.headers[WRITE_VERSION_HEADER] = str(commits.version)
         kept = False
-        if plan.key is not None and plan.snapshot is not None and succeeded:
+        key = self._scoped_key(plan)
+        if key is not None and plan.snapshot is not None and succeeded:
             etag = _etag(body, media_type)
-            kept = self.cache.put(plan.key, plan.snapshot, reads, body, etag)
+            kept = self.cache.put(key, plan.snapshot, reads, body, etag)
             metrics.RESPONSE_CACHE.labels("miss" if kept else "uncacheable").inc()
             if kept:
-                return self._shared(request, body, etag, media_type, response)
+                return self._shared(request, body, etag, media_type, plan.public, response)
+        elif plan.scoped is not None:
+            metrics.RESPONSE_CACHE.labels("uncacheable").inc()
         if request.method == "GET":
             response.headers["Cache-Control"] = "no-store" if plan.public else "private, no-store"
             response.headers["Vary"] = VARY
@@ -175,8 +223,15 @@ class CachedResponses:
         body: bytes,
         etag: str,
         media_type: str,
+        public: bool,
         response: Response | None = None,
     ) -> Response:
+        if not public:  # a permission scope's answer is kept here, never by an HTTP cache
+            if response is None:
+                response = Response(body, media_type=media_type)
+            if request.method == "GET":
+                response.headers.update({"Cache-Control": "private, no-store", "Vary": VARY})
+            return response
         headers = {"ETag": etag, "Vary": VARY}
         if request.method == "GET":
             headers["Cache-Control"] = self.public_control

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,7 @@ from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UnsetType
 
 from app.auth import AuthenticationFailed, ServiceUnavailable, viewer_from_request
+from app.cached_hits import RawRequests, raw_request_of
 from app.cached_responses import CachedResponses
 from app.console.page import Console
 from app.documents import DocumentRefused, Documents
@@ -27,6 +29,7 @@ from models.db import Database
 from models.reads import recording_reads
 from models.writes import noting_commits
 from resolvers.languages import parse_accept_language
+from resolvers.policy import ScopedViewer
 from resolvers.search import Answer
 from resolvers.search_cache import SearchCache
 from schema import HubSchema
@@ -221,6 +224,7 @@ class GraphQLHTTP:
         documents: Documents,
         search_cache: SearchCache[Answer] | None = None,
         responses: CachedResponses | None = None,
+        raw_requests: RawRequests | None = None,
     ) -> None:
         self.schema = schema
         self.documents = documents
@@ -230,6 +234,7 @@ class GraphQLHTTP:
         self.broadcast = broadcast
         self.search_cache = search_cache
         self.responses = responses
+        self.raw_requests = raw_requests
         self.auth = settings.auth_config()
         self.allowed_origins = frozenset(o.rstrip("/") for o in settings.allowed_origins)
 
@@ -269,6 +274,8 @@ class GraphQLHTTP:
             retry = {"Retry-After": str(e.retry_after_seconds)}
             raise RequestError(503, str(e), "SERVICE_UNAVAILABLE", retry) from e
         params = await parse_request(request, self.settings.max_body_bytes)
+        if viewer.is_signed_in and self.responses is not None and self.responses.cache.enabled:
+            viewer = ScopedViewer(viewer)  # its permission scope may share a cached answer
         try:
             document = await self.documents.resolve(
                 params.query, params.document_id, params.extensions, viewer
@@ -318,12 +325,27 @@ class GraphQLHTTP:
         plan = await responses.plan(
             request, query, params.variables, params.operation_name, context
         )
+        self._remember(request, plan.key, plan.public, plan.operation_name, media_type)
         if plan.hit is not None:
             return responses.answer(request, plan, context, media_type)
         with recording_reads() as reads, noting_commits() as commits:
             response, succeeded = await self._run(request, query, params, context, media_type)
         outcome = (bytes(response.body), succeeded, reads, commits)
         return responses.finish(request, plan, response, outcome, media_type)
+
+    def _remember(
+        self,
+        request: Request,
+        key: Hashable | None,
+        public: bool,
+        operation_name: str | None,
+        media_type: str,
+    ) -> None:
+        """Tell the fast path (app/cached_hits.py) which cache key an anonymous request's raw
+        bytes come to, so that it answers them itself from now on while the answer is kept."""
+        raw = raw_request_of(request.scope)
+        if self.raw_requests is not None and raw is not None and key is not None and public:
+            self.raw_requests.remember(raw, key, media_type, operation_name)
 
     async def _run(
         self,

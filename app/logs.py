@@ -8,14 +8,14 @@ lines): the fields are few and fixed, and a library would bring nothing more."""
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from contextvars import ContextVar
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from schema.request_id import REQUEST_ID, current_trace_id
@@ -67,7 +67,7 @@ class JsonFormatter(logging.Formatter):
                 line[key] = None if value == "-" else value
         if record.exc_info:
             line["traceback"] = self.formatException(record.exc_info)
-        return json.dumps(line, default=str, ensure_ascii=False)
+        return orjson.dumps(line, default=str).decode()
 
 
 READABLE = "%(asctime)s %(levelname)-7s [%(request_id)s %(trace_id)s] %(name)s: %(message)s"
@@ -154,14 +154,17 @@ class RequestLogMiddleware:
 
 
 def log_request(scope: Scope, status: int, seconds: float, operation: Operation) -> None:
-    fields = {
+    if not request_logger.isEnabledFor(logging.INFO if status < 500 else logging.ERROR):
+        return
+    fields: dict[str, object] = {
         "method": scope["method"],
         "path": scope["path"],
         "status": status,
         "duration_ms": round(seconds * 1000, 2),
         "client": _client(scope),
-        **(asdict(operation) if operation.operation_type else {}),
     }
+    if operation.operation_type:  # its fields, without dataclasses.asdict's deep copy
+        fields.update(operation.__dict__)
     words = [f"{scope['method']} {scope['path']} {status}"]
     if operation.operation_type:
         words.append(

@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from strawberry.extensions import SchemaExtension
 
+from app.cached_hits import CachedHits, RawRequests
 from app.cached_responses import WRITE_VERSION_HEADER, CachedResponses
 from app.calendar import calendar_routes
 from app.console.operations import CONSOLE_DOCUMENTS
@@ -205,6 +206,14 @@ def create_app(
             if provider is not None and tracer_provider is None:
                 provider.shutdown()  # exports what is left
 
+    responses = CachedResponses(
+        response_cache,
+        database,
+        settings.response_cache_max_age_seconds,
+        settings.response_cache_stale_seconds,
+        settings.metrics_enabled,
+    )
+    raw_requests = RawRequests()
     app = Starlette(
         routes=[
             Route(
@@ -217,13 +226,8 @@ def create_app(
                     console,
                     documents,
                     search_cache,
-                    CachedResponses(
-                        response_cache,
-                        database,
-                        settings.response_cache_max_age_seconds,
-                        settings.response_cache_stale_seconds,
-                        settings.metrics_enabled,
-                    ),
+                    responses,
+                    raw_requests,
                 ),
             ),
             WebSocketRoute("/graphql", websocket),
@@ -244,6 +248,13 @@ def create_app(
         ],
         middleware=[
             *([Middleware(traced_asgi, provider=provider)] if provider is not None else []),
+            # repeated anonymous reads answered from the response cache before the rest
+            Middleware(
+                CachedHits,
+                responses=responses,
+                raw_requests=raw_requests,
+                max_body_bytes=settings.max_body_bytes,
+            ),
             Middleware(RequestIdMiddleware),
             Middleware(RequestLogMiddleware),
             Middleware(
@@ -269,4 +280,5 @@ def create_app(
     app.state.live_groups = websocket.live_groups
     app.state.search_cache = search_cache
     app.state.response_cache = response_cache
+    app.state.raw_requests = raw_requests
     return app

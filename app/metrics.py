@@ -27,6 +27,7 @@ from starlette.responses import Response
 from strawberry.extensions import SchemaExtension
 
 from app.logs import OPERATION
+from resolvers.policy import Viewer
 from subscriptions import metrics
 
 LOOPBACK = ("127.0.0.1", "::1")
@@ -155,7 +156,7 @@ def _describe_request(context: Any, name: str, kind: str, outcome: str, statemen
     described.operation_type = kind
     described.outcome = outcome
     described.statements = statements
-    described.viewer_id = getattr(viewer, "member_id", None)
+    described.viewer_id = viewer.logged_id() if isinstance(viewer, Viewer) else None
 
 
 def record_cached_answer(context: Any, operation_name: str | None, record: bool) -> None:

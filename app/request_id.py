@@ -5,8 +5,8 @@ logs."""
 
 from __future__ import annotations
 
+import os
 import re
-import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -19,10 +19,17 @@ WELL_FORMED = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 def request_id_of(scope: Scope) -> str:
     for name, value in scope.get("headers", ()):
         if name == HEADER:
-            given: str = value.decode("latin-1")
-            if WELL_FORMED.fullmatch(given):
-                return given
-    return uuid.uuid4().hex
+            return request_id_from(value)
+    return os.urandom(16).hex()  # as random as uuid4().hex, at a fraction of its cost
+
+
+def request_id_from(given: bytes | None) -> str:
+    """The client's `X-Request-ID` value when well formed, else a new id."""
+    if given is not None:
+        text = given.decode("latin-1")
+        if WELL_FORMED.fullmatch(text):
+            return text
+    return os.urandom(16).hex()  # as random as uuid4().hex, at a fraction of its cost
 
 
 class RequestIdMiddleware:

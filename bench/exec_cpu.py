@@ -6,7 +6,8 @@ opens the app's lifespan, warms up, then sends `--requests` POSTs from `--concur
 coroutines straight into the ASGI app and divides the process's CPU time by the requests.
 Every answer must be the first one, byte for byte. The database is dropped at the end.
 
-    .venv/bin/python bench/exec_cpu.py [--page thread|members] [--viewer anonymous|member]
+    .venv/bin/python bench/exec_cpu.py [--page thread|members|common] [--viewer anonymous|member]
+    .venv/bin/python bench/exec_cpu.py --page common --cache --requests 20000   # cache hits
     PYTHONPATH=/tmp/other-checkout .venv/bin/python bench/exec_cpu.py   # the other code
 """
 
@@ -14,8 +15,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import gc
 import json
+import logging.config
 import os
 import sys
 import time
@@ -34,9 +37,11 @@ from harness import (
     vacuum_analyze,
 )
 from members_page import QUERY as MEMBERS_QUERY
+from postgraphile import HUB_COMMON_QUERY
 from thread_page import QUERY as THREAD_QUERY
 
 from app import migrate
+from app.logs import log_config
 from app.main import create_app
 from app.seed import seed_demo
 
@@ -77,12 +82,17 @@ async def measure(args: argparse.Namespace, url: str, dsn: str) -> None:
     discussion = await seed_discussion(settings, posts=80, members=100)
     await vacuum_analyze(dsn)
     token = (await issue_tokens(settings, [VIEWER_EMAIL]))[0] if args.viewer == "member" else None
-    if args.page == "thread":
+    if args.page in ("thread", "common"):
+        query = THREAD_QUERY if args.page == "thread" else HUB_COMMON_QUERY
         variables = {"id": global_id("Thread", discussion.thread_id)}
-        body = json.dumps({"query": THREAD_QUERY, "variables": variables}).encode()
+        body = json.dumps({"query": query, "variables": variables}).encode()
     else:
         body = json.dumps({"query": MEMBERS_QUERY}).encode()
+    if not args.cache:  # the executor, as the page benchmarks measure it
+        settings = settings.model_copy(update={"response_cache_max_bytes": 0})
     app = create_app(settings)
+    if args.log:  # the server's request lines (to stderr), as `hub serve` writes them
+        logging.config.dictConfig(log_config(production=True))
     async with app.router.lifespan_context(app):
         if (thresholds := GC_SETTINGS[args.gc]) is not None:
             gc.unfreeze()
@@ -99,12 +109,18 @@ async def measure(args: argparse.Namespace, url: str, dsn: str) -> None:
                     raise SystemExit("an answer differed from the first")
 
         per_client = args.requests // args.concurrency
+        profile = cProfile.Profile() if args.profile else None
         cpu, wall = time.process_time(), time.perf_counter()
+        if profile is not None:
+            profile.enable()
         await asyncio.gather(*(client(per_client) for _ in range(args.concurrency)))
+        if profile is not None:
+            profile.disable()
+            profile.dump_stats(args.profile)
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     done = per_client * args.concurrency
     print(
-        f"{args.page} page, {args.viewer}, gc {args.gc}: {len(first):,} bytes, "
+        f"{args.page} page, {args.viewer}, gc {args.gc}{', cached' if args.cache else ''}: {len(first):,} bytes, "
         f"CPU {1000 * cpu / done:.2f} ms/request, wall {1000 * wall / done:.2f} ms/request, "
         f"load average {os.getloadavg()[0]:.2f}"
     )
@@ -114,12 +130,17 @@ async def measure(args: argparse.Namespace, url: str, dsn: str) -> None:
 
 async def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--page", choices=["thread", "members"], default="thread")
+    parser.add_argument("--page", choices=["thread", "members", "common"], default="thread",
+                        help="common: the reduced thread query of cached_page.py --common")  # fmt: skip
+    parser.add_argument("--cache", action="store_true",
+                        help="the response cache on (32 MB): measures its hits")  # fmt: skip
     parser.add_argument("--viewer", choices=["anonymous", "member"], default="anonymous")
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--concurrency", type=int, default=10)
     parser.add_argument("--gc", choices=list(GC_SETTINGS), default="settled",
                         help="settled: the app's own (app/main.py); default: Python's; off")  # fmt: skip
+    parser.add_argument("--log", action="store_true", help="write the request log lines (stderr)")
+    parser.add_argument("--profile", help="cProfile the measured requests into this file")
     parser.add_argument("--save", help="write the answer's bytes to this file (to compare)")
     parser.add_argument("--admin-url", default=ADMIN_URL)
     args = parser.parse_args()

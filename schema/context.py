@@ -61,6 +61,13 @@ class Context:
             self._languages = chosen
         return self._languages
 
+    def languages_at_hand(self) -> tuple[str, ...] | None:
+        """`languages()` when deciding them needs no query; None: the signed-in viewer's
+        declared languages are still to be loaded."""
+        if self._languages is None and (self.requested_languages or not self.viewer.is_signed_in):
+            self._languages = self.requested_languages
+        return self._languages
+
     @property
     def language_key(self) -> Hashable:
         """What the languages of answers depend on: results are shared only within one."""

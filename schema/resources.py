@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Annotated
 
 import strawberry
+from graphql.pyutils import AwaitableOrValue
 
 from models.db import AnyRow
 from models.reference import UnRegion as UnRegionModel
@@ -23,6 +25,7 @@ from schema.enums import described_enum
 from schema.errors import INPUT, UserError, not_found, user_errors
 from schema.members import Member, load_member
 from schema.organizations import Organization, load_organization
+from schema.prefetch import MISSING, Missing, node_fields
 from schema.reference import Country, GcmObjective, Region, UnRegion, objectives_of
 from schema.relations import ResourceRelation
 from schema.relay import (
@@ -36,6 +39,7 @@ from schema.relay import (
     encode_id,
     page_request,
 )
+from schema.resource_prefetch import prefetch_resources
 from schema.reviews import Review, Reviewable, ReviewState, reviewable_fields
 from schema.translations import (
     Original,
@@ -143,6 +147,11 @@ class Resource(Reviewable):
     author_id: strawberry.Private[int | None]
     organization_id: strawberry.Private[int | None]
     revision_of_id: strawberry.Private[int | None]
+    # Filled by the page that loaded the resource (schema/resource_prefetch.py), else loaded
+    # by the resolver. Relations: this resource's, and the rows of their ends by id.
+    organization_at_hand: strawberry.Private[Organization | Missing | None] = MISSING
+    objectives_at_hand: strawberry.Private[list[GcmObjective] | Missing] = MISSING
+    relations_at_hand: strawberry.Private[RelationsAtHand | Missing] = MISSING
 
     @classmethod
     def from_row(cls, row: AnyRow) -> Resource:
@@ -172,14 +181,26 @@ class Resource(Reviewable):
     async def author(self, info: Info) -> Member | None:
         return await load_member(info, self.author_id) if self.author_id else None
 
-    @strawberry.field(description="The organisation it was submitted for.")
-    async def organization(self, info: Info) -> Organization | None:
+    @strawberry.field(
+        description="The organisation it was submitted for.", graphql_type=Organization | None
+    )
+    def organization(self, info: Info) -> AwaitableOrValue[Organization | None]:
+        if not isinstance(self.organization_at_hand, Missing):
+            return self.organization_at_hand
         if self.organization_id is None:
             return None
-        return await load_organization(info, self.organization_id)
+        return load_organization(info, self.organization_id)
 
-    @strawberry.field(description="GCM objectives it addresses (empty when only GENERAL).")
-    async def objectives(self, info: Info) -> list[GcmObjective]:
+    @strawberry.field(
+        description="GCM objectives it addresses (empty when only GENERAL).",
+        graphql_type=list[GcmObjective],
+    )
+    def objectives(self, info: Info) -> AwaitableOrValue[list[GcmObjective]]:
+        if not isinstance(self.objectives_at_hand, Missing):
+            return self.objectives_at_hand
+        return self._load_objectives(info)
+
+    async def _load_objectives(self, info: Info) -> list[GcmObjective]:
         numbers = await info.context.loaders.objectives_by_resource.load(self.db_id)
         return await objectives_of(info, numbers)
 
@@ -206,38 +227,53 @@ class Resource(Reviewable):
     async def themes(self, info: Info) -> list[str]:
         return await info.context.loaders.themes_by_resource.load(self.db_id)
 
+    def _related_now(
+        self, info: Info, kind: RelationKindModel, incoming: bool
+    ) -> AwaitableOrValue[list[RelatedResource]]:
+        if not isinstance(self.relations_at_hand, Missing):
+            return _related_from(self.db_id, *self.relations_at_hand, kind, incoming)
+        return self._related(info, kind, incoming)
+
     async def _related(
         self, info: Info, kind: RelationKindModel, incoming: bool
     ) -> list[RelatedResource]:
         relations = await info.context.loaders.relations_by_resource.load(self.db_id)
-        ends = [
-            (r.from_id if incoming else r.to_id, r.note)
-            for r in relations
-            if r.kind is kind and (r.to_id if incoming else r.from_id) == self.db_id
-        ]
-        rows = await info.context.loaders.resource_by_id.load_many([i for i, _ in ends])
-        notes = {row.id: note for row, (_, note) in zip(rows, ends, strict=True) if row}
-        # Superseded resources after their successors, as in every listing.
-        return [
-            RelatedResource(resource=Resource.from_row(row), note=notes[row.id])
-            for row in resources.successors_first(rows)
-        ]
+        ids = [r.from_id if incoming else r.to_id for r in relations]
+        rows = await info.context.loaders.resource_by_id.load_many(
+            [
+                i
+                for r, i in zip(relations, ids, strict=True)
+                if _ends_here(r, self.db_id, kind, incoming)
+            ]
+        )
+        by_id = {row.id: row for row in rows if row is not None}
+        return _related_from(self.db_id, relations, by_id, kind, incoming)
 
-    @strawberry.field(description="Resources that supersede this one (confirmed).")
-    async def superseded_by(self, info: Info) -> list[Resource]:
-        return [r.resource for r in await self._related(info, RelationKindModel.SUPERSEDES, True)]
+    @strawberry.field(
+        description="Resources that supersede this one (confirmed).", graphql_type=list["Resource"]
+    )
+    def superseded_by(self, info: Info) -> AwaitableOrValue[list[Resource]]:
+        return _resources(self._related_now(info, RelationKindModel.SUPERSEDES, True))
 
-    @strawberry.field(description="Resources this one supersedes (confirmed).")
-    async def supersedes(self, info: Info) -> list[Resource]:
-        return [r.resource for r in await self._related(info, RelationKindModel.SUPERSEDES, False)]
+    @strawberry.field(
+        description="Resources this one supersedes (confirmed).", graphql_type=list["Resource"]
+    )
+    def supersedes(self, info: Info) -> AwaitableOrValue[list[Resource]]:
+        return _resources(self._related_now(info, RelationKindModel.SUPERSEDES, False))
 
-    @strawberry.field(description="Resources that contradict this one, with the note saying how.")
-    async def contradicted_by(self, info: Info) -> list[RelatedResource]:
-        return await self._related(info, RelationKindModel.CONTRADICTS, True)
+    @strawberry.field(
+        description="Resources that contradict this one, with the note saying how.",
+        graphql_type=list[RelatedResource],
+    )
+    def contradicted_by(self, info: Info) -> AwaitableOrValue[list[RelatedResource]]:
+        return self._related_now(info, RelationKindModel.CONTRADICTS, True)
 
-    @strawberry.field(description="Resources this one contradicts, with the note.")
-    async def contradicts(self, info: Info) -> list[RelatedResource]:
-        return await self._related(info, RelationKindModel.CONTRADICTS, False)
+    @strawberry.field(
+        description="Resources this one contradicts, with the note.",
+        graphql_type=list[RelatedResource],
+    )
+    def contradicts(self, info: Info) -> AwaitableOrValue[list[RelatedResource]]:
+        return self._related_now(info, RelationKindModel.CONTRADICTS, False)
 
     @strawberry.field(description="Translations of this resource, and what it translates.")
     async def translations(self, info: Info) -> list[Resource]:
@@ -289,6 +325,48 @@ class Resource(Reviewable):
         ids = await info.context.loaders.reviewers_by_resource.load((self.db_id, self.author_id))
         members = [await load_member(info, i) for i in ids]
         return [m for m in members if m is not None]
+
+
+# A resource's relations, and the rows of the resources at their ends by id.
+RelationsAtHand = tuple[list[AnyRow], Mapping[int, AnyRow | None]]
+
+
+def _ends_here(relation: AnyRow, resource_id: int, kind: RelationKindModel, incoming: bool) -> bool:
+    end = relation.to_id if incoming else relation.from_id
+    return bool(relation.kind is kind and end == resource_id)
+
+
+def _related_from(
+    resource_id: int,
+    relations: list[AnyRow],
+    by_id: Mapping[int, AnyRow | None],
+    kind: RelationKindModel,
+    incoming: bool,
+) -> list[RelatedResource]:
+    ends = [
+        (r.from_id if incoming else r.to_id, r.note)
+        for r in relations
+        if _ends_here(r, resource_id, kind, incoming)
+    ]
+    rows = [by_id.get(i) for i, _ in ends]
+    notes = {row.id: note for row, (_, note) in zip(rows, ends, strict=True) if row}
+    # Superseded resources after their successors, as in every listing.
+    return [
+        RelatedResource(resource=Resource.from_row(row), note=notes[row.id])
+        for row in resources.successors_first(rows)
+    ]
+
+
+def _resources(
+    related: AwaitableOrValue[list[RelatedResource]],
+) -> AwaitableOrValue[list[Resource]]:
+    if isinstance(related, list):
+        return [r.resource for r in related]
+
+    async def later() -> list[Resource]:
+        return [r.resource for r in await related]
+
+    return later()
 
 
 async def load_resource(info: Info, resource_id: int) -> Resource | None:
@@ -380,7 +458,9 @@ async def resolve_resources(
         order_by,
         page_request(first, after, last, before),
     )
-    return connection(page, Resource.from_row)
+    found = connection(page, Resource.from_row)
+    await prefetch_resources(info, found.nodes, node_fields(info))
+    return found
 
 
 ResourceConnection = Connection[Resource]

@@ -15,6 +15,7 @@ from html import escape
 from typing import Annotated, Any
 
 import strawberry
+from graphql.pyutils import AwaitableOrValue
 
 from models.db import AnyRow
 from models.translation import TranslatableKind
@@ -74,11 +75,22 @@ def text_field(name: str, description: str, *, html: bool = False) -> Any:
     """The field `name` as the best text for the request (`html`: rendered and sanitized,
     in a `<div dir="rtl" lang="…">` when the text's language is written right to left)."""
 
-    async def resolve(root: Any, info: Info) -> str:
-        value = await localized(info, root.original, name)
+    def shown(value: LocalizedValue) -> str:
         return html_in_direction(render(value.text), value.language) if html else value.text
 
-    return strawberry.field(resolver=resolve, description=description)
+    async def load(root: Any, info: Info) -> str:
+        return shown(await localized(info, root.original, name))
+
+    def resolve(root: Any, info: Info) -> AwaitableOrValue[str]:
+        # The original, when it is what the request wants first, is at hand: no task for it.
+        original: Original = root.original
+        wanted = info.context.languages_at_hand()
+        if wanted is not None and (not wanted or prefers_original(original.language, wanted)):
+            status = TranslationStatusModel.ORIGINAL
+            return shown(LocalizedValue(original.texts[name], original.language, status))
+        return load(root, info)
+
+    return strawberry.field(resolver=resolve, description=description, graphql_type=str)
 
 
 def html_in_direction(html: str, language: str) -> str:

@@ -70,8 +70,11 @@ from resolvers.policy.translations import (
 )
 from resolvers.policy.viewer import (
     ANONYMOUS,
+    OWN_FACETS,
     PUBLIC_AUDIENCE,
+    SCOPE_FACETS,
     STAFF_ROLES,
+    ScopedViewer,
     Viewer,
     may_manage_deliveries,
     may_manage_organizations,
@@ -80,6 +83,7 @@ from resolvers.policy.viewer import (
     may_send_any_document,
     may_set_roles,
     may_use_developer_tools,
+    scope_audience,
     shared_audience,
     visible_members,
     visible_organizations,
@@ -112,9 +116,12 @@ from resolvers.policy.webinars import (
 
 __all__ = [
     "ANONYMOUS",
+    "OWN_FACETS",
     "PUBLIC_AUDIENCE",
     "REVIEWER_ROLES",
+    "SCOPE_FACETS",
     "STAFF_ROLES",
+    "ScopedViewer",
     "SubjectValue",
     "Viewer",
     "WebinarAccess",
@@ -179,6 +186,7 @@ __all__ = [
     "own_topic_follows",
     "readable_communities",
     "reads_qa_record_only",
+    "scope_audience",
     "sees_anonymous_authors",
     "shared_audience",
     "speaks",
