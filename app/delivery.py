@@ -11,9 +11,18 @@ from dataclasses import dataclass
 from datetime import timedelta
 from email.message import EmailMessage
 
-from app.mail import SEND_ERRORS, MailConfig, MailSender, compose, compose_digest, mail_sender
+from app.mail import (
+    SEND_ERRORS,
+    MailConfig,
+    MailSender,
+    SmtpSender,
+    compose,
+    compose_digest,
+    mail_sender,
+)
 from app.push import Gone, PushSender, push_sender
 from app.settings import Settings
+from app.smtp_pool import SmtpPool
 from app.webhooks import WebhookSender
 from models.base import utcnow
 from models.db import Database
@@ -55,7 +64,7 @@ class DeliveryWorker:
     def from_settings(cls, db: Database, settings: Settings) -> DeliveryWorker:
         return cls(
             db=db,
-            mail=mail_sender(settings),
+            mail=_kept_connections(mail_sender(settings), settings.delivery_concurrency),
             config=MailConfig.from_settings(settings),
             webhooks=WebhookSender(
                 settings.webhook_rules(), web_base_url=settings.web_base_url.rstrip("/")
@@ -162,6 +171,11 @@ class DeliveryWorker:
         return Failed(f"no sender for {claimed.channel.value} deliveries yet")
 
 
+def _kept_connections(sender: MailSender, size: int) -> MailSender:
+    """SMTP through connections kept open across messages, one per concurrent send."""
+    return SmtpPool.replacing(sender, size) if isinstance(sender, SmtpSender) else sender
+
+
 def _outcome(result: Result, claimed: Claimed, retry: RetryPolicy) -> str:
     if isinstance(result, Sent):
         return "sent"
@@ -196,6 +210,8 @@ async def run_worker(settings: Settings, rounds: int | None = None) -> int:
         for _ in range(rounds or 0):
             await worker.run_round()
     finally:
+        if isinstance(worker.mail, SmtpPool):
+            await worker.mail.close()
         await announcer.close()
         await broadcast.disconnect()
         await db.dispose()
