@@ -213,6 +213,12 @@ async def counts(url: str) -> Counter[str]:
         await db.dispose()
 
 
+def cpu_seconds(process: subprocess.Popen[bytes]) -> float:
+    """The CPU time (user and system) a running process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [HUB, "worker"], env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT
@@ -280,6 +286,7 @@ async def deliver(url: str, tmp: Path, args: argparse.Namespace) -> None:
                 if first.poll() is not None:
                     raise RuntimeError(f"worker 1 ended by itself: see {tmp / 'worker.log'}")
                 await asyncio.sleep(0.01)
+            first_cpu = cpu_seconds(first)
             first.send_signal(signal.SIGKILL)
             first.wait()
             killed_at = len(inbox.messages)
@@ -289,6 +296,7 @@ async def deliver(url: str, tmp: Path, args: argparse.Namespace) -> None:
             while (await counts(url))["PENDING"] > 0:  # noqa: ASYNC110 - polling the database
                 await asyncio.sleep(0.2)
             second_seconds = time.perf_counter() - second_started
+            second_cpu = cpu_seconds(second)
         finally:
             for process in (first, second):
                 if process is not None and process.poll() is None:
@@ -298,11 +306,14 @@ async def deliver(url: str, tmp: Path, args: argparse.Namespace) -> None:
     # The members the scenario notifies (the author's own review-decision mail aside).
     recipients = {str(m["To"]) for m in inbox.messages} & expected_recipients(args)
     others = len({str(m["Message-ID"]) for m in inbox.messages if str(m["To"]) not in recipients})
+    after = len(inbox.messages) - killed_at
     print(f"worker 1: {killed_at} messages in {first_seconds:.1f} s, then SIGKILL")
     print(
-        f"worker 1: {killed_at / first_seconds:.1f} messages/s; worker 2: "
-        f"{(len(inbox.messages) - killed_at) / second_seconds:.1f} messages/s "
-        f"(incl. waiting {env['HUB_DELIVERY_LEASE_SECONDS']} s for the killed one's leases)"
+        f"worker 1: {killed_at / first_seconds:.1f} messages/s, "
+        f"{1000 * first_cpu / max(killed_at, 1):.1f} ms CPU per message (start-up included); "
+        f"worker 2: {after} messages, {after / second_seconds:.1f} messages/s "
+        f"(incl. waiting {env['HUB_DELIVERY_LEASE_SECONDS']} s for the killed one's leases), "
+        f"{1000 * second_cpu / max(after, 1):.1f} ms CPU per message"
     )
     print(f"states: {dict(await counts(url))}")
     print(
