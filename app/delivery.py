@@ -11,16 +11,25 @@ from dataclasses import dataclass
 from datetime import timedelta
 from email.message import EmailMessage
 
-from app.mail import SEND_ERRORS, MailConfig, MailSender, compose, compose_digest, mail_sender
+from app.mail import (
+    SEND_ERRORS,
+    MailConfig,
+    MailSender,
+    SmtpSender,
+    compose,
+    compose_digest,
+    mail_sender,
+)
 from app.push import Gone, PushSender, push_sender
 from app.settings import Settings
+from app.smtp_pool import SmtpPool
 from app.webhooks import WebhookSender
 from models.base import utcnow
 from models.db import Database
 from models.outbox import DeliveryChannel
 from resolvers import outbox
 from resolvers.digests import ended_periods, prepare_digest, schedule_digests
-from resolvers.email_deliveries import prepare_email
+from resolvers.email_deliveries import prepare_email, still_visible
 from resolvers.outbox import Claimed, Dropped, Failed, Result, RetryPolicy, Sent
 from resolvers.push_deliveries import forget, prepare_push
 from resolvers.webhooks import prepare_webhook
@@ -55,7 +64,7 @@ class DeliveryWorker:
     def from_settings(cls, db: Database, settings: Settings) -> DeliveryWorker:
         return cls(
             db=db,
-            mail=mail_sender(settings),
+            mail=_kept_connections(mail_sender(settings), settings.delivery_concurrency),
             config=MailConfig.from_settings(settings),
             webhooks=WebhookSender(
                 settings.webhook_rules(), web_base_url=settings.web_base_url.rstrip("/")
@@ -91,12 +100,15 @@ class DeliveryWorker:
             await schedule_digests(self.db.sessions, now)
             self.digests_scheduled = periods
         claimed = await outbox.claim_due(self.db.sessions, limit=self.batch_size, lease=self.lease)
+        # Who may still see what their emails are about: one statement for the batch.
+        emails = [c for c in claimed if c.channel is DeliveryChannel.EMAIL]
+        visible = await still_visible(self.db.sessions, emails)
         # Sending waits on the network: a round's deliveries go out side by side, a few at a time.
         limit = asyncio.Semaphore(self.concurrency)
 
         async def handle(delivery: Claimed) -> None:
             async with limit:
-                await self._handle(delivery)
+                await self._handle(delivery, visible)
 
         await asyncio.gather(*(handle(delivery) for delivery in claimed))
         self.rounds += 1
@@ -106,9 +118,9 @@ class DeliveryWorker:
         )
         return len(claimed)
 
-    async def _handle(self, claimed: Claimed) -> None:
+    async def _handle(self, claimed: Claimed, visible: frozenset[int]) -> None:
         try:
-            result = await self._deliver(claimed)
+            result = await self._deliver(claimed, visible)
         except Exception as error:
             # A bug or an unreadable row fails this attempt like any other failure, so that it
             # ends dead (for an admin to see) instead of coming back with every lease.
@@ -120,13 +132,13 @@ class DeliveryWorker:
             logger.warning("delivery %s (%s) failed: %s", claimed.key, outcome, result.error)
         metrics.DELIVERIES.labels(claimed.channel.value.lower(), outcome).inc()
 
-    async def _deliver(self, claimed: Claimed) -> Result:
+    async def _deliver(self, claimed: Claimed, visible: frozenset[int]) -> Result:
         if claimed.channel is DeliveryChannel.WEBHOOK:
             call = await prepare_webhook(self.db.sessions, claimed)
             return call if isinstance(call, Dropped) else await self.webhooks.send(call)
         if claimed.channel is DeliveryChannel.PUSH:
             return await self._push(claimed)
-        message = await self._compose(claimed)
+        message = await self._compose(claimed, visible)
         if not isinstance(message, EmailMessage):
             return message
         try:
@@ -146,15 +158,22 @@ class DeliveryWorker:
             await forget(self.db.sessions, result.subscription_id)
         return result
 
-    async def _compose(self, claimed: Claimed) -> EmailMessage | Dropped | Failed:
+    async def _compose(
+        self, claimed: Claimed, visible: frozenset[int]
+    ) -> EmailMessage | Dropped | Failed:
         """The message to send for a claimed delivery, decided now."""
         if claimed.channel is DeliveryChannel.EMAIL:
-            facts = await prepare_email(self.db.sessions, claimed)
+            facts = await prepare_email(self.db.sessions, claimed, visible)
             return facts if isinstance(facts, Dropped) else compose(self.config, facts)
         if claimed.channel is DeliveryChannel.DIGEST:
             digest = await prepare_digest(self.db.sessions, claimed)
             return digest if isinstance(digest, Dropped) else compose_digest(self.config, digest)
         return Failed(f"no sender for {claimed.channel.value} deliveries yet")
+
+
+def _kept_connections(sender: MailSender, size: int) -> MailSender:
+    """SMTP through connections kept open across messages, one per concurrent send."""
+    return SmtpPool.replacing(sender, size) if isinstance(sender, SmtpSender) else sender
 
 
 def _outcome(result: Result, claimed: Claimed, retry: RetryPolicy) -> str:
@@ -191,6 +210,8 @@ async def run_worker(settings: Settings, rounds: int | None = None) -> int:
         for _ in range(rounds or 0):
             await worker.run_round()
     finally:
+        if isinstance(worker.mail, SmtpPool):
+            await worker.mail.close()
         await announcer.close()
         await broadcast.disconnect()
         await db.dispose()

@@ -125,19 +125,23 @@ class SmtpSender:
     timeout: float = 30.0
 
     async def send(self, message: EmailMessage) -> None:
-        parts = urlsplit(self.url)
-        tls = parts.scheme == "smtps"
-        starttls = parse_qs(parts.query).get("starttls", ["0"])[0] in ("1", "true")
-        await aiosmtplib.send(
-            message,
-            hostname=parts.hostname or "localhost",
-            port=parts.port or (465 if tls else 25),
-            username=unquote(parts.username) if parts.username else None,
-            password=unquote(parts.password) if parts.password else None,
-            use_tls=tls,
-            start_tls=starttls if not tls else False,
-            timeout=self.timeout,
-        )
+        await aiosmtplib.send(message, **smtp_options(self.url, self.timeout))
+
+
+def smtp_options(url: str, timeout: float) -> dict[str, Any]:
+    """aiosmtplib's connection options for an smtp:// or smtps:// URL."""
+    parts = urlsplit(url)
+    tls = parts.scheme == "smtps"
+    starttls = parse_qs(parts.query).get("starttls", ["0"])[0] in ("1", "true")
+    return {
+        "hostname": parts.hostname or "localhost",
+        "port": parts.port or (465 if tls else 25),
+        "username": unquote(parts.username) if parts.username else None,
+        "password": unquote(parts.password) if parts.password else None,
+        "use_tls": tls,
+        "start_tls": starttls if not tls else False,
+        "timeout": timeout,
+    }
 
 
 @dataclass(frozen=True)

@@ -1,22 +1,31 @@
-"""The outbox under a crash: N members notified at once (a public community's moderation
-notice, one email each), `hub worker` processes delivering to a local SMTP sink, the first one
-killed with SIGKILL in the middle, a second started after it. Reports what the writing
-transaction cost (seconds, SQL statements), messages per second per worker process, and, at
-the sink: messages lost, duplicates (a worker killed between the send and its record sends
-that message again after the lease; receivers drop it by its Message-ID, the delivery's stable
-key), distinct Message-IDs.
+"""The outbox under a crash: N members notified at once, `hub worker` processes delivering to
+a local SMTP sink, the first one killed with SIGKILL in the middle, a second started after it.
+Reports what the notifying transaction cost (seconds, SQL statements), messages per second per
+worker process, and, at the sink: messages lost, duplicates (a worker killed between the send
+and its record sends that message again after the lease; receivers drop it by its Message-ID,
+the delivery's stable key), distinct Message-IDs.
+
+Two scenarios:
+- `moderation` (default): a public community's moderation notice to its N members (`notify()`
+  called directly, one email each by the kind's default);
+- `followed-resource` (issue 14's benchmark): N members follow GCM objective 6 and want
+  FOLLOWED_TOPIC mail at once; a moderator publishes a resource on objective 6 through the
+  API (`decideReviewItem`, in process): that request's seconds and statements are reported,
+  then the workers send the N emails.
 
     .venv/bin/python bench/outbox.py --members 2000
     .venv/bin/python bench/outbox.py --members 10000 --write-only   # the fan-out alone
+    .venv/bin/python bench/outbox.py --scenario followed-resource --members 10000
     HUB_DATABASE_URL=postgresql+asyncpg://root@127.0.0.1/hub_bench .venv/bin/python bench/outbox.py
 
 Runs against a throwaway SQLite file unless HUB_DATABASE_URL is set (then it must be an empty
-database of its own: it is migrated down and up)."""
+database of its own: it is migrated down and up). Bounded by a watchdog (`--timeout`)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import signal
 import subprocess
@@ -26,19 +35,26 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import event, func, select
+import httpx
+from sqlalchemy import event, func, insert, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app import migrate
+from app.main import create_app
+from bench.harness import bench_settings, watchdog
 from models.community import Community, CommunityMember, CommunityVisibility
-from models.db import create_database
-from models.member import Member
-from models.notification import NotificationKind
-from models.outbox import Delivery
+from models.db import Database, create_database
+from models.member import Member, Role
+from models.notification import NotificationKind, TopicFollow, TopicKind
+from models.outbox import Delivery, EmailFrequency, EmailPreference
 from resolvers import notifications
+from resolvers.auth import issue_token
 from resolvers.unit_of_work import unit_of_work
+from subscriptions.broadcast import create_broadcast
+from tests.knowledge import CREATE_RESOURCE, DECIDE, SUBMIT, resource_input
 from tests.mail import smtp_server
 
 HUB = str(Path(sys.executable).with_name("hub"))
@@ -93,6 +109,98 @@ async def seed(url: str, members: int) -> Written:
         await db.dispose()
 
 
+OBJECTIVE = 6
+
+
+async def seed_followers(db: Database, members: int) -> tuple[int, int]:
+    """N members following objective 6 with FOLLOWED_TOPIC mail at once (the default is the
+    weekly digest), an author and a moderator; returns (author, moderator)."""
+    async with db.sessions.begin() as session:
+        author = Member(name="Author", email="author@example.org", password_hash="-")  # noqa: S106
+        moderator = Member(
+            name="Moderator",
+            email="moderator@example.org",
+            password_hash="-",  # noqa: S106 - signs in by a token
+            role=Role.MODERATOR,
+        )
+        session.add_all([author, moderator])
+        await session.flush()
+        people = [
+            {"name": f"Follower {i}", "email": f"follower{i}@example.org", "password_hash": "-"}
+            for i in range(members)
+        ]
+        ids = list(await session.scalars(insert(Member).returning(Member.id), people))
+        await session.execute(
+            insert(TopicFollow),
+            [{"member_id": m, "topic": TopicKind.OBJECTIVE, "key": str(OBJECTIVE)} for m in ids],
+        )
+        await session.execute(
+            insert(EmailPreference),
+            [
+                {
+                    "member_id": m,
+                    "kind": NotificationKind.FOLLOWED_TOPIC,
+                    "frequency": EmailFrequency.IMMEDIATE,
+                }
+                for m in ids
+            ],
+        )
+        return author.id, moderator.id
+
+
+async def graphql(
+    client: httpx.AsyncClient, token: str, query: str, variables: dict[str, Any]
+) -> dict[str, Any]:
+    response = await client.post(
+        "/graphql",
+        json={"query": query, "variables": variables},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    body = response.json()
+    payload: dict[str, Any] = next(iter(body["data"].values()))
+    if body.get("errors") or payload["errors"]:
+        raise RuntimeError(f"the mutation failed: {body}")
+    return payload
+
+
+async def publish_followed_resource(url: str, members: int) -> Written:
+    """Seed the followers, draft and submit a resource on their objective, then publish it
+    (a moderator's `decideReviewItem`, through the API in process): that request's cost."""
+    settings = bench_settings(url)
+    db = create_database(url)
+    broadcast = create_broadcast("memory://", namespace=settings.broadcast_namespace)
+    await broadcast.connect()
+    sent = Counter[str]()
+
+    def count(*_: object) -> None:
+        sent["statements"] += 1
+
+    try:
+        author_id, moderator_id = await seed_followers(db, members)
+        async with db.sessions.begin() as session:
+            config = settings.auth_config()
+            author = await issue_token(session, config, author_id)
+            moderator = await issue_token(session, config, moderator_id)
+        app = create_app(settings, db, broadcast)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+            draft = {"resource": resource_input("Ethical recruitment", objectives=[OBJECTIVE])}
+            created = await graphql(client, author, CREATE_RESOURCE, {"input": draft})
+            resource_id = created["resource"]["id"]
+            await graphql(client, author, SUBMIT, {"id": resource_id})
+            decision = {"id": resource_id, "decision": "APPROVE", "reason": "Bench."}
+            event.listen(db.engine.sync_engine, "before_cursor_execute", count)
+            started = time.perf_counter()
+            await graphql(client, moderator, DECIDE, decision)
+            seconds = time.perf_counter() - started
+            event.remove(db.engine.sync_engine, "before_cursor_execute", count)
+        await app.state.response_cache.close()
+        return Written(seconds, sent["statements"])
+    finally:
+        await broadcast.disconnect()
+        await db.dispose()
+
+
 async def counts(url: str) -> Counter[str]:
     db = create_database(url)
     try:
@@ -105,33 +213,59 @@ async def counts(url: str) -> Counter[str]:
         await db.dispose()
 
 
+def cpu_seconds(process: subprocess.Popen[bytes]) -> float:
+    """The CPU time (user and system) a running process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [HUB, "worker"], env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT
     )
 
 
-async def main() -> None:
+def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser()
     parser.add_argument("--members", type=int, default=2000)
+    parser.add_argument(
+        "--scenario", choices=("moderation", "followed-resource"), default="moderation"
+    )
     parser.add_argument("--kill-after", type=float, default=0.4, help="of the messages")
     parser.add_argument(
         "--write-only", action="store_true", help="measure the notifying transaction alone"
     )
-    args = parser.parse_args()
+    parser.add_argument("--concurrency", type=int, default=8, help="sends at once per worker")
+    parser.add_argument("--batch-size", type=int, default=50, help="deliveries claimed at once")
+    parser.add_argument("--timeout", type=int, default=1800, help="seconds, then give up")
+    return parser.parse_args()
+
+
+async def main() -> None:
+    args = arguments()
     tmp = Path(tempfile.mkdtemp(prefix="hub-outbox-bench-"))
     url = os.environ.get("HUB_DATABASE_URL") or f"sqlite+aiosqlite:///{tmp / 'bench.db'}"
     # Alembic runs its own event loop: off this one.
     await asyncio.to_thread(migrate.downgrade, url, "base")
     await asyncio.to_thread(migrate.upgrade, url)
-    written = await seed(url, args.members)
+    if args.scenario == "moderation":
+        written = await seed(url, args.members)
+        what = "the notifying transaction"
+    else:
+        written = await publish_followed_resource(url, args.members)
+        what = "the publishing request (decideReviewItem)"
     print(
-        f"members notified: {args.members}; the notifying transaction: "
+        f"members notified: {args.members}; {what}: "
         f"{written.seconds:.2f} s, {written.statements} SQL statements"
     )
-    if args.write_only:
-        print(f"states: {dict(await counts(url))}")
-        return
+    print(f"states: {dict(await counts(url))}")
+    if not args.write_only:
+        await deliver(url, tmp, args)
+
+
+async def deliver(url: str, tmp: Path, args: argparse.Namespace) -> None:
+    """Worker 1 until `kill_after` of the messages reached the sink, SIGKILL, then worker 2
+    until nothing is pending; what reached the sink."""
     with smtp_server() as (inbox, smtp_url):
         env = {
             **os.environ,
@@ -140,40 +274,65 @@ async def main() -> None:
             "HUB_SMTP_URL": smtp_url,
             "HUB_DELIVERY_LEASE_SECONDS": "3",
             "HUB_DELIVERY_POLL_SECONDS": "0.2",
+            "HUB_DELIVERY_CONCURRENCY": str(args.concurrency),
+            "HUB_DELIVERY_BATCH_SIZE": str(args.batch_size),
             "HUB_SECRET_KEY": "bench-" + "b" * 40,
         }
         first = worker(env, tmp / "worker.log")
-        started = time.perf_counter()
-        while len(inbox.messages) < args.members * args.kill_after:  # noqa: ASYNC110
-            await asyncio.sleep(0.01)
-        first.send_signal(signal.SIGKILL)
-        first.wait()
-        killed_at = len(inbox.messages)
-        first_seconds = time.perf_counter() - started
-        second = worker(env, tmp / "worker.log")
-        second_started = time.perf_counter()
+        second: subprocess.Popen[bytes] | None = None
         try:
+            started = time.perf_counter()
+            while len(inbox.messages) < args.members * args.kill_after:
+                if first.poll() is not None:
+                    raise RuntimeError(f"worker 1 ended by itself: see {tmp / 'worker.log'}")
+                await asyncio.sleep(0.01)
+            first_cpu = cpu_seconds(first)
+            first.send_signal(signal.SIGKILL)
+            first.wait()
+            killed_at = len(inbox.messages)
+            first_seconds = time.perf_counter() - started
+            second = worker(env, tmp / "worker.log")
+            second_started = time.perf_counter()
             while (await counts(url))["PENDING"] > 0:  # noqa: ASYNC110 - polling the database
                 await asyncio.sleep(0.2)
+            second_seconds = time.perf_counter() - second_started
+            second_cpu = cpu_seconds(second)
         finally:
-            second.terminate()
-            second.wait()
-        second_seconds = time.perf_counter() - second_started
+            for process in (first, second):
+                if process is not None and process.poll() is None:
+                    process.terminate()
+                    process.wait()
     ids = Counter(str(m["Message-ID"]) for m in inbox.messages)
-    recipients = {str(m["To"]) for m in inbox.messages}
+    # The members the scenario notifies (the author's own review-decision mail aside).
+    recipients = {str(m["To"]) for m in inbox.messages} & expected_recipients(args)
+    others = len({str(m["Message-ID"]) for m in inbox.messages if str(m["To"]) not in recipients})
+    after = len(inbox.messages) - killed_at
     print(f"worker 1: {killed_at} messages in {first_seconds:.1f} s, then SIGKILL")
     print(
-        f"worker 1: {killed_at / first_seconds:.0f} messages/s; worker 2: "
-        f"{(len(inbox.messages) - killed_at) / second_seconds:.0f} messages/s "
-        f"(incl. waiting {env['HUB_DELIVERY_LEASE_SECONDS']} s for the killed one's leases)"
+        f"worker 1: {killed_at / first_seconds:.1f} messages/s, "
+        f"{1000 * first_cpu / max(killed_at, 1):.1f} ms CPU per message (start-up included); "
+        f"worker 2: {after} messages, {after / second_seconds:.1f} messages/s "
+        f"(incl. waiting {env['HUB_DELIVERY_LEASE_SECONDS']} s for the killed one's leases), "
+        f"{1000 * second_cpu / max(after, 1):.1f} ms CPU per message"
     )
     print(f"states: {dict(await counts(url))}")
     print(
         f"at the sink: {len(inbox.messages)} messages, {len(ids)} distinct Message-IDs, "
-        f"{len(recipients)} recipients; lost {args.members - len(recipients)}, "
-        f"duplicates {sum(n - 1 for n in ids.values())}"
+        f"{len(recipients)} of the {args.members} members notified; lost "
+        f"{args.members - len(recipients)}, duplicates {sum(n - 1 for n in ids.values())}; "
+        f"other messages: {others}"
     )
 
 
+def expected_recipients(args: argparse.Namespace) -> set[str]:
+    """The To header of each notified member's message, as the seeds name them."""
+    if args.scenario == "moderation":
+        return {f"Reader {i} <reader{i}@example.org>" for i in range(1, args.members + 1)}
+    return {f"Follower {i} <follower{i}@example.org>" for i in range(args.members)}
+
+
 if __name__ == "__main__":
-    asyncio.run(main())
+    # The sink (aiosmtpd) warns of a deprecation at every sign-in.
+    logging.getLogger("mail.log").setLevel(logging.ERROR)
+    with watchdog(arguments().timeout):
+        asyncio.run(main())

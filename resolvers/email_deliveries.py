@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.member import Member
 from models.notification import CreatedNotification, Notification, NotificationKind
-from models.outbox import DeliveryChannel, EmailFrequency
+from models.outbox import Delivery, DeliveryChannel, EmailFrequency
 from models.thread import Post
 from resolvers import policy
 from resolvers.email_preferences import frequencies
@@ -122,8 +122,28 @@ async def recipient_of(session: AsyncSession, claimed: Claimed) -> Recipient | D
     return Recipient(claimed.key, member.id, member.email, member.name, viewer, languages)
 
 
-async def prepare_email(sessions: Sessions, claimed: Claimed) -> EmailFacts | Dropped:
-    """The email to send now for a claimed delivery, or why it is dropped."""
+async def still_visible(sessions: Sessions, claimed: Sequence[Claimed]) -> frozenset[int]:
+    """The claimed deliveries (ids) whose recipient may still see what their notification is
+    about, now: the policy's rule over the recipients' rows, one statement for a batch."""
+    ids = [c.id for c in claimed if c.notification_id is not None]
+    if not ids:
+        return frozenset()
+    async with sessions() as session:
+        rows = await session.scalars(
+            select(Delivery.id)
+            .join(Notification, Notification.id == Delivery.notification_id)
+            .join(Member, Member.id == Delivery.member_id)
+            .where(Delivery.id.in_(ids), policy.notifications_visible_to_their_members())
+        )
+        return frozenset(rows)
+
+
+async def prepare_email(
+    sessions: Sessions, claimed: Claimed, visible: frozenset[int]
+) -> EmailFacts | Dropped:
+    """The email to send now for a claimed delivery, or why it is dropped. `visible`: the
+    claimed deliveries whose recipients may see their subject, checked just now
+    (`still_visible`, for the worker's whole batch)."""
     async with sessions() as session:
         recipient = await recipient_of(session, claimed)
         if isinstance(recipient, Dropped):
@@ -138,8 +158,7 @@ async def prepare_email(sessions: Sessions, claimed: Claimed) -> EmailFacts | Dr
         chosen = await frequencies(session, [recipient.member_id], notification.kind)
         if chosen[recipient.member_id] is not EmailFrequency.IMMEDIATE:
             return UNSUBSCRIBED
-        subject = notification.subject
-        if not await session.scalar(select(policy.may_be_notified(recipient.viewer, subject))):
+        if claimed.id not in visible:
             return NOT_VISIBLE
         facts = await notification_facts(
             session, recipient.viewer, recipient.languages, notification

@@ -1,7 +1,8 @@
 """Following the Compact, not only threads: a member follows a GCM objective, a guiding
 principle, a country or a UN region, and is notified (kind FOLLOWED_TOPIC, by the channels
 they chose for it: a weekly digest unless they say otherwise) when a resource or an initiative
-tagged with it is published, or a call for practices on it is opened. A region's followers
+tagged with it is published, a webinar on it is scheduled, or a call for practices on it is
+opened. A region's followers
 also hear of what is tagged with a country of that region.
 
 Notifications go through `notify()`: the policy decides when they are written and again when
@@ -203,6 +204,24 @@ async def tell_followers_of_item(
         recipients - {author_id},
         NotificationKind.FOLLOWED_TOPIC,
         actor_id=None,
+        subject=subject,
+    )
+
+
+async def tell_followers_of_webinar(
+    work: UnitOfWork, webinar_id: int, objectives: Sequence[int], creator_id: int | None
+) -> None:
+    """A webinar on these objectives was scheduled (it is visible from then on): their
+    followers who may see it (a community's webinar: its members, its hosts, staff) are
+    notified. Webinars are tagged with objectives only."""
+    await work.session.flush()
+    topics = [Topic(TopicKind.OBJECTIVE, str(n)) for n in objectives]
+    subject = {"webinar": webinar_id, "change": "SCHEDULED"}
+    await notify(
+        work,
+        await followers(work.session, topics),
+        NotificationKind.FOLLOWED_TOPIC,
+        actor_id=creator_id,
         subject=subject,
     )
 

@@ -40,6 +40,7 @@ from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
 from resolvers.policy import Viewer
 from resolvers.search_index import reindex
 from resolvers.search_sources import WEBINARS
+from resolvers.topic_follows import tell_followers_of_webinar
 from resolvers.translations import mark_outdated
 from resolvers.unit_of_work import Change, Refused, UnitOfWork, mutation, reading_back
 from resolvers.validation import clean_language, clean_languages, clean_objectives, clean_text
@@ -380,6 +381,7 @@ async def create_webinar(
         _add_details(work, webinar.id, viewer.member_id, clean)
         await reindex(work.session, WEBINARS, [webinar.id])
         await webhooks.announce_webinar(work, webinar, WebhookEvent.WEBINAR_SCHEDULED)
+        await tell_followers_of_webinar(work, webinar.id, clean.objectives, viewer.member_id)
         return webinar.id
 
     return await _answered(sessions, events, viewer, change, problems)

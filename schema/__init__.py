@@ -378,7 +378,8 @@ class Mutation:
         resolver=topic_follows_api.follow_topic,
         description="Follow a GCM objective, guiding principle, country or region: you are "
         "notified (FOLLOWED_TOPIC, by default in your weekly digest) when a resource or "
-        "initiative tagged with it is published, or a call for practices on it opens.",
+        "initiative tagged with it is published, a webinar on it is scheduled, or a call for "
+        "practices on it opens.",
     )
     unfollow_topic: topic_follows_api.TopicFollowPayload = strawberry.mutation(
         resolver=topic_follows_api.unfollow_topic,

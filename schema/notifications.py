@@ -57,8 +57,8 @@ NotificationKind = described_enum(
         "WEBINAR_REMINDER": "A webinar you registered for starts soon.",
         "WEBINAR_UPDATE": "A webinar you registered for changed, or your seat did.",
         "SUPPORT_REQUEST_UPDATE": "A support request you take part in changed.",
-        "FOLLOWED_TOPIC": "A resource or initiative was published, or a call for practices "
-        "opened, on an objective, principle, country or region you follow.",
+        "FOLLOWED_TOPIC": "A resource or initiative was published, a webinar scheduled, or a "
+        "call for practices opened, on an objective, principle, country or region you follow.",
     },
 )
 

@@ -18,12 +18,14 @@ from models.outbox import Delivery, DeliveryChannel
 from resolvers.digests import schedule_digests
 from schema.relay import encode_id
 from tests.conftest import api_client, gql, make_settings
+from tests.discussions import community, join
 from tests.knowledge import call, cast, codes, ok, published
 from tests.mail import smtp_server
 from tests.test_initiatives import CREATE_CALL
 from tests.test_outbox import UPDATE_PREFERENCES
 from tests.test_webhooks import CREATE as CREATE_ENDPOINT
 from tests.test_webhooks import http_receiver
+from tests.webinars import webinar
 
 FOLLOW = """
 mutation($t: TopicInput!) { followTopic(input: $t) { following errors { field code } } }
@@ -199,3 +201,61 @@ async def test_what_was_published_on_a_topic_reaches_the_digest(client, factory,
     assert text_part is not None
     text = text_part.get_content()
     assert "Published on a topic you follow: “Fair recruitment toolkit”" in text
+
+
+WEBINAR_NOTIFICATIONS = """
+{ notifications { nodes { kind change webinar { title } resource { title } } } }
+"""
+
+
+async def test_a_webinar_on_a_followed_objective_reaches_only_those_who_may_see_it(
+    client, factory, db, database_url
+):
+    # given: a public community, one follower of objective 6 who is its member (and wants
+    # this kind at once), one who is not, and a follower of another objective
+    community_id, founder = await community(client, factory, slug="fair-recruitment")
+    member = await factory.member(name="Community Follower")
+    outsider = await factory.member(name="Outside Follower")
+    elsewhere = await factory.member(name="Elsewhere")
+    await join(client, community_id, member)
+    for follower in (member, outsider):
+        await ok(client, FOLLOW, {"t": objective(6)}, follower)
+        immediate = [{"kind": "FOLLOWED_TOPIC", "email": "IMMEDIATE"}]
+        await ok(client, UPDATE_PREFERENCES, {"p": immediate}, follower)
+    await ok(client, FOLLOW, {"t": objective(2)}, elsewhere)
+    # when: a public webinar on objective 6 is scheduled, then a community-only one
+    await webinar(client, founder, title="Open webinar", objectives=[6])
+    await webinar(
+        client,
+        founder,
+        title="Members' webinar",
+        objectives=[6, 10],
+        visibility="COMMUNITY",
+        communityId=community_id,
+    )
+    # then: the community's member hears of both, the outsider of the public one only
+    expected = {
+        "kind": "FOLLOWED_TOPIC",
+        "change": "SCHEDULED",
+        "resource": None,
+    }
+    got = await gql(client, WEBINAR_NOTIFICATIONS, member=member)
+    assert got["data"]["notifications"]["nodes"] == [
+        {**expected, "webinar": {"title": "Members' webinar"}},
+        {**expected, "webinar": {"title": "Open webinar"}},
+    ]
+    got = await gql(client, WEBINAR_NOTIFICATIONS, member=outsider)
+    assert got["data"]["notifications"]["nodes"] == [
+        {**expected, "webinar": {"title": "Open webinar"}}
+    ]
+    assert await notifications(client, elsewhere) == []
+    # and: by email, at once, the same: two messages to the member, one to the outsider
+    with smtp_server() as (inbox, url):
+        worker = DeliveryWorker.from_settings(db, make_settings(database_url, smtp_url=url))
+        while await worker.run_round():
+            pass
+    subjects = sorted(
+        (str(m["To"]).split("<")[-1].rstrip(">"), str(m["Subject"])) for m in inbox.messages
+    )
+    assert [to for to, _ in subjects] == sorted([member.email, member.email, outsider.email])
+    assert all("Webinar scheduled on a topic you follow" in s for _, s in subjects), subjects

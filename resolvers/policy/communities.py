@@ -18,7 +18,7 @@ from sqlalchemy import (
 from models.base import utcnow
 from models.community import Community, CommunityMember, CommunityRole, CommunityVisibility
 from models.thread import Post, Thread
-from resolvers.policy.viewer import Viewer
+from resolvers.policy.viewer import Audience, Someone, Viewer, audience_of, rule
 
 
 def visible_communities(viewer: Viewer) -> ColumnElement[bool]:
@@ -32,22 +32,27 @@ def visible_communities(viewer: Viewer) -> ColumnElement[bool]:
 def readable_communities(viewer: Viewer) -> ColumnElement[bool]:
     """Whose threads and posts the viewer reads: public ones, and private ones the viewer
     belongs to (global staff read everything)."""
-    if viewer.is_staff:
-        return true()
+    return communities_read_by(audience_of(viewer))
+
+
+def communities_read_by(audience: Audience) -> ColumnElement[bool]:
+    """`readable_communities` for an audience (one viewer, or every member row at once)."""
     public = Community.visibility == CommunityVisibility.PUBLIC
-    if viewer.member_id is None:
-        return public
-    # Correlate the community only: a query already over community_member (a member list) must
-    # not swallow the subquery's own FROM.
-    return or_(
-        public,
-        exists()
-        .where(
-            CommunityMember.community_id == Community.id,
-            CommunityMember.member_id == viewer.member_id,
+
+    def member(someone: Someone) -> ColumnElement[bool]:
+        # Correlate the community (and the audience's rows) only: a query already over
+        # community_member (a member list) must not swallow the subquery's own FROM.
+        belongs = (
+            exists()
+            .where(
+                CommunityMember.community_id == Community.id,
+                CommunityMember.member_id == someone,
+            )
+            .correlate(Community, *audience.rows)
         )
-        .correlate(Community),
-    )
+        return or_(public, belongs)
+
+    return rule(audience, anonymous=public, member=member)
 
 
 def visible_threads(viewer: Viewer) -> ColumnElement[bool]:

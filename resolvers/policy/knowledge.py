@@ -18,7 +18,7 @@ from models.initiative import Initiative
 from models.member import Role
 from models.resource import RelationStatus, Resource, ResourceRelation
 from models.review import ReviewAssignment, ReviewedItem, ReviewItemKind, ReviewState
-from resolvers.policy.viewer import Viewer
+from resolvers.policy.viewer import Audience, Someone, Viewer, audience_of, rule
 
 REVIEWER_ROLES = frozenset({Role.REVIEWER, Role.MODERATOR, Role.ADMIN})
 
@@ -28,13 +28,29 @@ def visible_reviewed_items(
 ) -> ColumnElement[bool]:
     """The public sees published (APPROVED) items; authors their own; assigned reviewers what
     they review; moderators and admins everything."""
-    if viewer.is_staff:
-        return true()
+    return reviewed_items_seen_by(audience_of(viewer), model, kind)
+
+
+def reviewed_items_seen_by(
+    audience: Audience, model: type[ReviewedItem], kind: ReviewItemKind
+) -> ColumnElement[bool]:
+    """`visible_reviewed_items` for an audience (one viewer, or every member row at once)."""
     published = model.state == ReviewState.APPROVED
-    if viewer.member_id is None:
-        return published
-    return or_(
-        published, model.author_id == viewer.member_id, assigned_to_review(viewer, model, kind)
+
+    def member(someone: Someone) -> ColumnElement[bool]:
+        assigned = _assigned(someone, kind, model.id).correlate(model, *audience.rows)
+        return or_(published, model.author_id == someone, assigned)
+
+    return rule(audience, anonymous=published, member=member)
+
+
+def _assigned(
+    someone: Someone, kind: ReviewItemKind, item_id: SQLColumnExpression[int] | int
+) -> Exists:
+    return exists().where(
+        ReviewAssignment.item_kind == kind,
+        ReviewAssignment.item_id == item_id,
+        ReviewAssignment.reviewer_id == someone,
     )
 
 
@@ -44,11 +60,7 @@ def is_assigned_reviewer(
     """The viewer is one of the item's assigned reviewers."""
     if viewer.member_id is None:
         return false()
-    return exists().where(
-        ReviewAssignment.item_kind == kind,
-        ReviewAssignment.item_id == item_id,
-        ReviewAssignment.reviewer_id == viewer.member_id,
-    )
+    return _assigned(viewer.member_id, kind, item_id)
 
 
 def assigned_to_review(
@@ -147,4 +159,9 @@ def may_feature(viewer: Viewer) -> bool:
 
 def visible_calls(viewer: Viewer) -> ColumnElement[bool]:
     """Calls for practices are public (their answers follow the initiatives' policy)."""
+    return calls_seen_by(audience_of(viewer))
+
+
+def calls_seen_by(audience: Audience) -> ColumnElement[bool]:
+    """`visible_calls` for an audience: everyone."""
     return true()

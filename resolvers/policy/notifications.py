@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Integer,
+    SQLColumnExpression,
     String,
     and_,
     exists,
@@ -16,12 +17,12 @@ from sqlalchemy import (
     literal,
     null,
     or_,
-    select,
     true,
 )
 
 from models.community import Community
 from models.initiative import CallForPractices, Initiative
+from models.member import Member
 from models.notification import FollowTarget, Notification, TopicFollow
 from models.push import PushSubscription
 from models.resource import Resource
@@ -31,63 +32,74 @@ from models.thread import Thread
 from models.webinar import (
     Webinar,
 )
-from resolvers.policy.communities import readable_communities, visible_threads
-from resolvers.policy.knowledge import visible_calls, visible_initiatives, visible_resources
-from resolvers.policy.support import visible_support_requests
-from resolvers.policy.viewer import Viewer
-from resolvers.policy.webinars import visible_webinars
+from resolvers.policy.communities import (
+    communities_read_by,
+    readable_communities,
+    visible_threads,
+)
+from resolvers.policy.knowledge import calls_seen_by, reviewed_items_seen_by
+from resolvers.policy.support import support_requests_seen_by
+from resolvers.policy.viewer import MEMBERS, Audience, Viewer, audience_of
+from resolvers.policy.webinars import webinars_seen_by
 
 # How a notification's subject names what it is about: a key of `Notification.subject`.
 SubjectValue = Callable[[str, bool], ColumnElement[Any]]
 
 
 def _subject_gates(
-    viewer: Viewer, value: SubjectValue, present: Collection[str] | None = None
+    audience: Audience, value: SubjectValue, present: Collection[str] | None = None
 ) -> list[ColumnElement[bool]]:
     """One condition per kind of thing a notification can be about: absent, or visible to the
-    viewer. A thread counts by its community (the author of a thread that moderators deleted is
-    still told so); a post by its thread, always named beside it. `present`: the subject's
-    keys, when they are known (a subject not stored yet): only their conditions are built."""
+    audience. A thread counts by its community (the author of a thread that moderators deleted
+    is still told so); a post by its thread, always named beside it. `present`: the subject's
+    keys, when they are known (a subject not stored yet): only their conditions are built.
+    Each is an EXISTS on the thing's primary key, so that a check over many members at once
+    looks up one row per member, not a whole table."""
 
-    def readable() -> Any:
-        return select(Community.id).where(readable_communities(viewer))
+    def readable(community_id: SQLColumnExpression[Any]) -> ColumnElement[bool]:
+        seen = communities_read_by(audience)
+        return exists().where(Community.id == community_id, seen).correlate_except(Community)
 
     def thread() -> ColumnElement[bool]:
         key = value("thread", True)
-        threads = select(Thread.id).where(Thread.community_id.in_(readable()))
-        return or_(key.is_(None), key.in_(threads))
+        in_readable = exists().where(Thread.id == key, readable(Thread.community_id))
+        return or_(key.is_(None), in_readable.correlate_except(Thread))
 
     def community() -> ColumnElement[bool]:
         key = value("community", True)
-        return or_(key.is_(None), key.in_(readable()))
+        return or_(key.is_(None), readable(key))
 
     def webinar() -> ColumnElement[bool]:
         key = value("webinar", True)
-        return or_(key.is_(None), key.in_(select(Webinar.id).where(visible_webinars(viewer))))
+        seen = exists().where(Webinar.id == key, webinars_seen_by(audience))
+        return or_(key.is_(None), seen.correlate_except(Webinar))
 
     def request() -> ColumnElement[bool]:
         key = value("supportRequest", True)
-        requests = select(SupportRequest.id).where(visible_support_requests(viewer))
-        return or_(key.is_(None), key.in_(requests))
+        seen = support_requests_seen_by(audience)
+        found = exists().where(SupportRequest.id == key, seen).correlate_except(SupportRequest)
+        return or_(key.is_(None), found)
 
     def item() -> ColumnElement[bool]:
         key, kind = value("item", True), value("item_kind", False)
+        resource = reviewed_items_seen_by(audience, Resource, ReviewItemKind.RESOURCE)
+        initiative = reviewed_items_seen_by(audience, Initiative, ReviewItemKind.INITIATIVE)
         return or_(
             key.is_(None),
             and_(
                 kind == ReviewItemKind.RESOURCE.value,
-                key.in_(select(Resource.id).where(visible_resources(viewer))),
+                exists().where(Resource.id == key, resource).correlate_except(Resource),
             ),
             and_(
                 kind == ReviewItemKind.INITIATIVE.value,
-                key.in_(select(Initiative.id).where(visible_initiatives(viewer))),
+                exists().where(Initiative.id == key, initiative).correlate_except(Initiative),
             ),
         )
 
     def call() -> ColumnElement[bool]:
         key = value("call", True)
-        calls = select(CallForPractices.id).where(visible_calls(viewer))
-        return or_(key.is_(None), key.in_(calls))
+        found = exists().where(CallForPractices.id == key, calls_seen_by(audience))
+        return or_(key.is_(None), found.correlate_except(CallForPractices))
 
     gates = {
         "thread": thread,
@@ -106,29 +118,49 @@ def _stored_subject(key: str, number: bool) -> ColumnElement[Any]:
     return stored
 
 
-def visible_notifications(viewer: Viewer) -> ColumnElement[bool]:
-    """The viewer's own notifications about what they may see now: one about a private
-    community they left, a request they no longer take part in, reads as gone (in lists,
-    counts and live)."""
-    if viewer.member_id is None:
-        return false()
-    return and_(
-        Notification.member_id == viewer.member_id, *_subject_gates(viewer, _stored_subject)
-    )
-
-
-def may_be_notified(viewer: Viewer, subject: Mapping[str, Any]) -> ColumnElement[bool]:
-    """Whether a notification about `subject` may be created for `viewer` (a recipient): the
-    same rule as `visible_notifications`, for a subject not stored yet."""
-
+def _given_subject(subject: Mapping[str, Any]) -> SubjectValue:
     def given(key: str, number: bool) -> ColumnElement[Any]:
         value = subject.get(key)
         if value is None:
             return null()
         return literal(int(value), Integer()) if number else literal(str(value), String())
 
-    present = {key for key, v in subject.items() if v is not None}
-    return and_(true(), *_subject_gates(viewer, given, present))
+    return given
+
+
+def _present(subject: Mapping[str, Any]) -> set[str]:
+    return {key for key, v in subject.items() if v is not None}
+
+
+def visible_notifications(viewer: Viewer) -> ColumnElement[bool]:
+    """The viewer's own notifications about what they may see now: one about a private
+    community they left, a request they no longer take part in, reads as gone (in lists,
+    counts and live)."""
+    if viewer.member_id is None:
+        return false()
+    gates = _subject_gates(audience_of(viewer), _stored_subject)
+    return and_(Notification.member_id == viewer.member_id, *gates)
+
+
+def notifications_visible_to_their_members() -> ColumnElement[bool]:
+    """`visible_notifications` for many notifications of many members in one statement: the
+    enclosing query selects from `notification` joined to its recipient's `member` row, and
+    keeps those the recipient may see now (the send-time check of a batch of deliveries)."""
+    return and_(Notification.member_id == Member.id, *_subject_gates(MEMBERS, _stored_subject))
+
+
+def may_be_notified(viewer: Viewer, subject: Mapping[str, Any]) -> ColumnElement[bool]:
+    """Whether a notification about `subject` may be created for `viewer` (a recipient): the
+    same rule as `visible_notifications`, for a subject not stored yet."""
+    gates = _subject_gates(audience_of(viewer), _given_subject(subject), _present(subject))
+    return and_(true(), *gates)
+
+
+def members_may_be_notified(subject: Mapping[str, Any]) -> ColumnElement[bool]:
+    """`may_be_notified` for every member row of the enclosing query (which selects from
+    `member`) at once: the recipients of a notification checked in one statement."""
+    gates = _subject_gates(MEMBERS, _given_subject(subject), _present(subject))
+    return and_(true(), *gates)
 
 
 def followable(viewer: Viewer, target: FollowTarget, target_id: int) -> ColumnElement[bool]:

@@ -7,35 +7,40 @@ from sqlalchemy import (
     exists,
     false,
     or_,
-    true,
 )
 
 from models.organization import OrganizationKind
 from models.support import ProposalStatus, SupportProposal, SupportRequest
-from resolvers.policy.viewer import Viewer
+from resolvers.policy.viewer import Audience, Someone, Viewer, audience_of, rule
 
 
 def visible_support_requests(viewer: Viewer) -> ColumnElement[bool]:
     """Private to the requester's organisation (the government it speaks for), its focal point,
     the experts proposed for it who have not declined, and moderators."""
-    if viewer.is_staff:
-        return true()
-    if viewer.member_id is None:
-        return false()
-    conditions = [
-        SupportRequest.requester_id == viewer.member_id,
-        SupportRequest.focal_point_id == viewer.member_id,
-        exists()
-        .where(
-            SupportProposal.request_id == SupportRequest.id,
-            SupportProposal.expert_id == viewer.member_id,
-            SupportProposal.status != ProposalStatus.DECLINED,
-        )
-        .correlate(SupportRequest),
-    ]
-    if viewer.organization_id is not None:
-        conditions.append(SupportRequest.organization_id == viewer.organization_id)
-    return or_(*conditions)
+    return support_requests_seen_by(audience_of(viewer))
+
+
+def support_requests_seen_by(audience: Audience) -> ColumnElement[bool]:
+    """`visible_support_requests` for an audience (one viewer, or every member row at once)."""
+
+    def member(someone: Someone) -> ColumnElement[bool]:
+        conditions = [
+            SupportRequest.requester_id == someone,
+            SupportRequest.focal_point_id == someone,
+            exists()
+            .where(
+                SupportProposal.request_id == SupportRequest.id,
+                SupportProposal.expert_id == someone,
+                SupportProposal.status != ProposalStatus.DECLINED,
+            )
+            .correlate(SupportRequest, *audience.rows),
+        ]
+        if audience.organization_id is not None:
+            # a member row without an organisation compares NULL: not a match
+            conditions.append(SupportRequest.organization_id == audience.organization_id)
+        return or_(*conditions)
+
+    return rule(audience, anonymous=false(), member=member)
 
 
 def may_submit_support_request(viewer: Viewer, organization_kind: OrganizationKind | None) -> bool:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Select,
+    SQLColumnExpression,
+    or_,
     true,
 )
 
@@ -42,6 +46,56 @@ class Viewer:
 
 
 ANONYMOUS = Viewer()
+
+# A member as the rules see them: a viewer's id (an int), or the member column of a query over
+# many members at once.
+Someone = int | SQLColumnExpression[int]
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Whom a visibility rule is written for. Either one viewer (`audience_of`): its facts are
+    Python values, and a rule keeps only the branch that applies to them; or every member row
+    of a query at once (`MEMBERS`): its facts are the `member` table's columns, and a rule's
+    branches become SQL over them. A rule written once over an `Audience` (`rule`) thus
+    answers both "may this viewer see it?" and "which of these members may see it?" in one
+    statement, the same decision either way (tests/test_policy_audiences.py)."""
+
+    member_id: Someone | None
+    organization_id: int | SQLColumnExpression[int | None] | None
+    staff: bool | ColumnElement[bool]
+    # What correlated subqueries take from the enclosing query: the member table, for MEMBERS.
+    rows: tuple[Any, ...] = ()
+
+
+def audience_of(viewer: Viewer) -> Audience:
+    return Audience(viewer.member_id, viewer.organization_id, viewer.is_staff)
+
+
+def taking_rows(audience: Audience, statement: Select[Any]) -> Select[Any]:
+    """`statement` (a subquery of a rule), taking the audience's member rows from the
+    enclosing query: SQLAlchemy's automatic correlation looks one level up only, and a rule's
+    subqueries sit deeper than that in a check over many members."""
+    return statement.correlate(*audience.rows) if audience.rows else statement
+
+
+def rule(
+    audience: Audience,
+    *,
+    anonymous: ColumnElement[bool],
+    member: Callable[[Someone], ColumnElement[bool]],
+) -> ColumnElement[bool]:
+    """A visibility rule's three branches: global staff see everything, the anonymous public
+    what `anonymous` allows, a signed-in member what `member(their id)` allows. Member rows are
+    all signed in: for them, staff or the member's branch."""
+    if audience.staff is True:
+        return true()
+    if audience.member_id is None:
+        return anonymous
+    if audience.staff is False:
+        return member(audience.member_id)
+    assert isinstance(audience.staff, ColumnElement)
+    return or_(audience.staff, member(audience.member_id))
 
 
 PUBLIC_AUDIENCE = "public"
@@ -154,3 +208,12 @@ def may_send_any_document(viewer: Viewer, *, trusted_documents_only: bool) -> bo
     With HUB_TRUSTED_DOCUMENTS_ONLY, only moderators and admins may (the console, like
     introspection); development is not exempt, so that the setting can be tried locally."""
     return not trusted_documents_only or viewer.is_staff
+
+
+# Every member row of the enclosing query (which selects from `member`), as an audience.
+MEMBERS = Audience(
+    member_id=Member.id,
+    organization_id=Member.organization_id,
+    staff=Member.role.in_(sorted(STAFF_ROLES, key=lambda role: role.value)),
+    rows=(Member,),
+)

@@ -9,7 +9,6 @@ from sqlalchemy import (
     and_,
     or_,
     select,
-    true,
 )
 
 from models.community import CommunityMember, CommunityRole
@@ -25,7 +24,14 @@ from models.webinar import (
     WebinarVisibility,
 )
 from resolvers.policy.knowledge import visible_resources
-from resolvers.policy.viewer import Viewer
+from resolvers.policy.viewer import (
+    Audience,
+    Someone,
+    Viewer,
+    audience_of,
+    rule,
+    taking_rows,
+)
 
 
 @dataclass(frozen=True)
@@ -57,22 +63,25 @@ def stronger_host_role(held: WebinarHostRole | None, other: WebinarHostRole) -> 
 def visible_webinars(viewer: Viewer) -> ColumnElement[bool]:
     """Public webinars for everyone; a community's webinars for its members, for the
     webinar's own hosts, and for global staff."""
-    if viewer.is_staff:
-        return true()
+    return webinars_seen_by(audience_of(viewer))
+
+
+def webinars_seen_by(audience: Audience) -> ColumnElement[bool]:
+    """`visible_webinars` for an audience (one viewer, or every member row at once)."""
     public = Webinar.visibility == WebinarVisibility.PUBLIC
-    if viewer.member_id is None:
-        return public
-    return or_(
-        public,
-        Webinar.community_id.in_(
-            select(CommunityMember.community_id).where(
-                CommunityMember.member_id == viewer.member_id
-            )
-        ),
-        Webinar.id.in_(
-            select(WebinarHost.webinar_id).where(WebinarHost.member_id == viewer.member_id)
-        ),
-    )
+
+    def member(someone: Someone) -> ColumnElement[bool]:
+        communities = select(CommunityMember.community_id).where(
+            CommunityMember.member_id == someone
+        )
+        hosted = select(WebinarHost.webinar_id).where(WebinarHost.member_id == someone)
+        return or_(
+            public,
+            Webinar.community_id.in_(taking_rows(audience, communities)),
+            Webinar.id.in_(taking_rows(audience, hosted)),
+        )
+
+    return rule(audience, anonymous=public, member=member)
 
 
 def may_create_webinar(viewer: Viewer, community_role: CommunityRole | None) -> bool:
