@@ -21,6 +21,7 @@ from strawberry.extensions import SchemaExtension
 
 from app.cached_responses import WRITE_VERSION_HEADER, CachedResponses
 from app.calendar import calendar_routes
+from app.compiled import CompiledAnswers
 from app.console.operations import CONSOLE_DOCUMENTS
 from app.console.page import Console
 from app.delivery import DeliveryWorker
@@ -38,7 +39,7 @@ from app.websocket import GraphQLWebSocket
 from models.db import Database, create_database
 from resolvers.search import Answer
 from resolvers.search_cache import SearchCache
-from schema import Limits, make_schema
+from schema import HubSchema, Limits, limit_rules, make_schema
 from subscriptions.broadcast import HubBroadcast, create_broadcast
 from subscriptions.broker import BrokerUnavailable, check_url, ping_broker
 from subscriptions.heads import HeadWatcher
@@ -84,6 +85,16 @@ def _observe(
     return outermost
 
 
+def _compiled_answers(settings: Settings, schema: HubSchema) -> CompiledAnswers | None:
+    """Trusted documents' compiled plans, unless HUB_COMPILE_TRUSTED_DOCUMENTS=false."""
+    if not settings.compile_trusted_documents:
+        return None
+    limits = _limits(settings)
+    return CompiledAnswers(
+        schema._schema, limits, limit_rules(limits), record=settings.metrics_enabled
+    )
+
+
 def _response_cache(
     settings: Settings, database: Database, broadcast: HubBroadcast
 ) -> ResponseCache:
@@ -125,12 +136,14 @@ def create_app(
     outermost = _observe(settings, database, provider, tracer)
     schema = make_schema(_limits(settings), measured_by=outermost)
     search_cache = SearchCache[Answer](settings.search_cache_entries)
+    compiled = _compiled_answers(settings, schema)
     documents = Documents(
         database.sessions,
         trusted_only=settings.trusted_documents_only,
         apq_entries=settings.persisted_query_entries,
         trusted_entries=settings.trusted_document_entries,
         built_in=CONSOLE_DOCUMENTS,
+        compiler=compiled.compile if compiled is not None else None,
     )
     websocket = GraphQLWebSocket(
         schema, settings, database, hub_broadcast, documents, search_cache, tracer
@@ -222,6 +235,7 @@ def create_app(
                         settings.response_cache_stale_seconds,
                         settings.metrics_enabled,
                     ),
+                    compiled,
                 ),
             ),
             WebSocketRoute("/graphql", websocket),
