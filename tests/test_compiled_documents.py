@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import enum
 import itertools
+import json
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -22,12 +23,14 @@ import pytest
 from sqlalchemy import text
 from starlette.applications import Starlette
 
+from app.compiled import CompiledAnswers
 from app.main import create_app
 from app.settings import Settings
 from models.db import Database
 from models.member import Role
 from resolvers.documents import NewDocument, register_document
 from resolvers.pagination import encode_cursor
+from schema import Limits, limit_rules, schema
 from schema.relay import decode_int_id, encode_id
 from subscriptions.broadcast import HubBroadcast
 from tests.conftest import Factory, StatementCounter, api_client, make_settings
@@ -293,12 +296,14 @@ async def count(
     body: dict[str, Any],
     headers: dict[str, str],
     statements: StatementCounter,
+    *,
+    any_status: bool = False,
 ) -> int:
     """The statements one request runs."""
     statements.reset()
     async with api_client(application) as client:
         response = await client.post("/graphql", json=body, headers=headers)
-    assert response.status_code == 200
+    assert any_status or response.status_code == 200
     return statements.count
 
 
@@ -306,3 +311,124 @@ def expected(document_id: str, variables: dict[str, Any]) -> int:
     """One statement per `thread` root field whose ID is a thread's ID."""
     values = [variables[k] for k in ("id", "a", "b") if k in variables]
     return sum(1 for v in values if decode_int_id(v, "Thread") is not None)
+
+
+TOO_MANY_ALIASES = (
+    "query($id: ID!) { thread(id: $id) { " + " ".join(f"t{i}: title" for i in range(16)) + " } }"
+)
+
+
+def test_only_the_supported_set_compiles() -> None:
+    # given
+    answers = CompiledAnswers(schema._schema, Limits(), limit_rules(Limits()), record=False)
+    # when / then
+    for document_id, body in DOCUMENTS.items():
+        assert answers.compile(body) is not None, document_id
+    for document_id, body in {**UNSUPPORTED, "aliases": TOO_MANY_ALIASES}.items():
+        # two pages of one thread may be one after skip/include: refused per request
+        assert (answers.compile(body) is None) == (document_id != "two-pages"), document_id
+    assert answers.compile("mutation { logout { ok } }") is None
+    assert answers.compile("{ thread(id: 1) }") is None  # not valid
+
+
+def fallbacks(world: World) -> list[tuple[str, dict[str, Any]]]:
+    """Requests of compiled documents that must run through the executor (it answers errors)."""
+    thread_id = world.public_thread
+    return [
+        ("thread-page", {"documentId": "thread-page", "variables": {}}),
+        ("thread-page", {"documentId": "thread-page", "variables": {"id": 3}}),
+        ("thread-page", {"documentId": "thread-page", "variables": {"id": "a\x00"}}),
+        (
+            "thread-page",
+            {"documentId": "thread-page", "variables": {"id": thread_id}, "operationName": "Other"},
+        ),
+        ("full", {"documentId": "full", "variables": {"id": thread_id, "n": 101, "authors": True}}),
+        ("full", {"documentId": "full", "variables": {"id": thread_id, "n": -1, "authors": True}}),
+        (
+            "full",
+            {
+                "documentId": "full",
+                "variables": {"id": thread_id, "after": "bm90IGEgY3Vyc29y", "authors": True},
+            },
+        ),
+        ("full", {"documentId": "full", "variables": {"id": thread_id, "authors": "yes"}}),
+    ] + [(d, {"documentId": d, "variables": {"id": thread_id}}) for d in UNSUPPORTED]
+
+
+async def test_requests_the_compiled_path_must_not_answer_get_the_executors_errors(
+    apps: tuple[Starlette, Starlette],
+    db: Database,
+    factory: Factory,
+    statements: StatementCounter,
+) -> None:
+    # given
+    async with api_client(apps[1]) as client:
+        world = await build_world(client, factory, db)
+    await push(db, {**DOCUMENTS, **UNSUPPORTED})
+    for document_id in {**DOCUMENTS, **UNSUPPORTED}:
+        await both(apps, {"documentId": document_id, "variables": {"id": "x"}}, {})
+    for viewer in (V.ANONYMOUS, V.COMMUNITY_MODERATOR):
+        headers = world.headers(viewer)
+        for document_id, body in fallbacks(world):
+            # when
+            compiled, executed = await both(apps, body, headers)
+            reads = [await count(a, body, headers, statements, any_status=True) for a in apps]
+            # then: the same bytes, and the executor's statements (it ran)
+            assert compiled.status_code == executed.status_code, body
+            assert compiled.content == executed.content, body
+            assert reads[0] == reads[1], (document_id, body, reads)
+        assert json.loads(compiled.content).get("data") is not None
+
+
+async def test_a_costlier_document_than_the_maximum_is_refused_alike(
+    database_url: str, db: Database, broadcast: HubBroadcast, factory: Factory
+) -> None:
+    # given: a maximum cost below the thread page's (657)
+    made = [
+        create_app(settings(database_url, compile_trusted_documents=on, max_query_cost=600), db,
+                   broadcast)
+        for on in (True, False)
+    ]  # fmt: skip
+    async with api_client(made[1]) as client:
+        world = await build_world(client, factory, db)
+    await push(db, {"thread-page": THREAD_PAGE_QUERY})
+    body = {"documentId": "thread-page", "variables": {"id": world.public_thread}}
+    # when
+    compiled, executed = await both((made[0], made[1]), body, {})
+    # then
+    assert compiled.content == executed.content
+    assert compiled.json()["errors"][0]["extensions"]["code"] == "QUERY_TOO_COSTLY"
+
+
+async def test_get_by_document_id_is_cached_with_the_same_etag(
+    database_url: str, db: Database, broadcast: HubBroadcast, factory: Factory
+) -> None:
+    # given: response caches on (the default), anonymous GETs of a compiled document
+    made = [
+        create_app(make_settings(database_url, compile_trusted_documents=on), db, broadcast)
+        for on in (True, False)
+    ]
+    for application in made:
+        await application.state.response_cache.ready(db.sessions)
+    try:
+        async with api_client(made[1]) as client:
+            world = await build_world(client, factory, db)
+        # the common query: the thread page's `reactedByViewer` makes its answers the viewer's
+        await push(db, {"common": HUB_COMMON_QUERY})
+        variables = json.dumps({"id": world.public_thread})
+        url = f"/graphql?documentId=common&variables={variables}"
+        answers = []
+        for application in made:
+            async with api_client(application) as client:
+                first = await client.get(url)
+                again = await client.get(url, headers={"If-None-Match": first.headers["etag"]})
+                answers.append((first, again))
+        # then
+        (compiled, compiled_again), (executed, executed_again) = answers
+        assert compiled.content == executed.content
+        assert compiled.headers["etag"] == executed.headers["etag"]
+        assert compiled.headers["cache-control"] == executed.headers["cache-control"]
+        assert compiled_again.status_code == executed_again.status_code == 304
+    finally:
+        for application in made:
+            await application.state.response_cache.close()
