@@ -20,7 +20,7 @@ depend on the text alone (tokens, depth, aliases, validation) are checked here, 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,6 +55,9 @@ SUPPORTED: dict[str, dict[str, frozenset[str]]] = {
 SUPPORTED.update({t: {} for t in GETTERS if t not in SUPPORTED})
 PLAIN_FIELDS = {t: set(fields) - set(SUPPORTED[t]) for t, fields in GETTERS.items()}
 SKIP_INCLUDE = frozenset({"skip", "include"})
+# graphql-core's serializers of these return a value of the column's Python type unchanged
+# (str, int within 32 bits, bool): compiled answers skip the call.
+AS_IS = frozenset({"String", "ID", "Int", "Boolean"})
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,8 @@ class Selected:
     name: str
     nodes: tuple[FieldNode, ...]
     type_name: str
-    leaf: Any  # the leaf type (it serializes), or None for an object
+    leaf: bool
+    serialize: Callable[[Any], Any] | None = None  # a leaf's, unless it returns its value
     children: tuple[Selected, ...] = ()
 
 
@@ -226,16 +230,17 @@ def shape(
     for key, nodes in _collect(selection_sets, compiled.fragments, variables).items():
         name = nodes[0].name.value
         if name == "__typename":
-            selected.append(Selected(key, name, tuple(nodes), parent.name, None))
+            selected.append(Selected(key, name, tuple(nodes), parent.name, leaf=True))
             continue
         named = get_named_type(parent.fields[name].type)
         if is_leaf_type(named):
-            selected.append(Selected(key, name, tuple(nodes), named.name, named))
+            serialize = None if named.name in AS_IS else named.serialize
+            selected.append(Selected(key, name, tuple(nodes), named.name, True, serialize))
             continue
         assert isinstance(named, GraphQLObjectType)
         subsets = [n.selection_set for n in nodes if n.selection_set is not None]
         children = shape(schema, compiled, subsets, named, variables)
-        selected.append(Selected(key, name, tuple(nodes), named.name, None, children))
+        selected.append(Selected(key, name, tuple(nodes), named.name, False, None, children))
     return tuple(selected)
 
 
@@ -252,8 +257,8 @@ def render(selection: tuple[Selected, ...], value: Any, type_name: str) -> dict[
         found = getters[selected.name](value)
         if found is None:
             out[selected.key] = None
-        elif selected.leaf is not None:
-            out[selected.key] = selected.leaf.serialize(found)
+        elif selected.leaf:
+            out[selected.key] = found if selected.serialize is None else selected.serialize(found)
         elif isinstance(found, list):
             out[selected.key] = [render(selected.children, v, selected.type_name) for v in found]
         else:
