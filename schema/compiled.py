@@ -38,6 +38,7 @@ from graphql import (
     SelectionSetNode,
     VariableNode,
     get_named_type,
+    is_enum_type,
     is_leaf_type,
     parse,
     specified_rules,
@@ -219,6 +220,19 @@ def _collect(
     return fields
 
 
+def _remembered(serialize: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """An enum's serializer, each member's name found once (strawberry's walks the values)."""
+    names: dict[Any, Any] = {}
+
+    def named(value: Any) -> Any:
+        found = names.get(value)
+        if found is None:
+            found = names[value] = serialize(value)
+        return found
+
+    return named
+
+
 def shape(
     schema: GraphQLSchema,
     compiled: CompiledDocument,
@@ -234,7 +248,11 @@ def shape(
             continue
         named = get_named_type(parent.fields[name].type)
         if is_leaf_type(named):
-            serialize = None if named.name in AS_IS else named.serialize
+            serialize: Callable[[Any], Any] | None = None
+            if named.name not in AS_IS:
+                serialize = named.serialize
+            if is_enum_type(named):
+                serialize = _remembered(named.serialize)
             selected.append(Selected(key, name, tuple(nodes), named.name, True, serialize))
             continue
         assert isinstance(named, GraphQLObjectType)
