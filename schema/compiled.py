@@ -45,7 +45,7 @@ from graphql import (
     validate,
 )
 
-from schema.compiled_threads import GETTERS
+from schema.compiled_threads import GETTERS, Getter
 from schema.extensions import _nul_literals
 
 # type -> field -> the arguments it may take
@@ -82,6 +82,7 @@ class Selected:
     leaf: bool
     serialize: Callable[[Any], Any] | None = None  # a leaf's, unless it returns its value
     children: tuple[Selected, ...] = ()
+    render: Callable[[Any], dict[str, Any]] | None = None  # an object's: its children's dict
 
 
 @dataclass
@@ -258,27 +259,45 @@ def shape(
         assert isinstance(named, GraphQLObjectType)
         subsets = [n.selection_set for n in nodes if n.selection_set is not None]
         children = shape(schema, compiled, subsets, named, variables)
-        selected.append(Selected(key, name, tuple(nodes), named.name, False, None, children))
+        render = renderer(children, named.name)
+        selected.append(
+            Selected(key, name, tuple(nodes), named.name, False, None, children, render)
+        )
     return tuple(selected)
 
 
 # --- rendering: the executor's dict, from the values -------------------------------------
 
 
-def render(selection: tuple[Selected, ...], value: Any, type_name: str) -> dict[str, Any]:
-    getters = GETTERS[type_name]
-    out: dict[str, Any] = {}
-    for selected in selection:
-        if selected.name == "__typename":
-            out[selected.key] = type_name
-            continue
-        found = getters[selected.name](value)
+def renderer(selection: tuple[Selected, ...], type_name: str) -> Callable[[Any], dict[str, Any]]:
+    """What the executor's completion makes of a value of `type_name` for this selection: a
+    dict in the selection's order, leaves serialized, objects and lists of them nested."""
+    steps = [(s.key, _step(s, GETTERS[type_name], type_name)) for s in selection]
+
+    def render(value: Any) -> dict[str, Any]:
+        return {key: step(value) for key, step in steps}
+
+    return render
+
+
+def _step(selected: Selected, getters: dict[str, Getter], type_name: str) -> Getter:
+    if selected.name == "__typename":
+        return lambda _: type_name
+    get = getters[selected.name]
+    serialize = selected.serialize
+    if selected.leaf:
+        if serialize is None:
+            return get
+        return lambda value: None if (found := get(value)) is None else serialize(found)
+    child = selected.render
+    assert child is not None
+
+    def nested(value: Any) -> Any:
+        found = get(value)
         if found is None:
-            out[selected.key] = None
-        elif selected.leaf:
-            out[selected.key] = found if selected.serialize is None else selected.serialize(found)
-        elif isinstance(found, list):
-            out[selected.key] = [render(selected.children, v, selected.type_name) for v in found]
-        else:
-            out[selected.key] = render(selected.children, found, selected.type_name)
-    return out
+            return None
+        if isinstance(found, list):
+            return [child(item) for item in found]
+        return child(found)
+
+    return nested

@@ -15,7 +15,7 @@ from resolvers.compiled.threads import ThreadReads, read_thread
 from resolvers.errors import ClientError
 from resolvers.pagination import PageRequest
 from resolvers.threads import POST_ORDER
-from schema.compiled import CompiledDocument, Selected, render, shape
+from schema.compiled import CompiledDocument, Selected, shape
 from schema.compiled_threads import thread_value
 from schema.context import Context
 from schema.encoding import json_bytes
@@ -163,6 +163,7 @@ async def answer(prepared: Prepared, context: Context) -> bytes:
         if read.thread_id is not None:
             rows = await read_thread(context.db.reads, context.viewer, read.thread_id, read.reads)
             value = thread_value(rows, context.viewer, read.reads)
-        data[root.key] = render(root.children, value, "Thread") if value is not None else None
+        assert root.render is not None
+        data[root.key] = root.render(value) if value is not None else None
     cost = {"requested": prepared.cost, "maximum": prepared.maximum}
     return json_bytes({"data": data, "extensions": {"cost": cost}})
