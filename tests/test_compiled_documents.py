@@ -12,6 +12,7 @@ from __future__ import annotations
 import enum
 import itertools
 import json
+import logging
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ from subscriptions.broadcast import HubBroadcast
 from tests.conftest import Factory, StatementCounter, api_client, make_settings
 from tests.conftest import TestMember as Person
 from tests.discussions import community, join, ok, post, thread
+from tests.test_logs import json_lines
 from tests.test_visibility_matrix import INVITE, MAKE_MODERATOR
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
@@ -432,3 +434,30 @@ async def test_get_by_document_id_is_cached_with_the_same_etag(
     finally:
         for application in made:
             await application.state.response_cache.close()
+
+
+async def test_the_log_line_says_which_answers_were_compiled(
+    apps: tuple[Starlette, Starlette],
+    db: Database,
+    factory: Factory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # given
+    caplog.set_level(logging.INFO, logger="hub.request")
+    async with api_client(apps[1]) as client:
+        world = await build_world(client, factory, db)
+    await push(db, {"thread-page": THREAD_PAGE_QUERY, **UNSUPPORTED})
+    caplog.clear()
+    # when: a compiled document, then one the compiler does not support
+    async with api_client(apps[0]) as client:
+        for document_id in ("thread-page", "community"):
+            body = {"documentId": document_id, "variables": {"id": world.public_thread}}
+            assert (await client.post("/graphql", json=body)).status_code == 200
+    # then
+    lines = [line for line in json_lines(caplog) if line["logger"] == "hub.request"]
+    described = [(line["operation_name"], line["compiled"], line["statements"]) for line in lines]
+    assert described[0] == ("thread-page", True, 1)
+    assert described[1][:2] == ("community", False)
+    messages = [r.getMessage() for r in caplog.records if r.name == "hub.request"]
+    assert "compiled=true" in messages[0]
+    assert "compiled=true" not in messages[1]
