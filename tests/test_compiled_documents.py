@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import text
 from starlette.applications import Starlette
 
@@ -436,7 +437,7 @@ async def test_get_by_document_id_is_cached_with_the_same_etag(
             await application.state.response_cache.close()
 
 
-async def test_the_log_line_says_which_answers_were_compiled(
+async def test_the_log_line_and_the_counter_say_which_answers_were_compiled(
     apps: tuple[Starlette, Starlette],
     db: Database,
     factory: Factory,
@@ -448,6 +449,8 @@ async def test_the_log_line_says_which_answers_were_compiled(
         world = await build_world(client, factory, db)
     await push(db, {"thread-page": THREAD_PAGE_QUERY, **UNSUPPORTED})
     caplog.clear()
+    counted = {"operation": "thread-page", "type": "query", "outcome": "ok"}
+    before = REGISTRY.get_sample_value("hub_graphql_operations_total", counted) or 0
     # when: a compiled document, then one the compiler does not support
     async with api_client(apps[0]) as client:
         for document_id in ("thread-page", "community"):
@@ -458,6 +461,7 @@ async def test_the_log_line_says_which_answers_were_compiled(
     described = [(line["operation_name"], line["compiled"], line["statements"]) for line in lines]
     assert described[0] == ("thread-page", True, 1)
     assert described[1][:2] == ("community", False)
+    assert REGISTRY.get_sample_value("hub_graphql_operations_total", counted) == before + 1
     messages = [r.getMessage() for r in caplog.records if r.name == "hub.request"]
     assert "compiled=true" in messages[0]
     assert "compiled=true" not in messages[1]
