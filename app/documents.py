@@ -18,13 +18,14 @@ import re
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.document import TrustedDocument
 from resolvers.documents import SHA256_PREFIX, find_document, sha256_of
 from resolvers.policy import Viewer, may_send_any_document
+from schema.compiled import CompiledDocument
 
 SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
@@ -43,20 +44,29 @@ class DocumentRefused(Exception):
         self.headers = headers or {}
 
 
+class Compiler(Protocol):
+    """Compiles a trusted document's text (schema/compiled.py); None: the executor runs it."""
+
+    def __call__(self, text: str) -> CompiledDocument | None: ...
+
+
 @dataclass(frozen=True)
 class Known:
-    """A trusted document as a process keeps it."""
+    """A trusted document as a process keeps it, with its compiled plan if it has one."""
 
     document_id: str
     body: str
+    compiled: CompiledDocument | None = None
 
 
 @dataclass(frozen=True)
 class Resolved:
-    """The text to run; `document_id` when it is a trusted document (metrics label it so)."""
+    """The text to run; `document_id` when it is a trusted document (metrics label it so);
+    `compiled` when that document was compiled."""
 
     query: str
     document_id: str | None
+    compiled: CompiledDocument | None = None
 
 
 class _LRU:
@@ -110,8 +120,10 @@ class Documents:
         apq_entries: int,
         trusted_entries: int,
         built_in: Iterable[str] = (),
+        compiler: Compiler | None = None,
     ) -> None:
         self.sessions = sessions
+        self.compiler = compiler
         self.trusted_only = trusted_only
         self._apq = _LRU(apq_entries)
         self._trusted = _LRU(trusted_entries)
@@ -144,7 +156,7 @@ class Documents:
             raise DocumentRefused(
                 404, "No trusted document has this `documentId`.", "PERSISTED_DOCUMENT_NOT_FOUND"
             )
-        return Resolved(found.body, found.document_id)
+        return Resolved(found.body, found.document_id, found.compiled)
 
     async def _by_hash(self, sha256: str, viewer: Viewer) -> Resolved:
         # What this process remembers first: an APQ hit costs no query.
@@ -153,7 +165,7 @@ class Documents:
             return Resolved(remembered.body, None)
         found = await self._trusted_lookup(SHA256_PREFIX + sha256)
         if found is not None:
-            return Resolved(found.body, found.document_id)
+            return Resolved(found.body, found.document_id, found.compiled)
         # Answered with 200 whatever the media type, as Apollo Server does: Apollo Client 3's
         # link turns persisted queries off for good on a 400. Never cached by a proxy.
         raise DocumentRefused(
@@ -178,14 +190,15 @@ class Documents:
                 "This server runs trusted documents only: send a registered `documentId`.",
                 "TRUSTED_DOCUMENTS_ONLY",
             )
-        return Resolved(found.body, found.document_id)
+        return Resolved(found.body, found.document_id, found.compiled)
 
     def _may_send_text(self, viewer: Viewer) -> bool:
         return may_send_any_document(viewer, trusted_documents_only=self.trusted_only)
 
     async def _trusted_lookup(self, key: str) -> Known | None:
         """A trusted document by id or `sha256:<hex>`: built in, kept, or from the database.
-        Only found ones are kept (a push must be seen at once), and they never change."""
+        Only found ones are kept (a push must be seen at once), and they never change: each is
+        compiled once, when first loaded, and its plan kept with it."""
         if key.startswith(SHA256_PREFIX) and key[len(SHA256_PREFIX) :] in self._built_in:
             return self._built_in[key[len(SHA256_PREFIX) :]]
         known = self._trusted.get(key)
@@ -194,7 +207,8 @@ class Documents:
         row = await _load(self.sessions, key)
         if row is None:
             return None
-        known = Known(row.document_id, row.body)
+        compiled = self.compiler(row.body) if self.compiler is not None else None
+        known = Known(row.document_id, row.body, compiled)
         self._trusted.put(key, known)
         return known
 

@@ -33,6 +33,7 @@ class Operation:
     outcome: str | None = None
     statements: int = 0
     viewer_id: int | None = None
+    compiled: bool = False  # a trusted document answered by its compiled plan (app/compiled.py)
 
 
 # The operation of the HTTP request being served, filled in by the operation's extension.
@@ -171,6 +172,7 @@ def log_request(scope: Scope, status: int, seconds: float, operation: Operation)
             f"{operation.operation_type} {operation.operation_name or 'anonymous'} "
             f"{operation.outcome} statements={operation.statements} "
             f"viewer={operation.viewer_id or '-'}"
+            + (" compiled=true" if operation.compiled else "")
         )
     words.append(f"{fields['duration_ms']} ms")
     level = logging.ERROR if status >= 500 else logging.INFO

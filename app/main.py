@@ -22,6 +22,7 @@ from strawberry.extensions import SchemaExtension
 from app.cached_hits import CachedHits, RawRequests
 from app.cached_responses import WRITE_VERSION_HEADER, CachedResponses
 from app.calendar import calendar_routes
+from app.compiled import CompiledAnswers
 from app.console.operations import CONSOLE_DOCUMENTS
 from app.console.page import Console
 from app.delivery import DeliveryWorker
@@ -40,7 +41,7 @@ from models.db import Database, create_database
 from resolvers.auth import dummy_hash
 from resolvers.search import Answer
 from resolvers.search_cache import SearchCache
-from schema import Limits, make_schema
+from schema import HubSchema, Limits, limit_rules, make_schema
 from subscriptions.broadcast import HubBroadcast, create_broadcast
 from subscriptions.broker import BrokerUnavailable, check_url, ping_broker
 from subscriptions.heads import HeadWatcher
@@ -86,6 +87,16 @@ def _observe(
     return outermost
 
 
+def _compiled_answers(settings: Settings, schema: HubSchema) -> CompiledAnswers | None:
+    """Trusted documents' compiled plans, unless HUB_COMPILE_TRUSTED_DOCUMENTS=false."""
+    if not settings.compile_trusted_documents:
+        return None
+    limits = _limits(settings)
+    return CompiledAnswers(
+        schema._schema, limits, limit_rules(limits), record=settings.metrics_enabled
+    )
+
+
 def _response_cache(
     settings: Settings, database: Database, broadcast: HubBroadcast
 ) -> ResponseCache:
@@ -127,12 +138,14 @@ def create_app(
     outermost = _observe(settings, database, provider, tracer)
     schema = make_schema(_limits(settings), measured_by=outermost)
     search_cache = SearchCache[Answer](settings.search_cache_entries)
+    compiled = _compiled_answers(settings, schema)
     documents = Documents(
         database.sessions,
         trusted_only=settings.trusted_documents_only,
         apq_entries=settings.persisted_query_entries,
         trusted_entries=settings.trusted_document_entries,
         built_in=CONSOLE_DOCUMENTS,
+        compiler=compiled.compile if compiled is not None else None,
     )
     websocket = GraphQLWebSocket(
         schema, settings, database, hub_broadcast, documents, search_cache, tracer
@@ -228,6 +241,7 @@ def create_app(
                     search_cache,
                     responses,
                     raw_requests,
+                    compiled,
                 ),
             ),
             WebSocketRoute("/graphql", websocket),

@@ -169,6 +169,21 @@ def record_cached_answer(context: Any, operation_name: str | None, record: bool)
         metrics.OPERATIONS.labels(name, "query", "ok").inc()
 
 
+def record_compiled_answer(
+    context: Any, document_id: str | None, statements: int, record: bool
+) -> None:
+    """A trusted document answered by its compiled plan (app/compiled.py): counted and
+    described as the executor's answer would be, with its statements, and marked compiled."""
+    name = document_id or operation_label(None)
+    _describe_request(context, name, "query", "ok", statements)
+    described = OPERATION.get()
+    if described is not None:
+        described.compiled = True
+    if record:
+        metrics.OPERATIONS.labels(name, "query", "ok").inc()
+        metrics.STATEMENTS.observe(statements)
+
+
 def record_pool(engine: AsyncEngine) -> None:
     pool = engine.sync_engine.pool
     checked_out = getattr(pool, "checkedout", None)

@@ -74,6 +74,8 @@ class Settings(BaseSettings):
     trusted_documents_only: bool = False
     persisted_query_entries: int = Field(default=1000, ge=0)
     trusted_document_entries: int = Field(default=5000, ge=0)
+    # Trusted documents of the supported set answered by a compiled plan (app/compiled.py).
+    compile_trusted_documents: bool = True
     # The response cache (app/response_cache.py): bytes of shared answers each process keeps
     # (0 turns it off), the longest any answer is kept, how long a write version may be missing
     # (its broker message lost) before the whole cache is dropped, and what `Cache-Control`

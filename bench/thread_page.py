@@ -66,8 +66,11 @@ from side_by_side import (
 )
 
 from app import migrate
+from app.manifests import push_manifest
 from app.seed import seed_demo
 from app.settings import Settings
+from resolvers.documents import sha256_of
+from schema import schema
 
 PAGE_SIZE = 50
 QUERY = (
@@ -91,7 +94,7 @@ class Options:
 
     @property
     def rows(self) -> int:
-        return 6 if self.postgraphile else 3
+        return 8 if self.postgraphile else 4
 
 
 def parse_args(argv: list[str] | None = None) -> Options:
@@ -175,16 +178,37 @@ def prepare_database(options: Options, database: str) -> tuple[Settings, str, st
     return settings, thread_id, token
 
 
+def push_compiled(settings: Settings, workdir: Path) -> None:
+    """The page's query and the common query as trusted documents (by their SHA-256): the hub
+    compiles them (app/compiled.py) and answers `documentId` requests with one statement."""
+    manifest = workdir / "compiled-documents.json"
+    queries = (QUERY, postgraphile.HUB_COMMON_QUERY)
+    manifest.write_text(json.dumps({sha256_of(q): q for q in queries}))
+    report = asyncio.run(push_manifest(settings, schema._schema, manifest, print))
+    if report.refused:
+        raise BenchError("the thread page's queries were refused as trusted documents")
+
+
+def by_document_id(workdir: Path, name: str, query: str, variables: dict[str, object]) -> Path:
+    """A request body naming `query` by its SHA-256 (a pushed trusted document)."""
+    path = workdir / name
+    path.write_text(json.dumps({"documentId": sha256_of(query), "variables": variables}))
+    return path
+
+
 def thread_rows(
     workdir: Path, servers: list[Server], thread_id: str, token: str | None
 ) -> tuple[list[Row], dict[str, object]]:
-    """The hub, the SQLAlchemy floor and the raw floor on the page, their answers checked."""
+    """The hub (its text, and its compiled trusted document), the SQLAlchemy floor and the raw
+    floor on the page, their answers checked."""
     body = json.dumps({"query": QUERY, "variables": {"id": thread_id}}).encode()
     body_file = workdir / "body.json"
     body_file.write_bytes(body)
     answer = fetch(servers[0], body, token)
     byte_equal = check_same_answer(answer, fetch(servers[1], body, token))
     check_raw_floor(answer, fetch(servers[2], body, token))
+    compiled = by_document_id(workdir, "compiled.json", QUERY, {"id": thread_id})
+    check_raw_floor(fetch(servers[0], compiled.read_bytes(), token), answer)
     print(
         f"same JSON from the hub and both floors ({len(answer):,} bytes; SQLAlchemy floor "
         f"byte-equal: {byte_equal}; raw floor byte-equal: True)",
@@ -194,7 +218,9 @@ def thread_rows(
         "response_bytes": len(answer),
         "sqlalchemy_floor_byte_equal": byte_equal,
     }
-    return page_rows(servers, body_file, token), facts
+    rows = page_rows(servers, body_file, token)
+    rows.insert(1, Row("hub, compiled trusted document", servers[0], compiled, token))
+    return rows, facts
 
 
 def common_rows(
@@ -223,12 +249,19 @@ def common_rows(
     sizes = postgraphile.check_common_answers(servers[0], hub_body, peer, peer_body)
     check_raw_floor(fetch(servers[0], hub_body, None), fetch(raw, hub_body, None))
     (workdir / "common-hub.json").write_bytes(hub_body)
+    variables = {"id": global_id("Thread", thread_key)}
+    compiled = by_document_id(
+        workdir, "common-compiled.json", postgraphile.HUB_COMMON_QUERY, variables
+    )
+    check_raw_floor(fetch(servers[0], compiled.read_bytes(), None), fetch(raw, hub_body, None))
     (workdir / "common-postgraphile.json").write_bytes(peer_body)
     baseline = f"{RAW_FLOOR}, common query"
     rows = [
         Row(f"PostGraphile {postgraphile.VERSION}, common query", peer,
             workdir / "common-postgraphile.json", None, baseline),
         Row("hub (GraphQL), common query", servers[0], workdir / "common-hub.json", None,
+            baseline),
+        Row("hub, compiled trusted document, common query", servers[0], compiled, None,
             baseline),
         Row(baseline, raw, workdir / "common-hub.json", None, baseline),
     ]  # fmt: skip
@@ -240,6 +273,7 @@ def benchmark(options: Options, workdir: Path, database: str, servers: list[Serv
     if options.postgraphile:
         postgraphile.install()
     settings, thread_id, token = prepare_database(options, database)
+    push_compiled(settings, workdir)
     env = server_environment(settings)
     specs: list[tuple[str, Callable[[int], list[str]]]] = [
         ("hub", hub_argv),

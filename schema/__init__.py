@@ -686,6 +686,14 @@ def _fork_context(kwargs: dict[str, Any]) -> None:
         kwargs["context_value"] = context.for_operation()
 
 
+def limit_rules(limits: Limits) -> list[Any]:
+    """The validation rules of the depth and alias limits (compiled documents keep them too)."""
+    return [
+        *QueryDepthLimiter(max_depth=limits.max_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=limits.max_aliases).validation_rules,
+    ]
+
+
 def make_schema(
     limits: Limits = Limits(), measured_by: Sequence[Callable[[], SchemaExtension]] = ()
 ) -> HubSchema:
@@ -693,10 +701,7 @@ def make_schema(
     outside every other (they run first, and resume last: codes and masking are set)."""
     # The limit rules are built once: ValidationCache keys on the rule classes, so rules
     # created per request would never hit the cache.
-    rules = [
-        *QueryDepthLimiter(max_depth=limits.max_depth).validation_rules,
-        *MaxAliasesLimiter(max_alias_count=limits.max_aliases).validation_rules,
-    ]
+    rules = limit_rules(limits)
     extensions: list[Callable[[], SchemaExtension]] = [
         *measured_by,
         ErrorCodes,

@@ -1,0 +1,169 @@
+"""Running a compiled document (schema/compiled.py) for one request: `prepare` says whether the
+request runs compiled (None: the executor runs it), `answer` runs one statement per `thread`
+root field and returns the body the executor would have returned, encoded alike."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import FieldNode, GraphQLObjectType, GraphQLSchema, VariableNode, value_from_ast
+from graphql.execution.values import get_variable_values
+
+from resolvers.compiled.threads import ThreadReads, read_thread
+from resolvers.errors import ClientError
+from resolvers.pagination import PageRequest
+from resolvers.threads import POST_ORDER
+from schema.compiled import CompiledDocument, Selected, shape
+from schema.compiled_threads import thread_value
+from schema.context import Context
+from schema.encoding import json_bytes
+from schema.extensions import COSTS, _nul_at
+from schema.relay import decode_int_id
+
+MAX_SHAPES = 64  # per document: one per combination of its skip/include variables
+
+
+@dataclass(frozen=True)
+class RootRead:
+    """A `thread` root field: the thread's key (None: not a thread's ID) and what to read."""
+
+    thread_id: int | None
+    reads: ThreadReads
+
+
+@dataclass(frozen=True)
+class Prepared:
+    roots: tuple[Selected, ...]
+    reads: dict[str, RootRead]
+    cost: int
+    maximum: int
+
+    @property
+    def statements(self) -> int:
+        return sum(1 for r in self.reads.values() if r.thread_id is not None)
+
+
+def _argument(
+    node: FieldNode, name: str, parent: GraphQLObjectType, values: Mapping[str, Any]
+) -> Any:
+    """graphql-core's argument value: a variable's coerced value, a literal's, else None (the
+    supported arguments' default)."""
+    for argument in node.arguments or ():
+        if argument.name.value != name:
+            continue
+        if isinstance(argument.value, VariableNode):
+            return values.get(argument.value.name.value)
+        field = parent.fields[node.name.value]
+        return value_from_ast(argument.value, field.args[name].type, dict(values))
+    return None
+
+
+def _names_under(selection: tuple[Selected, ...], *path: str) -> set[str]:
+    """The field names selected at `path` (through every alias of each step)."""
+    if not path:
+        return {s.name for s in selection}
+    found: set[str] = set()
+    for selected in selection:
+        if selected.name == path[0]:
+            found |= _names_under(selected.children, *path[1:])
+    return found
+
+
+def _thread_read(
+    schema: GraphQLSchema, root: Selected, values: Mapping[str, Any], viewer_signed_in: bool
+) -> RootRead | None:
+    query_type = schema.query_type
+    thread_type = schema.get_type("Thread")
+    assert query_type is not None
+    assert isinstance(thread_type, GraphQLObjectType)
+    thread_id = decode_int_id(str(_argument(root.nodes[0], "id", query_type, values)), "Thread")
+    posts = [s for s in root.children if s.name == "posts"]
+    if len(posts) > 1:
+        return None  # two pages of one thread: not compiled
+    request: PageRequest | None = None
+    if posts:
+        node = posts[0].nodes[0]
+        try:
+            request = PageRequest(
+                first=_argument(node, "first", thread_type, values),
+                after=_argument(node, "after", thread_type, values),
+            )
+            if request.after is not None:
+                POST_ORDER.bound(request.after)
+        except ClientError:
+            return None  # the executor answers the error
+    post_fields = _names_under(root.children, "posts", "edges", "node")
+    reads = ThreadReads(
+        posts=request,
+        authors="author" in post_fields,
+        reactions="reactions" in post_fields,
+        role="body" in post_fields and viewer_signed_in,
+    )
+    return RootRead(thread_id, reads)
+
+
+def prepare(
+    schema: GraphQLSchema,
+    compiled: CompiledDocument,
+    variables: dict[str, Any] | None,
+    operation_name: str | None,
+    context: Context,
+    maximum: int,
+) -> Prepared | None:
+    """How this request runs compiled; None when it must run through the executor."""
+    if operation_name is not None and operation_name != compiled.name:
+        return None
+    if any(_nul_at(v, f"${k}") for k, v in (variables or {}).items()):
+        return None
+    coerced = get_variable_values(
+        schema, compiled.operation.variable_definitions or (), variables or {}
+    )
+    if isinstance(coerced, list):
+        return None
+    values = coerced.coerced
+    cost = COSTS.cost(schema, compiled.query, compiled.operation, compiled.fragments, variables)
+    if cost > maximum:
+        return None
+    roots = _shape(schema, compiled, values)
+    reads: dict[str, RootRead] = {}
+    for root in roots:
+        if root.name == "thread":
+            read = _thread_read(schema, root, values, context.viewer.is_signed_in)
+            if read is None:
+                return None
+            reads[root.key] = read
+    return Prepared(roots, reads, cost, maximum)
+
+
+def _shape(
+    schema: GraphQLSchema, compiled: CompiledDocument, values: Mapping[str, Any]
+) -> tuple[Selected, ...]:
+    key = tuple(values.get(n) for n in compiled.directive_variables)
+    found = compiled.shapes.get(key)
+    if found is None:
+        query_type = schema.query_type
+        assert query_type is not None
+        found = shape(schema, compiled, [compiled.operation.selection_set], query_type, values)
+        if len(compiled.shapes) < MAX_SHAPES:
+            compiled.shapes[key] = found
+    return found
+
+
+async def answer(prepared: Prepared, context: Context) -> bytes:
+    """The response body: `data` then `extensions.cost`, as the executor's."""
+    data: dict[str, Any] = {}
+    for root in prepared.roots:
+        if root.name == "__typename":
+            data[root.key] = "Query"
+            continue
+        read = prepared.reads[root.key]
+        value = None
+        if read.thread_id is not None:
+            rows = await read_thread(context.db.reads, context.viewer, read.thread_id, read.reads)
+            value = thread_value(rows, context.viewer, read.reads)
+        assert root.render is not None
+        data[root.key] = root.render(value) if value is not None else None
+    cost = {"requested": prepared.cost, "maximum": prepared.maximum}
+    return json_bytes({"data": data, "extensions": {"cost": cost}})
