@@ -11,7 +11,7 @@ from models.review import ConflictOfInterest, ReviewAssignment, ReviewedItem
 from resolvers import policy
 from resolvers.errors import ErrorCode, Problem, ProblemList
 from resolvers.policy import Viewer
-from resolvers.review_items import NOT_A_MODERATOR, ItemRef, ItemResult, change_item
+from resolvers.review_items import ItemRef, ItemResult, change_item
 from resolvers.review_rules import DECISION_MOVES, S, is_under_review, move, transition_problem
 from resolvers.unit_of_work import Refused, UnitOfWork
 from resolvers.validation import clean_text
@@ -54,8 +54,6 @@ async def assign_reviewer(
     """Moderators: ask a reviewer to review a submitted item (which is then IN_REVIEW)."""
 
     async def change(work: UnitOfWork, item: ReviewedItem) -> None:
-        if not policy.may_moderate_reviews(viewer):
-            raise Refused(NOT_A_MODERATOR)
         if not is_under_review(item):
             raise Refused(transition_problem(item.state, S.IN_REVIEW))
         reviewer = await work.session.get(Member, reviewer_id)
@@ -88,7 +86,7 @@ async def assign_reviewer(
         if item.state is S.SUBMITTED:
             move(item, S.IN_REVIEW, DECISION_MOVES)
 
-    return await change_item(sessions, events, viewer, ref, change)
+    return await change_item(sessions, events, viewer, ref, change, moderators_only=True)
 
 
 async def declare_conflict(

@@ -71,13 +71,19 @@ async def change_item(
     ref: ItemRef,
     change: Change,
     problems: Sequence[Problem] = (),
+    *,
+    moderators_only: bool = False,
 ) -> ItemResult:
     """One change to an item in one unit of work, the item's row locked (PostgreSQL) so that
     two reviews never tally at once; a refusal rolls everything back. Should two still meet at
-    a unique constraint, the loser answers CONFLICT, not an internal error."""
+    a unique constraint, the loser answers CONFLICT, not an internal error. With
+    `moderators_only`, anyone else who may see the item is refused."""
 
     async def on_item(work: UnitOfWork) -> AnyRow | None:
-        await change(work, await _visible_item(work, viewer, ref))
+        item = await _visible_item(work, viewer, ref)
+        if moderators_only and not policy.may_moderate_reviews(viewer):
+            raise Refused(NOT_A_MODERATOR)
+        await change(work, item)
         return await work.read_back(_answer(viewer, ref))
 
     done = await mutation(sessions, events, viewer, on_item, problems=problems)

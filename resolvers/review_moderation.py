@@ -3,6 +3,7 @@ published item back to review, setting its review-by date; each with a written r
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -12,11 +13,10 @@ from models.base import utcnow
 from models.moderation import AuditEntry, ModerationAction
 from models.resource import Resource
 from models.review import ReviewDecision, ReviewedItem
-from resolvers import policy
 from resolvers.errors import ErrorCode, Problem, ProblemList, message_values
 from resolvers.policy import Viewer
 from resolvers.relations import rerank_superseded_by
-from resolvers.review_items import NOT_A_MODERATOR, ItemRef, ItemResult, change_item
+from resolvers.review_items import ItemRef, ItemResult, change_item
 from resolvers.review_rules import (
     ARCHIVE_MOVES,
     DECISION_MOVES,
@@ -59,6 +59,29 @@ def _clean_reason(problems: ProblemList, reason: str) -> str:
     return clean_text(problems, "reason", reason, max_length=2_000, multiline=True)
 
 
+ReasonedChange = Callable[[UnitOfWork, ReviewedItem, str], Awaitable[None]]
+
+
+async def _with_reason(
+    sessions: Sessions,
+    events: EventPublisher,
+    viewer: Viewer,
+    ref: ItemRef,
+    reason: str,
+    change: ReasonedChange,
+) -> ItemResult:
+    """A moderator's change to an item with a written reason (checked, then given to `change`)."""
+    problems = ProblemList()
+    reason = _clean_reason(problems, reason)
+
+    async def with_reason(work: UnitOfWork, item: ReviewedItem) -> None:
+        await change(work, item, reason)
+
+    return await change_item(
+        sessions, events, viewer, ref, with_reason, problems, moderators_only=True
+    )
+
+
 async def decide_alone(
     sessions: Sessions,
     events: EventPublisher,
@@ -69,12 +92,8 @@ async def decide_alone(
     rule: ReviewRule,
 ) -> ItemResult:
     """A moderator decides without (more) reviews, with a written reason (audited)."""
-    problems = ProblemList()
-    reason = _clean_reason(problems, reason)
 
-    async def change(work: UnitOfWork, item: ReviewedItem) -> None:
-        if not policy.may_moderate_reviews(viewer):
-            raise Refused(NOT_A_MODERATOR)
+    async def change(work: UnitOfWork, item: ReviewedItem, reason: str) -> None:
         wanted = OUTCOME_OF[decision]
         before = item.state
         if item.state is S.SUBMITTED:
@@ -87,18 +106,15 @@ async def decide_alone(
         _audit(work, viewer, ModerationAction.DECIDE_REVIEW_ITEM, ref, reason, details)
         await tell_author(work, viewer, item, ref, {"decision": decision.value, "reason": reason})
 
-    return await change_item(sessions, events, viewer, ref, change, problems)
+    return await _with_reason(sessions, events, viewer, ref, reason, change)
 
 
 async def archive(
     sessions: Sessions, events: EventPublisher, viewer: Viewer, ref: ItemRef, reason: str
 ) -> ItemResult:
-    problems = ProblemList()
-    reason = _clean_reason(problems, reason)
+    """A moderator archives an item, with a written reason (audited)."""
 
-    async def change(work: UnitOfWork, item: ReviewedItem) -> None:
-        if not policy.may_moderate_reviews(viewer):
-            raise Refused(NOT_A_MODERATOR)
+    async def change(work: UnitOfWork, item: ReviewedItem, reason: str) -> None:
         before = item.state
         move(item, S.ARCHIVED, ARCHIVE_MOVES)
         item.under_re_review = False
@@ -109,19 +125,15 @@ async def archive(
         )
         await tell_author(work, viewer, item, ref, {"archived": True, "reason": reason})
 
-    return await change_item(sessions, events, viewer, ref, change, problems)
+    return await _with_reason(sessions, events, viewer, ref, reason, change)
 
 
 async def send_back_to_review(
     sessions: Sessions, events: EventPublisher, viewer: Viewer, ref: ItemRef, reason: str
 ) -> ItemResult:
     """A published item goes back to review (a new round) and stays visible meanwhile."""
-    problems = ProblemList()
-    reason = _clean_reason(problems, reason)
 
-    async def change(work: UnitOfWork, item: ReviewedItem) -> None:
-        if not policy.may_moderate_reviews(viewer):
-            raise Refused(NOT_A_MODERATOR)
+    async def change(work: UnitOfWork, item: ReviewedItem, reason: str) -> None:
         if item.state is not S.APPROVED or item.under_re_review:
             raise Refused(
                 Problem(
@@ -138,15 +150,13 @@ async def send_back_to_review(
         _audit(work, viewer, ModerationAction.SEND_BACK_TO_REVIEW, ref, reason, {})
         await tell_author(work, viewer, item, ref, {"under_re_review": True, "reason": reason})
 
-    return await change_item(sessions, events, viewer, ref, change, problems)
+    return await _with_reason(sessions, events, viewer, ref, reason, change)
 
 
 async def set_review_by(
     sessions: Sessions, events: EventPublisher, viewer: Viewer, ref: ItemRef, review_by: datetime
 ) -> ItemResult:
     async def change(work: UnitOfWork, item: ReviewedItem) -> None:
-        if not policy.may_moderate_reviews(viewer):
-            raise Refused(NOT_A_MODERATOR)
         if item.state is not S.APPROVED:
             raise Refused(
                 Problem(
@@ -157,4 +167,4 @@ async def set_review_by(
             )
         item.review_by = review_by
 
-    return await change_item(sessions, events, viewer, ref, change)
+    return await change_item(sessions, events, viewer, ref, change, moderators_only=True)
