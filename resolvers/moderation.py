@@ -21,7 +21,7 @@ from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
 from resolvers.policy import Viewer
 from resolvers.search_index import reindex
 from resolvers.search_sources import POSTS, THREADS, posts_of_thread
-from resolvers.threads import NO_SUCH_POST, NO_SUCH_THREAD, count_replies, lock_thread_stream
+from resolvers.thread_writes import NO_SUCH_POST, NO_SUCH_THREAD, count_replies, lock_thread_stream
 from resolvers.unit_of_work import Refused, UnitOfWork, mutation
 from resolvers.validation import clean_text
 from subscriptions.events import EventPublisher, community_stream, thread_stream

@@ -14,7 +14,7 @@ from models.review import ReviewItemKind
 from resolvers.errors import ClientError
 from resolvers.moderation_events import ModerationEventKind as Kind
 from resolvers.moderation_events import moderation_position, watch_moderation
-from resolvers.reviews import ItemRef
+from resolvers.review_items import ItemRef
 from resolvers.watch import Watch
 from schema.communities import Community, load_community
 from schema.context import Info

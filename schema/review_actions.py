@@ -14,11 +14,19 @@ import strawberry
 
 from models.db import AnyRow
 from models.review import ReviewItemKind
-from resolvers import policy, review_reads, reviews
+from resolvers import (
+    policy,
+    review_assignments,
+    review_moderation,
+    review_reads,
+    review_submissions,
+    reviews,
+)
 from resolvers.errors import ErrorCode
 from resolvers.pagination import Page
+from resolvers.review_items import ItemRef, ItemResult
 from resolvers.review_rules import ReviewRule
-from resolvers.reviews import Checklist, ItemRef, NewReview
+from resolvers.reviews import Checklist, NewReview
 from schema.context import Info
 from schema.errors import INPUT, UserError, not_found, user_errors
 from schema.initiatives import Initiative, load_initiative
@@ -72,7 +80,7 @@ FROM_ROW: dict[ReviewItemKind, Callable[[AnyRow], Reviewable]] = {
 }
 
 
-def _answer(result: reviews.ItemResult) -> ReviewItemPayload:
+def _answer(result: ItemResult) -> ReviewItemPayload:
     item = None
     if result.item is not None and result.row is not None:
         item = FROM_ROW[result.item.kind](result.row)
@@ -107,7 +115,7 @@ async def submit_for_review(info: Info, input: Annotated[ItemInput, INPUT]) -> R
     if ref is None:
         return _missing()
     c = info.context
-    return _answer(await reviews.submit(c.db.sessions, c.events, c.viewer, ref))
+    return _answer(await review_submissions.submit(c.db.sessions, c.events, c.viewer, ref))
 
 
 async def withdraw_item(info: Info, input: Annotated[ItemInput, INPUT]) -> ReviewItemPayload:
@@ -115,7 +123,7 @@ async def withdraw_item(info: Info, input: Annotated[ItemInput, INPUT]) -> Revie
     if ref is None:
         return _missing()
     c = info.context
-    return _answer(await reviews.withdraw(c.db.sessions, c.events, c.viewer, ref))
+    return _answer(await review_submissions.withdraw(c.db.sessions, c.events, c.viewer, ref))
 
 
 @strawberry.input(description="Ask a reviewer to review an item.")
@@ -134,7 +142,9 @@ async def assign_reviewer(
     if reviewer is None:
         return ReviewItemPayload(item=None, errors=not_found("reviewerId", "No such member."))
     c = info.context
-    result = await reviews.assign_reviewer(c.db.sessions, c.events, c.viewer, ref, reviewer)
+    result = await review_assignments.assign_reviewer(
+        c.db.sessions, c.events, c.viewer, ref, reviewer
+    )
     return _answer(result)
 
 
@@ -145,7 +155,9 @@ async def declare_conflict_of_interest(
     if ref is None:
         return _missing()
     c = info.context
-    result = await reviews.declare_conflict(c.db.sessions, c.events, c.viewer, ref, input.reason)
+    result = await review_assignments.declare_conflict(
+        c.db.sessions, c.events, c.viewer, ref, input.reason
+    )
     return _answer(result)
 
 
@@ -224,7 +236,7 @@ async def decide_review_item(
     if ref is None:
         return _missing()
     c = info.context
-    result = await reviews.decide_alone(
+    result = await review_moderation.decide_alone(
         c.db.sessions, c.events, c.viewer, ref, input.decision, input.reason, _rule(info)
     )
     return _answer(result)
@@ -235,7 +247,7 @@ async def archive_item(info: Info, input: Annotated[ItemReasonInput, INPUT]) -> 
     if ref is None:
         return _missing()
     c = info.context
-    result = await reviews.archive(c.db.sessions, c.events, c.viewer, ref, input.reason)
+    result = await review_moderation.archive(c.db.sessions, c.events, c.viewer, ref, input.reason)
     return _answer(result)
 
 
@@ -246,7 +258,9 @@ async def send_back_to_review(
     if ref is None:
         return _missing()
     c = info.context
-    result = await reviews.send_back_to_review(c.db.sessions, c.events, c.viewer, ref, input.reason)
+    result = await review_moderation.send_back_to_review(
+        c.db.sessions, c.events, c.viewer, ref, input.reason
+    )
     return _answer(result)
 
 
@@ -272,7 +286,9 @@ async def set_review_by(info: Info, input: Annotated[SetReviewByInput, INPUT]) -
             ],
         )
     c = info.context
-    result = await reviews.set_review_by(c.db.sessions, c.events, c.viewer, ref, input.review_by)
+    result = await review_moderation.set_review_by(
+        c.db.sessions, c.events, c.viewer, ref, input.review_by
+    )
     return _answer(result)
 
 

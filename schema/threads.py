@@ -11,10 +11,10 @@ from graphql.pyutils import AwaitableOrValue
 
 from models.db import AnyRow
 from models.thread import ReactionKind as ReactionKindModel
-from resolvers import threads
+from resolvers import post_writes, thread_writes, threads
 from resolvers.markdown import render
 from resolvers.policy import may_read_deleted_text
-from resolvers.threads import MENTION
+from resolvers.thread_writes import MENTION
 from schema.communities import Community, WatchLevel, load_community
 from schema.context import Info
 from schema.enums import described_enum
@@ -346,11 +346,11 @@ async def create_thread(info: Info, input: Annotated[CreateThreadInput, INPUT]) 
     key = decode_int_id(input.community_id, "Community")
     if key is None:
         return ThreadPayload(thread=None, errors=not_found("communityId", "No such community."))
-    result = await threads.create_thread(
+    result = await thread_writes.create_thread(
         info.context.db.sessions,
         info.context.events,
         info.context.viewer,
-        threads.NewThread(
+        thread_writes.NewThread(
             community_id=key,
             title=input.title,
             body=input.body,
@@ -388,7 +388,7 @@ class PostPayload:
     errors: list[UserError] = strawberry.field(description="Why nothing changed, if so.")
 
 
-def _post_payload(result: threads.PostResult) -> PostPayload:
+def _post_payload(result: post_writes.PostResult) -> PostPayload:
     return PostPayload(
         post=Post.from_row(result.post) if result.post is not None else None,
         current_version=result.current_version,
@@ -404,11 +404,11 @@ async def create_post(info: Info, input: Annotated[CreatePostInput, INPUT]) -> P
         errors += not_found("replyToId", "No such post.")
     if errors or thread_key is None:
         return PostPayload(post=None, current_version=None, errors=errors)
-    result = await threads.create_post(
+    result = await post_writes.create_post(
         info.context.db.sessions,
         info.context.events,
         info.context.viewer,
-        threads.NewPost(
+        post_writes.NewPost(
             thread_id=thread_key,
             body=input.body,
             reply_to_id=reply_key,
@@ -432,7 +432,7 @@ async def edit_post(info: Info, input: Annotated[EditPostInput, INPUT]) -> PostP
         return PostPayload(
             post=None, current_version=None, errors=not_found("postId", "No such post.")
         )
-    result = await threads.edit_post(
+    result = await post_writes.edit_post(
         info.context.db.sessions,
         info.context.events,
         info.context.viewer,
@@ -456,7 +456,7 @@ async def react_to_post(info: Info, input: Annotated[ReactToPostInput, INPUT]) -
         return PostPayload(
             post=None, current_version=None, errors=not_found("postId", "No such post.")
         )
-    result = await threads.set_reaction(
+    result = await post_writes.set_reaction(
         info.context.db.sessions,
         info.context.events,
         info.context.viewer,
@@ -478,6 +478,8 @@ async def mark_thread_read(
     key = decode_int_id(input.thread_id, "Thread")
     if key is None:
         return ThreadPayload(thread=None, errors=not_found("threadId", "No such thread."))
-    result = await threads.mark_thread_read(info.context.db.sessions, info.context.viewer, key)
+    result = await thread_writes.mark_thread_read(
+        info.context.db.sessions, info.context.viewer, key
+    )
     thread = Thread.from_row(result.thread) if result.thread is not None else None
     return ThreadPayload(thread=thread, errors=user_errors(result.problems))
