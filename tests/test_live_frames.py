@@ -18,7 +18,7 @@ from websockets.typing import Origin, Subprotocol
 
 import schema.live
 from app.main import create_app
-from app.ws_frames import PROTOCOL, FrameWriter
+from app.ws_frames import OPENED, PROTOCOL, FrameProtocol, FrameWriter
 from schema.fanout import SHARED_RESULTS
 from tests.conftest import api_client, make_settings
 from tests.discussions import community, post, thread
@@ -28,7 +28,7 @@ from tests.services import free_port
 
 
 @asynccontextmanager
-async def uvicorn_server(app: Starlette) -> AsyncIterator[str]:
+async def uvicorn_server(app: Starlette) -> AsyncIterator[tuple[str, uvicorn.Server]]:
     """`app` served by uvicorn in this process as `hub serve` runs it (app/cli.py: this
     protocol, no per-message compression); its ws URL."""
     port = free_port()
@@ -47,7 +47,7 @@ async def uvicorn_server(app: Starlette) -> AsyncIterator[str]:
         while not server.started:
             assert not task.done(), "uvicorn did not start"
             await asyncio.sleep(0.01)
-        yield f"ws://127.0.0.1:{port}/graphql"
+        yield f"ws://127.0.0.1:{port}/graphql", server
     finally:
         server.should_exit = True
         await task
@@ -83,7 +83,11 @@ async def test_live_frames_go_straight_to_the_transport_encoded_once_per_event(
     # given twenty anonymous subscribers of a thread on sockets served by uvicorn
     app = create_app(make_settings(database_url), db=db, broadcast=broadcast)
 
-    async with api_client(app) as client, uvicorn_server(app) as url, AsyncExitStack() as stack:
+    async with (
+        api_client(app) as client,
+        uvicorn_server(app) as (url, server),
+        AsyncExitStack() as stack,
+    ):
         community_id, moderator = await community(client, factory)
         thread_id = await thread(client, community_id, moderator)
         after = await thread_cursor(client, thread_id)
@@ -105,6 +109,10 @@ async def test_live_frames_go_straight_to_the_transport_encoded_once_per_event(
         assert SHARED_RESULTS.executions - executions == 3
         assert SHARED_RESULTS.encoded - encoded == 3
         assert FrameWriter.frames_written - frames == 60
+        # and the open sockets have let go of their HTTP handshake's state
+        protocols = [p for p in server.server_state.connections if isinstance(p, FrameProtocol)]
+        assert len(protocols) == 20
+        assert all(p.conn.handshake is OPENED for p in protocols)
 
 
 async def test_a_delivery_yields_to_the_loop_between_slices_of_members(

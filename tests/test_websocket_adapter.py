@@ -13,6 +13,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     Operation,
 )
 from uvicorn.protocols.websockets.wsproto_impl import WSProtocol
+from wsproto import WSConnection
 from wsproto.frame_protocol import FrameProtocol as WsprotoFrames
 
 from app.websocket import TransportHandler
@@ -102,3 +103,14 @@ def test_hub_serve_runs_the_frame_protocol_with_wsproto() -> None:
     assert uvicorn_ws("wsproto") == "app.ws_frames:FrameProtocol"
     assert uvicorn_ws("websockets-sansio") == "websockets-sansio"
     assert issubclass(FrameProtocol, WSProtocol)
+
+
+def test_wsproto_asks_an_open_connection_s_handshake_only_for_events() -> None:
+    # app/ws_frames.py replaces the handshake by a stand-in with no events once it is open.
+    assert "yield from self.handshake.events()" in inspect.getsource(WSConnection.events)
+    for method in (WSConnection.send, WSConnection.receive_data):
+        source = inspect.getsource(method)
+        assert "if self.connection is None:" in source
+        assert source.count("self.handshake") == 2  # both inside that branch
+    state = inspect.getsource(WSConnection.state.fget)  # type: ignore[attr-defined]
+    assert "if self.connection is None:" in state
