@@ -367,6 +367,11 @@ class LiveGroups:
         """The streams that have a group now."""
         return list(self._groups)
 
+    def members_of(self, stream: str) -> list[LiveMember]:
+        """The members of the stream's group now (none without a group)."""
+        group = self._groups.get(stream)
+        return list(group.members.values()) if group is not None else []
+
     def discard(self, group: LiveGroup) -> None:
         if self._groups.get(group.stream) is group:
             del self._groups[group.stream]

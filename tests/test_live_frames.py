@@ -134,12 +134,27 @@ async def test_a_delivery_yields_to_the_loop_between_slices_of_members(
             await socket.next_payloads(1)
         groups = app.state.live_groups
         slices = groups.slices
+        members = groups.members_of(groups.streams()[0])
+        assert len(members) == 10
+        # how many members have the newest event, each time the loop lets others run
+        progress: set[int] = set()
+
+        async def watch_progress() -> None:
+            while True:
+                newest = max(m.seq for m in members)
+                progress.add(sum(1 for m in members if m.seq == newest))
+                await asyncio.sleep(0)
+
+        watcher = asyncio.create_task(watch_progress())
 
         # when two posts are made
         await post(client, thread_id, moderator, "a")
         await post(client, thread_id, moderator, "b")
         received = [await socket.next_payloads(2) for socket in sockets]
+        watcher.cancel()
 
-        # then each event went out in four slices (3 + 3 + 3 + 1): three yields each
+        # then each event went out in four slices (3 + 3 + 3 + 1), and between them the loop
+        # ran what else was ready: it saw the event with 3, 6 and 9 of the 10 members
         assert all([p["threadEvents"]["post"]["body"] for p in r] == ["a", "b"] for r in received)
         assert groups.slices - slices == 6
+        assert {3, 6, 9} <= progress
