@@ -14,7 +14,12 @@ delivers it to the members it has at that moment (no await between), so a subscr
 joins later finds that event in the log and replays it itself; each member skips events at or
 below its own seq. A member whose socket falls too far behind is ended `BEHIND`: its socket
 restarts the operation from the last event it really sent, to replay from the log at the
-reader's pace and join again."""
+reader's pace and join again.
+
+A delivery to many members goes in slices of `DELIVERY_SLICE`, yielding to the event loop
+between them, so that requests waiting behind a burst to thousands of sockets are served
+meanwhile; the next event waits until every slice of this one is handed out (order per
+subscription)."""
 
 from __future__ import annotations
 
