@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from app import migrate as migrations
 from app.readiness import redacted
 from app.settings import Settings
+from app.ws_frames import uvicorn_ws
 from models.member import Role
 
 cli = typer.Typer(help="Migration Network Hub backend.", no_args_is_help=True, add_completion=False)
@@ -98,7 +99,7 @@ def serve(
         # Live messages are small JSON sent to many sockets: per-message compression would
         # keep a zlib state per socket and compress every copy again.
         ws_per_message_deflate=settings.ws_per_message_deflate,
-        ws=settings.ws_implementation,
+        ws=uvicorn_ws(settings.ws_implementation),  # app/ws_frames.py for wsproto
         log_config=log_config(production=settings.env == "production"),
     )
 

@@ -45,6 +45,7 @@ from app.logs import log_socket_operation
 from app.push import push_config
 from app.settings import Settings
 from app.socket_closes import CloseWatch, Shutdown
+from app.ws_frames import FrameWriter, frame_writer
 from models.db import Database
 from models.event import StoredEvent
 from resolvers.auth import SESSIONS_REVOKED
@@ -55,7 +56,7 @@ from schema import HubSchema
 from schema.context import Context
 from schema.encoding import json_text
 from schema.extensions import public_error
-from schema.live import LIVE_SINK, Ending, LiveGroups, LiveMember, LiveSink
+from schema.live import LIVE_SINK, Ending, LiveGroups, LiveMember, LiveSink, Payload
 from subscriptions import metrics
 from subscriptions.broadcast import GAP
 from subscriptions.events import member_stream
@@ -102,8 +103,9 @@ async def _prepend(first: Any, rest: StreamResult) -> StreamResult:
 
 class TransportHandler(BaseGraphQLTransportWSHandler[Context, None]):
     """strawberry's graphql-transport-ws handler, and the socket of live groups: subscriptions
-    handed off to a group (schema/live.py) have their frames queued here and written in order
-    by one short-lived writer task per socket."""
+    handed off to a group (schema/live.py) have their frames written straight to the socket's
+    transport when the server lends a `FrameWriter` (app/ws_frames.py) and nothing is waiting;
+    otherwise queued here and sent in order through ASGI by one short-lived writer task."""
 
     view: GraphQLWebSocket
 
@@ -115,6 +117,7 @@ class TransportHandler(BaseGraphQLTransportWSHandler[Context, None]):
         self._writer: asyncio.Task[None] | None = None
         self._resume: dict[str, int] = {}  # operations restarted after falling behind
         self._running: set[str] = set()  # operations logged as started, not yet as ended
+        self._frames: FrameWriter | None = frame_writer(self.websocket.ws.scope)  # type: ignore[attr-defined]
 
     async def handle(self) -> None:
         metrics.WEBSOCKETS.inc()
@@ -227,18 +230,26 @@ class TransportHandler(BaseGraphQLTransportWSHandler[Context, None]):
 
     # LiveSocket
 
-    def deliver(self, member: LiveMember, seq: int, payload: str | None) -> None:
+    def deliver(self, member: LiveMember, seq: int, payload: Payload | None) -> None:
         member.seq = seq
         if payload is None:
             if member.pending == 0:
                 member.sent_seq = seq
+            return
+        if (
+            self._frames is not None
+            and not self._outbox  # nothing queued before it: written now, it stays in order
+            and (self._writer is None or self._writer.done())
+            and self._frames.write((member.prefix_data, payload.data, b"}"))
+        ):
+            member.sent_seq = seq
             return
         if member.pending >= self.view.settings.ws_live_outbox_limit:
             metrics.SLOW_READERS.inc()
             self.view.live_groups.end(member, Ending.BEHIND)
             return
         member.pending += 1
-        self._queue((member, seq, payload))
+        self._queue((member, seq, payload.text))
 
     def end(self, member: LiveMember, ending: Ending) -> None:
         self._queue((member, member.seq, ending))

@@ -15,13 +15,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import json
+import os
 import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
+from urllib.parse import urlsplit
 
 import uvloop
 from websockets.asyncio.client import ClientConnection, connect
@@ -51,6 +54,7 @@ class Options:
     compression: str | None
     timeout: float
     result_file: Path
+    client: str = "websockets"  # or "raw": a minimal WebSocket client (below)
 
 
 @dataclass
@@ -146,6 +150,166 @@ async def subscribe(socket: Socket, run: Run) -> None:
         socket.subscribed.set()  # a failed socket must not hold up the batches
 
 
+# --- the raw client: a minimal WebSocket client on an asyncio protocol ------------------------
+#
+# `websockets` spends tens of µs of CPU per message (its parser, its queue, waking the socket's
+# task); with 10,000 sockets on a 2-core machine the subscribers then compete with the server
+# for the CPU they measure. This client does what the measurement needs and no more: the
+# handshake, masked client frames (RFC 6455), unmasked server frames parsed in
+# `data_received`, where each message is timestamped. No compression (it offers none).
+
+
+def client_frame(opcode: int, payload: bytes) -> bytes:
+    """A masked, unfragmented client frame."""
+    mask = os.urandom(4)
+    length = len(payload)
+    if length < 126:
+        header = bytes((0x80 | opcode, 0x80 | length))
+    elif length < 1 << 16:
+        header = bytes((0x80 | opcode, 0x80 | 126)) + length.to_bytes(2, "big")
+    else:
+        header = bytes((0x80 | opcode, 0x80 | 127)) + length.to_bytes(8, "big")
+    masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    return header + mask + masked
+
+
+def handshake_request(url: str) -> bytes:
+    parts = urlsplit(url)
+    key = base64.b64encode(os.urandom(16)).decode()
+    lines = [
+        f"GET {parts.path or '/'} HTTP/1.1",
+        f"Host: {parts.netloc}",
+        "Upgrade: websocket",
+        "Connection: Upgrade",
+        f"Sec-WebSocket-Key: {key}",
+        "Sec-WebSocket-Version: 13",
+        f"Sec-WebSocket-Protocol: {PROTOCOL}",
+        f"Origin: {ORIGIN}",
+    ]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+class RawSocket(asyncio.Protocol):
+    """One subscriber socket: handshake, `connection_init`, subscriptions, then messages."""
+
+    def __init__(self, socket: Socket, run: Run) -> None:
+        self.socket = socket
+        self.run = run
+        self.buffer = bytearray()
+        self.opened = False
+        self.acknowledged = False
+        self.transport: asyncio.Transport | None = None
+        self.closed = asyncio.get_running_loop().create_future()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is no subclass of it
+        self.transport.write(handshake_request(self.socket.url))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.closed.done():
+            self.closed.set_result(None)
+        self.socket.subscribed.set()
+
+    def send_text(self, data: object) -> None:
+        assert self.transport is not None
+        self.transport.write(client_frame(0x1, json.dumps(data).encode()))
+
+    def data_received(self, data: bytes) -> None:
+        arrived = time.time()
+        self.buffer += data
+        if not self.opened and not self._open():
+            return
+        buffer = self.buffer
+        while len(buffer) >= 2:
+            opcode, length, start = buffer[0] & 0x0F, buffer[1] & 0x7F, 2
+            if length == 126:
+                length, start = int.from_bytes(buffer[2:4], "big"), 4
+            elif length == 127:
+                length, start = int.from_bytes(buffer[2:10], "big"), 10
+            if len(buffer) < start + length:
+                return
+            payload = bytes(buffer[start : start + length])
+            del buffer[: start + length]
+            self._frame(opcode, payload, arrived)
+
+    def _open(self) -> bool:
+        end = self.buffer.find(b"\r\n\r\n")
+        if end < 0:
+            return False
+        head = bytes(self.buffer[:end])
+        del self.buffer[: end + 4]
+        if not head.startswith(b"HTTP/1.1 101"):
+            self._fail(f"handshake refused: {head[:200]!r}")
+            return False
+        self.opened = True
+        params = {"token": self.socket.token} if self.socket.token else {}
+        self.send_text({"type": "connection_init", "payload": params})
+        return True
+
+    def _frame(self, opcode: int, payload: bytes, arrived: float) -> None:
+        if opcode == 0x9:  # ping: pong with its payload
+            assert self.transport is not None
+            self.transport.write(client_frame(0xA, payload))
+            return
+        if opcode == 0x8:
+            self._fail("the server closed the socket")
+            return
+        if opcode != 0x1:
+            return
+        text = payload.decode()
+        message = json.loads(text)
+        kind = message.get("type")
+        if kind == "next" and message.get("id") in self.socket.received:
+            received = self.socket.received[message["id"]]
+            received.append((arrived, text))
+            if len(received) == self.run.options.expect:
+                self.run.got_all()
+        elif kind == "connection_ack" and not self.acknowledged:
+            self.acknowledged = True
+            self._subscribe()
+        elif kind == "ping":
+            self.send_text({"type": "pong"})
+        elif kind != "pong":
+            self.socket.problems.append(f"unexpected message: {text[:300]}")
+
+    def _subscribe(self) -> None:
+        options = self.run.options
+        variables = {"threadId": options.thread_id, "after": options.after}
+        payload = {"query": SUBSCRIPTION, "variables": variables}
+        for number in range(1, options.per_socket + 1):
+            self.socket.received[str(number)] = []
+            self.send_text({"id": str(number), "type": "subscribe", "payload": payload})
+        self.socket.subscribed.set()
+
+    def _fail(self, problem: str) -> None:
+        self.socket.problems.append(problem)
+        self.socket.subscribed.set()
+        if self.transport is not None:
+            self.transport.close()
+
+
+async def subscribe_raw(socket: Socket, run: Run) -> None:
+    """`subscribe` with the raw client: connect, then the protocol does the rest."""
+    parts = urlsplit(socket.url)
+    loop = asyncio.get_running_loop()
+    protocol: RawSocket | None = None
+    try:
+        async with asyncio.timeout(OPEN_SECONDS):
+            _, protocol = await loop.create_connection(
+                lambda: RawSocket(socket, run), parts.hostname, parts.port
+            )
+        await protocol.closed
+        socket.problems.append("the server closed the socket")
+    except asyncio.CancelledError:
+        raise
+    except Exception as error:
+        socket.problems.append(f"{type(error).__name__}: {error}")
+    finally:
+        if protocol is not None and protocol.transport is not None:
+            protocol.transport.close()
+        socket.subscribed.set()
+
+
 # --- the run -------------------------------------------------------------------------------
 
 
@@ -158,7 +322,8 @@ async def open_all(run: Run, tasks: list[asyncio.Task[None]]) -> float:
     """Open the sockets a batch at a time; seconds taken until every subscription was sent."""
     start = time.monotonic()
     for batch in _batches(run.sockets, run.options.batch):
-        tasks.extend(asyncio.create_task(subscribe(s, run)) for s in batch)
+        connect_one = subscribe_raw if run.options.client == "raw" else subscribe
+        tasks.extend(asyncio.create_task(connect_one(s, run)) for s in batch)
         await asyncio.gather(*(s.subscribed.wait() for s in batch))
         await asyncio.sleep(run.options.pause)
     return time.monotonic() - start
@@ -249,6 +414,9 @@ def parse_args(argv: list[str] | None = None) -> Options:
     parser.add_argument("--compression", choices=["deflate", "none"], default="deflate")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds after setup")
     parser.add_argument("--result-file", type=Path, required=True)
+    parser.add_argument(
+        "--client", choices=["raw", "websockets"], default="websockets", help="WebSocket client"
+    )
     args = parser.parse_args(argv)
     tokens = json.loads(args.tokens_file.read_text()) if args.tokens_file else None
     if tokens is not None and len(tokens) < args.sockets:
@@ -266,6 +434,7 @@ def parse_args(argv: list[str] | None = None) -> Options:
         compression=None if args.compression == "none" else args.compression,
         timeout=args.timeout,
         result_file=args.result_file,
+        client=args.client,
     )
 
 

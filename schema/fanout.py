@@ -42,6 +42,7 @@ class SharedResults:
         self._viewer_specific: dict[int, tuple[Any, bool]] = {}
         self.executions = 0  # how many times an event was really executed (for tests, bench)
         self.shared = 0  # how many times a result was reused
+        self.encoded = 0  # live payloads encoded to bytes: once per event and audience
 
     def is_viewer_specific(self, operation: OperationDefinitionNode, fragments: Any) -> bool:
         cached = self._viewer_specific.get(id(operation))

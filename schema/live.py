@@ -14,7 +14,12 @@ delivers it to the members it has at that moment (no await between), so a subscr
 joins later finds that event in the log and replays it itself; each member skips events at or
 below its own seq. A member whose socket falls too far behind is ended `BEHIND`: its socket
 restarts the operation from the last event it really sent, to replay from the log at the
-reader's pace and join again."""
+reader's pace and join again.
+
+A delivery to many members goes in slices of `DELIVERY_SLICE`, yielding to the event loop
+between them, so that requests waiting behind a burst to thousands of sockets are served
+meanwhile; the next event waits until every slice of this one is handed out (order per
+subscription)."""
 
 from __future__ import annotations
 
@@ -48,6 +53,10 @@ from subscriptions.tracing import delivery_span
 logger = logging.getLogger(__name__)
 
 POLICY_CONCURRENCY = 8  # policy checks of one event in flight at once (each takes a connection)
+# Members handed an event between two yields to the event loop: a delivery to 15,000 sockets
+# must not hold the loop for its whole length, or the mutations and reads queued behind it
+# time out (bench/README.md, fanout).
+DELIVERY_SLICE = 256
 
 Mapper = Callable[[StoredEvent, Hashable], object | None]
 Watcher = Callable[[], Awaitable[Watch | None]]
@@ -63,12 +72,27 @@ class Ending(enum.Enum):
     CLOSED = "CLOSED"  # the client completed it, or the socket closed: nothing more is sent
 
 
+@dataclass(frozen=True, slots=True)
+class Payload:
+    """One event's `next` payload for one audience, encoded once and shared by every socket
+    of the audience: the text for frames sent through ASGI, its bytes for frames written
+    straight to the transport (app/ws_frames.py)."""
+
+    text: str
+    data: bytes
+
+    @classmethod
+    def of(cls, text: str) -> Payload:
+        SHARED_RESULTS.encoded += 1
+        return cls(text, text.encode())
+
+
 class LiveSocket(Protocol):
     """What a group needs from the socket of its members (app/websocket.py)."""
 
-    def deliver(self, member: LiveMember, seq: int, payload: str | None) -> None:
-        """Queue `payload` (a `next` payload, already encoded) for `member`; None: the event
-        concerns the member but has nothing to show it."""
+    def deliver(self, member: LiveMember, seq: int, payload: Payload | None) -> None:
+        """Send or queue `payload` (a `next` payload, already encoded) for `member`; None: the
+        event concerns the member but has nothing to show it."""
 
     def end(self, member: LiveMember, ending: Ending) -> None:
         """The member leaves its group: the socket finishes its subscription accordingly."""
@@ -103,6 +127,7 @@ class LiveMember:
         "operation_name",
         "pending",
         "prefix",
+        "prefix_data",
         "resync",
         "schema",
         "sent_seq",
@@ -137,6 +162,7 @@ class LiveMember:
         self.variables = sink.variables
         self.socket = sink.socket
         self.prefix = '{"id":' + json_text(sink.operation_id) + ',"type":"next","payload":'
+        self.prefix_data = self.prefix.encode()
         variables = json.dumps(sink.variables, sort_keys=True, default=str)
         viewer: object = None
         if SHARED_RESULTS.is_viewer_specific(operation, fragments):
@@ -227,22 +253,35 @@ class LiveGroup:
     async def _deliver(self, event: StoredEvent, members: list[LiveMember]) -> None:
         members = [m for m in members if m.ending is None and event.seq > m.seq]
         await self._ask_policy(event, members)
-        payloads: dict[Hashable, str | None] = {}
-        for member in members:
+        payloads: dict[Hashable, Payload | None] = {}
+        for start in range(0, len(members), DELIVERY_SLICE):
+            if start:
+                # Let what waits (mutations, reads, other groups) run between slices. Members
+                # that join meanwhile replayed this event themselves; those that end are skipped.
+                await asyncio.sleep(0)
+                self.groups.slices += 1
+            for member in members[start : start + DELIVERY_SLICE]:
+                await self._deliver_to(event, member, payloads)
+
+    async def _deliver_to(
+        self, event: StoredEvent, member: LiveMember, payloads: dict[Hashable, Payload | None]
+    ) -> None:
+        if member.ending is not None:
+            return
+        if await member.watch.refuses(event):
+            if member.ending is None:
+                member.socket.deliver(member, event.seq, None)
+            return
+        audience = (member.execution_key, member.watch.scope)
+        if audience not in payloads:
+            share_key = (event.stream, event.seq, event.created_at, member.watch.scope)
+            message = member.to_message(event, share_key)
+            payloads[audience] = (
+                None if message is None else Payload.of(await member.execute(message))
+            )
             if member.ending is not None:
-                continue
-            if await member.watch.refuses(event):
-                if member.ending is None:
-                    member.socket.deliver(member, event.seq, None)
-                continue
-            audience = (member.execution_key, member.watch.scope)
-            if audience not in payloads:
-                share_key = (event.stream, event.seq, event.created_at, member.watch.scope)
-                message = member.to_message(event, share_key)
-                payloads[audience] = None if message is None else await member.execute(message)
-                if member.ending is not None:
-                    continue
-            member.socket.deliver(member, event.seq, payloads[audience])
+                return
+        member.socket.deliver(member, event.seq, payloads[audience])
 
     async def _ask_policy(self, event: StoredEvent, members: list[LiveMember]) -> None:
         """Ask the policy again for the members whose answer this event may change, a few at a
@@ -277,6 +316,7 @@ class LiveGroups:
         self._groups: dict[str, LiveGroup] = {}
         self._stopping: set[asyncio.Task[None]] = set()
         self.behind = 0  # members switched to replaying because their socket fell behind
+        self.slices = 0  # yields to the event loop within deliveries (tests count them)
 
     def position(self, stream: str) -> int | None:
         """The last seq the stream's group has taken in, if the stream has a group."""
@@ -331,6 +371,11 @@ class LiveGroups:
     def streams(self) -> list[str]:
         """The streams that have a group now."""
         return list(self._groups)
+
+    def members_of(self, stream: str) -> list[LiveMember]:
+        """The members of the stream's group now (none without a group)."""
+        group = self._groups.get(stream)
+        return list(group.members.values()) if group is not None else []
 
     def discard(self, group: LiveGroup) -> None:
         if self._groups.get(group.stream) is group:

@@ -1,0 +1,108 @@
+"""The adapter to uvicorn's WebSocket protocol (wsproto): live frames written straight to the
+socket's transport.
+
+A live event reaches thousands of sockets with the same payload. Through ASGI each copy would
+cost an awaited `send` (starlette, the middlewares' wrappers, uvicorn's `send`, wsproto's
+frame builder) and, to keep frames in order without blocking the group, a task per socket.
+Here a frame is a few header bytes, the subscription's prefix and the payload's bytes shared by
+every socket of its audience, handed to `transport.write` synchronously: the same bytes wsproto
+writes for an unfragmented text message without extensions (RFC 6455, 5.2: a server never
+masks).
+
+`FrameProtocol` is uvicorn's `WSProtocol` that puts a `FrameWriter` into the scope's ASGI
+extensions (`hub.frames`) when the handshake arrives; `hub serve` runs it in place of
+`wsproto`. The writer declines (False) whenever wsproto would do more than that: before the
+handshake completes, once a close was sent or the peer is gone, with permessage-deflate
+enabled, and while the transport is paused for a slow reader (then the caller falls back to
+the ASGI `send`, which waits for the transport). This module alone knows these internals;
+tests/test_websocket_adapter.py pins them."""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+from uvicorn.protocols.websockets.wsproto_impl import WSProtocol
+
+EXTENSION = "hub.frames"  # the scope's `extensions` key holding {"writer": FrameWriter}
+PROTOCOL = "app.ws_frames:FrameProtocol"  # for uvicorn's `ws=` (an import string)
+
+
+def text_frame_header(length: int) -> bytes:
+    """FIN + text opcode, then the payload length in the shortest form (unmasked)."""
+    if length < 126:
+        return bytes((0x81, length))
+    if length < 1 << 16:
+        return struct.pack("!BBH", 0x81, 126, length)
+    return struct.pack("!BBQ", 0x81, 127, length)
+
+
+class FrameWriter:
+    """Writes whole text frames to one socket's transport, when wsproto would write exactly
+    those bytes and the transport takes them without waiting."""
+
+    __slots__ = ("_protocol",)
+    frames_written: ClassVar[int] = 0  # by every writer of the process (tests count them)
+
+    def __init__(self, protocol: WSProtocol) -> None:
+        self._protocol = protocol
+
+    def write(self, parts: tuple[bytes, ...]) -> bool:
+        """Write one text frame whose UTF-8 payload is `parts` joined; False (nothing written)
+        when it must go through the ASGI `send` instead."""
+        protocol = self._protocol
+        if (
+            not protocol.handshake_complete
+            or protocol.close_sent
+            or protocol.disconnected
+            or protocol.response_started
+            or not protocol.writable.is_set()  # paused: the transport's buffer is full
+            or protocol.transport.is_closing()
+        ):
+            return False
+        length = sum(map(len, parts))
+        protocol.transport.write(b"".join((text_frame_header(length), *parts)))
+        FrameWriter.frames_written += 1
+        return True
+
+
+class _Opened:
+    """Stands in for wsproto's handshake once the connection is open: `WSConnection` then asks
+    it only for `events()` (it has none left); the rest goes to the open connection."""
+
+    __slots__ = ()
+
+    def events(self) -> Iterator[Any]:
+        return iter(())
+
+
+OPENED = _Opened()
+
+
+class FrameProtocol(WSProtocol):
+    """uvicorn's wsproto protocol, lending a `FrameWriter` to the app through the scope, and
+    letting go of the HTTP handshake's state once the socket is open (h11's connection and the
+    request: ~3 KB of the ~35 KB an idle subscription holds)."""
+
+    def handle_connect(self, event: Any) -> None:
+        super().handle_connect(event)
+        if not self.config.ws_per_message_deflate:  # compressed frames: wsproto writes them
+            self.scope["extensions"][EXTENSION] = {"writer": FrameWriter(self)}
+
+    async def send(self, message: Any) -> None:
+        await super().send(message)
+        if message["type"] == "websocket.accept" and self.conn.connection is not None:
+            self.conn.handshake = OPENED  # type: ignore[assignment]
+
+
+def frame_writer(scope: Any) -> FrameWriter | None:
+    """The socket's writer, if the server lends one (`hub serve` with wsproto)."""
+    extension = (scope.get("extensions") or {}).get(EXTENSION)
+    writer = extension.get("writer") if isinstance(extension, dict) else None
+    return writer if isinstance(writer, FrameWriter) else None
+
+
+def uvicorn_ws(implementation: str) -> str:
+    """What `hub serve` passes as uvicorn's `ws=`: this module's protocol for wsproto."""
+    return PROTOCOL if implementation == "wsproto" else implementation
