@@ -141,10 +141,12 @@ class CachedResponses:
             metrics.RESPONSE_CACHE.labels("behind").inc()
             return PUBLIC if public else PRIVATE
         canonical = json.dumps(variables or {}, sort_keys=True, separators=(",", ":"))
-        base = (digest, operation_name, canonical, await context.languages())
         if isinstance(viewer, ScopedViewer):
-            return self._scoped_plan(base, viewer, name)
-        key = (*base, audience)
+            # Not the member's declared languages (a statement per request): an execution that
+            # needs them reads the viewer's id to load them, so its answer is theirs alone.
+            languages = context.languages_at_hand()
+            return self._scoped_plan((digest, operation_name, canonical, languages), viewer, name)
+        key = (digest, operation_name, canonical, await context.languages(), audience)
         hit = cache.get(key)
         if hit is not None:
             metrics.RESPONSE_CACHE.labels("hit").inc()

@@ -197,3 +197,36 @@ async def test_no_viewer_is_ever_answered_with_what_another_viewer_may_see(
     # (60 of the 924 second answers came from the cache when this was written: the directory,
     # the communities and the counts within the plain members' scope)
     assert hits() - hits_before > 0
+
+
+async def test_members_of_one_scope_who_read_different_languages_never_share_an_answer(
+    client: httpx.AsyncClient, factory: Factory, db: Database
+):
+    """The key of a signed-in answer leaves out the member's declared languages (loading them
+    would cost every request a statement): an execution that needs them reads who the viewer
+    is to load them, so its answer stays theirs (today the translations' own visibility reads
+    it too; either is enough). A document without translated text is still shared."""
+    from tests.discussions import community
+    from tests.test_translations import translate
+
+    community_id, _ = await community(client, factory)
+    translator = await factory.member(languages=("fr",))
+    await translate(client, translator, community_id, "fr", name="Migration de main-d'œuvre")
+    french = await factory.member(languages=("fr",))
+    english = await factory.member(languages=("en",))
+    query = "query { communities(first: 10) { nodes { name nameText { language } } } }"
+    first = await read(client, query, french)
+    then = await read(client, query, english)
+    again = await read(client, query, english)
+
+    def names_of(response: httpx.Response) -> list[str]:
+        return [n["name"] for n in response.json()["data"]["communities"]["nodes"]]
+
+    assert "Migration de main-d'œuvre" in names_of(first)
+    assert "Migration de main-d'œuvre" not in names_of(then)
+    assert then.content == again.content
+    # and a document without translated text is shared by the same two members
+    ran_french, by_french = await statements_of(Counter(db), read(client, DIRECTORY, french))
+    ran_english, by_english = await statements_of(Counter(db), read(client, DIRECTORY, english))
+    assert by_english.content == by_french.content
+    assert ran_english < ran_french
