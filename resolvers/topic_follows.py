@@ -215,23 +215,22 @@ async def tell_followers_of_webinar(
     followers who may see it (a community's webinar: its members, its hosts, staff) are
     notified. Webinars are tagged with objectives only."""
     await work.session.flush()
-    topics = [Topic(TopicKind.OBJECTIVE, str(n)) for n in objectives]
     subject = {"webinar": webinar_id, "change": "SCHEDULED"}
-    await notify(
-        work,
-        await followers(work.session, topics),
-        NotificationKind.FOLLOWED_TOPIC,
-        actor_id=creator_id,
-        subject=subject,
-    )
+    await _tell_followers_of_objectives(work, objectives, subject, creator_id)
 
 
 async def tell_followers_of_call(
     work: UnitOfWork, call_id: int, objectives: Sequence[int], actor_id: int | None
 ) -> None:
     """A call for practices was opened on these objectives: their followers are notified."""
-    topics = [Topic(TopicKind.OBJECTIVE, str(n)) for n in objectives]
     subject = {"call": call_id, "change": "OPENED"}
+    await _tell_followers_of_objectives(work, objectives, subject, actor_id)
+
+
+async def _tell_followers_of_objectives(
+    work: UnitOfWork, objectives: Sequence[int], subject: dict[str, Any], actor_id: int | None
+) -> None:
+    topics = [Topic(TopicKind.OBJECTIVE, str(n)) for n in objectives]
     await notify(
         work,
         await followers(work.session, topics),
