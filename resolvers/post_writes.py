@@ -26,7 +26,7 @@ from resolvers.thread_writes import (
     resolve_mentions,
     writable_thread,
 )
-from resolvers.threads import _visible_posts, posts_by_ids
+from resolvers.threads import posts_by_ids, visible_post_rows
 from resolvers.unit_of_work import Refused, UnitOfWork, mutation
 from resolvers.validation import clean_text
 from subscriptions.events import EventPublisher, community_stream, thread_stream
@@ -80,7 +80,7 @@ async def create_post(
 
 async def _post_row(work: UnitOfWork, viewer: Viewer, post_id: int) -> AnyRow | None:
     """The post as the viewer sees it, read in the transaction that changed it."""
-    return await work.read_back(_visible_posts(viewer).where(Post.id == post_id))
+    return await work.read_back(visible_post_rows(viewer).where(Post.id == post_id))
 
 
 async def _write_post(

@@ -26,7 +26,7 @@ from resolvers.errors import ErrorCode, Problem, ProblemList, message_values
 from resolvers.policy import Viewer
 from resolvers.search_index import reindex
 from resolvers.search_sources import THREADS
-from resolvers.threads import _visible_threads
+from resolvers.threads import visible_thread_rows
 from resolvers.unit_of_work import Refused, UnitOfWork, mutation
 from resolvers.validation import clean_objectives, clean_text
 from subscriptions.events import EventPublisher, community_stream, thread_stream
@@ -182,7 +182,7 @@ async def create_thread(
 
     async def change(work: UnitOfWork) -> AnyRow | None:
         thread_id = await _write_thread(work, viewer, clean)
-        return await work.read_back(_visible_threads(viewer).where(Thread.id == thread_id))
+        return await work.read_back(visible_thread_rows(viewer).where(Thread.id == thread_id))
 
     done = await mutation(sessions, events, viewer, change, problems=problems)
     return ThreadResult(thread=done.value, problems=done.problems)
@@ -228,7 +228,7 @@ async def mark_thread_read(sessions: Sessions, viewer: Viewer, thread_id: int) -
     """Mark the thread read up to its last post; answers the thread as the viewer sees it."""
 
     async def change(work: UnitOfWork) -> AnyRow | None:
-        thread = await work.read_back(_visible_threads(viewer).where(Thread.id == thread_id))
+        thread = await work.read_back(visible_thread_rows(viewer).where(Thread.id == thread_id))
         if thread is None:
             raise Refused(NO_SUCH_THREAD)
         last = await work.session.scalar(

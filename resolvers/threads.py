@@ -65,11 +65,11 @@ POST_ORDER = Keyset("posts", (Post.id,))
 # --- Reading --------------------------------------------------------------------------------
 
 
-def _visible_threads(viewer: Viewer) -> AnySelect:
+def visible_thread_rows(viewer: Viewer) -> AnySelect:
     return select(*THREAD_COLUMNS).where(policy.visible_threads(viewer))
 
 
-def _visible_posts(viewer: Viewer) -> AnySelect:
+def visible_post_rows(viewer: Viewer) -> AnySelect:
     return select(*POST_COLUMNS).where(policy.visible_posts(viewer))
 
 
@@ -87,7 +87,7 @@ async def threads_page(
     request: PageRequest,
 ) -> Page:
     """A community's threads, pinned first, then by last activity."""
-    statement = _visible_threads(viewer).where(Thread.community_id == community_id)
+    statement = visible_thread_rows(viewer).where(Thread.community_id == community_id)
     if criteria.tag is not None:
         statement = statement.where(
             Thread.id.in_(
@@ -108,7 +108,7 @@ async def threads_page(
 async def threads_by_ids(
     sessions: Sessions, viewer: Viewer, ids: Sequence[int]
 ) -> list[AnyRow | None]:
-    return await rows_by_ids(sessions, _visible_threads(viewer).where(Thread.id.in_(ids)), ids)
+    return await rows_by_ids(sessions, visible_thread_rows(viewer).where(Thread.id.in_(ids)), ids)
 
 
 async def watch_thread(sessions: Sessions, viewer: Viewer, thread_id: int) -> Watch | None:
@@ -136,14 +136,14 @@ async def may_read_thread(sessions: Sessions, viewer: Viewer, thread_id: int) ->
 async def posts_page(
     sessions: Sessions, viewer: Viewer, thread_id: int, request: PageRequest
 ) -> Page:
-    statement = _visible_posts(viewer).where(Post.thread_id == thread_id)
+    statement = visible_post_rows(viewer).where(Post.thread_id == thread_id)
     return await fetch_page(sessions, statement, POST_ORDER, request)
 
 
 async def posts_by_ids(
     sessions: Sessions, viewer: Viewer, ids: Sequence[int]
 ) -> list[AnyRow | None]:
-    return await rows_by_ids(sessions, _visible_posts(viewer).where(Post.id.in_(ids)), ids)
+    return await rows_by_ids(sessions, visible_post_rows(viewer).where(Post.id.in_(ids)), ids)
 
 
 async def tags_by_thread(sessions: Sessions, ids: Sequence[int]) -> list[list[str]]:

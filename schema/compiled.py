@@ -46,7 +46,7 @@ from graphql import (
 )
 
 from schema.compiled_threads import GETTERS, Getter
-from schema.extensions import _nul_literals
+from schema.extensions import nul_literals
 
 # type -> field -> the arguments it may take
 SUPPORTED: dict[str, dict[str, frozenset[str]]] = {
@@ -108,7 +108,7 @@ def compile_document(
         document = parse(text, max_tokens=limits.max_tokens)
     except GraphQLError:
         return None
-    if validate(schema, document, [*specified_rules, *extra_rules]) or _nul_literals(document):
+    if validate(schema, document, [*specified_rules, *extra_rules]) or nul_literals(document):
         return None
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     if len(operations) != 1 or operations[0].operation is not OperationType.QUERY:

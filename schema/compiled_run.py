@@ -19,7 +19,7 @@ from schema.compiled import CompiledDocument, Selected, shape
 from schema.compiled_threads import thread_value
 from schema.context import Context
 from schema.encoding import json_bytes
-from schema.extensions import COSTS, _nul_at
+from schema.extensions import COSTS, nul_at
 from schema.relay import decode_int_id
 
 MAX_SHAPES = 64  # per document: one per combination of its skip/include variables
@@ -115,7 +115,7 @@ def prepare(
     """How this request runs compiled; None when it must run through the executor."""
     if operation_name is not None and operation_name != compiled.name:
         return None
-    if any(_nul_at(v, f"${k}") for k, v in (variables or {}).items()):
+    if any(nul_at(v, f"${k}") for k, v in (variables or {}).items()):
         return None
     coerced = get_variable_values(
         schema, compiled.operation.variable_definitions or (), variables or {}

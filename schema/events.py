@@ -133,7 +133,7 @@ NotificationEventMessage = Annotated[
 ]
 
 
-async def _watch(
+async def watch_stream(
     info: Info, stream: str, after: str | None, watcher: Watcher, to_message: Mapper
 ) -> AsyncGenerator[object, None]:
     """Follow `stream` after the cursor. The policy (`watcher`) is asked before starting and
@@ -276,7 +276,7 @@ async def thread_events(
     async def watcher() -> Watch | None:
         return await threads.watch_thread(context.db.sessions, context.viewer, key)
 
-    async for message in _watch(info, thread_stream(key), after, watcher, _thread_message):
+    async for message in watch_stream(info, thread_stream(key), after, watcher, _thread_message):
         yield message  # type: ignore[misc]
 
 
@@ -304,7 +304,9 @@ async def community_activity(
     async def watcher() -> Watch | None:
         return await communities.watch_community(context.db.sessions, context.viewer, key)
 
-    async for message in _watch(info, community_stream(key), after, watcher, _community_message):
+    async for message in watch_stream(
+        info, community_stream(key), after, watcher, _community_message
+    ):
         yield message  # type: ignore[misc]
 
 
@@ -338,7 +340,7 @@ async def notification_received(
         # A member's own stream: theirs for as long as the session lasts.
         return Watch(scope=("member", member_id), stable=True, admits=admits)
 
-    async for message in _watch(
+    async for message in watch_stream(
         info, member_stream(member_id), after, watcher, _notification_message
     ):
         yield message  # type: ignore[misc]

@@ -57,7 +57,7 @@ _INTROSPECTION_NAME = re.compile(r"\b__(?:schema|type)\b")
 NUL = "\x00"
 
 
-def _nul_at(value: object, path: str) -> str | None:
+def nul_at(value: object, path: str) -> str | None:
     """Where a JSON value (the variables) holds a NUL character, in any string, key or item."""
     if isinstance(value, str):
         return path if NUL in value else None
@@ -70,13 +70,13 @@ def _nul_at(value: object, path: str) -> str | None:
     elif isinstance(value, list):
         items = [(f"{path}[{i}]", item) for i, item in enumerate(value)]
     for where, item in items:
-        found = _nul_at(item, where)
+        found = nul_at(item, where)
         if found is not None:
             return found
     return None
 
 
-def _nul_literals(document: DocumentNode) -> list[StringValueNode]:
+def nul_literals(document: DocumentNode) -> list[StringValueNode]:
     found: list[StringValueNode] = []
 
     class Finder(Visitor):
@@ -115,9 +115,9 @@ class RequestShape(SchemaExtension):
         # A string literal holds NUL only through an escape (\u0000, \u{0}): most documents
         # have no escape at all and need no walk.
         query = self.execution_context.query or ""
-        literals = _nul_literals(document) if "\\u" in query else []
+        literals = nul_literals(document) if "\\u" in query else []
         variables = self.execution_context.variables or {}
-        where = next((f for f in (_nul_at(v, f"${k}") for k, v in variables.items()) if f), None)
+        where = next((f for f in (nul_at(v, f"${k}") for k, v in variables.items()) if f), None)
         if not literals and where is None:
             return []
         named = f" (in `{where}`)" if where else ""

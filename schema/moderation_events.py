@@ -18,7 +18,7 @@ from resolvers.review_items import ItemRef
 from resolvers.watch import Watch
 from schema.communities import Community, load_community
 from schema.context import Info
-from schema.events import AFTER_EVENT, ResyncRequired, _watch
+from schema.events import AFTER_EVENT, ResyncRequired, watch_stream
 from schema.members import Member, load_member
 from schema.relay import encode_event_cursor, encode_id
 from schema.review_actions import load_item
@@ -136,7 +136,9 @@ async def moderation_events(
     async def watcher() -> Watch | None:
         return await watch_moderation(context.db.sessions, context.viewer)
 
-    async for message in _watch(info, moderation_stream(), after, watcher, _moderation_message):
+    async for message in watch_stream(
+        info, moderation_stream(), after, watcher, _moderation_message
+    ):
         yield message  # type: ignore[misc]
 
 

@@ -14,7 +14,7 @@ from resolvers.support import SupportChange as SupportChangeModel
 from resolvers.support_messages import MESSAGE_POSTED
 from resolvers.watch import Watch
 from schema.context import Info
-from schema.events import AFTER_EVENT, ResyncRequired, _watch
+from schema.events import AFTER_EVENT, ResyncRequired, watch_stream
 from schema.relay import decode_int_id, encode_event_cursor
 from schema.support import REQUEST_ID, SupportChange, SupportRequest, load_support_request
 from schema.support_messages import SupportMessage, load_support_message
@@ -73,7 +73,7 @@ async def support_request_events(
     async def watcher() -> Watch | None:
         return await support.watch_support_request(context.db.sessions, context.viewer, key)
 
-    async for message in _watch(
+    async for message in watch_stream(
         info, support.support_stream(key), after, watcher, _support_message
     ):
         yield message  # type: ignore[misc]

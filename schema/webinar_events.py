@@ -14,7 +14,7 @@ from models.event import StoredEvent
 from resolvers import webinar_access
 from resolvers.watch import Watch
 from schema.context import Info
-from schema.events import AFTER_EVENT, ResyncRequired, _watch
+from schema.events import AFTER_EVENT, ResyncRequired, watch_stream
 from schema.relay import decode_int_id, encode_event_cursor
 from schema.webinar_live import (
     WebinarChatMessage,
@@ -113,5 +113,5 @@ async def webinar_events(
     async def watcher() -> Watch | None:
         return await webinar_access.watch_webinar(context.db.sessions, context.viewer, key)
 
-    async for message in _watch(info, webinar_stream(key), after, watcher, _webinar_message):
+    async for message in watch_stream(info, webinar_stream(key), after, watcher, _webinar_message):
         yield message  # type: ignore[misc]
