@@ -100,6 +100,8 @@ def serve(
         # keep a zlib state per socket and compress every copy again.
         ws_per_message_deflate=settings.ws_per_message_deflate,
         ws=uvicorn_ws(settings.ws_implementation),  # app/ws_frames.py for wsproto
+        ws_ping_interval=settings.ws_ping_interval_seconds or None,
+        ws_ping_timeout=settings.ws_ping_timeout_seconds,
         log_config=log_config(production=settings.env == "production"),
     )
 

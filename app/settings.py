@@ -65,6 +65,12 @@ class Settings(BaseSettings):
     # for ever. The answer comes from a thread of its own, so a worker whose event loop is
     # stuck still answers: a long wait costs nothing; a worker that exits is seen at once.
     worker_healthcheck_seconds: int = Field(default=60, ge=1)
+    # Keepalive pings uvicorn sends each WebSocket (and the wait for its pong before closing
+    # it): they find dead peers and keep proxies from closing idle sockets, but at 10,000
+    # sockets one process spends 14-34% of its time on them at 20 s (bench/fanout.py).
+    # 0 turns them off (graphql-ws clients may still ping at the protocol's level).
+    ws_ping_interval_seconds: float = Field(default=20.0, ge=0)
+    ws_ping_timeout_seconds: float = Field(default=20.0, gt=0)
     # Search answers each process keeps, valid until the next write that may change one
     # (resolvers/search_cache.py); 0 turns the cache off.
     search_cache_entries: int = Field(default=1000, ge=0)
