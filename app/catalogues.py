@@ -59,8 +59,8 @@ def _message_arguments(path: Path) -> Iterator[tuple[ast.expr, int]]:
 
 def _sources(root: Path) -> Iterator[tuple[str, Path]]:
     for package in SOURCES:
-        for path in sorted((root / package).glob("*.py")):
-            yield f"{package}/{path.name}", path
+        for path in sorted((root / package).rglob("*.py")):
+            yield path.relative_to(root).as_posix(), path
 
 
 def _template_messages(root: Path) -> Iterator[tuple[str, str, int]]:

@@ -121,3 +121,20 @@ async def test_a_message_with_values_reads_in_the_negotiated_language(client, fa
         "es": ("Debe tener como máximo 300 caracteres.", "TOO_LONG"),
         "en": ("Must be at most 300 characters.", "TOO_LONG"),
     }
+
+
+def test_messages_of_sub_packages_are_extracted_too(tmp_path):
+    # resolvers/policy/ and resolvers/compiled/ are packages: their messages need catalogues too
+    package = tmp_path / "resolvers" / "compiled"
+    package.mkdir(parents=True)
+    (tmp_path / "schema").mkdir()
+    (tmp_path / "app" / "templates").mkdir(parents=True)
+    (package / "pages.py").write_text(
+        'def f(problems, n):\n    problems.add("page", "No such page.")\n'
+        '    problems.add("page", f"Page {n} is gone.")\n',
+        "utf-8",
+    )
+    assert message_ids(tmp_path) == {"No such page.": [("resolvers/compiled/pages.py", 2)]}
+    assert computed_messages(tmp_path) == [
+        "resolvers/compiled/pages.py:3: f'Page {n} is gone.'"
+    ]
