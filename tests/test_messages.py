@@ -135,6 +135,4 @@ def test_messages_of_sub_packages_are_extracted_too(tmp_path):
         "utf-8",
     )
     assert message_ids(tmp_path) == {"No such page.": [("resolvers/compiled/pages.py", 2)]}
-    assert computed_messages(tmp_path) == [
-        "resolvers/compiled/pages.py:3: f'Page {n} is gone.'"
-    ]
+    assert computed_messages(tmp_path) == ["resolvers/compiled/pages.py:3: f'Page {n} is gone.'"]
