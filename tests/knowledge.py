@@ -10,6 +10,8 @@ import httpx
 from models.member import Role
 from models.organization import OrganizationKind
 from models.reference import gcm_reference
+from models.resource import Resource, ResourceKind, SourceType
+from models.review import ReviewState
 from tests.conftest import Factory, TestMember, gql
 
 RESOURCE_FIELDS = """
@@ -62,6 +64,25 @@ mutation($id: ID!, $at: DateTime!) {{ setReviewBy(input: {{itemId: $id, reviewBy
 """
 
 PRINCIPLE_LETTERS = [p["letter"] for p in gcm_reference()["guiding_principles"]]
+
+
+def published_resources(author_id: int, organization_id: int, count: int = 60) -> list[Resource]:
+    """`count` approved English publications ("Resource 00", ...), for the statement-count tests
+    that seed their rows directly (the caller adds them to its session)."""
+    return [
+        Resource(
+            title=f"Resource {i:02}",
+            summary=f"Summary {i:02}",
+            body=f"Body **{i:02}**",
+            kind=ResourceKind.PUBLICATION,
+            language="en",
+            source_type=SourceType.ACADEMIC_ARTICLE,
+            state=ReviewState.APPROVED,
+            author_id=author_id,
+            organization_id=organization_id,
+        )
+        for i in range(count)
+    ]
 
 
 def resource_input(title: str = "Fair recruitment toolkit", **overrides: Any) -> dict[str, Any]:

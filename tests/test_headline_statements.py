@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from models.notification import Notification, NotificationKind
 from models.organization import OrganizationKind
-from models.resource import Resource, ResourceKind, SourceType
-from models.review import ReviewState
 from models.translation import TranslatableKind, Translation, TranslationStatus
 from tests.conftest import gql
+from tests.knowledge import published_resources
 
 PAGE = "query($first: Int!) { notifications(first: $first) { nodes { headline } } }"
 
@@ -23,18 +22,7 @@ async def test_a_page_of_headlines_runs_the_same_statements_for_5_and_50(
     reader = await factory.member(name="Lectrice", languages=("fr",), organization_id=organization)
     reviewer = await factory.member(name="Relecteur")
     async with db.sessions.begin() as session:
-        resources = [
-            Resource(
-                title=f"Resource {i:02}",
-                kind=ResourceKind.PUBLICATION,
-                language="en",
-                source_type=SourceType.ACADEMIC_ARTICLE,
-                state=ReviewState.APPROVED,
-                author_id=reader.id,
-                organization_id=organization,
-            )
-            for i in range(60)
-        ]
+        resources = published_resources(reader.id, organization)
         session.add_all(resources)
         await session.flush()
         for resource in resources:

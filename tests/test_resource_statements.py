@@ -9,15 +9,12 @@ from models.organization import OrganizationKind
 from models.resource import (
     RelationKind,
     RelationStatus,
-    Resource,
     ResourceCountry,
-    ResourceKind,
     ResourceObjective,
     ResourceRelation,
-    SourceType,
 )
-from models.review import ReviewState
 from tests.conftest import gql
+from tests.knowledge import published_resources
 
 PAGE = """
 query($first: Int!) {
@@ -41,18 +38,7 @@ async def test_a_page_of_resources_runs_the_same_statements_for_5_and_50(
     organization = await factory.organization(OrganizationKind.UN_SYSTEM, name="IOM")
     author = await factory.member(name="Author", organization_id=organization)
     async with db.sessions.begin() as session:
-        resources = [
-            Resource(
-                title=f"Resource {i:02}",
-                kind=ResourceKind.PUBLICATION,
-                language="en",
-                source_type=SourceType.ACADEMIC_ARTICLE,
-                state=ReviewState.APPROVED,
-                author_id=author.id,
-                organization_id=organization,
-            )
-            for i in range(60)
-        ]
+        resources = published_resources(author.id, organization)
         session.add_all(resources)
         await session.flush()
         for resource in resources:

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from models.member import Role
 from models.organization import OrganizationKind
-from models.resource import Resource, ResourceKind, ResourceObjective, SourceType
-from models.review import ReviewState
+from models.resource import ResourceObjective
 from models.translation import TranslatableKind, Translation, TranslationStatus
 from tests.conftest import gql
+from tests.knowledge import published_resources
 
 PAGE = """
 query($first: Int!) {
@@ -38,20 +38,7 @@ async def test_a_page_of_translated_resources_runs_the_same_statements_for_5_and
     translator = await factory.member(name="Traducteur", languages=("fr",))
     reader = await factory.member(name="Lectrice", languages=("fr",), role=Role.MEMBER)
     async with db.sessions.begin() as session:
-        resources = [
-            Resource(
-                title=f"Resource {i:02}",
-                summary=f"Summary {i:02}",
-                body=f"Body **{i:02}**",
-                kind=ResourceKind.PUBLICATION,
-                language="en",
-                source_type=SourceType.ACADEMIC_ARTICLE,
-                state=ReviewState.APPROVED,
-                author_id=author.id,
-                organization_id=organization,
-            )
-            for i in range(60)
-        ]
+        resources = published_resources(author.id, organization)
         session.add_all(resources)
         await session.flush()
         for resource in resources:
