@@ -44,6 +44,9 @@ class Counter:
         self.count += 1
 
 
+WRITE_POST = "mutation($i: CreatePostInput!) { createPost(input: $i) { errors { code } } }"
+
+
 async def get(
     client: httpx.AsyncClient,
     query: str,
@@ -52,6 +55,17 @@ async def get(
 ) -> httpx.Response:
     params = {"query": query, "variables": json.dumps(variables)}
     return await client.get("/graphql", params=params, headers=headers or {})
+
+
+async def write_post(
+    client: httpx.AsyncClient, thread_id: str, body: str, headers: dict[str, str] | None = None
+) -> httpx.Response:
+    """A post written over HTTP: the response, for its headers (the write's version)."""
+    return await client.post(
+        "/graphql",
+        json={"query": WRITE_POST, "variables": {"i": {"threadId": thread_id, "body": body}}},
+        headers=headers or {},
+    )
 
 
 async def statements_of(counter: Counter, request: Any) -> tuple[int, httpx.Response]:
@@ -164,14 +178,7 @@ async def test_a_write_on_another_process_drops_the_answer_here(
         ran, _ = await statements_of(counter, get(reader, PAGE, {"id": thread_id}))
         assert ran == 0
         # when a post is written through this process
-        response = await client.post(
-            "/graphql",
-            json={
-                "query": "mutation($i: CreatePostInput!) { createPost(input: $i) { errors { code } } }",
-                "variables": {"i": {"threadId": thread_id, "body": "second"}},
-            },
-            headers=moderator.headers,
-        )
+        response = await write_post(client, thread_id, "second", moderator.headers)
         version = int(response.headers[WRITE_VERSION_HEADER])
         # then, once the broker brought the write, the other answers with the post
         await until(lambda: cache.applied is not None and cache.applied >= version)
@@ -195,15 +202,7 @@ async def test_a_client_that_saw_a_write_is_never_answered_from_before_it(
         async with api_client(other) as reader:
             await get(reader, PAGE, {"id": thread_id})
             # when the client writes through this process and gets the write's version
-            response = await client.post(
-                "/graphql",
-                json={
-                    "query": "mutation($i: CreatePostInput!) { createPost(input: $i) "
-                    "{ errors { code } } }",
-                    "variables": {"i": {"threadId": thread_id, "body": "mine"}},
-                },
-                headers=moderator.headers,
-            )
+            response = await write_post(client, thread_id, "mine", moderator.headers)
             seen = {WRITE_VERSION_HEADER: response.headers[WRITE_VERSION_HEADER]}
             stale = await get(reader, PAGE, {"id": thread_id})
             fresh = await get(reader, PAGE, {"id": thread_id}, seen)
@@ -226,15 +225,7 @@ async def test_read_your_writes_through_the_shared_broker(
     async with api_client(other) as reader:
         await get(reader, PAGE, {"id": thread_id})
         # when the client writes here and reads there at once, sending the version it got
-        response = await client.post(
-            "/graphql",
-            json={
-                "query": "mutation($i: CreatePostInput!) { createPost(input: $i) "
-                "{ errors { code } } }",
-                "variables": {"i": {"threadId": thread_id, "body": "mine"}},
-            },
-            headers=moderator.headers,
-        )
+        response = await write_post(client, thread_id, "mine", moderator.headers)
         seen = {WRITE_VERSION_HEADER: response.headers[WRITE_VERSION_HEADER]}
         page = await get(reader, PAGE, {"id": thread_id}, seen)
     # then it reads its post, whether or not the broker has brought the write yet
@@ -319,31 +310,11 @@ async def test_mutations_answer_with_their_write_version(
     community_id, moderator = await community(client, factory)
     member = await factory.member(name="Joiner")
     thread_id = await thread(client, community_id, moderator)
-    first = await client.post(
-        "/graphql",
-        json={
-            "query": "mutation($i: CreatePostInput!) { createPost(input: $i) { errors { code } } }",
-            "variables": {"i": {"threadId": thread_id, "body": "a"}},
-        },
-        headers=moderator.headers,
-    )
+    first = await write_post(client, thread_id, "a", moderator.headers)
     await join(client, community_id, member)
-    second = await client.post(
-        "/graphql",
-        json={
-            "query": "mutation($i: CreatePostInput!) { createPost(input: $i) { errors { code } } }",
-            "variables": {"i": {"threadId": thread_id, "body": "b"}},
-        },
-        headers=member.headers,
-    )
+    second = await write_post(client, thread_id, "b", member.headers)
     assert int(second.headers[WRITE_VERSION_HEADER]) > int(first.headers[WRITE_VERSION_HEADER])
-    refused = await client.post(
-        "/graphql",
-        json={
-            "query": "mutation($i: CreatePostInput!) { createPost(input: $i) { errors { code } } }",
-            "variables": {"i": {"threadId": thread_id, "body": "c"}},
-        },
-    )
+    refused = await write_post(client, thread_id, "c")  # signed out
     assert WRITE_VERSION_HEADER not in refused.headers  # nothing written
 
 
