@@ -39,6 +39,7 @@ from resolvers.translations import mark_outdated
 from resolvers.unit_of_work import Change, Refused, UnitOfWork, mutation, reading_back
 from resolvers.validation import (
     clean_country,
+    clean_keys,
     clean_languages,
     clean_objectives,
     clean_text,
@@ -293,11 +294,7 @@ def _clean_link(problems: ProblemList, link: str | None) -> str | None:
 
 
 def _clean_themes(problems: ProblemList, themes: Sequence[str]) -> list[str]:
-    clean: list[str] = []
-    for theme in themes:
-        value = match_key(clean_text(problems, "themes", theme, max_length=50))
-        if value and value not in clean:
-            clean.append(value)
+    clean = clean_keys(problems, "themes", themes)
     if len(clean) > MAX_THEMES:
         problems.add(
             "themes",

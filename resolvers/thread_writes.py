@@ -13,7 +13,6 @@ from typing import Any
 from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from models.collation import match_key
 from models.community import Community, CommunityRole
 from models.db import AnyRow, upsert
 from models.event import lock_stream
@@ -28,7 +27,7 @@ from resolvers.search_index import reindex
 from resolvers.search_sources import THREADS
 from resolvers.threads import visible_thread_rows
 from resolvers.unit_of_work import Refused, UnitOfWork, mutation
-from resolvers.validation import clean_objectives, clean_text
+from resolvers.validation import clean_keys, clean_objectives, clean_text
 from subscriptions.events import EventPublisher, community_stream, thread_stream
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -153,11 +152,7 @@ class ThreadResult:
 
 
 def _clean_tags(problems: ProblemList, tags: Sequence[str]) -> list[str]:
-    clean = []
-    for tag in tags:
-        value = match_key(clean_text(problems, "tags", tag, max_length=50))
-        if value and value not in clean:
-            clean.append(value)
+    clean = clean_keys(problems, "tags", tags)
     if len(clean) > MAX_TAGS:
         problems.add(
             "tags",

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 import langcodes
 import pycountry
 
+from models.collation import match_key
 from models.reference import gcm_reference, un_official_languages
 from resolvers.errors import ErrorCode, ProblemList, message_values
 
@@ -44,6 +45,17 @@ def clean_text(
     elif required and not value:
         problems.add(field, "Must not be empty.", ErrorCode.REQUIRED)
     return value
+
+
+def clean_keys(problems: ProblemList, field: str, values: Iterable[str]) -> list[str]:
+    """Tags and themes: each cleaned (at most 50 characters) and folded to its match key
+    (case, accents and width ignored), empty ones and repeats dropped, first order kept."""
+    keys: list[str] = []
+    for value in values:
+        key = match_key(clean_text(problems, field, value, max_length=50))
+        if key and key not in keys:
+            keys.append(key)
+    return keys
 
 
 def clean_email(problems: ProblemList, field: str, value: str) -> str:
