@@ -88,6 +88,8 @@ def templates(language: str) -> Environment:
     environment.globals["language"] = language
     environment.globals["period_text"] = partial(period_text, language)
     environment.globals["headline"] = partial(headline, language)
+    # Plain strings, escaped by the HTML templates (a macro's text would come back as markup).
+    environment.globals["change_lines"] = partial(change_lines, language)
     return environment
 
 
@@ -99,8 +101,13 @@ def headline(language: str, notification: NotificationFacts) -> str:
 
 
 def change_lines(language: str, notification: NotificationFacts) -> list[tuple[str, str]]:
-    """What changed, each fact with its label in `language` ("Statut", "IN_PROGRESS")."""
+    """What changed, each fact with its label in `language`, a change or status in words
+    ("Statut", "En cours"); a note stays the member's text."""
     labels: Any = templates(language).get_template("email/_labels.txt").module
     return [
-        (str(labels.change_label(label)), value) for label, value in notification.change.items()
+        (
+            str(labels.change_label(label)),
+            value if label == "Note" else str(labels.value_label(value)),
+        )
+        for label, value in notification.change.items()
     ]

@@ -96,7 +96,7 @@ async def test_a_french_member_gets_french_mail_with_french_titles_and_marked_en
         assert text.startswith("Bonjour Amélie,\n")
         assert "Vous recevez ce message en raison de vos réglages de notification" in text
         assert "Ne plus recevoir ces courriels :" in text
-        assert "Changement: PUBLISHED" in text
+        assert "Changement: Publié" in text
         assert '<html lang="fr">' in html
         assert "<p>Bonjour Amélie,</p>" in html
         assert "L\u2019ouvrir sur le Migration Network Hub" in html

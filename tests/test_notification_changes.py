@@ -3,11 +3,23 @@ reason; and the email of a notification says the same."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
+from models.moderation import ModerationAction
+from models.notification import NotificationKind
+from models.review import ReviewState
+from models.support import SupportStatus
+from resolvers.email_deliveries import EmailFacts, NotificationFacts, Recipient
+from resolvers.policy import Viewer
+from resolvers.support import SupportChange
+from schema.mail_texts import change_lines, templates
 from tests.conftest import gql, make_settings
 from tests.discussions import community, join, ok, thread
 from tests.mail import smtp_server
 from tests.support import CHANGE_STATUS, TRIAGE, government, moderator, submit
 
+ROOT = Path(__file__).resolve().parents[1]
 NOTIFICATIONS = """
 { notifications { nodes { kind change status note actor { name } } } }
 """
@@ -56,7 +68,7 @@ async def test_support_request_updates_can_be_told_apart(database_url, db, clien
         part = message.get_body(("plain",))
         assert part is not None
         bodies[message["Message-ID"]] = part.get_content().replace("\r\n", "\n")
-    declined_mail = [b for b in bodies.values() if "Status: DECLINED" in b]
+    declined_mail = [b for b in bodies.values() if "Status: Declined" in b]
     assert len(declined_mail) == 1
     assert "Note: Outside the network's mandate" in declined_mail[0]
     assert len({m["In-Reply-To"] for m in inbox.messages}) == 1  # one conversation
@@ -78,3 +90,58 @@ async def test_a_moderation_notification_carries_the_moderators_reason(client, f
             "actor": {"name": "Mod Erator"},
         }
     ]
+
+
+def _literal_codes() -> set[str]:
+    """The change codes written as literals where notifications are made (the rest are enums)."""
+    found: set[str] = set()
+    for path in (ROOT / "resolvers").rglob("*.py"):
+        text = path.read_text("utf-8")
+        found |= set(re.findall(r'"change": "([A-Z_]+)"', text))
+        found |= set(re.findall(r'notify_attendees\([^)]*"([A-Z_]+)"\)', text))
+        found |= set(re.findall(r'change = "([A-Z_]+)"', text))
+    return found
+
+
+def test_every_change_and_status_reads_in_words_in_each_mail_language():
+    # given every code a notification's change or status can hold
+    enums = (SupportChange, SupportStatus, ModerationAction, ReviewState)
+    codes = {member.value for enum in enums for member in enum} | _literal_codes()
+    codes |= {"ARCHIVED", "SENT_BACK_TO_REVIEW"}  # what_happened's own
+    assert {"PUBLISHED", "SEAT_GRANTED", "RESCHEDULED", "CANCELLED", "OPENED"} <= codes
+    for language in ("fr", "es"):
+        for code in sorted(codes):
+            # when it is shown as a change and as a status
+            facts = NotificationFacts(
+                kind=NotificationKind.SUPPORT_REQUEST_UPDATE,
+                link=None,
+                conversation=None,
+                change={"Change": code, "Status": code},
+            )
+            (_, as_change), (_, as_status) = change_lines(language, facts)
+            # then it reads in the language, never as the code or its English fallback
+            fallback = code.replace("_", " ").capitalize()
+            assert as_change == as_status, (language, code)
+            assert as_change not in {code, fallback}, (language, code, as_change)
+
+
+def test_a_note_stays_the_members_text_and_is_escaped_in_html():
+    notification = NotificationFacts(
+        kind=NotificationKind.SUPPORT_REQUEST_UPDATE,
+        link=None,
+        conversation=None,
+        change={"Change": "DECLINED", "Note": "Fees <b>now</b> & IN_PROGRESS"},
+    )
+    recipient = Recipient("k", 1, "amelie@example.org", "Amélie", Viewer(member_id=1), ("fr",))
+    html = (
+        templates("fr")
+        .get_template("email/notification.html")
+        .render(
+            facts=EmailFacts(recipient, notification),
+            link_of=lambda facts: None,
+            notifications_link="https://hub.example/notifications",
+            unsubscribe="https://hub.example/unsubscribe/t",
+        )
+    )
+    assert "<dd>Refusé</dd>" in html
+    assert "<dd>Fees &lt;b&gt;now&lt;/b&gt; &amp; IN_PROGRESS</dd>" in html
