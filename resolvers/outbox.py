@@ -97,7 +97,16 @@ class Failed:
     error: str
 
 
-Result = Sent | Dropped | Failed
+@dataclass(frozen=True)
+class Progressed:
+    """A fan-out job wrote a batch (its progress committed with it) and has more to do: due
+    again at `due_at`, its attempts counted afresh (they count the failures since its last
+    progress, so a long job never runs out of them)."""
+
+    due_at: datetime
+
+
+Result = Sent | Dropped | Failed | Progressed
 
 
 async def claim_due(
@@ -139,6 +148,8 @@ def _ending(result: Result, claimed: Claimed, retry: RetryPolicy, now: datetime)
         return {"state": DeliveryState.SENT, "finished_at": now, "last_error": None}
     if isinstance(result, Dropped):
         return {"state": DeliveryState.DROPPED, "finished_at": now, "last_error": result.reason}
+    if isinstance(result, Progressed):
+        return {"due_at": result.due_at, "attempts": 0, "last_error": None}
     error = result.error[:MAX_ERROR_LENGTH]
     if retry.exhausted(claimed.attempts):
         return {"state": DeliveryState.DEAD, "finished_at": now, "last_error": error}
