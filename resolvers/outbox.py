@@ -100,10 +100,9 @@ class Failed:
 @dataclass(frozen=True)
 class Progressed:
     """A fan-out job wrote a batch (its progress committed with it) and has more to do: due
-    again at `due_at`, its attempts counted afresh (they count the failures since its last
-    progress, so a long job never runs out of them)."""
-
-    due_at: datetime
+    again as of its creation, so ahead of every email its batches wrote (a worker expands the
+    job while it sends them, instead of once they are all sent), its attempts counted afresh
+    (they count the failures since its last progress, so a long job never runs out)."""
 
 
 Result = Sent | Dropped | Failed | Progressed
@@ -149,7 +148,7 @@ def _ending(result: Result, claimed: Claimed, retry: RetryPolicy, now: datetime)
     if isinstance(result, Dropped):
         return {"state": DeliveryState.DROPPED, "finished_at": now, "last_error": result.reason}
     if isinstance(result, Progressed):
-        return {"due_at": result.due_at, "attempts": 0, "last_error": None}
+        return {"due_at": Delivery.created_at, "attempts": 0, "last_error": None}
     error = result.error[:MAX_ERROR_LENGTH]
     if retry.exhausted(claimed.attempts):
         return {"state": DeliveryState.DEAD, "finished_at": now, "last_error": error}

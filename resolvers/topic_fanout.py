@@ -21,7 +21,6 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, false, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from models.base import utcnow
 from models.notification import NotificationKind, TopicFollow, TopicKind
 from models.outbox import Delivery, DeliveryChannel, DeliveryState
 from resolvers.notifications import notify
@@ -95,10 +94,8 @@ async def expand_batch(
     sessions: Sessions, events: EventPublisher, claimed: Claimed, size: int = BATCH_SIZE
 ) -> Result:
     """Tell the next `size` followers of a claimed job, in one transaction with the job's
-    progress; Sent once every follower was covered, else Progressed (due again before the
-    emails this batch wrote, so that one worker expands a job as fast as it sends)."""
+    progress; Sent once every follower was covered, else Progressed (due again at once)."""
     news = FollowerNews.from_payload(claimed.payload)
-    started = utcnow()
     async with unit_of_work(sessions, events) as work:
         after = await _progress_of_held_job(work.session, claimed)
         if after is None:
@@ -119,7 +116,7 @@ async def expand_batch(
                 .values(last_member_id=members[-1])
                 .execution_options(synchronize_session=False)
             )
-    return Sent() if len(members) < size else Progressed(due_at=started)
+    return Sent() if len(members) < size else Progressed()
 
 
 async def _progress_of_held_job(session: AsyncSession, claimed: Claimed) -> int | None:

@@ -306,3 +306,26 @@ async def test_a_failing_job_retries_then_dies_and_an_admin_retries_it(
     await run_until_idle(worker(db, broadcast, database_url))
     # then: every follower is told once
     assert await told(db) == Counter(people)
+
+
+async def test_one_worker_expands_a_job_ahead_of_the_mail_its_batches_wrote(
+    client, factory, db, broadcast, database_url
+):
+    # given: a public webinar on objective 6 with 11 followers who want mail at once, and a
+    # worker claiming two deliveries a round, telling three followers a batch
+    founder = await staff(factory)
+    people = await followers(db, 11, immediate=True)
+    await webinar(client, founder, objectives=[6])
+    slow = worker(db, broadcast, database_url, delivery_batch_size=2, delivery_fanout_batch_size=3)
+    # when: it runs four rounds (the mail of the first batches still waiting)
+    for _ in range(4):
+        await slow.run_round()
+    # then: the job is done (batches of 3, 3, 3, 2: one a round), every follower told once
+    [job] = await jobs(db)
+    assert job.state is DeliveryState.SENT
+    assert await told(db) == Counter(people)
+    async with db.sessions() as session:
+        waiting = await session.scalar(
+            select(func.count()).where(Delivery.state == DeliveryState.PENDING)
+        )
+    assert waiting == 11 - 3  # one email sent in each of rounds 2-4
