@@ -30,10 +30,12 @@ from models.outbox import DeliveryChannel
 from resolvers import outbox
 from resolvers.digests import ended_periods, prepare_digest, schedule_digests
 from resolvers.email_deliveries import prepare_email, still_visible
-from resolvers.outbox import Claimed, Dropped, Failed, Result, RetryPolicy, Sent
+from resolvers.outbox import Claimed, Dropped, Failed, Progressed, Result, RetryPolicy, Sent
 from resolvers.push_deliveries import forget, prepare_push
+from resolvers.topic_fanout import BATCH_SIZE, expand_batch
 from resolvers.webhooks import prepare_webhook
 from subscriptions import metrics
+from subscriptions.events import EventPublisher
 
 logger = logging.getLogger("hub.delivery")
 
@@ -50,7 +52,11 @@ class DeliveryWorker:
     retry: RetryPolicy
     # None: push is off (no VAPID key), and push deliveries fail until it is configured.
     push: PushSender | None = None
+    # Publishes the live events of the notifications a fan-out job writes (None: such jobs
+    # fail until there is one).
+    events: EventPublisher | None = None
     batch_size: int = 50
+    fanout_batch_size: int = BATCH_SIZE
     lease: timedelta = timedelta(minutes=5)
     interval: float = 1.0
     concurrency: int = 8
@@ -61,7 +67,9 @@ class DeliveryWorker:
     digests_scheduled: tuple[str, ...] | None = None
 
     @classmethod
-    def from_settings(cls, db: Database, settings: Settings) -> DeliveryWorker:
+    def from_settings(
+        cls, db: Database, settings: Settings, events: EventPublisher | None = None
+    ) -> DeliveryWorker:
         return cls(
             db=db,
             mail=_kept_connections(mail_sender(settings), settings.delivery_concurrency),
@@ -70,6 +78,8 @@ class DeliveryWorker:
                 settings.webhook_rules(), web_base_url=settings.web_base_url.rstrip("/")
             ),
             push=push_sender(settings),
+            events=events,
+            fanout_batch_size=settings.delivery_fanout_batch_size,
             retry=RetryPolicy(
                 max_attempts=settings.delivery_max_attempts,
                 base=timedelta(seconds=settings.delivery_retry_base_seconds),
@@ -133,6 +143,8 @@ class DeliveryWorker:
         metrics.DELIVERIES.labels(claimed.channel.value.lower(), outcome).inc()
 
     async def _deliver(self, claimed: Claimed, visible: frozenset[int]) -> Result:
+        if claimed.channel is DeliveryChannel.FANOUT:
+            return await self._expand(claimed)
         if claimed.channel is DeliveryChannel.WEBHOOK:
             call = await prepare_webhook(self.db.sessions, claimed)
             return call if isinstance(call, Dropped) else await self.webhooks.send(call)
@@ -146,6 +158,12 @@ class DeliveryWorker:
         except SEND_ERRORS as error:
             return Failed(f"{type(error).__name__}: {error}")
         return Sent()
+
+    async def _expand(self, claimed: Claimed) -> Result:
+        """A batch of a fan-out job (resolvers/topic_fanout.py)."""
+        if self.events is None:
+            return Failed("fan-out jobs need an event publisher: none was given to this worker")
+        return await expand_batch(self.db.sessions, self.events, claimed, self.fanout_batch_size)
 
     async def _push(self, claimed: Claimed) -> Result:
         if self.push is None:
@@ -181,6 +199,8 @@ def _outcome(result: Result, claimed: Claimed, retry: RetryPolicy) -> str:
         return "sent"
     if isinstance(result, Dropped):
         return "dropped"
+    if isinstance(result, Progressed):
+        return "progressed"
     return "dead" if retry.exhausted(claimed.attempts) else "retry"
 
 
@@ -203,7 +223,7 @@ async def run_worker(settings: Settings, rounds: int | None = None) -> int:
     announcer = ResponseCache(0, settings.response_cache_ttl_seconds, 0)
     announcer.announce(broadcast)
     db.write_listeners.append(announcer.committed)
-    worker = DeliveryWorker.from_settings(db, settings)
+    worker = DeliveryWorker.from_settings(db, settings, EventPublisher(broadcast))
     try:
         if rounds is None:
             await worker.run()

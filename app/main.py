@@ -44,6 +44,7 @@ from resolvers.search_cache import SearchCache
 from schema import HubSchema, Limits, limit_rules, make_schema
 from subscriptions.broadcast import HubBroadcast, create_broadcast
 from subscriptions.broker import BrokerUnavailable, check_url, ping_broker
+from subscriptions.events import EventPublisher
 from subscriptions.heads import HeadWatcher
 from subscriptions.tasks import stop_task
 
@@ -192,7 +193,9 @@ def create_app(
             app.state.head_watcher = heads
             background.append(asyncio.create_task(heads.run(), name="live repair"))
         if settings.delivery_poll_seconds > 0:
-            deliveries = DeliveryWorker.from_settings(database, settings)
+            deliveries = DeliveryWorker.from_settings(
+                database, settings, EventPublisher(hub_broadcast)
+            )
             app.state.delivery_worker = deliveries
             background.append(asyncio.create_task(deliveries.run(), name="delivery"))
         reminders = None

@@ -117,6 +117,8 @@ class Settings(BaseSettings):
     delivery_lease_seconds: float = Field(default=300.0, gt=0)
     delivery_max_attempts: int = Field(default=8, ge=1)
     delivery_retry_base_seconds: float = Field(default=30.0, gt=0)
+    # Followers a fan-out job (something published on followed topics) tells per transaction.
+    delivery_fanout_batch_size: int = Field(default=1000, ge=1, le=5000)
     # Email: smtp://user:password@host:port (smtps:// for TLS, ?starttls=1 to upgrade); without
     # it mail is written to the Maildir at `maildir_path` (`hub mail list` shows it).
     smtp_url: SecretStr | None = None

@@ -10,8 +10,11 @@ Two scenarios:
   called directly, one email each by the kind's default);
 - `followed-resource` (issue 14's benchmark): N members follow GCM objective 6 and want
   FOLLOWED_TOPIC mail at once; a moderator publishes a resource on objective 6 through the
-  API (`decideReviewItem`, in process): that request's seconds and statements are reported,
-  then the workers send the N emails.
+  API (`decideReviewItem`, in process): that request's seconds and statements are reported
+  (it writes one fan-out job), then the workers expand the job into the N notifications and
+  send the N emails. `--kill-on expansion` kills the first worker once `--kill-after` of the
+  notifications are written (in the middle of the job's expansion) instead of once that
+  share of the messages reached the sink; the notifications per follower are counted too.
 
     .venv/bin/python bench/outbox.py --members 2000
     .venv/bin/python bench/outbox.py --members 10000 --write-only   # the fan-out alone
@@ -39,6 +42,7 @@ from typing import Any
 
 import httpx
 from sqlalchemy import event, func, insert, select
+from sqlalchemy.exc import DBAPIError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -48,7 +52,7 @@ from bench.harness import bench_settings, watchdog
 from models.community import Community, CommunityMember, CommunityVisibility
 from models.db import Database, create_database
 from models.member import Member, Role
-from models.notification import NotificationKind, TopicFollow, TopicKind
+from models.notification import Notification, NotificationKind, TopicFollow, TopicKind
 from models.outbox import Delivery, EmailFrequency, EmailPreference
 from resolvers import notifications
 from resolvers.auth import issue_token
@@ -201,16 +205,37 @@ async def publish_followed_resource(url: str, members: int) -> Written:
         await db.dispose()
 
 
+async def read(url: str, statement: Any) -> list[Any]:
+    """The rows of `statement`, on a connection of its own; a server that refuses connections
+    for a while (the shared PostgreSQL at its limit: other engineers' suites) is asked again."""
+    for _ in range(120):
+        db = create_database(url)
+        try:
+            async with db.sessions() as session:
+                return list((await session.execute(statement)).all())
+        except DBAPIError as error:
+            if "too many clients" not in str(error):
+                raise
+        finally:
+            await db.dispose()
+        await asyncio.sleep(1)
+    raise RuntimeError("the database refused connections for two minutes")
+
+
+async def told(url: str) -> Counter[int]:
+    """FOLLOWED_TOPIC notifications per member."""
+    rows = await read(
+        url,
+        select(Notification.member_id, func.count())
+        .where(Notification.kind == NotificationKind.FOLLOWED_TOPIC)
+        .group_by(Notification.member_id),
+    )
+    return Counter(dict(rows))
+
+
 async def counts(url: str) -> Counter[str]:
-    db = create_database(url)
-    try:
-        async with db.sessions() as session:
-            rows = await session.execute(
-                select(Delivery.state, func.count()).group_by(Delivery.state)
-            )
-            return Counter({state.value: n for state, n in rows})
-    finally:
-        await db.dispose()
+    rows = await read(url, select(Delivery.state, func.count()).group_by(Delivery.state))
+    return Counter({state.value: n for state, n in rows})
 
 
 def cpu_seconds(process: subprocess.Popen[bytes]) -> float:
@@ -231,12 +256,24 @@ def arguments() -> argparse.Namespace:
     parser.add_argument(
         "--scenario", choices=("moderation", "followed-resource"), default="moderation"
     )
-    parser.add_argument("--kill-after", type=float, default=0.4, help="of the messages")
+    parser.add_argument(
+        "--kill-after", type=float, default=0.4, help="of the messages (or notifications)"
+    )
+    parser.add_argument(
+        "--kill-on",
+        choices=("messages", "expansion"),
+        default="messages",
+        help="kill worker 1 once that share of messages reached the sink, or of notifications "
+        "were written (followed-resource: in the middle of the fan-out job)",
+    )
     parser.add_argument(
         "--write-only", action="store_true", help="measure the notifying transaction alone"
     )
     parser.add_argument("--concurrency", type=int, default=8, help="sends at once per worker")
     parser.add_argument("--batch-size", type=int, default=50, help="deliveries claimed at once")
+    parser.add_argument(
+        "--fanout-batch-size", type=int, default=1000, help="followers per fan-out transaction"
+    )
     parser.add_argument("--timeout", type=int, default=1800, help="seconds, then give up")
     return parser.parse_args()
 
@@ -276,16 +313,16 @@ async def deliver(url: str, tmp: Path, args: argparse.Namespace) -> None:
             "HUB_DELIVERY_POLL_SECONDS": "0.2",
             "HUB_DELIVERY_CONCURRENCY": str(args.concurrency),
             "HUB_DELIVERY_BATCH_SIZE": str(args.batch_size),
+            "HUB_DELIVERY_FANOUT_BATCH_SIZE": str(args.fanout_batch_size),
             "HUB_SECRET_KEY": "bench-" + "b" * 40,
         }
         first = worker(env, tmp / "worker.log")
         second: subprocess.Popen[bytes] | None = None
         try:
             started = time.perf_counter()
-            while len(inbox.messages) < args.members * args.kill_after:
+            while not await kill_now(url, args, len(inbox.messages)):
                 if first.poll() is not None:
                     raise RuntimeError(f"worker 1 ended by itself: see {tmp / 'worker.log'}")
-                await asyncio.sleep(0.01)
             first_cpu = cpu_seconds(first)
             first.send_signal(signal.SIGKILL)
             first.wait()
@@ -316,12 +353,29 @@ async def deliver(url: str, tmp: Path, args: argparse.Namespace) -> None:
         f"{1000 * second_cpu / max(after, 1):.1f} ms CPU per message"
     )
     print(f"states: {dict(await counts(url))}")
+    if args.scenario == "followed-resource":
+        per_member = await told(url)
+        print(
+            f"notifications: {sum(per_member.values())} for {len(per_member)} of the "
+            f"{args.members} followers; lost {args.members - len(per_member)}, duplicates "
+            f"{sum(n - 1 for n in per_member.values())}"
+        )
     print(
         f"at the sink: {len(inbox.messages)} messages, {len(ids)} distinct Message-IDs, "
         f"{len(recipients)} of the {args.members} members notified; lost "
         f"{args.members - len(recipients)}, duplicates {sum(n - 1 for n in ids.values())}; "
         f"other messages: {others}"
     )
+
+
+async def kill_now(url: str, args: argparse.Namespace, messages: int) -> bool:
+    """Whether worker 1's time has come (polling the sink, or the database more slowly)."""
+    share: float = args.kill_after * args.members
+    if args.kill_on == "messages":
+        await asyncio.sleep(0.01)
+        return messages >= share
+    await asyncio.sleep(0.1)
+    return sum((await told(url)).values()) >= share
 
 
 def expected_recipients(args: argparse.Namespace) -> set[str]:

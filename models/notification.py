@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Enum, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Enum, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, UTCDateTime, enum_values, utcnow
@@ -59,7 +59,20 @@ class CreatedNotification(NamedTuple):
 
 class Notification(Base):
     __tablename__ = "notification"
-    __table_args__ = (Index("ix_notification_member_id_id", "member_id", "id"),)
+    __table_args__ = (
+        Index("ix_notification_member_id_id", "member_id", "id"),
+        # A fan-out job's batch replayed (a worker killed after writing it but before its
+        # progress was recorded: impossible, as both are one transaction) would meet here
+        # instead of telling anyone twice.
+        Index(
+            "uq_notification_fanout_job_member_id",
+            "fanout_job",
+            "member_id",
+            unique=True,
+            postgresql_where=text("fanout_job IS NOT NULL"),
+            sqlite_where=text("fanout_job IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"))
@@ -71,6 +84,9 @@ class Notification(Base):
     subject: Mapped[dict[str, Any]] = mapped_column(JSONDocument, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The outbox's fan-out job (a `delivery` row of channel FANOUT) that wrote it, if one did;
+    # no foreign key: the delivery table already refers to this one.
+    fanout_job: Mapped[int | None] = mapped_column(Integer)
 
 
 class Follow(Base):
@@ -95,8 +111,8 @@ class TopicFollow(Base):
     __tablename__ = "topic_follow"
     __table_args__ = (
         UniqueConstraint("member_id", "topic", "key"),
-        # Publishing looks up a topic's followers.
-        Index("ix_topic_follow_topic_key", "topic", "key"),
+        # A fan-out job reads a topic's followers in batches, in member id order.
+        Index("ix_topic_follow_topic_key_member_id", "topic", "key", "member_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

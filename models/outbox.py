@@ -23,6 +23,9 @@ class DeliveryChannel(enum.Enum):
     DIGEST = "DIGEST"
     PUSH = "PUSH"
     WEBHOOK = "WEBHOOK"
+    # Not a message: a job telling the followers of topics about something published, which
+    # the workers expand into notifications (and their emails and push messages) in batches.
+    FANOUT = "FANOUT"
 
 
 class DeliveryState(enum.Enum):
@@ -74,6 +77,9 @@ class Delivery(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Why it failed last, or why it was dropped (bounded, for admins).
     last_error: Mapped[str | None] = mapped_column(Text)
+    # A FANOUT job's progress: the highest member id its committed batches covered (written
+    # in each batch's transaction, so a job resumes after it and nowhere else).
+    last_member_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class EmailPreference(Base):

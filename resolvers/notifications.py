@@ -51,19 +51,30 @@ async def notify(
     *,
     actor_id: int | None,
     subject: dict[str, Any],
+    fanout_job: int | None = None,
 ) -> None:
     """Store a notification for each recipient (never the actor) who may see its subject now,
     stream it to them live, and write the emails and push messages of those who want them at
     once to the outbox (all in the caller's transaction). A constant number of statements for
     up to a thousand recipients (a few more per thousand), so a community of thousands is
-    told in one short transaction."""
+    told in one short transaction. `fanout_job`: the outbox job whose batch this is (a member
+    gets one notification per job: resolvers/topic_fanout.py)."""
     allowed = await _may_be_notified(work.session, set(recipients) - {actor_id}, subject)
     if not allowed:
         return
     # One INSERT for all of them (the driver pages very large ones).
     rows = await work.session.execute(
         insert(Notification).returning(Notification.id, Notification.member_id),
-        [{"member_id": m, "kind": kind, "actor_id": actor_id, "subject": subject} for m in allowed],
+        [
+            {
+                "member_id": m,
+                "kind": kind,
+                "actor_id": actor_id,
+                "subject": subject,
+                "fanout_job": fanout_job,
+            }
+            for m in allowed
+        ],
     )
     created = sorted(CreatedNotification(key, member_id, kind) for key, member_id in rows)
     await work.emit_to_each(

@@ -97,7 +97,15 @@ class Failed:
     error: str
 
 
-Result = Sent | Dropped | Failed
+@dataclass(frozen=True)
+class Progressed:
+    """A fan-out job wrote a batch (its progress committed with it) and has more to do: due
+    again as of its creation, so ahead of every email its batches wrote (a worker expands the
+    job while it sends them, instead of once they are all sent), its attempts counted afresh
+    (they count the failures since its last progress, so a long job never runs out)."""
+
+
+Result = Sent | Dropped | Failed | Progressed
 
 
 async def claim_due(
@@ -139,6 +147,8 @@ def _ending(result: Result, claimed: Claimed, retry: RetryPolicy, now: datetime)
         return {"state": DeliveryState.SENT, "finished_at": now, "last_error": None}
     if isinstance(result, Dropped):
         return {"state": DeliveryState.DROPPED, "finished_at": now, "last_error": result.reason}
+    if isinstance(result, Progressed):
+        return {"due_at": Delivery.created_at, "attempts": 0, "last_error": None}
     error = result.error[:MAX_ERROR_LENGTH]
     if retry.exhausted(claimed.attempts):
         return {"state": DeliveryState.DEAD, "finished_at": now, "last_error": error}

@@ -5,8 +5,9 @@ tagged with it is published, a webinar on it is scheduled, or a call for practic
 opened. A region's followers
 also hear of what is tagged with a country of that region.
 
-Notifications go through `notify()`: the policy decides when they are written and again when
-each email, digest or push message is sent."""
+Publishing writes one job to the outbox (resolvers/topic_fanout.py); the workers expand it
+into notifications through `notify()` in batches: the policy decides when they are written
+and again when each email, digest or push message is sent."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, delete, or_, select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.db import insert_ignoring_duplicates
@@ -30,9 +31,9 @@ from models.resource import ResourceCountry, ResourceObjective, ResourcePrincipl
 from models.review import ReviewItemKind
 from resolvers import policy
 from resolvers.errors import ErrorCode, Problem
-from resolvers.notifications import notify
 from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
 from resolvers.policy import Viewer
+from resolvers.topic_fanout import FollowerNews, tell_followers_later
 from resolvers.unit_of_work import Outcome, Refused, UnitOfWork, mutation
 from resolvers.validation import country_name
 
@@ -143,21 +144,6 @@ async def follows_page(
 # --- who hears of what is published ------------------------------------------------------------
 
 
-async def followers(session: AsyncSession, topics: Iterable[Topic]) -> set[int]:
-    """The members who follow any of `topics` (one statement)."""
-    by_kind: dict[TopicKind, set[str]] = {}
-    for topic in topics:
-        by_kind.setdefault(topic.kind, set()).add(topic.key)
-    if not by_kind:
-        return set()
-    matches = [
-        and_(TopicFollow.topic == kind, TopicFollow.key.in_(sorted(keys)))
-        for kind, keys in by_kind.items()
-    ]
-    rows = await session.scalars(select(TopicFollow.member_id).where(or_(*matches)).distinct())
-    return set(rows)
-
-
 # Where each kind of item keeps its tags: (objectives, principles, countries, regions).
 _TAGS: dict[ReviewItemKind, tuple[Any, Any, Any, Any]] = {
     ReviewItemKind.RESOURCE: (
@@ -191,50 +177,49 @@ async def item_topics(session: AsyncSession, kind: ReviewItemKind, item_id: int)
     return topics
 
 
+def _news(
+    topics: Iterable[Topic],
+    subject: dict[str, Any],
+    *,
+    actor_id: int | None,
+    excluded: int | None = None,
+) -> FollowerNews:
+    return FollowerNews(
+        topics=tuple((t.kind, t.key) for t in topics),
+        kind=NotificationKind.FOLLOWED_TOPIC,
+        subject=subject,
+        actor_id=actor_id,
+        excluded=excluded,
+    )
+
+
 async def tell_followers_of_item(
     work: UnitOfWork, kind: ReviewItemKind, item_id: int, author_id: int | None
 ) -> None:
-    """A reviewed item was published: the followers of its topics are notified (the policy
-    asks whether they may see it, so its new state is flushed first)."""
-    await work.session.flush()
-    recipients = await followers(work.session, await item_topics(work.session, kind, item_id))
+    """A reviewed item was published: the followers of its topics (the author aside) will be
+    notified by a worker, the policy asking then whether they may see it."""
+    topics = await item_topics(work.session, kind, item_id)
     subject = {"item_kind": kind.value, "item": item_id, "change": "PUBLISHED"}
-    await notify(
-        work,
-        recipients - {author_id},
-        NotificationKind.FOLLOWED_TOPIC,
-        actor_id=None,
-        subject=subject,
-    )
+    await tell_followers_later(work, _news(topics, subject, actor_id=None, excluded=author_id))
 
 
 async def tell_followers_of_webinar(
     work: UnitOfWork, webinar_id: int, objectives: Sequence[int], creator_id: int | None
 ) -> None:
     """A webinar on these objectives was scheduled (it is visible from then on): their
-    followers who may see it (a community's webinar: its members, its hosts, staff) are
+    followers who may see it (a community's webinar: its members, its hosts, staff) will be
     notified. Webinars are tagged with objectives only."""
-    await work.session.flush()
     subject = {"webinar": webinar_id, "change": "SCHEDULED"}
-    await _tell_followers_of_objectives(work, objectives, subject, creator_id)
+    await tell_followers_later(work, _news(_objectives(objectives), subject, actor_id=creator_id))
 
 
 async def tell_followers_of_call(
     work: UnitOfWork, call_id: int, objectives: Sequence[int], actor_id: int | None
 ) -> None:
-    """A call for practices was opened on these objectives: their followers are notified."""
+    """A call for practices was opened on these objectives: their followers will be notified."""
     subject = {"call": call_id, "change": "OPENED"}
-    await _tell_followers_of_objectives(work, objectives, subject, actor_id)
+    await tell_followers_later(work, _news(_objectives(objectives), subject, actor_id=actor_id))
 
 
-async def _tell_followers_of_objectives(
-    work: UnitOfWork, objectives: Sequence[int], subject: dict[str, Any], actor_id: int | None
-) -> None:
-    topics = [Topic(TopicKind.OBJECTIVE, str(n)) for n in objectives]
-    await notify(
-        work,
-        await followers(work.session, topics),
-        NotificationKind.FOLLOWED_TOPIC,
-        actor_id=actor_id,
-        subject=subject,
-    )
+def _objectives(numbers: Sequence[int]) -> list[Topic]:
+    return [Topic(TopicKind.OBJECTIVE, str(n)) for n in numbers]

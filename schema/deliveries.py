@@ -42,6 +42,10 @@ DeliveryChannel = described_enum(
         "DIGEST": "A daily or weekly email gathering notifications.",
         "PUSH": "A Web Push message.",
         "WEBHOOK": "A signed call to an organisation's endpoint.",
+        "FANOUT": (
+            "Not a message: a job telling the followers of topics about something published, "
+            "expanded by the workers into their notifications in batches."
+        ),
     },
 )
 DeliveryState = described_enum(

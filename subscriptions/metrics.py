@@ -120,9 +120,10 @@ REMINDERS_SENT = Counter("hub_webinar_reminders_sent", "Webinar reminders sent."
 # --- delivery (the outbox's workers: app/delivery.py)
 DELIVERIES = Counter(
     "hub_deliveries",
-    "Delivery attempts by channel (email, digest, push, webhook) and outcome (sent, dropped: "
-    "the recipient may no longer receive it, retry, dead: no attempt left, lost: the lease "
-    "ended first and another worker took it over).",
+    "Delivery attempts by channel (email, digest, push, webhook, fanout: a job telling the "
+    "followers of topics) and outcome (sent, dropped: the recipient may no longer receive it, "
+    "retry, dead: no attempt left, lost: the lease ended first and another worker took it "
+    "over, progressed: a fan-out job wrote a batch and has more to do).",
     ["channel", "outcome"],
 )
 OLDEST_UNDELIVERED_SECONDS = Gauge(

@@ -13,14 +13,13 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import update
 
-from app.delivery import DeliveryWorker
 from app.main import create_app
 from models.base import utcnow
 from models.notification import Notification
 from resolvers.digests import schedule_digests
 from schema.mail_texts import mail_language
 from schema.relay import encode_id
-from tests.conftest import api_client, gql, make_settings
+from tests.conftest import api_client, gql
 from tests.discussions import community, join, post, thread
 from tests.knowledge import cast, ok, published
 from tests.live import connect
@@ -28,7 +27,7 @@ from tests.mail import smtp_server
 from tests.push import push_service
 from tests.test_outbox import UPDATE_PREFERENCES
 from tests.test_push import push_settings, register, worker
-from tests.test_topic_follows import FOLLOW, objective
+from tests.test_topic_follows import FOLLOW, objective, tell_followers
 from tests.test_translations import translate
 
 SPANISH_MONTHS = [
@@ -48,10 +47,9 @@ def parts(message: EmailMessage) -> tuple[str, str]:
     )
 
 
-async def send_all(db: Any, database_url: str, url: str) -> None:
-    worker = DeliveryWorker.from_settings(db, make_settings(database_url, smtp_url=url))
-    while await worker.run_round():
-        pass
+async def send_all(db: Any, broadcast: Any, database_url: str, url: str) -> None:
+    """The workers: fan-out jobs expanded, then everything sent to the SMTP server at `url`."""
+    await tell_followers(db, broadcast, database_url, smtp_url=url)
 
 
 def test_a_member_reads_the_first_declared_language_with_a_catalogue_else_english():
@@ -62,7 +60,7 @@ def test_a_member_reads_the_first_declared_language_with_a_catalogue_else_englis
 
 
 async def test_a_french_member_gets_french_mail_with_french_titles_and_marked_english_ones(
-    database_url, db, client, factory
+    database_url, db, client, factory, broadcast
 ):
     # given: a French-speaking member who wants what is published on objective 6 at once
     people = await cast(factory)
@@ -81,7 +79,7 @@ async def test_a_french_member_gets_french_mail_with_french_titles_and_marked_en
 
     # when: the worker sends what was written
     with smtp_server() as (inbox, url):
-        await send_all(db, database_url, url)
+        await send_all(db, broadcast, database_url, url)
     mails = [m for m in inbox.messages if reader.email in str(m["To"])]
 
     # then: two mails in French, the translated title in French, the other marked English
@@ -122,7 +120,7 @@ async def test_a_french_member_gets_french_mail_with_french_titles_and_marked_en
 
 
 async def test_a_member_with_no_catalogue_language_reads_english_with_titles_marked(
-    database_url, db, client, factory
+    database_url, db, client, factory, broadcast
 ):
     # given: a member who reads Russian (no catalogue yet) and a resource written in French
     people = await cast(factory)
@@ -133,7 +131,7 @@ async def test_a_member_with_no_catalogue_language_reads_english_with_titles_mar
     await published(client, people, title="Guide des transferts de fonds", language="fr")
     # when
     with smtp_server() as (inbox, url):
-        await send_all(db, database_url, url)
+        await send_all(db, broadcast, database_url, url)
     # then: English, and the title marked French in English
     [message] = [m for m in inbox.messages if reader.email in str(m["To"])]
     assert message["Subject"] == (
@@ -143,7 +141,7 @@ async def test_a_member_with_no_catalogue_language_reads_english_with_titles_mar
     assert parts(message)[0].startswith("Hello Ivan,\n")
 
 
-async def test_a_spanish_digest(database_url, db, client, factory):
+async def test_a_spanish_digest(database_url, db, client, factory, broadcast):
     # given: a Spanish-speaking member who wants followed topics daily, a resource published
     # on their objective yesterday with a Spanish translation, and a reply to their thread
     people = await cast(factory)
@@ -152,6 +150,7 @@ async def test_a_spanish_digest(database_url, db, client, factory):
     daily = [{"kind": "FOLLOWED_TOPIC", "email": "DAILY"}, {"kind": "REPLY", "email": "DAILY"}]
     await ok(client, UPDATE_PREFERENCES, {"p": daily}, reader)
     resource = await published(client, people, title="Fair recruitment toolkit")
+    await tell_followers(db, broadcast, database_url)
     translator = await factory.member(languages=("es",))
     done = await translate(
         client, translator, resource, "es", title="Guía de contratación equitativa"
@@ -172,7 +171,7 @@ async def test_a_spanish_digest(database_url, db, client, factory):
     # when: the day's digests are written and sent
     assert await schedule_digests(db.sessions, utcnow()) >= 1
     with smtp_server() as (inbox, url):
-        await send_all(db, database_url, url)
+        await send_all(db, broadcast, database_url, url)
 
     # then: one digest in Spanish, its day written the Spanish way, its titles in Spanish
     [message] = [m for m in inbox.messages if reader.email in str(m["To"])]
@@ -219,7 +218,7 @@ async def _a_french_reply_pushed(client: Any, database_url: str, db: Any, factor
         assert message["body"] == "Une réponse"
 
 
-async def test_titles_are_escaped_in_the_html_part(database_url, db, client, factory):
+async def test_titles_are_escaped_in_the_html_part(database_url, db, client, factory, broadcast):
     # given: a thread whose title looks like markup, and a reply to it
     community_id, moderator = await community(client, factory)
     author = await factory.member(name="Author")
@@ -228,7 +227,7 @@ async def test_titles_are_escaped_in_the_html_part(database_url, db, client, fac
     await post(client, thread_id, moderator, "A reply")
     # when
     with smtp_server() as (inbox, url):
-        await send_all(db, database_url, url)
+        await send_all(db, broadcast, database_url, url)
     # then: the HTML part shows the title as text; the plain part as it was written
     [message] = [m for m in inbox.messages if author.email in str(m["To"])]
     text, html = parts(message)
@@ -268,7 +267,9 @@ subscription($after: String) { notificationReceived(after: $after) {
 """
 
 
-async def test_a_notifications_headline_follows_the_requests_language(app, client, factory) -> None:
+async def test_a_notifications_headline_follows_the_requests_language(
+    app, client, factory, db, broadcast, database_url
+) -> None:
     # given: a French-speaking follower of objective 6, and a resource published on it that
     # has a Spanish translation and no French one
     people = await cast(factory)
@@ -276,6 +277,7 @@ async def test_a_notifications_headline_follows_the_requests_language(app, clien
     await ok(client, FOLLOW, {"t": objective(6)}, follower)
     cursor = await gql(client, "{ notificationCursor }", member=follower)
     resource = await published(client, people, title="Fair recruitment toolkit")
+    await tell_followers(db, broadcast, database_url)
     translator = await factory.member(languages=("es",))
     done = await translate(client, translator, resource, "es", title="Guía de contratación")
     assert done["errors"] == [], done

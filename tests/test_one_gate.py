@@ -80,6 +80,8 @@ NOT_MUTATIONS = {
     ROOT / "resolvers" / "webinar_reminders.py": "the reminder job, run by the server",
     ROOT / "resolvers" / "outbox.py": "the outbox's claims and outcomes, by its workers",
     ROOT / "resolvers" / "digests.py": "digests written once a period, by the outbox's workers",
+    ROOT / "resolvers" / "topic_fanout.py": "a fan-out job's batches, written by the outbox's "
+    "workers",
     ROOT / "resolvers" / "push_deliveries.py": "a subscription its push service says is gone, "
     "removed by the outbox's workers",
     ROOT / "resolvers" / "auth.py": "registration's attempt counter, kept before the mutation",
