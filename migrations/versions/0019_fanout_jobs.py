@@ -4,7 +4,7 @@ progress (written in each batch's transaction); `notification.fanout_job` names 
 wrote a notification, unique per member, so a batch cannot be written twice; a topic's
 followers are read in member id order.
 
-Revision ID: 0019_outjob
+Revision ID: 0019
 Revises: 0018
 Create Date: 2026-12-06
 """
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0019_outjob"
+revision: str = "0019"
 down_revision: str | None = "0018"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
