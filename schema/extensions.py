@@ -66,7 +66,11 @@ def cached_validation(
 
 def cached_text_misses() -> tuple[int, int]:
     """How many texts the shared LRUs have parsed, and documents they have validated, so far."""
-    return _PARSE.cache_info().misses, _VALIDATE.cache_info().misses
+    return _misses(_PARSE), _misses(_VALIDATE)
+
+
+def _misses(cached: Any) -> int:
+    return int(cached.cache_info().misses)  # functools.lru_cache's wrapper
 
 
 class ReportingParserCache(ParserCache):
