@@ -359,15 +359,22 @@ class GraphQLHTTP:
         context: Context,
         media_type: str,
     ) -> tuple[Response, bool]:
-        """A compiled trusted document's answer when it has one for this request (always
-        without errors: app/compiled.py), else the executor's."""
-        if self.compiled is not None and document.compiled is not None:
-            body = await self.compiled.answer(
-                document.compiled, params.variables, params.operation_name, context
-            )
+        """A compiled answer when the document has a plan that answers this request (always
+        without errors: app/compiled.py), else the executor's. The plan: a trusted document's,
+        or a plain text's (kept by its hash once the executor answered it without an error)."""
+        compiled = self.compiled
+        if compiled is None:
+            return await self._run(request, document.query, params, context, media_type)
+        plain = document.document_id is None
+        plan = compiled.texts.plan(document.query) if plain else document.compiled
+        if plan is not None:
+            body = await compiled.answer(plan, params.variables, params.operation_name, context)
             if body is not None:
                 return Response(body, status_code=200, media_type=media_type), True
-        return await self._run(request, document.query, params, context, media_type)
+        response, succeeded = await self._run(request, document.query, params, context, media_type)
+        if plain and succeeded:
+            compiled.texts.learn(document.query)
+        return response, succeeded
 
     async def _run(
         self,

@@ -41,7 +41,7 @@ from models.db import Database, create_database
 from resolvers.auth import dummy_hash
 from resolvers.search import Answer
 from resolvers.search_cache import SearchCache
-from schema import HubSchema, Limits, limit_rules, make_schema
+from schema import HubSchema, Limits, make_schema
 from subscriptions.broadcast import HubBroadcast, create_broadcast
 from subscriptions.broker import BrokerUnavailable, check_url, ping_broker
 from subscriptions.events import EventPublisher
@@ -89,12 +89,17 @@ def _observe(
 
 
 def _compiled_answers(settings: Settings, schema: HubSchema) -> CompiledAnswers | None:
-    """Trusted documents' compiled plans, unless HUB_COMPILE_TRUSTED_DOCUMENTS=false."""
-    if not settings.compile_trusted_documents:
+    """Compiled plans of trusted documents (unless HUB_COMPILE_TRUSTED_DOCUMENTS=false) and of
+    plain texts (unless HUB_COMPILE_TEXTS=false or HUB_COMPILED_TEXT_ENTRIES=0)."""
+    texts = settings.compiled_text_entries if settings.compile_texts else 0
+    if not settings.compile_trusted_documents and texts == 0:
         return None
-    limits = _limits(settings)
     return CompiledAnswers(
-        schema._schema, limits, limit_rules(limits), record=settings.metrics_enabled
+        schema._schema,
+        _limits(settings),
+        schema.limit_rules,  # the executor's own rule objects: one cached validation
+        record=settings.metrics_enabled,
+        text_entries=texts,
     )
 
 
@@ -146,7 +151,11 @@ def create_app(
         apq_entries=settings.persisted_query_entries,
         trusted_entries=settings.trusted_document_entries,
         built_in=CONSOLE_DOCUMENTS,
-        compiler=compiled.compile if compiled is not None else None,
+        compiler=(
+            compiled.compile
+            if compiled is not None and settings.compile_trusted_documents
+            else None
+        ),
     )
     websocket = GraphQLWebSocket(
         schema, settings, database, hub_broadcast, documents, search_cache, tracer
@@ -298,4 +307,5 @@ def create_app(
     app.state.search_cache = search_cache
     app.state.response_cache = response_cache
     app.state.raw_requests = raw_requests
+    app.state.compiled = compiled
     return app

@@ -82,6 +82,11 @@ class Settings(BaseSettings):
     trusted_document_entries: int = Field(default=5000, ge=0)
     # Trusted documents of the supported set answered by a compiled plan (app/compiled.py).
     compile_trusted_documents: bool = True
+    # Plain texts (not persisted, not trusted) of the supported set, compiled once the executor
+    # has answered one without an error, and answered by their plan from then on; at most this
+    # many texts' verdicts kept per process (app/compiled.py, `CompiledTexts`).
+    compile_texts: bool = True
+    compiled_text_entries: int = Field(default=256, ge=0)
     # The response cache (app/response_cache.py): bytes of shared answers each process keeps
     # (0 turns it off), the longest any answer is kept, how long a write version may be missing
     # (its broker message lost) before the whole cache is dropped, and what `Cache-Control`

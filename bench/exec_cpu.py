@@ -8,6 +8,7 @@ Every answer must be the first one, byte for byte. The database is dropped at th
 
     .venv/bin/python bench/exec_cpu.py [--page thread|members|common] [--viewer anonymous|member]
     .venv/bin/python bench/exec_cpu.py --page common --cache --requests 20000   # cache hits
+    .venv/bin/python bench/exec_cpu.py --executor   # the text never compiled (HUB_COMPILE_TEXTS=false)
     PYTHONPATH=/tmp/other-checkout .venv/bin/python bench/exec_cpu.py   # the other code
 """
 
@@ -90,6 +91,8 @@ async def measure(args: argparse.Namespace, url: str, dsn: str) -> None:
         body = json.dumps({"query": MEMBERS_QUERY}).encode()
     if not args.cache:  # the executor, as the page benchmarks measure it
         settings = settings.model_copy(update={"response_cache_max_bytes": 0})
+    if args.executor:  # plain texts not compiled either (app/compiled.py, CompiledTexts)
+        settings = settings.model_copy(update={"compile_texts": False})
     app = create_app(settings)
     if args.log:  # the server's request lines (to stderr), as `hub serve` writes them
         logging.config.dictConfig(log_config(production=True))
@@ -120,7 +123,8 @@ async def measure(args: argparse.Namespace, url: str, dsn: str) -> None:
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     done = per_client * args.concurrency
     print(
-        f"{args.page} page, {args.viewer}, gc {args.gc}{', cached' if args.cache else ''}: {len(first):,} bytes, "
+        f"{args.page} page, {args.viewer}, gc {args.gc}{', cached' if args.cache else ''}"
+        f"{', executor only' if args.executor else ''}: {len(first):,} bytes, "
         f"CPU {1000 * cpu / done:.2f} ms/request, wall {1000 * wall / done:.2f} ms/request, "
         f"load average {os.getloadavg()[0]:.2f}"
     )
@@ -135,6 +139,11 @@ async def main() -> int:
     parser.add_argument("--cache", action="store_true",
                         help="the response cache on (32 MB): measures its hits")  # fmt: skip
     parser.add_argument("--viewer", choices=["anonymous", "member"], default="anonymous")
+    parser.add_argument(
+        "--executor",
+        action="store_true",
+        help="HUB_COMPILE_TEXTS=false: the text through the executor, never compiled",
+    )
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--concurrency", type=int, default=10)
     parser.add_argument("--gc", choices=list(GC_SETTINGS), default="settled",

@@ -228,6 +228,10 @@ def server_environment(settings: Settings, broadcast_url: str = "memory://") -> 
         # their repeated public reads (bench/cached_page.py measures it, and turns it on).
         HUB_RESPONSE_CACHE_MAX_BYTES="0",
     )
+    # HUB_COMPILE_TEXTS=false in the benchmark's environment: the hub's plain-text rows run
+    # through the executor (the text is otherwise compiled after its first answer).
+    if os.environ.get("HUB_COMPILE_TEXTS"):
+        env["HUB_COMPILE_TEXTS"] = os.environ["HUB_COMPILE_TEXTS"]
     return env
 
 

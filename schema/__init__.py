@@ -55,6 +55,7 @@ from schema import webinar_record as webinar_record_api
 from schema import webinars as webinars_api
 from schema.context import Context
 from schema.extensions import (
+    CACHED_TEXTS,
     ErrorCodes,
     IntrospectionPolicy,
     QueryCost,
@@ -665,6 +666,10 @@ class HubSchema(strawberry.Schema):
     """A schema whose operations each get their own context copy (fresh DataLoaders),
     also when many run on one WebSocket."""
 
+    # The rules its AddValidationRules adds (the depth and alias limits): the compiler
+    # validates a text with these very objects, so both share one cached validation.
+    limit_rules: tuple[Any, ...] = ()
+
     async def execute(self, query: str | None, *args: Any, **kwargs: Any) -> Any:
         _fork_context(kwargs)
         return await super().execute(query, *args, **kwargs)
@@ -706,14 +711,14 @@ def make_schema(
         *measured_by,
         ErrorCodes,
         lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
-        lambda: ReportingParserCache(maxsize=512),
+        lambda: ReportingParserCache(maxsize=CACHED_TEXTS),
         lambda: AddValidationRules(rules),
-        lambda: ValidationCache(maxsize=512),
+        lambda: ValidationCache(maxsize=CACHED_TEXTS),
         RequestShape,
         IntrospectionPolicy,
         lambda: QueryCost(maximum=limits.max_cost),
     ]
-    return HubSchema(
+    made = HubSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
@@ -722,6 +727,8 @@ def make_schema(
         config=StrawberryConfig(disable_field_suggestions=True),
         execution_context_class=SharedEventExecutor,
     )
+    made.limit_rules = tuple(rules)
+    return made
 
 
 schema = make_schema()

@@ -26,6 +26,7 @@ from typing import Any
 
 from graphql import (
     BooleanValueNode,
+    DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -108,7 +109,17 @@ def compile_document(
         document = parse(text, max_tokens=limits.max_tokens)
     except GraphQLError:
         return None
-    if validate(schema, document, [*specified_rules, *extra_rules]) or nul_literals(document):
+    if validate(schema, document, [*specified_rules, *extra_rules]):
+        return None
+    return compile_valid(schema, text, document)
+
+
+def compile_valid(
+    schema: GraphQLSchema, text: str, document: DocumentNode
+) -> CompiledDocument | None:
+    """The plan of `text`, parsed into `document` and found valid by the caller (under the
+    schema's rules and limits); None when it is not in the supported set."""
+    if nul_literals(document):
         return None
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     if len(operations) != 1 or operations[0].operation is not OperationType.QUERY:

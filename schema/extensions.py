@@ -11,17 +11,19 @@ from graphql import (
     DocumentNode,
     FragmentDefinitionNode,
     GraphQLError,
+    GraphQLSchema,
     GraphQLSyntaxError,
     NoSchemaIntrospectionCustomRule,
     OperationDefinitionNode,
     StringValueNode,
     Visitor,
     get_operation_ast,
+    specified_rules,
     validate,
     visit,
 )
 from strawberry.exceptions import MissingQueryError
-from strawberry.extensions import ParserCache, SchemaExtension
+from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
 from strawberry.types import StreamExecutionResult
 from strawberry.types.graphql import OperationType
 
@@ -37,6 +39,38 @@ INTERNAL_MESSAGE = "Internal server error."
 # graphql-core's "Did you mean ...?" names arguments, types, enum values and input fields even
 # with field suggestions disabled: the schema must not leak through error messages.
 SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
+
+
+# Texts whose parse and validation each process keeps (strawberry's LRUs, keyed by the text and
+# the parse options, and by the document and the rules).
+CACHED_TEXTS = 512
+_PARSE = ParserCache(maxsize=CACHED_TEXTS).cached_parse_document
+_VALIDATE = ValidationCache(maxsize=CACHED_TEXTS).cached_validate_document
+
+
+def cached_parse(text: str, max_tokens: int) -> DocumentNode:
+    """The executor's parse of `text` (GraphQLError if it does not parse), from the LRU the
+    schema's ReportingParserCache shares: a text one of them parsed, the other finds."""
+    document: DocumentNode = _PARSE(text, max_tokens=max_tokens)
+    return document
+
+
+def cached_validation(
+    schema: GraphQLSchema, document: DocumentNode, rules: tuple[Any, ...]
+) -> list[GraphQLError]:
+    """The executor's validation of `document` (specified rules, then `rules`, the ones the
+    schema adds with AddValidationRules), from the LRU the schema's ValidationCache shares."""
+    errors: list[GraphQLError] = _VALIDATE(schema, document, (*specified_rules, *rules))
+    return errors
+
+
+def cached_text_misses() -> tuple[int, int]:
+    """How many texts the shared LRUs have parsed, and documents they have validated, so far."""
+    return _misses(_PARSE), _misses(_VALIDATE)
+
+
+def _misses(cached: Any) -> int:
+    return int(cached.cache_info().misses)  # functools.lru_cache's wrapper
 
 
 class ReportingParserCache(ParserCache):

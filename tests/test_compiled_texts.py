@@ -1,0 +1,242 @@
+"""Plain texts compiled (app/compiled.py, `CompiledTexts`; issue 17 point 3): a document sent
+whole (or by an automatic persisted query's hash) that the compiler supports is compiled once the
+executor has answered it without an error, and answered by its plan from then on. The answers
+are the executor's bytes for every viewer of the visibility matrix (the corpus and world of
+tests/test_compiled_documents.py), requests the plan must not answer get the executor's errors,
+and a flood of distinct texts costs no parse or validation beyond the executor's own and keeps
+at most the configured number of verdicts."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from prometheus_client import REGISTRY
+from starlette.applications import Starlette
+
+from app.main import create_app
+from models.db import Database
+from schema.extensions import cached_text_misses
+from subscriptions.broadcast import HubBroadcast
+from tests.conftest import Factory, StatementCounter, api_client
+from tests.test_compiled_documents import (
+    DOCUMENTS,
+    UNSUPPORTED,
+    V,
+    build_world,
+    count,
+    expected,
+    fallbacks,
+    settings,
+    variable_sets,
+)
+from tests.test_logs import json_lines
+
+OFF = {"compile_trusted_documents": False, "compile_texts": False}
+
+
+@pytest.fixture
+async def apps(
+    database_url: str, db: Database, broadcast: HubBroadcast
+) -> AsyncIterator[tuple[Starlette, Starlette]]:
+    """The hub compiling plain texts (the default), and the hub compiling nothing, on one
+    database (response caches off: every answer is computed)."""
+    made = [
+        create_app(settings(database_url), db, broadcast),
+        create_app(settings(database_url, **OFF), db, broadcast),
+    ]
+    for application in made:
+        await application.state.response_cache.ready(db.sessions)
+    yield made[0], made[1]
+    for application in made:
+        await application.state.response_cache.close()
+
+
+async def both(
+    apps: tuple[Starlette, Starlette], body: dict[str, Any], headers: dict[str, str]
+) -> tuple[httpx.Response, httpx.Response]:
+    answers = []
+    for application in apps:
+        async with api_client(application) as client:
+            answers.append(await client.post("/graphql", json=body, headers=headers))
+    return answers[0], answers[1]
+
+
+def as_text(body: dict[str, Any]) -> dict[str, Any]:
+    """A trusted document's request of the corpus, with its text sent whole instead."""
+    texts = {**DOCUMENTS, **UNSUPPORTED}
+    return {
+        "query": texts[body["documentId"]],
+        **{k: v for k, v in body.items() if k != "documentId"},
+    }
+
+
+async def test_plain_texts_answer_the_executors_bytes_in_one_statement_per_thread(
+    apps: tuple[Starlette, Starlette],
+    db: Database,
+    factory: Factory,
+    statements: StatementCounter,
+) -> None:
+    # given: the visibility matrix's world; each text answered once by the executor
+    async with api_client(apps[1]) as client:
+        world = await build_world(client, factory, db)
+    for document_id, text in DOCUMENTS.items():
+        first = variable_sets(world, document_id)[0]
+        await both(apps, {"query": text, "variables": first}, {})
+    compared = 0
+    for viewer in V:
+        headers = world.headers(viewer)
+        sign_in = await count(apps[0], {"query": "{ __typename }"}, headers, statements)
+        for document_id, text in DOCUMENTS.items():
+            for variables in variable_sets(world, document_id):
+                body = {"query": text, "variables": variables}
+                # when
+                compiled, executed = await both(apps, body, headers)
+                reads = await count(apps[0], body, headers, statements)
+                # then: the executor's bytes, read by one statement per thread root field
+                assert compiled.status_code == executed.status_code == 200
+                assert compiled.content == executed.content, (viewer, document_id, variables)
+                assert "errors" not in compiled.json(), compiled.json()
+                assert reads - sign_in == expected(document_id, variables), (document_id, variables)
+                compared += 1
+    assert compared == len(V) * sum(len(variable_sets(world, d)) for d in DOCUMENTS)
+
+
+async def test_a_persisted_query_hash_runs_the_remembered_text_compiled(
+    apps: tuple[Starlette, Starlette],
+    db: Database,
+    factory: Factory,
+    statements: StatementCounter,
+) -> None:
+    # given: Apollo's protocol: hash and text once, then the hash alone
+    async with api_client(apps[1]) as client:
+        world = await build_world(client, factory, db)
+    text = DOCUMENTS["thread-page"]
+    persisted = {"persistedQuery": {"version": 1, "sha256Hash": _sha256(text)}}
+    variables = {"id": world.public_thread}
+    await both(apps, {"query": text, "variables": variables, "extensions": persisted}, {})
+    body = {"variables": variables, "extensions": persisted}
+    # when
+    compiled, executed = await both(apps, body, {})
+    reads = [await count(a, body, {}, statements) for a in apps]
+    # then
+    assert compiled.content == executed.content
+    assert reads[0] == 1 < reads[1], reads
+
+
+async def test_requests_a_texts_plan_must_not_answer_get_the_executors_errors(
+    apps: tuple[Starlette, Starlette],
+    db: Database,
+    factory: Factory,
+    statements: StatementCounter,
+) -> None:
+    # given: every text of the corpus answered once without an error (so compiled if it can be)
+    async with api_client(apps[1]) as client:
+        world = await build_world(client, factory, db)
+    for text in {**DOCUMENTS, **UNSUPPORTED}.values():
+        thread_id = world.public_thread
+        variables = {"id": thread_id, "a": thread_id, "b": thread_id, "authors": True}
+        answered = await both(apps, {"query": text, "variables": variables}, {})
+        assert "errors" not in answered[0].json(), text
+    for viewer in (V.ANONYMOUS, V.COMMUNITY_MODERATOR):
+        headers = world.headers(viewer)
+        for document_id, body in fallbacks(world):
+            plain = as_text(body)
+            # when
+            compiled, executed = await both(apps, plain, headers)
+            reads = [await count(a, plain, headers, statements, any_status=True) for a in apps]
+            # then: the same bytes, and the executor's statements (it ran)
+            assert compiled.status_code == executed.status_code, plain
+            assert compiled.content == executed.content, plain
+            assert reads[0] == reads[1], (document_id, plain, reads)
+
+
+def flood() -> list[str]:
+    """Distinct texts: supported ones answered without error, unsupported ones, and ones
+    that fail (syntax, validation, depth)."""
+    texts = []
+    for i in range(6):
+        texts.append(f"query Page{i}($id: ID!) {{ thread(id: $id) {{ t{i}: title }} }}")
+        texts.append(f"query Other{i} {{ communities(first: {i + 1}) {{ edges {{ cursor }} }} }}")
+        texts.append(f"query Broken{i} {{ thread(id: ")
+        texts.append(f"query Invalid{i} {{ thread(id: 1) {{ nope{i} }} }}")
+    return texts
+
+
+async def test_a_flood_of_distinct_texts_adds_no_parse_or_validation_and_keeps_few(
+    database_url: str, db: Database, broadcast: HubBroadcast
+) -> None:
+    # given: a hub keeping the verdicts of 4 texts, and one compiling nothing
+    made = [
+        create_app(settings(database_url, compiled_text_entries=4), db, broadcast),
+        create_app(settings(database_url, **OFF), db, broadcast),
+    ]
+    work = []
+    for application, salt in zip(made, ("on", "off"), strict=True):
+        texts = [f"# {salt}\n{text}" for text in flood()]  # new texts for each hub
+        before = cached_text_misses()
+        # when: each text sent twice
+        async with api_client(application) as client:
+            for text in texts + texts:
+                variables = {"id": "VGhyZWFkOjE="} if "$id" in text else {}
+                await client.post("/graphql", json={"query": text, "variables": variables})
+        after = cached_text_misses()
+        work.append((after[0] - before[0], after[1] - before[1]))
+    # then: the same parses and validations with and without compiling texts
+    assert work[0] == work[1], work
+    assert work[1][1] > 0
+    compiled = made[0].state.compiled
+    assert len(compiled.texts) == 4
+    assert made[1].state.compiled is None
+
+
+async def test_texts_that_fail_are_not_compiled_and_the_setting_turns_it_off(
+    database_url: str, db: Database, broadcast: HubBroadcast
+) -> None:
+    # given
+    made = [
+        create_app(settings(database_url), db, broadcast),
+        create_app(settings(database_url, compile_texts=False), db, broadcast),
+    ]
+    text = DOCUMENTS["common"]
+    body = {"query": text, "variables": {"id": "VGhyZWFkOjE="}}
+    bad = {"query": text, "variables": {}}
+    seen = []
+    for application in made:
+        texts = application.state.compiled.texts  # trusted documents still compile
+        # when: a failing request (a missing variable), then the text answered
+        async with api_client(application) as client:
+            assert "errors" in (await client.post("/graphql", json=bad)).json()
+            learned = len(texts)
+            assert "errors" not in (await client.post("/graphql", json=body)).json()
+        seen.append((learned, texts.plan(text) is not None))
+    # then: compiled once answered without an error; never with HUB_COMPILE_TEXTS=false
+    assert seen == [(0, True), (0, False)]
+
+
+async def test_the_log_line_and_the_counter_name_a_compiled_texts_operation(
+    apps: tuple[Starlette, Starlette], caplog: pytest.LogCaptureFixture
+) -> None:
+    # given
+    caplog.set_level(logging.INFO, logger="hub.request")
+    text = "query NamedPage($id: ID!) { thread(id: $id) { id title } }"
+    body = {"query": text, "variables": {"id": "VGhyZWFkOjE="}}
+    counted = {"operation": "NamedPage", "type": "query", "outcome": "ok"}
+    before = REGISTRY.get_sample_value("hub_graphql_operations_total", counted) or 0
+    # when: the executor's answer, then the compiled one
+    async with api_client(apps[0]) as client:
+        for _ in range(2):
+            assert (await client.post("/graphql", json=body)).status_code == 200
+    # then
+    lines = [line for line in json_lines(caplog) if line["logger"] == "hub.request"]
+    described = [(line["operation_name"], line["compiled"]) for line in lines]
+    assert described == [("NamedPage", False), ("NamedPage", True)]
+    assert REGISTRY.get_sample_value("hub_graphql_operations_total", counted) == before + 2
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
