@@ -24,7 +24,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from models.outbox import EmailFrequency
 from resolvers.digests import Period
-from resolvers.email_deliveries import NotificationFacts
+from resolvers.notification_facts import NotificationFacts
 from resolvers.notification_titles import Title
 from schema.messages import CATALOGUE_LANGUAGES, gettext_translations
 
