@@ -110,9 +110,11 @@ class DeliveryWorker:
         limit = asyncio.Semaphore(self.concurrency)
 
         async def handle(delivery: Claimed) -> None:
+            # A send keeps its place until its outcome is committed: at most `concurrency`
+            # messages are ever sent and not yet recorded (sent again if the worker dies).
             async with limit:
                 result = await self._attempt(delivery, prepared.get(delivery.id))
-            await self._record(delivery, result)
+                await self._record(delivery, result)
 
         await asyncio.gather(*(handle(delivery) for delivery in claimed))
         self.rounds += 1
