@@ -74,6 +74,8 @@ def templates(language: str) -> Environment:
         loader=PackageLoader("app", "templates"),
         autoescape=select_autoescape(["html"]),
         undefined=StrictUndefined,
+        # Compiled once per process: no file check at each mail (the files are package data).
+        auto_reload=False,
         trim_blocks=True,
         lstrip_blocks=True,
         extensions=["jinja2.ext.i18n"],
