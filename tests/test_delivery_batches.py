@@ -6,19 +6,24 @@ as soon as its send ends, several in one transaction."""
 
 from __future__ import annotations
 
+import asyncio
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select, update
 
 from app.delivery import DeliveryWorker
+from app.outcome_writer import OutcomeWriter
+from models.base import utcnow
 from models.community import Community, CommunityMember, CommunityVisibility
 from models.member import Member, MemberLanguage
 from models.notification import NotificationKind
-from models.outbox import DeliveryChannel, DeliveryState
+from models.outbox import Delivery, DeliveryChannel, DeliveryState
 from models.push import PushSubscription
 from models.thread import Post, Thread
 from models.translation import TranslatableKind, Translation, TranslationStatus
-from resolvers import notifications
+from resolvers import notifications, outbox
+from resolvers.outbox import Dropped, Failed, RetryPolicy, Sent
 from resolvers.unit_of_work import unit_of_work
 from tests.mail import smtp_server
 from tests.push import Browser, PushService, push_service
@@ -154,3 +159,46 @@ async def test_a_member_who_lost_access_gets_no_push_while_the_others_of_the_bat
         *((m, DeliveryState.SENT) for m in staying),
     }
     assert all(d.channel is DeliveryChannel.PUSH for d in await pushes(db))
+
+
+async def test_outcomes_of_several_sends_are_recorded_in_one_commit_but_not_a_lost_claim(db):
+    # given: four deliveries claimed; the last one's lease ended and another worker has it
+    async with db.sessions.begin() as session:
+        member = Member(name="M", email="m@example.org", password_hash="-")
+        session.add(member)
+        await session.flush()
+        session.add_all(
+            Delivery(channel=DeliveryChannel.EMAIL, member_id=member.id, address=member.email)
+            for _ in range(4)
+        )
+    claimed = await outbox.claim_due(db.sessions, limit=4, lease=timedelta(minutes=5))
+    reclaimed = await outbox.claim_due(
+        db.sessions, limit=4, lease=timedelta(minutes=5), now=utcnow() + timedelta(minutes=6)
+    )
+    assert len(claimed) == len(reclaimed) == 4
+    taken = reclaimed[3]
+    async with db.sessions.begin() as session:  # the others go back to the first worker
+        await session.execute(
+            update(Delivery).where(Delivery.id != taken.id).values(attempts=Delivery.attempts - 1)
+        )
+    writer = OutcomeWriter(db.sessions, RetryPolicy())
+    results = [Sent(), Dropped("unsubscribed"), Failed("SMTP 451"), Sent()]
+    # when: their outcomes arrive at once
+    recorded = await asyncio.gather(
+        *(writer.record(c, r) for c, r in zip(claimed, results, strict=True))
+    )
+    # then: one commit; the lost claim is not recorded (the other worker's outcome counts)
+    assert recorded == [True, True, True, False]
+    assert writer.commits == 1
+    async with db.sessions() as session:
+        rows = {d.id: d for d in await session.scalars(select(Delivery))}
+    first, second, third, fourth = (rows[c.id] for c in claimed)
+    assert (first.state, second.state, third.state) == (
+        DeliveryState.SENT,
+        DeliveryState.DROPPED,
+        DeliveryState.PENDING,
+    )
+    assert second.last_error == "unsubscribed"
+    assert third.last_error == "SMTP 451"
+    assert third.due_at > utcnow()
+    assert (fourth.state, fourth.attempts) == (DeliveryState.PENDING, 2)
