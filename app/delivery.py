@@ -132,10 +132,17 @@ class DeliveryWorker:
         emails = [c for c in claimed if c.channel is DeliveryChannel.EMAIL]
         pushes = [c for c in claimed if c.channel is DeliveryChannel.PUSH]
         prepared: dict[int, Prepared] = {}
-        for delivery_id, facts in (await prepare_emails(self.db.sessions, emails)).items():
-            prepared[delivery_id] = self._composed(facts)
-        if self.push is not None:
-            prepared.update(await prepare_pushes(self.db.sessions, pushes))
+        try:
+            for delivery_id, facts in (await prepare_emails(self.db.sessions, emails)).items():
+                prepared[delivery_id] = self._composed(facts)
+            if self.push is not None:
+                prepared.update(await prepare_pushes(self.db.sessions, pushes))
+        except Exception as error:
+            # As for one delivery (`_attempt`): the batch's attempts fail and end dead in the
+            # end, instead of coming back with every lease.
+            logger.exception("delivery: cannot prepare a batch of %d", len(claimed))
+            failed = Failed(f"internal error: {type(error).__name__}")
+            prepared.update({c.id: failed for c in [*emails, *pushes] if c.id not in prepared})
         return prepared
 
     def _composed(self, facts: EmailFacts | Dropped) -> EmailMessage | Dropped | Failed:
