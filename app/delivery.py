@@ -63,7 +63,8 @@ class DeliveryWorker:
     outcomes: OutcomeWriter = field(init=False)
 
     def __post_init__(self) -> None:
-        self.outcomes = OutcomeWriter(self.db.sessions, self.retry)
+        one_writer = self.db.engine.dialect.name == "sqlite"
+        self.outcomes = OutcomeWriter(self.db.sessions, self.retry, side_by_side=not one_writer)
 
     @classmethod
     def from_settings(cls, db: Database, settings: Settings) -> DeliveryWorker:
