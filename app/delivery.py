@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from email.message import EmailMessage
 
@@ -20,6 +20,7 @@ from app.mail import (
     compose_digest,
     mail_sender,
 )
+from app.outcome_writer import OutcomeWriter
 from app.push import Gone, PushSender, push_sender
 from app.settings import Settings
 from app.smtp_pool import SmtpPool
@@ -29,9 +30,9 @@ from models.db import Database
 from models.outbox import DeliveryChannel
 from resolvers import outbox
 from resolvers.digests import ended_periods, prepare_digest, schedule_digests
-from resolvers.email_deliveries import prepare_email, still_visible
+from resolvers.email_deliveries import EmailFacts, prepare_emails
 from resolvers.outbox import Claimed, Dropped, Failed, Progressed, Result, RetryPolicy, Sent
-from resolvers.push_deliveries import forget, prepare_push
+from resolvers.push_deliveries import PushFacts, forget, prepare_pushes
 from resolvers.topic_fanout import BATCH_SIZE, expand_batch
 from resolvers.webhooks import prepare_webhook
 from subscriptions import metrics
@@ -65,6 +66,11 @@ class DeliveryWorker:
     # The periods whose digests this worker wrote: a restart writes them again (the digests'
     # keys make that a no-op), then only a new day or week does.
     digests_scheduled: tuple[str, ...] | None = None
+    outcomes: OutcomeWriter = field(init=False)
+
+    def __post_init__(self) -> None:
+        one_writer = self.db.engine.dialect.name == "sqlite"
+        self.outcomes = OutcomeWriter(self.db.sessions, self.retry, side_by_side=not one_writer)
 
     @classmethod
     def from_settings(
@@ -110,15 +116,16 @@ class DeliveryWorker:
             await schedule_digests(self.db.sessions, now)
             self.digests_scheduled = periods
         claimed = await outbox.claim_due(self.db.sessions, limit=self.batch_size, lease=self.lease)
-        # Who may still see what their emails are about: one statement for the batch.
-        emails = [c for c in claimed if c.channel is DeliveryChannel.EMAIL]
-        visible = await still_visible(self.db.sessions, emails)
+        prepared = await self._prepare(claimed)
         # Sending waits on the network: a round's deliveries go out side by side, a few at a time.
         limit = asyncio.Semaphore(self.concurrency)
 
         async def handle(delivery: Claimed) -> None:
+            # A send keeps its place until its outcome is committed: at most `concurrency`
+            # messages are ever sent and not yet recorded (sent again if the worker dies).
             async with limit:
-                await self._handle(delivery, visible)
+                result = await self._attempt(delivery, prepared.get(delivery.id))
+                await self._record(delivery, result)
 
         await asyncio.gather(*(handle(delivery) for delivery in claimed))
         self.rounds += 1
@@ -128,31 +135,73 @@ class DeliveryWorker:
         )
         return len(claimed)
 
-    async def _handle(self, claimed: Claimed, visible: frozenset[int]) -> None:
+    async def _prepare(self, claimed: list[Claimed]) -> dict[int, Prepared]:
+        """What the batch's emails and push messages say, or why each is dropped: read and
+        decided for the whole batch in a few statements (visibility included), and the emails
+        composed, before anything is sent (no statement and little work between a message's
+        acceptance and its record)."""
+        emails = [c for c in claimed if c.channel is DeliveryChannel.EMAIL]
+        pushes = [c for c in claimed if c.channel is DeliveryChannel.PUSH]
+        prepared: dict[int, Prepared] = {}
         try:
-            result = await self._deliver(claimed, visible)
+            for delivery_id, facts in (await prepare_emails(self.db.sessions, emails)).items():
+                prepared[delivery_id] = self._composed(facts)
+            if self.push is not None:
+                prepared.update(await prepare_pushes(self.db.sessions, pushes))
+        except Exception as error:
+            # As for one delivery (`_attempt`): the batch's attempts fail and end dead in the
+            # end, instead of coming back with every lease.
+            logger.exception("delivery: cannot prepare a batch of %d", len(claimed))
+            failed = Failed(f"internal error: {type(error).__name__}")
+            prepared.update({c.id: failed for c in [*emails, *pushes] if c.id not in prepared})
+        return prepared
+
+    def _composed(self, facts: EmailFacts | Dropped) -> EmailMessage | Dropped | Failed:
+        if isinstance(facts, Dropped):
+            return facts
+        try:
+            return compose(self.config, facts)
+        except Exception as error:
+            logger.exception("delivery %s: cannot compose", facts.recipient.delivery_key)
+            return Failed(f"internal error: {type(error).__name__}")
+
+    async def _attempt(self, claimed: Claimed, prepared: Prepared | None) -> Result:
+        try:
+            return await self._deliver(claimed, prepared)
         except Exception as error:
             # A bug or an unreadable row fails this attempt like any other failure, so that it
             # ends dead (for an admin to see) instead of coming back with every lease.
             logger.exception("delivery %s: internal error", claimed.key)
-            result = Failed(f"internal error: {type(error).__name__}")
-        recorded = await outbox.record(self.db.sessions, claimed, result, self.retry)
+            return Failed(f"internal error: {type(error).__name__}")
+
+    async def _record(self, claimed: Claimed, result: Result) -> None:
+        """Record the outcome with the writer's next commit (as soon as it is known)."""
+        recorded = await self.outcomes.record(claimed, result)
         outcome = _outcome(result, claimed, self.retry) if recorded else "lost"
         if isinstance(result, Failed):
             logger.warning("delivery %s (%s) failed: %s", claimed.key, outcome, result.error)
         metrics.DELIVERIES.labels(claimed.channel.value.lower(), outcome).inc()
 
-    async def _deliver(self, claimed: Claimed, visible: frozenset[int]) -> Result:
+    async def _deliver(self, claimed: Claimed, prepared: Prepared | None) -> Result:
         if claimed.channel is DeliveryChannel.FANOUT:
             return await self._expand(claimed)
         if claimed.channel is DeliveryChannel.WEBHOOK:
             call = await prepare_webhook(self.db.sessions, claimed)
             return call if isinstance(call, Dropped) else await self.webhooks.send(call)
         if claimed.channel is DeliveryChannel.PUSH:
-            return await self._push(claimed)
-        message = await self._compose(claimed, visible)
+            return await self._push(prepared)
+        if claimed.channel is DeliveryChannel.DIGEST:
+            digest = await prepare_digest(self.db.sessions, claimed)
+            prepared = (
+                digest if isinstance(digest, Dropped) else compose_digest(self.config, digest)
+            )
+        elif claimed.channel is not DeliveryChannel.EMAIL:
+            return Failed(f"no sender for {claimed.channel.value} deliveries yet")
+        return await self._mail(prepared)
+
+    async def _mail(self, message: Prepared | None) -> Result:
         if not isinstance(message, EmailMessage):
-            return message
+            return message if isinstance(message, Dropped | Failed) else Failed("nothing composed")
         try:
             await self.mail.send(message)
         except SEND_ERRORS as error:
@@ -165,28 +214,19 @@ class DeliveryWorker:
             return Failed("fan-out jobs need an event publisher: none was given to this worker")
         return await expand_batch(self.db.sessions, self.events, claimed, self.fanout_batch_size)
 
-    async def _push(self, claimed: Claimed) -> Result:
+    async def _push(self, facts: Prepared | None) -> Result:
         if self.push is None:
             return Failed("push is not configured (HUB_VAPID_PRIVATE_KEY)")
-        facts = await prepare_push(self.db.sessions, claimed)
-        if isinstance(facts, Dropped):
-            return facts
+        if not isinstance(facts, PushFacts):
+            return facts if isinstance(facts, Dropped | Failed) else Failed("nothing prepared")
         result = await self.push.send(facts)
         if isinstance(result, Gone):
             await forget(self.db.sessions, result.subscription_id)
         return result
 
-    async def _compose(
-        self, claimed: Claimed, visible: frozenset[int]
-    ) -> EmailMessage | Dropped | Failed:
-        """The message to send for a claimed delivery, decided now."""
-        if claimed.channel is DeliveryChannel.EMAIL:
-            facts = await prepare_email(self.db.sessions, claimed, visible)
-            return facts if isinstance(facts, Dropped) else compose(self.config, facts)
-        if claimed.channel is DeliveryChannel.DIGEST:
-            digest = await prepare_digest(self.db.sessions, claimed)
-            return digest if isinstance(digest, Dropped) else compose_digest(self.config, digest)
-        return Failed(f"no sender for {claimed.channel.value} deliveries yet")
+
+# What a claimed batch's email or push delivery became before sending.
+Prepared = EmailMessage | PushFacts | Dropped | Failed
 
 
 def _kept_connections(sender: MailSender, size: int) -> MailSender:

@@ -21,8 +21,9 @@ import aiosmtplib
 from app.settings import Settings
 from models.notification import NotificationKind
 from resolvers.digests import DigestFacts
-from resolvers.email_deliveries import EmailFacts, NotificationFacts, Recipient
+from resolvers.email_deliveries import EmailFacts, Recipient
 from resolvers.email_preferences import UnsubscribeLink, unsubscribe_token
+from resolvers.notification_facts import NotificationFacts
 from schema.mail_texts import mail_language, templates
 from schema.relay import encode_id
 

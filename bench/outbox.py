@@ -5,6 +5,9 @@ worker process, and, at the sink: messages lost, duplicates (a worker killed bet
 and its record sends that message again after the lease; receivers drop it by its Message-ID,
 the delivery's stable key), distinct Message-IDs.
 
+With `--kills K`, K workers are killed one after the other (each once its share of the first
+`--kill-after` of the messages arrived), and a last one sends the rest: duplicates per kill.
+
 Two scenarios:
 - `moderation` (default): a public community's moderation notice to its N members (`notify()`
   called directly, one email each by the kind's default);
@@ -267,6 +270,9 @@ def arguments() -> argparse.Namespace:
         "were written (followed-resource: in the middle of the fan-out job)",
     )
     parser.add_argument(
+        "--kills", type=int, default=1, help="workers killed, spread over --kill-after"
+    )
+    parser.add_argument(
         "--write-only", action="store_true", help="measure the notifying transaction alone"
     )
     parser.add_argument("--concurrency", type=int, default=8, help="sends at once per worker")
@@ -300,9 +306,62 @@ async def main() -> None:
         await deliver(url, tmp, args)
 
 
+@dataclass
+class Run:
+    """One worker process's share: messages that reached the sink while it ran, seconds, CPU
+    seconds, and whether it was killed."""
+
+    messages: int
+    seconds: float
+    cpu: float
+    killed: bool
+
+    def line(self, number: int) -> str:
+        ending = "then SIGKILL" if self.killed else "finished"
+        return (
+            f"worker {number}: {self.messages} messages in {self.seconds:.1f} s "
+            f"({self.messages / max(self.seconds, 1e-9):.1f} messages/s), "
+            f"{1000 * self.cpu / max(self.messages, 1):.1f} ms CPU per message "
+            f"(start-up included), {ending}"
+        )
+
+
+async def run_worker_until(
+    env: dict[str, str], log: Path, inbox: Any, url: str, kill_at: int | None, kill_on: str
+) -> Run:
+    """A `hub worker` until `kill_at` messages reached the sink, or notifications were written
+    (`kill_on`: "messages" or "expansion"), then SIGKILL; or until nothing is pending (then it
+    is stopped)."""
+    before = len(inbox.messages)
+    process = worker(env, log)
+    started = time.perf_counter()
+    try:
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"a worker ended by itself: see {log}")
+            if kill_at is not None and await reached(url, kill_on, len(inbox.messages), kill_at):
+                break
+            if kill_at is None and (await counts(url))["PENDING"] == 0:
+                break
+            await asyncio.sleep(0.01 if kill_at is not None else 0.2)
+        cpu = cpu_seconds(process)
+        if kill_at is not None:
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+        return Run(
+            len(inbox.messages) - before, time.perf_counter() - started, cpu, kill_at is not None
+        )
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            process.wait()
+
+
 async def deliver(url: str, tmp: Path, args: argparse.Namespace) -> None:
-    """Worker 1 until `kill_after` of the messages reached the sink, SIGKILL, then worker 2
-    until nothing is pending; what reached the sink."""
+    """Workers one after the other: each of the first `kills` is killed with SIGKILL once its
+    share of the first `kill_after` of the messages reached the sink (`--kill-on expansion`: of
+    the notifications were written by the fan-out job); the last sends the rest.
+    Then what reached the sink: lost, duplicates, distinct Message-IDs."""
     with smtp_server() as (inbox, smtp_url):
         env = {
             **os.environ,
@@ -316,41 +375,25 @@ async def deliver(url: str, tmp: Path, args: argparse.Namespace) -> None:
             "HUB_DELIVERY_FANOUT_BATCH_SIZE": str(args.fanout_batch_size),
             "HUB_SECRET_KEY": "bench-" + "b" * 40,
         }
-        first = worker(env, tmp / "worker.log")
-        second: subprocess.Popen[bytes] | None = None
-        try:
-            started = time.perf_counter()
-            while not await kill_now(url, args, len(inbox.messages)):
-                if first.poll() is not None:
-                    raise RuntimeError(f"worker 1 ended by itself: see {tmp / 'worker.log'}")
-            first_cpu = cpu_seconds(first)
-            first.send_signal(signal.SIGKILL)
-            first.wait()
-            killed_at = len(inbox.messages)
-            first_seconds = time.perf_counter() - started
-            second = worker(env, tmp / "worker.log")
-            second_started = time.perf_counter()
-            while (await counts(url))["PENDING"] > 0:  # noqa: ASYNC110 - polling the database
-                await asyncio.sleep(0.2)
-            second_seconds = time.perf_counter() - second_started
-            second_cpu = cpu_seconds(second)
-        finally:
-            for process in (first, second):
-                if process is not None and process.poll() is None:
-                    process.terminate()
-                    process.wait()
+        kill_points = [
+            round(args.members * args.kill_after * (k + 1) / args.kills) for k in range(args.kills)
+        ]
+        runs = [
+            await run_worker_until(env, tmp / "worker.log", inbox, url, point, args.kill_on)
+            for point in [*kill_points, None]
+        ]
     ids = Counter(str(m["Message-ID"]) for m in inbox.messages)
     # The members the scenario notifies (the author's own review-decision mail aside).
     recipients = {str(m["To"]) for m in inbox.messages} & expected_recipients(args)
     others = len({str(m["Message-ID"]) for m in inbox.messages if str(m["To"]) not in recipients})
-    after = len(inbox.messages) - killed_at
-    print(f"worker 1: {killed_at} messages in {first_seconds:.1f} s, then SIGKILL")
+    for number, run in enumerate(runs, 1):
+        print(run.line(number))
+    killed = [run for run in runs if run.killed]
     print(
-        f"worker 1: {killed_at / first_seconds:.1f} messages/s, "
-        f"{1000 * first_cpu / max(killed_at, 1):.1f} ms CPU per message (start-up included); "
-        f"worker 2: {after} messages, {after / second_seconds:.1f} messages/s "
-        f"(incl. waiting {env['HUB_DELIVERY_LEASE_SECONDS']} s for the killed one's leases), "
-        f"{1000 * second_cpu / max(after, 1):.1f} ms CPU per message"
+        f"killed workers: {len(killed)}, sending together "
+        f"{sum(r.messages for r in killed) / max(sum(r.seconds for r in killed), 1e-9):.1f} "
+        f"messages/s, {1000 * sum(r.cpu for r in killed) / max(sum(r.messages for r in killed), 1):.1f} "
+        "ms CPU per message"
     )
     print(f"states: {dict(await counts(url))}")
     if args.scenario == "followed-resource":
@@ -360,22 +403,22 @@ async def deliver(url: str, tmp: Path, args: argparse.Namespace) -> None:
             f"{args.members} followers; lost {args.members - len(per_member)}, duplicates "
             f"{sum(n - 1 for n in per_member.values())}"
         )
+    duplicates = sum(n - 1 for n in ids.values())
     print(
         f"at the sink: {len(inbox.messages)} messages, {len(ids)} distinct Message-IDs, "
         f"{len(recipients)} of the {args.members} members notified; lost "
-        f"{args.members - len(recipients)}, duplicates {sum(n - 1 for n in ids.values())}; "
-        f"other messages: {others}"
+        f"{args.members - len(recipients)}, duplicates {duplicates} "
+        f"({duplicates / max(len(killed), 1):.2f} per SIGKILL); other messages: {others}"
     )
 
 
-async def kill_now(url: str, args: argparse.Namespace, messages: int) -> bool:
-    """Whether worker 1's time has come (polling the sink, or the database more slowly)."""
-    share: float = args.kill_after * args.members
-    if args.kill_on == "messages":
-        await asyncio.sleep(0.01)
-        return messages >= share
+async def reached(url: str, kill_on: str, messages: int, kill_at: int) -> bool:
+    """Whether a worker's time has come: messages at the sink, or notifications written
+    (the fan-out job's progress, read from the database more slowly)."""
+    if kill_on == "messages":
+        return messages >= kill_at
     await asyncio.sleep(0.1)
-    return sum((await told(url)).values()) >= share
+    return sum((await told(url)).values()) >= kill_at
 
 
 def expected_recipients(args: argparse.Namespace) -> set[str]:

@@ -20,13 +20,9 @@ from models.member import Member
 from models.notification import Notification, NotificationKind
 from models.outbox import Delivery, DeliveryChannel, EmailFrequency
 from resolvers import policy
-from resolvers.email_deliveries import (
-    NotificationFacts,
-    Recipient,
-    notification_facts,
-    recipient_of,
-)
-from resolvers.email_preferences import frequencies
+from resolvers.email_deliveries import Recipient, recipient_of
+from resolvers.email_preferences import frequencies, frequency_choices
+from resolvers.notification_facts import NotificationFacts, facts_for
 from resolvers.notification_titles import Title
 from resolvers.outbox import Claimed, Dropped
 
@@ -166,11 +162,11 @@ async def prepare_digest(sessions: Sessions, claimed: Claimed) -> DigestFacts | 
 async def _groups(session: AsyncSession, recipient: Recipient, period: Period) -> list[DigestGroup]:
     """The period's notifications of the kinds the recipient wants at its frequency now, that
     they may see now, grouped by community and kind."""
+    chosen = await frequency_choices(session, [recipient.member_id])
     wanted = [
         kind
         for kind in NotificationKind
-        if (await frequencies(session, [recipient.member_id], kind))[recipient.member_id]
-        is period.frequency
+        if chosen.of(recipient.member_id, kind) is period.frequency
     ]
     notifications = await session.scalars(
         select(Notification)
@@ -184,10 +180,9 @@ async def _groups(session: AsyncSession, recipient: Recipient, period: Period) -
         .limit(MAX_ITEMS)
     )
     grouped: dict[tuple[Title | None, NotificationKind], list[NotificationFacts]] = {}
-    for notification in notifications:
-        facts = await notification_facts(
-            session, recipient.viewer, recipient.languages, notification
-        )
+    reader = recipient.as_reader()
+    told = await facts_for(session, [(reader, notification) for notification in notifications])
+    for facts in told:
         grouped.setdefault((facts.titles.get("community"), facts.kind), []).append(facts)
     return [
         DigestGroup(community, kind, items)

@@ -9,8 +9,7 @@ templates and sends them."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -18,20 +17,20 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from models.member import Member
 from models.notification import CreatedNotification, Notification, NotificationKind
 from models.outbox import Delivery, DeliveryChannel, EmailFrequency
-from models.thread import Post
 from resolvers import policy
-from resolvers.email_preferences import frequencies
-from resolvers.markdown import plain_text
-from resolvers.members import declared_languages
-from resolvers.notification_changes import what_happened
-from resolvers.notification_titles import Title, notification_titles
+from resolvers.email_preferences import FrequencyChoices, frequencies, frequency_choices
+from resolvers.notification_facts import (
+    NotificationFacts,
+    Reader,
+    facts_for,
+    notifications_by_id,
+    readers_of,
+)
 from resolvers.outbox import Claimed, Dropped
 from resolvers.policy import Viewer
 from resolvers.unit_of_work import UnitOfWork
 
 Sessions = async_sessionmaker[AsyncSession]
-
-SNIPPET_LENGTH = 300
 
 RECIPIENT_DELETED = Dropped("the recipient's account was deleted")
 ADDRESS_CHANGED = Dropped("the recipient's email address changed after the mail was written")
@@ -84,22 +83,8 @@ class Recipient:
     # The languages the member declared, in their order: what they read (mail and titles).
     languages: tuple[str, ...] = ()
 
-
-@dataclass(frozen=True)
-class NotificationFacts:
-    """What one notification says, each fact checked against the policy for the recipient."""
-
-    kind: NotificationKind
-    # The web client's page of what it is about: (GraphQL type name, integer key).
-    link: tuple[str, int] | None
-    # Mails about the same thing (a thread, a request, a webinar, an item) group in one
-    # conversation under this reference.
-    conversation: str | None
-    titles: dict[str, Title] = field(default_factory=dict)
-    # What happened, labelled ("Status": "IN_PROGRESS", "Note": "...").
-    change: dict[str, str] = field(default_factory=dict)
-    actor_name: str | None = None
-    snippet: str | None = None
+    def as_reader(self) -> Reader:
+        return Reader(self.member_id, self.name, self.address, self.viewer, self.languages)
 
 
 @dataclass(frozen=True)
@@ -110,119 +95,84 @@ class EmailFacts:
     notification: NotificationFacts
 
 
-async def recipient_of(session: AsyncSession, claimed: Claimed) -> Recipient | Dropped:
+def _recipient(claimed: Claimed, reader: Reader | None) -> Recipient | Dropped:
     """The claimed delivery's recipient as of now: still there, at the same address."""
-    member = await session.get(Member, claimed.member_id) if claimed.member_id else None
-    if member is None:
+    if reader is None:
         return RECIPIENT_DELETED
-    if member.email != claimed.address:
+    if reader.email != claimed.address:
         return ADDRESS_CHANGED
-    viewer = Viewer(member_id=member.id, role=member.role, organization_id=member.organization_id)
-    languages = await declared_languages(session, member.id)
-    return Recipient(claimed.key, member.id, member.email, member.name, viewer, languages)
+    return Recipient(
+        claimed.key, reader.member_id, reader.email, reader.name, reader.viewer, reader.languages
+    )
 
 
-async def still_visible(sessions: Sessions, claimed: Sequence[Claimed]) -> frozenset[int]:
+async def recipient_of(session: AsyncSession, claimed: Claimed) -> Recipient | Dropped:
+    """One claimed delivery's recipient as of now (a digest's)."""
+    readers = await readers_of(session, [claimed.member_id] if claimed.member_id else [])
+    return _recipient(claimed, readers.get(claimed.member_id or 0))
+
+
+async def _still_visible(session: AsyncSession, claimed: Sequence[Claimed]) -> frozenset[int]:
     """The claimed deliveries (ids) whose recipient may still see what their notification is
     about, now: the policy's rule over the recipients' rows, one statement for a batch."""
     ids = [c.id for c in claimed if c.notification_id is not None]
     if not ids:
         return frozenset()
-    async with sessions() as session:
-        rows = await session.scalars(
-            select(Delivery.id)
-            .join(Notification, Notification.id == Delivery.notification_id)
-            .join(Member, Member.id == Delivery.member_id)
-            .where(Delivery.id.in_(ids), policy.notifications_visible_to_their_members())
-        )
-        return frozenset(rows)
+    rows = await session.scalars(
+        select(Delivery.id)
+        .join(Notification, Notification.id == Delivery.notification_id)
+        .join(Member, Member.id == Delivery.member_id)
+        .where(Delivery.id.in_(ids), policy.notifications_visible_to_their_members())
+    )
+    return frozenset(rows)
 
 
-async def prepare_email(
-    sessions: Sessions, claimed: Claimed, visible: frozenset[int]
-) -> EmailFacts | Dropped:
-    """The email to send now for a claimed delivery, or why it is dropped. `visible`: the
-    claimed deliveries whose recipients may see their subject, checked just now
-    (`still_visible`, for the worker's whole batch)."""
-    async with sessions() as session:
-        recipient = await recipient_of(session, claimed)
+@dataclass(frozen=True)
+class _Batch:
+    """What deciding a claimed batch of emails reads, for all of them at once."""
+
+    readers: dict[int, Reader]
+    notifications: dict[int, Notification]
+    chosen: FrequencyChoices
+    visible: frozenset[int]
+
+    def decide(self, claimed: Claimed) -> tuple[Recipient, Notification] | Dropped:
+        recipient = _recipient(claimed, self.readers.get(claimed.member_id or 0))
         if isinstance(recipient, Dropped):
             return recipient
-        notification = (
-            await session.get(Notification, claimed.notification_id)
-            if claimed.notification_id
-            else None
-        )
+        notification = self.notifications.get(claimed.notification_id or 0)
         if notification is None:
             return NOTIFICATION_GONE
-        chosen = await frequencies(session, [recipient.member_id], notification.kind)
-        if chosen[recipient.member_id] is not EmailFrequency.IMMEDIATE:
+        if self.chosen.of(recipient.member_id, notification.kind) is not EmailFrequency.IMMEDIATE:
             return UNSUBSCRIBED
-        if claimed.id not in visible:
+        if claimed.id not in self.visible:
             return NOT_VISIBLE
-        facts = await notification_facts(
-            session, recipient.viewer, recipient.languages, notification
+        return recipient, notification
+
+
+async def prepare_emails(
+    sessions: Sessions, claimed: Sequence[Claimed]
+) -> dict[int, EmailFacts | Dropped]:
+    """The email to send now for each claimed delivery (by id), or why it is dropped: decided
+    and read for the whole batch in a few statements, whatever its size."""
+    if not claimed:
+        return {}
+    members = {c.member_id for c in claimed if c.member_id is not None}
+    async with sessions() as session:
+        batch = _Batch(
+            await readers_of(session, members),
+            await notifications_by_id(
+                session, {c.notification_id for c in claimed if c.notification_id is not None}
+            ),
+            await frequency_choices(session, members),
+            await _still_visible(session, claimed),
         )
-        return EmailFacts(recipient, facts)
-
-
-async def notification_facts(
-    session: AsyncSession, viewer: Viewer, languages: Sequence[str], notification: Notification
-) -> NotificationFacts:
-    """What `notification` says to `viewer` (whom the policy lets see its subject), its titles
-    in the first of `languages` each is translated into."""
-    subject = notification.subject
-    return NotificationFacts(
-        kind=notification.kind,
-        link=_link(subject),
-        conversation=_conversation(subject),
-        titles=await notification_titles(session, viewer, languages, subject),
-        change=what_happened(subject).as_lines(),
-        actor_name=await _actor_name(session, viewer, notification.actor_id),
-        snippet=await _snippet(session, subject),
-    )
-
-
-def _link(subject: dict[str, Any]) -> tuple[str, int] | None:
-    for key, type_name in (
-        ("thread", "Thread"),
-        ("webinar", "Webinar"),
-        ("supportRequest", "SupportRequest"),
-        ("community", "Community"),
-        ("call", "CallForPractices"),
-    ):
-        if subject.get(key) is not None:
-            return type_name, int(subject[key])
-    if subject.get("item") is not None:
-        return str(subject.get("item_kind", "")).title(), int(subject["item"])
-    return None
-
-
-def _conversation(subject: dict[str, Any]) -> str | None:
-    link = _link(subject)
-    return f"{link[0].lower()}-{link[1]}" if link else None
-
-
-async def _actor_name(session: AsyncSession, viewer: Viewer, actor_id: int | None) -> str | None:
-    """The actor's name where the recipient may see the actor."""
-    if actor_id is None:
-        return None
-    name: str | None = await session.scalar(
-        select(Member.name).where(Member.id == actor_id, policy.visible_members(viewer))
-    )
-    return name
-
-
-async def _snippet(session: AsyncSession, subject: dict[str, Any]) -> str | None:
-    """The post's text, plain and shortened; nothing of a deleted post."""
-    if subject.get("post") is None:
-        return None
-    row = (
-        await session.execute(
-            select(Post.body, Post.deleted_at).where(Post.id == int(subject["post"]))
-        )
-    ).first()
-    if row is None or row.deleted_at is not None:
-        return None
-    text = plain_text(row.body)
-    return text if len(text) <= SNIPPET_LENGTH else text[: SNIPPET_LENGTH - 1].rstrip() + "…"
+        decided = {c.id: batch.decide(c) for c in claimed}
+        going = [(c, v) for c in claimed if not isinstance(v := decided[c.id], Dropped)]
+        said = await facts_for(session, [(r.as_reader(), n) for _, (r, n) in going])
+    prepared: dict[int, EmailFacts | Dropped] = {
+        i: v for i, v in decided.items() if isinstance(v, Dropped)
+    }
+    for (c, (recipient, _)), facts in zip(going, said, strict=True):
+        prepared[c.id] = EmailFacts(recipient, facts)
+    return prepared

@@ -62,6 +62,27 @@ async def frequencies(
 
 
 @dataclass(frozen=True)
+class FrequencyChoices:
+    """Members' choices of how often to be mailed, per kind (the kind's default where none
+    was made)."""
+
+    chosen: Mapping[tuple[int, NotificationKind], EmailFrequency]
+
+    def of(self, member_id: int, kind: NotificationKind) -> EmailFrequency:
+        return self.chosen.get((member_id, kind), DEFAULT_FREQUENCY[kind])
+
+
+async def frequency_choices(session: AsyncSession, member_ids: Iterable[int]) -> FrequencyChoices:
+    """Every kind's choice of each member, in one statement."""
+    rows = await session.execute(
+        select(EmailPreference.member_id, EmailPreference.kind, EmailPreference.frequency).where(
+            EmailPreference.member_id.in_(list(member_ids))
+        )
+    )
+    return FrequencyChoices({(member_id, kind): chosen for member_id, kind, chosen in rows})
+
+
+@dataclass(frozen=True)
 class KindChoice:
     """A member's choice for one kind: how often by email, whether pushed (None: unchanged)."""
 

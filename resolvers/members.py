@@ -146,10 +146,14 @@ async def languages_by_member(sessions: Sessions, member_ids: Sequence[int]) -> 
         return await _languages_of(session, member_ids)
 
 
-async def declared_languages(session: AsyncSession, member_id: int) -> tuple[str, ...]:
-    """One member's languages in their own order (what the mail they get is written in)."""
-    [languages] = await _languages_of(session, [member_id])
-    return tuple(languages)
+async def declared_languages(
+    session: AsyncSession, member_ids: Sequence[int]
+) -> dict[int, tuple[str, ...]]:
+    """Members' languages, each in their own order (what the mail they get is written in)."""
+    found = await _languages_of(session, member_ids)
+    return {
+        member_id: tuple(languages) for member_id, languages in zip(member_ids, found, strict=True)
+    }
 
 
 async def expertise_by_member(sessions: Sessions, member_ids: Sequence[int]) -> list[list[int]]:

@@ -10,11 +10,12 @@ lease ends (nothing is lost); its receivers drop the duplicate by the delivery's
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.base import utcnow
@@ -158,19 +159,39 @@ def _ending(result: Result, claimed: Claimed, retry: RetryPolicy, now: datetime)
 async def record(sessions: Sessions, claimed: Claimed, result: Result, retry: RetryPolicy) -> bool:
     """Record the outcome of a claimed attempt; False if the claim was lost meanwhile (the
     lease ended and another worker claimed the row again: its outcome counts)."""
-    statement = (
-        update(Delivery)
-        .where(
-            Delivery.id == claimed.id,
-            Delivery.state == DeliveryState.PENDING,
-            Delivery.attempts == claimed.attempts,
-        )
-        .values(**_ending(result, claimed, retry, utcnow()))
-        .execution_options(synchronize_session=False)
-    )
+    return claimed.id in await record_all(sessions, [(claimed, result)], retry)
+
+
+async def record_all(
+    sessions: Sessions, outcomes: Sequence[tuple[Claimed, Result]], retry: RetryPolicy
+) -> frozenset[int]:
+    """Record the outcomes of claimed attempts in one transaction: one UPDATE for all those
+    ending alike (every message sent; those dropped for one reason), one for each to retry
+    (its own backoff). Returns the ids recorded: not those whose claim was lost meanwhile."""
+    now = utcnow()
+    alike: dict[tuple[Any, ...], tuple[dict[str, Any], list[Claimed]]] = {}
+    for claimed, result in outcomes:
+        values = _ending(result, claimed, retry, now)
+        # A retry's due time is its own (jitter): it never shares an UPDATE.
+        key = (claimed.id,) if "due_at" in values else tuple(sorted(values.items(), key=str))
+        alike.setdefault(key, (values, []))[1].append(claimed)
+    recorded: set[int] = set()
     async with sessions.begin() as session:
-        changed = (await session.execute(statement)).rowcount  # type: ignore[attr-defined]
-    return bool(changed)
+        for values, claims in alike.values():
+            statement = (
+                update(Delivery)
+                .where(
+                    tuple_(Delivery.id, Delivery.attempts).in_(
+                        [(c.id, c.attempts) for c in claims]
+                    ),
+                    Delivery.state == DeliveryState.PENDING,
+                )
+                .values(**values)
+                .returning(Delivery.id)
+                .execution_options(synchronize_session=False)
+            )
+            recorded.update(await session.scalars(statement))
+    return frozenset(recorded)
 
 
 async def oldest_undelivered_age(sessions: Sessions, now: datetime | None = None) -> float:

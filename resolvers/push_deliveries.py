@@ -17,14 +17,18 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.member import Member
 from models.notification import CreatedNotification, Notification, NotificationKind
-from models.outbox import DeliveryChannel
+from models.outbox import Delivery, DeliveryChannel
 from models.push import PushSubscription
 from resolvers import policy
-from resolvers.email_deliveries import NotificationFacts, notification_facts
-from resolvers.members import declared_languages
+from resolvers.notification_facts import (
+    NotificationFacts,
+    Reader,
+    facts_for,
+    notifications_by_id,
+    readers_of,
+)
 from resolvers.outbox import Claimed, Dropped
-from resolvers.policy import Viewer
-from resolvers.push_subscriptions import push_choices
+from resolvers.push_subscriptions import PushChoices, push_choices, push_choices_of
 from resolvers.unit_of_work import UnitOfWork
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -100,36 +104,93 @@ class PushFacts:
     languages: tuple[str, ...] = ()
 
 
-async def prepare_push(sessions: Sessions, claimed: Claimed) -> PushFacts | Dropped:
-    """The push message to send now for a claimed delivery, or why it is dropped."""
-    async with sessions() as session:
-        subscription = await session.get(PushSubscription, int(claimed.payload["subscription"]))
-        if subscription is None:
+def _subscription_id(claimed: Claimed) -> int:
+    return int(claimed.payload["subscription"])
+
+
+async def _targets(session: AsyncSession, ids: set[int]) -> dict[int, PushTarget]:
+    rows = await session.execute(
+        select(
+            PushSubscription.id,
+            PushSubscription.endpoint,
+            PushSubscription.p256dh,
+            PushSubscription.auth,
+        ).where(PushSubscription.id.in_(ids))
+    )
+    return {row.id: PushTarget(*row) for row in rows}
+
+
+async def _allowed(session: AsyncSession, claimed: Sequence[Claimed]) -> frozenset[int]:
+    """The claimed deliveries (ids) that may go now: the subscription still the recipient's,
+    who may still see what the notification is about; the policy's rule over the recipients'
+    rows, one statement for a batch."""
+    subscription = Delivery.payload["subscription"].as_integer()
+    rows = await session.scalars(
+        select(Delivery.id)
+        .join(Notification, Notification.id == Delivery.notification_id)
+        .join(Member, Member.id == Delivery.member_id)
+        .where(
+            Delivery.id.in_([c.id for c in claimed]),
+            policy.members_may_be_pushed(subscription),
+        )
+    )
+    return frozenset(rows)
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """What deciding a claimed batch of push messages reads, for all of them at once."""
+
+    targets: dict[int, PushTarget]
+    readers: dict[int, Reader]
+    notifications: dict[int, Notification]
+    wanted: PushChoices
+    allowed: frozenset[int]
+
+    def decide(self, claimed: Claimed) -> tuple[PushTarget, Reader, Notification] | Dropped:
+        target = self.targets.get(_subscription_id(claimed))
+        if target is None:
             return SUBSCRIPTION_GONE
-        member = await session.get(Member, claimed.member_id) if claimed.member_id else None
-        if member is None:
+        reader = self.readers.get(claimed.member_id or 0)
+        if reader is None:
             return RECIPIENT_DELETED
-        viewer = Viewer(
-            member_id=member.id, role=member.role, organization_id=member.organization_id
-        )
-        notification = (
-            await session.get(Notification, claimed.notification_id)
-            if claimed.notification_id
-            else None
-        )
+        notification = self.notifications.get(claimed.notification_id or 0)
         if notification is None:
             return NOTIFICATION_GONE
-        if not (await push_choices(session, [member.id], notification.kind))[member.id]:
+        if not self.wanted.of(reader.member_id, notification.kind):
             return NOT_WANTED
-        allowed = policy.may_be_pushed(viewer, subscription.member_id, notification.subject)
-        if not await session.scalar(select(allowed)):
+        if claimed.id not in self.allowed:
             return NOT_VISIBLE
-        target = PushTarget(
-            subscription.id, subscription.endpoint, subscription.p256dh, subscription.auth
+        return target, reader, notification
+
+
+async def prepare_pushes(
+    sessions: Sessions, claimed: Sequence[Claimed]
+) -> dict[int, PushFacts | Dropped]:
+    """The push message to send now for each claimed delivery (by id), or why it is dropped:
+    decided and read for the whole batch in a few statements, whatever its size."""
+    if not claimed:
+        return {}
+    members = {c.member_id for c in claimed if c.member_id is not None}
+    async with sessions() as session:
+        batch = _Batch(
+            await _targets(session, {_subscription_id(c) for c in claimed}),
+            await readers_of(session, members),
+            await notifications_by_id(
+                session, {c.notification_id for c in claimed if c.notification_id is not None}
+            ),
+            await push_choices_of(session, members),
+            await _allowed(session, claimed),
         )
-        languages = await declared_languages(session, member.id)
-        facts = await notification_facts(session, viewer, languages, notification)
-        return PushFacts(claimed.key, target, notification.id, facts, languages)
+        decided = {c.id: batch.decide(c) for c in claimed}
+        going = [(c, v) for c in claimed if not isinstance(v := decided[c.id], Dropped)]
+        said = await facts_for(session, [(reader, n) for _, (_, reader, n) in going])
+    prepared: dict[int, PushFacts | Dropped] = {
+        i: v for i, v in decided.items() if isinstance(v, Dropped)
+    }
+    for (c, (target, reader, notification)), facts in zip(going, said, strict=True):
+        prepared[c.id] = PushFacts(c.key, target, notification.id, facts, reader.languages)
+    return prepared
 
 
 async def forget(sessions: Sessions, subscription_id: int) -> None:

@@ -177,6 +177,26 @@ async def push_choices(
     return {m: chosen.get(m, DEFAULT_PUSH[kind]) for m in ids}
 
 
+@dataclass(frozen=True)
+class PushChoices:
+    """Whether members want each kind pushed (the kind's default where none was chosen)."""
+
+    chosen: Mapping[tuple[int, NotificationKind], bool]
+
+    def of(self, member_id: int, kind: NotificationKind) -> bool:
+        return self.chosen.get((member_id, kind), DEFAULT_PUSH[kind])
+
+
+async def push_choices_of(session: AsyncSession, member_ids: Iterable[int]) -> PushChoices:
+    """Every kind's choice of each member, in one statement."""
+    rows = await session.execute(
+        select(PushPreference.member_id, PushPreference.kind, PushPreference.enabled).where(
+            PushPreference.member_id.in_(list(member_ids))
+        )
+    )
+    return PushChoices({(member_id, kind): enabled for member_id, kind, enabled in rows})
+
+
 async def push_preferences_of(
     session: AsyncSession, member_id: int
 ) -> dict[NotificationKind, bool]:

@@ -24,7 +24,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from models.outbox import EmailFrequency
 from resolvers.digests import Period
-from resolvers.email_deliveries import NotificationFacts
+from resolvers.notification_facts import NotificationFacts
 from resolvers.notification_titles import Title
 from schema.messages import CATALOGUE_LANGUAGES, gettext_translations
 
@@ -74,6 +74,8 @@ def templates(language: str) -> Environment:
         loader=PackageLoader("app", "templates"),
         autoescape=select_autoescape(["html"]),
         undefined=StrictUndefined,
+        # Compiled once per process: no file check at each mail (the files are package data).
+        auto_reload=False,
         trim_blocks=True,
         lstrip_blocks=True,
         extensions=["jinja2.ext.i18n"],

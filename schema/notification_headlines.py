@@ -8,8 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from models.notification import NotificationKind
-from resolvers.email_deliveries import NotificationFacts
 from resolvers.notification_changes import what_happened
+from resolvers.notification_facts import NotificationFacts
 from resolvers.notification_titles import Title
 from schema.communities import load_community
 from schema.context import Info

@@ -147,3 +147,60 @@ async def test_the_stored_notifications_check_agrees_with_the_per_viewer_check(
     # then: the same notifications, and not all of them
     assert together == alone
     assert len(viewers) * len(cases) == len(everything) > len(alone) > 0
+
+
+async def test_the_translations_members_see_agree_with_the_per_viewer_rule(db, factory):
+    # given: members of every role, a reviewer who speaks French, and translations of an item
+    # in every status, one of them machine-made by a plain member
+    from models.member import MemberLanguage, Role
+    from models.translation import TranslatableKind, Translation, TranslationStatus
+
+    roles = [*Role, Role.REVIEWER]
+    members = [await factory.member(role=role) for role in roles]
+    speaker, translator = members[-1], members[0]
+    async with db.sessions.begin() as session:
+        session.add(MemberLanguage(member_id=speaker.id, tag="fr", position=0))
+        for language, status, by in (
+            ("fr", TranslationStatus.MACHINE, None),
+            ("fr-CA", TranslationStatus.MACHINE, None),
+            ("es", TranslationStatus.MACHINE, translator.id),
+            ("de", TranslationStatus.HUMAN, None),
+            ("ar", TranslationStatus.VERIFIED, None),
+            ("ru", TranslationStatus.OUTDATED, None),
+        ):
+            session.add(
+                Translation(
+                    kind=TranslatableKind.RESOURCE,
+                    item_id=1,
+                    field="title",
+                    language=language,
+                    text=f"title in {language}",
+                    status=status,
+                    translator_id=by,
+                )
+            )
+    async with db.sessions() as session:
+        # when: each viewer's rule, and the rule over all their member rows at once
+        one_by_one = set()
+        for member, role in zip(members, roles, strict=True):
+            viewer = Viewer(member_id=member.id, role=role)
+            languages = await session.scalars(
+                select(Translation.language).where(policy.visible_translations(viewer))
+            )
+            one_by_one.update((member.id, language) for language in languages)
+        at_once = set(
+            (
+                await session.execute(
+                    select(Member.id, Translation.language).where(
+                        Member.id.in_([m.id for m in members]),
+                        policy.translations_seen_by_members(),
+                    )
+                )
+            ).all()
+        )
+    # then: the same pairs; and the rule is not trivial (some see more than others)
+    assert at_once == one_by_one
+    seen = {m.id: {lang for who, lang in at_once if who == m.id} for m in members}
+    assert {"fr", "fr-CA"} <= seen[speaker.id]
+    assert "es" in seen[translator.id]
+    assert "fr" not in seen[translator.id]

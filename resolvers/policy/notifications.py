@@ -200,12 +200,14 @@ def may_read_push_subscriptions(viewer: Viewer, member_id: int) -> bool:
     return viewer.member_id is not None and viewer.member_id == member_id
 
 
-def may_be_pushed(
-    viewer: Viewer, subscription_owner: int | None, subject: Mapping[str, Any]
-) -> ColumnElement[bool]:
-    """Whether a push message about `subject` may go, now, to a subscription: it is still the
-    recipient's (an endpoint re-registered by another member on that browser is not), and the
-    recipient may still be notified about the subject."""
-    if subscription_owner is None or subscription_owner != viewer.member_id:
-        return false()
-    return may_be_notified(viewer, subject)
+def members_may_be_pushed(subscription_id: ColumnElement[int]) -> ColumnElement[bool]:
+    """Whether a push message about its notification may go, now, to the subscription
+    `subscription_id`, for every notification and recipient row of the enclosing query (which
+    selects from `notification` joined to its recipient's `member` row): the subscription is
+    still the recipient's (an endpoint re-registered by another member on that browser is
+    not), and the recipient may still see what the notification is about. The send-time check
+    of a batch of push deliveries, in one statement."""
+    owned = exists().where(
+        PushSubscription.id == subscription_id, PushSubscription.member_id == Member.id
+    )
+    return and_(owned, notifications_visible_to_their_members())

@@ -6,6 +6,7 @@ from collections.abc import Collection
 
 from sqlalchemy import (
     ColumnElement,
+    SQLColumnExpression,
     and_,
     exists,
     false,
@@ -14,10 +15,10 @@ from sqlalchemy import (
     true,
 )
 
-from models.member import MemberLanguage
+from models.member import Member, MemberLanguage
 from models.translation import Translation, TranslationRequest, TranslationStatus
 from resolvers.policy.knowledge import REVIEWER_ROLES
-from resolvers.policy.viewer import Viewer
+from resolvers.policy.viewer import MEMBERS, Viewer
 
 
 def speaks(declared: Collection[str], language: str) -> bool:
@@ -33,23 +34,41 @@ def visible_translations(viewer: Viewer) -> ColumnElement[bool]:
     such (as are VERIFIED and OUTDATED ones); a MACHINE translation only to its translator,
     staff and reviewers who speak its language, until a reviewer verifies it. A named member
     who declared the language answers for a human translation; nobody answers for a tool's."""
-    shown = Translation.status != TranslationStatus.MACHINE
     if viewer.is_staff:
         return true()
     if viewer.member_id is None:
-        return shown
-    own = Translation.translator_id == viewer.member_id
-    if viewer.role not in REVIEWER_ROLES:
-        return or_(shown, own)
+        return _SHOWN
+    return _seen_by_member(viewer.member_id, viewer.role in REVIEWER_ROLES)
+
+
+def translations_seen_by_members() -> ColumnElement[bool]:
+    """`visible_translations` for every member row of the enclosing query (which selects
+    from `member` and `translation`): the titles of a batch of emails in one statement."""
+    reviewer = Member.role.in_(sorted(REVIEWER_ROLES, key=lambda role: role.value))
+    assert isinstance(MEMBERS.staff, ColumnElement)
+    return or_(MEMBERS.staff, _seen_by_member(Member.id, reviewer))
+
+
+_SHOWN = Translation.status != TranslationStatus.MACHINE
+
+
+def _seen_by_member(
+    someone: int | SQLColumnExpression[int], reviewer: bool | ColumnElement[bool]
+) -> ColumnElement[bool]:
+    """A signed-in member's branch: shown ones, their own, and (reviewers) the machine
+    translations into a language they declared."""
+    own = Translation.translator_id == someone
+    if reviewer is False:
+        return or_(_SHOWN, own)
     speaker = exists().where(
-        MemberLanguage.member_id == viewer.member_id,
+        MemberLanguage.member_id == someone,
         or_(
             MemberLanguage.tag == Translation.language,
             func.substr(Translation.language, 1, func.length(MemberLanguage.tag) + 1)
             == MemberLanguage.tag + "-",
         ),
     )
-    return or_(shown, own, speaker)
+    return or_(_SHOWN, own, and_(reviewer, speaker) if reviewer is not True else speaker)
 
 
 def may_translate(viewer: Viewer, declared: Collection[str], language: str) -> bool:

@@ -170,6 +170,11 @@ def visible_members(viewer: Viewer) -> ColumnElement[bool]:
     return Member.is_expert.is_(True)
 
 
+def member_visible_to(viewer: Viewer, is_expert: bool) -> bool:
+    """`visible_members` for one member already read (a mail's actor, among a batch's)."""
+    return viewer.is_signed_in or is_expert
+
+
 def visible_organizations(viewer: Viewer) -> ColumnElement[bool]:
     """Organisations are public: they are how the hub says who contributes."""
     return true()
