@@ -10,7 +10,8 @@ from models.moderation import ModerationAction
 from models.notification import NotificationKind
 from models.review import ReviewState
 from models.support import SupportStatus
-from resolvers.email_deliveries import EmailFacts, NotificationFacts, Recipient
+from resolvers.email_deliveries import EmailFacts, Recipient
+from resolvers.notification_facts import NotificationFacts
 from resolvers.policy import Viewer
 from resolvers.support import SupportChange
 from schema.mail_texts import change_lines, templates
