@@ -113,14 +113,19 @@ def _filtered(statement: AnySelect, problems: ProblemList, criteria: MemberFilte
     return statement
 
 
-async def members_page(
-    sessions: Sessions, viewer: Viewer, criteria: MemberFilter, request: PageRequest
-) -> Page:
+def directory(viewer: Viewer, criteria: MemberFilter) -> AnySelect:
+    """The directory's members matching `criteria`, as the viewer may see them (unordered)."""
     problems = ProblemList()
     statement = _filtered(_visible(viewer), problems, criteria)
     if problems:
         raise ClientError(" ".join(f"{p.field}: {p.text}" for p in problems))
-    return await fetch_page(sessions, statement, DIRECTORY_ORDER, request)
+    return statement
+
+
+async def members_page(
+    sessions: Sessions, viewer: Viewer, criteria: MemberFilter, request: PageRequest
+) -> Page:
+    return await fetch_page(sessions, directory(viewer, criteria), DIRECTORY_ORDER, request)
 
 
 async def members_by_ids(
