@@ -47,11 +47,12 @@ from graphql import (
 
 from schema.compiled_fields import Getter, RootField
 from schema.compiled_members import MEMBERS_FIELD
+from schema.compiled_resources import RESOURCES_FIELD
 from schema.compiled_threads import THREAD_FIELD
 from schema.extensions import nul_literals
 
 # The root fields that compile, each with what it supports under it.
-ROOTS: dict[str, RootField] = {r.name: r for r in (THREAD_FIELD, MEMBERS_FIELD)}
+ROOTS: dict[str, RootField] = {r.name: r for r in (THREAD_FIELD, MEMBERS_FIELD, RESOURCES_FIELD)}
 SKIP_INCLUDE = frozenset({"skip", "include"})
 # graphql-core's serializers of these return a value of the column's Python type unchanged
 # (str, int within 32 bits, bool): compiled answers skip the call.

@@ -19,6 +19,7 @@ from resolvers.threads import POST_ORDER
 from schema.compiled import CompiledDocument, Selected, shape
 from schema.compiled_fields import argument, names_under
 from schema.compiled_members import plan_members
+from schema.compiled_resources import plan_resources
 from schema.compiled_threads import thread_value
 from schema.context import Context
 from schema.encoding import json_bytes
@@ -107,6 +108,7 @@ def _thread_read(
 PLANNERS: dict[str, Planner] = {
     "thread": _thread_read,
     "members": plan_members,
+    "resources": plan_resources,
 }
 
 
