@@ -32,9 +32,9 @@ from sqlalchemy import (
     func,
     literal_column,
     null,
-    or_,
     select,
     tuple_,
+    union,
     union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -180,8 +180,14 @@ def _objectives(page: Any) -> Select[Any]:
 
 
 def _relations(viewer: Viewer, page: Any) -> Any:
-    """`relations.relations_by_resource` over the page's resources."""
+    """`relations.relations_by_resource` over the page's resources. (From or to the page:
+    as two index lookups, whose few rows PostgreSQL's planner then foresees, where an `OR`
+    of two `IN`s read every relation and every resource.)"""
     ids = select(page.c.id)
+    near = union(
+        select(ResourceRelation.id).where(ResourceRelation.from_id.in_(ids)),
+        select(ResourceRelation.id).where(ResourceRelation.to_id.in_(ids)),
+    )
     return (
         select(
             ResourceRelation.id,
@@ -193,7 +199,7 @@ def _relations(viewer: Viewer, page: Any) -> Any:
         .where(
             ResourceRelation.status == RelationStatus.CONFIRMED,
             policy.visible_relations(viewer),
-            or_(ResourceRelation.from_id.in_(ids), ResourceRelation.to_id.in_(ids)),
+            ResourceRelation.id.in_(near),
         )
         .cte("rel")
     )
