@@ -47,12 +47,14 @@ from harness import (
     vacuum_analyze,
 )
 from side_by_side import (
+    Row,
     check_raw_floor,
     measure_and_report,
     page_rows,
     plan_budget,
     raw_floor_argv,
 )
+from trusted import by_document_id, push_trusted
 
 from app import migrate
 from app.seed import seed_demo, seed_knowledge
@@ -69,7 +71,7 @@ QUERY = (
 )
 VIEWER_EMAIL = "member1@demo.hub"
 SETUP_SECONDS = 300  # create, migrate, seed, start the servers
-ROWS = 3  # the hub, the SQLAlchemy floor, the raw floor
+ROWS = 4  # the hub (its text, its compiled trusted document), the SQLAlchemy and raw floors
 Viewer = Literal["anonymous", "member"]
 
 
@@ -154,6 +156,7 @@ def prepare_database(options: Options, database: str) -> tuple[Settings, str | N
 def benchmark(options: Options, workdir: Path, database: str, servers: list[Server]) -> str:
     print_load()
     settings, token = prepare_database(options, database)
+    push_trusted(settings, workdir, [QUERY])
     specs: list[tuple[str, Callable[[int], list[str]]]] = [
         ("hub", hub_argv),
         ("floor", partial(script_argv, "resources_floor.py")),
@@ -166,6 +169,8 @@ def benchmark(options: Options, workdir: Path, database: str, servers: list[Serv
     answer = fetch(servers[0], body, token)
     byte_equal = check_same_answer(answer, fetch(servers[1], body, token))
     check_raw_floor(answer, fetch(servers[2], body, token))
+    compiled = by_document_id(workdir, "compiled.json", QUERY, {"objective": OBJECTIVE})
+    check_raw_floor(fetch(servers[0], compiled.read_bytes(), token), answer)
     print(
         f"same JSON from the hub and both floors ({len(answer):,} bytes; SQLAlchemy floor "
         f"byte-equal: {byte_equal}; raw floor byte-equal: True)",
@@ -182,6 +187,7 @@ def benchmark(options: Options, workdir: Path, database: str, servers: list[Serv
         f"{options.plan.connections} connections, {options.plan.rounds} x {options.plan.duration} s each"
     )
     rows = page_rows(servers, body_file, token)
+    rows.insert(1, Row("hub, compiled trusted document", servers[0], compiled, token))
     return measure_and_report(
         f"resources_page-{options.viewer}", title, rows, facts, options.plan,
         options.admin_url, database,

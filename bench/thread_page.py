@@ -64,13 +64,11 @@ from side_by_side import (
     plan_budget,
     raw_floor_argv,
 )
+from trusted import by_document_id, push_trusted
 
 from app import migrate
-from app.manifests import push_manifest
 from app.seed import seed_demo
 from app.settings import Settings
-from resolvers.documents import sha256_of
-from schema import schema
 
 PAGE_SIZE = 50
 QUERY = (
@@ -179,21 +177,9 @@ def prepare_database(options: Options, database: str) -> tuple[Settings, str, st
 
 
 def push_compiled(settings: Settings, workdir: Path) -> None:
-    """The page's query and the common query as trusted documents (by their SHA-256): the hub
-    compiles them (app/compiled.py) and answers `documentId` requests with one statement."""
-    manifest = workdir / "compiled-documents.json"
-    queries = (QUERY, postgraphile.HUB_COMMON_QUERY)
-    manifest.write_text(json.dumps({sha256_of(q): q for q in queries}))
-    report = asyncio.run(push_manifest(settings, schema._schema, manifest, print))
-    if report.refused:
-        raise BenchError("the thread page's queries were refused as trusted documents")
-
-
-def by_document_id(workdir: Path, name: str, query: str, variables: dict[str, object]) -> Path:
-    """A request body naming `query` by its SHA-256 (a pushed trusted document)."""
-    path = workdir / name
-    path.write_text(json.dumps({"documentId": sha256_of(query), "variables": variables}))
-    return path
+    """The page's query and the common query as trusted documents: the hub compiles them and
+    answers `documentId` requests with one statement."""
+    push_trusted(settings, workdir, (QUERY, postgraphile.HUB_COMMON_QUERY))
 
 
 def thread_rows(

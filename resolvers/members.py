@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -113,14 +113,19 @@ def _filtered(statement: AnySelect, problems: ProblemList, criteria: MemberFilte
     return statement
 
 
-async def members_page(
-    sessions: Sessions, viewer: Viewer, criteria: MemberFilter, request: PageRequest
-) -> Page:
+def directory(viewer: Viewer, criteria: MemberFilter) -> AnySelect:
+    """The directory's members matching `criteria`, as the viewer may see them (unordered)."""
     problems = ProblemList()
     statement = _filtered(_visible(viewer), problems, criteria)
     if problems:
         raise ClientError(" ".join(f"{p.field}: {p.text}" for p in problems))
-    return await fetch_page(sessions, statement, DIRECTORY_ORDER, request)
+    return statement
+
+
+async def members_page(
+    sessions: Sessions, viewer: Viewer, criteria: MemberFilter, request: PageRequest
+) -> Page:
+    return await fetch_page(sessions, directory(viewer, criteria), DIRECTORY_ORDER, request)
 
 
 async def members_by_ids(
@@ -130,14 +135,19 @@ async def members_by_ids(
     return await rows_by_ids(sessions, _visible(viewer).where(Member.id.in_(ids)), ids)
 
 
+def in_preference_order(declared: Iterable[tuple[int, str]]) -> list[str]:
+    """A member's declared (position, tag)s as tags in their order (ties: the UN order)."""
+    return [tag for *_, tag in sorted((p, language_order_key(t), t) for p, t in declared)]
+
+
 async def _languages_of(session: AsyncSession, member_ids: Sequence[int]) -> list[list[str]]:
     statement = select(MemberLanguage.member_id, MemberLanguage.position, MemberLanguage.tag).where(
         MemberLanguage.member_id.in_(member_ids)
     )
-    found: dict[int, list[tuple[int, tuple[int, str], str]]] = {}
+    found: dict[int, list[tuple[int, str]]] = {}
     for member_id, position, tag in await session.execute(statement):
-        found.setdefault(member_id, []).append((position, language_order_key(tag), tag))
-    return [[tag for *_, tag in sorted(found.get(i, []))] for i in member_ids]
+        found.setdefault(member_id, []).append((position, tag))
+    return [in_preference_order(found.get(i, [])) for i in member_ids]
 
 
 async def languages_by_member(sessions: Sessions, member_ids: Sequence[int]) -> list[list[str]]:

@@ -31,7 +31,7 @@ ORGANIZATION_COLUMNS = (
 ORGANIZATION_ORDER = Keyset("organizations", (Organization.name_key, Organization.id))
 
 
-def _visible(viewer: Viewer) -> AnySelect:
+def visible_organization_rows(viewer: Viewer) -> AnySelect:
     return select(*ORGANIZATION_COLUMNS).where(policy.visible_organizations(viewer))
 
 
@@ -41,7 +41,7 @@ async def organizations_page(
     kind: OrganizationKind | None,
     request: PageRequest,
 ) -> Page:
-    statement = _visible(viewer)
+    statement = visible_organization_rows(viewer)
     if kind is not None:
         statement = statement.where(Organization.kind == kind)
     return await fetch_page(sessions, statement, ORGANIZATION_ORDER, request)
@@ -50,7 +50,9 @@ async def organizations_page(
 async def organizations_by_ids(
     sessions: Sessions, viewer: Viewer, ids: Sequence[int]
 ) -> list[AnyRow | None]:
-    return await rows_by_ids(sessions, _visible(viewer).where(Organization.id.in_(ids)), ids)
+    return await rows_by_ids(
+        sessions, visible_organization_rows(viewer).where(Organization.id.in_(ids)), ids
+    )
 
 
 @dataclass(frozen=True)
@@ -73,7 +75,9 @@ async def create_organization(
         organization = Organization(name=name, kind=kind, country=country)
         work.session.add(organization)
         await work.session.flush()
-        return await work.read_back(_visible(viewer).where(Organization.id == organization.id))
+        return await work.read_back(
+            visible_organization_rows(viewer).where(Organization.id == organization.id)
+        )
 
     done = await mutation(
         sessions, None, viewer, change, problems=problems, sign_in=False, conflict=NAME_TAKEN

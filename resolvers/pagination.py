@@ -105,11 +105,11 @@ class Keyset:
     def cursor_of(self, row: AnyRow) -> str:
         return encode_cursor(self.listing, tuple(row._mapping[c] for c in self.columns))
 
-    def bound(self, cursor: str) -> Any:
-        """The cursor's sort key as SQL values typed like the columns (datetimes included)."""
-        values = decode_cursor(self.listing, cursor, len(self.columns))
-        params = []
-        for column, value in zip(self.columns, values, strict=True):
+    def values(self, cursor: str) -> tuple[Any, ...]:
+        """The cursor's sort key as the columns' Python values (datetimes, bytes included)."""
+        decoded = decode_cursor(self.listing, cursor, len(self.columns))
+        values = []
+        for column, value in zip(self.columns, decoded, strict=True):
             try:
                 if column.type.python_type is datetime:
                     value = datetime.fromisoformat(str(value))
@@ -117,7 +117,15 @@ class Keyset:
                     value = bytes.fromhex(str(value))
             except ValueError as e:
                 raise ClientError("Malformed cursor.") from e
-            params.append(bindparam(None, value, type_=column.type))
+            values.append(value)
+        return tuple(values)
+
+    def bound(self, cursor: str) -> Any:
+        """The cursor's sort key as SQL values typed like the columns (datetimes included)."""
+        values = self.values(cursor)
+        params = [
+            bindparam(None, v, type_=c.type) for c, v in zip(self.columns, values, strict=True)
+        ]
         return tuple_(*params)
 
 

@@ -1,14 +1,14 @@
 """Trusted documents compiled to one statement per root field (issue 17, point 2).
 
 `compile_document` takes a trusted document's text and returns a `CompiledDocument`, or None
-when the document uses anything outside the supported set (`SUPPORTED`): then the executor runs
+when the document uses anything outside the supported set (`ROOTS`): then the executor runs
 it, as for any other text. What is supported is exactly what the differential test
 (tests/test_compiled_documents.py) proves equal to the executor, byte for byte:
 
-- one query operation whose root fields are `thread(id:)` and `__typename`;
-- under a thread: `id title replyCount __typename` and at most one `posts(first:, after:)`
-  connection (`edges { cursor node }`, `pageInfo`), posts' `id body version createdAt
-  editedAt isDeleted author { id name } reactions { kind count reactedByViewer }`;
+- one query operation whose root fields are among `ROOTS` (`thread(id:)`,
+  `members(filter:, first:, after:)`, `resources(filter:, orderBy:, first:, after:)`) and
+  `__typename`; under each, the fields of its getters' tables (schema/compiled_threads.py,
+  schema/compiled_members.py, schema/compiled_resources.py);
 - arguments as literals or variables, aliases, `@skip`/`@include` (literal or variable),
   inline fragments and named fragments on the field's own type.
 
@@ -46,16 +46,14 @@ from graphql import (
     validate,
 )
 
-from schema.compiled_threads import GETTERS, Getter
+from schema.compiled_fields import Getter, RootField
+from schema.compiled_members import MEMBERS_FIELD
+from schema.compiled_resources import RESOURCES_FIELD
+from schema.compiled_threads import THREAD_FIELD
 from schema.extensions import nul_literals
 
-# type -> field -> the arguments it may take
-SUPPORTED: dict[str, dict[str, frozenset[str]]] = {
-    "Query": {"thread": frozenset({"id"})},
-    "Thread": {"posts": frozenset({"first", "after"})},
-}
-SUPPORTED.update({t: {} for t in GETTERS if t not in SUPPORTED})
-PLAIN_FIELDS = {t: set(fields) - set(SUPPORTED[t]) for t, fields in GETTERS.items()}
+# The root fields that compile, each with what it supports under it.
+ROOTS: dict[str, RootField] = {r.name: r for r in (THREAD_FIELD, MEMBERS_FIELD, RESOURCES_FIELD)}
 SKIP_INCLUDE = frozenset({"skip", "include"})
 # graphql-core's serializers of these return a value of the column's Python type unchanged
 # (str, int within 32 bits, bool): compiled answers skip the call.
@@ -84,6 +82,7 @@ class Selected:
     serialize: Callable[[Any], Any] | None = None  # a leaf's, unless it returns its value
     children: tuple[Selected, ...] = ()
     render: Callable[[Any], dict[str, Any]] | None = None  # an object's: its children's dict
+    table: str = ""  # an object's: the getters' table its children are read with
 
 
 @dataclass
@@ -129,7 +128,7 @@ def compile_valid(
     }
     checker = _Checker(schema, fragments)
     query_type = schema.query_type
-    if query_type is None or not checker.supports(operations[0].selection_set, query_type):
+    if query_type is None or not checker.supports(operations[0].selection_set, query_type, None):
         return None
     return CompiledDocument(text, operations[0], fragments, tuple(sorted(checker.variables)))
 
@@ -142,25 +141,33 @@ class _Checker:
         self.fragments = fragments
         self.variables: set[str] = set()
 
-    def supports(self, selection_set: SelectionSetNode, parent: GraphQLObjectType) -> bool:
+    def supports(
+        self,
+        selection_set: SelectionSetNode,
+        parent: GraphQLObjectType,
+        root: RootField | None,
+        table: str = "Query",
+    ) -> bool:
+        """Whether every selection is supported: at the root (`root` None), root fields of
+        `ROOTS`; under one, the fields of its `table`."""
         for selection in selection_set.selections:
             if not self._directives(selection):
                 return False
             if isinstance(selection, FieldNode):
-                if not self._field(selection, parent):
+                if not self._field(selection, parent, root, table):
                     return False
-            elif isinstance(selection, InlineFragmentNode):
+                continue
+            if isinstance(selection, InlineFragmentNode):
                 condition = selection.type_condition
-                if condition is not None and condition.name.value != parent.name:
-                    return False
-                if not self.supports(selection.selection_set, parent):
-                    return False
-            elif isinstance(selection, FragmentSpreadNode):
+                inner = selection.selection_set
+            else:
+                assert isinstance(selection, FragmentSpreadNode)
                 fragment = self.fragments[selection.name.value]
-                if fragment.type_condition.name.value != parent.name:
-                    return False
-                if not self.supports(fragment.selection_set, parent):
-                    return False
+                condition, inner = fragment.type_condition, fragment.selection_set
+            if condition is not None and condition.name.value != parent.name:
+                return False
+            if not self.supports(inner, parent, root, table):
+                return False
         return True
 
     def _directives(self, selection: Any) -> bool:
@@ -172,21 +179,30 @@ class _Checker:
                     self.variables.add(argument.value.name.value)
         return True
 
-    def _field(self, node: FieldNode, parent: GraphQLObjectType) -> bool:
+    def _field(
+        self, node: FieldNode, parent: GraphQLObjectType, root: RootField | None, table: str
+    ) -> bool:
         name = node.name.value
         if name == "__typename":
             return True
-        arguments = SUPPORTED.get(parent.name, {}).get(name)
-        if arguments is None and name not in PLAIN_FIELDS.get(parent.name, ()):
-            return False
-        if any(a.name.value not in (arguments or ()) for a in node.arguments or ()):
-            return False
         named = get_named_type(parent.fields[name].type)
+        if root is None:
+            root = ROOTS.get(name)
+            if root is None:
+                return False
+            arguments: frozenset[str] = root.arguments
+        elif name in root.getters.get(table, {}):
+            arguments = root.arguments_of.get(table, {}).get(name, frozenset())
+        else:
+            return False
+        if any(a.name.value not in arguments for a in node.arguments or ()):
+            return False
         if is_leaf_type(named):
             return True
         assert isinstance(named, GraphQLObjectType)
         assert node.selection_set is not None
-        return named.name in GETTERS and self.supports(node.selection_set, named)
+        child = root.table(table, name, named.name) if table != "Query" else named.name
+        return child in root.getters and self.supports(node.selection_set, named, root, child)
 
 
 # --- a request: the shape its variables select --------------------------------------------
@@ -251,7 +267,11 @@ def shape(
     selection_sets: Sequence[SelectionSetNode],
     parent: GraphQLObjectType,
     variables: Mapping[str, Any],
+    root: RootField | None = None,
+    table: str = "Query",
 ) -> tuple[Selected, ...]:
+    """The selection of these selection sets for this request's skip/include values: at the
+    root (`root` None), the root fields; under one, the fields of its `table`."""
     selected = []
     for key, nodes in _collect(selection_sets, compiled.fragments, variables).items():
         name = nodes[0].name.value
@@ -269,10 +289,12 @@ def shape(
             continue
         assert isinstance(named, GraphQLObjectType)
         subsets = [n.selection_set for n in nodes if n.selection_set is not None]
-        children = shape(schema, compiled, subsets, named, variables)
-        render = renderer(children, named.name)
+        field_root = ROOTS[name] if root is None else root
+        child = named.name if root is None else root.table(table, name, named.name)
+        children = shape(schema, compiled, subsets, named, variables, field_root, child)
+        render = renderer(children, named.name, field_root.getters[child])
         selected.append(
-            Selected(key, name, tuple(nodes), named.name, False, None, children, render)
+            Selected(key, name, tuple(nodes), named.name, False, None, children, render, child)
         )
     return tuple(selected)
 
@@ -280,10 +302,12 @@ def shape(
 # --- rendering: the executor's dict, from the values -------------------------------------
 
 
-def renderer(selection: tuple[Selected, ...], type_name: str) -> Callable[[Any], dict[str, Any]]:
+def renderer(
+    selection: tuple[Selected, ...], type_name: str, getters: Mapping[str, Getter]
+) -> Callable[[Any], dict[str, Any]]:
     """What the executor's completion makes of a value of `type_name` for this selection: a
     dict in the selection's order, leaves serialized, objects and lists of them nested."""
-    steps = [(s.key, _step(s, GETTERS[type_name], type_name)) for s in selection]
+    steps = [(s.key, _step(s, getters, type_name)) for s in selection]
 
     def render(value: Any) -> dict[str, Any]:
         return {key: step(value) for key, step in steps}
@@ -291,7 +315,7 @@ def renderer(selection: tuple[Selected, ...], type_name: str) -> Callable[[Any],
     return render
 
 
-def _step(selected: Selected, getters: dict[str, Getter], type_name: str) -> Getter:
+def _step(selected: Selected, getters: Mapping[str, Getter], type_name: str) -> Getter:
     if selected.name == "__typename":
         return lambda _: type_name
     get = getters[selected.name]

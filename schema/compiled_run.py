@@ -1,14 +1,15 @@
 """Running a compiled document (schema/compiled.py) for one request: `prepare` says whether the
-request runs compiled (None: the executor runs it), `answer` runs one statement per `thread`
-root field and returns the body the executor would have returned, encoded alike."""
+request runs compiled (None: the executor runs it), `answer` runs one statement per root field
+(`thread`, `members`, `resources`: `PLANNERS`) and returns the body the executor would have
+returned, encoded alike."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-from graphql import FieldNode, GraphQLObjectType, GraphQLSchema, VariableNode, value_from_ast
+from graphql import GraphQLObjectType, GraphQLSchema
 from graphql.execution.values import get_variable_values
 
 from resolvers.compiled.threads import ThreadReads, read_thread
@@ -16,6 +17,9 @@ from resolvers.errors import ClientError
 from resolvers.pagination import PageRequest
 from resolvers.threads import POST_ORDER
 from schema.compiled import CompiledDocument, Selected, shape
+from schema.compiled_fields import argument, names_under
+from schema.compiled_members import plan_members
+from schema.compiled_resources import plan_resources
 from schema.compiled_threads import thread_value
 from schema.context import Context
 from schema.encoding import json_bytes
@@ -25,6 +29,19 @@ from schema.relay import decode_int_id
 MAX_SHAPES = 64  # per document: one per combination of its skip/include variables
 
 
+class RootPlan(Protocol):
+    """One root field of a request, ready to run: its statements, and its value (None: null)."""
+
+    @property
+    def statements(self) -> int: ...
+
+    async def value(self, context: Context) -> Any: ...
+
+
+# A root field's planner: None when this request must run through the executor.
+Planner = Callable[[GraphQLSchema, Selected, Mapping[str, Any], Context], RootPlan | None]
+
+
 @dataclass(frozen=True)
 class RootRead:
     """A `thread` root field: the thread's key (None: not a thread's ID) and what to read."""
@@ -32,53 +49,37 @@ class RootRead:
     thread_id: int | None
     reads: ThreadReads
 
+    @property
+    def statements(self) -> int:
+        return 1 if self.thread_id is not None else 0
+
+    async def value(self, context: Context) -> Any:
+        if self.thread_id is None:
+            return None
+        rows = await read_thread(context.db.reads, context.viewer, self.thread_id, self.reads)
+        return thread_value(rows, context.viewer, self.reads)
+
 
 @dataclass(frozen=True)
 class Prepared:
     roots: tuple[Selected, ...]
-    reads: dict[str, RootRead]
+    reads: dict[str, RootPlan]
     cost: int
     maximum: int
 
     @property
     def statements(self) -> int:
-        return sum(1 for r in self.reads.values() if r.thread_id is not None)
-
-
-def _argument(
-    node: FieldNode, name: str, parent: GraphQLObjectType, values: Mapping[str, Any]
-) -> Any:
-    """graphql-core's argument value: a variable's coerced value, a literal's, else None (the
-    supported arguments' default)."""
-    for argument in node.arguments or ():
-        if argument.name.value != name:
-            continue
-        if isinstance(argument.value, VariableNode):
-            return values.get(argument.value.name.value)
-        field = parent.fields[node.name.value]
-        return value_from_ast(argument.value, field.args[name].type, dict(values))
-    return None
-
-
-def _names_under(selection: tuple[Selected, ...], *path: str) -> set[str]:
-    """The field names selected at `path` (through every alias of each step)."""
-    if not path:
-        return {s.name for s in selection}
-    found: set[str] = set()
-    for selected in selection:
-        if selected.name == path[0]:
-            found |= _names_under(selected.children, *path[1:])
-    return found
+        return sum(r.statements for r in self.reads.values())
 
 
 def _thread_read(
-    schema: GraphQLSchema, root: Selected, values: Mapping[str, Any], viewer_signed_in: bool
+    schema: GraphQLSchema, root: Selected, values: Mapping[str, Any], context: Context
 ) -> RootRead | None:
     query_type = schema.query_type
     thread_type = schema.get_type("Thread")
     assert query_type is not None
     assert isinstance(thread_type, GraphQLObjectType)
-    thread_id = decode_int_id(str(_argument(root.nodes[0], "id", query_type, values)), "Thread")
+    thread_id = decode_int_id(str(argument(root.nodes[0], "id", query_type, values)), "Thread")
     posts = [s for s in root.children if s.name == "posts"]
     if len(posts) > 1:
         return None  # two pages of one thread: not compiled
@@ -87,21 +88,28 @@ def _thread_read(
         node = posts[0].nodes[0]
         try:
             request = PageRequest(
-                first=_argument(node, "first", thread_type, values),
-                after=_argument(node, "after", thread_type, values),
+                first=argument(node, "first", thread_type, values),
+                after=argument(node, "after", thread_type, values),
             )
             if request.after is not None:
                 POST_ORDER.bound(request.after)
         except ClientError:
             return None  # the executor answers the error
-    post_fields = _names_under(root.children, "posts", "edges", "node")
+    post_fields = names_under(root.children, "posts", "edges", "node")
     reads = ThreadReads(
         posts=request,
         authors="author" in post_fields,
         reactions="reactions" in post_fields,
-        role="body" in post_fields and viewer_signed_in,
+        role="body" in post_fields and context.viewer.is_signed_in,
     )
     return RootRead(thread_id, reads)
+
+
+PLANNERS: dict[str, Planner] = {
+    "thread": _thread_read,
+    "members": plan_members,
+    "resources": plan_resources,
+}
 
 
 def prepare(
@@ -127,10 +135,10 @@ def prepare(
     if cost > maximum:
         return None
     roots = _shape(schema, compiled, values)
-    reads: dict[str, RootRead] = {}
+    reads: dict[str, RootPlan] = {}
     for root in roots:
-        if root.name == "thread":
-            read = _thread_read(schema, root, values, context.viewer.is_signed_in)
+        if root.name != "__typename":
+            read = PLANNERS[root.name](schema, root, values, context)
             if read is None:
                 return None
             reads[root.key] = read
@@ -158,11 +166,7 @@ async def answer(prepared: Prepared, context: Context) -> bytes:
         if root.name == "__typename":
             data[root.key] = "Query"
             continue
-        read = prepared.reads[root.key]
-        value = None
-        if read.thread_id is not None:
-            rows = await read_thread(context.db.reads, context.viewer, read.thread_id, read.reads)
-            value = thread_value(rows, context.viewer, read.reads)
+        value = await prepared.reads[root.key].value(context)
         assert root.render is not None
         data[root.key] = root.render(value) if value is not None else None
     cost = {"requested": prepared.cost, "maximum": prepared.maximum}

@@ -4,10 +4,9 @@ executor's types (schema/threads.py, schema/members.py, schema/relay.py) give ea
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from models.db import AnyRow
 from models.thread import ReactionKind
@@ -15,6 +14,7 @@ from resolvers.compiled.threads import ThreadReads
 from resolvers.pagination import PageRequest, encode_cursor
 from resolvers.policy import Viewer, may_read_deleted_text
 from resolvers.threads import POST_ORDER
+from schema.compiled_fields import Getter, RootField
 from schema.relay import encode_id
 
 KIND_ORDER = {kind: i for i, kind in enumerate(ReactionKind)}
@@ -117,8 +117,6 @@ def _page(posts: list[PostValue], request: PageRequest) -> PageValue:
     )
 
 
-Getter = Callable[[Any], Any]
-
 # What each field of each type answers, as the executor's resolvers do.
 GETTERS: dict[str, dict[str, Getter]] = {
     "Thread": {
@@ -152,3 +150,10 @@ GETTERS: dict[str, dict[str, Getter]] = {
         "reactedByViewer": lambda r: r.by_viewer,
     },
 }
+
+THREAD_FIELD = RootField(
+    "thread",
+    frozenset({"id"}),
+    GETTERS,
+    arguments_of={"Thread": {"posts": frozenset({"first", "after"})}},
+)

@@ -182,6 +182,21 @@ class MemberFilterInput:
     )
 
 
+def member_filter(filter: MemberFilterInput | None) -> MemberFilter:
+    """The resolver's filter of the directory for the argument `filter`."""
+    if filter is None:
+        return MemberFilter()
+    return MemberFilter(
+        objectives=filter.objectives or (),
+        country=filter.country,
+        language=filter.language,
+        languages=filter.languages or (),
+        organization_kind=filter.organization_kind,
+        is_expert=filter.is_expert,
+        roles=filter.roles or (),
+    )
+
+
 async def resolve_members(
     info: Info,
     filter: Annotated[
@@ -193,17 +208,7 @@ async def resolve_members(
     before: Annotated[str | None, BEFORE] = None,
 ) -> Connection[Member]:
     request = page_request(first, after, last, before)
-    criteria = MemberFilter()
-    if filter is not None:
-        criteria = MemberFilter(
-            objectives=filter.objectives or (),
-            country=filter.country,
-            language=filter.language,
-            languages=filter.languages or (),
-            organization_kind=filter.organization_kind,
-            is_expert=filter.is_expert,
-            roles=filter.roles or (),
-        )
+    criteria = member_filter(filter)
     page = await members.members_page(info.context.db.reads, info.context.viewer, criteria, request)
     listed = connection(page, Member.from_row)
     await prefetch_members(info, listed.nodes, node_fields(info))

@@ -19,9 +19,9 @@ value; the request then runs through the executor.)
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import Integer, Select, bindparam, case, func, literal, select, true
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -31,11 +31,11 @@ from models.db import AnyRow
 from models.member import Member, Role
 from models.thread import Post, Reaction, Thread
 from resolvers import policy
+from resolvers.compiled.viewers import VIEWER_ID, parametric
 from resolvers.pagination import PageRequest, decode_cursor
 from resolvers.policy import Viewer
 from resolvers.threads import POST_ORDER
 
-VIEWER_ID = bindparam("compiled_viewer_id", type_=Integer)
 THREAD_ID = bindparam("compiled_thread_id", type_=Integer)
 PAGE_LIMIT = bindparam("compiled_page_limit", type_=Integer)
 AFTER_ID = bindparam("compiled_after_id", type_=Integer)
@@ -62,12 +62,6 @@ class _Kind:
     authors: bool
     reactions: bool
     viewer_role: bool
-
-
-def _parametric(kind: _Kind) -> Viewer:
-    """A viewer of this kind whose member id is the statement's parameter."""
-    member = cast(int, VIEWER_ID) if kind.signed_in else None
-    return replace(Viewer(), member_id=member, role=kind.role)
 
 
 def _page(viewer: Viewer, after: bool) -> Any:
@@ -142,7 +136,7 @@ def parameters(viewer: Viewer, thread_id: int, reads: ThreadReads) -> dict[str, 
 def _statement(kind: _Kind) -> Select[Any]:
     """One statement: no row when the viewer may not see the thread; else a row per post and
     reaction kind (one row with NULL posts when the page is empty or not selected)."""
-    viewer = _parametric(kind)
+    viewer = parametric(kind.signed_in, kind.role)
     thread = (
         select(Thread.id, Thread.community_id, Thread.title, Thread.reply_count)
         .where(policy.visible_threads(viewer), Thread.id == THREAD_ID)
