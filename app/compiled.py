@@ -47,7 +47,12 @@ class CompiledAnswers:
     ) -> bytes | None:
         """The body of the answer, or None: the executor must run this request."""
         prepared = prepare(
-            self.schema, compiled, variables, operation_name, context, self.limits.max_cost
+            self.schema,
+            compiled,
+            variables,
+            operation_name,
+            context.viewer.is_signed_in,
+            self.limits.max_cost,
         )
         if prepared is None:
             return None

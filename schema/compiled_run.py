@@ -39,6 +39,7 @@ class Prepared:
     reads: dict[str, RootRead]
     cost: int
     maximum: int
+    shape_key: tuple[Any, ...] = ()  # the skip/include values that chose `roots`
 
     @property
     def statements(self) -> int:
@@ -109,7 +110,7 @@ def prepare(
     compiled: CompiledDocument,
     variables: dict[str, Any] | None,
     operation_name: str | None,
-    context: Context,
+    signed_in: bool,
     maximum: int,
 ) -> Prepared | None:
     """How this request runs compiled; None when it must run through the executor."""
@@ -126,20 +127,20 @@ def prepare(
     cost = COSTS.cost(schema, compiled.query, compiled.operation, compiled.fragments, variables)
     if cost > maximum:
         return None
-    roots = _shape(schema, compiled, values)
+    shape_key, roots = _shape(schema, compiled, values)
     reads: dict[str, RootRead] = {}
     for root in roots:
         if root.name == "thread":
-            read = _thread_read(schema, root, values, context.viewer.is_signed_in)
+            read = _thread_read(schema, root, values, signed_in)
             if read is None:
                 return None
             reads[root.key] = read
-    return Prepared(roots, reads, cost, maximum)
+    return Prepared(roots, reads, cost, maximum, shape_key)
 
 
 def _shape(
     schema: GraphQLSchema, compiled: CompiledDocument, values: Mapping[str, Any]
-) -> tuple[Selected, ...]:
+) -> tuple[tuple[Any, ...], tuple[Selected, ...]]:
     key = tuple(values.get(n) for n in compiled.directive_variables)
     found = compiled.shapes.get(key)
     if found is None:
@@ -148,7 +149,7 @@ def _shape(
         found = shape(schema, compiled, [compiled.operation.selection_set], query_type, values)
         if len(compiled.shapes) < MAX_SHAPES:
             compiled.shapes[key] = found
-    return found
+    return key, found
 
 
 async def answer(prepared: Prepared, context: Context) -> bytes:
