@@ -46,8 +46,8 @@ from sqlalchemy import literal_column, make_url
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.auth import AuthenticationFailed, bearer_token
-from app.cached_hits import read_body, replaying
-from app.cached_responses import VARY, CachedResponses
+from app.cached_hits import VARY_WITHOUT_ORIGIN, read_body, replaying
+from app.cached_responses import CachedResponses
 from app.compiled import CompiledAnswers
 from app.documents import Documents
 from app.http import (
@@ -349,14 +349,16 @@ class CompiledFront:
         self, scope: Scope, send: Send, asked: _Asked, body: bytes, viewer: Viewer
     ) -> str:
         """The view's headers for an uncached answer (app/http.py, app/cached_responses.py
-        `finish`), then the request id's (app/request_id.py)."""
+        `finish`, the CORS middleware's `Vary`), then the request id's (app/request_id.py)."""
         headers = [
             (b"content-length", str(len(body)).encode()),
             (b"content-type", asked.media_type.encode()),
         ]
         if scope["method"] == "GET":
             control = b"private, no-store" if viewer.is_signed_in else b"no-store"
-            headers += [(b"cache-control", control), (b"vary", VARY.encode())]
+            headers += [(b"cache-control", control), (b"vary", VARY_WITHOUT_ORIGIN)]
+        else:
+            headers.append((b"vary", b"Origin"))  # the CORS middleware's, without `Origin`
         request_id = request_id_from(asked.given_id)
         headers.append((b"x-request-id", request_id.encode()))
         await send({"type": "http.response.start", "status": 200, "headers": headers})
