@@ -212,6 +212,7 @@ class CompiledFront:
                         min_size=0,
                         max_size=self._pool_size,
                         server_settings=self._server_settings,
+                        reset=_session_unchanged,
                     )
         return self._pool
 
@@ -386,6 +387,12 @@ class CompiledFront:
                 log_request(scope, 200, time.perf_counter() - started, operation)
             finally:
                 REQUEST_ID.reset(token)
+
+
+async def _session_unchanged(_: asyncpg.Connection) -> None:
+    """A released connection needs no reset query (asyncpg's default: a round trip per
+    request): the fast path's statements are single reads in autocommit that change no
+    session state (no SET, LISTEN, cursor or lock); asyncpg still ends any transaction."""
 
 
 def _param(number: int, pg_type: str) -> Any:
