@@ -121,14 +121,17 @@ async def test_a_token_revoked_or_expired_after_its_first_use_is_refused_at_once
             .where(AuthToken.member_id == member.id)
             .values({ended: utcnow() - timedelta(seconds=1)})
         )
-    before = _answered(apps[0])
-    refused = await _send(apps[0], "POST", body, member.headers)
-    executed = await _send(apps[1], "POST", body, member.headers)
-    # then: the view's 401, from the very next request
-    assert refused.status_code == executed.status_code == 401
-    assert refused.content == executed.content
-    assert refused.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
-    assert _answered(apps[0]) == before
+    # (first a document that reads nothing: `{ __typename }`, then a thread ID that is not one)
+    not_a_thread = {"documentId": "thread-page", "variables": {"id": world.a_post}}
+    for request in ({"documentId": "typename"}, not_a_thread, body):
+        before = _answered(apps[0])
+        refused = await _send(apps[0], "POST", request, member.headers)
+        executed = await _send(apps[1], "POST", request, member.headers)
+        # then: the view's 401, from the very next request
+        assert refused.status_code == executed.status_code == 401, request
+        assert refused.content == executed.content
+        assert refused.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+        assert _answered(apps[0]) == before
 
 
 async def test_a_changed_member_is_looked_up_again(
