@@ -37,35 +37,24 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl
 
 import asyncpg
 from sqlalchemy import literal_column, make_url
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.auth import AuthenticationFailed, bearer_token
 from app.cached_hits import VARY_WITHOUT_ORIGIN, read_body, replaying
 from app.cached_responses import CachedResponses
 from app.compiled import CompiledAnswers
+from app.compiled_requests import Asked, TokenHints, asked_of, front_headers
 from app.documents import Documents
-from app.http import (
-    APPLICATION_JSON,
-    GraphQLParams,
-    RequestError,
-    graphql_params,
-    json_object_param,
-    loads_text,
-    negotiate,
-)
 from app.logs import Operation, log_request, request_logger
 from app.request_id import request_id_from
 from app.settings import Settings
 from models.base import utcnow
 from models.db import behind_pgbouncer, connection_arguments
 from models.member import Role
-from resolvers.auth import AuthConfig, live_token, may_be_token, token_digest
+from resolvers.auth import AuthConfig, live_token, token_digest
 from resolvers.compiled.fast import FastStatement, ViewerKind, sql_text, viewer_values
 from resolvers.policy import ANONYMOUS, Viewer
 from schema.compiled_fast import FastPart, fast_body, fast_parts
@@ -74,81 +63,6 @@ from schema.request_id import REQUEST_ID
 from subscriptions import metrics
 
 logger = logging.getLogger("hub.compiled")
-
-MAX_TOKEN_HINTS = 10_000  # tokens per process whose member, role and organization are kept
-_THE_VIEWS = frozenset({b"origin", b"cookie", b"hub-write-version", b"if-none-match"})
-_READ = {b"content-type": 0, b"accept": 1, b"authorization": 2, b"x-request-id": 3}
-
-
-class TokenHints:
-    """Token digests → the viewer they signed in when last looked up (a hint: every
-    statement checks it), all forgotten past `MAX_TOKEN_HINTS`."""
-
-    def __init__(self, entries: int = MAX_TOKEN_HINTS) -> None:
-        self.entries = entries
-        self._viewers: dict[str, Viewer] = {}
-
-    def get(self, digest: str) -> Viewer | None:
-        return self._viewers.get(digest)
-
-    def put(self, digest: str, viewer: Viewer) -> None:
-        if len(self._viewers) >= self.entries:
-            self._viewers.clear()
-        self._viewers[digest] = viewer
-
-    def drop(self, digest: str) -> None:
-        self._viewers.pop(digest, None)
-
-
-@dataclass(frozen=True)
-class _Asked:
-    """What a request asks, as the view would read it."""
-
-    params: GraphQLParams
-    media_type: str
-    token: str | None
-    given_id: bytes | None
-
-
-def _headers(scope: Scope) -> list[bytes | None] | None:
-    """Content-Type, Accept, Authorization, X-Request-ID; None when the request is the view's
-    (one of `_THE_VIEWS`, or one of those headers twice)."""
-    found: list[bytes | None] = [None, None, None, None]
-    for name, value in scope["headers"]:
-        index = _READ.get(name)
-        if index is not None:
-            if found[index] is not None:
-                return None
-            found[index] = value
-        elif name in _THE_VIEWS:
-            return None
-    return found
-
-
-def _get_params(query_string: bytes) -> GraphQLParams:
-    """`app.http.parse_request` of a GET (Starlette's query parameters: the last value wins)."""
-    query = dict(parse_qsl(query_string.decode("latin-1"), keep_blank_values=True))
-    return graphql_params(
-        {
-            "query": query.get("query"),
-            "variables": json_object_param(query.get("variables"), "variables"),
-            "operationName": query.get("operationName"),
-            "documentId": query.get("documentId"),
-            "extensions": json_object_param(query.get("extensions"), "extensions"),
-        }
-    )
-
-
-def _post_params(content_type: bytes | None, body: bytes) -> GraphQLParams | None:
-    """`app.http.parse_request` of a POST; None: not JSON, or not an object (the view says)."""
-    media = (content_type or b"").decode("latin-1").split(";")[0].strip().lower()
-    if media != APPLICATION_JSON:
-        return None
-    try:
-        data = loads_text(body)
-    except ValueError:
-        return None
-    return graphql_params(data) if isinstance(data, dict) else None
 
 
 class CompiledFrontMiddleware:
@@ -227,7 +141,7 @@ class CompiledFront:
             await app(scope, receive, send)
             return
         started = time.perf_counter()
-        headers = _headers(scope)
+        headers = front_headers(scope)
         if headers is None:
             await app(scope, receive, send)
             return
@@ -239,30 +153,12 @@ class CompiledFront:
                 await app(scope, receive, send)
                 return
             body = read
-        asked = self._asked(scope, headers, body)
+        asked = asked_of(scope, headers, body)
         answered = asked is not None and await self._answer(scope, send, asked, started)
         if not answered:
             await app(scope, receive, send)
 
-    def _asked(self, scope: Scope, headers: list[bytes | None], body: bytes) -> _Asked | None:
-        try:
-            accept = headers[1].decode("latin-1") if headers[1] is not None else None
-            media_type = negotiate(accept)
-            if scope["method"] == "GET":
-                params: GraphQLParams | None = _get_params(scope["query_string"])
-            else:
-                params = _post_params(headers[0], body)
-            authorization = headers[2].decode("latin-1") if headers[2] is not None else None
-            token = bearer_token(authorization)
-        except (RequestError, AuthenticationFailed, UnicodeDecodeError):
-            return None
-        if params is None or params.query is not None:
-            return None
-        if token is not None and not may_be_token(token):
-            return None
-        return _Asked(params, media_type, token, headers[3])
-
-    async def _answer(self, scope: Scope, send: Send, asked: _Asked, started: float) -> bool:
+    async def _answer(self, scope: Scope, send: Send, asked: Asked, started: float) -> bool:
         """Answer the request here; False: the view must."""
         params = asked.params
         known = self.documents.at_hand(params.document_id, params.extensions)
@@ -353,7 +249,7 @@ class CompiledFront:
             return await call(connection)
 
     async def _send(
-        self, scope: Scope, send: Send, asked: _Asked, body: bytes, viewer: Viewer
+        self, scope: Scope, send: Send, asked: Asked, body: bytes, viewer: Viewer
     ) -> str:
         """The view's headers for an uncached answer (app/http.py, app/cached_responses.py
         `finish`, the CORS middleware's `Vary`), then the request id's (app/request_id.py)."""
