@@ -128,7 +128,7 @@ def _keyed_headers(scope: Scope) -> list[bytes | None] | None:
     return found
 
 
-async def _read_body(receive: Receive, limit: int) -> tuple[bytes | None, list[Message]]:
+async def read_body(receive: Receive, limit: int) -> tuple[bytes | None, list[Message]]:
     """The whole body (None: larger than `limit`, or the client left), and the messages read."""
     messages: list[Message] = []
     size = 0
@@ -147,7 +147,7 @@ async def _read_body(receive: Receive, limit: int) -> tuple[bytes | None, list[M
     return b"".join(m.get("body", b"") for m in messages), messages
 
 
-def _replaying(messages: list[Message], receive: Receive) -> Receive:
+def replaying(messages: list[Message], receive: Receive) -> Receive:
     pending = list(messages)
 
     async def replayed() -> Message:
@@ -191,8 +191,8 @@ class CachedHits:
         if method == "GET":
             payload: bytes | None = scope["query_string"]
         else:
-            payload, messages = await _read_body(receive, self.max_body_bytes)
-            receive = _replaying(messages, receive)
+            payload, messages = await read_body(receive, self.max_body_bytes)
+            receive = replaying(messages, receive)
         if payload is None:
             await self.app(scope, receive, send)
             return

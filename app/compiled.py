@@ -28,6 +28,7 @@ from app.metrics import operation_label, record_compiled_answer
 from schema import Limits
 from schema.compiled import CompiledDocument, compile_document, compile_valid
 from schema.compiled import Limits as TextLimits
+from schema.compiled_fields import Asking
 from schema.compiled_run import answer, prepare
 from schema.context import Context
 from schema.extensions import cached_parse, cached_validation
@@ -118,7 +119,12 @@ class CompiledAnswers:
     ) -> bytes | None:
         """The body of the answer, or None: the executor must run this request."""
         prepared = prepare(
-            self.schema, compiled, variables, operation_name, context, self.limits.max_cost
+            self.schema,
+            compiled,
+            variables,
+            operation_name,
+            Asking(context.viewer, context.requested_languages),
+            self.limits.max_cost,
         )
         if prepared is None:
             return None

@@ -82,6 +82,9 @@ class _LRU:
             self._items.move_to_end(key)
         return item
 
+    def holds(self, key: str) -> bool:
+        return key in self._items
+
     def put(self, key: str, item: Known) -> None:
         if self.entries <= 0:
             return
@@ -191,6 +194,27 @@ class Documents:
                 "TRUSTED_DOCUMENTS_ONLY",
             )
         return Resolved(found.body, found.document_id, found.compiled)
+
+    def at_hand(
+        self, document_id: str | None, extensions: Mapping[str, Any] | None
+    ) -> Known | None:
+        """The trusted document a request without `query` names (by `documentId`, or by the
+        hash in `extensions.persistedQuery`), when this process already keeps it and `resolve`
+        would run it for any viewer: no statement (app/compiled_front.py). None otherwise:
+        `resolve` decides (a malformed hash, a hash this process knows as a persisted query)."""
+        try:
+            sha256 = persisted_hash(extensions)
+        except DocumentRefused:
+            return None
+        if document_id is not None:
+            key = document_id
+        elif sha256 is not None and not self._apq.holds(sha256):
+            key = SHA256_PREFIX + sha256
+        else:
+            return None
+        if key.startswith(SHA256_PREFIX) and key[len(SHA256_PREFIX) :] in self._built_in:
+            return self._built_in[key[len(SHA256_PREFIX) :]]
+        return self._trusted.get(key)
 
     def _may_send_text(self, viewer: Viewer) -> bool:
         return may_send_any_document(viewer, trusted_documents_only=self.trusted_only)

@@ -114,7 +114,7 @@ def loads_text(raw: str | bytes) -> Any:
     return value
 
 
-def _json_object(raw: str | None, name: str) -> dict[str, Any] | None:
+def json_object_param(raw: str | None, name: str) -> dict[str, Any] | None:
     if raw is None or raw == "":
         return None
     try:
@@ -126,7 +126,7 @@ def _json_object(raw: str | None, name: str) -> dict[str, Any] | None:
     return value
 
 
-def _params(data: dict[str, Any]) -> GraphQLParams:
+def graphql_params(data: dict[str, Any]) -> GraphQLParams:
     query = data.get("query")
     document_id = data.get("documentId")
     if document_id is not None and (not isinstance(document_id, str) or not document_id):
@@ -168,13 +168,13 @@ async def _read_body(request: Request, limit: int) -> bytes:
 async def parse_request(request: Request, max_body_bytes: int) -> GraphQLParams:
     if request.method == "GET":
         query = request.query_params
-        return _params(
+        return graphql_params(
             {
                 "query": query.get("query"),
-                "variables": _json_object(query.get("variables"), "variables"),
+                "variables": json_object_param(query.get("variables"), "variables"),
                 "operationName": query.get("operationName"),
                 "documentId": query.get("documentId"),
-                "extensions": _json_object(query.get("extensions"), "extensions"),
+                "extensions": json_object_param(query.get("extensions"), "extensions"),
             }
         )
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -193,7 +193,7 @@ async def parse_request(request: Request, max_body_bytes: int) -> GraphQLParams:
         )
     if not isinstance(data, dict):
         raise RequestError(400, "The request body must be a JSON object.", "BAD_REQUEST")
-    return _params(data)
+    return graphql_params(data)
 
 
 def _error_body(message: str, code: str) -> bytes:

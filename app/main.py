@@ -23,6 +23,7 @@ from app.cached_hits import CachedHits, RawRequests
 from app.cached_responses import WRITE_VERSION_HEADER, CachedResponses
 from app.calendar import calendar_routes
 from app.compiled import CompiledAnswers
+from app.compiled_front import CompiledFront, CompiledFrontMiddleware
 from app.console.operations import CONSOLE_DOCUMENTS
 from app.console.page import Console
 from app.delivery import DeliveryWorker
@@ -216,6 +217,7 @@ def create_app(
             yield
         finally:
             websocket.drain.finished()
+            await front.close()
             await response_cache.close()
             await websocket.live_groups.close()
             for task in background:
@@ -239,6 +241,7 @@ def create_app(
         settings.metrics_enabled,
     )
     raw_requests = RawRequests()
+    front = CompiledFront(settings, compiled, documents, responses)
     app = Starlette(
         routes=[
             Route(
@@ -281,6 +284,8 @@ def create_app(
                 raw_requests=raw_requests,
                 max_body_bytes=settings.max_body_bytes,
             ),
+            # compiled trusted documents answered by one statement per root field (PostgreSQL)
+            Middleware(CompiledFrontMiddleware, front=front),
             Middleware(RequestIdMiddleware),
             Middleware(RequestLogMiddleware),
             Middleware(
@@ -308,4 +313,5 @@ def create_app(
     app.state.response_cache = response_cache
     app.state.raw_requests = raw_requests
     app.state.compiled = compiled
+    app.state.compiled_front = front
     return app

@@ -9,10 +9,11 @@ import hmac
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import case, select, update
+from sqlalchemy import Select, case, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.auth import AuthToken, LoginKnownAddress, LoginThrottle
@@ -130,21 +131,32 @@ async def revoke_member_tokens(work: UnitOfWork, member_id: int) -> None:
     await work.emit(member_stream(member_id), SESSIONS_REVOKED, {"member": member_id})
 
 
+def may_be_token(token: str) -> bool:
+    """Whether a bearer token is worth looking up (any other signs nobody in)."""
+    return token.startswith(TOKEN_PREFIX) and len(token) <= 200
+
+
+def live_token(digest: Any, now: Any) -> Select[int, int, Role, int | None]:
+    """The token's id, member, role and organization while the token is live (not revoked,
+    not expired at `now`): values, or SQL expressions (app/compiled_front.py binds them)."""
+    return (
+        select(AuthToken.id, Member.id, Member.role, Member.organization_id)
+        .join(Member, Member.id == AuthToken.member_id)
+        .where(
+            AuthToken.token_hash == digest,
+            AuthToken.revoked_at.is_(None),
+            AuthToken.expires_at > now,
+        )
+    )
+
+
 async def viewer_for_token(
     sessions: async_sessionmaker[AsyncSession], config: AuthConfig, token: str
 ) -> Viewer | None:
     """The viewer a bearer token signs in, or None for an unknown, expired or revoked one."""
-    if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+    if not may_be_token(token):
         return None
-    statement = (
-        select(AuthToken.id, Member.id, Member.role, Member.organization_id)
-        .join(Member, Member.id == AuthToken.member_id)
-        .where(
-            AuthToken.token_hash == token_digest(config, token),
-            AuthToken.revoked_at.is_(None),
-            AuthToken.expires_at > utcnow(),
-        )
-    )
+    statement = live_token(token_digest(config, token), utcnow())
     async with sessions() as session:
         row = (await session.execute(statement)).first()
     if row is None:

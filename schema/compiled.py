@@ -94,6 +94,7 @@ class CompiledDocument:
     fragments: dict[str, FragmentDefinitionNode]
     directive_variables: tuple[str, ...]
     shapes: dict[tuple[Any, ...], tuple[Selected, ...]] = field(default_factory=dict)
+    fast: dict[Any, Any] = field(default_factory=dict)  # schema/compiled_fast.py's statements
 
     @property
     def name(self) -> str | None:

@@ -15,8 +15,21 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from graphql import FieldNode, GraphQLObjectType, Undefined, VariableNode, value_from_ast
 from strawberry.utils.str_converters import to_snake_case
 
+from resolvers.policy import Viewer
+
 if TYPE_CHECKING:
     from schema.compiled import Selected
+
+
+@dataclass(frozen=True)
+class Asking:
+    """What a root field's plan may depend on besides the document and its variables: who
+    asks, and the languages the request named. The front path (app/compiled_front.py) has no
+    `Context`: it plans before Starlette, from the token's viewer."""
+
+    viewer: Viewer
+    requested_languages: tuple[str, ...] = ()
+
 
 Getter = Callable[[Any], Any]
 T = TypeVar("T")

@@ -31,7 +31,7 @@ from resolvers.errors import ClientError
 from resolvers.members import DIRECTORY_ORDER
 from resolvers.pagination import PageRequest, encode_cursor
 from resolvers.policy import Viewer
-from schema.compiled_fields import RootField, argument, frozen, input_of, names_under
+from schema.compiled_fields import Asking, RootField, argument, frozen, input_of, names_under
 from schema.context import Context
 from schema.members import MemberFilterInput, member_filter
 from schema.relay import encode_id
@@ -160,7 +160,7 @@ class MembersPlan:
 
 
 def plan_members(
-    schema: GraphQLSchema, root: Selected, values: Mapping[str, Any], context: Context
+    schema: GraphQLSchema, root: Selected, values: Mapping[str, Any], asking: Asking
 ) -> MembersPlan | None:
     """The plan of this request's `members` field; None: the executor answers (a bad page
     size, cursor or filter: its errors)."""
@@ -177,7 +177,7 @@ def plan_members(
             DIRECTORY_ORDER.values(page.after)
         given = input_of(MemberFilterInput, argument(node, "filter", query_type, values))
         reads = MembersReads(frozen(member_filter(given)), page, "organization" in fields)
-        statement = statement_of(context.viewer, reads)
+        statement = statement_of(asking.viewer, reads)
     except ClientError:
         return None
     return MembersPlan(statement, reads, "email" in fields)

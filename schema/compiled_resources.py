@@ -45,7 +45,7 @@ from resolvers.languages import (
 from resolvers.members import in_preference_order
 from resolvers.pagination import PageRequest, encode_cursor
 from resolvers.resources import ORDERS, ResourceOrder, successors_first
-from schema.compiled_fields import RootField, argument, frozen, input_of, names_under
+from schema.compiled_fields import Asking, RootField, argument, frozen, input_of, names_under
 from schema.compiled_members import COUNTRY, ORGANIZATION, PAGE_INFO, OrganizationValue
 from schema.context import Context
 from schema.relay import encode_id
@@ -270,7 +270,7 @@ def _reads(root: Selected, page: PageRequest, order: ResourceOrder, given: Any) 
 
 
 def plan_resources(
-    schema: GraphQLSchema, root: Selected, values: Mapping[str, Any], context: Context
+    schema: GraphQLSchema, root: Selected, values: Mapping[str, Any], asking: Asking
 ) -> ResourcesPlan | None:
     """The plan of this request's `resources` field; None: the executor answers (a bad page
     size, cursor, order or filter: its errors)."""
@@ -288,8 +288,8 @@ def plan_resources(
         if page.after is not None:
             ORDERS[order].values(page.after)
         reads = _reads(root, page, order, argument(node, "filter", query_type, values))
-        named = bool(context.requested_languages)
-        statement = statement_of(context.viewer, reads, named)
+        named = bool(asking.requested_languages)
+        statement = statement_of(asking.viewer, reads, named)
     except ClientError:
         return None
     return ResourcesPlan(statement, reads)

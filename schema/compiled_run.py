@@ -17,7 +17,7 @@ from resolvers.errors import ClientError
 from resolvers.pagination import PageRequest
 from resolvers.threads import POST_ORDER
 from schema.compiled import CompiledDocument, Selected, shape
-from schema.compiled_fields import argument, names_under
+from schema.compiled_fields import Asking, argument, names_under
 from schema.compiled_members import plan_members
 from schema.compiled_resources import plan_resources
 from schema.compiled_threads import thread_value
@@ -39,7 +39,7 @@ class RootPlan(Protocol):
 
 
 # A root field's planner: None when this request must run through the executor.
-Planner = Callable[[GraphQLSchema, Selected, Mapping[str, Any], Context], RootPlan | None]
+Planner = Callable[[GraphQLSchema, Selected, Mapping[str, Any], Asking], RootPlan | None]
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,7 @@ class Prepared:
     reads: dict[str, RootPlan]
     cost: int
     maximum: int
+    shape_key: tuple[Any, ...] = ()  # the skip/include values that chose `roots`
 
     @property
     def statements(self) -> int:
@@ -73,7 +74,7 @@ class Prepared:
 
 
 def _thread_read(
-    schema: GraphQLSchema, root: Selected, values: Mapping[str, Any], context: Context
+    schema: GraphQLSchema, root: Selected, values: Mapping[str, Any], asking: Asking
 ) -> RootRead | None:
     query_type = schema.query_type
     thread_type = schema.get_type("Thread")
@@ -100,7 +101,7 @@ def _thread_read(
         posts=request,
         authors="author" in post_fields,
         reactions="reactions" in post_fields,
-        role="body" in post_fields and context.viewer.is_signed_in,
+        role="body" in post_fields and asking.viewer.is_signed_in,
     )
     return RootRead(thread_id, reads)
 
@@ -117,7 +118,7 @@ def prepare(
     compiled: CompiledDocument,
     variables: dict[str, Any] | None,
     operation_name: str | None,
-    context: Context,
+    asking: Asking,
     maximum: int,
 ) -> Prepared | None:
     """How this request runs compiled; None when it must run through the executor."""
@@ -134,20 +135,20 @@ def prepare(
     cost = COSTS.cost(schema, compiled.query, compiled.operation, compiled.fragments, variables)
     if cost > maximum:
         return None
-    roots = _shape(schema, compiled, values)
+    shape_key, roots = _shape(schema, compiled, values)
     reads: dict[str, RootPlan] = {}
     for root in roots:
         if root.name != "__typename":
-            read = PLANNERS[root.name](schema, root, values, context)
+            read = PLANNERS[root.name](schema, root, values, asking)
             if read is None:
                 return None
             reads[root.key] = read
-    return Prepared(roots, reads, cost, maximum)
+    return Prepared(roots, reads, cost, maximum, shape_key)
 
 
 def _shape(
     schema: GraphQLSchema, compiled: CompiledDocument, values: Mapping[str, Any]
-) -> tuple[Selected, ...]:
+) -> tuple[tuple[Any, ...], tuple[Selected, ...]]:
     key = tuple(values.get(n) for n in compiled.directive_variables)
     found = compiled.shapes.get(key)
     if found is None:
@@ -156,7 +157,7 @@ def _shape(
         found = shape(schema, compiled, [compiled.operation.selection_set], query_type, values)
         if len(compiled.shapes) < MAX_SHAPES:
             compiled.shapes[key] = found
-    return found
+    return key, found
 
 
 async def answer(prepared: Prepared, context: Context) -> bytes:

@@ -52,3 +52,12 @@ def json_bytes(value: Any) -> bytes:
 
 def json_text(value: Any) -> str:
     return json_bytes(value).decode()
+
+
+def ascii_json_text(text: str) -> bytes:
+    """JSON text written elsewhere (PostgreSQL's `to_json`, app/compiled_front.py) in the bytes
+    `json_bytes` writes: characters outside printable ASCII escaped as `json.dumps` does."""
+    encoded = text.encode("ascii", _ESCAPE_NON_ASCII)  # copied at C speed when ASCII
+    if b"\x7f" in encoded:
+        encoded = encoded.replace(b"\x7f", b"\\u007f")
+    return encoded

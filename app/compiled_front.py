@@ -1,0 +1,306 @@
+"""The compiled fast path: a request naming a trusted document whose plan this process has
+compiled (app/compiled.py) is answered here, in front of Starlette, the other middleware and
+the GraphQL view, by one PostgreSQL statement per root field that returns the field's JSON
+text (schema/compiled_fast.py, resolvers/compiled/fast.py) on a small asyncpg pool of its own,
+prepared once per connection (asyncpg's statement cache).
+
+It answers only what the view would answer the same way, and hands everything else to it
+untouched (the body read here is replayed):
+
+- POST `application/json` or GET, naming the document by `documentId` or by the hash in
+  `extensions.persistedQuery`, with no `query` text, among the documents this process keeps
+  (`Documents.at_hand`: no statement to find it);
+- no `Origin` (CORS), cookie, `Hub-Write-Version` or `If-None-Match`, and the response cache
+  off (with it on, app/cached_hits.py and the view's cache answer repeated reads);
+- variables that coerce, the operation's name, the cost, the page arguments: as the compiled
+  plan checks them today (`schema.compiled_run.prepare`); any doubt goes to the view, which
+  answers the errors;
+- a bearer token: checked as `resolvers.auth.viewer_for_token` checks it (a malformed header,
+  an unknown, expired or revoked token go to the view, which answers 401). The member, role
+  and organization a token signed in are kept per process as a hint (`TokenHints`, bounded)
+  that picks the statement; the statement itself checks, at its own snapshot, that the token
+  is still live and still that member with that role and organization, and answers NULL
+  otherwise: then the hint is dropped and the view runs the request. A token revoked in
+  another process is refused on the very next request, as by the executor.
+
+An answer here gets what the view's gets: the same status, body and headers (`Content-Type`,
+`Content-Length`, on GET `Cache-Control: no-store` / `private, no-store` and `Vary`), its
+`X-Request-ID`, its log line (`compiled=true`, its statements), the operation counter labelled
+by the document's id and the statements histogram. If a statement fails, the view runs the
+request (and answers its own error). On SQLite, behind PgBouncer, or with
+HUB_COMPILE_TRUSTED_DOCUMENTS off, everything goes to the view.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import asyncpg
+from sqlalchemy import literal_column, make_url
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from app.cached_hits import VARY_WITHOUT_ORIGIN, read_body, replaying
+from app.cached_responses import CachedResponses
+from app.compiled import CompiledAnswers
+from app.compiled_requests import Asked, TokenHints, asked_of, front_headers
+from app.documents import Documents
+from app.logs import Operation, log_request, request_logger
+from app.request_id import request_id_from
+from app.settings import Settings
+from models.base import utcnow
+from models.db import behind_pgbouncer, connection_arguments
+from models.member import Role
+from resolvers.auth import AuthConfig, live_token, token_digest
+from resolvers.compiled.fast import FastStatement, ViewerKind, sql_text, viewer_values
+from resolvers.policy import ANONYMOUS, Viewer
+from schema.compiled_fast import FastPart, fast_body, fast_parts
+from schema.compiled_fields import Asking
+from schema.compiled_run import prepare
+from schema.request_id import REQUEST_ID
+from subscriptions import metrics
+
+logger = logging.getLogger("hub.compiled")
+
+
+class CompiledFrontMiddleware:
+    """ASGI middleware: `front` answers what it can, the app the rest."""
+
+    def __init__(self, app: ASGIApp, front: CompiledFront) -> None:
+        self.app = app
+        self.front = front
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.front(self.app, scope, receive, send)
+
+
+class CompiledFront:
+    """One per process: answers compiled trusted documents itself (see the module)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        compiled: CompiledAnswers | None,
+        documents: Documents,
+        responses: CachedResponses,
+    ) -> None:
+        self.compiled = compiled
+        self.documents = documents
+        self.responses = responses
+        self.auth: AuthConfig = settings.auth_config()
+        self.max_body_bytes = settings.max_body_bytes
+        self.record = settings.metrics_enabled
+        self.hints = TokenHints()
+        self.statements = 0  # statements run here (tests add them to the engine's)
+        self.answered = 0  # requests answered here
+        url = settings.database_url
+        self.enabled = (
+            compiled is not None
+            and make_url(url).get_backend_name() == "postgresql"
+            and not behind_pgbouncer(url)
+        )
+        self._dsn, arguments = connection_arguments(
+            url, statement_timeout_ms=settings.statement_timeout_ms
+        )
+        self._dsn = self._dsn.replace("postgresql+asyncpg://", "postgresql://", 1)
+        self._server_settings: dict[str, str] = arguments.get("server_settings", {})
+        self._pool_size = settings.database_pool_size
+        self._pool: asyncpg.Pool | None = None
+        self._opening = asyncio.Lock()
+        self._token_sql = sql_text(live_token(_param(1, "text"), _param(2, "timestamptz")))
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+    async def _pool_of(self) -> asyncpg.Pool:
+        """The pool, opened on first use (tests run no lifespan)."""
+        if self._pool is None:
+            async with self._opening:
+                if self._pool is None:
+                    self._pool = await asyncpg.create_pool(
+                        self._dsn,
+                        min_size=0,
+                        max_size=self._pool_size,
+                        server_settings=self._server_settings,
+                        reset=_session_unchanged,
+                    )
+        return self._pool
+
+    async def __call__(self, app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or scope["path"] != "/graphql"
+            or not self.enabled
+            or self.responses.cache.enabled
+            or scope["method"] not in ("GET", "POST")
+        ):
+            await app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        headers = front_headers(scope)
+        if headers is None:
+            await app(scope, receive, send)
+            return
+        body = b""
+        if scope["method"] == "POST":
+            read, messages = await read_body(receive, self.max_body_bytes)
+            receive = replaying(messages, receive)
+            if read is None:
+                await app(scope, receive, send)
+                return
+            body = read
+        asked = asked_of(scope, headers, body)
+        answered = asked is not None and await self._answer(scope, send, asked, started)
+        if not answered:
+            await app(scope, receive, send)
+
+    async def _answer(self, scope: Scope, send: Send, asked: Asked, started: float) -> bool:
+        """Answer the request here; False: the view must."""
+        params = asked.params
+        known = self.documents.at_hand(params.document_id, params.extensions)
+        if known is None or known.compiled is None or self.compiled is None:
+            return False
+        viewer, digest = ANONYMOUS, ""
+        if asked.token is not None:
+            digest = token_digest(self.auth, asked.token)
+            found = self.hints.get(digest) or await self._look_up(digest)
+            if found is None:
+                return False
+            viewer = found
+        compiled = known.compiled
+        prepared = prepare(
+            self.compiled.schema,
+            compiled,
+            params.variables,
+            params.operation_name,
+            Asking(viewer),  # the roots on the fast path read no request languages
+            self.compiled.limits.max_cost,
+        )
+        kind = ViewerKind(viewer.is_signed_in, viewer.role)
+        parts = None if prepared is None else fast_parts(compiled, prepared, kind)
+        if prepared is None or parts is None:
+            return False
+        texts = await self._run(parts, viewer, digest)
+        if texts is None:
+            return False
+        statements = sum(1 for p in parts if p.statement is not None)
+        request_id = await self._send(scope, send, asked, fast_body(prepared, texts), viewer)
+        self._observe(scope, known.document_id, statements, viewer, request_id, started)
+        return True
+
+    async def _look_up(self, digest: str) -> Viewer | None:
+        """`viewer_for_token`'s statement, on this pool; the viewer is kept as a hint."""
+        try:
+            row = await self._fetch(lambda c: c.fetchrow(self._token_sql, digest, utcnow()))
+        except Exception:
+            logger.exception("compiled fast path: token lookup failed, the view answers")
+            return None
+        if row is None:
+            return None
+        token_id, member_id, role, organization_id = row
+        viewer = Viewer(
+            member_id=member_id, role=_role(role), organization_id=organization_id,
+            token_id=token_id,
+        )  # fmt: skip
+        self.hints.put(digest, viewer)
+        return viewer
+
+    async def _run(self, parts: list[FastPart], viewer: Viewer, digest: str) -> list[str] | None:
+        """Each root's JSON text; None when the view must answer (a token no longer what its
+        hint says, or a failed statement)."""
+        texts: list[str] = []
+        extra = viewer_values(viewer, digest, utcnow()) if viewer.is_signed_in else {}
+        # nothing to read (`{ __typename }`, no thread's ID): the token is checked alone, as
+        # the executor checks it for every request
+        reads_nothing = all(p.statement is None for p in parts)
+        if extra and reads_nothing and await self._look_up(digest) != viewer:
+            self.hints.drop(digest)
+            return None
+        for part in parts:
+            if part.statement is None:
+                assert isinstance(part.values, str)
+                texts.append(part.values)
+                continue
+            assert isinstance(part.values, dict)
+            text = await self._statement(part.statement, {**part.values, **extra})
+            if text is None:
+                self.hints.drop(digest)
+                return None
+            texts.append(text)
+        return texts
+
+    async def _statement(self, statement: FastStatement, values: dict[str, Any]) -> str | None:
+        arguments = statement.arguments(values)
+        try:
+            text: str | None = await self._fetch(lambda c: c.fetchval(statement.sql, *arguments))
+        except Exception:
+            logger.exception("compiled fast path: the statement failed, the view answers")
+            return None
+        return text
+
+    async def _fetch(self, call: Callable[[asyncpg.Connection], Awaitable[Any]]) -> Any:
+        pool = await self._pool_of()
+        self.statements += 1
+        async with pool.acquire() as connection:
+            return await call(connection)
+
+    async def _send(
+        self, scope: Scope, send: Send, asked: Asked, body: bytes, viewer: Viewer
+    ) -> str:
+        """The view's headers for an uncached answer (app/http.py, app/cached_responses.py
+        `finish`, the CORS middleware's `Vary`), then the request id's (app/request_id.py)."""
+        headers = [
+            (b"content-length", str(len(body)).encode()),
+            (b"content-type", asked.media_type.encode()),
+        ]
+        if scope["method"] == "GET":
+            control = b"private, no-store" if viewer.is_signed_in else b"no-store"
+            headers += [(b"cache-control", control), (b"vary", VARY_WITHOUT_ORIGIN)]
+        else:
+            headers.append((b"vary", b"Origin"))  # the CORS middleware's, without `Origin`
+        request_id = request_id_from(asked.given_id)
+        headers.append((b"x-request-id", request_id.encode()))
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+        return request_id
+
+    def _observe(
+        self,
+        scope: Scope,
+        name: str,
+        statements: int,
+        viewer: Viewer,
+        request_id: str,
+        started: float,
+    ) -> None:
+        """`app.metrics.record_compiled_answer` and the request's log line."""
+        self.answered += 1
+        if self.record:
+            metrics.OPERATIONS.labels(name, "query", "ok").inc()
+            metrics.STATEMENTS.observe(statements)
+        if request_logger.isEnabledFor(logging.INFO):
+            token = REQUEST_ID.set(request_id)
+            try:
+                operation = Operation(name, "query", "ok", statements, viewer.logged_id(), True)
+                log_request(scope, 200, time.perf_counter() - started, operation)
+            finally:
+                REQUEST_ID.reset(token)
+
+
+async def _session_unchanged(_: asyncpg.Connection) -> None:
+    """A released connection needs no reset query (asyncpg's default: a round trip per
+    request): the fast path's statements are single reads in autocommit that change no
+    session state (no SET, LISTEN, cursor or lock); asyncpg still ends any transaction."""
+
+
+def _param(number: int, pg_type: str) -> Any:
+    return literal_column(f"${number}::{pg_type}")
+
+
+def _role(value: Role | str) -> Role:
+    return value if isinstance(value, Role) else Role[value]

@@ -1,0 +1,117 @@
+"""What the compiled fast path (app/compiled_front.py) reads of a request, as the view
+(app/http.py) would read it, and the tokens it has seen (`TokenHints`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import parse_qsl
+
+from starlette.types import Scope
+
+from app.auth import AuthenticationFailed, bearer_token
+from app.http import (
+    APPLICATION_JSON,
+    GraphQLParams,
+    RequestError,
+    graphql_params,
+    json_object_param,
+    loads_text,
+    negotiate,
+)
+from resolvers.auth import may_be_token
+from resolvers.policy import Viewer
+
+MAX_TOKEN_HINTS = 10_000  # tokens per process whose member, role and organization are kept
+_THE_VIEWS = frozenset({b"origin", b"cookie", b"hub-write-version", b"if-none-match"})
+_READ = {b"content-type": 0, b"accept": 1, b"authorization": 2, b"x-request-id": 3}
+
+
+class TokenHints:
+    """Token digests → the viewer they signed in when last looked up (a hint: every
+    statement checks it), all forgotten past `MAX_TOKEN_HINTS`."""
+
+    def __init__(self, entries: int = MAX_TOKEN_HINTS) -> None:
+        self.entries = entries
+        self._viewers: dict[str, Viewer] = {}
+
+    def get(self, digest: str) -> Viewer | None:
+        return self._viewers.get(digest)
+
+    def put(self, digest: str, viewer: Viewer) -> None:
+        if len(self._viewers) >= self.entries:
+            self._viewers.clear()
+        self._viewers[digest] = viewer
+
+    def drop(self, digest: str) -> None:
+        self._viewers.pop(digest, None)
+
+
+@dataclass(frozen=True)
+class Asked:
+    """What a request asks, as the view would read it."""
+
+    params: GraphQLParams
+    media_type: str
+    token: str | None
+    given_id: bytes | None
+
+
+def front_headers(scope: Scope) -> list[bytes | None] | None:
+    """Content-Type, Accept, Authorization, X-Request-ID; None when the request is the view's
+    (one of `_THE_VIEWS`, or one of those headers twice)."""
+    found: list[bytes | None] = [None, None, None, None]
+    for name, value in scope["headers"]:
+        index = _READ.get(name)
+        if index is not None:
+            if found[index] is not None:
+                return None
+            found[index] = value
+        elif name in _THE_VIEWS:
+            return None
+    return found
+
+
+def get_params(query_string: bytes) -> GraphQLParams:
+    """`app.http.parse_request` of a GET (Starlette's query parameters: the last value wins)."""
+    query = dict(parse_qsl(query_string.decode("latin-1"), keep_blank_values=True))
+    return graphql_params(
+        {
+            "query": query.get("query"),
+            "variables": json_object_param(query.get("variables"), "variables"),
+            "operationName": query.get("operationName"),
+            "documentId": query.get("documentId"),
+            "extensions": json_object_param(query.get("extensions"), "extensions"),
+        }
+    )
+
+
+def post_params(content_type: bytes | None, body: bytes) -> GraphQLParams | None:
+    """`app.http.parse_request` of a POST; None: not JSON, or not an object (the view says)."""
+    media = (content_type or b"").decode("latin-1").split(";")[0].strip().lower()
+    if media != APPLICATION_JSON:
+        return None
+    try:
+        data = loads_text(body)
+    except ValueError:
+        return None
+    return graphql_params(data) if isinstance(data, dict) else None
+
+
+def asked_of(scope: Scope, headers: list[bytes | None], body: bytes) -> Asked | None:
+    """What the request asks; None: the view must read it (and answer its errors)."""
+    try:
+        accept = headers[1].decode("latin-1") if headers[1] is not None else None
+        media_type = negotiate(accept)
+        if scope["method"] == "GET":
+            params: GraphQLParams | None = get_params(scope["query_string"])
+        else:
+            params = post_params(headers[0], body)
+        authorization = headers[2].decode("latin-1") if headers[2] is not None else None
+        token = bearer_token(authorization)
+    except (RequestError, AuthenticationFailed, UnicodeDecodeError):
+        return None
+    if params is None or params.query is not None:
+        return None
+    if token is not None and not may_be_token(token):
+        return None
+    return Asked(params, media_type, token, headers[3])

@@ -1,0 +1,109 @@
+"""The fast path's plan of a compiled request (app/compiled_front.py): one PostgreSQL statement
+per root field that returns the field's JSON text (resolvers/compiled/fast.py), and the body
+made of those texts, byte for byte the body `schema/compiled_run.answer` (and the executor)
+writes.
+
+A root field takes the fast path when `FAST_ROOTS` has a plan for it. A plan is a function of
+the root's `Selected` (as `Pick`s), its read (`Prepared.reads`) and the kind of viewer, that
+returns the statement (built from the policy's predicates, `Params.viewer` for the viewer) and
+the request's values of its parameters; or a constant JSON text when no statement is needed
+(a `thread` whose ID is not a thread's: `null`). Statements are built once per document,
+shape, root and kind of viewer and kept on the `CompiledDocument`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from resolvers.compiled.fast import FastStatement, Pick, ViewerKind
+from resolvers.compiled.threads_json import thread_statement, thread_values
+from schema.compiled import CompiledDocument, Selected
+from schema.compiled_run import Prepared, RootRead
+from schema.encoding import ascii_json_text
+
+MAX_STATEMENTS = 256  # per document: shapes x roots x kinds of viewer
+
+
+@dataclass(frozen=True)
+class FastPart:
+    """One root field of a request: its statement and the values of its parameters, or its
+    constant JSON text (no statement)."""
+
+    key: str
+    statement: FastStatement | None
+    values: dict[str, Any] | str
+
+
+class FastRoot(Protocol):
+    """What a root field's plan provides to take the fast path (see the module's docstring)."""
+
+    def statement_key(self, read: Any) -> Hashable:
+        """What the statement's text depends on besides the shape and the kind of viewer."""
+        ...
+
+    def statement(self, root: Selected, read: Any, kind: ViewerKind) -> FastStatement: ...
+
+    def values(self, read: Any) -> dict[str, Any] | str:
+        """The request's values of the statement's parameters, or a constant JSON text."""
+        ...
+
+
+def pick_of(selected: Selected) -> Pick:
+    return Pick(selected.key, selected.name, tuple(pick_of(c) for c in selected.children))
+
+
+class ThreadRoot:
+    """`thread(id:)`: resolvers/compiled/threads_json.py."""
+
+    def statement_key(self, read: RootRead) -> Hashable:
+        return read.reads.posts is not None and read.reads.posts.after is not None
+
+    def statement(self, root: Selected, read: RootRead, kind: ViewerKind) -> FastStatement:
+        return thread_statement(kind, pick_of(root), bool(self.statement_key(read)))
+
+    def values(self, read: RootRead) -> dict[str, Any] | str:
+        if read.thread_id is None:
+            return "null"  # not a thread's ID: the executor answers null, reading nothing
+        return thread_values(read.thread_id, read.reads.posts)
+
+
+FAST_ROOTS: dict[str, FastRoot] = {"thread": ThreadRoot()}
+
+
+def fast_parts(
+    compiled: CompiledDocument, prepared: Prepared, kind: ViewerKind
+) -> list[FastPart] | None:
+    """The request's roots on the fast path; None when a root has no fast plan."""
+    parts = []
+    for root in prepared.roots:
+        if root.name == "__typename":
+            parts.append(FastPart(root.key, None, '"Query"'))
+            continue
+        plan = FAST_ROOTS.get(root.name)
+        if plan is None:
+            return None
+        read = prepared.reads[root.key]
+        values = plan.values(read)
+        if isinstance(values, str):
+            parts.append(FastPart(root.key, None, values))
+            continue
+        key = (prepared.shape_key, root.key, kind, plan.statement_key(read))
+        statement: FastStatement | None = compiled.fast.get(key)
+        if statement is None:
+            statement = plan.statement(root, read, kind)
+            if len(compiled.fast) >= MAX_STATEMENTS:
+                compiled.fast.clear()
+            compiled.fast[key] = statement
+        parts.append(FastPart(root.key, statement, values))
+    return parts
+
+
+def fast_body(prepared: Prepared, texts: list[str]) -> bytes:
+    """`{"data":{...},"extensions":{"cost":...}}` from the roots' JSON texts, in order."""
+    data = ",".join(
+        f'"{root.key}":{text}' for root, text in zip(prepared.roots, texts, strict=True)
+    )
+    cost = f'"cost":{{"requested":{prepared.cost},"maximum":{prepared.maximum}}}'
+    return ascii_json_text(f'{{"data":{{{data}}},"extensions":{{{cost}}}}}')
