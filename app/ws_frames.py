@@ -38,19 +38,26 @@ def text_frame_header(length: int) -> bytes:
     return struct.pack("!BBQ", 0x81, 127, length)
 
 
+def text_frame(*parts: bytes) -> bytes:
+    """The whole frame of a text message whose UTF-8 payload is `parts` joined."""
+    FrameWriter.frames_built += 1
+    return b"".join((text_frame_header(sum(map(len, parts))), *parts))
+
+
 class FrameWriter:
     """Writes whole text frames to one socket's transport, when wsproto would write exactly
     those bytes and the transport takes them without waiting."""
 
     __slots__ = ("_protocol",)
     frames_written: ClassVar[int] = 0  # by every writer of the process (tests count them)
+    frames_built: ClassVar[int] = 0  # frames assembled by `text_frame` (tests count them)
 
     def __init__(self, protocol: WSProtocol) -> None:
         self._protocol = protocol
 
-    def write(self, parts: tuple[bytes, ...]) -> bool:
-        """Write one text frame whose UTF-8 payload is `parts` joined; False (nothing written)
-        when it must go through the ASGI `send` instead."""
+    def write(self, frame: bytes) -> bool:
+        """Write `frame` (from `text_frame`); False (nothing written) when the message must go
+        through the ASGI `send` instead."""
         protocol = self._protocol
         if (
             not protocol.handshake_complete
@@ -61,8 +68,7 @@ class FrameWriter:
             or protocol.transport.is_closing()
         ):
             return False
-        length = sum(map(len, parts))
-        protocol.transport.write(b"".join((text_frame_header(length), *parts)))
+        protocol.transport.write(frame)
         FrameWriter.frames_written += 1
         return True
 

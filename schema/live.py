@@ -31,7 +31,7 @@ from collections.abc import Awaitable, Callable, Hashable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from inspect import isawaitable
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from broadcaster import Broadcast
 from graphql import DocumentNode, ExecutionResult, GraphQLError, OperationDefinitionNode, execute
@@ -58,6 +58,8 @@ POLICY_CONCURRENCY = 8  # policy checks of one event in flight at once (each tak
 # time out (bench/README.md, fanout).
 DELIVERY_SLICE = 256
 
+_MISSING = object()  # no payload computed yet for an audience
+
 Mapper = Callable[[StoredEvent, Hashable], object | None]
 Watcher = Callable[[], Awaitable[Watch | None]]
 
@@ -72,19 +74,36 @@ class Ending(enum.Enum):
     CLOSED = "CLOSED"  # the client completed it, or the socket closed: nothing more is sent
 
 
-@dataclass(frozen=True, slots=True)
+FRAME_CACHE = 64  # distinct subscription ids whose whole frames one payload keeps
+
+
 class Payload:
     """One event's `next` payload for one audience, encoded once and shared by every socket
     of the audience: the text for frames sent through ASGI, its bytes for frames written
-    straight to the transport (app/ws_frames.py)."""
+    straight to the transport (app/ws_frames.py), and those whole frames, built once per
+    subscription id (its prefix) and written as the same bytes to every socket that has it."""
 
-    text: str
-    data: bytes
+    __slots__ = ("data", "frames", "text")
+
+    def __init__(self, text: str) -> None:
+        SHARED_RESULTS.encoded += 1
+        self.text = text
+        self.data = text.encode()
+        self.frames: dict[bytes, bytes] = {}
 
     @classmethod
     def of(cls, text: str) -> Payload:
-        SHARED_RESULTS.encoded += 1
-        return cls(text, text.encode())
+        return cls(text)
+
+    def frame(self, prefix: bytes, build: Callable[[bytes, bytes], bytes]) -> bytes:
+        """The whole frame of this payload for the subscription whose prefix is `prefix`:
+        `build(prefix, data)` the first time (kept for the first FRAME_CACHE prefixes)."""
+        frame = self.frames.get(prefix)
+        if frame is None:
+            frame = build(prefix, self.data)
+            if len(self.frames) < FRAME_CACHE:
+                self.frames[prefix] = frame
+        return frame
 
 
 class LiveSocket(Protocol):
@@ -254,6 +273,7 @@ class LiveGroup:
         members = [m for m in members if m.ending is None and event.seq > m.seq]
         await self._ask_policy(event, members)
         payloads: dict[Hashable, Payload | None] = {}
+        seq = event.seq
         for start in range(0, len(members), DELIVERY_SLICE):
             if start:
                 # Let what waits (mutations, reads, other groups) run between slices. Members
@@ -261,6 +281,14 @@ class LiveGroup:
                 await asyncio.sleep(0)
                 self.groups.slices += 1
             for member in members[start : start + DELIVERY_SLICE]:
+                # The common case without an await: the audience's payload is at hand and the
+                # policy has nothing to say about the event itself.
+                watch = member.watch
+                if member.ending is None and watch.admits is None:
+                    payload = payloads.get((member.execution_key, watch.scope), _MISSING)
+                    if payload is not _MISSING:
+                        member.socket.deliver(member, seq, cast(Payload | None, payload))
+                        continue
                 await self._deliver_to(event, member, payloads)
 
     async def _deliver_to(
