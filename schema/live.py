@@ -133,6 +133,62 @@ class LiveSink:
 LIVE_SINK: ContextVar[LiveSink | None] = ContextVar("live_sink", default=None)
 
 
+class SharedParts:
+    """Equal parts of many members held once: thousands of subscriptions of one page run the
+    same document with the same variables and id, and a member lives as long as its socket
+    (bench/README.md, fanout: memory per subscription). Each table forgets everything past
+    PARTS_LIMIT entries; members keep what they were given."""
+
+    def __init__(self) -> None:
+        self._documents: dict[int, tuple[OperationDefinitionNode, DocumentNode]] = {}
+        self._prefixes: dict[str, tuple[str, bytes]] = {}
+        self._keys: dict[Hashable, Hashable] = {}
+
+    def document(
+        self, operation: OperationDefinitionNode, fragments: dict[str, Any]
+    ) -> DocumentNode:
+        """The document to execute: the operation and its fragments."""
+        cached = self._documents.get(id(operation))
+        if cached is not None and cached[0] is operation:
+            known = cached[1].definitions[1:]
+            if len(known) == len(fragments) and all(
+                a is b for a, b in zip(known, fragments.values(), strict=True)
+            ):
+                return cached[1]
+        document = DocumentNode(definitions=(operation, *fragments.values()))
+        _remember(self._documents, id(operation), (operation, document))
+        return document
+
+    def prefix(self, operation_id: str) -> tuple[str, bytes]:
+        """The start of the subscription's `next` messages, as text and as bytes."""
+        cached = self._prefixes.get(operation_id)
+        if cached is None:
+            text = '{"id":' + json_text(operation_id) + ',"type":"next","payload":'
+            cached = (text, text.encode())
+            _remember(self._prefixes, operation_id, cached)
+        return cached
+
+    def key(self, key: Hashable) -> Hashable:
+        """An equal execution key already held, or `key`."""
+        held = self._keys.get(key)
+        if held is None:
+            _remember(self._keys, key, key)
+            return key
+        return held
+
+
+PARTS_LIMIT = 10_000
+
+
+def _remember(table: dict[Any, Any], key: Any, value: Any) -> None:
+    if len(table) >= PARTS_LIMIT:
+        table.clear()
+    table[key] = value
+
+
+SHARED_PARTS = SharedParts()
+
+
 class LiveMember:
     """One subscription in a group: what it runs, for whom, and how far it has got."""
 
@@ -175,20 +231,19 @@ class LiveMember:
     ) -> None:
         self.schema = schema
         self.context = context
-        self.document = DocumentNode(definitions=(operation, *fragments.values()))
+        self.document = SHARED_PARTS.document(operation, fragments)
         self.operation_name = operation.name.value if operation.name else None
         self.operation_id = sink.operation_id
         self.variables = sink.variables
         self.socket = sink.socket
-        self.prefix = '{"id":' + json_text(sink.operation_id) + ',"type":"next","payload":'
-        self.prefix_data = self.prefix.encode()
+        self.prefix, self.prefix_data = SHARED_PARTS.prefix(sink.operation_id)
         variables = json.dumps(sink.variables, sort_keys=True, default=str)
         viewer: object = None
         if SHARED_RESULTS.is_viewer_specific(operation, fragments):
             viewer = ("viewer", context.viewer.member_id)
         # The operation object is shared by every subscriber with the same text (parser cache).
         languages = context.language_key  # decided when the socket signed in
-        self.execution_key: Hashable = (id(operation), variables, viewer, languages)
+        self.execution_key = SHARED_PARTS.key((id(operation), variables, viewer, languages))
         self.stream = stream
         self.watch = watch
         self.watcher = watcher

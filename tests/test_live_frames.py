@@ -18,7 +18,7 @@ from websockets.typing import Origin, Subprotocol
 
 import schema.live
 from app.main import create_app
-from app.ws_frames import OPENED, PROTOCOL, FrameProtocol, FrameWriter
+from app.ws_frames import OPENED, PROTOCOL, FrameProtocol, FrameWriter, SlimEvent, SlimQueue
 from schema.fanout import SHARED_RESULTS
 from tests.conftest import api_client, make_settings
 from tests.discussions import community, post, thread
@@ -116,6 +116,15 @@ async def test_live_frames_go_straight_to_the_transport_encoded_once_per_event(
         protocols = [p for p in server.server_state.connections if isinstance(p, FrameProtocol)]
         assert len(protocols) == 20
         assert all(p.conn.handshake is OPENED for p in protocols)
+        # and hold slim stand-ins for asyncio's queue and event (~3 KB less per socket)
+        assert all(isinstance(p.queue, SlimQueue) for p in protocols)
+        assert all(isinstance(p.writable, SlimEvent) for p in protocols)
+        # and the twenty members share one document, one prefix and one execution key
+        groups = app.state.live_groups
+        members = groups.members_of(groups.streams()[0])
+        assert len(members) == 20
+        for part in ("document", "prefix", "prefix_data", "execution_key"):
+            assert len({id(getattr(m, part)) for m in members}) == 1, part
 
 
 async def test_a_delivery_yields_to_the_loop_between_slices_of_members(
