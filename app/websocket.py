@@ -45,7 +45,7 @@ from app.logs import log_socket_operation
 from app.push import push_config
 from app.settings import Settings
 from app.socket_closes import CloseWatch, Shutdown
-from app.ws_frames import FrameWriter, frame_writer
+from app.ws_frames import FrameWriter, frame_writer, text_frame
 from models.db import Database
 from models.event import StoredEvent
 from resolvers.auth import SESSIONS_REVOKED
@@ -92,6 +92,11 @@ def _text_or_none(value: object) -> str | None:
 
 def _object_or_none(value: object) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
+
+
+def _next_frame(prefix: bytes, payload: bytes) -> bytes:
+    """A live subscription's `next` frame: its prefix (`{"id":…,"payload":`), the payload."""
+    return text_frame(prefix, payload, b"}")
 
 
 async def _prepend(first: Any, rest: StreamResult) -> StreamResult:
@@ -236,11 +241,11 @@ class TransportHandler(BaseGraphQLTransportWSHandler[Context, None]):
             if member.pending == 0:
                 member.sent_seq = seq
             return
+        frames = self._frames
         if (
-            self._frames is not None
-            and not self._outbox  # nothing queued before it: written now, it stays in order
-            and (self._writer is None or self._writer.done())
-            and self._frames.write((member.prefix_data, payload.data, b"}"))
+            frames is not None
+            and self._outbox is None  # nothing queued nor being written: it stays in order
+            and frames.write(payload.frame(member.prefix_data, _next_frame))
         ):
             member.sent_seq = seq
             return

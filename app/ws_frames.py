@@ -19,6 +19,7 @@ tests/test_websocket_adapter.py pins them."""
 
 from __future__ import annotations
 
+import asyncio
 import struct
 from collections.abc import Iterator
 from typing import Any, ClassVar
@@ -38,19 +39,26 @@ def text_frame_header(length: int) -> bytes:
     return struct.pack("!BBQ", 0x81, 127, length)
 
 
+def text_frame(*parts: bytes) -> bytes:
+    """The whole frame of a text message whose UTF-8 payload is `parts` joined."""
+    FrameWriter.frames_built += 1
+    return b"".join((text_frame_header(sum(map(len, parts))), *parts))
+
+
 class FrameWriter:
     """Writes whole text frames to one socket's transport, when wsproto would write exactly
     those bytes and the transport takes them without waiting."""
 
     __slots__ = ("_protocol",)
     frames_written: ClassVar[int] = 0  # by every writer of the process (tests count them)
+    frames_built: ClassVar[int] = 0  # frames assembled by `text_frame` (tests count them)
 
     def __init__(self, protocol: WSProtocol) -> None:
         self._protocol = protocol
 
-    def write(self, parts: tuple[bytes, ...]) -> bool:
-        """Write one text frame whose UTF-8 payload is `parts` joined; False (nothing written)
-        when it must go through the ASGI `send` instead."""
+    def write(self, frame: bytes) -> bool:
+        """Write `frame` (from `text_frame`); False (nothing written) when the message must go
+        through the ASGI `send` instead."""
         protocol = self._protocol
         if (
             not protocol.handshake_complete
@@ -61,8 +69,7 @@ class FrameWriter:
             or protocol.transport.is_closing()
         ):
             return False
-        length = sum(map(len, parts))
-        protocol.transport.write(b"".join((text_frame_header(length), *parts)))
+        protocol.transport.write(frame)
         FrameWriter.frames_written += 1
         return True
 
@@ -80,10 +87,95 @@ class _Opened:
 OPENED = _Opened()
 
 
+class _Waitable:
+    """Futures waiting to be woken, allocated only while somebody waits."""
+
+    __slots__ = ("_waiters",)
+
+    def __init__(self) -> None:
+        self._waiters: list[asyncio.Future[None]] | None = None
+
+    def _wake(self) -> None:
+        for waiter in self._waiters or ():
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def _wait(self) -> None:
+        if self._waiters is None:
+            self._waiters = []
+        waiters = self._waiters
+        waiter = asyncio.get_running_loop().create_future()
+        waiters.append(waiter)
+        try:
+            await waiter
+        finally:
+            waiters.remove(waiter)
+            if not waiters and self._waiters is waiters:
+                self._waiters = None
+
+
+class SlimQueue(_Waitable):
+    """What uvicorn's protocol asks of its queue of received messages (`put_nowait`, `get`,
+    `empty`), without `asyncio.Queue`'s three deques and `Event` (760 B each, empty)."""
+
+    __slots__ = ("_items",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._items: list[Any] = []
+
+    def empty(self) -> bool:
+        return not self._items
+
+    def put_nowait(self, item: Any) -> None:
+        self._items.append(item)
+        self._wake()
+
+    async def get(self) -> Any:
+        while not self._items:  # a getter cancelled after its wake-up leaves the item there
+            await self._wait()
+        return self._items.pop(0)
+
+
+class SlimEvent(_Waitable):
+    """What uvicorn's protocol asks of its `writable` event (`set`, `clear`, `is_set`,
+    `wait`), without `asyncio.Event`'s deque of waiters (760 B, empty)."""
+
+    __slots__ = ("_set",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._set = False
+
+    def is_set(self) -> bool:
+        return self._set
+
+    def set(self) -> None:
+        if not self._set:
+            self._set = True
+            self._wake()
+
+    def clear(self) -> None:
+        self._set = False
+
+    async def wait(self) -> bool:
+        while not self._set:
+            await self._wait()
+        return True
+
+
 class FrameProtocol(WSProtocol):
-    """uvicorn's wsproto protocol, lending a `FrameWriter` to the app through the scope, and
-    letting go of the HTTP handshake's state once the socket is open (h11's connection and the
-    request: ~3 KB of the ~35 KB an idle subscription holds)."""
+    """uvicorn's wsproto protocol, lending a `FrameWriter` to the app through the scope,
+    keeping its received messages and its `writable` flag in slim objects (`SlimQueue`,
+    `SlimEvent`: ~3 KB less per socket than asyncio's, bench/README.md), and letting go of
+    the HTTP handshake's state once the socket is open (h11's connection and the request:
+    ~3 KB of the ~35 KB an idle subscription held)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.queue = SlimQueue()  # type: ignore[assignment]
+        self.writable = SlimEvent()  # type: ignore[assignment]
+        self.writable.set()
 
     def handle_connect(self, event: Any) -> None:
         super().handle_connect(event)

@@ -108,6 +108,7 @@ class Options:
     compression: str
     server_deflate: bool
     client: str  # raw | websockets (fanout_client.py)
+    ping_interval: float  # HUB_WS_PING_INTERVAL_SECONDS of the hubs (0: no keepalive pings)
     redis_url: str
     admin_url: str
 
@@ -171,6 +172,13 @@ def parse_args(argv: list[str] | None = None) -> Options:
         action="store_true",
         help="let the hubs accept permessage-deflate (HUB_WS_PER_MESSAGE_DEFLATE=true)",
     )
+    parser.add_argument(
+        "--ping-interval",
+        type=float,
+        default=60.0,
+        help="the hubs' keepalive ping interval in seconds (HUB_WS_PING_INTERVAL_SECONDS; "
+        "0 turns pings off; the hub's default is 20)",
+    )
     parser.add_argument("--redis-url", default=f"redis://{HOST}:6379/0", help="loopback Redis")
     parser.add_argument("--admin-url", default=ADMIN_URL, help="maintenance database, loopback")
     args = parser.parse_args(argv)
@@ -199,6 +207,7 @@ def parse_args(argv: list[str] | None = None) -> Options:
         compression=args.compression,
         server_deflate=args.server_deflate,
         client=args.client,
+        ping_interval=args.ping_interval,
         redis_url=args.redis_url,
         admin_url=args.admin_url,
     )
@@ -514,6 +523,7 @@ def start_setup(
     started: list[Server] = []
     env = probe_environment(server_environment(seeded.settings, broadcast))
     env["HUB_WS_PER_MESSAGE_DEFLATE"] = "true" if options.server_deflate else "false"
+    env["HUB_WS_PING_INTERVAL_SECONDS"] = str(options.ping_interval)
     specs: list[tuple[str, Callable[[int], list[str]]]] = [(n, hub_argv) for n in names]
     start_and_wait(specs, env, workdir, started)
     servers.extend(started)

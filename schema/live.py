@@ -31,7 +31,7 @@ from collections.abc import Awaitable, Callable, Hashable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from inspect import isawaitable
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from broadcaster import Broadcast
 from graphql import DocumentNode, ExecutionResult, GraphQLError, OperationDefinitionNode, execute
@@ -58,6 +58,8 @@ POLICY_CONCURRENCY = 8  # policy checks of one event in flight at once (each tak
 # time out (bench/README.md, fanout).
 DELIVERY_SLICE = 256
 
+_MISSING = object()  # no payload computed yet for an audience
+
 Mapper = Callable[[StoredEvent, Hashable], object | None]
 Watcher = Callable[[], Awaitable[Watch | None]]
 
@@ -72,19 +74,36 @@ class Ending(enum.Enum):
     CLOSED = "CLOSED"  # the client completed it, or the socket closed: nothing more is sent
 
 
-@dataclass(frozen=True, slots=True)
+FRAME_CACHE = 64  # distinct subscription ids whose whole frames one payload keeps
+
+
 class Payload:
     """One event's `next` payload for one audience, encoded once and shared by every socket
     of the audience: the text for frames sent through ASGI, its bytes for frames written
-    straight to the transport (app/ws_frames.py)."""
+    straight to the transport (app/ws_frames.py), and those whole frames, built once per
+    subscription id (its prefix) and written as the same bytes to every socket that has it."""
 
-    text: str
-    data: bytes
+    __slots__ = ("data", "frames", "text")
+
+    def __init__(self, text: str) -> None:
+        SHARED_RESULTS.encoded += 1
+        self.text = text
+        self.data = text.encode()
+        self.frames: dict[bytes, bytes] = {}
 
     @classmethod
     def of(cls, text: str) -> Payload:
-        SHARED_RESULTS.encoded += 1
-        return cls(text, text.encode())
+        return cls(text)
+
+    def frame(self, prefix: bytes, build: Callable[[bytes, bytes], bytes]) -> bytes:
+        """The whole frame of this payload for the subscription whose prefix is `prefix`:
+        `build(prefix, data)` the first time (kept for the first FRAME_CACHE prefixes)."""
+        frame = self.frames.get(prefix)
+        if frame is None:
+            frame = build(prefix, self.data)
+            if len(self.frames) < FRAME_CACHE:
+                self.frames[prefix] = frame
+        return frame
 
 
 class LiveSocket(Protocol):
@@ -112,6 +131,62 @@ class LiveSink:
 
 
 LIVE_SINK: ContextVar[LiveSink | None] = ContextVar("live_sink", default=None)
+
+
+class SharedParts:
+    """Equal parts of many members held once: thousands of subscriptions of one page run the
+    same document with the same variables and id, and a member lives as long as its socket
+    (bench/README.md, fanout: memory per subscription). Each table forgets everything past
+    PARTS_LIMIT entries; members keep what they were given."""
+
+    def __init__(self) -> None:
+        self._documents: dict[int, tuple[OperationDefinitionNode, DocumentNode]] = {}
+        self._prefixes: dict[str, tuple[str, bytes]] = {}
+        self._keys: dict[Hashable, Hashable] = {}
+
+    def document(
+        self, operation: OperationDefinitionNode, fragments: dict[str, Any]
+    ) -> DocumentNode:
+        """The document to execute: the operation and its fragments."""
+        cached = self._documents.get(id(operation))
+        if cached is not None and cached[0] is operation:
+            known = cached[1].definitions[1:]
+            if len(known) == len(fragments) and all(
+                a is b for a, b in zip(known, fragments.values(), strict=True)
+            ):
+                return cached[1]
+        document = DocumentNode(definitions=(operation, *fragments.values()))
+        _remember(self._documents, id(operation), (operation, document))
+        return document
+
+    def prefix(self, operation_id: str) -> tuple[str, bytes]:
+        """The start of the subscription's `next` messages, as text and as bytes."""
+        cached = self._prefixes.get(operation_id)
+        if cached is None:
+            text = '{"id":' + json_text(operation_id) + ',"type":"next","payload":'
+            cached = (text, text.encode())
+            _remember(self._prefixes, operation_id, cached)
+        return cached
+
+    def key(self, key: Hashable) -> Hashable:
+        """An equal execution key already held, or `key`."""
+        held = self._keys.get(key)
+        if held is None:
+            _remember(self._keys, key, key)
+            return key
+        return held
+
+
+PARTS_LIMIT = 10_000
+
+
+def _remember(table: dict[Any, Any], key: Any, value: Any) -> None:
+    if len(table) >= PARTS_LIMIT:
+        table.clear()
+    table[key] = value
+
+
+SHARED_PARTS = SharedParts()
 
 
 class LiveMember:
@@ -156,20 +231,19 @@ class LiveMember:
     ) -> None:
         self.schema = schema
         self.context = context
-        self.document = DocumentNode(definitions=(operation, *fragments.values()))
+        self.document = SHARED_PARTS.document(operation, fragments)
         self.operation_name = operation.name.value if operation.name else None
         self.operation_id = sink.operation_id
         self.variables = sink.variables
         self.socket = sink.socket
-        self.prefix = '{"id":' + json_text(sink.operation_id) + ',"type":"next","payload":'
-        self.prefix_data = self.prefix.encode()
+        self.prefix, self.prefix_data = SHARED_PARTS.prefix(sink.operation_id)
         variables = json.dumps(sink.variables, sort_keys=True, default=str)
         viewer: object = None
         if SHARED_RESULTS.is_viewer_specific(operation, fragments):
             viewer = ("viewer", context.viewer.member_id)
         # The operation object is shared by every subscriber with the same text (parser cache).
         languages = context.language_key  # decided when the socket signed in
-        self.execution_key: Hashable = (id(operation), variables, viewer, languages)
+        self.execution_key = SHARED_PARTS.key((id(operation), variables, viewer, languages))
         self.stream = stream
         self.watch = watch
         self.watcher = watcher
@@ -254,6 +328,7 @@ class LiveGroup:
         members = [m for m in members if m.ending is None and event.seq > m.seq]
         await self._ask_policy(event, members)
         payloads: dict[Hashable, Payload | None] = {}
+        seq = event.seq
         for start in range(0, len(members), DELIVERY_SLICE):
             if start:
                 # Let what waits (mutations, reads, other groups) run between slices. Members
@@ -261,6 +336,14 @@ class LiveGroup:
                 await asyncio.sleep(0)
                 self.groups.slices += 1
             for member in members[start : start + DELIVERY_SLICE]:
+                # The common case without an await: the audience's payload is at hand and the
+                # policy has nothing to say about the event itself.
+                watch = member.watch
+                if member.ending is None and watch.admits is None:
+                    payload = payloads.get((member.execution_key, watch.scope), _MISSING)
+                    if payload is not _MISSING:
+                        member.socket.deliver(member, seq, cast(Payload | None, payload))
+                        continue
                 await self._deliver_to(event, member, payloads)
 
     async def _deliver_to(

@@ -18,7 +18,7 @@ from websockets.typing import Origin, Subprotocol
 
 import schema.live
 from app.main import create_app
-from app.ws_frames import OPENED, PROTOCOL, FrameProtocol, FrameWriter
+from app.ws_frames import OPENED, PROTOCOL, FrameProtocol, FrameWriter, SlimEvent, SlimQueue
 from schema.fanout import SHARED_RESULTS
 from tests.conftest import api_client, make_settings
 from tests.discussions import community, post, thread
@@ -97,22 +97,34 @@ async def test_live_frames_go_straight_to_the_transport_encoded_once_per_event(
         await post(client, thread_id, moderator, "warm-up")  # each subscription joins the group
         assert [await bodies(ws, 1) for ws in sockets] == [["warm-up"]] * 20
         frames, encoded = FrameWriter.frames_written, SHARED_RESULTS.encoded
-        executions = SHARED_RESULTS.executions
+        executions, built = SHARED_RESULTS.executions, FrameWriter.frames_built
 
         # when three posts are made
         for body in ("a", "b", "c"):
             await post(client, thread_id, moderator, body)
 
-        # then everyone has the three, in order; one execution and one encoding per event for
-        # the twenty, and sixty frames written by the writers (none through ASGI's send)
+        # then everyone has the three, in order; one execution, one encoding and one frame
+        # built per event for the twenty (their subscriptions have the same id: the same bytes
+        # are written to every socket), and sixty frames written by the writers (none through
+        # ASGI's send)
         assert [await bodies(ws, 3) for ws in sockets] == [["a", "b", "c"]] * 20
         assert SHARED_RESULTS.executions - executions == 3
         assert SHARED_RESULTS.encoded - encoded == 3
+        assert FrameWriter.frames_built - built == 3
         assert FrameWriter.frames_written - frames == 60
         # and the open sockets have let go of their HTTP handshake's state
         protocols = [p for p in server.server_state.connections if isinstance(p, FrameProtocol)]
         assert len(protocols) == 20
         assert all(p.conn.handshake is OPENED for p in protocols)
+        # and hold slim stand-ins for asyncio's queue and event (~3 KB less per socket)
+        assert all(isinstance(p.queue, SlimQueue) for p in protocols)
+        assert all(isinstance(p.writable, SlimEvent) for p in protocols)
+        # and the twenty members share one document, one prefix and one execution key
+        groups = app.state.live_groups
+        members = groups.members_of(groups.streams()[0])
+        assert len(members) == 20
+        for part in ("document", "prefix", "prefix_data", "execution_key"):
+            assert len({id(getattr(m, part)) for m in members}) == 1, part
 
 
 async def test_a_delivery_yields_to_the_loop_between_slices_of_members(

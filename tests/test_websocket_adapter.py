@@ -5,7 +5,12 @@ the live path breaks in a subtler way."""
 
 from __future__ import annotations
 
+import asyncio
 import inspect
+import re
+import sys
+import tracemalloc
+from collections.abc import Callable
 
 import pytest
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
@@ -17,7 +22,7 @@ from wsproto import WSConnection
 from wsproto.frame_protocol import FrameProtocol as WsprotoFrames
 
 from app.websocket import TransportHandler
-from app.ws_frames import FrameProtocol, text_frame_header, uvicorn_ws
+from app.ws_frames import FrameProtocol, SlimEvent, SlimQueue, text_frame_header, uvicorn_ws
 
 # Methods of strawberry's handler that ours overrides or calls, with their parameters.
 HANDLER_METHODS = {
@@ -114,3 +119,78 @@ def test_wsproto_asks_an_open_connection_s_handshake_only_for_events() -> None:
         assert source.count("self.handshake") == 2  # both inside that branch
     state = inspect.getsource(WSConnection.state.fget)  # type: ignore[attr-defined]
     assert "if self.connection is None:" in state
+
+
+# --- the slim queue and event that stand in for asyncio's in uvicorn's protocol ----------------
+
+
+def test_uvicorn_s_protocol_asks_its_queue_and_writable_event_only_what_the_slim_ones_do() -> None:
+    source = inspect.getsource(sys.modules[WSProtocol.__module__])
+    assert set(re.findall(r"self\.queue\.(\w+)", source)) == {"put_nowait", "get", "empty"}
+    assert set(re.findall(r"self\.writable\.(\w+)", source)) == {"set", "clear", "wait"}
+    init = inspect.getsource(WSProtocol.__init__)
+    assert "self.queue: asyncio.Queue[WebSocketEvent] = asyncio.Queue()" in init
+    assert "self.writable = asyncio.Event()" in init
+
+
+def test_the_slim_queue_and_event_take_a_tenth_of_the_memory_of_asyncio_s() -> None:
+    def allocated(make: Callable[[], object]) -> int:
+        """Bytes held by 100 objects made by `make` (tracemalloc counts every allocation)."""
+        tracemalloc.start()
+        try:
+            before = tracemalloc.get_traced_memory()[0]
+            held = [make() for _ in range(100)]
+            size = tracemalloc.get_traced_memory()[0] - before
+        finally:
+            tracemalloc.stop()
+        assert len(held) == 100
+        return size // 100
+
+    asyncio_pair = allocated(lambda: (asyncio.Queue(), asyncio.Event()))
+    slim_pair = allocated(lambda: (SlimQueue(), SlimEvent()))
+    assert asyncio_pair > 3_000  # four deques of 760 B, empty
+    assert slim_pair * 10 < asyncio_pair
+
+
+async def test_the_slim_queue_gives_items_in_order_and_wakes_a_waiting_getter() -> None:
+    queue = SlimQueue()
+    queue.put_nowait(1)
+    queue.put_nowait(2)
+    assert not queue.empty()
+    assert [await queue.get(), await queue.get()] == [1, 2]
+    assert queue.empty()
+    getter = asyncio.create_task(queue.get())
+    await asyncio.sleep(0)
+    assert not getter.done()
+    queue.put_nowait(3)
+    assert await getter == 3
+    assert queue._waiters is None  # nobody waits: nothing allocated
+
+
+async def test_a_getter_cancelled_after_its_wake_up_leaves_the_item_for_the_next() -> None:
+    queue = SlimQueue()
+    getter = asyncio.create_task(queue.get())
+    await asyncio.sleep(0)
+    queue.put_nowait("kept")
+    getter.cancel()  # woken, but cancelled before it ran
+    with pytest.raises(asyncio.CancelledError):
+        await getter
+    assert await queue.get() == "kept"
+
+
+async def test_the_slim_event_wakes_its_waiters_when_set_and_waits_again_once_cleared() -> None:
+    event = SlimEvent()
+    assert not event.is_set()
+    waiters = [asyncio.create_task(event.wait()) for _ in range(2)]
+    await asyncio.sleep(0)
+    assert not any(w.done() for w in waiters)
+    event.set()
+    assert await asyncio.gather(*waiters) == [True, True]
+    assert event.is_set()
+    assert await event.wait()
+    event.clear()
+    waiter = asyncio.create_task(event.wait())
+    await asyncio.sleep(0)
+    assert not waiter.done()
+    event.set()
+    assert await waiter
