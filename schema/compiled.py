@@ -186,7 +186,10 @@ class _Checker:
         name = node.name.value
         if name == "__typename":
             return True
-        named = get_named_type(parent.fields[name].type)
+        definition = parent.fields.get(name)
+        if definition is None:
+            return False  # introspection (`__schema`, `__type`): the executor answers it
+        named = get_named_type(definition.type)
         if root is None:
             root = ROOTS.get(name)
             if root is None:

@@ -18,8 +18,10 @@ import pytest
 from prometheus_client import REGISTRY
 from starlette.applications import Starlette
 
+from app.compiled import CompiledAnswers
 from app.main import create_app
 from models.db import Database
+from schema import Limits, limit_rules, schema
 from schema.extensions import cached_text_misses
 from subscriptions.broadcast import HubBroadcast
 from tests.conftest import Factory, StatementCounter, api_client
@@ -240,3 +242,18 @@ async def test_the_log_line_and_the_counter_name_a_compiled_texts_operation(
 
 def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "{ __schema { queryType { name } } }",
+        '{ __type(name: "Thread") { name } }',
+        "query($id: ID!) { thread(id: $id) { title } __schema { types { name } } }",
+    ],
+)
+def test_introspection_is_never_compiled(text: str) -> None:
+    # Introspection fields are not the Query type's fields: the compiler leaves them to the
+    # executor (it once looked them up there, and every introspection text failed with a 500).
+    answers = CompiledAnswers(schema._schema, Limits(), limit_rules(Limits()), record=False)
+    assert answers.compile(text) is None

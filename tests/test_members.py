@@ -247,8 +247,11 @@ async def test_member_profile_shows_languages_in_their_order_and_expertise(clien
 
 
 async def page_statements(client, viewer, statements: StatementCounter, size: int) -> int:
+    """The statements of the page through the executor: a text this process has not answered
+    yet (one it has is compiled from then on: tests/test_compiled_texts.py)."""
     statements.reset()
-    body = await gql(client, PAGE_WITH_ORGANIZATIONS, {"first": size}, member=viewer)
+    text = f"{PAGE_WITH_ORGANIZATIONS}\n# {size}"
+    body = await gql(client, text, {"first": size}, member=viewer)
     assert len(body["data"]["members"]["nodes"]) == size
     assert all(n["organization"] is not None for n in body["data"]["members"]["nodes"])
     return statements.count
