@@ -64,16 +64,27 @@ class Known:
     def headers_for(self, entry: Entry, public_control: str) -> list[tuple[bytes, bytes]]:
         """The headers the view gives a hit (app/cached_responses.py `_shared`), in its order."""
         if self.entry is not entry:
-            headers = [
-                (b"content-length", str(len(entry.body)).encode()),
-                (b"content-type", self.media_type.encode()),
-                (b"etag", entry.etag.encode()),
-                (b"vary", VARY_WITHOUT_ORIGIN),
-            ]
-            if self.get:
-                headers.append((b"cache-control", public_control.encode()))
+            headers = kept_headers(
+                len(entry.body), self.media_type, entry.etag, self.get, public_control
+            )
             self.entry, self.headers = entry, headers
         return self.headers
+
+
+def kept_headers(
+    length: int, media_type: str, etag: str, get: bool, public_control: str
+) -> list[tuple[bytes, bytes]]:
+    """The headers of a public answer the view serves from the cache or has just kept
+    (app/cached_responses.py `_shared`, and the CORS middleware's `Vary` without `Origin`)."""
+    headers = [
+        (b"content-length", str(length).encode()),
+        (b"content-type", media_type.encode()),
+        (b"etag", etag.encode()),
+        (b"vary", VARY_WITHOUT_ORIGIN),
+    ]
+    if get:
+        headers.append((b"cache-control", public_control.encode()))
+    return headers
 
 
 class RawRequests:

@@ -25,7 +25,7 @@ from app.response_cache import Entry, ResponseCache, Snapshot
 from models.db import Database
 from models.reads import Reads
 from models.writes import Commits
-from resolvers.policy import ScopedViewer, scope_audience, shared_audience
+from resolvers.policy import ScopedViewer, Viewer, scope_audience, shared_audience
 from schema.context import Context
 from schema.viewer_fields import selects_viewer_specific
 from subscriptions import metrics
@@ -53,9 +53,9 @@ PRIVATE = Plan()
 PUBLIC = Plan(public=True)
 
 
-def _write_version(request: Request) -> int | None:
-    raw = request.headers.get(WRITE_VERSION_HEADER, "")
-    return int(raw) if raw.isdigit() else None
+def write_version(raw: str | None) -> int | None:
+    """The version a client sent in `Hub-Write-Version` (anything but digits: none)."""
+    return int(raw) if raw is not None and raw.isdigit() else None
 
 
 def _etag(body: bytes, media_type: str) -> str:
@@ -123,37 +123,61 @@ class CachedResponses:
         operation_name: str | None,
         context: Context,
     ) -> Plan:
-        cache = self.cache
         viewer = context.viewer
-        if not cache.enabled:
+        if not self.cache.enabled:
             return PRIVATE if viewer.is_signed_in else PUBLIC
+        plan, counted = await self.plan_for(
+            query,
+            variables,
+            operation_name,
+            viewer,
+            write_version(request.headers.get(WRITE_VERSION_HEADER)),
+            context.languages_at_hand(),
+        )
+        if counted is not None:
+            metrics.RESPONSE_CACHE.labels(counted).inc()
+        return plan
+
+    async def plan_for(
+        self,
+        query: str,
+        variables: dict[str, object] | None,
+        operation_name: str | None,
+        viewer: Viewer,
+        write_version: int | None,
+        languages: tuple[str, ...] | None,
+    ) -> tuple[Plan, str | None]:
+        """`plan` with the cache on, from what it reads of the request (`languages`:
+        `Context.languages_at_hand`, the request's for an anonymous viewer), and the
+        `hub_response_cache_total` result it counts (the caller counts it: the compiled fast
+        path, app/compiled_front.py, only once it answers)."""
+        cache = self.cache
         audience = shared_audience(viewer)
         if audience is None and not isinstance(viewer, ScopedViewer):
-            return PRIVATE
+            return PRIVATE, None
         digest = hashlib.sha256(query.encode()).digest()
         shareable, name = self._document_shareable(digest, query, operation_name)
         public = audience is not None
         if not shareable:
-            metrics.RESPONSE_CACHE.labels("uncacheable").inc()
-            return PUBLIC if public else PRIVATE
+            return (PUBLIC if public else PRIVATE), "uncacheable"
         await cache.ready(self.db.sessions)
-        if cache.behind(_write_version(request)):
-            metrics.RESPONSE_CACHE.labels("behind").inc()
-            return PUBLIC if public else PRIVATE
+        if cache.behind(write_version):
+            return (PUBLIC if public else PRIVATE), "behind"
         canonical = json.dumps(variables or {}, sort_keys=True, separators=(",", ":"))
         if isinstance(viewer, ScopedViewer):
             # Not the member's declared languages (a statement per request): an execution that
             # needs them reads the viewer's id to load them, so its answer is theirs alone.
-            languages = context.languages_at_hand()
             return self._scoped_plan((digest, operation_name, canonical, languages), viewer, name)
-        key = (digest, operation_name, canonical, await context.languages(), audience)
+        # anonymous: `Context.languages()` is the request's languages, as `languages` is
+        key = (digest, operation_name, canonical, languages, audience)
         hit = cache.get(key)
         if hit is not None:
-            metrics.RESPONSE_CACHE.labels("hit").inc()
-            return Plan(key, hit=hit, public=True, operation_name=name)
-        return Plan(key, cache.snapshot(), public=True, operation_name=name)
+            return Plan(key, hit=hit, public=True, operation_name=name), "hit"
+        return Plan(key, cache.snapshot(), public=True, operation_name=name), None
 
-    def _scoped_plan(self, base: Hashable, viewer: ScopedViewer, name: str | None) -> Plan:
+    def _scoped_plan(
+        self, base: Hashable, viewer: ScopedViewer, name: str | None
+    ) -> tuple[Plan, str | None]:
         """A signed-in viewer: the answer kept for their permission scope, as the last
         execution of the request found it (policy.scope_audience); else execute, recording
         what the execution reads of the viewer."""
@@ -163,10 +187,9 @@ class CachedResponses:
             key = (base, consulted, audience)
             hit = self.cache.get(key)
             if hit is not None:
-                metrics.RESPONSE_CACHE.labels("hit").inc()
-                return Plan(key, hit=hit, operation_name=name)
+                return Plan(key, hit=hit, operation_name=name), "hit"
         viewer.record()
-        return Plan(None, self.cache.snapshot(), operation_name=name, scoped=(base, viewer))
+        return Plan(None, self.cache.snapshot(), operation_name=name, scoped=(base, viewer)), None
 
     def _scoped_key(self, plan: Plan) -> Hashable | None:
         """The key of a signed-in viewer's executed answer: its permission scope, from what
@@ -204,13 +227,10 @@ class CachedResponses:
         body, succeeded, reads, commits = outcome
         if commits.version is not None:
             response.headers[WRITE_VERSION_HEADER] = str(commits.version)
-        kept = False
         key = self._scoped_key(plan)
         if key is not None and plan.snapshot is not None and succeeded:
-            etag = _etag(body, media_type)
-            kept = self.cache.put(key, plan.snapshot, reads, body, etag)
-            metrics.RESPONSE_CACHE.labels("miss" if kept else "uncacheable").inc()
-            if kept:
+            etag = self.keep(key, plan.snapshot, reads, body, media_type)
+            if etag is not None:
                 return self._shared(request, body, etag, media_type, plan.public, response)
         elif plan.scoped is not None:
             metrics.RESPONSE_CACHE.labels("uncacheable").inc()
@@ -218,6 +238,16 @@ class CachedResponses:
             response.headers["Cache-Control"] = "no-store" if plan.public else "private, no-store"
             response.headers["Vary"] = VARY
         return response
+
+    def keep(
+        self, key: Hashable, snapshot: Snapshot, reads: Reads, body: bytes, media_type: str
+    ) -> str | None:
+        """Keep an answer computed from `snapshot`, reading `reads`, if it may be kept
+        (counted `miss`, else `uncacheable`); its ETag if kept."""
+        etag = _etag(body, media_type)
+        kept = self.cache.put(key, snapshot, reads, body, etag)
+        metrics.RESPONSE_CACHE.labels("miss" if kept else "uncacheable").inc()
+        return etag if kept else None
 
     def _shared(
         self,

@@ -37,29 +37,35 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 from sqlalchemy import literal_column, make_url
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.cached_hits import VARY_WITHOUT_ORIGIN, read_body, replaying
-from app.cached_responses import CachedResponses
+from app.cached_compiled import StatementReads, cache_plan, uncached_headers
+from app.cached_hits import RawRequests, kept_headers, raw_request_of, read_body, replaying
+from app.cached_responses import CachedResponses, Plan
 from app.compiled import CompiledAnswers
 from app.compiled_requests import Asked, TokenHints, asked_of, front_headers
 from app.documents import Documents
+from app.http import GraphQLParams
 from app.logs import Operation, log_request, request_logger
+from app.metrics import operation_label
 from app.request_id import request_id_from
+from app.response_cache import Entry
 from app.settings import Settings
 from models.base import utcnow
-from models.db import behind_pgbouncer, connection_arguments
+from models.db import behind_pgbouncer, connection_arguments, metadata
 from models.member import Role
 from resolvers.auth import AuthConfig, live_token, token_digest
 from resolvers.compiled.fast import FastStatement, ViewerKind, sql_text, viewer_values
 from resolvers.policy import ANONYMOUS, Viewer
+from schema.compiled import CompiledDocument
 from schema.compiled_fast import FastPart, fast_body, fast_parts
 from schema.compiled_fields import Asking
-from schema.compiled_run import prepare
+from schema.compiled_run import Prepared, prepare
 from schema.request_id import REQUEST_ID
 from subscriptions import metrics
 
@@ -86,10 +92,13 @@ class CompiledFront:
         compiled: CompiledAnswers | None,
         documents: Documents,
         responses: CachedResponses,
+        raw_requests: RawRequests | None = None,
     ) -> None:
         self.compiled = compiled
         self.documents = documents
         self.responses = responses
+        self.raw_requests = raw_requests  # app/cached_hits.py's, told of what is kept here
+        self.reads = StatementReads(metadata)
         self.auth: AuthConfig = settings.auth_config()
         self.max_body_bytes = settings.max_body_bytes
         self.record = settings.metrics_enabled
@@ -136,7 +145,6 @@ class CompiledFront:
             scope["type"] != "http"
             or scope["path"] != "/graphql"
             or not self.enabled
-            or self.responses.cache.enabled
             or scope["method"] not in ("GET", "POST")
         ):
             await app(scope, receive, send)
@@ -159,20 +167,38 @@ class CompiledFront:
         if not answered:
             await app(scope, receive, send)
 
+    def _document(self, params: GraphQLParams) -> tuple[str, CompiledDocument, str] | None:
+        """The text, its plan and its operations' label: a trusted document this process
+        keeps, or a plain text it has compiled (`CompiledTexts`: a hash, no parse)."""
+        assert self.compiled is not None
+        if params.query is None:
+            known = self.documents.at_hand(params.document_id, params.extensions)
+            if known is None or known.compiled is None:
+                return None
+            return known.body, known.compiled, known.document_id
+        compiled = self.compiled.texts.plan(params.query)
+        if compiled is None:
+            return None
+        # labelled as the view labels a compiled text (app/compiled.py `CompiledAnswers.answer`)
+        return params.query, compiled, operation_label(compiled.name)
+
     async def _answer(self, scope: Scope, send: Send, asked: Asked, started: float) -> bool:
         """Answer the request here; False: the view must."""
         params = asked.params
-        known = self.documents.at_hand(params.document_id, params.extensions)
-        if known is None or known.compiled is None or self.compiled is None:
+        found = self._document(params)
+        if found is None or self.compiled is None:
             return False
+        text, compiled, name = found
         viewer, digest = ANONYMOUS, ""
         if asked.token is not None:
             digest = token_digest(self.auth, asked.token)
-            found = self.hints.get(digest) or await self._look_up(digest)
-            if found is None:
+            hinted = self.hints.get(digest) or await self._look_up(digest)
+            if hinted is None:
                 return False
-            viewer = found
-        compiled = known.compiled
+            viewer = hinted
+        plain = params.query is not None
+        if plain and not self.documents.runs_text_as_sent(params.extensions, viewer):
+            return False
         prepared = prepare(
             self.compiled.schema,
             compiled,
@@ -185,13 +211,78 @@ class CompiledFront:
         parts = None if prepared is None else fast_parts(compiled, prepared, kind)
         if prepared is None or parts is None:
             return False
+        work = _Work(scope, asked, text, name, viewer, digest, prepared, parts, started)
+        if self.responses.cache.enabled:
+            return await self._cached(send, work)
         texts = await self._run(parts, viewer, digest)
         if texts is None:
             return False
-        statements = sum(1 for p in parts if p.statement is not None)
-        request_id = await self._send(scope, send, asked, fast_body(prepared, texts), viewer)
-        self._observe(scope, known.document_id, statements, viewer, request_id, started)
+        body = fast_body(prepared, texts)
+        get = scope["method"] == "GET"
+        headers = uncached_headers(len(body), asked.media_type, get, viewer.is_signed_in)
+        request_id = await self._send(send, headers, body, asked.given_id)
+        self._observe(work, name, len(work.statements), request_id)
         return True
+
+    async def _cached(self, send: Send, work: _Work) -> bool:
+        """With the response cache on: what the view's cache does (app/cached_compiled.py)."""
+        responses, asked, viewer = self.responses, work.asked, work.viewer
+        plan, counted = await cache_plan(responses, work.text, asked, viewer)
+        if plan.scoped is not None:
+            return False  # a signed-in viewer's miss of a shareable document: the view's
+        if plan.hit is not None:
+            if viewer.is_signed_in and await self._look_up(work.digest) != viewer:
+                self.hints.drop(work.digest)  # the view checks the token for every request
+                return False
+            return await self._hit(send, work, plan, plan.hit, counted)
+        texts = await self._run(work.parts, viewer, work.digest)
+        if texts is None:
+            return False
+        if counted is not None:
+            metrics.RESPONSE_CACHE.labels(counted).inc()
+        self._remember(work, plan)
+        body = fast_body(work.prepared, texts)
+        etag = None
+        if plan.key is not None and plan.snapshot is not None:
+            reads = self.reads.of(work.statements)
+            etag = responses.keep(plan.key, plan.snapshot, reads, body, asked.media_type)
+        get = work.scope["method"] == "GET"
+        headers = (
+            kept_headers(len(body), asked.media_type, etag, get, responses.public_control)
+            if etag is not None
+            else uncached_headers(len(body), asked.media_type, get, viewer.is_signed_in)
+        )
+        request_id = await self._send(send, headers, body, asked.given_id)
+        self._observe(work, work.name, len(work.statements), request_id)
+        return True
+
+    async def _hit(
+        self, send: Send, work: _Work, plan: Plan, entry: Entry, counted: str | None
+    ) -> bool:
+        """The view's answer from the cache (`CachedResponses.answer`)."""
+        if counted is not None:
+            metrics.RESPONSE_CACHE.labels(counted).inc()
+        self._remember(work, plan)
+        asked, body = work.asked, entry.body
+        get = work.scope["method"] == "GET"
+        headers = (
+            kept_headers(
+                len(body), asked.media_type, entry.etag, get, self.responses.public_control
+            )
+            if plan.public
+            else uncached_headers(len(body), asked.media_type, get, signed_in=True)
+        )
+        request_id = await self._send(send, headers, body, asked.given_id)
+        # counted and described as `app.metrics.record_cached_answer` does
+        self._observe(work, operation_label(plan.operation_name), None, request_id)
+        return True
+
+    def _remember(self, work: _Work, plan: Plan) -> None:
+        """As the view tells app/cached_hits.py the key of an anonymous request's raw bytes."""
+        raw = raw_request_of(work.scope)
+        known = self.raw_requests
+        if known is not None and raw is not None and plan.key is not None and plan.public:
+            known.remember(raw, plan.key, work.asked.media_type, plan.operation_name)
 
     async def _look_up(self, digest: str) -> Viewer | None:
         """`viewer_for_token`'s statement, on this pool; the viewer is kept as a hint."""
@@ -250,46 +341,51 @@ class CompiledFront:
             return await call(connection)
 
     async def _send(
-        self, scope: Scope, send: Send, asked: Asked, body: bytes, viewer: Viewer
+        self, send: Send, headers: list[tuple[bytes, bytes]], body: bytes, given: bytes | None
     ) -> str:
-        """The view's headers for an uncached answer (app/http.py, app/cached_responses.py
-        `finish`, the CORS middleware's `Vary`), then the request id's (app/request_id.py)."""
-        headers = [
-            (b"content-length", str(len(body)).encode()),
-            (b"content-type", asked.media_type.encode()),
-        ]
-        if scope["method"] == "GET":
-            control = b"private, no-store" if viewer.is_signed_in else b"no-store"
-            headers += [(b"cache-control", control), (b"vary", VARY_WITHOUT_ORIGIN)]
-        else:
-            headers.append((b"vary", b"Origin"))  # the CORS middleware's, without `Origin`
-        request_id = request_id_from(asked.given_id)
+        """The answer, with the request id's header (app/request_id.py) after the view's."""
+        request_id = request_id_from(given)
         headers.append((b"x-request-id", request_id.encode()))
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body})
         return request_id
 
-    def _observe(
-        self,
-        scope: Scope,
-        name: str,
-        statements: int,
-        viewer: Viewer,
-        request_id: str,
-        started: float,
-    ) -> None:
-        """`app.metrics.record_compiled_answer` and the request's log line."""
+    def _observe(self, work: _Work, name: str, statements: int | None, request_id: str) -> None:
+        """`app.metrics.record_compiled_answer` (`statements` None: `record_cached_answer`)
+        and the request's log line."""
         self.answered += 1
+        compiled = statements is not None
         if self.record:
             metrics.OPERATIONS.labels(name, "query", "ok").inc()
-            metrics.STATEMENTS.observe(statements)
+            if statements is not None:
+                metrics.STATEMENTS.observe(statements)
         if request_logger.isEnabledFor(logging.INFO):
             token = REQUEST_ID.set(request_id)
             try:
-                operation = Operation(name, "query", "ok", statements, viewer.logged_id(), True)
-                log_request(scope, 200, time.perf_counter() - started, operation)
+                viewer_id = work.viewer.logged_id()
+                operation = Operation(name, "query", "ok", statements or 0, viewer_id, compiled)
+                log_request(work.scope, 200, time.perf_counter() - work.started, operation)
             finally:
                 REQUEST_ID.reset(token)
+
+
+@dataclass(frozen=True)
+class _Work:
+    """A request the fast path can answer: what it asks, of which text, for which viewer."""
+
+    scope: Scope
+    asked: Asked
+    text: str
+    name: str  # its operations' label
+    viewer: Viewer
+    digest: str  # its token's, if any
+    prepared: Prepared
+    parts: list[FastPart]
+    started: float
+
+    @property
+    def statements(self) -> list[FastStatement]:
+        return [p.statement for p in self.parts if p.statement is not None]
 
 
 async def _session_unchanged(_: asyncpg.Connection) -> None:

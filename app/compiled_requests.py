@@ -9,6 +9,7 @@ from urllib.parse import parse_qsl
 from starlette.types import Scope
 
 from app.auth import AuthenticationFailed, bearer_token
+from app.cached_responses import write_version
 from app.http import (
     APPLICATION_JSON,
     GraphQLParams,
@@ -19,11 +20,19 @@ from app.http import (
     negotiate,
 )
 from resolvers.auth import may_be_token
+from resolvers.languages import parse_accept_language
 from resolvers.policy import Viewer
 
 MAX_TOKEN_HINTS = 10_000  # tokens per process whose member, role and organization are kept
-_THE_VIEWS = frozenset({b"origin", b"cookie", b"hub-write-version", b"if-none-match"})
-_READ = {b"content-type": 0, b"accept": 1, b"authorization": 2, b"x-request-id": 3}
+_THE_VIEWS = frozenset({b"origin", b"cookie", b"if-none-match"})
+_READ = {
+    b"content-type": 0,
+    b"accept": 1,
+    b"authorization": 2,
+    b"x-request-id": 3,
+    b"accept-language": 4,
+    b"hub-write-version": 5,
+}
 
 
 class TokenHints:
@@ -54,12 +63,14 @@ class Asked:
     media_type: str
     token: str | None
     given_id: bytes | None
+    languages: tuple[str, ...] = ()  # `Accept-Language`'s (only the response cache reads them)
+    write_version: int | None = None  # `Hub-Write-Version` (only the response cache reads it)
 
 
 def front_headers(scope: Scope) -> list[bytes | None] | None:
-    """Content-Type, Accept, Authorization, X-Request-ID; None when the request is the view's
-    (one of `_THE_VIEWS`, or one of those headers twice)."""
-    found: list[bytes | None] = [None, None, None, None]
+    """Content-Type, Accept, Authorization, X-Request-ID, Accept-Language, Hub-Write-Version;
+    None when the request is the view's (one of `_THE_VIEWS`, or one of those headers twice)."""
+    found: list[bytes | None] = [None] * len(_READ)
     for name, value in scope["headers"]:
         index = _READ.get(name)
         if index is not None:
@@ -110,8 +121,18 @@ def asked_of(scope: Scope, headers: list[bytes | None], body: bytes) -> Asked | 
         token = bearer_token(authorization)
     except (RequestError, AuthenticationFailed, UnicodeDecodeError):
         return None
-    if params is None or params.query is not None:
+    if params is None or (params.query is not None and params.document_id is not None):
         return None
     if token is not None and not may_be_token(token):
         return None
-    return Asked(params, media_type, token, headers[3])
+    return Asked(params, media_type, token, headers[3], *_cache_headers(headers))
+
+
+def _cache_headers(headers: list[bytes | None]) -> tuple[tuple[str, ...], int | None]:
+    """Accept-Language and Hub-Write-Version, as the view reads them (app/cached_responses.py)."""
+    languages = headers[4]
+    version = headers[5]
+    return (
+        parse_accept_language(languages.decode("latin-1")) if languages is not None else (),
+        write_version(version.decode("latin-1") if version is not None else None),
+    )

@@ -216,6 +216,13 @@ class Documents:
             return self._built_in[key[len(SHA256_PREFIX) :]]
         return self._trusted.get(key)
 
+    def runs_text_as_sent(self, extensions: Mapping[str, Any] | None, viewer: Viewer) -> bool:
+        """Whether `resolve` runs a request's `query` (without `documentId`) as sent, with no
+        statement and nothing remembered (app/compiled_front.py): the viewer may send any
+        text, and no persisted query is named (hash and text: the view checks and keeps it)."""
+        named = extensions is not None and extensions.get("persistedQuery") is not None
+        return not named and self._may_send_text(viewer)
+
     def _may_send_text(self, viewer: Viewer) -> bool:
         return may_send_any_document(viewer, trusted_documents_only=self.trusted_only)
 

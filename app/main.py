@@ -241,7 +241,7 @@ def create_app(
         settings.metrics_enabled,
     )
     raw_requests = RawRequests()
-    front = CompiledFront(settings, compiled, documents, responses)
+    front = CompiledFront(settings, compiled, documents, responses, raw_requests)
     app = Starlette(
         routes=[
             Route(
