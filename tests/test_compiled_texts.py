@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -29,6 +30,7 @@ from tests.test_compiled_documents import (
     DOCUMENTS,
     UNSUPPORTED,
     V,
+    World,
     build_world,
     count,
     expected,
@@ -41,21 +43,44 @@ from tests.test_logs import json_lines
 OFF = {"compile_trusted_documents": False, "compile_texts": False}
 
 
+@asynccontextmanager
+async def hubs(
+    database_url: str, db: Database, broadcast: HubBroadcast, *overrides: dict[str, Any]
+) -> AsyncIterator[list[Starlette]]:
+    """One hub per set of settings' overrides, on one database (response caches off: every
+    answer is computed); their caches and fast paths closed after."""
+    made = [create_app(settings(database_url, **o), db, broadcast) for o in overrides]
+    for application in made:
+        await application.state.response_cache.ready(db.sessions)
+    try:
+        yield made
+    finally:
+        for application in made:
+            await application.state.response_cache.close()
+            await application.state.compiled_front.close()
+
+
 @pytest.fixture
 async def apps(
     database_url: str, db: Database, broadcast: HubBroadcast
 ) -> AsyncIterator[tuple[Starlette, Starlette]]:
-    """The hub compiling plain texts (the default), and the hub compiling nothing, on one
-    database (response caches off: every answer is computed)."""
-    made = [
-        create_app(settings(database_url), db, broadcast),
-        create_app(settings(database_url, **OFF), db, broadcast),
-    ]
-    for application in made:
-        await application.state.response_cache.ready(db.sessions)
-    yield made[0], made[1]
-    for application in made:
-        await application.state.response_cache.close()
+    """The hub compiling plain texts (the default), and the hub compiling nothing."""
+    async with hubs(database_url, db, broadcast, {}, OFF) as made:
+        yield made[0], made[1]
+
+
+@pytest.fixture
+async def world(apps: tuple[Starlette, Starlette], db: Database, factory: Factory) -> World:
+    """The visibility matrix's world (tests/test_compiled_documents.py), built through the
+    hub compiling nothing."""
+    async with api_client(apps[1]) as client:
+        return await build_world(client, factory, db)
+
+
+def answered(application: Starlette) -> int:
+    """Requests the compiled fast path (app/compiled_front.py) answered."""
+    count: int = application.state.compiled_front.answered
+    return count
 
 
 async def both(
@@ -80,12 +105,10 @@ def as_text(body: dict[str, Any]) -> dict[str, Any]:
 async def test_plain_texts_answer_the_executors_bytes_in_one_statement_per_thread(
     apps: tuple[Starlette, Starlette],
     db: Database,
-    factory: Factory,
+    world: World,
     statements: StatementCounter,
 ) -> None:
     # given: the visibility matrix's world; each text answered once by the executor
-    async with api_client(apps[1]) as client:
-        world = await build_world(client, factory, db)
     for document_id, text in DOCUMENTS.items():
         first = variable_sets(world, document_id)[0]
         await both(apps, {"query": text, "variables": first}, {})
@@ -97,26 +120,30 @@ async def test_plain_texts_answer_the_executors_bytes_in_one_statement_per_threa
             for variables in variable_sets(world, document_id):
                 body = {"query": text, "variables": variables}
                 # when
+                fast = answered(apps[0])
                 compiled, executed = await both(apps, body, headers)
+                fast = answered(apps[0]) - fast
                 reads = await count(apps[0], body, headers, statements)
-                # then: the executor's bytes, read by one statement per thread root field
+                # then: on PostgreSQL the fast path answered, in front of the view
+                assert fast == (0 if db.is_sqlite else 1), (viewer, document_id, variables)
+                # the executor's bytes, read by one statement per thread root field
                 assert compiled.status_code == executed.status_code == 200
                 assert compiled.content == executed.content, (viewer, document_id, variables)
                 assert "errors" not in compiled.json(), compiled.json()
-                assert reads - sign_in == expected(document_id, variables), (document_id, variables)
+                wanted = expected(document_id, variables)
+                if fast and viewer is not V.ANONYMOUS:
+                    # the token is checked inside the data's statement, or alone when none
+                    assert reads == max(wanted, 1), (viewer, document_id, variables)
+                else:
+                    assert reads - sign_in == wanted, (document_id, variables)
                 compared += 1
     assert compared == len(V) * sum(len(variable_sets(world, d)) for d in DOCUMENTS)
 
 
 async def test_a_persisted_query_hash_runs_the_remembered_text_compiled(
-    apps: tuple[Starlette, Starlette],
-    db: Database,
-    factory: Factory,
-    statements: StatementCounter,
+    apps: tuple[Starlette, Starlette], world: World, statements: StatementCounter
 ) -> None:
     # given: Apollo's protocol: hash and text once, then the hash alone
-    async with api_client(apps[1]) as client:
-        world = await build_world(client, factory, db)
     text = DOCUMENTS["thread-page"]
     persisted = {"persistedQuery": {"version": 1, "sha256Hash": _sha256(text)}}
     variables = {"id": world.public_thread}
@@ -131,14 +158,9 @@ async def test_a_persisted_query_hash_runs_the_remembered_text_compiled(
 
 
 async def test_requests_a_texts_plan_must_not_answer_get_the_executors_errors(
-    apps: tuple[Starlette, Starlette],
-    db: Database,
-    factory: Factory,
-    statements: StatementCounter,
+    apps: tuple[Starlette, Starlette], world: World, statements: StatementCounter
 ) -> None:
     # given: every text of the corpus answered once without an error (so compiled if it can be)
-    async with api_client(apps[1]) as client:
-        world = await build_world(client, factory, db)
     for text in {**DOCUMENTS, **UNSUPPORTED}.values():
         thread_id = world.public_thread
         variables = {"id": thread_id, "a": thread_id, "b": thread_id, "authors": True}
@@ -173,10 +195,18 @@ async def test_a_flood_of_distinct_texts_adds_no_parse_or_validation_and_keeps_f
     database_url: str, db: Database, broadcast: HubBroadcast
 ) -> None:
     # given: a hub keeping the verdicts of 4 texts, and one compiling nothing
-    made = [
-        create_app(settings(database_url, compiled_text_entries=4), db, broadcast),
-        create_app(settings(database_url, **OFF), db, broadcast),
-    ]
+    async with hubs(database_url, db, broadcast, {"compiled_text_entries": 4}, OFF) as made:
+        work = await _flooded(made)
+    # then: the same parses and validations with and without compiling texts
+    assert work[0] == work[1], work
+    assert work[1][1] > 0
+    compiled = made[0].state.compiled
+    assert len(compiled.texts) == 4
+    assert made[1].state.compiled is None
+
+
+async def _flooded(made: list[Starlette]) -> list[tuple[int, int]]:
+    """The parses and validations each hub did for `flood()`, each text sent twice."""
     work = []
     for application, salt in zip(made, ("on", "off"), strict=True):
         texts = [f"# {salt}\n{text}" for text in flood()]  # new texts for each hub
@@ -188,34 +218,26 @@ async def test_a_flood_of_distinct_texts_adds_no_parse_or_validation_and_keeps_f
                 await client.post("/graphql", json={"query": text, "variables": variables})
         after = cached_text_misses()
         work.append((after[0] - before[0], after[1] - before[1]))
-    # then: the same parses and validations with and without compiling texts
-    assert work[0] == work[1], work
-    assert work[1][1] > 0
-    compiled = made[0].state.compiled
-    assert len(compiled.texts) == 4
-    assert made[1].state.compiled is None
+    return work
 
 
 async def test_texts_that_fail_are_not_compiled_and_the_setting_turns_it_off(
     database_url: str, db: Database, broadcast: HubBroadcast
 ) -> None:
     # given
-    made = [
-        create_app(settings(database_url), db, broadcast),
-        create_app(settings(database_url, compile_texts=False), db, broadcast),
-    ]
     text = DOCUMENTS["common"]
     body = {"query": text, "variables": {"id": "VGhyZWFkOjE="}}
     bad = {"query": text, "variables": {}}
     seen = []
-    for application in made:
-        texts = application.state.compiled.texts  # trusted documents still compile
-        # when: a failing request (a missing variable), then the text answered
-        async with api_client(application) as client:
-            assert "errors" in (await client.post("/graphql", json=bad)).json()
-            learned = len(texts)
-            assert "errors" not in (await client.post("/graphql", json=body)).json()
-        seen.append((learned, texts.plan(text) is not None))
+    async with hubs(database_url, db, broadcast, {}, {"compile_texts": False}) as made:
+        for application in made:
+            texts = application.state.compiled.texts  # trusted documents still compile
+            # when: a failing request (a missing variable), then the text answered
+            async with api_client(application) as client:
+                assert "errors" in (await client.post("/graphql", json=bad)).json()
+                learned = len(texts)
+                assert "errors" not in (await client.post("/graphql", json=body)).json()
+            seen.append((learned, texts.plan(text) is not None))
     # then: compiled once answered without an error; never with HUB_COMPILE_TEXTS=false
     assert seen == [(0, True), (0, False)]
 
