@@ -1,17 +1,20 @@
-"""The compiled fast path: a request naming a trusted document whose plan this process has
-compiled (app/compiled.py) is answered here, in front of Starlette, the other middleware and
-the GraphQL view, by one PostgreSQL statement per root field that returns the field's JSON
-text (schema/compiled_fast.py, resolvers/compiled/fast.py) on a small asyncpg pool of its own,
-prepared once per connection (asyncpg's statement cache).
+"""The compiled fast path: a request whose document this process has compiled (app/compiled.py)
+is answered here, in front of Starlette, the other middleware and the GraphQL view, by one
+PostgreSQL statement per root field that returns the field's JSON text (schema/compiled_fast.py,
+resolvers/compiled/fast.py) on a small asyncpg pool of its own, prepared once per connection
+(asyncpg's statement cache).
 
 It answers only what the view would answer the same way, and hands everything else to it
 untouched (the body read here is replayed):
 
-- POST `application/json` or GET, naming the document by `documentId` or by the hash in
-  `extensions.persistedQuery`, with no `query` text, among the documents this process keeps
-  (`Documents.at_hand`: no statement to find it);
-- no `Origin` (CORS), cookie, `Hub-Write-Version` or `If-None-Match`, and the response cache
-  off (with it on, app/cached_hits.py and the view's cache answer repeated reads);
+- POST `application/json` or GET, naming a trusted document this process keeps by
+  `documentId` or by the hash in `extensions.persistedQuery` (`Documents.at_hand`: no
+  statement to find it), or sending a plain `query` text this process has compiled
+  (`CompiledTexts`, after the view's first answer without an error: a hash of the exact text,
+  no parse; a text not compiled yet goes to the view, which compiles it), when the view would
+  run that text as sent (`Documents.runs_text_as_sent`: HUB_TRUSTED_DOCUMENTS_ONLY lets only
+  staff send texts; a text with a persisted query's hash is the view's to check and keep);
+- no `Origin` (CORS), cookie or `If-None-Match` (the view answers conditional GETs);
 - variables that coerce, the operation's name, the cost, the page arguments: as the compiled
   plan checks them today (`schema.compiled_run.prepare`); any doubt goes to the view, which
   answers the errors;
@@ -22,13 +25,28 @@ untouched (the body read here is replayed):
   is still live and still that member with that role and organization, and answers NULL
   otherwise: then the hint is dropped and the view runs the request. A token revoked in
   another process is refused on the very next request, as by the executor.
+- with the response cache on (HUB_RESPONSE_CACHE_MAX_BYTES > 0), what the view's cache does
+  is decided as the view decides it (app/cached_compiled.py): a hit is answered from the
+  cache, a miss by the statements and kept, an uncacheable request (a viewer-specific field,
+  a `Hub-Write-Version` this process has not applied) by the statements, not kept; a
+  signed-in viewer's miss of a shareable document goes to the view.
+
+The order of the middleware (app/main.py): tracing, then app/cached_hits.py, then this one.
+The cache's own fast path is first because it is the cheapest (the raw bytes of a request the
+view or this path has kept the answer of: no JSON parse, no hash, no viewer) and answers the
+most repeated requests; whatever it leaves (a token, a `Hub-Write-Version`, bytes it has not
+seen) comes here, with the body it read replayed and the raw key it computed in the scope, so
+that an anonymous answer kept here is told to it (`RawRequests.remember`, as the view does)
+and the next identical request is its hit.
 
 An answer here gets what the view's gets: the same status, body and headers (`Content-Type`,
-`Content-Length`, on GET `Cache-Control: no-store` / `private, no-store` and `Vary`), its
-`X-Request-ID`, its log line (`compiled=true`, its statements), the operation counter labelled
-by the document's id and the statements histogram. If a statement fails, the view runs the
-request (and answers its own error). On SQLite, behind PgBouncer, or with
-HUB_COMPILE_TRUSTED_DOCUMENTS off, everything goes to the view.
+`Content-Length`, `ETag`, `Cache-Control`, `Vary`), its `X-Request-ID`, its log line
+(`compiled=true` and its statements; a hit as the view logs one), the operation counter (a
+trusted document's id, a text's operation name; a hit's operation name, as
+`record_cached_answer` labels it), the statements histogram and the cache's counter. If a
+statement fails, the view runs the request (and answers its own error). On SQLite, behind
+PgBouncer, or with HUB_COMPILE_TRUSTED_DOCUMENTS and HUB_COMPILE_TEXTS off, everything goes
+to the view.
 """
 
 from __future__ import annotations
@@ -37,7 +55,6 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -48,7 +65,7 @@ from app.cached_compiled import StatementReads, cache_plan, uncached_headers
 from app.cached_hits import RawRequests, kept_headers, raw_request_of, read_body, replaying
 from app.cached_responses import CachedResponses, Plan
 from app.compiled import CompiledAnswers
-from app.compiled_requests import Asked, TokenHints, asked_of, front_headers
+from app.compiled_requests import Asked, TokenHints, Work, asked_of, front_headers
 from app.documents import Documents
 from app.http import GraphQLParams
 from app.logs import Operation, log_request, request_logger
@@ -65,7 +82,7 @@ from resolvers.policy import ANONYMOUS, Viewer
 from schema.compiled import CompiledDocument
 from schema.compiled_fast import FastPart, fast_body, fast_parts
 from schema.compiled_fields import Asking
-from schema.compiled_run import Prepared, prepare
+from schema.compiled_run import prepare
 from schema.request_id import REQUEST_ID
 from subscriptions import metrics
 
@@ -211,7 +228,7 @@ class CompiledFront:
         parts = None if prepared is None else fast_parts(compiled, prepared, kind)
         if prepared is None or parts is None:
             return False
-        work = _Work(scope, asked, text, name, viewer, digest, prepared, parts, started)
+        work = Work(scope, asked, text, name, viewer, digest, prepared, parts, started)
         if self.responses.cache.enabled:
             return await self._cached(send, work)
         texts = await self._run(parts, viewer, digest)
@@ -224,7 +241,7 @@ class CompiledFront:
         self._observe(work, name, len(work.statements), request_id)
         return True
 
-    async def _cached(self, send: Send, work: _Work) -> bool:
+    async def _cached(self, send: Send, work: Work) -> bool:
         """With the response cache on: what the view's cache does (app/cached_compiled.py)."""
         responses, asked, viewer = self.responses, work.asked, work.viewer
         plan, counted = await cache_plan(responses, work.text, asked, viewer)
@@ -257,7 +274,7 @@ class CompiledFront:
         return True
 
     async def _hit(
-        self, send: Send, work: _Work, plan: Plan, entry: Entry, counted: str | None
+        self, send: Send, work: Work, plan: Plan, entry: Entry, counted: str | None
     ) -> bool:
         """The view's answer from the cache (`CachedResponses.answer`)."""
         if counted is not None:
@@ -277,7 +294,7 @@ class CompiledFront:
         self._observe(work, operation_label(plan.operation_name), None, request_id)
         return True
 
-    def _remember(self, work: _Work, plan: Plan) -> None:
+    def _remember(self, work: Work, plan: Plan) -> None:
         """As the view tells app/cached_hits.py the key of an anonymous request's raw bytes."""
         raw = raw_request_of(work.scope)
         known = self.raw_requests
@@ -350,7 +367,7 @@ class CompiledFront:
         await send({"type": "http.response.body", "body": body})
         return request_id
 
-    def _observe(self, work: _Work, name: str, statements: int | None, request_id: str) -> None:
+    def _observe(self, work: Work, name: str, statements: int | None, request_id: str) -> None:
         """`app.metrics.record_compiled_answer` (`statements` None: `record_cached_answer`)
         and the request's log line."""
         self.answered += 1
@@ -367,25 +384,6 @@ class CompiledFront:
                 log_request(work.scope, 200, time.perf_counter() - work.started, operation)
             finally:
                 REQUEST_ID.reset(token)
-
-
-@dataclass(frozen=True)
-class _Work:
-    """A request the fast path can answer: what it asks, of which text, for which viewer."""
-
-    scope: Scope
-    asked: Asked
-    text: str
-    name: str  # its operations' label
-    viewer: Viewer
-    digest: str  # its token's, if any
-    prepared: Prepared
-    parts: list[FastPart]
-    started: float
-
-    @property
-    def statements(self) -> list[FastStatement]:
-        return [p.statement for p in self.parts if p.statement is not None]
 
 
 async def _session_unchanged(_: asyncpg.Connection) -> None:

@@ -20,8 +20,11 @@ from app.http import (
     negotiate,
 )
 from resolvers.auth import may_be_token
+from resolvers.compiled.fast import FastStatement
 from resolvers.languages import parse_accept_language
 from resolvers.policy import Viewer
+from schema.compiled_fast import FastPart
+from schema.compiled_run import Prepared
 
 MAX_TOKEN_HINTS = 10_000  # tokens per process whose member, role and organization are kept
 _THE_VIEWS = frozenset({b"origin", b"cookie", b"if-none-match"})
@@ -136,3 +139,22 @@ def _cache_headers(headers: list[bytes | None]) -> tuple[tuple[str, ...], int | 
         parse_accept_language(languages.decode("latin-1")) if languages is not None else (),
         write_version(version.decode("latin-1") if version is not None else None),
     )
+
+
+@dataclass(frozen=True)
+class Work:
+    """A request the fast path can answer: what it asks, of which text, for which viewer."""
+
+    scope: Scope
+    asked: Asked
+    text: str
+    name: str  # its operations' label
+    viewer: Viewer
+    digest: str  # its token's, if any
+    prepared: Prepared
+    parts: list[FastPart]
+    started: float
+
+    @property
+    def statements(self) -> list[FastStatement]:
+        return [p.statement for p in self.parts if p.statement is not None]
