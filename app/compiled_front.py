@@ -11,9 +11,10 @@ untouched (the body read here is replayed):
   `documentId` or by the hash in `extensions.persistedQuery` (`Documents.at_hand`: no
   statement to find it), or sending a plain `query` text this process has compiled
   (`CompiledTexts`, after the view's first answer without an error: a hash of the exact text,
-  no parse; a text not compiled yet goes to the view, which compiles it), when the view would
-  run that text as sent (`Documents.runs_text_as_sent`: HUB_TRUSTED_DOCUMENTS_ONLY lets only
-  staff send texts; a text with a persisted query's hash is the view's to check and keep);
+  no parse; a text not compiled yet goes to the view, which compiles it), or naming by its
+  hash a text this process remembers (`Documents.remembered_text`, APQ), when the viewer may
+  send texts (`Documents.may_send_text`: with HUB_TRUSTED_DOCUMENTS_ONLY, staff only); a
+  text sent with a persisted query's hash is the view's to check and keep;
 - no `Origin` (CORS), cookie or `If-None-Match` (the view answers conditional GETs);
 - variables that coerce, the operation's name, the cost, the page arguments: as the compiled
   plan checks them today (`schema.compiled_run.prepare`); any doubt goes to the view, which
@@ -65,9 +66,8 @@ from app.cached_compiled import StatementReads, cache_plan, uncached_headers
 from app.cached_hits import RawRequests, kept_headers, raw_request_of, read_body, replaying
 from app.cached_responses import CachedResponses, Plan
 from app.compiled import CompiledAnswers
-from app.compiled_requests import Asked, TokenHints, Work, asked_of, front_headers
+from app.compiled_requests import Asked, TokenHints, Work, asked_of, document_of, front_headers
 from app.documents import Documents
-from app.http import GraphQLParams
 from app.logs import Operation, log_request, request_logger
 from app.metrics import operation_label
 from app.request_id import request_id_from
@@ -79,7 +79,6 @@ from models.member import Role
 from resolvers.auth import AuthConfig, live_token, token_digest
 from resolvers.compiled.fast import FastStatement, ViewerKind, sql_text, viewer_values
 from resolvers.policy import ANONYMOUS, Viewer
-from schema.compiled import CompiledDocument
 from schema.compiled_fast import FastPart, fast_body, fast_parts
 from schema.compiled_fields import Asking
 from schema.compiled_run import prepare
@@ -184,28 +183,15 @@ class CompiledFront:
         if not answered:
             await app(scope, receive, send)
 
-    def _document(self, params: GraphQLParams) -> tuple[str, CompiledDocument, str] | None:
-        """The text, its plan and its operations' label: a trusted document this process
-        keeps, or a plain text it has compiled (`CompiledTexts`: a hash, no parse)."""
-        assert self.compiled is not None
-        if params.query is None:
-            known = self.documents.at_hand(params.document_id, params.extensions)
-            if known is None or known.compiled is None:
-                return None
-            return known.body, known.compiled, known.document_id
-        compiled = self.compiled.texts.plan(params.query)
-        if compiled is None:
-            return None
-        # labelled as the view labels a compiled text (app/compiled.py `CompiledAnswers.answer`)
-        return params.query, compiled, operation_label(compiled.name)
-
     async def _answer(self, scope: Scope, send: Send, asked: Asked, started: float) -> bool:
         """Answer the request here; False: the view must."""
         params = asked.params
-        found = self._document(params)
-        if found is None or self.compiled is None:
+        if self.compiled is None:
             return False
-        text, compiled, name = found
+        found = document_of(self.documents, self.compiled.texts, params)
+        if found is None:
+            return False
+        text, compiled, name, plain = found
         viewer, digest = ANONYMOUS, ""
         if asked.token is not None:
             digest = token_digest(self.auth, asked.token)
@@ -213,8 +199,7 @@ class CompiledFront:
             if hinted is None:
                 return False
             viewer = hinted
-        plain = params.query is not None
-        if plain and not self.documents.runs_text_as_sent(params.extensions, viewer):
+        if plain and not self.documents.may_send_text(viewer):
             return False
         prepared = prepare(
             self.compiled.schema,

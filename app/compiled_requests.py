@@ -10,6 +10,8 @@ from starlette.types import Scope
 
 from app.auth import AuthenticationFailed, bearer_token
 from app.cached_responses import write_version
+from app.compiled import CompiledTexts
+from app.documents import Documents
 from app.http import (
     APPLICATION_JSON,
     GraphQLParams,
@@ -19,10 +21,12 @@ from app.http import (
     loads_text,
     negotiate,
 )
+from app.metrics import operation_label
 from resolvers.auth import may_be_token
 from resolvers.compiled.fast import FastStatement
 from resolvers.languages import parse_accept_language
 from resolvers.policy import Viewer
+from schema.compiled import CompiledDocument
 from schema.compiled_fast import FastPart
 from schema.compiled_run import Prepared
 
@@ -109,6 +113,30 @@ def post_params(content_type: bytes | None, body: bytes) -> GraphQLParams | None
     except ValueError:
         return None
     return graphql_params(data) if isinstance(data, dict) else None
+
+
+def document_of(
+    documents: Documents, texts: CompiledTexts, params: GraphQLParams
+) -> tuple[str, CompiledDocument, str, bool] | None:
+    """The text, its plan, its operations' label and whether it is a plain text (which the
+    viewer must be allowed to send): a trusted document this process keeps, or a text it has
+    compiled (`CompiledTexts`: a hash, no parse), sent whole without a persisted query's hash
+    (the view checks and keeps those), or by a hash it remembers (APQ). None: the view's."""
+    text = params.query
+    if text is None:
+        known = documents.at_hand(params.document_id, params.extensions)
+        if known is not None:
+            if known.compiled is None:
+                return None
+            return known.body, known.compiled, known.document_id, False
+        text = documents.remembered_text(params.document_id, params.extensions)
+    elif params.extensions is not None and params.extensions.get("persistedQuery") is not None:
+        return None
+    compiled = None if text is None else texts.plan(text)
+    if text is None or compiled is None:
+        return None
+    # labelled as the view labels a compiled text (app/compiled.py `CompiledAnswers.answer`)
+    return text, compiled, operation_label(compiled.name), True
 
 
 def asked_of(scope: Scope, headers: list[bytes | None], body: bytes) -> Asked | None:

@@ -216,12 +216,25 @@ class Documents:
             return self._built_in[key[len(SHA256_PREFIX) :]]
         return self._trusted.get(key)
 
-    def runs_text_as_sent(self, extensions: Mapping[str, Any] | None, viewer: Viewer) -> bool:
-        """Whether `resolve` runs a request's `query` (without `documentId`) as sent, with no
-        statement and nothing remembered (app/compiled_front.py): the viewer may send any
-        text, and no persisted query is named (hash and text: the view checks and keeps it)."""
-        named = extensions is not None and extensions.get("persistedQuery") is not None
-        return not named and self._may_send_text(viewer)
+    def remembered_text(
+        self, document_id: str | None, extensions: Mapping[str, Any] | None
+    ) -> str | None:
+        """The text an automatic persisted query's hash names, when this process remembers it
+        (`resolve` runs it for a viewer who `may_send_text`): no statement
+        (app/compiled_front.py). None otherwise: `resolve` decides."""
+        if document_id is not None:
+            return None
+        try:
+            sha256 = persisted_hash(extensions)
+        except DocumentRefused:
+            return None
+        remembered = None if sha256 is None else self._apq.get(sha256)
+        return None if remembered is None else remembered.body
+
+    def may_send_text(self, viewer: Viewer) -> bool:
+        """Whether `resolve` runs a text (sent whole, or by a remembered hash) as sent for
+        `viewer` (HUB_TRUSTED_DOCUMENTS_ONLY: staff only)."""
+        return self._may_send_text(viewer)
 
     def _may_send_text(self, viewer: Viewer) -> bool:
         return may_send_any_document(viewer, trusted_documents_only=self.trusted_only)

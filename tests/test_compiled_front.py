@@ -324,9 +324,11 @@ async def test_a_plain_text_refused_to_its_viewer_reaches_the_view(
     statements: StatementCounter,
 ) -> None:
     # given: trusted documents only; a text an admin (who may send any) has had compiled
-    async with front_and_view(database_url, db, broadcast, response_cache_max_bytes=0) as apps:
-        async with api_client(apps[1]) as client:
-            world = await build_world(client, factory, db)
+    async with (
+        front_and_view(database_url, db, broadcast, response_cache_max_bytes=0) as apps,
+        api_client(apps[1]) as client,
+    ):
+        world = await build_world(client, factory, db)
     async with front_and_view(
         database_url, db, broadcast, response_cache_max_bytes=0, trusted_documents_only=True
     ) as apps:
