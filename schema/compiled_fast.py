@@ -18,8 +18,10 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from resolvers.compiled.fast import FastStatement, Pick, ViewerKind
+from resolvers.compiled.members_json import members_statement, members_values
 from resolvers.compiled.threads_json import thread_statement, thread_values
 from schema.compiled import CompiledDocument, Selected
+from schema.compiled_members import MembersPlan
 from schema.compiled_run import Prepared, RootRead
 from schema.encoding import ascii_json_text
 
@@ -69,7 +71,21 @@ class ThreadRoot:
         return thread_values(read.thread_id, read.reads.posts)
 
 
-FAST_ROOTS: dict[str, FastRoot] = {"thread": ThreadRoot()}
+class MembersRoot:
+    """`members(filter:, first:, after:)`: resolvers/compiled/members_json.py."""
+
+    def statement_key(self, read: MembersPlan) -> Hashable:
+        return read.reads.criteria, read.reads.page.after is not None
+
+    def statement(self, root: Selected, read: MembersPlan, kind: ViewerKind) -> FastStatement:
+        criteria, after = read.reads.criteria, read.reads.page.after is not None
+        return members_statement(kind, pick_of(root), criteria, after)
+
+    def values(self, read: MembersPlan) -> dict[str, Any] | str:
+        return members_values(read.reads.page)
+
+
+FAST_ROOTS: dict[str, FastRoot] = {"thread": ThreadRoot(), "members": MembersRoot()}
 
 
 def fast_parts(
