@@ -58,9 +58,19 @@ from resolvers.compiled.members_json import organization, organizations_join
 from resolvers.compiled.pages_json import Connection, page_cte, page_values
 from resolvers.pagination import PageRequest
 from resolvers.policy import Viewer
-from resolvers.resources import ORDERS, RESOURCE_COLUMNS, ResourceFilter, ResourceOrder
+from resolvers.resources import ORDERS, ResourceFilter, ResourceOrder
 from resolvers.resources import filtered_resources as filtered
 
+# What a page row or a relation's end answers from (not the summaries and bodies), and every
+# order's keyset.
+COLUMNS = tuple(
+    Resource.__table__.c[name]
+    for name in (
+        "id", "title", "kind", "link", "publisher", "published_on", "language", "source_type",
+        "doi", "is_global", "is_general", "supersession_depth", "created_at", "merged_at",
+        "organization_id", "currency", "reviewed_at", "title_key",
+    )
+)  # fmt: skip
 PAGE = table("page", column("id"))
 REL = table("rel", column("from_id"), column("to_id"))
 # Each relation field: its kind, and whether the page's resource is the relation's target.
@@ -98,7 +108,7 @@ class _Builder:
 
     def resources(self, root: Pick) -> str:
         keyset = ORDERS[self.shape.order]
-        statement = filtered(self.viewer, self.shape.criteria)
+        statement = filtered(self.viewer, self.shape.criteria).with_only_columns(*COLUMNS)
         ctes = [page_cte(statement, keyset, self.params, self.shape.after)]
         nodes = root.under("nodes") + tuple(n for e in root.under("edges") for n in e.under("node"))
         if any(n.under(name) for n in nodes for name in RELATIONS):
@@ -131,7 +141,7 @@ class _Builder:
     def _ends(self) -> str:
         """`resources.resources_by_ids` over the relations' ends."""
         ends = select(REL.c.from_id).union(select(REL.c.to_id))
-        statement = select(*RESOURCE_COLUMNS).where(
+        statement = select(*COLUMNS).where(
             Resource.id.in_(ends), policy.visible_resources(self.viewer)
         )
         return sql_text(statement)
