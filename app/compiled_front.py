@@ -78,6 +78,7 @@ from models.db import behind_pgbouncer, connection_arguments, metadata
 from models.member import Role
 from resolvers.auth import AuthConfig, live_token, token_digest
 from resolvers.compiled.fast import FastStatement, ViewerKind, sql_text, viewer_values
+from resolvers.languages import parse_accept_language
 from resolvers.policy import ANONYMOUS, Viewer
 from schema.compiled_fast import FastPart, fast_body, fast_parts
 from schema.compiled_fields import Asking
@@ -206,7 +207,7 @@ class CompiledFront:
             compiled,
             params.variables,
             params.operation_name,
-            Asking(viewer),  # the roots on the fast path read no request languages
+            Asking(viewer, _requested_languages(scope)),
             self.compiled.limits.max_cost,
         )
         kind = ViewerKind(viewer.is_signed_in, viewer.role)
@@ -379,6 +380,14 @@ async def _session_unchanged(_: asyncpg.Connection) -> None:
 
 def _param(number: int, pg_type: str) -> Any:
     return literal_column(f"${number}::{pg_type}")
+
+
+def _requested_languages(scope: Scope) -> tuple[str, ...]:
+    """`Context.requested_languages` as app/http.py reads it: the first `Accept-Language`."""
+    for name, value in scope["headers"]:
+        if name == b"accept-language":
+            return parse_accept_language(value.decode("latin-1"))
+    return ()
 
 
 def _role(value: Role | str) -> Role:

@@ -18,8 +18,12 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from resolvers.compiled.fast import FastStatement, Pick, ViewerKind
+from resolvers.compiled.members_json import members_statement, members_values
+from resolvers.compiled.resources_json import ResourcesShape, resources_statement, resources_values
 from resolvers.compiled.threads_json import thread_statement, thread_values
 from schema.compiled import CompiledDocument, Selected
+from schema.compiled_members import MembersPlan
+from schema.compiled_resources import ResourcesPlan
 from schema.compiled_run import Prepared, RootRead
 from schema.encoding import ascii_json_text
 
@@ -45,8 +49,9 @@ class FastRoot(Protocol):
 
     def statement(self, root: Selected, read: Any, kind: ViewerKind) -> FastStatement: ...
 
-    def values(self, read: Any) -> dict[str, Any] | str:
-        """The request's values of the statement's parameters, or a constant JSON text."""
+    def values(self, read: Any) -> dict[str, Any] | str | None:
+        """The request's values of the statement's parameters, or a constant JSON text; None:
+        this request is not the fast path's (the view answers it)."""
         ...
 
 
@@ -69,7 +74,46 @@ class ThreadRoot:
         return thread_values(read.thread_id, read.reads.posts)
 
 
-FAST_ROOTS: dict[str, FastRoot] = {"thread": ThreadRoot()}
+class MembersRoot:
+    """`members(filter:, first:, after:)`: resolvers/compiled/members_json.py."""
+
+    def statement_key(self, read: MembersPlan) -> Hashable:
+        return read.reads.criteria, read.reads.page.after is not None
+
+    def statement(self, root: Selected, read: MembersPlan, kind: ViewerKind) -> FastStatement:
+        criteria, after = read.reads.criteria, read.reads.page.after is not None
+        return members_statement(kind, pick_of(root), criteria, after)
+
+    def values(self, read: MembersPlan) -> dict[str, Any] | str:
+        return members_values(read.reads.page)
+
+
+class ResourcesRoot:
+    """`resources(filter:, orderBy:, first:, after:)`: resolvers/compiled/resources_json.py,
+    but for titles in a member's declared languages (not the fast path's: the view answers)."""
+
+    def statement_key(self, read: ResourcesPlan) -> Hashable:
+        reads = read.reads
+        return ResourcesShape(
+            reads.criteria, reads.order, reads.page.after is not None, bool(read.languages)
+        )
+
+    def statement(self, root: Selected, read: ResourcesPlan, kind: ViewerKind) -> FastStatement:
+        shape = self.statement_key(read)
+        assert isinstance(shape, ResourcesShape)
+        return resources_statement(kind, pick_of(root), shape)
+
+    def values(self, read: ResourcesPlan) -> dict[str, Any] | str | None:
+        if read.declared:
+            return None
+        return resources_values(read.reads.order, read.reads.page, read.languages)
+
+
+FAST_ROOTS: dict[str, FastRoot] = {
+    "thread": ThreadRoot(),
+    "members": MembersRoot(),
+    "resources": ResourcesRoot(),
+}
 
 
 def fast_parts(
@@ -86,6 +130,8 @@ def fast_parts(
             return None
         read = prepared.reads[root.key]
         values = plan.values(read)
+        if values is None:
+            return None
         if isinstance(values, str):
             parts.append(FastPart(root.key, None, values))
             continue

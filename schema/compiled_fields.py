@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, is_dataclass, replace
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from graphql import FieldNode, GraphQLObjectType, Undefined, VariableNode, value_from_ast
@@ -89,8 +90,15 @@ def frozen(criteria: T) -> T:
     return replace(criteria, **lists)
 
 
+@lru_cache(maxsize=1024)
+def _python_name(graphql_name: str) -> str:
+    """An input field's Python name (the schema's names: a bounded set; strawberry's
+    conversion is two regular expressions, most of a compiled request's planning)."""
+    return to_snake_case(graphql_name)
+
+
 def input_of(cls: Callable[..., T], value: Mapping[str, Any] | None) -> T | None:
     """A strawberry input from graphql-core's coerced value (its fields by GraphQL name)."""
     if value is None:
         return None
-    return cls(**{to_snake_case(k): v for k, v in value.items()})
+    return cls(**{_python_name(k): v for k, v in value.items()})

@@ -236,10 +236,14 @@ RESOURCES_FIELD = RootField(
 
 @dataclass(frozen=True)
 class ResourcesPlan:
-    """A `resources` root field of a request: one statement."""
+    """A `resources` root field of a request: one statement. `languages`: the request's
+    (the fast path's titles); `declared`: titles are read in the signed-in viewer's declared
+    languages (the request names none)."""
 
     statement: Statement
     reads: ResourcesReads
+    languages: tuple[str, ...] = ()
+    declared: bool = False
 
     @property
     def statements(self) -> int:
@@ -292,4 +296,5 @@ def plan_resources(
         statement = statement_of(asking.viewer, reads, named)
     except ClientError:
         return None
-    return ResourcesPlan(statement, reads)
+    declared = reads.titles and asking.viewer.is_signed_in and not named
+    return ResourcesPlan(statement, reads, asking.requested_languages, declared)

@@ -14,11 +14,11 @@ import itertools
 import json
 import logging
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -48,6 +48,7 @@ from postgraphile import HUB_COMMON_QUERY
 from thread_page import QUERY as THREAD_PAGE_QUERY
 
 REACT = "mutation($p: ID!, $k: ReactionKind!) { reactToPost(input: {postId: $p, kind: $k}) { errors { code } } }"
+T = TypeVar("T")
 DELETE = (
     'mutation($p: ID!) { deletePost(input: {postId: $p, reason: "spam"}) { ok errors { code } } }'
 )
@@ -274,6 +275,15 @@ async def both(
         async with api_client(application) as client:
             answers.append(await client.post("/graphql", json=body, headers=headers))
     return answers[0], answers[1]
+
+
+async def answered_fast(application: Starlette, requests: Awaitable[T]) -> tuple[int, T]:
+    """How many requests the compiled fast path answered while `requests` ran, and their
+    result."""
+    front = application.state.compiled_front
+    before = front.answered
+    result = await requests
+    return front.answered - before, result
 
 
 async def test_compiled_answers_are_the_executors_bytes_for_every_viewer(

@@ -14,6 +14,7 @@ the executor's very check), in the same statement.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, cast
@@ -187,3 +188,60 @@ def iso_timestamp(timestamp_sql: str) -> str:
 
 def jtimestamp(timestamp_sql: str) -> str:
     return f"coalesce(('\"' || {iso_timestamp(timestamp_sql)} || '\"'), 'null')"
+
+
+def jdate(date_sql: str) -> str:
+    """`date.isoformat()`, `null` for NULL."""
+    return f"coalesce(('\"' || to_char({date_sql}, 'YYYY-MM-DD') || '\"'), 'null')"
+
+
+def keyset_cursor(listing: str, values_sql: list[str]) -> str:
+    """`resolvers.pagination.encode_cursor(listing, values)` from each value's JSON text:
+    base64url of `["listing",v1,...]`, unpadded."""
+    array = f"'[\"{listing}\"' || " + " || ".join(f"',' || {v}" for v in values_sql) + " || ']'"
+    return f"rtrim({_b64url(array)}, '=')"
+
+
+def cursor_value(column: Any, alias: str) -> str:
+    """A keyset column's value in a cursor (`resolvers.pagination._plain`) as JSON text: a
+    collation key in hex, a timestamp in ISO format, a number as is."""
+    value = f"{alias}.{column.key}"
+    python_type = column.type.python_type
+    if python_type is bytes:
+        hexed = jstring(f"encode({value}, 'hex')")
+        return f"coalesce({hexed}, 'null')"
+    if python_type is datetime:
+        return jtimestamp(value)
+    if python_type is int:
+        return jint(value)
+    return jtext(value)
+
+
+def pg_type(column: Any) -> str:
+    """The PostgreSQL type of a column, for a `$n` parameter compared with it."""
+    return str(column.type.compile(dialect=_DIALECT))
+
+
+def selection_object(
+    pick: Pick, fields: Mapping[str, str], nested: Mapping[str, Callable[[Pick], str]]
+) -> str:
+    """The JSON object of a selection: each response key with the SQL of its field's value,
+    a leaf's from `fields`, an object's from `nested`, in the selection's order."""
+    members = []
+    for child in pick.children:
+        if child.name in nested:
+            members.append((child.key, nested[child.name](child)))
+        else:
+            members.append((child.key, fields[child.name]))
+    return json_object(members)
+
+
+def nullable(key_sql: str, object_sql: str) -> str:
+    """An object's JSON, `null` when its row is absent (`key_sql` NULL)."""
+    return f"(CASE WHEN {key_sql} IS NULL THEN 'null' ELSE {object_sql} END)"
+
+
+def json_list(item_sql: str, source_sql: str, order_sql: str) -> str:
+    """A JSON array of `item_sql` over the rows of `source_sql` (`FROM ... WHERE ...`)."""
+    rows = f"(SELECT string_agg({item_sql}, ',' ORDER BY {order_sql}) {source_sql})"
+    return f"('[' || coalesce({rows}, '') || ']')"
