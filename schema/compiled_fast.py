@@ -78,11 +78,11 @@ class MembersRoot:
     """`members(filter:, first:, after:)`: resolvers/compiled/members_json.py."""
 
     def statement_key(self, read: MembersPlan) -> Hashable:
-        return read.reads.criteria, read.reads.page.after is not None
+        page = read.reads.page
+        return read.reads.criteria, page.after is not None, page.size
 
     def statement(self, root: Selected, read: MembersPlan, kind: ViewerKind) -> FastStatement:
-        criteria, after = read.reads.criteria, read.reads.page.after is not None
-        return members_statement(kind, pick_of(root), criteria, after)
+        return members_statement(kind, pick_of(root), read.reads.criteria, read.reads.page)
 
     def values(self, read: MembersPlan) -> dict[str, Any] | str:
         return members_values(read.reads.page)
@@ -94,9 +94,8 @@ class ResourcesRoot:
 
     def statement_key(self, read: ResourcesPlan) -> Hashable:
         reads = read.reads
-        return ResourcesShape(
-            reads.criteria, reads.order, reads.page.after is not None, bool(read.languages)
-        )
+        after, size = reads.page.after is not None, reads.page.size
+        return ResourcesShape(reads.criteria, reads.order, after, size, bool(read.languages))
 
     def statement(self, root: Selected, read: ResourcesPlan, kind: ViewerKind) -> FastStatement:
         shape = self.statement_key(read)
