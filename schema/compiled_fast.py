@@ -7,8 +7,10 @@ A root field takes the fast path when `FAST_ROOTS` has a plan for it. A plan is 
 the root's `Selected` (as `Pick`s), its read (`Prepared.reads`) and the kind of viewer, that
 returns the statement (built from the policy's predicates, `Params.viewer` for the viewer) and
 the request's values of its parameters; or a constant JSON text when no statement is needed
-(a `thread` whose ID is not a thread's: `null`). Statements are built once per document,
-shape, root and kind of viewer and kept on the `CompiledDocument`.
+(a `thread` whose ID is not a thread's: `null`); or None when this request is not the fast
+path's (a `resources` page whose titles follow a member's declared languages: the view
+answers). Statements are built once per document, shape, root and kind of viewer (and what
+`statement_key` says: a filter, a page size) and kept on the `CompiledDocument`.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ are translated; `viewer_id` when signed in. The page's size is a constant
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -168,7 +168,10 @@ class _Builder:
 
     def _resource(self, pick: Pick) -> str:
         fields = self._plain("p") | {"__typename": jconstant("Resource")}
-        nested: dict[str, Any] = {"organization": organization, "objectives": self._objectives}
+        nested: dict[str, Callable[[Pick], str]] = {
+            "organization": organization,
+            "objectives": self._objectives,
+        }
         for name, (kind, incoming) in RELATIONS.items():
             nested[name] = self._related(kind, incoming)
         return selection_object(pick, fields, nested)
@@ -189,7 +192,7 @@ class _Builder:
         )
         return json_list(selection_object(pick, fields, {}), source, "ro.objective_number")
 
-    def _related(self, kind: RelationKind, incoming: bool) -> Any:
+    def _related(self, kind: RelationKind, incoming: bool) -> Callable[[Pick], str]:
         """`compiled_resources._related`: the visible ends of the page resource's relations
         of `kind`, in the relations' order, superseded ones after their successors."""
         near, far = ("to_id", "from_id") if incoming else ("from_id", "to_id")
