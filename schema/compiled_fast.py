@@ -7,8 +7,10 @@ A root field takes the fast path when `FAST_ROOTS` has a plan for it. A plan is 
 the root's `Selected` (as `Pick`s), its read (`Prepared.reads`) and the kind of viewer, that
 returns the statement (built from the policy's predicates, `Params.viewer` for the viewer) and
 the request's values of its parameters; or a constant JSON text when no statement is needed
-(a `thread` whose ID is not a thread's: `null`). Statements are built once per document,
-shape, root and kind of viewer and kept on the `CompiledDocument`.
+(a `thread` whose ID is not a thread's: `null`); or None when this request is not the fast
+path's (a `resources` page whose titles follow a member's declared languages: the view
+answers). Statements are built once per document, shape, root and kind of viewer (and what
+`statement_key` says: a filter, a page size) and kept on the `CompiledDocument`.
 """
 
 from __future__ import annotations
@@ -78,11 +80,11 @@ class MembersRoot:
     """`members(filter:, first:, after:)`: resolvers/compiled/members_json.py."""
 
     def statement_key(self, read: MembersPlan) -> Hashable:
-        return read.reads.criteria, read.reads.page.after is not None
+        page = read.reads.page
+        return read.reads.criteria, page.after is not None, page.size
 
     def statement(self, root: Selected, read: MembersPlan, kind: ViewerKind) -> FastStatement:
-        criteria, after = read.reads.criteria, read.reads.page.after is not None
-        return members_statement(kind, pick_of(root), criteria, after)
+        return members_statement(kind, pick_of(root), read.reads.criteria, read.reads.page)
 
     def values(self, read: MembersPlan) -> dict[str, Any] | str:
         return members_values(read.reads.page)
@@ -94,9 +96,8 @@ class ResourcesRoot:
 
     def statement_key(self, read: ResourcesPlan) -> Hashable:
         reads = read.reads
-        return ResourcesShape(
-            reads.criteria, reads.order, reads.page.after is not None, bool(read.languages)
-        )
+        after, size = reads.page.after is not None, reads.page.size
+        return ResourcesShape(reads.criteria, reads.order, after, size, bool(read.languages))
 
     def statement(self, root: Selected, read: ResourcesPlan, kind: ViewerKind) -> FastStatement:
         shape = self.statement_key(read)

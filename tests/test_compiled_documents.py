@@ -268,12 +268,20 @@ def variable_sets(world: World, document_id: str) -> list[dict[str, Any]]:
 
 
 async def both(
-    apps: tuple[Starlette, Starlette], body: dict[str, Any], headers: dict[str, str]
+    apps: tuple[Starlette, Starlette],
+    body: dict[str, Any],
+    headers: dict[str, str],
+    method: str = "POST",
 ) -> tuple[httpx.Response, httpx.Response]:
+    """The request's answers from each app (a GET sends the body as query parameters)."""
     answers = []
     for application in apps:
         async with api_client(application) as client:
-            answers.append(await client.post("/graphql", json=body, headers=headers))
+            if method == "POST":
+                answers.append(await client.post("/graphql", json=body, headers=headers))
+            else:
+                query = {k: json.dumps(v) if isinstance(v, dict) else v for k, v in body.items()}
+                answers.append(await client.get("/graphql", params=query, headers=headers))
     return answers[0], answers[1]
 
 

@@ -183,6 +183,7 @@ RESOURCE_FILTERS: list[dict[str, Any] | None] = [
     {"states": ["DRAFT", "SUBMITTED", "IN_REVIEW", "APPROVED"]},
     {"kinds": ["TOOL"], "countries": ["KE"], "publisher": "iom"},
     {"languages": ["fr"], "publishedFrom": "2018-01-01"},
+    {"publisher": "o'brien\\' or true -- «ñ»"},  # quoted in the statement's text: no match
 ]
 
 
@@ -251,6 +252,28 @@ async def test_compiled_resources_pages_are_the_executors_bytes_for_every_viewer
                         assert reads == max(wanted, 1), described
                     else:
                         assert reads - sign_in == wanted, described
+
+
+async def test_fast_resources_answers_carry_the_views_headers(
+    apps: tuple[Starlette, Starlette], db: Database, factory: Factory
+) -> None:
+    # given: the page's document, read once by each process
+    library = await build_library(factory, db)
+    await push(db, RESOURCES_DOCUMENTS)
+    await read_once(apps, RESOURCES_DOCUMENTS)
+    body = {"documentId": "resources-page", "variables": {"objective": 6}}
+    for language in LANGUAGES:
+        headers = library.headers(V.ANONYMOUS.value, language) | {"X-Request-ID": "req-17"}
+        for method in ("POST", "GET"):
+            # when
+            fast, (answer, executed) = await answered_fast(
+                apps[0], both(apps, body, headers, method)
+            )
+            # then: the same status, bytes and headers in the same order
+            assert fast == (0 if db.is_sqlite else 1), (language, method)
+            assert answer.status_code == executed.status_code == 200
+            assert answer.content == executed.content, (language, method)
+            assert answer.headers.multi_items() == executed.headers.multi_items(), method
 
 
 def test_only_the_supported_resources_documents_compile() -> None:

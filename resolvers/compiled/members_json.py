@@ -5,8 +5,8 @@ text (the fast path, resolvers/compiled/fast.py): the same read as resolvers/com
 `organizations.visible_organization_rows` (`policy.visible_organizations`), each email as
 `policy.may_see_email` shows it, with the JSON of the selection built in the statement.
 
-Parameters: `page_size`, `page_limit` (size + 1), after a cursor `after_0` (the name's
-collation key) and `after_1` (the member's id); `viewer_id` when signed in.
+Parameters: after a cursor `after_0` (the name's collation key) and `after_1` (the member's
+id); `viewer_id` when signed in. The page's size is a constant (resolvers/compiled/pages_json.py).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from resolvers.compiled.fast import (
     sql_text,
     viewer_checked,
 )
-from resolvers.compiled.pages_json import Connection, page_cte, page_values
+from resolvers.compiled.pages_json import Connection, after_values, page_cte
 from resolvers.members import DIRECTORY_ORDER, MemberFilter, directory
 from resolvers.organizations import visible_organization_rows
 from resolvers.pagination import PageRequest
@@ -66,16 +66,17 @@ def organizations_join(viewer: Viewer, key_sql: str) -> str:
 class _Builder:
     """The statement of one kind of viewer, filter and selection of a `members` root field."""
 
-    def __init__(self, kind: ViewerKind, criteria: MemberFilter, after: bool) -> None:
+    def __init__(self, kind: ViewerKind, criteria: MemberFilter, after: bool, size: int) -> None:
         self.params = Params()
         self.kind = kind
         self.viewer: Viewer = self.params.viewer(kind)
         self.criteria = criteria
         self.after = after
+        self.size = size
 
     def members(self, root: Pick) -> str:
         listed = directory(self.viewer, self.criteria)
-        cte = page_cte(listed, DIRECTORY_ORDER, self.params, self.after)
+        cte = page_cte(listed, DIRECTORY_ORDER, self.params, self.after, self.size)
         members = root.under("nodes") + tuple(
             n for e in root.under("edges") for n in e.under("node")
         )
@@ -85,7 +86,7 @@ class _Builder:
         connection = Connection(
             "MemberConnection",
             DIRECTORY_ORDER,
-            str(self.params.bind("page_size", "integer")),
+            self.size,
             self.after,
             self._member,
             joins,
@@ -121,11 +122,11 @@ class _Builder:
 
 
 def members_statement(
-    kind: ViewerKind, root: Pick, criteria: MemberFilter, after: bool
+    kind: ViewerKind, root: Pick, criteria: MemberFilter, page: PageRequest
 ) -> FastStatement:
-    """The statement of a `members` root field for this kind of viewer, filter and selection
-    (ClientError: a filter the resolver refuses)."""
-    builder = _Builder(kind, criteria, after)
+    """The statement of a `members` root field for this kind of viewer, filter, page size and
+    selection (ClientError: a filter the resolver refuses)."""
+    builder = _Builder(kind, criteria, page.after is not None, page.size)
     sql = builder.members(root)
     return viewer_checked(sql, builder.params, kind)
 
@@ -133,4 +134,4 @@ def members_statement(
 def members_values(page: PageRequest) -> dict[str, Any]:
     """The request's values of the statement's own parameters (the viewer's are the caller's)."""
     after = DIRECTORY_ORDER.values(page.after) if page.after is not None else None
-    return page_values(page.size, after)
+    return after_values(after)

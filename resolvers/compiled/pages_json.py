@@ -2,7 +2,11 @@
 page's rows are the statement's CTE `page`, read forwards one row more than the page
 (`resolvers.pagination.fetch_page`: the extra row says there is a next page) and numbered in
 the listing's order (`pos`). Shared by the member directory (members_json.py) and the
-resources page (resources_json.py)."""
+resources page (resources_json.py).
+
+The page's size is a constant of the statement's text (one statement per size: at most 101),
+not a parameter: PostgreSQL then plans the statement once per connection (a generic plan as
+good as a custom one), where a LIMIT parameter made it plan every execution anew."""
 
 # ruff: noqa: S608 - the text is the policy's SQL (compiled by SQLAlchemy) and constants;
 # every request value is a $n parameter
@@ -30,15 +34,15 @@ from resolvers.compiled.fast import (
 from resolvers.pagination import Keyset
 
 
-def page_cte(statement: Any, keyset: Keyset, params: Params, after: bool) -> str:
+def page_cte(statement: Any, keyset: Keyset, params: Params, after: bool, size: int) -> str:
     """`page AS (...)`: the listing's rows after the cursor (`after_0`, `after_1`, ...), in its
-    order, `page_limit` of them (the page's size + 1), each with its place `pos`."""
+    order, the page's size + 1 of them, each with its place `pos`."""
     columns = list(keyset.columns)
     if after:
         bound = [params.bind(f"after_{i}", pg_type(c)) for i, c in enumerate(columns)]
         statement = statement.where(keyset_after(columns, bound, keyset.descending))
     order = [c.desc() if keyset.descending else c.asc() for c in columns]
-    limited = statement.order_by(*order).limit(params.bind("page_limit", "integer"))
+    limited = statement.order_by(*order).limit(size + 1)
     direction = " DESC" if keyset.descending else ""
     ranked = ", ".join(f"q.{c.key}{direction}" for c in columns)
     return (
@@ -52,12 +56,9 @@ def keyset_after(columns: Sequence[Any], bound: Sequence[Any], descending: bool)
     return keys < values if descending else keys > values
 
 
-def page_values(size: int, after: tuple[Any, ...] | None) -> dict[str, Any]:
-    """The values of `page_cte`'s and `Connection`'s parameters for a page request."""
-    values: dict[str, Any] = {"page_size": size, "page_limit": size + 1}
-    for i, value in enumerate(after or ()):
-        values[f"after_{i}"] = value
-    return values
+def after_values(after: tuple[Any, ...] | None) -> dict[str, Any]:
+    """The values of `page_cte`'s parameters: the cursor's keyset values, if any."""
+    return {f"after_{i}": value for i, value in enumerate(after or ())}
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,7 @@ class Connection:
 
     type_name: str  # "MemberConnection"
     keyset: Keyset
-    size: str  # the page size's `$n`
+    size: int
     after: bool
     node: Callable[[Pick], str]  # a node's JSON over `p`
     joins: str = ""

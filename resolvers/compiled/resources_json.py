@@ -16,8 +16,9 @@ selection built in the statement:
   their declared languages: those requests are left to the compiled statement of
   resolvers/compiled/resources.py (schema/compiled_fast.py).
 
-Parameters: `page_size`, `page_limit` (size + 1), after a cursor `after_0`.. (the order's
-keyset), `languages` (text[]) when titles are translated; `viewer_id` when signed in.
+Parameters: after a cursor `after_0`.. (the order's keyset), `languages` (text[]) when titles
+are translated; `viewer_id` when signed in. The page's size is a constant
+(resolvers/compiled/pages_json.py).
 """
 
 # ruff: noqa: S608 - the text is the policy's SQL (compiled by SQLAlchemy) and constants;
@@ -25,7 +26,7 @@ keyset), `languages` (text[]) when titles are translated; `viewer_id` when signe
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,7 +56,7 @@ from resolvers.compiled.fast import (
     viewer_checked,
 )
 from resolvers.compiled.members_json import organization, organizations_join
-from resolvers.compiled.pages_json import Connection, page_cte, page_values
+from resolvers.compiled.pages_json import Connection, after_values, page_cte
 from resolvers.pagination import PageRequest
 from resolvers.policy import Viewer
 from resolvers.resources import ORDERS, ResourceFilter, ResourceOrder
@@ -89,6 +90,7 @@ class ResourcesShape:
     criteria: ResourceFilter  # lists as tuples
     order: ResourceOrder
     after: bool
+    size: int
     translated: bool  # the request names its languages
 
 
@@ -109,16 +111,15 @@ class _Builder:
     def resources(self, root: Pick) -> str:
         keyset = ORDERS[self.shape.order]
         statement = filtered(self.viewer, self.shape.criteria).with_only_columns(*COLUMNS)
-        ctes = [page_cte(statement, keyset, self.params, self.shape.after)]
+        ctes = [page_cte(statement, keyset, self.params, self.shape.after, self.shape.size)]
         nodes = root.under("nodes") + tuple(n for e in root.under("edges") for n in e.under("node"))
         if any(n.under(name) for n in nodes for name in RELATIONS):
             ctes += [f"rel AS ({self._relations()})", f"ends AS ({self._ends()})"]
         joins = ""
         if any(n.under("organization") for n in nodes):
             joins = organizations_join(self.viewer, "p.organization_id")
-        size = str(self.params.bind("page_size", "integer"))
-        node = self._resource
-        connection = Connection("ResourceConnection", keyset, size, self.shape.after, node, joins)
+        size, after, node = self.shape.size, self.shape.after, self._resource
+        connection = Connection("ResourceConnection", keyset, size, after, node, joins)
         return f"WITH {', '.join(ctes)} SELECT {connection.json(root)}"
 
     def _relations(self) -> str:
@@ -167,7 +168,10 @@ class _Builder:
 
     def _resource(self, pick: Pick) -> str:
         fields = self._plain("p") | {"__typename": jconstant("Resource")}
-        nested: dict[str, Any] = {"organization": organization, "objectives": self._objectives}
+        nested: dict[str, Callable[[Pick], str]] = {
+            "organization": organization,
+            "objectives": self._objectives,
+        }
         for name, (kind, incoming) in RELATIONS.items():
             nested[name] = self._related(kind, incoming)
         return selection_object(pick, fields, nested)
@@ -188,7 +192,7 @@ class _Builder:
         )
         return json_list(selection_object(pick, fields, {}), source, "ro.objective_number")
 
-    def _related(self, kind: RelationKind, incoming: bool) -> Any:
+    def _related(self, kind: RelationKind, incoming: bool) -> Callable[[Pick], str]:
         """`compiled_resources._related`: the visible ends of the page resource's relations
         of `kind`, in the relations' order, superseded ones after their successors."""
         near, far = ("to_id", "from_id") if incoming else ("from_id", "to_id")
@@ -250,4 +254,4 @@ def resources_values(
 ) -> dict[str, Any]:
     """The request's values of the statement's own parameters (the viewer's are the caller's)."""
     after = ORDERS[order].values(page.after) if page.after is not None else None
-    return page_values(page.size, after) | {"languages": list(languages)}
+    return after_values(after) | {"languages": list(languages)}
