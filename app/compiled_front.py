@@ -132,7 +132,13 @@ class CompiledFront:
             url, statement_timeout_ms=settings.statement_timeout_ms
         )
         self._dsn = self._dsn.replace("postgresql+asyncpg://", "postgresql://", 1)
-        self._server_settings: dict[str, str] = arguments.get("server_settings", {})
+        # The statements inline their constants as SQL string literals (`sql_text`), which
+        # mean what they say only with standard strings: pinned, whatever the server's default
+        # (with it off, a backslash in a filter's value would end the literal early).
+        self._server_settings: dict[str, str] = {
+            **arguments.get("server_settings", {}),
+            "standard_conforming_strings": "on",
+        }
         self._pool_size = settings.database_pool_size
         self._pool: asyncpg.Pool | None = None
         self._opening = asyncio.Lock()

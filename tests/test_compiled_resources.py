@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
+import pytest
+from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.applications import Starlette
 
@@ -274,6 +275,34 @@ async def test_fast_resources_answers_carry_the_views_headers(
             assert answer.status_code == executed.status_code == 200
             assert answer.content == executed.content, (language, method)
             assert answer.headers.multi_items() == executed.headers.multi_items(), method
+
+
+async def test_the_fast_paths_literals_keep_their_meaning_on_a_server_without_standard_strings(
+    apps: tuple[Starlette, Starlette], db: Database
+) -> None:
+    # given: a database whose sessions default to backslash escapes in string literals
+    if db.is_sqlite:
+        pytest.skip("the fast path runs on PostgreSQL only")
+    async with db.engine.connect() as connection:
+        name = (await connection.execute(text("SELECT current_database()"))).scalar_one()
+    alter = f'ALTER DATABASE "{name}" SET standard_conforming_strings = '
+    async with db.engine.connect() as connection:
+        await (await connection.execution_options(isolation_level="AUTOCOMMIT")).execute(
+            text(alter + "off")
+        )
+    try:
+        # when: the fast path opens its connections
+        front = apps[0].state.compiled_front
+        setting = await front._fetch(lambda c: c.fetchval("SHOW standard_conforming_strings"))
+    finally:
+        async with db.engine.connect() as connection:
+            autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await autocommit.execute(
+                text(f'ALTER DATABASE "{name}" RESET standard_conforming_strings')
+            )
+    # then: its sessions read literals as the statements mean them (a publisher filter such as
+    # `o'brien\\' or true --` stays one string)
+    assert setting == "on"
 
 
 def test_only_the_supported_resources_documents_compile() -> None:
