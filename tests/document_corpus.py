@@ -232,7 +232,7 @@ class _Document:
         if name == "thread":
             given.append("id: " + self._variable("ID!", self.random.choice(THREAD_IDS)))
             return "(" + ", ".join(given) + ")"
-        if self.random.random() < 0.6:
+        if self.random.random() < 0.85:
             given.append("first: " + self._page_size())
         if name == "members" and self.random.random() < 0.4:
             given.append("filter: " + self.random.choice(MEMBER_FILTERS))
@@ -244,7 +244,7 @@ class _Document:
         return "(" + ", ".join(given) + ")" if given else ""
 
     def _page_size(self) -> str:
-        size = self.random.choice((0, 1, 2, 3, 5, 100))
+        size = self.random.choice((0, 1, 2, 3, 5, 8))
         if self.random.random() < 0.5:
             return str(size)
         return self._variable("Int", size)
