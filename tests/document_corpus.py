@@ -171,18 +171,14 @@ class Generated:
     variables: dict[str, object]
 
 
-ROOT_ARGUMENTS = {
-    "thread": "(id: $threadId)",
-    "members": "",
-    "resources": "",
-}
-
-
 class Generator:
     """Random documents over `ROOTS` (schema/compiled.py) and their getters' tables: random
-    subsets of the supported fields at each level, aliases, named and inline fragments,
-    `@skip`/`@include` with literals and variables, page arguments, several roots,
-    `__typename`. Every document is valid; the test checks that the compiler accepts it."""
+    subsets of the supported fields at each level, aliases, named fragments (some spread
+    twice) and inline ones, a field repeated under one key with other subfields (merged),
+    `@skip`/`@include` (both at once too) with literals and variables (some with defaults,
+    left out), page sizes and filters as literals or variables, a root repeated under
+    aliases, `__typename`. Every document is valid (else drawn again); the test checks that
+    the compiler accepts it."""
 
     def __init__(self, schema: GraphQLSchema, seed: int) -> None:
         self.schema = schema
@@ -192,13 +188,19 @@ class Generator:
         return [self.document(i, values) for i in range(count)]
 
     def document(self, number: int, values: Mapping[str, object]) -> Generated:
+        while True:
+            drawn = self._draw(number, values)
+            if not validate(self.schema, parse(drawn.text), specified_rules):
+                return drawn
+
+    def _draw(self, number: int, values: Mapping[str, object]) -> Generated:
         state = _Document(self, values)
-        roots = self.random.sample(sorted(ROOTS), self.random.choice((1, 1, 1, 2, 3)))
+        roots = self.random.choices(sorted(ROOTS), k=self.random.choice((1, 1, 1, 2, 3)))
         selections = []
         if self.random.random() < 0.3:
             selections.append("__typename")
-        for root_name in roots:
-            selections.append(state.root(ROOTS[root_name]))
+        for i, root_name in enumerate(roots):
+            selections.append(state.root(ROOTS[root_name], root_name in roots[:i]))
         body = " ".join(selections)
         definitions = ", ".join(f"${n}: {t}" for n, t in state.variable_types.items())
         head = f"query G{number}" + (f"({definitions})" if definitions else "")
@@ -216,31 +218,45 @@ class _Document:
         self.variable_types: dict[str, str] = {}
         self.variables: dict[str, object] = {}
         self.fragments: list[str] = []
+        self.fragments_of: dict[tuple[str, str], list[str]] = {}  # (root, table) -> names
         self.aliases = 0
 
-    def root(self, root: RootField) -> str:
+    def root(self, root: RootField, repeated: bool) -> str:
         query_type = self.schema.query_type
         assert query_type is not None
         named = get_named_type(query_type.fields[root.name].type)
         assert isinstance(named, GraphQLObjectType)
         arguments = self._root_arguments(root.name)
         selection = self.selection(root, named, named.name, depth=1)
-        return self._aliased(root.name) + arguments + " { " + selection + " }"
+        key = self._aliased(root.name, always=repeated)
+        return key + arguments + " { " + selection + " }"
 
     def _root_arguments(self, name: str) -> str:
         given: list[str] = []
         if name == "thread":
-            given.append("id: " + self._variable("ID!", self.random.choice(THREAD_IDS)))
-            return "(" + ", ".join(given) + ")"
+            thread = self.values.get(self.random.choice(THREAD_IDS), "x")
+            if self.random.random() < 0.3:
+                return f'(id: "{thread}")'
+            return "(id: " + self._variable("ID!", thread) + ")"
         if self.random.random() < 0.85:
             given.append("first: " + self._page_size())
-        if name == "members" and self.random.random() < 0.4:
-            given.append("filter: " + self.random.choice(MEMBER_FILTERS))
-        if name == "resources":
+        filters = {"members": MEMBER_FILTERS, "resources": RESOURCE_FILTERS}[name]
+        if self.random.random() < 0.4:
+            literal, value = self.random.choice(filters)
             if self.random.random() < 0.5:
-                given.append("orderBy: " + self.random.choice(ORDERS))
-            if self.random.random() < 0.4:
-                given.append("filter: " + self.random.choice(RESOURCE_FILTERS))
+                given.append("filter: " + literal)
+            else:
+                input_type = "MemberFilterInput" if name == "members" else "ResourceFilterInput"
+                given.append("filter: " + self._variable(input_type, value))
+        if name == "resources" and self.random.random() < 0.5:
+            order = self.random.choice(ORDERS)
+            draw = self.random.random()
+            if draw < 0.5:
+                given.append("orderBy: " + order)
+            elif draw < 0.75:
+                given.append("orderBy: " + self._variable("ResourceOrder!", order))
+            else:  # a variable's default, the request leaving it out
+                given.append("orderBy: " + self._variable(f"ResourceOrder = {order}", None))
         return "(" + ", ".join(given) + ")" if given else ""
 
     def _page_size(self) -> str:
@@ -250,39 +266,59 @@ class _Document:
         return self._variable("Int", size)
 
     def _variable(self, type_name: str, value: object) -> str:
+        """A new variable of the type (with its default, if any), sent with `value` (left
+        out of the request when None)."""
         name = f"v{len(self.variable_types)}"
         self.variable_types[name] = type_name
-        if isinstance(value, str) and value in self.values:
-            value = self.values[value]
-        self.variables[name] = value
+        if value is not None:
+            self.variables[name] = value
         return "$" + name
 
-    def _aliased(self, name: str) -> str:
-        if self.aliases < 12 and self.random.random() < 0.25:
+    def _aliased(self, name: str, always: bool = False) -> str:
+        if always or (self.aliases < 10 and self.random.random() < 0.25):
             self.aliases += 1
             return f"a{self.aliases}_{name}: {name}"
         return name
 
+    def _condition(self) -> str:
+        kind = self.random.choice(("skip", "include"))
+        draw = self.random.random()
+        if draw < 0.5:
+            return f" @{kind}(if: {self.random.choice(('true', 'false'))})"
+        if draw < 0.8:
+            return f" @{kind}(if: {self._variable('Boolean!', self.random.random() < 0.5)})"
+        default = self.random.choice(("true", "false"))
+        given = self.random.choice((None, True, False))
+        return f" @{kind}(if: {self._variable(f'Boolean = {default}', given)})"
+
     def _directive(self) -> str:
         draw = self.random.random()
-        if draw < 0.85:
+        if draw < 0.8:
             return ""
-        kind = self.random.choice(("skip", "include"))
-        if draw < 0.92:
-            return f" @{kind}(if: {self.random.choice(('true', 'false'))})"
-        return f" @{kind}(if: {self._variable('Boolean!', self.random.random() < 0.5)})"
+        if draw < 0.96:
+            return self._condition()
+        return self._condition() + self._condition()
 
     def selection(self, root: RootField, parent: GraphQLObjectType, table: str, depth: int) -> str:
         """A random non-empty subset of the table's fields, some in fragments (skip/include
-        may still leave none: an empty object)."""
+        may still leave none: an empty object); some object field again with other fields."""
         names = sorted(root.getters[table])
         chosen = [n for n in names if self.random.random() < 0.5] or [self.random.choice(names)]
-        parts = [self.field(root, parent, table, n, depth) for n in chosen]
+        parts = []
+        for name in chosen:
+            head, inner = self.field(root, parent, table, name, depth)
+            parts.append(head + inner)
+            if inner and self.random.random() < 0.15:  # merged with the first
+                again = self._inner(root, parent, table, name, depth)
+                parts.append(f"... {{ {head.split(' @')[0]}{again} }}")
         if self.random.random() < 0.2:
-            parts.append("__typename")
-        return " ".join(self._wrap(parent, p) for p in parts)
+            parts.append(self._aliased("__typename"))
+        reused = self.fragments_of.get((root.name, table), [])
+        if reused and self.random.random() < 0.3:
+            parts.append("..." + self.random.choice(reused) + self._directive())
+        return " ".join(self._wrap(root, parent, table, p) for p in parts)
 
-    def _wrap(self, parent: GraphQLObjectType, part: str) -> str:
+    def _wrap(self, root: RootField, parent: GraphQLObjectType, table: str, part: str) -> str:
         draw = self.random.random()
         if draw < 0.12:
             return f"... on {parent.name}{self._directive()} {{ {part} }}"
@@ -291,46 +327,56 @@ class _Document:
         if draw < 0.28:
             name = f"F{len(self.fragments)}"
             self.fragments.append(f" fragment {name} on {parent.name} {{ {part} }}")
+            self.fragments_of.setdefault((root.name, table), []).append(name)
             return f"...{name}{self._directive()}"
         return part
 
     def field(
         self, root: RootField, parent: GraphQLObjectType, table: str, name: str, depth: int
-    ) -> str:
-        definition = parent.fields[name]
-        named = get_named_type(definition.type)
+    ) -> tuple[str, str]:
+        """The field's key, arguments and directives; its selection (empty for a leaf)."""
+        named = get_named_type(parent.fields[name].type)
         key = self._aliased(name)
         directive = self._directive()
         if is_leaf_type(named):
-            return key + directive
-        assert isinstance(named, GraphQLObjectType)
+            return key + directive, ""
         arguments = ""
         if name == "posts":
             given = []
             if self.random.random() < 0.7:
                 given.append("first: " + self._page_size())
             if self.random.random() < 0.3:
-                given.append("after: " + self._variable("String", "postCursor"))
+                given.append("after: " + self._variable("String", self.values.get("postCursor")))
             arguments = "(" + ", ".join(given) + ")" if given else ""
+        return key + arguments + directive, self._inner(root, parent, table, name, depth)
+
+    def _inner(
+        self, root: RootField, parent: GraphQLObjectType, table: str, name: str, depth: int
+    ) -> str:
+        named = get_named_type(parent.fields[name].type)
+        assert isinstance(named, GraphQLObjectType)
         child = root.table(table, name, named.name)
-        inner = self.selection(root, named, child, depth + 1)
-        return key + arguments + directive + " { " + inner + " }"
+        return " { " + self.selection(root, named, child, depth + 1) + " }"
 
 
 THREAD_IDS = ("publicThread", "privateThread", "deletedThread", "missingThread", "aPost")
+# Filters: the literal, and the same as a variable's value.
 MEMBER_FILTERS = (
-    "{isExpert: true}",
-    "{roles: [ADMIN, MODERATOR]}",
-    '{country: "KE"}',
-    "{organizationKind: CIVIL_SOCIETY}",
-    '{languages: ["fr"]}',
-    "{objectives: [3, 5]}",
+    ("{isExpert: true}", {"isExpert": True}),
+    ("{roles: [ADMIN, MODERATOR]}", {"roles": ["ADMIN", "MODERATOR"]}),
+    ('{country: "KE"}', {"country": "KE"}),
+    ("{organizationKind: CIVIL_SOCIETY}", {"organizationKind": "CIVIL_SOCIETY"}),
+    ('{languages: ["fr"]}', {"languages": ["fr"]}),
+    ("{objectives: [3, 5]}", {"objectives": [3, 5]}),
 )
 ORDERS = ("NEWEST", "RECENTLY_REVIEWED", "TITLE")
 RESOURCE_FILTERS = (
-    "{objectives: [6]}",
-    "{states: [DRAFT, SUBMITTED, IN_REVIEW, APPROVED]}",
-    "{kinds: [TOOL, DATASET]}",
-    '{languages: ["fr"]}',
-    '{countries: ["KE"]}',
+    ("{objectives: [6]}", {"objectives": [6]}),
+    (
+        "{states: [DRAFT, SUBMITTED, IN_REVIEW, APPROVED]}",
+        {"states": ["DRAFT", "SUBMITTED", "IN_REVIEW", "APPROVED"]},
+    ),
+    ("{kinds: [TOOL, DATASET]}", {"kinds": ["TOOL", "DATASET"]}),
+    ('{languages: ["fr"]}', {"languages": ["fr"]}),
+    ('{countries: ["KE"]}', {"countries": ["KE"]}),
 )

@@ -49,9 +49,9 @@ from models.resource import Resource
 from resolvers.pagination import encode_cursor
 from schema import Limits, limit_rules, schema
 from schema.relay import decode_int_id, encode_id
-from tests.conftest import Factory, api_client
-from tests.document_corpus import Generated, Generator, Mined, mine
 from subscriptions.broadcast import HubBroadcast
+from tests.conftest import Factory, api_client
+from tests.document_corpus import Generator, Mined, mine
 from tests.test_compiled_documents import V, World, build_world, compiling_and_executing, push
 from tests.test_compiled_resources import _translate_and_relate
 
@@ -210,9 +210,7 @@ def variable_sets(text: str, values: Values) -> list[dict[str, Any]]:
     """A mined operation's variables, filled by type and name: each kind of thread for the IDs
     that name no other type, then Booleans false; nullable ones without a known value left
     out (the executor's and the compiler's defaults)."""
-    operation = next(
-        d for d in parse(text).definitions if isinstance(d, OperationDefinitionNode)
-    )
+    operation = next(d for d in parse(text).definitions if isinstance(d, OperationDefinitionNode))
     base: dict[str, Any] = {}
     threads: list[str] = []
     booleans: list[str] = []
