@@ -232,7 +232,7 @@ def variable_sets(text: str, values: Values) -> list[dict[str, Any]]:
             base[name] = value
     sets = [base]
     for i, _ in enumerate(values.threads[1:] if threads else (), start=1):
-        sets.append(base | {n: values.threads[(i + j) % 5] for j, n in enumerate(threads)})
+        sets.append(base | {n: values.threads[(i + j) % len(values.threads)] for j, n in enumerate(threads)})
     if booleans:
         sets.append(base | dict.fromkeys(booleans, False))
     return sets
@@ -242,6 +242,7 @@ _THREAD = object()
 
 
 def _value(name: str, kind: Any, values: Values) -> Any:
+    """A variable's value by its type and name (`_THREAD`: an ID that names no other type)."""
     required = isinstance(kind, GraphQLNonNull)
     named = kind.of_type if required else kind
     lowered = name.lower()
@@ -284,7 +285,7 @@ def two_pages(text: str) -> bool:
         for selection in getattr(getattr(node, "selection_set", None), "selections", ()) or ():
             if isinstance(selection, FieldNode) and selection.name.value == "posts":
                 keys.setdefault(parent, set()).add((selection.alias or selection.name).value)
-            walk(selection, id(node) if isinstance(selection, FieldNode) else parent)
+            walk(selection, id(selection) if isinstance(selection, FieldNode) else parent)
 
     for definition in document.definitions:
         walk(definition, id(definition))
