@@ -232,7 +232,9 @@ def variable_sets(text: str, values: Values) -> list[dict[str, Any]]:
             base[name] = value
     sets = [base]
     for i, _ in enumerate(values.threads[1:] if threads else (), start=1):
-        sets.append(base | {n: values.threads[(i + j) % len(values.threads)] for j, n in enumerate(threads)})
+        sets.append(
+            base | {n: values.threads[(i + j) % len(values.threads)] for j, n in enumerate(threads)}
+        )
     if booleans:
         sets.append(base | dict.fromkeys(booleans, False))
     return sets
