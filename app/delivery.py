@@ -69,8 +69,7 @@ class DeliveryWorker:
     outcomes: OutcomeWriter = field(init=False)
 
     def __post_init__(self) -> None:
-        one_writer = self.db.engine.dialect.name == "sqlite"
-        self.outcomes = OutcomeWriter(self.db.sessions, self.retry, side_by_side=not one_writer)
+        self.outcomes = OutcomeWriter(self.db, self.retry)
 
     @classmethod
     def from_settings(
@@ -122,18 +121,26 @@ class DeliveryWorker:
 
         async def handle(delivery: Claimed) -> None:
             # A send keeps its place until its outcome is committed: at most `concurrency`
-            # messages are ever sent and not yet recorded (sent again if the worker dies).
+            # messages are ever sent and not yet recorded (sent again if the worker dies). The
+            # outcome leaves before the loop runs anything else (app/outcome_writer.py).
             async with limit:
                 result = await self._attempt(delivery, prepared.get(delivery.id))
                 await self._record(delivery, result)
 
-        await asyncio.gather(*(handle(delivery) for delivery in claimed))
+        if claimed:
+            async with self.outcomes.kept():
+                await asyncio.gather(*(handle(delivery) for delivery in claimed))
         self.rounds += 1
         self.handled += len(claimed)
         metrics.OLDEST_UNDELIVERED_SECONDS.set(
             await outbox.oldest_undelivered_age(self.db.sessions)
         )
         return len(claimed)
+
+    async def close(self) -> None:
+        """Quit the kept SMTP connections (the worker is stopping)."""
+        if isinstance(self.mail, SmtpPool):
+            await self.mail.close()
 
     async def _prepare(self, claimed: list[Claimed]) -> dict[int, Prepared]:
         """What the batch's emails and push messages say, or why each is dropped: read and
@@ -270,8 +277,7 @@ async def run_worker(settings: Settings, rounds: int | None = None) -> int:
         for _ in range(rounds or 0):
             await worker.run_round()
     finally:
-        if isinstance(worker.mail, SmtpPool):
-            await worker.mail.close()
+        await worker.close()
         await announcer.close()
         await broadcast.disconnect()
         await db.dispose()
