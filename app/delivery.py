@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from email.message import EmailMessage
@@ -39,6 +40,9 @@ from subscriptions import metrics
 from subscriptions.events import EventPublisher
 
 logger = logging.getLogger("hub.delivery")
+# A delivery is sent only while at least a fifth of its lease is left (its send and record
+# must end before another worker may claim it again).
+LEASE_USED = 0.8
 
 
 @dataclass
@@ -114,6 +118,7 @@ class DeliveryWorker:
         if periods != self.digests_scheduled:
             await schedule_digests(self.db.sessions, now)
             self.digests_scheduled = periods
+        lease_over = time.monotonic() + self.lease.total_seconds() * LEASE_USED
         claimed = await outbox.claim_due(self.db.sessions, limit=self.batch_size, lease=self.lease)
         prepared = await self._prepare(claimed)
         # Sending waits on the network: a round's deliveries go out side by side, a few at a time.
@@ -124,6 +129,11 @@ class DeliveryWorker:
             # messages are ever sent and not yet recorded (sent again if the worker dies). The
             # outcome leaves before the loop runs anything else (app/outcome_writer.py).
             async with limit:
+                if time.monotonic() >= lease_over:
+                    # Another worker may hold it now: it is its to send (a slow round would
+                    # send it a second time, as a killed worker's unrecorded ones are).
+                    metrics.DELIVERIES.labels(delivery.channel.value.lower(), "lease_over").inc()
+                    return
                 result = await self._attempt(delivery, prepared.get(delivery.id))
                 await self._record(delivery, result)
 

@@ -294,6 +294,13 @@ def arguments() -> argparse.Namespace:
     parser.add_argument(
         "--write-only", action="store_true", help="measure the notifying transaction alone"
     )
+    parser.add_argument(
+        "--lease",
+        type=float,
+        default=10.0,
+        help="seconds (a killed worker's deliveries are sent again after it); longer than a "
+        "loaded worker takes to send a batch",
+    )
     parser.add_argument("--concurrency", type=int, default=8, help="sends at once per worker")
     parser.add_argument("--batch-size", type=int, default=50, help="deliveries claimed at once")
     parser.add_argument(
@@ -408,7 +415,7 @@ async def deliver(url: str, tmp: Path, args: argparse.Namespace) -> None:
         **os.environ,
         "HUB_ENV": "test",
         "HUB_DATABASE_URL": url,
-        "HUB_DELIVERY_LEASE_SECONDS": "3",
+        "HUB_DELIVERY_LEASE_SECONDS": str(args.lease),
         "HUB_DELIVERY_POLL_SECONDS": "0.2",
         "HUB_DELIVERY_CONCURRENCY": str(args.concurrency),
         "HUB_DELIVERY_BATCH_SIZE": str(args.batch_size),

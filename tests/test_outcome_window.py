@@ -153,3 +153,24 @@ async def test_an_outcome_leaves_before_the_event_loop_runs_anything_else(db):
     first = "begin" if db.is_sqlite else "statement WITH OUTCOME_0 AS"
     assert trace[:2] == [first, "the loop ran something else"], trace
     assert "checkout" not in trace
+
+
+async def test_a_round_sends_nothing_once_its_lease_is_over(database_url, db):
+    with smtp_server() as (inbox, url):
+        # given: 3 notices, and a worker whose rounds outlast their lease (here: one of 0 s)
+        worker = DeliveryWorker.from_settings(db, make_settings(database_url, smtp_url=url))
+        assert await worker.run_round() == 0  # its first round writes the digests due, if any
+        await moderation_notices(db, 3)
+        worker.lease = timedelta(0)
+        # when: it claims them
+        assert await worker.run_round() == 3
+        # then: it sent none (another worker may have claimed them again meanwhile), and they
+        # are due for the next claim, this attempt counted
+        assert inbox.messages == []
+        async with db.sessions() as session:
+            rows = (await session.execute(select(Delivery.state, Delivery.attempts))).all()
+        assert sorted(rows) == [(DeliveryState.PENDING, 1)] * 3
+        # and a worker within its lease sends them
+        worker.lease = timedelta(minutes=5)
+        assert await worker.run_round() == 3
+    assert len(inbox.messages) == 3
