@@ -30,7 +30,7 @@ from models.base import utcnow
 from models.db import Database
 from models.outbox import DeliveryChannel
 from resolvers import outbox
-from resolvers.digests import ended_periods, prepare_digest, schedule_digests
+from resolvers.digests import DigestFacts, ended_periods, prepare_digests, schedule_digests
 from resolvers.email_deliveries import EmailFacts, prepare_emails
 from resolvers.outbox import Claimed, Dropped, Failed, Progressed, Result, RetryPolicy, Sent
 from resolvers.push_deliveries import PushFacts, forget, prepare_pushes
@@ -158,11 +158,14 @@ class DeliveryWorker:
         composed, before anything is sent (no statement and little work between a message's
         acceptance and its record)."""
         emails = [c for c in claimed if c.channel is DeliveryChannel.EMAIL]
+        digests = [c for c in claimed if c.channel is DeliveryChannel.DIGEST]
         pushes = [c for c in claimed if c.channel is DeliveryChannel.PUSH]
         prepared: dict[int, Prepared] = {}
         try:
             for delivery_id, facts in (await prepare_emails(self.db.sessions, emails)).items():
                 prepared[delivery_id] = self._composed(facts)
+            for delivery_id, digest in (await prepare_digests(self.db.sessions, digests)).items():
+                prepared[delivery_id] = self._composed(digest)
             if self.push is not None:
                 prepared.update(await prepare_pushes(self.db.sessions, pushes))
         except Exception as error:
@@ -170,13 +173,18 @@ class DeliveryWorker:
             # end, instead of coming back with every lease.
             logger.exception("delivery: cannot prepare a batch of %d", len(claimed))
             failed = Failed(f"internal error: {type(error).__name__}")
-            prepared.update({c.id: failed for c in [*emails, *pushes] if c.id not in prepared})
+            everything = [*emails, *digests, *pushes]
+            prepared.update({c.id: failed for c in everything if c.id not in prepared})
         return prepared
 
-    def _composed(self, facts: EmailFacts | Dropped) -> EmailMessage | Dropped | Failed:
+    def _composed(
+        self, facts: EmailFacts | DigestFacts | Dropped
+    ) -> EmailMessage | Dropped | Failed:
         if isinstance(facts, Dropped):
             return facts
         try:
+            if isinstance(facts, DigestFacts):
+                return compose_digest(self.config, facts)
             return compose(self.config, facts)
         except Exception as error:
             logger.exception("delivery %s: cannot compose", facts.recipient.delivery_key)
@@ -207,14 +215,9 @@ class DeliveryWorker:
             return call if isinstance(call, Dropped) else await self.webhooks.send(call)
         if claimed.channel is DeliveryChannel.PUSH:
             return await self._push(prepared)
-        if claimed.channel is DeliveryChannel.DIGEST:
-            digest = await prepare_digest(self.db.sessions, claimed)
-            prepared = (
-                digest if isinstance(digest, Dropped) else compose_digest(self.config, digest)
-            )
-        elif claimed.channel is not DeliveryChannel.EMAIL:
-            return Failed(f"no sender for {claimed.channel.value} deliveries yet")
-        return await self._mail(prepared)
+        if claimed.channel in (DeliveryChannel.EMAIL, DeliveryChannel.DIGEST):
+            return await self._mail(prepared)  # composed with the batch's (`_prepare`)
+        return Failed(f"no sender for {claimed.channel.value} deliveries yet")
 
     async def _mail(self, message: Prepared | None) -> Result:
         if not isinstance(message, EmailMessage):
