@@ -7,6 +7,17 @@ the delivery's stable key), distinct Message-IDs.
 
 With `--kills K`, K workers are killed one after the other (each once its share of the first
 `--kill-after` of the messages arrived), and a last one sends the rest: duplicates per kill.
+`--workers W` runs W worker processes at once (each killed one replaced at once by a new one),
+each sending to an SMTP sink of its own, so that messages per second are counted per process.
+
+When to kill (`--kill-on`): `messages` kills as soon as the sinks hold the share (polled every
+10 ms, so right after an acceptance: inside the window between a `250` and its recorded
+outcome more often than chance, the worst case); `random` waits from that moment a delay drawn
+from a seeded random (`--seed`, up to `--random-delay` s), a moment independent of the
+acceptances: what a crash does; `recorded` kills once the database counts the share sent;
+`expansion` once the share of the notifications is written (in the middle of the fan-out
+job). `--lease` (10 s) must exceed what a loaded worker takes to send a batch; a worker sends
+nothing once its round's lease is nearly over (app/delivery.py).
 
 Two scenarios:
 - `moderation` (default): a public community's moderation notice to its N members (`notify()`
@@ -22,6 +33,7 @@ Two scenarios:
     .venv/bin/python bench/outbox.py --members 2000
     .venv/bin/python bench/outbox.py --members 10000 --write-only   # the fan-out alone
     .venv/bin/python bench/outbox.py --scenario followed-resource --members 10000
+    ... --scenario followed-resource --members 10000 --workers 2 --kills 4 --kill-on random
     HUB_DATABASE_URL=postgresql+asyncpg://root@127.0.0.1/hub_bench .venv/bin/python bench/outbox.py
 
 Runs against a throwaway SQLite file unless HUB_DATABASE_URL is set (then it must be an empty
