@@ -6,9 +6,7 @@ is sent again after its lease: the duplicate window is the time from the 250 to 
 outcome. So the outcome goes out from the coroutine that received the 250, before the event
 loop runs anything else (no task to schedule, no other send or compose step in between), on a
 connection the writer keeps while a round sends (no pool checkout, no ping), as one statement
-in autocommit on PostgreSQL (no BEGIN, no COMMIT round trips; `resolvers/outbox.record_on`),
-whose commit does not wait for the disk (`synchronous_commit = off`: a database crash could
-only make it send a message again).
+in autocommit on PostgreSQL (no BEGIN, no COMMIT round trips; `resolvers/outbox.record_on`).
 Outcomes that arrive while a statement is in flight wait for it, then go out together in the
 next one. Measured in bench/README.md (issue 14)."""
 
@@ -116,20 +114,10 @@ class OutcomeWriter:
                 # and never committed, sends nothing (autocommit) and spares a begin per record.
                 await connection.execution_options(isolation_level="AUTOCOMMIT")
                 await connection.begin()
-                # An outcome's commit does not wait for its WAL to reach the disk: a database
-                # crash could forget the last outcomes, and the messages would be sent again
-                # (as after a worker's crash), never lost; the window loses a disk flush.
-                await connection.exec_driver_sql("SET synchronous_commit TO off")
             self._connection = connection
         return self._connection
 
     async def _release(self, broken: bool = False) -> None:
         connection, self._connection = self._connection, None
-        if connection is None:
-            return
-        if broken:
-            await connection.invalidate()
-            return
-        if not self.db.is_sqlite:  # the pool's next user commits durably
-            await connection.exec_driver_sql("RESET synchronous_commit")
-        await connection.close()
+        if connection is not None:
+            await (connection.invalidate() if broken else connection.close())

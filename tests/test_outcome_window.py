@@ -13,13 +13,12 @@ from datetime import timedelta
 from itertools import pairwise
 from typing import Any
 
-import pytest
-from sqlalchemy import event, select, text
+from sqlalchemy import event, select
 
 from app.delivery import DeliveryWorker
 from app.outcome_writer import OutcomeWriter
 from models.community import Community, CommunityMember, CommunityVisibility
-from models.db import Database, create_database
+from models.db import Database
 from models.member import Member
 from models.notification import NotificationKind
 from models.outbox import Delivery, DeliveryChannel, DeliveryState
@@ -175,29 +174,3 @@ async def test_a_round_sends_nothing_once_its_lease_is_over(database_url, db):
         worker.lease = timedelta(minutes=5)
         assert await worker.run_round() == 3
     assert len(inbox.messages) == 3
-
-
-async def test_the_connection_a_round_kept_goes_back_to_the_pool_committing_durably(
-    database_url, db
-):
-    if db.is_sqlite:
-        pytest.skip("SQLite commits as it always does")
-    # given: a database of one pooled connection, kept by a writer while it records
-    one = create_database(database_url, pool_size=1, max_overflow=0)
-    async with db.sessions.begin() as session:
-        member = Member(name="M", email="durable@example.org", password_hash="-")
-        session.add(member)
-        await session.flush()
-        session.add(Delivery(channel=DeliveryChannel.EMAIL, member_id=member.id, address="-"))
-    (claimed,) = await outbox.claim_due(one.sessions, limit=1, lease=timedelta(minutes=5))
-    writer = OutcomeWriter(one, RetryPolicy())
-    try:
-        async with writer.kept():
-            assert await writer.record(claimed, Sent())
-        # when: the pool's next user takes that connection
-        async with one.sessions() as session:
-            setting = await session.scalar(text("SHOW synchronous_commit"))
-    finally:
-        await one.dispose()
-    # then: its commits wait for the disk again (only outcomes may be forgotten by a crash)
-    assert setting == "on"
