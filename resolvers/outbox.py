@@ -157,12 +157,6 @@ def _ending(result: Result, claimed: Claimed, retry: RetryPolicy, now: datetime)
     return {"due_at": now + retry.delay(claimed.attempts), "last_error": error}
 
 
-async def record(sessions: Sessions, claimed: Claimed, result: Result, retry: RetryPolicy) -> bool:
-    """Record the outcome of a claimed attempt; False if the claim was lost meanwhile (the
-    lease ended and another worker claimed the row again: its outcome counts)."""
-    return claimed.id in await record_all(sessions, [(claimed, result)], retry)
-
-
 def _alike(
     outcomes: Sequence[tuple[Claimed, Result]], retry: RetryPolicy, now: datetime
 ) -> list[tuple[dict[str, Any], list[Claimed]]]:
@@ -187,19 +181,6 @@ def _recording(values: dict[str, Any], claims: list[Claimed]) -> Update:
         .values(**values)
         .execution_options(synchronize_session=False)
     )
-
-
-async def record_all(
-    sessions: Sessions, outcomes: Sequence[tuple[Claimed, Result]], retry: RetryPolicy
-) -> frozenset[int]:
-    """Record the outcomes of claimed attempts in one transaction of a session. Returns the ids
-    recorded: not those whose claim was lost meanwhile."""
-    recorded: set[int] = set()
-    async with sessions.begin() as session:
-        for values, claims in _alike(outcomes, retry, utcnow()):
-            statement = _recording(values, claims).returning(Delivery.id)
-            recorded.update(await session.scalars(statement))
-    return frozenset(recorded)
 
 
 @dataclass(frozen=True)
