@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from email.message import EmailMessage
@@ -29,7 +30,7 @@ from models.base import utcnow
 from models.db import Database
 from models.outbox import DeliveryChannel
 from resolvers import outbox
-from resolvers.digests import ended_periods, prepare_digest, schedule_digests
+from resolvers.digests import DigestFacts, ended_periods, prepare_digests, schedule_digests
 from resolvers.email_deliveries import EmailFacts, prepare_emails
 from resolvers.outbox import Claimed, Dropped, Failed, Progressed, Result, RetryPolicy, Sent
 from resolvers.push_deliveries import PushFacts, forget, prepare_pushes
@@ -39,6 +40,9 @@ from subscriptions import metrics
 from subscriptions.events import EventPublisher
 
 logger = logging.getLogger("hub.delivery")
+# A delivery is sent only while at least a fifth of its lease is left (its send and record
+# must end before another worker may claim it again).
+LEASE_USED = 0.8
 
 
 @dataclass
@@ -69,8 +73,7 @@ class DeliveryWorker:
     outcomes: OutcomeWriter = field(init=False)
 
     def __post_init__(self) -> None:
-        one_writer = self.db.engine.dialect.name == "sqlite"
-        self.outcomes = OutcomeWriter(self.db.sessions, self.retry, side_by_side=not one_writer)
+        self.outcomes = OutcomeWriter(self.db, self.retry)
 
     @classmethod
     def from_settings(
@@ -115,6 +118,7 @@ class DeliveryWorker:
         if periods != self.digests_scheduled:
             await schedule_digests(self.db.sessions, now)
             self.digests_scheduled = periods
+        lease_over = time.monotonic() + self.lease.total_seconds() * LEASE_USED
         claimed = await outbox.claim_due(self.db.sessions, limit=self.batch_size, lease=self.lease)
         prepared = await self._prepare(claimed)
         # Sending waits on the network: a round's deliveries go out side by side, a few at a time.
@@ -122,12 +126,20 @@ class DeliveryWorker:
 
         async def handle(delivery: Claimed) -> None:
             # A send keeps its place until its outcome is committed: at most `concurrency`
-            # messages are ever sent and not yet recorded (sent again if the worker dies).
+            # messages are ever sent and not yet recorded (sent again if the worker dies). The
+            # outcome leaves before the loop runs anything else (app/outcome_writer.py).
             async with limit:
+                if time.monotonic() >= lease_over:
+                    # Another worker may hold it now: it is its to send (a slow round would
+                    # send it a second time, as a killed worker's unrecorded ones are).
+                    metrics.DELIVERIES.labels(delivery.channel.value.lower(), "lease_over").inc()
+                    return
                 result = await self._attempt(delivery, prepared.get(delivery.id))
                 await self._record(delivery, result)
 
-        await asyncio.gather(*(handle(delivery) for delivery in claimed))
+        if claimed:
+            async with self.outcomes.kept():
+                await asyncio.gather(*(handle(delivery) for delivery in claimed))
         self.rounds += 1
         self.handled += len(claimed)
         metrics.OLDEST_UNDELIVERED_SECONDS.set(
@@ -135,17 +147,25 @@ class DeliveryWorker:
         )
         return len(claimed)
 
+    async def close(self) -> None:
+        """Quit the kept SMTP connections (the worker is stopping)."""
+        if isinstance(self.mail, SmtpPool):
+            await self.mail.close()
+
     async def _prepare(self, claimed: list[Claimed]) -> dict[int, Prepared]:
         """What the batch's emails and push messages say, or why each is dropped: read and
         decided for the whole batch in a few statements (visibility included), and the emails
         composed, before anything is sent (no statement and little work between a message's
         acceptance and its record)."""
         emails = [c for c in claimed if c.channel is DeliveryChannel.EMAIL]
+        digests = [c for c in claimed if c.channel is DeliveryChannel.DIGEST]
         pushes = [c for c in claimed if c.channel is DeliveryChannel.PUSH]
         prepared: dict[int, Prepared] = {}
         try:
             for delivery_id, facts in (await prepare_emails(self.db.sessions, emails)).items():
                 prepared[delivery_id] = self._composed(facts)
+            for delivery_id, digest in (await prepare_digests(self.db.sessions, digests)).items():
+                prepared[delivery_id] = self._composed(digest)
             if self.push is not None:
                 prepared.update(await prepare_pushes(self.db.sessions, pushes))
         except Exception as error:
@@ -153,13 +173,18 @@ class DeliveryWorker:
             # end, instead of coming back with every lease.
             logger.exception("delivery: cannot prepare a batch of %d", len(claimed))
             failed = Failed(f"internal error: {type(error).__name__}")
-            prepared.update({c.id: failed for c in [*emails, *pushes] if c.id not in prepared})
+            everything = [*emails, *digests, *pushes]
+            prepared.update({c.id: failed for c in everything if c.id not in prepared})
         return prepared
 
-    def _composed(self, facts: EmailFacts | Dropped) -> EmailMessage | Dropped | Failed:
+    def _composed(
+        self, facts: EmailFacts | DigestFacts | Dropped
+    ) -> EmailMessage | Dropped | Failed:
         if isinstance(facts, Dropped):
             return facts
         try:
+            if isinstance(facts, DigestFacts):
+                return compose_digest(self.config, facts)
             return compose(self.config, facts)
         except Exception as error:
             logger.exception("delivery %s: cannot compose", facts.recipient.delivery_key)
@@ -190,14 +215,9 @@ class DeliveryWorker:
             return call if isinstance(call, Dropped) else await self.webhooks.send(call)
         if claimed.channel is DeliveryChannel.PUSH:
             return await self._push(prepared)
-        if claimed.channel is DeliveryChannel.DIGEST:
-            digest = await prepare_digest(self.db.sessions, claimed)
-            prepared = (
-                digest if isinstance(digest, Dropped) else compose_digest(self.config, digest)
-            )
-        elif claimed.channel is not DeliveryChannel.EMAIL:
-            return Failed(f"no sender for {claimed.channel.value} deliveries yet")
-        return await self._mail(prepared)
+        if claimed.channel in (DeliveryChannel.EMAIL, DeliveryChannel.DIGEST):
+            return await self._mail(prepared)  # composed with the batch's (`_prepare`)
+        return Failed(f"no sender for {claimed.channel.value} deliveries yet")
 
     async def _mail(self, message: Prepared | None) -> Result:
         if not isinstance(message, EmailMessage):
@@ -270,8 +290,7 @@ async def run_worker(settings: Settings, rounds: int | None = None) -> int:
         for _ in range(rounds or 0):
             await worker.run_round()
     finally:
-        if isinstance(worker.mail, SmtpPool):
-            await worker.mail.close()
+        await worker.close()
         await announcer.close()
         await broadcast.disconnect()
         await db.dispose()

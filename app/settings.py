@@ -116,8 +116,9 @@ class Settings(BaseSettings):
     # many it claims at once and for how long, and the retries before a delivery is dead.
     delivery_poll_seconds: float = Field(default=1.0, ge=0)
     delivery_batch_size: int = Field(default=50, ge=1, le=1000)
-    # Deliveries one worker sends at once (each holds a database connection while it is
-    # decided and recorded: keep it under the pool's size).
+    # Deliveries one worker sends at once. While a round sends, the worker keeps one of the
+    # pool's connections for their outcomes (app/outcome_writer.py): with a pool of one, a
+    # webhook's or a fan-out job's reads in that round wait for a connection.
     delivery_concurrency: int = Field(default=8, ge=1, le=64)
     delivery_lease_seconds: float = Field(default=300.0, gt=0)
     delivery_max_attempts: int = Field(default=8, ge=1)

@@ -7,6 +7,17 @@ the delivery's stable key), distinct Message-IDs.
 
 With `--kills K`, K workers are killed one after the other (each once its share of the first
 `--kill-after` of the messages arrived), and a last one sends the rest: duplicates per kill.
+`--workers W` runs W worker processes at once (each killed one replaced at once by a new one),
+each sending to an SMTP sink of its own, so that messages per second are counted per process.
+
+When to kill (`--kill-on`): `messages` kills as soon as the sinks hold the share (polled every
+10 ms, so right after an acceptance: inside the window between a `250` and its recorded
+outcome more often than chance, the worst case); `random` waits from that moment a delay drawn
+from a seeded random (`--seed`, up to `--random-delay` s), a moment independent of the
+acceptances: what a crash does; `recorded` kills once the database counts the share sent;
+`expansion` once the share of the notifications is written (in the middle of the fan-out
+job). `--lease` (10 s) must exceed what a loaded worker takes to send a batch; a worker sends
+nothing once its round's lease is nearly over (app/delivery.py).
 
 Two scenarios:
 - `moderation` (default): a public community's moderation notice to its N members (`notify()`
@@ -22,6 +33,7 @@ Two scenarios:
     .venv/bin/python bench/outbox.py --members 2000
     .venv/bin/python bench/outbox.py --members 10000 --write-only   # the fan-out alone
     .venv/bin/python bench/outbox.py --scenario followed-resource --members 10000
+    ... --scenario followed-resource --members 10000 --workers 2 --kills 4 --kill-on random
     HUB_DATABASE_URL=postgresql+asyncpg://root@127.0.0.1/hub_bench .venv/bin/python bench/outbox.py
 
 Runs against a throwaway SQLite file unless HUB_DATABASE_URL is set (then it must be an empty
@@ -33,14 +45,19 @@ import argparse
 import asyncio
 import logging
 import os
+import random
 import signal
 import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from statistics import median
 from typing import Any
 
 import httpx
@@ -51,7 +68,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app import migrate
 from app.main import create_app
-from bench.harness import bench_settings, watchdog
+from bench.harness import bench_settings, load_average, watchdog
 from models.community import Community, CommunityMember, CommunityVisibility
 from models.db import Database, create_database
 from models.member import Member, Role
@@ -264,16 +281,37 @@ def arguments() -> argparse.Namespace:
     )
     parser.add_argument(
         "--kill-on",
-        choices=("messages", "expansion"),
+        choices=("messages", "random", "recorded", "expansion"),
         default="messages",
-        help="kill worker 1 once that share of messages reached the sink, or of notifications "
-        "were written (followed-resource: in the middle of the fan-out job)",
+        help="when a worker is killed: `messages`, as soon as its share of the messages reached "
+        "the sinks (polled every 10 ms: right after an acceptance, the worst case); `random`, "
+        "that moment plus a delay drawn from a seeded random in [0, --random-delay] s (a moment "
+        "independent of the acceptances); `recorded`, once the database counts that many "
+        "messages sent; `expansion`, once that share of the notifications were written "
+        "(followed-resource: in the middle of the fan-out job)",
     )
+    parser.add_argument(
+        "--random-delay", type=float, default=2.0, help="seconds, for --kill-on random"
+    )
+    parser.add_argument("--seed", type=int, default=14, help="of --kill-on random's delays")
     parser.add_argument(
         "--kills", type=int, default=1, help="workers killed, spread over --kill-after"
     )
     parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes running at once (a killed one is replaced at once)",
+    )
+    parser.add_argument(
         "--write-only", action="store_true", help="measure the notifying transaction alone"
+    )
+    parser.add_argument(
+        "--lease",
+        type=float,
+        default=10.0,
+        help="seconds (a killed worker's deliveries are sent again after it); longer than a "
+        "loaded worker takes to send a batch",
     )
     parser.add_argument("--concurrency", type=int, default=8, help="sends at once per worker")
     parser.add_argument("--batch-size", type=int, default=50, help="deliveries claimed at once")
@@ -308,8 +346,8 @@ async def main() -> None:
 
 @dataclass
 class Run:
-    """One worker process's share: messages that reached the sink while it ran, seconds, CPU
-    seconds, and whether it was killed."""
+    """One worker process: the messages its own sink received, seconds alive, CPU seconds,
+    and whether it was killed."""
 
     messages: int
     seconds: float
@@ -326,74 +364,142 @@ class Run:
         )
 
 
-async def run_worker_until(
-    env: dict[str, str], log: Path, inbox: Any, url: str, kill_at: int | None, kill_on: str
-) -> Run:
-    """A `hub worker` until `kill_at` messages reached the sink, or notifications were written
-    (`kill_on`: "messages" or "expansion"), then SIGKILL; or until nothing is pending (then it
-    is stopped)."""
-    before = len(inbox.messages)
-    process = worker(env, log)
-    started = time.perf_counter()
-    try:
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"a worker ended by itself: see {log}")
-            if kill_at is not None and await reached(url, kill_on, len(inbox.messages), kill_at):
-                break
-            if kill_at is None and (await counts(url))["PENDING"] == 0:
-                break
-            await asyncio.sleep(0.01 if kill_at is not None else 0.2)
-        cpu = cpu_seconds(process)
-        if kill_at is not None:
-            process.send_signal(signal.SIGKILL)
-            process.wait()
-        return Run(
-            len(inbox.messages) - before, time.perf_counter() - started, cpu, kill_at is not None
-        )
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            process.wait()
+@dataclass
+class Worker:
+    """A `hub worker` process sending to an SMTP sink of its own (so that what each process
+    sent is counted apart)."""
+
+    process: subprocess.Popen[bytes]
+    inbox: Any
+    started: float
+
+    def stop(self, killed: bool) -> Run:
+        cpu = cpu_seconds(self.process)
+        if killed:
+            self.process.send_signal(signal.SIGKILL)
+        else:
+            self.process.terminate()
+        self.process.wait()
+        seconds = time.perf_counter() - self.started
+        return Run(len(self.inbox.messages), seconds, cpu, killed)
+
+
+class Workers:
+    """The worker processes of a run, each with its own sink; every sink's messages count."""
+
+    def __init__(self, env: dict[str, str], log: Path, sinks: ExitStack) -> None:
+        self.env, self.log, self.sinks = env, log, sinks
+        self.running: list[Worker] = []
+        self.inboxes: list[Any] = []
+        self.runs: list[Run] = []
+
+    def start(self) -> None:
+        inbox, smtp_url = self.sinks.enter_context(smtp_server())
+        self.inboxes.append(inbox)
+        process = worker({**self.env, "HUB_SMTP_URL": smtp_url}, self.log)
+        self.running.append(Worker(process, inbox, time.perf_counter()))
+
+    def messages(self) -> list[Any]:
+        return [m for inbox in self.inboxes for m in inbox.messages]
+
+    def count(self) -> int:
+        return sum(len(inbox.messages) for inbox in self.inboxes)
+
+    def check(self) -> None:
+        for running in self.running:
+            if running.process.poll() is not None:
+                raise RuntimeError(f"a worker ended by itself: see {self.log}")
+
+    def kill_oldest(self) -> None:
+        self.runs.append(self.running.pop(0).stop(killed=True))
+
+    def stop_all(self) -> None:
+        while self.running:
+            self.runs.append(self.running.pop(0).stop(killed=False))
 
 
 async def deliver(url: str, tmp: Path, args: argparse.Namespace) -> None:
-    """Workers one after the other: each of the first `kills` is killed with SIGKILL once its
-    share of the first `kill_after` of the messages reached the sink (`--kill-on expansion`: of
-    the notifications were written by the fan-out job); the last sends the rest.
-    Then what reached the sink: lost, duplicates, distinct Message-IDs."""
-    with smtp_server() as (inbox, smtp_url):
-        env = {
-            **os.environ,
-            "HUB_ENV": "test",
-            "HUB_DATABASE_URL": url,
-            "HUB_SMTP_URL": smtp_url,
-            "HUB_DELIVERY_LEASE_SECONDS": "3",
-            "HUB_DELIVERY_POLL_SECONDS": "0.2",
-            "HUB_DELIVERY_CONCURRENCY": str(args.concurrency),
-            "HUB_DELIVERY_BATCH_SIZE": str(args.batch_size),
-            "HUB_DELIVERY_FANOUT_BATCH_SIZE": str(args.fanout_batch_size),
-            "HUB_SECRET_KEY": "bench-" + "b" * 40,
-        }
-        kill_points = [
-            round(args.members * args.kill_after * (k + 1) / args.kills) for k in range(args.kills)
-        ]
-        runs = [
-            await run_worker_until(env, tmp / "worker.log", inbox, url, point, args.kill_on)
-            for point in [*kill_points, None]
-        ]
-    ids = Counter(str(m["Message-ID"]) for m in inbox.messages)
+    """`--workers` processes at once; at each of the `--kills` points (shares of
+    `--kill-after`, by `--kill-on`) the oldest is killed with SIGKILL and a new one started;
+    once nothing is pending, all are stopped. Then what reached the sinks: lost, duplicates,
+    distinct Message-IDs."""
+    env = {
+        **os.environ,
+        "HUB_ENV": "test",
+        "HUB_DATABASE_URL": url,
+        "HUB_DELIVERY_LEASE_SECONDS": str(args.lease),
+        "HUB_DELIVERY_POLL_SECONDS": "0.2",
+        "HUB_DELIVERY_CONCURRENCY": str(args.concurrency),
+        "HUB_DELIVERY_BATCH_SIZE": str(args.batch_size),
+        "HUB_DELIVERY_FANOUT_BATCH_SIZE": str(args.fanout_batch_size),
+        "HUB_SECRET_KEY": "bench-" + "b" * 40,
+    }
+    kill_points = [
+        round(args.members * args.kill_after * (k + 1) / args.kills) for k in range(args.kills)
+    ]
+    delays = random.Random(args.seed)
+    print(f"load average at the start: {load_average()}")
+    with ExitStack() as sinks:
+        workers = Workers(env, tmp / "worker.log", sinks)
+        try:
+            for _ in range(args.workers):
+                workers.start()
+            for point in kill_points:
+                await until(workers, partial(reached, url, args.kill_on, workers, point))
+                if args.kill_on == "random":
+                    end = time.perf_counter() + delays.uniform(0, args.random_delay)
+                    await until(workers, partial(elapsed, end))
+                workers.kill_oldest()
+                workers.start()
+            await until(workers, partial(nothing_pending, url), poll=0.2)
+        finally:
+            workers.stop_all()
+        messages = workers.messages()
+    print(f"load average at the end: {load_average()}")
+    await report(url, args, workers.runs, messages)
+
+
+async def until(
+    workers: Workers, condition: Callable[[], Awaitable[bool]], poll: float = 0.01
+) -> None:
+    while not await condition():
+        workers.check()
+        await asyncio.sleep(poll)
+
+
+async def elapsed(end: float) -> bool:
+    return time.perf_counter() >= end
+
+
+async def nothing_pending(url: str) -> bool:
+    return (await counts(url))["PENDING"] == 0
+
+
+async def reached(url: str, kill_on: str, workers: Workers, kill_at: int) -> bool:
+    """Whether a worker's time has come: messages at the sinks (`messages`, and `random`
+    before its delay), messages recorded sent in the database, or notifications written (the
+    fan-out job's progress); the database is read more slowly."""
+    if kill_on in ("messages", "random"):
+        return workers.count() >= kill_at
+    await asyncio.sleep(0.1)
+    if kill_on == "recorded":
+        return (await counts(url))["SENT"] >= kill_at
+    return sum((await told(url)).values()) >= kill_at
+
+
+async def report(url: str, args: argparse.Namespace, runs: list[Run], messages: list[Any]) -> None:
+    ids = Counter(str(m["Message-ID"]) for m in messages)
     # The members the scenario notifies (the author's own review-decision mail aside).
-    recipients = {str(m["To"]) for m in inbox.messages} & expected_recipients(args)
-    others = len({str(m["Message-ID"]) for m in inbox.messages if str(m["To"]) not in recipients})
+    recipients = {str(m["To"]) for m in messages} & expected_recipients(args)
+    others = len({str(m["Message-ID"]) for m in messages if str(m["To"]) not in recipients})
     for number, run in enumerate(runs, 1):
         print(run.line(number))
-    killed = [run for run in runs if run.killed]
+    rates = [r.messages / max(r.seconds, 1e-9) for r in runs]
     print(
-        f"killed workers: {len(killed)}, sending together "
-        f"{sum(r.messages for r in killed) / max(sum(r.seconds for r in killed), 1e-9):.1f} "
-        f"messages/s, {1000 * sum(r.cpu for r in killed) / max(sum(r.messages for r in killed), 1):.1f} "
-        "ms CPU per message"
+        f"worker processes: {len(runs)} ({args.workers} at once), "
+        f"{median(rates):.1f} messages/s per process (median), "
+        f"{1000 * sum(r.cpu for r in runs) / max(len(messages), 1):.1f} ms CPU per message "
+        "(all processes, start-up included)"
     )
     print(f"states: {dict(await counts(url))}")
     if args.scenario == "followed-resource":
@@ -404,21 +510,14 @@ async def deliver(url: str, tmp: Path, args: argparse.Namespace) -> None:
             f"{sum(n - 1 for n in per_member.values())}"
         )
     duplicates = sum(n - 1 for n in ids.values())
+    killed = sum(r.killed for r in runs)
     print(
-        f"at the sink: {len(inbox.messages)} messages, {len(ids)} distinct Message-IDs, "
+        f"at the sinks: {len(messages)} messages, {len(ids)} distinct Message-IDs, "
         f"{len(recipients)} of the {args.members} members notified; lost "
         f"{args.members - len(recipients)}, duplicates {duplicates} "
-        f"({duplicates / max(len(killed), 1):.2f} per SIGKILL); other messages: {others}"
+        f"({duplicates / max(killed, 1):.2f} per SIGKILL, kill on {args.kill_on}); "
+        f"other messages: {others}"
     )
-
-
-async def reached(url: str, kill_on: str, messages: int, kill_at: int) -> bool:
-    """Whether a worker's time has come: messages at the sink, or notifications written
-    (the fan-out job's progress, read from the database more slowly)."""
-    if kill_on == "messages":
-        return messages >= kill_at
-    await asyncio.sleep(0.1)
-    return sum((await told(url)).values()) >= kill_at
 
 
 def expected_recipients(args: argparse.Namespace) -> set[str]:

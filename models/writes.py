@@ -15,7 +15,7 @@ After the commit, the session calls the `WRITE_LISTENERS` found in its `info` wi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -131,7 +131,15 @@ def announce_commit(session: Session) -> None:
     commits = COMMITS.get()
     if commits is not None and (commits.version is None or version > commits.version):
         commits.version = version
-    for listener in session.info.get(WRITE_LISTENERS, ()):
+    announce_write(session.info.get(WRITE_LISTENERS, ()), version, tables)
+
+
+def announce_write(
+    listeners: Iterable[WriteListener], version: int, tables: frozenset[str]
+) -> None:
+    """Tell the listeners of a committed write: a session does it after its commit; a writer
+    that commits on a connection of its own (app/outcome_writer.py) calls it itself."""
+    for listener in listeners:
         listener(version, tables)
 
 

@@ -9,8 +9,10 @@ wanted, each notification still visible to them; a digest left empty is dropped,
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import islice
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -20,9 +22,9 @@ from models.member import Member
 from models.notification import Notification, NotificationKind
 from models.outbox import Delivery, DeliveryChannel, EmailFrequency
 from resolvers import policy
-from resolvers.email_deliveries import Recipient, recipient_of
-from resolvers.email_preferences import frequencies, frequency_choices
-from resolvers.notification_facts import NotificationFacts, facts_for
+from resolvers.email_deliveries import Recipient, recipient_now
+from resolvers.email_preferences import FrequencyChoices, frequencies, frequency_choices
+from resolvers.notification_facts import NotificationFacts, facts_for, readers_of
 from resolvers.notification_titles import Title
 from resolvers.outbox import Claimed, Dropped
 
@@ -143,45 +145,77 @@ class DigestFacts:
         return tuple(sorted({g.kind for g in self.groups}, key=lambda k: k.value))
 
 
-async def prepare_digest(sessions: Sessions, claimed: Claimed) -> DigestFacts | Dropped:
-    """The digest to send now for a claimed delivery, or why it is dropped."""
+def _period_of(claimed: Claimed) -> Period:
     payload = claimed.payload
-    period = Period(
+    return Period(
         EmailFrequency(payload["frequency"]),
         datetime.fromisoformat(payload["start"]),
         datetime.fromisoformat(payload["end"]),
     )
+
+
+async def prepare_digests(
+    sessions: Sessions, claimed: Sequence[Claimed]
+) -> dict[int, DigestFacts | Dropped]:
+    """The digest to send now for each claimed delivery (by id), or why it is dropped: read
+    and decided for the whole batch in a few statements (the notifications: one per period),
+    whatever its size."""
+    if not claimed:
+        return {}
+    members = {c.member_id for c in claimed if c.member_id is not None}
     async with sessions() as session:
-        recipient = await recipient_of(session, claimed)
-        if isinstance(recipient, Dropped):
-            return recipient
-        groups = await _groups(session, recipient, period)
-    return DigestFacts(recipient, period, groups) if groups else EMPTY
+        readers = await readers_of(session, members)
+        chosen = await frequency_choices(session, members)
+        decided = {c.id: recipient_now(c, readers.get(c.member_id or 0)) for c in claimed}
+        going = [(c, r) for c in claimed if not isinstance(r := decided[c.id], Dropped)]
+        wanted = [(r.member_id, _period_of(c)) for c, r in going]
+        found = await _notifications(session, wanted, chosen)
+        pairs = [
+            (r.as_reader(), n) for (_, r), w in zip(going, wanted, strict=True) for n in found[w]
+        ]
+        told = iter(await facts_for(session, pairs))
+    prepared: dict[int, DigestFacts | Dropped] = {
+        i: v for i, v in decided.items() if isinstance(v, Dropped)
+    }
+    for (c, recipient), (member_id, period) in zip(going, wanted, strict=True):
+        groups = _grouped(list(islice(told, len(found[(member_id, period)]))))
+        prepared[c.id] = DigestFacts(recipient, period, groups) if groups else EMPTY
+    return prepared
 
 
-async def _groups(session: AsyncSession, recipient: Recipient, period: Period) -> list[DigestGroup]:
-    """The period's notifications of the kinds the recipient wants at its frequency now, that
-    they may see now, grouped by community and kind."""
-    chosen = await frequency_choices(session, [recipient.member_id])
-    wanted = [
-        kind
-        for kind in NotificationKind
-        if chosen.of(recipient.member_id, kind) is period.frequency
-    ]
-    notifications = await session.scalars(
-        select(Notification)
-        .where(
-            policy.visible_notifications(recipient.viewer),
-            Notification.kind.in_(wanted),
-            Notification.created_at >= period.start,
-            Notification.created_at < period.end,
+async def _notifications(
+    session: AsyncSession, wanted: list[tuple[int, Period]], chosen: FrequencyChoices
+) -> dict[tuple[int, Period], list[Notification]]:
+    """For each member and period, the period's notifications of the kinds the member wants
+    at its frequency now, that they may see now, newest first (at most MAX_ITEMS): one
+    statement per period, for all its members (the policy's rule over their rows)."""
+    found: dict[tuple[int, Period], list[Notification]] = {w: [] for w in wanted}
+    periods: dict[Period, set[int]] = {}
+    for member_id, period in wanted:
+        periods.setdefault(period, set()).add(member_id)
+    for period, member_ids in periods.items():
+        rows = await session.scalars(
+            select(Notification)
+            .join(Member, Member.id == Notification.member_id)
+            .where(
+                Notification.member_id.in_(member_ids),
+                policy.notifications_visible_to_their_members(),
+                Notification.created_at >= period.start,
+                Notification.created_at < period.end,
+            )
+            .order_by(Notification.id.desc())
         )
-        .order_by(Notification.id.desc())
-        .limit(MAX_ITEMS)
-    )
+        for notification in rows:
+            items = found[(notification.member_id, period)]
+            wants = chosen.of(notification.member_id, notification.kind) is period.frequency
+            if wants and len(items) < MAX_ITEMS:
+                items.append(notification)
+    return found
+
+
+def _grouped(told: list[NotificationFacts]) -> list[DigestGroup]:
+    """Grouped by community and kind, communities by name (those about none last)."""
     grouped: dict[tuple[Title | None, NotificationKind], list[NotificationFacts]] = {}
-    reader = recipient.as_reader()
-    told = await facts_for(session, [(reader, notification) for notification in notifications])
     for facts in told:
         grouped.setdefault((facts.titles.get("community"), facts.kind), []).append(facts)
     return [

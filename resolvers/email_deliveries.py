@@ -95,7 +95,7 @@ class EmailFacts:
     notification: NotificationFacts
 
 
-def _recipient(claimed: Claimed, reader: Reader | None) -> Recipient | Dropped:
+def recipient_now(claimed: Claimed, reader: Reader | None) -> Recipient | Dropped:
     """The claimed delivery's recipient as of now: still there, at the same address."""
     if reader is None:
         return RECIPIENT_DELETED
@@ -104,12 +104,6 @@ def _recipient(claimed: Claimed, reader: Reader | None) -> Recipient | Dropped:
     return Recipient(
         claimed.key, reader.member_id, reader.email, reader.name, reader.viewer, reader.languages
     )
-
-
-async def recipient_of(session: AsyncSession, claimed: Claimed) -> Recipient | Dropped:
-    """One claimed delivery's recipient as of now (a digest's)."""
-    readers = await readers_of(session, [claimed.member_id] if claimed.member_id else [])
-    return _recipient(claimed, readers.get(claimed.member_id or 0))
 
 
 async def _still_visible(session: AsyncSession, claimed: Sequence[Claimed]) -> frozenset[int]:
@@ -137,7 +131,7 @@ class _Batch:
     visible: frozenset[int]
 
     def decide(self, claimed: Claimed) -> tuple[Recipient, Notification] | Dropped:
-        recipient = _recipient(claimed, self.readers.get(claimed.member_id or 0))
+        recipient = recipient_now(claimed, self.readers.get(claimed.member_id or 0))
         if isinstance(recipient, Dropped):
             return recipient
         notification = self.notifications.get(claimed.notification_id or 0)

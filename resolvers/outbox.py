@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, tuple_, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import Select, Update, exists, func, select, true, tuple_, union_all, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from models.base import utcnow
 from models.outbox import Delivery, DeliveryChannel, DeliveryState
+from models.writes import WriteVersion
 from resolvers import policy
 from resolvers.errors import ErrorCode, Problem
 from resolvers.pagination import Keyset, Page, PageRequest, fetch_page
@@ -156,42 +157,82 @@ def _ending(result: Result, claimed: Claimed, retry: RetryPolicy, now: datetime)
     return {"due_at": now + retry.delay(claimed.attempts), "last_error": error}
 
 
-async def record(sessions: Sessions, claimed: Claimed, result: Result, retry: RetryPolicy) -> bool:
-    """Record the outcome of a claimed attempt; False if the claim was lost meanwhile (the
-    lease ended and another worker claimed the row again: its outcome counts)."""
-    return claimed.id in await record_all(sessions, [(claimed, result)], retry)
-
-
-async def record_all(
-    sessions: Sessions, outcomes: Sequence[tuple[Claimed, Result]], retry: RetryPolicy
-) -> frozenset[int]:
-    """Record the outcomes of claimed attempts in one transaction: one UPDATE for all those
-    ending alike (every message sent; those dropped for one reason), one for each to retry
-    (its own backoff). Returns the ids recorded: not those whose claim was lost meanwhile."""
-    now = utcnow()
+def _alike(
+    outcomes: Sequence[tuple[Claimed, Result]], retry: RetryPolicy, now: datetime
+) -> list[tuple[dict[str, Any], list[Claimed]]]:
+    """The outcomes grouped by the columns that record them: every message sent shares one
+    UPDATE, those dropped for one reason another; each retry has its own (its jitter)."""
     alike: dict[tuple[Any, ...], tuple[dict[str, Any], list[Claimed]]] = {}
     for claimed, result in outcomes:
         values = _ending(result, claimed, retry, now)
-        # A retry's due time is its own (jitter): it never shares an UPDATE.
         key = (claimed.id,) if "due_at" in values else tuple(sorted(values.items(), key=str))
         alike.setdefault(key, (values, []))[1].append(claimed)
-    recorded: set[int] = set()
-    async with sessions.begin() as session:
-        for values, claims in alike.values():
-            statement = (
-                update(Delivery)
-                .where(
-                    tuple_(Delivery.id, Delivery.attempts).in_(
-                        [(c.id, c.attempts) for c in claims]
-                    ),
-                    Delivery.state == DeliveryState.PENDING,
-                )
-                .values(**values)
-                .returning(Delivery.id)
-                .execution_options(synchronize_session=False)
-            )
-            recorded.update(await session.scalars(statement))
-    return frozenset(recorded)
+    return list(alike.values())
+
+
+def _recording(values: dict[str, Any], claims: list[Claimed]) -> Update:
+    """The UPDATE of claimed rows still held by these claims (a lost claim is left alone)."""
+    return (
+        update(Delivery)
+        .where(
+            tuple_(Delivery.id, Delivery.attempts).in_([(c.id, c.attempts) for c in claims]),
+            Delivery.state == DeliveryState.PENDING,
+        )
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What a recording committed: the ids recorded (not those whose claim was lost) and the
+    write version it took (None: it changed nothing)."""
+
+    ids: frozenset[int]
+    version: int | None
+
+
+async def record_on(
+    connection: AsyncConnection, outcomes: Sequence[tuple[Claimed, Result]], retry: RetryPolicy
+) -> Recorded:
+    """Record outcomes on a connection a worker keeps, its write version moved on with them.
+
+    On PostgreSQL the connection is in autocommit and the whole recording is one statement
+    (one round trip: no BEGIN, no COMMIT, no pool checkout): the UPDATEs and the write
+    version's are data-modifying CTEs of one SELECT. SQLite has no such CTEs: one short
+    transaction (it has no round trips to save)."""
+    groups = _alike(outcomes, retry, utcnow())
+    if connection.dialect.name == "postgresql":
+        rows = (await connection.execute(_recording_statement(groups))).all()
+        return Recorded(frozenset(row[0] for row in rows), rows[0][1] if rows else None)
+    async with connection.begin():
+        ids: set[int] = set()
+        for values, claims in groups:
+            statement = _recording(values, claims).returning(Delivery.id)
+            ids.update((await connection.scalars(statement)).all())
+        version = await connection.scalar(_version_bump()) if ids else None
+    return Recorded(frozenset(ids), version)
+
+
+def _version_bump() -> Update:
+    return (
+        update(WriteVersion)
+        .where(WriteVersion.id == 1)
+        .values(value=WriteVersion.value + 1)
+        .returning(WriteVersion.value)
+    )
+
+
+def _recording_statement(groups: list[tuple[dict[str, Any], list[Claimed]]]) -> Select[Any]:
+    """WITH outcome_i AS (UPDATE delivery ... RETURNING id), ..., bump AS (UPDATE
+    write_version ... WHERE some row was recorded RETURNING value) SELECT id, version."""
+    parts = [
+        _recording(values, claims).returning(Delivery.id).cte(f"outcome_{i}")
+        for i, (values, claims) in enumerate(groups)
+    ]
+    done = union_all(*(select(part.c.id) for part in parts)).cte("done")
+    bump = _version_bump().where(exists(select(done.c.id))).cte("bump")
+    return select(done.c.id, bump.c.value).select_from(done.outerjoin(bump, true()))
 
 
 async def oldest_undelivered_age(sessions: Sessions, now: datetime | None = None) -> float:

@@ -123,7 +123,8 @@ DELIVERIES = Counter(
     "Delivery attempts by channel (email, digest, push, webhook, fanout: a job telling the "
     "followers of topics) and outcome (sent, dropped: the recipient may no longer receive it, "
     "retry, dead: no attempt left, lost: the lease ended first and another worker took it "
-    "over, progressed: a fan-out job wrote a batch and has more to do).",
+    "over, lease_over: not attempted, the round ran past its lease and another worker may "
+    "have it, progressed: a fan-out job wrote a batch and has more to do).",
     ["channel", "outcome"],
 )
 OLDEST_UNDELIVERED_SECONDS = Gauge(

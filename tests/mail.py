@@ -55,9 +55,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def smtp_server(port: int | None = None) -> Iterator[tuple[Inbox, str]]:
-    """A running SMTP server offering sign-in (AUTH without TLS, on loopback), and the HUB_SMTP_URL that reaches it (on `port`, else a free one)."""
-    inbox = Inbox()
+def smtp_server(port: int | None = None, inbox: Inbox | None = None) -> Iterator[tuple[Inbox, str]]:
+    """A running SMTP server offering sign-in (AUTH without TLS, on loopback), and the
+    HUB_SMTP_URL that reaches it (on `port`, else a free one); `inbox` keeps what it accepts."""
+    inbox = inbox or Inbox()
     port = port or free_port()
     controller = Controller(
         inbox,

@@ -2,7 +2,7 @@
 recipients, their languages and preferences, the notifications, the send-time visibility
 check (one statement for the batch's emails, one for its push messages), the titles with
 their translations, actors and snippets; whatever the batch's size. Each outcome is recorded
-as soon as its send ends, several in one transaction."""
+as soon as its send ends, several in one statement when they come together."""
 
 from __future__ import annotations
 
@@ -17,17 +17,22 @@ from app.outcome_writer import OutcomeWriter
 from models.base import utcnow
 from models.community import Community, CommunityMember, CommunityVisibility
 from models.member import Member, MemberLanguage
-from models.notification import NotificationKind
-from models.outbox import Delivery, DeliveryChannel, DeliveryState
+from models.notification import Notification, NotificationKind
+from models.outbox import Delivery, DeliveryChannel, DeliveryState, EmailFrequency, EmailPreference
 from models.push import PushSubscription
 from models.thread import Post, Thread
 from models.translation import TranslatableKind, Translation, TranslationStatus
 from resolvers import notifications, outbox
+from resolvers.digests import schedule_digests
 from resolvers.outbox import Dropped, Failed, RetryPolicy, Sent
 from resolvers.unit_of_work import unit_of_work
+from tests.conftest import make_settings
 from tests.mail import smtp_server
 from tests.push import Browser, PushService, push_service
 from tests.test_push import push_settings, pushes
+
+MODERATION = NotificationKind.MODERATION
+PUBLIC = CommunityVisibility.PUBLIC
 
 
 async def mentioned(
@@ -93,8 +98,12 @@ async def a_round(worker: DeliveryWorker, statements: Any) -> tuple[int, int, in
     handled = await worker.run_round()
     sent = statements.statements
     versions = sum(starts(s, "UPDATE WRITE_VERSION") for s in sent)
-    records = sum(starts(s, "UPDATE DELIVERY SET STATE") for s in sent)
-    assert versions == 1 + records  # the claim's transaction, then each record's
+    # SQLite: a transaction per record (its UPDATE, then the version's); PostgreSQL: one
+    # statement (the version's UPDATE inside it)
+    transactions = sum(starts(s, "UPDATE DELIVERY SET STATE") for s in sent)
+    statements = sum(starts(s, "WITH OUTCOME_0") for s in sent)
+    assert versions == 1 + transactions  # the claim's transaction, then each record's
+    records = transactions + statements
     return handled, len(sent) - versions - records, records
 
 
@@ -161,7 +170,7 @@ async def test_a_member_who_lost_access_gets_no_push_while_the_others_of_the_bat
     assert all(d.channel is DeliveryChannel.PUSH for d in await pushes(db))
 
 
-async def test_outcomes_of_several_sends_are_recorded_in_one_commit_but_not_a_lost_claim(db):
+async def test_outcomes_that_arrive_while_one_is_written_share_the_next_statement(db):
     # given: four deliveries claimed; the last one's lease ended and another worker has it
     async with db.sessions.begin() as session:
         member = Member(name="M", email="m@example.org", password_hash="-")
@@ -181,15 +190,17 @@ async def test_outcomes_of_several_sends_are_recorded_in_one_commit_but_not_a_lo
         await session.execute(
             update(Delivery).where(Delivery.id != taken.id).values(attempts=Delivery.attempts - 1)
         )
-    writer = OutcomeWriter(db.sessions, RetryPolicy())
+    writer = OutcomeWriter(db, RetryPolicy())
     results = [Sent(), Dropped("unsubscribed"), Failed("SMTP 451"), Sent()]
-    # when: their outcomes arrive at once
-    recorded = await asyncio.gather(
-        *(writer.record(c, r) for c, r in zip(claimed, results, strict=True))
-    )
-    # then: one commit; the lost claim is not recorded (the other worker's outcome counts)
+    # when: their outcomes arrive at once, on the connection a round keeps
+    async with writer.kept():
+        recorded = await asyncio.gather(
+            *(writer.record(c, r) for c, r in zip(claimed, results, strict=True))
+        )
+    # then: the first went out alone at once, the three that came while it was written share
+    # the next statement; the lost claim is not recorded (the other worker's outcome counts)
     assert recorded == [True, True, True, False]
-    assert writer.commits == 1
+    assert (writer.commits, writer.written) == (2, 4)
     async with db.sessions() as session:
         rows = {d.id: d for d in await session.scalars(select(Delivery))}
     first, second, third, fourth = (rows[c.id] for c in claimed)
@@ -202,3 +213,65 @@ async def test_outcomes_of_several_sends_are_recorded_in_one_commit_but_not_a_lo
     assert third.last_error == "SMTP 451"
     assert third.due_at > utcnow()
     assert (fourth.state, fourth.attempts) == (DeliveryState.PENDING, 2)
+
+
+async def daily_moderation_digests(db: Any, members: int, name: str) -> None:
+    """`members` members of a public community who want moderation notices daily, each told
+    one yesterday, and their digests written (yesterday is over)."""
+    async with db.sessions.begin() as session:
+        people = [
+            Member(name=f"Digest {i}", email=f"{name}-{i}@example.org", password_hash="-")
+            for i in range(members + 1)
+        ]
+        session.add_all(people)
+        community = Community(slug=name, name=f"Digests {name}", visibility=PUBLIC)
+        session.add(community)
+        await session.flush()
+        session.add_all(CommunityMember(community_id=community.id, member_id=p.id) for p in people)
+        moderator, *readers = people
+        session.add_all(
+            EmailPreference(member_id=r.id, kind=MODERATION, frequency=EmailFrequency.DAILY)
+            for r in readers
+        )
+    async with unit_of_work(db.sessions, None) as work:
+        subject = {"community": community.id, "reason": "digest"}
+        ids = [r.id for r in readers]
+        await notifications.notify(work, ids, MODERATION, actor_id=moderator.id, subject=subject)
+        work.events.clear()  # no subscribers in this test
+    async with db.sessions.begin() as session:
+        await session.execute(
+            update(Notification)
+            .where(Notification.member_id.in_(ids))
+            .values(created_at=utcnow() - timedelta(days=1))
+        )
+    await schedule_digests(db.sessions, utcnow())
+
+
+async def test_a_batch_of_32_digests_is_read_in_as_many_statements_as_a_batch_of_8(
+    database_url, db, statements
+):
+    with smtp_server() as (inbox, url):
+        worker = DeliveryWorker.from_settings(db, make_settings(database_url, smtp_url=url))
+        assert await worker.run_round() == 0  # its first round writes the digests due: none
+        # given: 8 members' daily digests due, then 32 others'
+        await daily_moderation_digests(db, 8, "small")
+        small = await a_round(worker, statements)
+        await daily_moderation_digests(db, 32, "large")
+        # when: a worker sends each batch
+        large = await a_round(worker, statements)
+    # then: the same statements read each batch, whatever its size
+    assert (small[0], large[0]) == (8, 32)
+    assert small[1] == large[1], statements.statements
+    # the claim; recipients, their languages, their choices, the period's notifications (the
+    # send-time check included); the community's name and its translations; the oldest
+    # undelivered age
+    assert large[1] == 8, statements.statements
+    # every member got one digest
+    assert len(inbox.messages) == 40
+    assert len({m["Message-ID"] for m in inbox.messages}) == 40
+    expected = {
+        f"{n}-{i}@example.org"
+        for n, size in (("small", 8), ("large", 32))
+        for i in range(1, size + 1)
+    }
+    assert {m["To"].addresses[0].addr_spec for m in inbox.messages} == expected
