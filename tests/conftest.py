@@ -4,6 +4,7 @@ emptied after every test, the ASGI app behind httpx, members with tokens, a stat
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 import tempfile
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 from sqlalchemy import delete, event
@@ -52,6 +54,31 @@ def database_url_for_tests(tmp_dir: Path) -> str:
 
 def broadcast_url_for_tests() -> str:
     return os.environ.get("HUB_BROADCAST_URL") or "memory://"
+
+
+@pytest.fixture(autouse=True)
+async def _fast_path_pools_close_with_the_test(
+    monkeypatch: pytest.MonkeyPatch,
+) -> AsyncIterator[None]:
+    """The compiled fast path (app/compiled_front.py) opens its asyncpg pool on first use and
+    the lifespan closes it; tests run no lifespan, and since the fast path answers plain texts
+    and works with the response cache on, most hubs a test makes on PostgreSQL open one. Close
+    every pool the test opened while its loop runs (left to the collector, each connection
+    warns as unclosed in whichever test runs then). asyncpg's own function, watched, unchanged."""
+    opened: list[asyncpg.Pool] = []
+    create_pool = asyncpg.create_pool
+
+    def watched(*args: Any, **kwargs: Any) -> asyncpg.Pool:
+        pool = create_pool(*args, **kwargs)
+        opened.append(pool)
+        return pool
+
+    monkeypatch.setattr(asyncpg, "create_pool", watched)
+    yield
+    for pool in opened:
+        if not pool.is_closing():
+            with contextlib.suppress(asyncpg.InterfaceError, TimeoutError):
+                await asyncio.wait_for(pool.close(), 10)
 
 
 @pytest.fixture(autouse=True)
