@@ -518,6 +518,19 @@ async def report(url: str, args: argparse.Namespace, runs: list[Run], messages: 
         f"({duplicates / max(killed, 1):.2f} per SIGKILL, kill on {args.kill_on}); "
         f"other messages: {others}"
     )
+    # What a mailbox shows: a receiver drops a repeated Message-ID (the delivery's stable id,
+    # which is what it is for), so a wire copy is not a second message; two messages with
+    # different Message-IDs to one member would be (a notification or a mail written twice).
+    per_mailbox = Counter(
+        to for to, _ in {(str(m["To"]), str(m["Message-ID"])) for m in messages}
+        if to in recipients
+    )  # fmt: skip
+    twice = sum(1 for n in per_mailbox.values() if n > 1)
+    print(
+        f"in the mailboxes (a repeated Message-ID dropped): exactly one message for "
+        f"{sum(1 for n in per_mailbox.values() if n == 1)} of the {args.members} members; "
+        f"lost {args.members - len(per_mailbox)}, duplicates {twice}"
+    )
 
 
 def expected_recipients(args: argparse.Namespace) -> set[str]:
