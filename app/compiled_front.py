@@ -240,8 +240,9 @@ class CompiledFront:
         if plan.scoped is not None:
             return False  # a signed-in viewer's miss of a shareable document: the view's
         if plan.hit is not None:
+            # the view checks the token for every request: a hit too (the view answers a token
+            # no longer live, and one whose member changed: `_look_up` keeps the new hint)
             if viewer.is_signed_in and await self._look_up(work.digest) != viewer:
-                self.hints.drop(work.digest)  # the view checks the token for every request
                 return False
             return await self._hit(send, work, plan, plan.hit, counted)
         texts = await self._run(work.parts, viewer, work.digest)
@@ -301,6 +302,7 @@ class CompiledFront:
             logger.exception("compiled fast path: token lookup failed, the view answers")
             return None
         if row is None:
+            self.hints.drop(digest)
             return None
         token_id, member_id, role, organization_id = row
         viewer = Viewer(
