@@ -30,6 +30,8 @@ from subscriptions.broadcast import HubBroadcast
 from tests.conftest import Factory, StatementCounter, api_client, make_settings
 from tests.discussions import post
 from tests.test_compiled_documents import DOCUMENTS, V, World, build_world, push
+from tests.test_compiled_members import build_directory
+from tests.test_compiled_resources import RESOURCES_DOCUMENTS, build_library
 from tests.test_logs import json_lines
 
 pytest_plugins = ["tests.test_compiled_documents"]  # its `apps` fixture
@@ -524,3 +526,50 @@ async def test_with_the_cache_on_a_signed_in_hit_checks_the_token(
     refused, _ = await _pair(cached, statements, "POST", body, member.headers)
     # then: the view's 401, never the kept answer
     assert (refused.front, refused.response.status_code) == (0, 401)
+
+
+# The directory's page without a field the view keeps per viewer (`email`, `role`): an answer
+# the public shares.
+MEMBERS_SHARED = """
+query Shared($n: Int) {
+  members(first: $n) {
+    nodes { id name isExpert country { code } organization { name kind } }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+
+
+@pytest.mark.parametrize("page", ["members", "resources"])
+async def test_with_the_cache_on_the_directory_and_library_misses_are_kept_as_the_view_keeps_them(
+    cached: tuple[Starlette, Starlette],
+    db: Database,
+    factory: Factory,
+    statements: StatementCounter,
+    page: str,
+) -> None:
+    # given: the directory's or the library's page, read once by each process with other
+    # variables (kept under those)
+    if page == "members":
+        await build_directory(factory, db)
+        document_id, documents = "members-shared", {"members-shared": MEMBERS_SHARED}
+        first, then = {"n": 2}, {"n": 3}
+    else:
+        await build_library(factory, db)
+        document_id, documents = "resources-page", RESOURCES_DOCUMENTS
+        first, then = {"objective": 6}, {"objective": 5}
+    await push(db, documents)
+    for application in cached:
+        async with api_client(application) as client:
+            await client.post("/graphql", json={"documentId": document_id, "variables": first})
+    body = {"documentId": document_id, "variables": then}
+    # when: a miss, then the same request by POST and by GET
+    miss, _ = await _pair(cached, statements, "POST", body)
+    again, _ = await _pair(cached, statements, "POST", body)
+    by_get, _ = await _pair(cached, statements, "GET", body)
+    # then: the fast path answers the miss and keeps it exactly as the view does (the pair's
+    # cache counts are equal: the fast statement's reads, the clock's included, decide alike)
+    assert (miss.front, miss.cache) == (_on_pg(db, 1), (0, 1, 0, 0))
+    assert "errors" not in miss.response.json()
+    assert (again.front, again.cached_hits, again.statements) == (0, 1, 0)
+    assert (by_get.front, by_get.cache, by_get.statements) == (_on_pg(db, 1), _hit(), 0)
