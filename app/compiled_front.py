@@ -25,7 +25,11 @@ untouched (the body read here is replayed):
   that picks the statement; the statement itself checks, at its own snapshot, that the token
   is still live and still that member with that role and organization, and answers NULL
   otherwise: then the hint is dropped and the view runs the request. A token revoked in
-  another process is refused on the very next request, as by the executor.
+  another process is refused on the very next request, as by the executor. The lookup reads
+  the member's declared languages too (`Declared`): a `resources` page whose titles follow
+  them (no `Accept-Language`) is read in the languages the executor makes of them, by a
+  statement that also checks they are still the member's (a member who changes them gets
+  the view's answer on the very next request, and a fresh hint after it).
 - with the response cache on (HUB_RESPONSE_CACHE_MAX_BYTES > 0), what the view's cache does
   is decided as the view decides it (app/cached_compiled.py): a hit is answered from the
   cache, a miss by the statements and kept, an uncacheable request (a viewer-specific field,
@@ -66,7 +70,17 @@ from app.cached_compiled import StatementReads, cache_plan, uncached_headers
 from app.cached_hits import RawRequests, kept_headers, raw_request_of, read_body, replaying
 from app.cached_responses import CachedResponses, Plan
 from app.compiled import CompiledAnswers
-from app.compiled_requests import Asked, TokenHints, Work, asked_of, document_of, front_headers
+from app.compiled_requests import (
+    NO_LANGUAGES,
+    Asked,
+    Declared,
+    Hint,
+    TokenHints,
+    Work,
+    asked_of,
+    document_of,
+    front_headers,
+)
 from app.documents import Documents
 from app.logs import Operation, log_request, request_logger
 from app.metrics import operation_label
@@ -75,12 +89,18 @@ from app.response_cache import Entry
 from app.settings import Settings
 from models.base import utcnow
 from models.db import behind_pgbouncer, connection_arguments, metadata
-from models.member import Role
+from models.member import Member, Role
 from resolvers.auth import AuthConfig, live_token, token_digest
-from resolvers.compiled.fast import FastStatement, ViewerKind, sql_text, viewer_values
+from resolvers.compiled.fast import (
+    FastStatement,
+    ViewerKind,
+    declared_arrays,
+    sql_text,
+    viewer_values,
+)
 from resolvers.languages import parse_accept_language
 from resolvers.policy import ANONYMOUS, Viewer
-from schema.compiled_fast import FastPart, fast_body, fast_parts
+from schema.compiled_fast import fast_body, fast_parts
 from schema.compiled_fields import Asking
 from schema.compiled_run import prepare
 from schema.request_id import REQUEST_ID
@@ -142,7 +162,9 @@ class CompiledFront:
         self._pool_size = settings.database_pool_size
         self._pool: asyncpg.Pool | None = None
         self._opening = asyncio.Lock()
-        self._token_sql = sql_text(live_token(_param(1, "text"), _param(2, "timestamptz")))
+        token = live_token(_param(1, "text"), _param(2, "timestamptz"))
+        languages = declared_arrays(f"{Member.__tablename__}.id")
+        self._token_sql = sql_text(token.add_columns(*map(literal_column, languages)))
 
     async def close(self) -> None:
         if self._pool is not None:
@@ -199,13 +221,13 @@ class CompiledFront:
         if found is None:
             return False
         text, compiled, name, plain = found
-        viewer, digest = ANONYMOUS, ""
+        viewer, digest, declared = ANONYMOUS, "", NO_LANGUAGES
         if asked.token is not None:
             digest = token_digest(self.auth, asked.token)
             hinted = self.hints.get(digest) or await self._look_up(digest)
             if hinted is None:
                 return False
-            viewer = hinted
+            viewer, declared = hinted.viewer, hinted.declared
         if plain and not self.documents.may_send_text(viewer):
             return False
         prepared = prepare(
@@ -217,13 +239,13 @@ class CompiledFront:
             self.compiled.limits.max_cost,
         )
         kind = ViewerKind(viewer.is_signed_in, viewer.role)
-        parts = None if prepared is None else fast_parts(compiled, prepared, kind)
+        parts = None if prepared is None else fast_parts(compiled, prepared, kind, declared.wanted)
         if prepared is None or parts is None:
             return False
-        work = Work(scope, asked, text, name, viewer, digest, prepared, parts, started)
+        work = Work(scope, asked, text, name, viewer, digest, declared, prepared, parts, started)
         if self.responses.cache.enabled:
             return await self._cached(send, work)
-        texts = await self._run(parts, viewer, digest)
+        texts = await self._run(work)
         if texts is None:
             return False
         body = fast_body(prepared, texts)
@@ -242,10 +264,10 @@ class CompiledFront:
         if plan.hit is not None:
             # the view checks the token for every request: a hit too (the view answers a token
             # no longer live, and one whose member changed: `_look_up` keeps the new hint)
-            if viewer.is_signed_in and await self._look_up(work.digest) != viewer:
+            if viewer.is_signed_in and not _same_viewer(await self._look_up(work.digest), viewer):
                 return False
             return await self._hit(send, work, plan, plan.hit, counted)
-        texts = await self._run(work.parts, viewer, work.digest)
+        texts = await self._run(work)
         if texts is None:
             return False
         if counted is not None:
@@ -294,8 +316,9 @@ class CompiledFront:
         if known is not None and raw is not None and plan.key is not None and plan.public:
             known.remember(raw, plan.key, work.asked.media_type, plan.operation_name)
 
-    async def _look_up(self, digest: str) -> Viewer | None:
-        """`viewer_for_token`'s statement, on this pool; the viewer is kept as a hint."""
+    async def _look_up(self, digest: str) -> Hint | None:
+        """`viewer_for_token`'s statement, on this pool, with the member's declared languages;
+        kept as a hint."""
         try:
             row = await self._fetch(lambda c: c.fetchrow(self._token_sql, digest, utcnow()))
         except Exception:
@@ -304,23 +327,27 @@ class CompiledFront:
         if row is None:
             self.hints.drop(digest)
             return None
-        token_id, member_id, role, organization_id = row
+        token_id, member_id, role, organization_id, positions, tags = row
         viewer = Viewer(
             member_id=member_id, role=_role(role), organization_id=organization_id,
             token_id=token_id,
         )  # fmt: skip
-        self.hints.put(digest, viewer)
-        return viewer
+        hint = Hint(viewer, Declared.of(positions, tags))
+        self.hints.put(digest, hint)
+        return hint
 
-    async def _run(self, parts: list[FastPart], viewer: Viewer, digest: str) -> list[str] | None:
-        """Each root's JSON text; None when the view must answer (a token no longer what its
-        hint says, or a failed statement)."""
+    async def _run(self, work: Work) -> list[str] | None:
+        """Each root's JSON text; None when the view must answer (a token or declared
+        languages no longer what its hint says, or a failed statement)."""
         texts: list[str] = []
-        extra = viewer_values(viewer, digest, utcnow()) if viewer.is_signed_in else {}
+        viewer, digest, parts = work.viewer, work.digest, work.parts
+        extra: dict[str, Any] = {}
+        if viewer.is_signed_in:
+            extra = viewer_values(viewer, digest, utcnow()) | work.declared.values()
         # nothing to read (`{ __typename }`, no thread's ID): the token is checked alone, as
         # the executor checks it for every request
         reads_nothing = all(p.statement is None for p in parts)
-        if extra and reads_nothing and await self._look_up(digest) != viewer:
+        if extra and reads_nothing and not _same_viewer(await self._look_up(digest), viewer):
             self.hints.drop(digest)
             return None
         for part in parts:
@@ -396,6 +423,11 @@ def _requested_languages(scope: Scope) -> tuple[str, ...]:
         if name == b"accept-language":
             return parse_accept_language(value.decode("latin-1"))
     return ()
+
+
+def _same_viewer(hint: Hint | None, viewer: Viewer) -> bool:
+    """Whether a token's lookup found it still signs in `viewer`."""
+    return hint is not None and hint.viewer == viewer
 
 
 def _role(value: Role | str) -> Role:

@@ -1,9 +1,13 @@
 """What the compiled fast path (app/compiled_front.py) reads of a request, as the view
-(app/http.py) would read it, and the tokens it has seen (`TokenHints`)."""
+(app/http.py) would read it, and the tokens it has seen (`TokenHints`: the viewer, and the
+member's declared languages, which a signed-in request without `Accept-Language` reads titles
+in)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.types import Scope
@@ -24,7 +28,8 @@ from app.http import (
 from app.metrics import operation_label
 from resolvers.auth import may_be_token
 from resolvers.compiled.fast import FastStatement
-from resolvers.languages import parse_accept_language
+from resolvers.languages import parse_accept_language, preferences
+from resolvers.members import in_preference_order
 from resolvers.policy import Viewer
 from schema.compiled import CompiledDocument
 from schema.compiled_fast import FastPart
@@ -42,24 +47,56 @@ _READ = {
 }
 
 
+@dataclass(frozen=True)
+class Declared:
+    """A member's declared languages as a statement read them: the rows' positions and tags
+    in the order `resolvers.compiled.fast.declared_unchanged` reads them (which re-checks them
+    at the statement's snapshot), and the titles' languages the executor makes of them
+    (schema/compiled_resources.py: `preferences(in_preference_order(rows))`)."""
+
+    positions: tuple[int, ...]
+    tags: tuple[str, ...]
+    wanted: tuple[str, ...]
+
+    @classmethod
+    def of(cls, positions: Sequence[int], tags: Sequence[str]) -> Declared:
+        rows = list(zip(positions, tags, strict=True))
+        return cls(tuple(positions), tuple(tags), preferences(in_preference_order(rows)))
+
+    def values(self) -> dict[str, Any]:
+        """The values of `declared_unchanged`'s parameters."""
+        return {"declared_positions": list(self.positions), "declared_tags": list(self.tags)}
+
+
+NO_LANGUAGES = Declared((), (), ())
+
+
+@dataclass(frozen=True)
+class Hint:
+    """What a token signed in when last looked up: the viewer and their declared languages."""
+
+    viewer: Viewer
+    declared: Declared = NO_LANGUAGES
+
+
 class TokenHints:
-    """Token digests → the viewer they signed in when last looked up (a hint: every
-    statement checks it), all forgotten past `MAX_TOKEN_HINTS`."""
+    """Token digests → what they signed in when last looked up (a hint: every statement
+    checks it), all forgotten past `MAX_TOKEN_HINTS`."""
 
     def __init__(self, entries: int = MAX_TOKEN_HINTS) -> None:
         self.entries = entries
-        self._viewers: dict[str, Viewer] = {}
+        self._hints: dict[str, Hint] = {}
 
-    def get(self, digest: str) -> Viewer | None:
-        return self._viewers.get(digest)
+    def get(self, digest: str) -> Hint | None:
+        return self._hints.get(digest)
 
-    def put(self, digest: str, viewer: Viewer) -> None:
-        if len(self._viewers) >= self.entries:
-            self._viewers.clear()
-        self._viewers[digest] = viewer
+    def put(self, digest: str, hint: Hint) -> None:
+        if len(self._hints) >= self.entries:
+            self._hints.clear()
+        self._hints[digest] = hint
 
     def drop(self, digest: str) -> None:
-        self._viewers.pop(digest, None)
+        self._hints.pop(digest, None)
 
 
 @dataclass(frozen=True)
@@ -179,6 +216,7 @@ class Work:
     name: str  # its operations' label
     viewer: Viewer
     digest: str  # its token's, if any
+    declared: Declared  # the viewer's, as hinted (NO_LANGUAGES when anonymous)
     prepared: Prepared
     parts: list[FastPart]
     started: float

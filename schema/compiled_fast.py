@@ -8,14 +8,15 @@ the root's `Selected` (as `Pick`s), its read (`Prepared.reads`) and the kind of 
 returns the statement (built from the policy's predicates, `Params.viewer` for the viewer) and
 the request's values of its parameters; or a constant JSON text when no statement is needed
 (a `thread` whose ID is not a thread's: `null`); or None when this request is not the fast
-path's (a `resources` page whose titles follow a member's declared languages: the view
-answers). Statements are built once per document, shape, root and kind of viewer (and what
+path's. A `resources` page whose titles follow a signed-in member's declared languages reads
+them in the languages the caller computed from its token lookup (`Declared.wanted`), with a
+statement that re-checks those languages are still the member's. Statements are built once per document, shape, root and kind of viewer (and what
 `statement_key` says: a filter, a page size) and kept on the `CompiledDocument`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -51,9 +52,10 @@ class FastRoot(Protocol):
 
     def statement(self, root: Selected, read: Any, kind: ViewerKind) -> FastStatement: ...
 
-    def values(self, read: Any) -> dict[str, Any] | str | None:
+    def values(self, read: Any, declared: Sequence[str]) -> dict[str, Any] | str | None:
         """The request's values of the statement's parameters, or a constant JSON text; None:
-        this request is not the fast path's (the view answers it)."""
+        this request is not the fast path's (the view answers it). `declared`: the signed-in
+        viewer's titles' languages made of their declared ones (empty when anonymous)."""
         ...
 
 
@@ -70,7 +72,7 @@ class ThreadRoot:
     def statement(self, root: Selected, read: RootRead, kind: ViewerKind) -> FastStatement:
         return thread_statement(kind, pick_of(root), bool(self.statement_key(read)))
 
-    def values(self, read: RootRead) -> dict[str, Any] | str:
+    def values(self, read: RootRead, declared: Sequence[str]) -> dict[str, Any] | str:
         if read.thread_id is None:
             return "null"  # not a thread's ID: the executor answers null, reading nothing
         return thread_values(read.thread_id, read.reads.posts)
@@ -86,28 +88,28 @@ class MembersRoot:
     def statement(self, root: Selected, read: MembersPlan, kind: ViewerKind) -> FastStatement:
         return members_statement(kind, pick_of(root), read.reads.criteria, read.reads.page)
 
-    def values(self, read: MembersPlan) -> dict[str, Any] | str:
+    def values(self, read: MembersPlan, declared: Sequence[str]) -> dict[str, Any] | str:
         return members_values(read.reads.page)
 
 
 class ResourcesRoot:
-    """`resources(filter:, orderBy:, first:, after:)`: resolvers/compiled/resources_json.py,
-    but for titles in a member's declared languages (not the fast path's: the view answers)."""
+    """`resources(filter:, orderBy:, first:, after:)`: resolvers/compiled/resources_json.py;
+    titles in a signed-in member's declared languages when the request names none."""
 
     def statement_key(self, read: ResourcesPlan) -> Hashable:
         reads = read.reads
         after, size = reads.page.after is not None, reads.page.size
-        return ResourcesShape(reads.criteria, reads.order, after, size, bool(read.languages))
+        translated = bool(read.languages) or read.declared
+        return ResourcesShape(reads.criteria, reads.order, after, size, translated, read.declared)
 
     def statement(self, root: Selected, read: ResourcesPlan, kind: ViewerKind) -> FastStatement:
         shape = self.statement_key(read)
         assert isinstance(shape, ResourcesShape)
         return resources_statement(kind, pick_of(root), shape)
 
-    def values(self, read: ResourcesPlan) -> dict[str, Any] | str | None:
-        if read.declared:
-            return None
-        return resources_values(read.reads.order, read.reads.page, read.languages)
+    def values(self, read: ResourcesPlan, declared: Sequence[str]) -> dict[str, Any] | str | None:
+        languages = declared if read.declared else read.languages
+        return resources_values(read.reads.order, read.reads.page, languages)
 
 
 FAST_ROOTS: dict[str, FastRoot] = {
@@ -118,9 +120,11 @@ FAST_ROOTS: dict[str, FastRoot] = {
 
 
 def fast_parts(
-    compiled: CompiledDocument, prepared: Prepared, kind: ViewerKind
+    compiled: CompiledDocument, prepared: Prepared, kind: ViewerKind, declared: Sequence[str]
 ) -> list[FastPart] | None:
-    """The request's roots on the fast path; None when a root has no fast plan."""
+    """The request's roots on the fast path; None when a root has no fast plan. `declared`:
+    the signed-in viewer's titles' languages made of their declared ones (`Declared.wanted`),
+    as hinted: a statement reading them checks they are still the member's."""
     parts = []
     for root in prepared.roots:
         if root.name == "__typename":
@@ -130,7 +134,7 @@ def fast_parts(
         if plan is None:
             return None
         read = prepared.reads[root.key]
-        values = plan.values(read)
+        values = plan.values(read, declared)
         if values is None:
             return None
         if isinstance(values, str):

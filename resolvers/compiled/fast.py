@@ -9,7 +9,9 @@ parameter (`Params.viewer`), compiled once per kind of viewer and selection with
 inlined (`sql_text`) and the request's values as `$n` parameters (`Params`). `viewer_checked`
 wraps it so that a signed-in statement answers NULL unless the token is still live and still
 the member, role and organization the statement was built for (`resolvers.auth.live_token`,
-the executor's very check), in the same statement.
+the executor's very check), in the same statement; and, for a statement that reads titles in
+the member's declared languages (passed as a parameter), that those are still the ones the
+languages were computed from (`declared_unchanged`).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql.elements import ColumnElement
 
 from models.auth import AuthToken
-from models.member import Member, Role
+from models.member import Member, MemberLanguage, Role
 from resolvers.auth import live_token
 from resolvers.policy import Viewer
 
@@ -91,10 +93,32 @@ def sql_text(statement: Any) -> str:
 # --- the viewer's check ---------------------------------------------------------------------
 
 
-def viewer_checked(sql: str, params: Params, kind: ViewerKind) -> FastStatement:
+def declared_arrays(member_sql: str) -> tuple[str, str]:
+    """The member's declared languages (`member_language`) as two PostgreSQL arrays, their
+    positions and their tags, in one order (position, then tag bytewise)."""
+    rows = (
+        f"FROM {MemberLanguage.__tablename__} WHERE member_id = {member_sql} "
+        'ORDER BY position, tag COLLATE "C"'
+    )
+    return f"ARRAY(SELECT position {rows})", f"ARRAY(SELECT tag::text {rows})"
+
+
+def declared_unchanged(params: Params) -> str:
+    """SQL: member `viewer_id`'s declared languages are still exactly `declared_positions`
+    and `declared_tags` (as `declared_arrays` read them when the token was looked up)."""
+    positions, tags = declared_arrays(str(params.bind("viewer_id", "integer")))
+    given_positions = params.bind("declared_positions", "integer[]")
+    given_tags = params.bind("declared_tags", "text[]")
+    return f"({positions} = {given_positions} AND {tags} = {given_tags})"
+
+
+def viewer_checked(
+    sql: str, params: Params, kind: ViewerKind, *, declared: bool = False
+) -> FastStatement:
     """The statement, anonymous as is; signed in, NULL unless the token (`token_digest`) is
     live at `now` and is still `token_id` of member `viewer_id` with this role and
-    `organization_id` (the viewer the statement was built for and the request hinted)."""
+    `organization_id` (the viewer the statement was built for and the request hinted), and,
+    `declared`, unless the member's declared languages are still the hinted ones."""
     if not kind.signed_in:
         return FastStatement(sql, tuple(params.names))
     token = live_token(params.bind("token_digest", "text"), params.bind("now", "timestamptz"))
@@ -104,8 +128,10 @@ def viewer_checked(sql: str, params: Params, kind: ViewerKind) -> FastStatement:
         Member.role == kind.role,
         Member.organization_id.is_not_distinct_from(params.bind("organization_id", "integer")),
     )
-    check = sql_text(select(exists(token)))
-    wrapped = f"SELECT CASE WHEN ({check}) THEN ({sql}) END"
+    check = f"({sql_text(select(exists(token)))})"
+    if declared:
+        check = f"{check} AND {declared_unchanged(params)}"
+    wrapped = f"SELECT CASE WHEN {check} THEN ({sql}) END"
     return FastStatement(wrapped, tuple(params.names))
 
 

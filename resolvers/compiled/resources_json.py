@@ -10,11 +10,14 @@ selection built in the statement:
 - the confirmed relations from or to the page (`policy.visible_relations`) and the resources
   at their other ends (`policy.visible_resources`), superseded ones after their successors
   (`resources.successors_first`), as the CTEs `rel` and `ends`;
-- a title in the request's languages (`Accept-Language`, the parameter `languages`) as
+- a title in the request's languages (the parameter `languages`) as
   `resolvers.languages.best_text` chooses it among the translations the viewer may see
-  (`policy.visible_translations`). A signed-in member who names no language reads titles in
-  their declared languages: those requests are left to the compiled statement of
-  resolvers/compiled/resources.py (schema/compiled_fast.py).
+  (`policy.visible_translations`): `Accept-Language`'s, or, for a signed-in member who names
+  none, the languages the executor makes of their declared ones, computed by the caller from
+  the rows its token lookup read (app/compiled_requests.py `Declared`); the statement then
+  answers NULL unless the member's declared languages are still those rows at its own
+  snapshot (`fast.declared_unchanged`, parameters `declared_positions`, `declared_tags`), and
+  the view answers.
 
 Parameters: after a cursor `after_0`.. (the order's keyset), `languages` (text[]) when titles
 are translated; `viewer_id` when signed in. The page's size is a constant
@@ -91,7 +94,8 @@ class ResourcesShape:
     order: ResourceOrder
     after: bool
     size: int
-    translated: bool  # the request names its languages
+    translated: bool  # titles are chosen in `languages`
+    declared: bool = False  # ... the member's declared ones (re-checked by the statement)
 
 
 def _matches(wanted: str, tag: str) -> str:
@@ -246,7 +250,7 @@ def resources_statement(kind: ViewerKind, root: Pick, shape: ResourcesShape) -> 
     (ClientError: a filter the resolver refuses)."""
     builder = _Builder(kind, shape)
     sql = builder.resources(root)
-    return viewer_checked(sql, builder.params, kind)
+    return viewer_checked(sql, builder.params, kind, declared=shape.declared)
 
 
 def resources_values(
