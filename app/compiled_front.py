@@ -56,13 +56,10 @@ to the view.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 
-import asyncpg
 from sqlalchemy import literal_column, make_url
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -70,6 +67,7 @@ from app.cached_compiled import StatementReads, cache_plan, uncached_headers
 from app.cached_hits import RawRequests, kept_headers, raw_request_of, read_body, replaying
 from app.cached_responses import CachedResponses, Plan
 from app.compiled import CompiledAnswers
+from app.compiled_pool import FrontPool
 from app.compiled_requests import (
     NO_LANGUAGES,
     Asked,
@@ -88,7 +86,7 @@ from app.request_id import request_id_from
 from app.response_cache import Entry
 from app.settings import Settings
 from models.base import utcnow
-from models.db import behind_pgbouncer, connection_arguments, metadata
+from models.db import behind_pgbouncer, metadata
 from models.member import Member, Role
 from resolvers.auth import AuthConfig, live_token, token_digest
 from resolvers.compiled.fast import (
@@ -140,7 +138,6 @@ class CompiledFront:
         self.max_body_bytes = settings.max_body_bytes
         self.record = settings.metrics_enabled
         self.hints = TokenHints()
-        self.statements = 0  # statements run here (tests add them to the engine's)
         self.answered = 0  # requests answered here
         url = settings.database_url
         self.enabled = (
@@ -148,42 +145,18 @@ class CompiledFront:
             and make_url(url).get_backend_name() == "postgresql"
             and not behind_pgbouncer(url)
         )
-        self._dsn, arguments = connection_arguments(
-            url, statement_timeout_ms=settings.statement_timeout_ms
-        )
-        self._dsn = self._dsn.replace("postgresql+asyncpg://", "postgresql://", 1)
-        # The statements inline their constants as SQL string literals (`sql_text`), which
-        # mean what they say only with standard strings: pinned, whatever the server's default
-        # (with it off, a backslash in a filter's value would end the literal early).
-        self._server_settings: dict[str, str] = {
-            **arguments.get("server_settings", {}),
-            "standard_conforming_strings": "on",
-        }
-        self._pool_size = settings.database_pool_size
-        self._pool: asyncpg.Pool | None = None
-        self._opening = asyncio.Lock()
+        self.pool = FrontPool(settings)
         token = live_token(_param(1, "text"), _param(2, "timestamptz"))
         languages = declared_arrays(f"{Member.__tablename__}.id")
         self._token_sql = sql_text(token.add_columns(*map(literal_column, languages)))
 
-    async def close(self) -> None:
-        if self._pool is not None:
-            await self._pool.close()
-            self._pool = None
+    @property
+    def statements(self) -> int:
+        """Statements run here (tests add them to the engine's)."""
+        return self.pool.statements
 
-    async def _pool_of(self) -> asyncpg.Pool:
-        """The pool, opened on first use (tests run no lifespan)."""
-        if self._pool is None:
-            async with self._opening:
-                if self._pool is None:
-                    self._pool = await asyncpg.create_pool(
-                        self._dsn,
-                        min_size=0,
-                        max_size=self._pool_size,
-                        server_settings=self._server_settings,
-                        reset=_session_unchanged,
-                    )
-        return self._pool
+    async def close(self) -> None:
+        await self.pool.close()
 
     async def __call__(self, app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
         if (
@@ -320,7 +293,7 @@ class CompiledFront:
         """`viewer_for_token`'s statement, on this pool, with the member's declared languages;
         kept as a hint."""
         try:
-            row = await self._fetch(lambda c: c.fetchrow(self._token_sql, digest, utcnow()))
+            row = await self.pool.fetch(lambda c: c.fetchrow(self._token_sql, digest, utcnow()))
         except Exception:
             logger.exception("compiled fast path: token lookup failed, the view answers")
             return None
@@ -366,17 +339,13 @@ class CompiledFront:
     async def _statement(self, statement: FastStatement, values: dict[str, Any]) -> str | None:
         arguments = statement.arguments(values)
         try:
-            text: str | None = await self._fetch(lambda c: c.fetchval(statement.sql, *arguments))
+            text: str | None = await self.pool.fetch(
+                lambda c: c.fetchval(statement.sql, *arguments)
+            )
         except Exception:
             logger.exception("compiled fast path: the statement failed, the view answers")
             return None
         return text
-
-    async def _fetch(self, call: Callable[[asyncpg.Connection], Awaitable[Any]]) -> Any:
-        pool = await self._pool_of()
-        self.statements += 1
-        async with pool.acquire() as connection:
-            return await call(connection)
 
     async def _send(
         self, send: Send, headers: list[tuple[bytes, bytes]], body: bytes, given: bytes | None
@@ -405,12 +374,6 @@ class CompiledFront:
                 log_request(work.scope, 200, time.perf_counter() - work.started, operation)
             finally:
                 REQUEST_ID.reset(token)
-
-
-async def _session_unchanged(_: asyncpg.Connection) -> None:
-    """A released connection needs no reset query (asyncpg's default: a round trip per
-    request): the fast path's statements are single reads in autocommit that change no
-    session state (no SET, LISTEN, cursor or lock); asyncpg still ends any transaction."""
 
 
 def _param(number: int, pg_type: str) -> Any:

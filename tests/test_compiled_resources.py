@@ -334,7 +334,7 @@ async def test_the_fast_paths_literals_keep_their_meaning_on_a_server_without_st
     try:
         # when: the fast path opens its connections
         front = apps[0].state.compiled_front
-        setting = await front._fetch(lambda c: c.fetchval("SHOW standard_conforming_strings"))
+        setting = await front.pool.fetch(lambda c: c.fetchval("SHOW standard_conforming_strings"))
     finally:
         async with db.engine.connect() as connection:
             autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
