@@ -37,15 +37,14 @@ from graphql import (
     print_ast,
     type_from_ast,
 )
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from starlette.applications import Starlette
 
 from app.compiled import CompiledAnswers
 from app.seed.knowledge import seed_knowledge
 from models.community import Community
 from models.db import Database
-from models.member import Member, Role
-from models.organization import OrganizationKind
+from models.member import Role
 from models.resource import Resource
 from resolvers.pagination import encode_cursor
 from schema import Limits, limit_rules, schema
@@ -54,6 +53,7 @@ from subscriptions.broadcast import HubBroadcast
 from tests.conftest import Factory, api_client
 from tests.document_corpus import Generator, Mined, mine
 from tests.test_compiled_documents import V, World, build_world, compiling_and_executing, push
+from tests.test_compiled_members import directory_members
 from tests.test_compiled_resources import _translate_and_relate
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
@@ -166,7 +166,7 @@ async def build(client: httpx.AsyncClient, factory: Factory, db: Database) -> Va
     review, supersessions, contradictions, a proposed relation, a relation to the author's
     draft, translated titles), and a reviewer, in one database."""
     world = await build_world(client, factory, db)
-    await directory_members(factory, db)
+    await directory_members(factory, db, "Wizara «Ñ»")
     reviewer = await factory.member(name="Reviewer", role=Role.REVIEWER, languages=("fr",))
     async with db.sessions.begin() as session:
         await seed_knowledge(session, random.Random(73195), RESOURCES, 0)
@@ -187,26 +187,6 @@ async def build(client: httpx.AsyncClient, factory: Factory, db: Database) -> Va
         world, member.global_id, encode_id("Resource", resource),
         encode_id("Community", community), viewers,
     )  # fmt: skip
-
-
-async def directory_members(factory: Factory, db: Database) -> None:
-    """tests/test_compiled_members.py's directory (its members, not its viewers): experts and
-    not, with and without organisations, countries, languages and expertise, names in several
-    scripts; one member deleted."""
-    government = await factory.organization(OrganizationKind.GOVERNMENT, "Wizara «Ñ»", "KE")
-    network = await factory.organization(OrganizationKind.CIVIL_SOCIETY, "Réseau 🌍")
-    for i, name in enumerate(["Ängel", "zed", "Émile", "Олег", "李雷", "ángel", "Bob", "Çelik"]):
-        await factory.member(
-            name=name,
-            is_expert=i % 2 == 0,
-            organization_id=(government, network, None)[i % 3],
-            country=("KE", None, "FR")[i % 3],
-            languages=(("fr",), ("fr-CA", "en"), ())[i % 3],
-            expertise=((3,), (5, 7), ())[i % 3],
-        )
-    gone = await factory.member(name="Deleted Expert", is_expert=True)
-    async with db.sessions.begin() as session:
-        await session.execute(delete(Member).where(Member.id == gone.id))
 
 
 def variable_sets(text: str, values: Values) -> list[dict[str, Any]]:

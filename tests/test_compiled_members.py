@@ -97,7 +97,14 @@ async def build_directory(factory: Factory, db: Database) -> Directory:
     and not, with and without organisations, countries, languages and expertise, names in
     several scripts; and one member deleted."""
     crowd = await people(factory)
-    government = await factory.organization(OrganizationKind.GOVERNMENT, "Ministère «Ñ»", "KE")
+    return Directory(crowd, await directory_members(factory, db, "Ministère «Ñ»"))
+
+
+async def directory_members(factory: Factory, db: Database, government_name: str) -> int:
+    """The directory's members (not its viewers): experts and not, with and without
+    organisations, countries, languages and expertise, names in several scripts; and one
+    member deleted, whose id is returned."""
+    government = await factory.organization(OrganizationKind.GOVERNMENT, government_name, "KE")
     network = await factory.organization(OrganizationKind.CIVIL_SOCIETY, "Réseau 🌍")
     for i, name in enumerate(["Ängel", "zed", "Émile", "Олег", "李雷", "ángel", "Bob", "Çelik"]):
         await factory.member(
@@ -111,7 +118,7 @@ async def build_directory(factory: Factory, db: Database) -> Directory:
     gone = await factory.member(name="Deleted Expert", is_expert=True)
     async with db.sessions.begin() as session:
         await session.execute(delete(Member).where(Member.id == gone.id))
-    return Directory(crowd, gone.id)
+    return gone.id
 
 
 FILTERS: list[dict[str, Any] | None] = [

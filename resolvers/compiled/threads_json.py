@@ -32,10 +32,10 @@ from resolvers.compiled.fast import (
     jbool,
     jconstant,
     jint,
-    json_object,
     jstring,
     jtext,
     jtimestamp,
+    selection_object,
     sql_text,
     viewer_checked,
 )
@@ -72,7 +72,7 @@ class _Builder:
             "replyCount": jint("th.reply_count"),
             "__typename": jconstant("Thread"),
         }
-        value = self._object(root, fields, {"posts": self._connection})
+        value = selection_object(root, fields, {"posts": self._connection})
         return f"WITH {', '.join(ctes)} SELECT coalesce((SELECT {value} FROM th), 'null')"
 
     def _viewer_role(self) -> Any:
@@ -100,15 +100,6 @@ class _Builder:
         limit = self.params.bind("page_limit", "integer")
         return sql_text(statement.order_by(Post.id).limit(limit))
 
-    def _object(self, pick: Pick, fields: dict[str, str], nested: dict[str, Any]) -> str:
-        members = []
-        for child in pick.children:
-            if child.name in nested:
-                members.append((child.key, nested[child.name](child)))
-            else:
-                members.append((child.key, fields[child.name]))
-        return json_object(members)
-
     def _connection(self, pick: Pick) -> str:
         size = self.params.bind("page_size", "integer")
         first = f"(SELECT id FROM page ORDER BY id LIMIT {size})"
@@ -120,10 +111,10 @@ class _Builder:
             "endCursor": f"coalesce({start} ORDER BY f.id DESC LIMIT 1), 'null')",
             "__typename": jconstant("PageInfo"),
         }
-        return self._object(
+        return selection_object(
             pick,
             {"__typename": jconstant("PostConnection")},
-            {"edges": self._edges, "pageInfo": lambda p: self._object(p, info, {})},
+            {"edges": self._edges, "pageInfo": lambda p: selection_object(p, info, {})},
         )
 
     def _edges(self, pick: Pick) -> str:
@@ -137,7 +128,7 @@ class _Builder:
         reactions = [r for n in nodes for r in n.under("reactions")]
         if reactions:
             joins.append(self._reactions(reactions, lists))
-        edge = self._object(
+        edge = selection_object(
             pick,
             {"cursor": jstring(int_cursor(POST_ORDER.listing, "p.id")),
              "__typename": jconstant("PostEdge")},
@@ -162,7 +153,7 @@ class _Builder:
             }
             order = f"array_position(ARRAY[{KINDS}]::text[], k.kind::text)"
             columns.append(
-                f"string_agg({self._object(pick, fields, {})}, ',' ORDER BY {order}) AS {name}"
+                f"string_agg({selection_object(pick, fields, {})}, ',' ORDER BY {order}) AS {name}"
             )
         mine = "false"
         if self.viewer.member_id is not None:
@@ -185,7 +176,7 @@ class _Builder:
             "isDeleted": jbool("p.deleted_at IS NOT NULL"),
             "__typename": jconstant("Post"),
         }
-        return self._object(
+        return selection_object(
             pick,
             fields,
             {
@@ -200,7 +191,7 @@ class _Builder:
             "name": jtext("a.name"),
             "__typename": jconstant("Member"),
         }
-        return f"(CASE WHEN a.id IS NULL THEN 'null' ELSE {self._object(pick, fields, {})} END)"
+        return f"(CASE WHEN a.id IS NULL THEN 'null' ELSE {selection_object(pick, fields, {})} END)"
 
     def _body(self) -> str:
         """A deleted post's text only for those `policy.may_read_deleted_text` lets read it,
