@@ -96,7 +96,6 @@ from resolvers.compiled.fast import (
     sql_text,
     viewer_values,
 )
-from resolvers.languages import parse_accept_language
 from resolvers.policy import ANONYMOUS, Viewer
 from schema.compiled_fast import fast_body, fast_parts
 from schema.compiled_fields import Asking
@@ -208,7 +207,7 @@ class CompiledFront:
             compiled,
             params.variables,
             params.operation_name,
-            Asking(viewer, _requested_languages(scope)),
+            Asking(viewer, asked.languages),
             self.compiled.limits.max_cost,
         )
         kind = ViewerKind(viewer.is_signed_in, viewer.role)
@@ -378,14 +377,6 @@ class CompiledFront:
 
 def _param(number: int, pg_type: str) -> Any:
     return literal_column(f"${number}::{pg_type}")
-
-
-def _requested_languages(scope: Scope) -> tuple[str, ...]:
-    """`Context.requested_languages` as app/http.py reads it: the first `Accept-Language`."""
-    for name, value in scope["headers"]:
-        if name == b"accept-language":
-            return parse_accept_language(value.decode("latin-1"))
-    return ()
 
 
 def _same_viewer(hint: Hint | None, viewer: Viewer) -> bool:

@@ -107,7 +107,7 @@ class Asked:
     media_type: str
     token: str | None
     given_id: bytes | None
-    languages: tuple[str, ...] = ()  # `Accept-Language`'s (only the response cache reads them)
+    languages: tuple[str, ...] = ()  # `Accept-Language`'s, as the view's context reads them
     write_version: int | None = None  # `Hub-Write-Version` (only the response cache reads it)
 
 
