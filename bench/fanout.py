@@ -91,6 +91,7 @@ POST_INDEX = re.compile(r"fanout post (-?\d+) ")
 DRAIN_SECONDS = 30.0  # after the last post, how long every delivery may take
 TARGET_P99_MS = 250.0
 TARGET_KB_PER_SUBSCRIPTION = 32.0  # issue 17: at most 32 KB per subscription
+TARGET_SCALE_OUT = 1.8  # issue 17: two processes serve at least 1.8x one
 SPARE_FILES = 2_048  # open files beyond one per socket (logs, database, Redis, pipes)
 
 
@@ -507,6 +508,7 @@ class Phase:
     rss_idle: list[int] = field(default_factory=list)
     rss_after_events: list[int] = field(default_factory=list)
     server_cpu_s: float = 0.0
+    server_cpu_each: list[float] = field(default_factory=list)  # per hub process
     server_system_cpu_s: float = 0.0  # of which in the kernel (loopback TCP is charged here)
     published: dict[str, float] = field(default_factory=dict)  # event_key: publishing started
     client_cpu_s: float = 0.0
@@ -597,7 +599,10 @@ def measure_fanout(
             with suppress(BenchError):
                 client.expect("DONE", max(0.1, deadline - time.monotonic()))
         phase.drain_seconds = time.monotonic() - start
-        phase.server_cpu_s = sum(cpu_seconds(p) for p in pids) - sum(cpu[0])
+        phase.server_cpu_each = [
+            cpu_seconds(p) - before for p, before in zip(pids, cpu[0], strict=True)
+        ]
+        phase.server_cpu_s = sum(phase.server_cpu_each)
         phase.server_system_cpu_s = sum(cpu_times(p)[1] for p in pids) - system_cpu
         phase.client_cpu_each = [
             cpu_seconds(c.process.pid) - before for c, before in zip(clients, cpu[1], strict=True)
@@ -733,6 +738,12 @@ class Outcome:
         """Server CPU per delivery received (µs): all the servers' CPU during the posts."""
         return 1e6 * self.phase.server_cpu_s / max(1, self.deliveries.received)
 
+    def capacity(self) -> float:
+        """Deliveries per CPU second of the busiest hub process: the rate this setup sustains
+        when each of its processes has a core of its own (a process is one thread, so a core
+        is its limit, and the busiest one is reached first)."""
+        return self.deliveries.received / max(self.phase.server_cpu_each, default=float("nan"))
+
     def spread_ms(self) -> list[float]:
         """Per event: from its first delivery to its last."""
         d = self.deliveries
@@ -858,6 +869,27 @@ def verdicts(o: Outcome) -> str:
     )
 
 
+def scale_out(outcomes: list[Outcome]) -> list[str]:
+    """Two processes against one, in this run: the ratio of their capacities (deliveries per
+    CPU second of the busiest process). Wall-clock rates cannot show it on a machine whose
+    cores the subscribers, Redis and PostgreSQL share with the hubs (bench/README.md)."""
+    single = next((o for o in outcomes if o.setup == "single"), None)
+    scaled = next((o for o in outcomes if o.setup == "redis"), None)
+    if single is None or scaled is None:
+        return []
+    ratio = scaled.capacity() / single.capacity()
+    each = " + ".join(f"{c:.2f}" for c in scaled.phase.server_cpu_each)
+    verdict = "met" if ratio >= TARGET_SCALE_OUT else "MISSED"
+    return [
+        "",
+        f"- scale-out: one process {single.capacity():,.0f} deliveries per CPU second "
+        f"({single.phase.server_cpu_s:.2f} s for {single.deliveries.received:,}); two processes "
+        f"{scaled.capacity():,.0f} per CPU second of the busier ({each} s for "
+        f"{scaled.deliveries.received:,}, subscriptions {scaled.subscriptions_per_server}): "
+        f"**{ratio:.2f}x** one (target >= {TARGET_SCALE_OUT}x: {verdict})",
+    ]
+
+
 def report(outcomes: list[Outcome], options: Options) -> str:
     lines = [
         f"{options.subscribers} subscriptions on {options.sockets} sockets ({options.viewer}, "
@@ -879,6 +911,7 @@ def report(outcomes: list[Outcome], options: Options) -> str:
         *(memory_row(o) for o in outcomes),
         "",
         *(verdicts(o) for o in outcomes),
+        *scale_out(outcomes),
     ]
     return "\n".join(lines)
 
@@ -909,6 +942,7 @@ def outcome_json(o: Outcome) -> dict[str, Any]:
         "spread_ms": o.spread_ms(),
         "kb_per_subscription": o.kb_per_subscription,
         "us_per_delivery": o.us_per_delivery(),
+        "deliveries_per_busiest_cpu_second": o.capacity(),
         "failed_posts": o.failed_posts,
     }
 

@@ -135,6 +135,8 @@ def drive(base: str, people: Cast, request: pytest.FixtureRequest) -> None:
     except BaseException:
         shot = page.keep_evidence(failure_directory(request), request.node.name)
         print(f"console browser test failed: screenshot {shot}")
+        print(f"the response pane: {page.response()!r}")
+        print(f"the variables pane: {page.editor('.graphiql-editor-tool')!r}")
         raise
     finally:
         driver.quit()
@@ -158,7 +160,12 @@ async def test_a_moderator_works_in_the_console_and_a_member_cannot_introspect(
         hub_serve=True,
         ready_polls=600,
     ) as base:
-        await asyncio.to_thread(drive, base, people, request)
+        try:
+            await asyncio.to_thread(drive, base, people, request)
+        except BaseException:
+            log = (tmp_path / "server.log").read_text(encoding="utf-8", errors="replace")
+            print("the server's log, its end:", log[-6000:], sep="\n")
+            raise
     # the member's flag went through the real server
     queue = await gql(client, "{ moderationQueue { totalCount } }", member=people.moderator)
     assert queue["data"]["moderationQueue"]["totalCount"] == 2
