@@ -6,7 +6,9 @@ PostgreSQL (SKIP LOCKED claims); on SQLite, run one."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import signal
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -38,11 +40,16 @@ from resolvers.topic_fanout import BATCH_SIZE, expand_batch
 from resolvers.webhooks import prepare_webhook
 from subscriptions import metrics
 from subscriptions.events import EventPublisher
+from subscriptions.tasks import stop_task
 
 logger = logging.getLogger("hub.delivery")
 # A delivery is sent only while at least a fifth of its lease is left (its send and record
 # must end before another worker may claim it again).
 LEASE_USED = 0.8
+# How long a stopping server or worker lets the round in progress end (its messages sent and
+# recorded) before cancelling it: a cancelled round's claimed rows wait for their lease, and a
+# message accepted but not recorded is sent again.
+STOP_GRACE_SECONDS = 10.0
 
 
 @dataclass
@@ -71,9 +78,15 @@ class DeliveryWorker:
     # keys make that a no-op), then only a new day or week does.
     digests_scheduled: tuple[str, ...] | None = None
     outcomes: OutcomeWriter = field(init=False)
+    stopping: asyncio.Event = field(init=False)
 
     def __post_init__(self) -> None:
         self.outcomes = OutcomeWriter(self.db, self.retry)
+        self.stopping = asyncio.Event()
+
+    def stop(self) -> None:
+        """End `run` after the round in progress, not in the middle of it."""
+        self.stopping.set()
 
     @classmethod
     def from_settings(
@@ -100,7 +113,8 @@ class DeliveryWorker:
         )
 
     async def run(self) -> None:
-        while True:
+        """Rounds until `stop`."""
+        while not self.stopping.is_set():
             try:
                 full = await self.run_round() == self.batch_size
             except Exception:
@@ -108,7 +122,16 @@ class DeliveryWorker:
                 logger.exception("delivery: round failed, retrying next round")
                 full = False
             if not full:
-                await asyncio.sleep(self.interval or 1.0)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.stopping.wait(), self.interval or 1.0)
+
+    async def finish(self, task: asyncio.Task[None]) -> None:
+        """Stop `task` (running `run`): its round may end within STOP_GRACE_SECONDS, then it
+        is cancelled; the kept SMTP connections are closed either way."""
+        self.stop()
+        await asyncio.wait({task}, timeout=STOP_GRACE_SECONDS)
+        await stop_task(task)
+        await self.close()
 
     async def run_round(self) -> int:
         """Claim a batch of due deliveries and handle each; returns how many were claimed.
@@ -286,7 +309,7 @@ async def run_worker(settings: Settings, rounds: int | None = None) -> int:
     worker = DeliveryWorker.from_settings(db, settings, EventPublisher(broadcast))
     try:
         if rounds is None:
-            await worker.run()
+            await _run_until_signalled(worker)
         for _ in range(rounds or 0):
             await worker.run_round()
     finally:
@@ -295,3 +318,19 @@ async def run_worker(settings: Settings, rounds: int | None = None) -> int:
         await broadcast.disconnect()
         await db.dispose()
     return worker.handled
+
+
+async def _run_until_signalled(worker: DeliveryWorker) -> None:
+    """`hub worker` without `--rounds`: rounds until SIGTERM or SIGINT, which let the round in
+    progress end (`DeliveryWorker.finish`)."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.create_task(worker.run(), name="delivery")
+    signals = (signal.SIGTERM, signal.SIGINT)
+    for signum in signals:
+        loop.add_signal_handler(signum, worker.stop)
+    try:
+        await asyncio.wait({task})
+    finally:
+        for signum in signals:
+            loop.remove_signal_handler(signum)
+        await worker.finish(task)

@@ -202,12 +202,13 @@ def create_app(
             )
             app.state.head_watcher = heads
             background.append(asyncio.create_task(heads.run(), name="live repair"))
+        delivery: tuple[DeliveryWorker, asyncio.Task[None]] | None = None
         if settings.delivery_poll_seconds > 0:
             deliveries = DeliveryWorker.from_settings(
                 database, settings, EventPublisher(hub_broadcast)
             )
             app.state.delivery_worker = deliveries
-            background.append(asyncio.create_task(deliveries.run(), name="delivery"))
+            delivery = deliveries, asyncio.create_task(deliveries.run(), name="delivery")
         reminders = None
         if settings.webinar_reminder_interval_seconds > 0:
             job = ReminderJob(database, hub_broadcast, settings.webinar_reminder_interval_seconds)
@@ -220,6 +221,9 @@ def create_app(
             await front.close()
             await response_cache.close()
             await websocket.live_groups.close()
+            if delivery is not None:
+                worker, task = delivery
+                await worker.finish(task)  # its round ends, then QUIT on the kept connections
             for task in background:
                 await stop_task(task)
             if reminders is not None:

@@ -25,6 +25,7 @@ class Inbox:
     messages: list[EmailMessage] = field(default_factory=list)
     recipients: list[str] = field(default_factory=list)
     logins: list[str] = field(default_factory=list)
+    quits: int = 0  # connections the client ended with QUIT (not dropped)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
@@ -32,6 +33,10 @@ class Inbox:
         self.messages.append(parsed)
         self.recipients.extend(envelope.rcpt_tos)
         return "250 Message accepted for delivery"
+
+    async def handle_QUIT(self, server: Any, session: Any, envelope: Any) -> str:
+        self.quits += 1
+        return "221 Bye"
 
     def authenticate(
         self, server: Any, session: Any, envelope: Any, mechanism: str, data: Any
