@@ -101,6 +101,25 @@ class Page:
         self.driver.find_element(By.XPATH, self._tab(name)).click()
         self.until(lambda: f" {name}" in self.editor(".graphiql-query-editor"), f"{name} open")
 
+    def open_tab_and_run(self, name: str) -> None:
+        """Switch to a tab and run it at once, in the moment before GraphiQL has read the
+        tab's operation (it still holds the previous tab's name then), as a quick hand does."""
+        self.until(lambda: self.driver.find_elements(By.XPATH, self._tab(name)), f"the {name} tab")
+        self.driver.execute_async_script(
+            "const [tab, done] = arguments;"
+            "tab.click();"
+            "setTimeout(() => { document.querySelector('.graphiql-execute-button').click(); done(); }, 0);",
+            self.driver.find_element(By.XPATH, self._tab(name)),
+        )
+        self.until(lambda: f" {name}" in self.editor(".graphiql-query-editor"), f"{name} open")
+
+    def stored_tabs(self) -> str:
+        """GraphiQL's tabs as it keeps them (their queries and variables)."""
+        value: str | None = self.driver.execute_script(
+            "return sessionStorage.getItem('graphiql:tabState')"
+        )
+        return value or ""
+
     def new_tab(self, name: str, query: str) -> None:
         """A new tab holding `query`, whose operation is `name`. GraphiQL parses an edited
         query a moment later; the tab's title changing to the operation's name says it has."""

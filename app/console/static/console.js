@@ -63,22 +63,68 @@
     element("signed-in-role").textContent = signedIn ? viewer.role : "";
   }
 
-  // GraphiQL reads a tab's operation name a moment after the tab is switched to: a run in that
-  // moment sends the previous tab's name with this tab's document, and the hub answers "Unknown
-  // operation named ...". A name the document does not define is left out, so a document of one
-  // operation runs as written (one of several still needs its name: the hub says so).
+  // GraphiQL reads a tab's document a moment (100 ms) after the tab is switched to: a run in
+  // that moment sends this tab's text with the previous tab's operation name and parsed
+  // document. The hub would answer "Unknown operation named ...", and GraphiQL's fetcher, which
+  // picks the WebSocket by that document and name, would send a subscription over HTTP. So the
+  // text that is sent decides: a name it does not define is replaced by the name of its only
+  // operation (a text of several still needs its name: the hub says so), and a parsed document
+  // of another text is replaced by the outline of this one.
   function namesFromTheDocument(fetcher) {
     return function (params, options) {
-      const name = params.operationName;
-      if (name && !definesOperation(params.query || "", name)) {
-        params = Object.assign({}, params, { operationName: null });
+      const text = params.query || "";
+      const operations = scanOperations(text);
+      const names = operations.map((operation) => operation.name);
+      if (!names.includes(params.operationName || null)) {
+        params = Object.assign({}, params, { operationName: names.length === 1 ? names[0] : null });
+      }
+      const parsed = options && options.documentAST;
+      if (!(parsed && parsed.loc && parsed.loc.source.body === text)) {
+        options = Object.assign({}, options, { documentAST: outline(operations) });
       }
       return fetcher(params, options);
     };
   }
 
-  function definesOperation(query, name) {
-    return new RegExp("\\b(query|mutation|subscription)\\s+" + name + "\\b").test(query);
+  // The operations a document's text defines, as [{ operation, name }] (name null when
+  // anonymous): its top-level definitions, strings and comments skipped.
+  function scanOperations(text) {
+    const code = text.replace(/"""[\s\S]*?"""|"(?:[^"\\\n]|\\.)*"|#[^\n]*/g, " ");
+    const tokens = /[{}()]|\b(query|mutation|subscription|fragment)\b(?:\s+([_A-Za-z]\w*))?/g;
+    const operations = [];
+    let braces = 0;
+    let parens = 0;
+    let defining = false; // a definition's keyword was read, its selection set not yet
+    for (let match = tokens.exec(code); match !== null; match = tokens.exec(code)) {
+      const token = match[0];
+      if (token === "(" || token === ")") {
+        parens += token === "(" ? 1 : -1;
+      } else if (parens > 0) {
+        continue; // arguments and variables' default values
+      } else if (token === "{") {
+        if (braces === 0 && !defining) operations.push({ operation: "query", name: null });
+        defining = false;
+        braces += 1;
+      } else if (token === "}") {
+        braces -= 1;
+      } else if (braces === 0 && !defining) {
+        defining = true;
+        if (match[1] !== "fragment") operations.push({ operation: match[1], name: match[2] || null });
+      }
+    }
+    return operations;
+  }
+
+  // A parsed document's outline: what GraphiQL's fetcher reads to choose HTTP or WebSocket.
+  function outline(operations) {
+    return {
+      kind: "Document",
+      definitions: operations.map((operation) => ({
+        kind: "OperationDefinition",
+        operation: operation.operation,
+        name: operation.name ? { kind: "Name", value: operation.name } : undefined,
+      })),
+    };
   }
 
   // A new fetcher after every sign-in or sign-out, and GraphiQL mounted afresh (`key`), so the
