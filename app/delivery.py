@@ -37,7 +37,7 @@ from resolvers.email_deliveries import EmailFacts, prepare_emails
 from resolvers.outbox import Claimed, Dropped, Failed, Progressed, Result, RetryPolicy, Sent
 from resolvers.push_deliveries import PushFacts, forget, prepare_pushes
 from resolvers.topic_fanout import BATCH_SIZE, expand_batch
-from resolvers.webhooks import prepare_webhook
+from resolvers.webhooks import WebhookCall, prepare_webhooks
 from subscriptions import metrics
 from subscriptions.events import EventPublisher
 from subscriptions.tasks import stop_task
@@ -176,13 +176,14 @@ class DeliveryWorker:
             await self.mail.close()
 
     async def _prepare(self, claimed: list[Claimed]) -> dict[int, Prepared]:
-        """What the batch's emails and push messages say, or why each is dropped: read and
-        decided for the whole batch in a few statements (visibility included), and the emails
-        composed, before anything is sent (no statement and little work between a message's
-        acceptance and its record)."""
+        """What the batch's emails, push messages and webhook calls say, or why each is
+        dropped: read and decided for the whole batch in a few statements (visibility
+        included), and the emails composed, before anything is sent (no statement and little
+        work between a message's acceptance and its record)."""
         emails = [c for c in claimed if c.channel is DeliveryChannel.EMAIL]
         digests = [c for c in claimed if c.channel is DeliveryChannel.DIGEST]
         pushes = [c for c in claimed if c.channel is DeliveryChannel.PUSH]
+        webhooks = [c for c in claimed if c.channel is DeliveryChannel.WEBHOOK]
         prepared: dict[int, Prepared] = {}
         try:
             for delivery_id, facts in (await prepare_emails(self.db.sessions, emails)).items():
@@ -191,12 +192,13 @@ class DeliveryWorker:
                 prepared[delivery_id] = self._composed(digest)
             if self.push is not None:
                 prepared.update(await prepare_pushes(self.db.sessions, pushes))
+            prepared.update(await prepare_webhooks(self.db.sessions, webhooks))
         except Exception as error:
             # As for one delivery (`_attempt`): the batch's attempts fail and end dead in the
             # end, instead of coming back with every lease.
             logger.exception("delivery: cannot prepare a batch of %d", len(claimed))
             failed = Failed(f"internal error: {type(error).__name__}")
-            everything = [*emails, *digests, *pushes]
+            everything = [*emails, *digests, *pushes, *webhooks]
             prepared.update({c.id: failed for c in everything if c.id not in prepared})
         return prepared
 
@@ -234,8 +236,7 @@ class DeliveryWorker:
         if claimed.channel is DeliveryChannel.FANOUT:
             return await self._expand(claimed)
         if claimed.channel is DeliveryChannel.WEBHOOK:
-            call = await prepare_webhook(self.db.sessions, claimed)
-            return call if isinstance(call, Dropped) else await self.webhooks.send(call)
+            return await self._call(prepared)  # prepared with the batch's (`_prepare`)
         if claimed.channel is DeliveryChannel.PUSH:
             return await self._push(prepared)
         if claimed.channel in (DeliveryChannel.EMAIL, DeliveryChannel.DIGEST):
@@ -250,6 +251,11 @@ class DeliveryWorker:
         except SEND_ERRORS as error:
             return Failed(f"{type(error).__name__}: {error}")
         return Sent()
+
+    async def _call(self, call: Prepared | None) -> Result:
+        if not isinstance(call, WebhookCall):
+            return call if isinstance(call, Dropped | Failed) else Failed("nothing prepared")
+        return await self.webhooks.send(call)
 
     async def _expand(self, claimed: Claimed) -> Result:
         """A batch of a fan-out job (resolvers/topic_fanout.py)."""
@@ -269,7 +275,7 @@ class DeliveryWorker:
 
 
 # What a claimed batch's email or push delivery became before sending.
-Prepared = EmailMessage | PushFacts | Dropped | Failed
+Prepared = EmailMessage | PushFacts | WebhookCall | Dropped | Failed
 
 
 def _kept_connections(sender: MailSender, size: int) -> MailSender:

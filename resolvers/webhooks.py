@@ -183,24 +183,46 @@ class WebhookCall:
     data: dict[str, Any]
 
 
-async def prepare_webhook(sessions: Sessions, claimed: Claimed) -> WebhookCall | Dropped:
-    """The call to make now for a claimed delivery, or why it is dropped."""
-    payload = claimed.payload
+async def prepare_webhooks(
+    sessions: Sessions, claimed: Sequence[Claimed]
+) -> dict[int, WebhookCall | Dropped]:
+    """The calls to make now for a batch's claimed webhook deliveries, or why each is dropped,
+    in two statements whatever the batch's size: the endpoints, then whether each endpoint may
+    be told about its delivery's subject (the policy's predicate, one column per delivery)."""
+    if not claimed:
+        return {}
     async with sessions() as session:
-        endpoint = await session.get(WebhookEndpoint, int(payload["endpoint"]))
-        if endpoint is None:
-            return ENDPOINT_GONE
-        carried = policy.webhook_may_carry(endpoint.organization_id, payload["subject"])
-        if not await session.scalar(select(carried)):
-            return NOT_CARRIED
-        return WebhookCall(
-            key=claimed.key,
-            url=endpoint.url,
-            secret=endpoint.secret,
-            event=WebhookEvent(payload["event"]),
-            occurred_at=str(payload["occurredAt"]),
-            data=dict(payload["data"]),
-        )
+        wanted = sorted({int(c.payload["endpoint"]) for c in claimed})
+        found = await session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.id.in_(wanted)))
+        endpoints = {endpoint.id: endpoint for endpoint in found}
+        calls: dict[int, WebhookCall | Dropped] = {
+            c.id: ENDPOINT_GONE for c in claimed if int(c.payload["endpoint"]) not in endpoints
+        }
+        asked = [c for c in claimed if c.id not in calls]
+        if asked:
+            checks = [
+                policy.webhook_may_carry(
+                    endpoints[int(c.payload["endpoint"])].organization_id, c.payload["subject"]
+                ).label(f"carried_{i}")
+                for i, c in enumerate(asked)
+            ]
+            answers = (await session.execute(select(*checks))).one()
+            for delivery, carried in zip(asked, answers, strict=True):
+                endpoint = endpoints[int(delivery.payload["endpoint"])]
+                calls[delivery.id] = _call(delivery, endpoint) if carried else NOT_CARRIED
+    return calls
+
+
+def _call(claimed: Claimed, endpoint: WebhookEndpoint) -> WebhookCall:
+    payload = claimed.payload
+    return WebhookCall(
+        key=claimed.key,
+        url=endpoint.url,
+        secret=endpoint.secret,
+        event=WebhookEvent(payload["event"]),
+        occurred_at=str(payload["occurredAt"]),
+        data=dict(payload["data"]),
+    )
 
 
 # --- what admins read and do -----------------------------------------------------------------

@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from standardwebhooks import Webhook
+from standardwebhooks import Webhook, WebhookVerificationError
 
 from app.delivery import DeliveryWorker
 from app.main import create_app
@@ -315,3 +315,60 @@ async def test_a_published_resource_is_announced_once_and_a_draft_never(
     assert [(b["type"], b["data"]["id"], b["data"]["title"]) for b in bodies] == [
         ("resource.published", resource_id, "Fair recruitment toolkit")
     ]
+
+
+async def test_a_batch_of_8_calls_is_read_in_as_many_statements_as_a_batch_of_2(
+    database_url, db, trusting_client, factory, statements
+):
+    from sqlalchemy import delete
+
+    from models.webhook import WebhookEndpoint
+    from schema.relay import decode_int_id
+    from tests.test_delivery_batches import a_round
+
+    client = trusting_client
+    admin = await factory.member(role=Role.ADMIN)
+    organiser = await staff(factory)
+    sender = worker(database_url, db)
+    assert await sender.run_round() == 0  # its first round writes the digests due, if any
+    with http_receiver() as receiver:
+        secrets: list[str] = []
+        ids: list[str] = []
+
+        async def endpoints(count: int) -> None:
+            for _ in range(count):
+                created = await ok(
+                    client, CREATE, {"url": receiver.url, "events": ["WEBINAR_SCHEDULED"]}, admin
+                )
+                secrets.append(created["secret"])
+                ids.append(created["endpoint"]["id"])
+
+        # given: 2 endpoints told of a webinar, then 6 more (8) of another, one of them removed
+        await endpoints(2)
+        await webinar(client, organiser)
+        small = await a_round(sender, statements)
+        await endpoints(6)
+        await webinar(client, organiser)
+        async with db.sessions.begin() as session:
+            gone = decode_int_id(ids[-1], "WebhookEndpoint")
+            await session.execute(delete(WebhookEndpoint).where(WebhookEndpoint.id == gone))
+        # when: a worker sends each batch
+        large = await a_round(sender, statements)
+    # then: the same statements read each batch (the claim, the endpoints, whether each may be
+    # told, the oldest undelivered age), whatever its size
+    assert (small[0], large[0]) == (2, 8)
+    assert small[1] == large[1] == 4, statements.statements
+    # every endpoint but the removed one heard of its webinars, signed with its own secret
+    assert len(receiver.calls) == 2 + 7
+    verified = 0
+    for headers, body in receiver.calls:
+        verified += sum(1 for secret in secrets if _signed_by(secret, headers, body))
+    assert verified == 9
+
+
+def _signed_by(secret: str, headers: dict[str, str], body: bytes) -> bool:
+    try:
+        Webhook(secret).verify(body, headers)
+    except WebhookVerificationError:
+        return False
+    return True
