@@ -31,7 +31,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import AsyncExitStack, contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from functools import partial
@@ -425,16 +425,21 @@ async def _post_one(
 
 
 async def post_events(
-    server: Server, seeded: Seeded, indexes: list[int], interval: float
+    servers: list[Server], seeded: Seeded, indexes: list[int], interval: float
 ) -> list[Posted]:
-    """One post per index, `interval` seconds apart (on schedule, even if one is slow)."""
+    """One post per index, `interval` seconds apart (on schedule, even if one is slow), to the
+    servers in turn, as a load balancer in front of them would spread the writes."""
     run_id = f"{time.time():.0f}"
     headers = request_headers(seeded.poster_token)
-    async with httpx.AsyncClient(base_url=server.url, headers=headers) as client:
+    async with AsyncExitStack() as stack:
+        clients = [
+            await stack.enter_async_context(httpx.AsyncClient(base_url=s.url, headers=headers))
+            for s in servers
+        ]
         start = time.monotonic()
         return await asyncio.gather(
             *(
-                _post_one(client, seeded, index, start + n * interval, run_id)
+                _post_one(clients[n % len(clients)], seeded, index, start + n * interval, run_id)
                 for n, index in enumerate(indexes)
             )
         )
@@ -544,7 +549,7 @@ def warm_up(servers: list[Server], seeded: Seeded, options: Options, workdir: Pa
     with subscriber_processes(servers, seeded, after, loads, options, workdir) as clients:
         clients[0].expect("READY", 60)
         wait_until_idle([s.process.pid for s in servers])
-        asyncio.run(post_events(servers[0], seeded, [-1], 0.0))
+        asyncio.run(post_events(servers[:1], seeded, [-1], 0.0))
         clients[0].expect("DONE", 60)
         clients[0].finish()
     wait_until_idle([s.process.pid for s in servers])
@@ -590,7 +595,7 @@ def measure_fanout(
         system_cpu = sum(cpu_times(p)[1] for p in pids)
         start = time.monotonic()
         posted = asyncio.run(
-            post_events(servers[0], seeded, list(range(options.posts)), options.interval)
+            post_events(servers, seeded, list(range(options.posts)), options.interval)
         )
         deadline = time.monotonic() + DRAIN_SECONDS + options.posts * options.interval
         for client in clients:
