@@ -274,7 +274,7 @@ class DeliveryWorker:
         return result
 
 
-# What a claimed batch's email or push delivery became before sending.
+# What a claimed batch's email, push or webhook delivery became before sending.
 Prepared = EmailMessage | PushFacts | WebhookCall | Dropped | Failed
 
 
